@@ -1,0 +1,69 @@
+# gospublic — the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+DEMO_MONTH ?= 2025-11
+DEMO_DIR := $(CURDIR)/var/sample/$(DEMO_MONTH)
+LOGS := $(CURDIR)/var/logs
+
+# The embedded setup: everything under var/, Airflow on SQLite, no server needed.
+export AIRFLOW_HOME := $(CURDIR)/var/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export GOSPUBLIC_HOME := $(CURDIR)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv lock lint format test test-fast demo up airflow-init clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install the locked dependencies
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.txt requirements-dev.txt
+	@# Project folders on the venv's path, as Airflow sees them (plugins/ holds package gospublic).
+	@printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/gospublic-project.pth"
+	@touch $@
+
+lock: ## Re-resolve requirements*.txt from requirements*.in
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements-dev.in -o requirements-dev.txt
+
+lint: venv ## ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint ## Lint, then the whole suite on DuckDB and PostgreSQL (CI=true: no PostgreSQL = failure)
+	$(BIN)/pytest
+
+test-fast: venv ## The suite without the slow end-to-end DAG runs
+	$(BIN)/pytest -m "not slow"
+
+airflow-init: venv
+	@mkdir -p $(AIRFLOW_HOME) $(LOGS)
+	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 || { tail -40 $(LOGS)/airflow-db-migrate.log; exit 1; }
+
+demo: airflow-init ## Build the embedded warehouse and run the DAGs for the sample month
+	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
+	@$(BIN)/python -m gospublic.cli summary
+
+up: airflow-init ## Airflow's UI on the embedded setup: http://localhost:8080
+	@echo "Airflow UI on http://localhost:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+	$(BIN)/airflow standalone
+
+clean: ## Remove runtime state (var/): warehouse, lake, Airflow metadata, logs
+	rm -rf var

@@ -1,0 +1,56 @@
+"""
+### warehouse_migrate
+
+Creates and upgrades the warehouse: applies the DDL files of `sql/migrations/` that are not yet
+applied (schemas `staging`, `core`, `mart`, `audit`, `restricted`, then tables), each once, in
+order, recorded in `audit.schema_migrations`. Then checks every schema exists.
+
+* **Warehouse:** the Airflow connection `gospublic_warehouse` (DuckDB file `var/warehouse.duckdb`
+  when unset; PostgreSQL in production).
+* **Schedule:** none; run it after a deploy (`make demo` and docker-compose's init job do).
+* **Safe to re-run:** applied migrations are skipped; an edited applied migration fails the run.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+from gospublic.dag_defaults import START_DATE, default_args
+
+
+@dag(
+    dag_id="warehouse_migrate",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["gospublic", "warehouse", "setup"],
+    doc_md=__doc__,
+    default_args=default_args(),
+)
+def warehouse_migrate() -> None:
+    @task
+    def apply_migrations() -> list[str]:
+        """Apply pending migrations; returns their names."""
+        from gospublic.migrations import migrate
+        from gospublic.warehouse import Warehouse
+
+        with Warehouse.from_connection() as warehouse:
+            return migrate(warehouse)
+
+    @task
+    def check_schemas(applied: list[str]) -> list[str]:
+        """Fail unless every warehouse schema exists and no migration is pending."""
+        from gospublic.migrations import status
+        from gospublic.warehouse import SCHEMAS, Warehouse
+
+        with Warehouse.from_connection() as warehouse:
+            missing = sorted(set(SCHEMAS) - set(warehouse.schemas()))
+            pending = status(warehouse).pending
+        if missing or pending:
+            raise RuntimeError(f"warehouse incomplete: missing schemas {missing}, pending {pending}")
+        return sorted(SCHEMAS)
+
+    check_schemas(apply_migrations())
+
+
+warehouse_migrate()

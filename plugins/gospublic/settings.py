@@ -1,0 +1,56 @@
+"""Names and defaults of every setting the project reads: connections, variables, environment.
+
+Keeping them in one module lets a test check that docker-compose provides each of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Airflow connections.
+CONN_WAREHOUSE = "gospublic_warehouse"
+CONN_LAKE = "gospublic_lake"
+
+CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE)
+
+# Environment variables (name -> meaning). Defaults live in the functions below.
+ENV_HOME = "GOSPUBLIC_HOME"
+ENV_VAR_DIR = "GOSPUBLIC_VAR_DIR"
+ENV_TASK_RETRIES = "GOSPUBLIC_TASK_RETRIES"
+ENV_ALERT_LOG = "GOSPUBLIC_ALERT_LOG"
+
+ENVIRONMENT = {
+    ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
+    ENV_VAR_DIR: "runtime state folder: warehouse file, lake, Airflow home (default: <home>/var)",
+    ENV_TASK_RETRIES: "retries of every task (default 2; tests set 0)",
+    ENV_ALERT_LOG: "file that task-failure alerts are appended to as JSON lines (optional)",
+}
+
+
+def project_home() -> Path:
+    """Folder holding ``sql/``, ``config/`` and ``expectations/``."""
+    return Path(os.environ.get(ENV_HOME) or PROJECT_ROOT)
+
+
+def var_dir() -> Path:
+    """Folder of runtime state; git-ignored."""
+    return Path(os.environ.get(ENV_VAR_DIR) or project_home() / "var")
+
+
+def sql_dir() -> Path:
+    return project_home() / "sql"
+
+
+def default_warehouse_path() -> Path:
+    return var_dir() / "warehouse.duckdb"
+
+
+def default_lake_path() -> Path:
+    return var_dir() / "lake"
+
+
+def task_retries() -> int:
+    return int(os.environ.get(ENV_TASK_RETRIES, "2"))

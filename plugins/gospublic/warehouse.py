@@ -1,0 +1,309 @@
+"""Warehouse adapter: one small interface over DuckDB (embedded) and PostgreSQL (production).
+
+The engine is chosen by the Airflow connection ``gospublic_warehouse``:
+
+* undefined → the DuckDB file ``var/warehouse.duckdb``;
+* ``conn_type=duckdb`` → the file in ``extra.path`` (or ``host``);
+* ``conn_type=postgres`` → host, port, login, password and database (``schema``).
+
+Bulk loads never insert row by row: DuckDB scans an Arrow table, PostgreSQL takes ``COPY FROM
+STDIN`` fed by Arrow-written CSV in batches. Sessions run in UTC on both engines.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import sqlalchemy as sa
+
+from gospublic import settings
+from gospublic.connections import ConnectionInfo, get_connection
+from gospublic.sql_files import split_statements
+
+log = logging.getLogger(__name__)
+
+Dialect = Literal["duckdb", "postgres"]
+Frame = pd.DataFrame | pa.Table | pa.RecordBatch
+FrameSource = Frame | Iterable[Frame]
+
+SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
+COPY_BATCH_ROWS = 50_000
+
+_TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+_COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation was given something it cannot do (bad table, columns, config)."""
+
+
+@dataclass(frozen=True)
+class ReplaceResult:
+    """What ``replace_partition`` did."""
+
+    table: str
+    partition: dict[str, Any]
+    deleted: int
+    inserted: int
+
+
+class Warehouse:
+    """A warehouse on DuckDB or PostgreSQL behind one interface."""
+
+    def __init__(self, engine: sa.Engine, dialect: Dialect, description: str) -> None:
+        self.engine = engine
+        self.dialect: Dialect = dialect
+        self.description = description
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_connection(cls, conn_id: str = settings.CONN_WAREHOUSE) -> Warehouse:
+        """The warehouse of an Airflow connection, or the embedded DuckDB file when unset."""
+        info = get_connection(conn_id)
+        if info is None:
+            return cls.duckdb(settings.default_warehouse_path())
+        return cls.from_connection_info(info)
+
+    @classmethod
+    def from_connection_info(cls, info: ConnectionInfo) -> Warehouse:
+        if info.conn_type == "duckdb":
+            path = info.extra.get("path") or info.host or info.schema
+            if not path:
+                raise WarehouseError(f"connection {info.conn_id}: duckdb needs extra.path or host")
+            return cls.duckdb(Path(path))
+        if info.conn_type in ("postgres", "postgresql"):
+            url = sa.URL.create(
+                "postgresql+psycopg",
+                username=info.login,
+                password=info.password,
+                host=info.host or "127.0.0.1",
+                port=info.port or 5432,
+                database=info.schema or "warehouse",
+            )
+            return cls.postgres(url)
+        raise WarehouseError(
+            f"connection {info.conn_id}: conn_type {info.conn_type!r} is not a warehouse "
+            "(expected duckdb or postgres)"
+        )
+
+    @classmethod
+    def duckdb(cls, path: Path | str) -> Warehouse:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(f"duckdb:///{path}", poolclass=sa.pool.NullPool)
+        sa.event.listen(engine, "connect", _duckdb_session_setup)
+        return cls(engine, "duckdb", f"duckdb:{path}")
+
+    @classmethod
+    def postgres(cls, url: sa.URL | str) -> Warehouse:
+        url = sa.make_url(url)
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"options": "-c timezone=UTC", "application_name": "gospublic"},
+        )
+        return cls(engine, "postgres", url.render_as_string(hide_password=True))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.description})"
+
+    # -- statements ---------------------------------------------------------------------------
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement in its own transaction; returns the affected row count."""
+        with self.begin() as conn:
+            return conn.execute(sa.text(sql), dict(params or {})).rowcount
+
+    def execute_script(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run every statement of ``sql`` in one transaction (each may use the bind params)."""
+        with self.begin() as conn:
+            run_script(conn, sql, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query as dicts."""
+        with self.begin() as conn:
+            return [dict(row) for row in conn.execute(sa.text(sql), dict(params or {})).mappings()]
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        with self.begin() as conn:
+            return conn.execute(sa.text(sql), dict(params or {})).scalar()
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self.begin() as conn:
+            result = conn.execute(sa.text(sql), dict(params or {}))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    # -- catalogue ----------------------------------------------------------------------------
+
+    def table_exists(self, table: str) -> bool:
+        schema, name = _split_table(table)
+        return bool(
+            self.scalar(
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema = :schema AND table_name = :name",
+                {"schema": schema, "name": name},
+            )
+        )
+
+    def table_columns(self, table: str) -> list[str]:
+        """Column names of an existing table, in order; ``WarehouseError`` when it is missing."""
+        with self.begin() as conn:
+            return _columns_in(conn, table)
+
+    def schemas(self) -> list[str]:
+        rows = self.query("SELECT DISTINCT schema_name FROM information_schema.schemata ORDER BY 1")
+        return [row["schema_name"] for row in rows]
+
+    # -- bulk paths ---------------------------------------------------------------------------
+
+    def bulk_load(self, table: str, data: FrameSource) -> int:
+        """Append ``data`` to ``table`` in one transaction; returns the rows written."""
+        with self.begin() as conn:
+            return self.bulk_load_in(conn, table, data)
+
+    def bulk_load_in(self, conn: sa.Connection, table: str, data: FrameSource) -> int:
+        """Append ``data`` to ``table`` inside the caller's transaction ``conn``."""
+        known = _columns_in(conn, table)
+        rows = 0
+        for batch in _record_batches(data):
+            if batch.num_rows == 0:
+                continue
+            unknown = [c for c in batch.schema.names if c not in known]
+            if unknown:
+                raise WarehouseError(f"{table} has no columns {unknown}; it has {known}")
+            if self.dialect == "duckdb":
+                rows += _duckdb_append(conn, table, batch)
+            else:
+                rows += _postgres_copy(conn, table, batch)
+        return rows
+
+    def replace_partition(self, table: str, data: FrameSource, partition: Mapping[str, Any]) -> ReplaceResult:
+        """Replace exactly the rows of ``table`` where every ``partition`` column equals its value.
+
+        Deletes and loads in a single transaction, so readers see the old or the new partition,
+        never a mix, and running it twice leaves the same table.
+        """
+        if not partition:
+            raise WarehouseError(f"replace_partition on {table}: an empty partition would replace all")
+        _check_columns(table, list(partition))
+        where = " AND ".join(f'"{col}" = :p_{i}' for i, col in enumerate(partition))
+        params = {f"p_{i}": value for i, value in enumerate(partition.values())}
+        with self.begin() as conn:
+            deleted = conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
+            inserted = self.bulk_load_in(conn, table, data)
+        log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
+        return ReplaceResult(table, dict(partition), deleted, inserted)
+
+
+def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None = None) -> None:
+    """Run each statement of ``sql`` on ``conn``, passing the params a statement uses."""
+    params = dict(params or {})
+    for statement in split_statements(sql):
+        clause = sa.text(statement)
+        used = {key: params[key] for key in clause.compile().params if key in params}
+        conn.execute(clause, used)
+
+
+def _duckdb_session_setup(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("SET TimeZone = 'UTC'")
+
+
+def _duckdb_append(conn: sa.Connection, table: str, batch: pa.RecordBatch) -> int:
+    raw = conn.connection.driver_connection
+    view = "_gospublic_bulk"
+    columns = ", ".join(f'"{c}"' for c in batch.schema.names)
+    raw.register(view, pa.Table.from_batches([batch]))
+    try:
+        raw.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+    finally:
+        with suppress(Exception):  # never mask the insert's own error
+            raw.unregister(view)
+    return batch.num_rows
+
+
+def _postgres_copy(conn: sa.Connection, table: str, batch: pa.RecordBatch) -> int:
+    raw = conn.connection.driver_connection
+    columns = ", ".join(f'"{c}"' for c in batch.schema.names)
+    options = pa_csv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        for offset in range(0, batch.num_rows, COPY_BATCH_ROWS):
+            buffer = io.BytesIO()
+            pa_csv.write_csv(batch.slice(offset, COPY_BATCH_ROWS), buffer, options)
+            copy.write(buffer.getbuffer())
+    return batch.num_rows
+
+
+def _record_batches(data: FrameSource) -> Iterator[pa.RecordBatch]:
+    if isinstance(data, pd.DataFrame | pa.Table | pa.RecordBatch):
+        data = [data]
+    for frame in data:
+        table = _to_arrow(frame)
+        yield from table.combine_chunks().to_batches(max_chunksize=1_000_000)
+
+
+def _to_arrow(frame: Frame) -> pa.Table:
+    if isinstance(frame, pd.DataFrame):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    elif isinstance(frame, pa.RecordBatch):
+        table = pa.Table.from_batches([frame])
+    else:
+        table = frame
+    # CSV and DuckDB scans want plain value types, not dictionary-encoded categories.
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table
+
+
+def _columns_in(conn: sa.Connection, table: str) -> list[str]:
+    schema, name = _split_table(table)
+    rows = conn.execute(
+        sa.text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = :schema AND table_name = :name ORDER BY ordinal_position"
+        ),
+        {"schema": schema, "name": name},
+    )
+    columns = [row[0] for row in rows]
+    if not columns:
+        raise WarehouseError(f"table {table} does not exist in the warehouse")
+    return columns
+
+
+def _split_table(table: str) -> tuple[str, str]:
+    if not _TABLE_RE.match(table):
+        raise WarehouseError(f"table name {table!r} must be schema.table in lower case")
+    schema, name = table.split(".")
+    return schema, name
+
+
+def _check_columns(table: str, columns: list[str]) -> None:
+    bad = [c for c in columns if not _COLUMN_RE.match(c)]
+    if bad:
+        raise WarehouseError(f"{table}: invalid column names {bad}")

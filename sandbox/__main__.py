@@ -1,0 +1,27 @@
+"""Command line of the sandbox: ``python -m sandbox {generate,serve-vk} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Assemble the sub-commands contributed by the sandbox modules."""
+    from sandbox.generator.cli import register as register_generate
+    from sandbox.vk_server.cli import register as register_serve_vk
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    register_generate(commands)
+    register_serve_vk(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

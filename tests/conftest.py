@@ -1,0 +1,196 @@
+"""Test harness: real DuckDB, real PostgreSQL, moto's real S3 server, a throw-away Airflow home.
+
+* ``warehouse`` runs a test on both engines: a DuckDB file in ``tmp_path`` and a fresh
+  PostgreSQL database at ``GOSPUBLIC_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432``).
+  Without PostgreSQL the PostgreSQL half skips locally and FAILS with ``CI=true``.
+* ``lake`` runs a test on a local folder and on an S3 bucket of moto's ``ThreadedMotoServer``.
+* ``airflow_home`` prepares SQLite metadata for ``dag.test()``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="gospublic-tests-"))
+
+# Airflow reads its configuration at import: settle it before anything imports airflow.
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "GOSPUBLIC_HOME": str(PROJECT),
+        "GOSPUBLIC_VAR_DIR": str(_SESSION_DIR / "var"),
+        "GOSPUBLIC_TASK_RETRIES": "0",
+    }
+)
+for _name in [k for k in os.environ if k.startswith("AIRFLOW_CONN_GOSPUBLIC")]:
+    del os.environ[_name]
+
+PG_ADMIN_URL = os.environ.get("GOSPUBLIC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def _pg_admin_connect():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> None:
+    """Skip (locally) or fail (CI=true) when PostgreSQL cannot be reached."""
+    try:
+        _pg_admin_connect().close()
+    except Exception as exc:
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def pg_database(postgres_available: None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; its SQLAlchemy URL."""
+    import sqlalchemy as sa
+
+    name = f"gospublic_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin_connect() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with _pg_admin_connect() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- warehouse ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def warehouse_conn(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict:
+    """The ``gospublic_warehouse`` connection (as Airflow JSON) for this test's engine."""
+    if engine == "duckdb":
+        return {"conn_type": "duckdb", "extra": {"path": str(tmp_path / "warehouse.duckdb")}}
+    import sqlalchemy as sa
+
+    url = sa.make_url(request.getfixturevalue("pg_database"))
+    return {
+        "conn_type": "postgres",
+        "host": url.host,
+        "port": url.port or 5432,
+        "login": url.username,
+        "password": url.password,
+        "schema": url.database,
+    }
+
+
+@pytest.fixture
+def warehouse(warehouse_conn: dict, monkeypatch: pytest.MonkeyPatch):
+    """A ``Warehouse`` on this test's engine, also set as the Airflow connection for DAG runs."""
+    import json
+
+    from gospublic.warehouse import Warehouse
+
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", json.dumps(warehouse_conn))
+    wh = Warehouse.from_connection()
+    yield wh
+    wh.close()
+
+
+# -- lake ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 (a real HTTP S3 API)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket on the moto server, with test credentials in the environment."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = f"lake-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def lake_conn(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
+    """The ``gospublic_lake`` connection (as Airflow JSON): a folder or a moto S3 bucket."""
+    if request.param == "local":
+        return {"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = request.getfixturevalue("s3_bucket")
+    return {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"bucket": bucket, "endpoint_url": endpoint, "region_name": "us-east-1", "prefix": "gp"},
+    }
+
+
+@pytest.fixture
+def lake(lake_conn: dict, monkeypatch: pytest.MonkeyPatch):
+    import json
+
+    from gospublic.lake import Lake
+
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps(lake_conn))
+    return Lake.from_connection()
+
+
+# -- Airflow ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """SQLite metadata migrated once per session for ``dag.test()``."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=os.environ.copy(), check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return home
+
+
+@pytest.fixture
+def dagbag(airflow_home: Path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT / "dags"))

@@ -1,0 +1,161 @@
+"""docker-compose.yml checked statically (no Docker engine here): services, mounts, versions,
+and every connection and setting the code reads."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from gospublic import settings
+from gospublic.connections import ConnectionInfo
+from gospublic.lake import S3Lake, lake_from_connection_info
+from gospublic.warehouse import Warehouse
+
+PROJECT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((PROJECT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+AIRFLOW_SERVICES = [
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-worker",
+    "airflow-triggerer",
+    "airflow-init",
+]
+ENV_EXAMPLE = dict(
+    line.split("=", 1)
+    for line in (PROJECT / ".env.example").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
+CODE_DIRS = ("dags", "plugins", "transforms")
+
+
+def interpolate(value: str) -> str:
+    """Resolve ${VAR:-default} as compose does with .env.example as the .env file."""
+
+    def resolve(match: re.Match) -> str:
+        name, default = match.group("name"), match.group("default")
+        assert name in ENV_EXAMPLE or default is not None, (
+            f"${{{name}}} has no default and is not in .env.example"
+        )
+        return ENV_EXAMPLE.get(name) or default or ""
+
+    return _VAR.sub(resolve, value)
+
+
+def airflow_env(service: str) -> dict[str, str]:
+    return {k: interpolate(str(v)) for k, v in SERVICES[service]["environment"].items()}
+
+
+def test_the_production_services_exist() -> None:
+    for name in [*AIRFLOW_SERVICES, "postgres", "redis", "minio", "minio-init"]:
+        assert name in SERVICES, name
+    assert airflow_env("airflow-worker")["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert SERVICES["airflow-worker"]["command"] == "celery worker"
+
+
+def test_image_is_built_from_the_locked_airflow_version() -> None:
+    locked = re.search(r"^apache-airflow==(\S+)$", (PROJECT / "requirements.txt").read_text(), re.M).group(1)
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    assert re.search(rf"^FROM apache/airflow:{re.escape(locked)}-python3\.11$", dockerfile, re.M), locked
+    assert "requirements.txt" in dockerfile
+    for service in AIRFLOW_SERVICES:
+        assert SERVICES[service]["build"] == "."
+        assert SERVICES[service]["image"].endswith(f":{locked}")
+
+
+def test_every_mounted_project_path_exists() -> None:
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (PROJECT / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_mounts_match_the_configured_folders() -> None:
+    env = airflow_env("airflow-scheduler")
+    targets = {v.split(":")[1] for v in SERVICES["airflow-scheduler"]["volumes"]}
+    for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER"):
+        assert env[key] in targets, key
+    for folder in ("sql", "config", "expectations", "transforms"):
+        assert f"{env['GOSPUBLIC_HOME']}/{folder}" in targets, folder
+
+
+@pytest.mark.parametrize("service", AIRFLOW_SERVICES)
+def test_every_connection_and_setting_is_provided(service: str) -> None:
+    env = airflow_env(service)
+    for conn_id in settings.CONNECTIONS:
+        assert f"AIRFLOW_CONN_{conn_id.upper()}" in env, (service, conn_id)
+    for name in settings.ENVIRONMENT:
+        assert name in env, (service, name)
+
+
+def test_connections_build_a_postgres_warehouse_and_an_s3_lake() -> None:
+    env = airflow_env("airflow-worker")
+
+    def info(conn_id: str) -> ConnectionInfo:
+        raw = json.loads(env[f"AIRFLOW_CONN_{conn_id.upper()}"])
+        return ConnectionInfo(
+            conn_id=conn_id,
+            **{k: raw.get(k) for k in ("conn_type", "host", "port", "login", "password", "schema")},
+            extra=raw.get("extra", {}),
+        )
+
+    warehouse = Warehouse.from_connection_info(info(settings.CONN_WAREHOUSE))
+    assert warehouse.dialect == "postgres"
+    assert warehouse.description == "postgresql+psycopg://warehouse:***@postgres:5432/warehouse"
+    lake = lake_from_connection_info(info(settings.CONN_LAKE))
+    assert isinstance(lake, S3Lake)
+    assert lake.description == "s3://gospublic-lake/ at http://minio:9000"
+
+
+def test_the_warehouse_database_is_created_at_postgres_start() -> None:
+    init = PROJECT / "docker" / "postgres-init" / "01-warehouse.sh"
+    text = init.read_text()
+    assert "CREATE DATABASE warehouse OWNER warehouse" in text
+    postgres_env = SERVICES["postgres"]["environment"]
+    assert {"WAREHOUSE_PASSWORD", "BI_READER_PASSWORD"} <= set(postgres_env)
+
+
+def test_the_lake_bucket_is_created_at_start() -> None:
+    command = " ".join(SERVICES["minio-init"]["command"])
+    assert "mc mb --ignore-existing" in command
+    assert SERVICES["minio-init"]["environment"]["LAKE_BUCKET"] == "${LAKE_BUCKET:-gospublic-lake}"
+    workers = SERVICES["airflow-worker"]["depends_on"]
+    assert workers["minio-init"]["condition"] == "service_completed_successfully"
+
+
+def test_init_job_migrates_airflow_and_the_warehouse() -> None:
+    script = "\n".join(SERVICES["airflow-init"]["command"])
+    assert "airflow db migrate" in script
+    assert "python -m gospublic.cli migrate" in script
+
+
+def _code_files() -> list[Path]:
+    return [p for d in CODE_DIRS for p in (PROJECT / d).rglob("*.py")]
+
+
+def test_code_reads_only_registered_settings() -> None:
+    """Every GOSPUBLIC_* variable and connection id in the code is registered in settings."""
+    env_names: set[str] = set()
+    conn_ids: set[str] = set()
+    for path in _code_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                env_names.update(re.findall(r"\bGOSPUBLIC_[A-Z0-9_]+\b", node.value))
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                args = [*node.args, *(k.value for k in node.keywords if k.arg == "conn_id")]
+                if name in ("get_connection", "from_connection", "get") and args:
+                    first = args[0]
+                    if isinstance(first, ast.Constant) and str(first.value).startswith("gospublic_"):
+                        conn_ids.add(first.value)
+    assert env_names <= set(settings.ENVIRONMENT), env_names - set(settings.ENVIRONMENT)
+    assert conn_ids <= set(settings.CONNECTIONS), conn_ids - set(settings.CONNECTIONS)
+    assert env_names, "the scan found no settings at all: it is broken"

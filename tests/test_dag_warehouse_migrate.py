@@ -1,0 +1,25 @@
+"""warehouse_migrate runs for real (dag.test) on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from gospublic.warehouse import SCHEMAS, Warehouse
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+
+def test_warehouse_migrate_creates_schemas_and_is_rerunnable(dagbag, warehouse: Warehouse) -> None:
+    dag = dagbag.get_dag("warehouse_migrate")
+
+    first = dag.test()
+    assert first.state == "success"
+    assert set(SCHEMAS) <= set(warehouse.schemas())
+    applied = warehouse.query("SELECT migration FROM audit.schema_migrations ORDER BY migration")
+    assert [r["migration"] for r in applied] == [
+        "migrations/0001_schemas.sql",
+        "migrations/0002_audit_load_runs.sql",
+    ]
+
+    second = dag.test()
+    assert second.state == "success"
+    assert warehouse.scalar("SELECT COUNT(*) FROM audit.schema_migrations") == len(applied)

@@ -1,0 +1,82 @@
+"""Migrations and every SQL file of sql/ on both engines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from gospublic import settings
+from gospublic.migrations import MigrationError, migrate, status
+from gospublic.sql_files import all_files, migration_files, split_statements
+from gospublic.warehouse import SCHEMAS, Warehouse
+
+
+def test_migrations_create_the_schemas_once(warehouse: Warehouse) -> None:
+    applied = migrate(warehouse)
+    assert applied == [f.name for f in migration_files(settings.sql_dir())]
+    assert set(SCHEMAS) <= set(warehouse.schemas())
+    assert warehouse.table_exists("audit.load_runs")
+    assert migrate(warehouse) == []
+    assert status(warehouse).pending == []
+
+
+def test_an_edited_applied_migration_is_refused(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir(), root)
+    migrate(warehouse, root)
+    first = sorted((root / "migrations").glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\nCREATE SCHEMA IF NOT EXISTS extra;\n")
+    with pytest.raises(MigrationError, match="edited"):
+        migrate(warehouse, root)
+
+
+def test_a_new_migration_applies_after_the_old_ones(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir(), root)
+    migrate(warehouse, root)
+    (root / "migrations" / "9999_test.sql").write_text("CREATE TABLE staging.t9999 (id BIGINT);")
+    assert migrate(warehouse, root) == ["migrations/9999_test.sql"]
+    assert warehouse.table_exists("staging.t9999")
+
+
+def test_a_failing_migration_rolls_back_and_names_itself(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir(), root)
+    migrate(warehouse, root)
+    (root / "migrations" / "9998_bad.sql").write_text(
+        "CREATE TABLE staging.half_done (id BIGINT);\nCREATE TABLE staging.broken (id NO_SUCH_TYPE);"
+    )
+    with pytest.raises(MigrationError, match=r"9998_bad\.sql"):
+        migrate(warehouse, root)
+    assert not warehouse.table_exists("staging.half_done")
+    assert status(warehouse, root).pending == ["migrations/9998_bad.sql"]
+
+
+def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
+    """Migrations apply, then every model file runs with the partition parameters models take."""
+    migrate(warehouse)
+    params = {"month_start": "2025-11-01", "month_end": "2025-12-01", "day": "2025-11-15"}
+    for sql_file in all_files(settings.sql_dir()):
+        if sql_file.layer != "migrations":
+            warehouse.execute_script(sql_file.text, params)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SELECT 1; SELECT 2;", ["SELECT 1", "SELECT 2"]),
+        ("SELECT ';' AS a; SELECT 2", ["SELECT ';' AS a", "SELECT 2"]),
+        ("-- a; comment\nSELECT 1;\n-- trailing; comment\n", ["-- a; comment\nSELECT 1"]),
+        ("SELECT 'it''s; ok'; /* x; y */", ["SELECT 'it''s; ok'"]),
+        ('SELECT 1 AS "a;b"', ['SELECT 1 AS "a;b"']),
+        (
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 3",
+            ["CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", "SELECT 3"],
+        ),
+        ("SELECT $1, $2;", ["SELECT $1, $2"]),
+        ("", []),
+    ],
+)
+def test_split_statements(text: str, expected: list[str]) -> None:
+    assert split_statements(text) == expected

@@ -1,0 +1,209 @@
+"""Warehouse adapter on DuckDB and PostgreSQL: bulk paths, partitions, transactions, config."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from gospublic.warehouse import SCHEMAS, Warehouse, WarehouseError
+
+TABLE = "staging.sample"
+
+
+@pytest.fixture
+def sample_table(warehouse: Warehouse) -> str:
+    warehouse.execute_script(
+        f"""
+        CREATE SCHEMA IF NOT EXISTS staging;
+        CREATE TABLE {TABLE} (
+            month       DATE NOT NULL,
+            source      TEXT NOT NULL,
+            id          BIGINT NOT NULL,
+            title       TEXT,
+            score       DOUBLE PRECISION,
+            answered    BOOLEAN,
+            created_at  TIMESTAMP WITH TIME ZONE
+        );
+        """
+    )
+    return TABLE
+
+
+def _frame(month: date, source: str, ids: range, title: str = "Обращение") -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame(
+        {
+            "month": [month] * n,
+            "source": [source] * n,
+            "id": list(ids),
+            "title": [f"{title} №{i}" for i in ids],
+            "score": [i / 10 for i in ids],
+            "answered": [i % 2 == 0 for i in ids],
+            "created_at": pd.to_datetime([datetime(2025, 11, 1, 9, 30, tzinfo=UTC)] * n),
+        }
+    )
+
+
+def test_bulk_load_round_trips_awkward_values(warehouse: Warehouse, sample_table: str) -> None:
+    awkward = pd.DataFrame(
+        {
+            "month": [date(2025, 11, 1)] * 5,
+            "source": ["im"] * 5,
+            "id": [1, 2, 3, 4, 5],
+            "title": ['«Кавычки», ";" и "двойные"', "", None, "строка\nс переводом", "ёжик, запятая"],
+            "score": [1.25, None, -0.5, 0.0, 1e9],
+            "answered": [True, False, None, True, False],
+            "created_at": pd.to_datetime(
+                [
+                    "2025-11-01T12:00:00+03:00",
+                    None,
+                    "2025-01-31T23:59:59+00:00",
+                    None,
+                    "2024-02-29T00:00:00Z",
+                ],
+                utc=True,
+                format="ISO8601",
+            ),
+        }
+    )
+    assert warehouse.bulk_load(sample_table, awkward) == 5
+
+    got = warehouse.query_df(f"SELECT * FROM {sample_table} ORDER BY id")
+    assert got["title"].tolist()[:2] == ['«Кавычки», ";" и "двойные"', ""]
+    assert got["title"].isna().tolist() == [False, False, True, False, False]
+    assert got["title"].tolist()[3:] == ["строка\nс переводом", "ёжик, запятая"]
+    assert got["score"].isna().tolist() == [False, True, False, False, False]
+    assert got["answered"].tolist()[:2] == [True, False]
+    assert pd.isna(got["answered"][2])
+    first = pd.Timestamp(got["created_at"][0])
+    assert first.tz_convert("UTC") == pd.Timestamp("2025-11-01T09:00:00Z")
+
+
+def test_bulk_load_accepts_arrow_and_chunk_streams(warehouse: Warehouse, sample_table: str) -> None:
+    chunks = (
+        pa.Table.from_pandas(_frame(date(2025, 11, 1), "im", range(i, i + 1000)))
+        for i in range(0, 5000, 1000)
+    )
+    assert warehouse.bulk_load(sample_table, chunks) == 5000
+    assert warehouse.scalar(f"SELECT COUNT(DISTINCT id) FROM {sample_table}") == 5000
+
+
+def test_replace_partition_replaces_only_its_partition(warehouse: Warehouse, sample_table: str) -> None:
+    nov, dec = date(2025, 11, 1), date(2025, 12, 1)
+    warehouse.bulk_load(sample_table, _frame(nov, "im", range(10)))
+    warehouse.bulk_load(sample_table, _frame(nov, "pos", range(7)))
+    warehouse.bulk_load(sample_table, _frame(dec, "im", range(3)))
+
+    result = warehouse.replace_partition(
+        sample_table, _frame(nov, "im", range(4), "new"), {"month": nov, "source": "im"}
+    )
+
+    assert (result.deleted, result.inserted) == (10, 4)
+    counts = warehouse.query(
+        f"SELECT month, source, COUNT(*) AS n FROM {sample_table} "
+        "GROUP BY month, source ORDER BY month, source"
+    )
+    assert [(r["month"], r["source"], r["n"]) for r in counts] == [
+        (nov, "im", 4),
+        (nov, "pos", 7),
+        (dec, "im", 3),
+    ]
+
+
+def test_replace_partition_twice_gives_the_same_table(warehouse: Warehouse, sample_table: str) -> None:
+    nov = date(2025, 11, 1)
+    for _ in range(2):
+        warehouse.replace_partition(
+            sample_table, _frame(nov, "im", range(50)), {"month": nov, "source": "im"}
+        )
+    snapshot = warehouse.query_df(f"SELECT * FROM {sample_table} ORDER BY id")
+    warehouse.replace_partition(sample_table, _frame(nov, "im", range(50)), {"month": nov, "source": "im"})
+    again = warehouse.query_df(f"SELECT * FROM {sample_table} ORDER BY id")
+    assert len(again) == 50
+    pd.testing.assert_frame_equal(snapshot, again)
+
+
+def test_failed_replace_leaves_the_old_partition(warehouse: Warehouse, sample_table: str) -> None:
+    nov = date(2025, 11, 1)
+    warehouse.bulk_load(sample_table, _frame(nov, "im", range(10)))
+    broken = _frame(nov, "im", range(3)).assign(no_such_column=1)
+
+    with pytest.raises(WarehouseError, match="no_such_column"):
+        warehouse.replace_partition(sample_table, broken, {"month": nov, "source": "im"})
+
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 10
+
+
+def test_replace_partition_refuses_an_empty_partition(warehouse: Warehouse, sample_table: str) -> None:
+    with pytest.raises(WarehouseError, match="empty partition"):
+        warehouse.replace_partition(sample_table, _frame(date(2025, 11, 1), "im", range(1)), {})
+
+
+@pytest.mark.parametrize("bad", ["sample", "staging.Sample", "staging.sample; DROP TABLE x", "a.b.c"])
+def test_table_names_are_validated(warehouse: Warehouse, bad: str) -> None:
+    with pytest.raises(WarehouseError, match=r"schema\.table"):
+        warehouse.bulk_load(bad, _frame(date(2025, 11, 1), "im", range(1)))
+
+
+def test_script_params_reach_only_the_statements_using_them(warehouse: Warehouse, sample_table: str) -> None:
+    warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(10)))
+    warehouse.execute_script(
+        f"DELETE FROM {sample_table} WHERE id >= :cut; UPDATE {sample_table} SET title = 'x' WHERE id = 0",
+        {"cut": 5},
+    )
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 5
+    assert warehouse.scalar(f"SELECT title FROM {sample_table} WHERE id = 0") == "x"
+
+
+def test_catalogue(warehouse: Warehouse, sample_table: str) -> None:
+    assert warehouse.table_exists(sample_table)
+    assert not warehouse.table_exists("staging.missing")
+    assert warehouse.table_columns(sample_table)[:3] == ["month", "source", "id"]
+
+
+def test_sessions_run_in_utc(warehouse: Warehouse) -> None:
+    hour = warehouse.scalar(
+        "SELECT EXTRACT(HOUR FROM CAST('2025-11-01 12:00:00+03' AS TIMESTAMP WITH TIME ZONE))"
+    )
+    assert int(hour) == 9
+
+
+def test_default_warehouse_is_the_embedded_duckdb_file(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", raising=False)
+    monkeypatch.setenv("GOSPUBLIC_VAR_DIR", str(tmp_path))
+    with Warehouse.from_connection() as wh:
+        assert wh.dialect == "duckdb"
+        assert wh.description == f"duckdb:{tmp_path / 'warehouse.duckdb'}"
+
+
+def test_postgres_connection_never_shows_its_password(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    secret = "s3cr3t-Пароль"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE",
+        json.dumps(
+            {"conn_type": "postgres", "host": "db", "login": "etl", "password": secret, "schema": "warehouse"}
+        ),
+    )
+    with caplog.at_level("DEBUG"), Warehouse.from_connection() as wh:
+        assert wh.dialect == "postgres"
+        text = f"{wh!r} {wh.description} {wh.engine!r}"
+    assert secret not in text
+    assert secret not in caplog.text
+    assert wh.description == "postgresql+psycopg://etl:***@db:5432/warehouse"
+
+
+def test_unknown_connection_type_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", json.dumps({"conn_type": "mysql", "host": "x"}))
+    with pytest.raises(WarehouseError, match="'mysql' is not a warehouse"):
+        Warehouse.from_connection()
+
+
+def test_schemas_constant_matches_the_first_migration() -> None:
+    from gospublic import settings
+
+    text = (settings.sql_dir() / "migrations" / "0001_schemas.sql").read_text()
+    for schema in SCHEMAS:
+        assert f"CREATE SCHEMA IF NOT EXISTS {schema};" in text
