@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast demo up airflow-init clean
+.PHONY: help venv lock lint format test test-fast demo up airflow airflow-init clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ demo: airflow-init ## Build the embedded warehouse and run the DAGs for the samp
 up: airflow-init ## Airflow's UI on the embedded setup: http://localhost:8080
 	@echo "Airflow UI on http://localhost:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
 	$(BIN)/airflow standalone
+
+airflow: airflow-init ## Any Airflow CLI command on the embedded setup: make airflow CMD="dags list-import-errors"
+	$(BIN)/airflow $(CMD)
 
 clean: ## Remove runtime state (var/): warehouse, lake, Airflow metadata, logs
 	rm -rf var
