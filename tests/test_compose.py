@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from gospublic import settings
 from gospublic.connections import ConnectionInfo
 from gospublic.lake import S3Lake, lake_from_connection_info

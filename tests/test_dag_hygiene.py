@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from gospublic.dag_defaults import notify_failure
 
 pytestmark = pytest.mark.airflow

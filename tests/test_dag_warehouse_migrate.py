@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
+from gospublic import settings
+from gospublic.sql_files import migration_files
 from gospublic.warehouse import SCHEMAS, Warehouse
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -15,10 +18,7 @@ def test_warehouse_migrate_creates_schemas_and_is_rerunnable(dagbag, warehouse: 
     assert first.state == "success"
     assert set(SCHEMAS) <= set(warehouse.schemas())
     applied = warehouse.query("SELECT migration FROM audit.schema_migrations ORDER BY migration")
-    assert [r["migration"] for r in applied] == [
-        "migrations/0001_schemas.sql",
-        "migrations/0002_audit_load_runs.sql",
-    ]
+    assert [r["migration"] for r in applied] == [f.name for f in migration_files(settings.sql_dir())]
 
     second = dag.test()
     assert second.state == "success"

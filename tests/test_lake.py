@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+
 from gospublic.lake import Lake, LakeError, LocalLake, S3Lake
 
 

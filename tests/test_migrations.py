@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
+
 from gospublic import settings
 from gospublic.migrations import MigrationError, migrate, status
 from gospublic.sql_files import all_files, migration_files, split_statements
@@ -56,7 +58,7 @@ def test_a_failing_migration_rolls_back_and_names_itself(warehouse: Warehouse, t
 def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
     """Migrations apply, then every model file runs with the partition parameters models take."""
     migrate(warehouse)
-    params = {"month_start": "2025-11-01", "month_end": "2025-12-01", "day": "2025-11-15"}
+    params = {"month_start": date(2025, 11, 1), "month_end": date(2025, 12, 1), "dt": date(2025, 11, 15)}
     for sql_file in all_files(settings.sql_dir()):
         if sql_file.layer != "migrations":
             warehouse.execute_script(sql_file.text, params)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pyarrow as pa
 import pytest
+
 from gospublic.warehouse import SCHEMAS, Warehouse, WarehouseError
 
 TABLE = "staging.sample"
