@@ -14,6 +14,7 @@ order, recorded in `audit.schema_migrations`. Then checks every schema exists.
 from __future__ import annotations
 
 from airflow.sdk import dag, task
+
 from gospublic.dag_defaults import START_DATE, default_args
 
 

@@ -13,8 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Airflow connections.
 CONN_WAREHOUSE = "gospublic_warehouse"
 CONN_LAKE = "gospublic_lake"
+CONN_VK = "gospublic_vk"
+CONN_PSEUDONYM = "gospublic_pseudonym"
 
-CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE)
+CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_PSEUDONYM)
 
 # Environment variables (name -> meaning). Defaults live in the functions below.
 ENV_HOME = "GOSPUBLIC_HOME"

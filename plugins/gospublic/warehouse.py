@@ -209,14 +209,20 @@ class Warehouse:
         Deletes and loads in a single transaction, so readers see the old or the new partition,
         never a mix, and running it twice leaves the same table.
         """
+        with self.begin() as conn:
+            return self.replace_partition_in(conn, table, data, partition)
+
+    def replace_partition_in(
+        self, conn: sa.Connection, table: str, data: FrameSource, partition: Mapping[str, Any]
+    ) -> ReplaceResult:
+        """``replace_partition`` inside the caller's transaction (to replace several together)."""
         if not partition:
             raise WarehouseError(f"replace_partition on {table}: an empty partition would replace all")
         _check_columns(table, list(partition))
         where = " AND ".join(f'"{col}" = :p_{i}' for i, col in enumerate(partition))
         params = {f"p_{i}": value for i, value in enumerate(partition.values())}
-        with self.begin() as conn:
-            deleted = conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
-            inserted = self.bulk_load_in(conn, table, data)
+        deleted = conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
+        inserted = self.bulk_load_in(conn, table, data)
         log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
         return ReplaceResult(table, dict(partition), deleted, inserted)
 

@@ -1,0 +1,405 @@
+"""VK API client at the rate limit's ceiling, through the real ``vk_api`` client.
+
+Tokens come from the Airflow connection ``gospublic_vk`` (``conn_type=http``):
+
+* ``host`` — API base URL; empty for VK itself, the sandbox's URL in development;
+* ``extra.tokens`` — ``[{"kind": "user", "token": "..."}, {"kind": "service", "token": "...",
+  "rps": 20}]``; a lone ``password`` is one user token.
+
+Each token kind follows VK's rules: a **user** token makes 3 requests a second and batches up to
+25 calls into one ``execute`` (``vk_api.VkRequestsPool``); a **service** token may not call
+``execute`` and makes plain calls at its app's rate (5–60 a second). Every token has its own
+workers and rate limiter; all tokens pull from one queue, so the ceiling is the sum over tokens.
+
+Faults: errors 6 and 29, 5xx and dropped connections back off and retry the same calls; error 14
+(captcha) or 5 (bad token) retires the token and its calls go to the others; a page's own error
+(15, 18, 30, 100, …) is returned as that call's result. Tokens never reach a log or a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gospublic.connections import get_connection
+from gospublic.settings import CONN_VK
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "5.199"
+EXECUTE_BATCH = 25
+USER_RPS = 3.0
+RETRYABLE_CODES = frozenset({6, 9, 10, 29})  # too many rps, flood control, internal, rate limit
+TOKEN_FATAL_CODES = frozenset({5, 14, 17})  # bad token, captcha, validation required
+
+TokenKind = Literal["user", "service"]
+
+
+class VkExtractionError(RuntimeError):
+    """Extraction cannot go on (no usable token left, or retries exhausted)."""
+
+
+@dataclass(frozen=True)
+class VkToken:
+    """One access token; ``repr`` never shows the secret."""
+
+    kind: TokenKind
+    secret: str = field(repr=False)
+    rps: float = USER_RPS
+    label: str = ""
+
+    @property
+    def calls_per_second(self) -> float:
+        """This token's ceiling in API calls a second."""
+        return self.rps * EXECUTE_BATCH if self.kind == "user" else self.rps
+
+
+@dataclass(frozen=True)
+class VkCall:
+    """One API call; ``key`` identifies it for the caller (page id, post id, offset…)."""
+
+    method: str
+    params: dict[str, Any]
+    key: Any = None
+
+
+@dataclass
+class VkResult:
+    """The answer to one call: ``response`` or ``error_code``/``error_msg``."""
+
+    call: VkCall
+    response: Any = None
+    error_code: int | None = None
+    error_msg: str | None = None
+    token_label: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+@dataclass(frozen=True)
+class VkConfig:
+    """Where the API is and which tokens to use."""
+
+    tokens: tuple[VkToken, ...]
+    base_url: str | None = None
+
+    @property
+    def ceiling(self) -> float:
+        """Calls a second all tokens together may make."""
+        return sum(t.calls_per_second for t in self.tokens)
+
+
+def config_from_connection(conn_id: str = CONN_VK) -> VkConfig:
+    """Read tokens and the base URL from the Airflow connection."""
+    info = get_connection(conn_id)
+    if info is None:
+        raise VkExtractionError(f"Airflow connection {conn_id!r} is not defined (tokens for VK)")
+    raw_tokens = info.extra.get("tokens") or (
+        [{"kind": "user", "token": info.password}] if info.password else []
+    )
+    if not raw_tokens:
+        raise VkExtractionError(f"connection {conn_id!r} has no tokens (extra.tokens or password)")
+    tokens = []
+    for i, raw in enumerate(raw_tokens):
+        kind = raw.get("kind", "user")
+        if kind not in ("user", "service"):
+            raise VkExtractionError(f"connection {conn_id!r}: token #{i + 1} has unknown kind {kind!r}")
+        rps = float(raw.get("rps", USER_RPS if kind == "user" else 20))
+        tokens.append(VkToken(kind=kind, secret=raw["token"], rps=rps, label=f"{conn_id}#{i + 1}:{kind}"))
+    base_url = info.host or info.extra.get("base_url") or None
+    if base_url and "://" not in base_url:
+        base_url = f"{info.extra.get('scheme', 'http')}://{base_url}" + (f":{info.port}" if info.port else "")
+    return VkConfig(tuple(tokens), base_url)
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions in any window of ``window`` seconds (thread-safe)."""
+
+    def __init__(self, rate: float, window: float = 1.0, margin: float = 0.02) -> None:
+        self.capacity = max(1, int(rate * window))
+        self.window = window * (1 + margin) * (self.capacity / (rate * window))
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._times and now - self._times[0] >= self.window:
+                    self._times.popleft()
+                if len(self._times) < self.capacity:
+                    self._times.append(now)
+                    return
+                wait = self.window - (now - self._times[0])
+            time.sleep(max(wait, 0.001))
+
+    def penalize(self, seconds: float) -> None:
+        """Block the next acquisitions for ``seconds`` (after VK said too many requests)."""
+        with self._lock:
+            until = time.monotonic() + seconds - self.window
+            self._times = deque([until] * self.capacity)
+
+
+@dataclass
+class _Job:
+    calls: list[VkCall]
+    attempt: int = 0
+
+
+class VkClient:
+    """Runs many calls over all tokens at their ceiling; see the module docstring."""
+
+    def __init__(
+        self,
+        config: VkConfig,
+        *,
+        max_attempts: int = 6,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        service_workers: int | None = None,
+        user_workers: int = 2,
+    ) -> None:
+        if not config.tokens:
+            raise VkExtractionError("no VK tokens configured")
+        self.config = config
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.service_workers = service_workers
+        self.user_workers = user_workers
+        self.retired: dict[str, str] = {}
+        self.requests_sent = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection(cls, conn_id: str = CONN_VK, **kwargs: Any) -> VkClient:
+        return cls(config_from_connection(conn_id), **kwargs)
+
+    def run(
+        self, calls: Iterable[VkCall], on_result: Callable[[VkResult], None] | None = None
+    ) -> list[VkResult]:
+        """Make every call; one result per call (order not kept), or each passed to ``on_result``."""
+        results: list[VkResult] = []
+        calls = list(calls)
+        if not calls:
+            return results
+        run = _Run(sink=on_result or results.append, pending=_Counter(len(calls)))
+        for call in calls:
+            run.work.put(_Job([call]))
+        threads = []
+        for token in self.config.tokens:
+            session = self._session(token)
+            limiter = RateLimiter(token.rps)
+            for n in range(self._workers_for(token)):
+                thread = threading.Thread(
+                    target=self._worker,
+                    args=(token, session, limiter, run),
+                    name=f"vk-{token.label}-{n}",
+                    daemon=True,
+                )
+                threads.append(thread)
+                thread.start()
+        run.pending.wait_zero_or(lambda: run.errors or self._all_retired())
+        for _ in threads:
+            run.work.put(None)
+        for thread in threads:
+            thread.join(timeout=60)
+        if run.errors:
+            raise VkExtractionError(f"VK extraction failed: {run.errors[0]}") from run.errors[0]
+        if run.pending.value:
+            raise VkExtractionError(
+                f"no usable VK token left with {run.pending.value} calls to go; retired: {self.retired}"
+            )
+        return results
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _workers_for(self, token: VkToken) -> int:
+        if token.kind == "user":
+            return self.user_workers
+        return self.service_workers or max(2, min(12, int(token.rps // 4) + 1))
+
+    def _all_retired(self) -> bool:
+        return len(self.retired) == len(self.config.tokens)
+
+    def _session(self, token: VkToken) -> Any:
+        import vk_api
+
+        from gospublic.vk_session import make_session
+
+        session = make_session(self.config.base_url)
+        vk = vk_api.VkApi(token=token.secret, api_version=API_VERSION, session=session)
+        vk.RPS_DELAY = 0  # our RateLimiter paces requests, shared by the token's workers
+        vk.error_handlers[6] = _raise  # not vk_api's sleep-and-retry: back off through the limiter
+        return vk
+
+    def _take(self, token: VkToken, work: queue.Queue) -> list[_Job] | None:
+        """One job for a service token; up to 25 single-call jobs for a user token."""
+        job = work.get()
+        if job is None:
+            return None
+        jobs = [job]
+        while token.kind == "user" and len(jobs) < EXECUTE_BATCH:
+            try:
+                extra = work.get_nowait()
+            except queue.Empty:
+                break
+            if extra is None:
+                work.put(None)
+                break
+            jobs.append(extra)
+        return jobs
+
+    def _worker(self, token: VkToken, session: Any, limiter: RateLimiter, run: _Run) -> None:
+        while token.label not in self.retired:
+            jobs = self._take(token, run.work)
+            if jobs is None:
+                return
+            if token.label in self.retired:  # retired while this worker waited: hand the jobs on
+                for job in jobs:
+                    run.work.put(job)
+                return
+            try:
+                self._send(token, session, limiter, jobs, run)
+            except BaseException as exc:
+                run.errors.append(exc)
+                run.pending.wake()
+                return
+
+    def _send(self, token: VkToken, session: Any, limiter: RateLimiter, jobs: list[_Job], run: _Run) -> None:
+        from vk_api.exceptions import ApiError, ApiHttpError, Captcha
+
+        calls = [job.calls[0] for job in jobs]
+        limiter.acquire()
+        with self._lock:
+            self.requests_sent += 1
+        try:
+            outcomes = _request(token, session, calls)
+        except Captcha:
+            self._retire(token, "captcha (error 14)", jobs, run)
+        except ApiError as exc:
+            self._on_api_error(token, limiter, jobs, run, exc)
+        except (ApiHttpError, OSError, ValueError) as exc:  # 5xx, dropped connection, bad JSON
+            self._retry(jobs, run, type(exc).__name__)
+        else:
+            retry = []
+            for job, call, (response, error) in zip(jobs, calls, outcomes, strict=True):
+                if error and error.get("error_code") in RETRYABLE_CODES:
+                    retry.append(job)
+                elif error:
+                    code, msg = error.get("error_code"), _safe_msg(error)
+                    run.finish(VkResult(call, error_code=code, error_msg=msg, token_label=token.label))
+                else:
+                    run.finish(VkResult(call, response=response, token_label=token.label))
+            if retry:
+                limiter.penalize(1.0)
+                self._retry(retry, run, "inner rate error")
+
+    def _on_api_error(
+        self, token: VkToken, limiter: RateLimiter, jobs: list[_Job], run: _Run, exc: Any
+    ) -> None:
+        """The whole request failed with a VK error."""
+        if exc.code in TOKEN_FATAL_CODES:
+            self._retire(token, f"error {exc.code}", jobs, run)
+        elif exc.code in RETRYABLE_CODES:
+            limiter.penalize(1.0)
+            self._retry(jobs, run, f"error {exc.code}")
+        elif token.kind == "service":  # a plain call's own error: that page's answer
+            msg = _safe_msg(exc.error)
+            run.finish(
+                VkResult(jobs[0].calls[0], error_code=exc.code, error_msg=msg, token_label=token.label)
+            )
+        else:
+            self._retry(jobs, run, f"execute error {exc.code}")
+
+    def _retry(self, jobs: list[_Job], run: _Run, reason: str) -> None:
+        for job in jobs:
+            job.attempt += 1
+            call = job.calls[0]
+            if job.attempt >= self.max_attempts:
+                log.warning("giving up %s after %d attempts (%s)", call.method, job.attempt, reason)
+                message = f"gave up after {job.attempt} attempts: {reason}"
+                run.finish(VkResult(call, error_code=-1, error_msg=message))
+                continue
+            delay = min(self.max_backoff, self.backoff * 2 ** (job.attempt - 1))
+            timer = threading.Timer(delay, run.work.put, args=(job,))
+            timer.daemon = True
+            timer.start()
+
+    def _retire(self, token: VkToken, reason: str, jobs: list[_Job], run: _Run) -> None:
+        log.error("VK token %s retired: %s", token.label, reason)
+        with self._lock:
+            self.retired[token.label] = reason
+        for job in jobs:
+            run.work.put(job)
+        run.pending.wake()
+
+
+@dataclass
+class _Run:
+    """State of one ``VkClient.run``: the work queue, what is pending, where results go."""
+
+    sink: Callable[[VkResult], None]
+    pending: _Counter
+    work: queue.Queue = field(default_factory=queue.Queue)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def finish(self, result: VkResult) -> None:
+        self.sink(result)
+        self.pending.done(1)
+
+
+class _Counter:
+    """Calls still to finish; the caller waits for zero or for a stop condition."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self._cond = threading.Condition()
+
+    def done(self, n: int) -> None:
+        with self._cond:
+            self.value -= n
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_zero_or(self, stop: Callable[[], Any]) -> None:
+        with self._cond:
+            while self.value > 0 and not stop():
+                self._cond.wait(timeout=0.5)
+
+
+def _request(token: VkToken, session: Any, calls: list[VkCall]) -> list[tuple[Any, dict | None]]:
+    """Send the calls: one ``execute`` for a user token, one plain call for a service token."""
+    from vk_api.requests_pool import VkRequestsPool
+
+    if token.kind == "service":
+        return [(session.method(calls[0].method, dict(calls[0].params)), None)]
+    pool = VkRequestsPool(session)
+    answers = [pool.method(call.method, dict(call.params)) for call in calls]
+    pool.execute()
+    return [(answer.result if answer.ok else None, answer.error or None) for answer in answers]
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def _safe_msg(error: dict[str, Any]) -> str:
+    """VK's error message without request params (they hold the access token)."""
+    return str(error.get("error_msg", ""))[:500]
+
+
+def iter_batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

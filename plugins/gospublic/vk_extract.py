@@ -1,0 +1,268 @@
+"""Extract one day of VK page data into the lake, and read it back for loading.
+
+Three rounds of calls for a batch of pages, each round planned from the previous answers:
+
+1. ``groups.getById`` (500 ids a call) — subscribers and page-compliance fields;
+2. ``wall.get`` (100 posts a call, newest first) — paged until a post older than the re-read
+   window, so new posts and the metrics of recent ones are both read;
+3. ``wall.getComments`` (100 a call, 10 thread replies inline) for posts in the window that have
+   comments, plus the full thread where it has more replies than came inline.
+
+Every answer lands first in the lake, as gzip JSON lines without the token::
+
+    raw/vk/<method>/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
+    raw/vk/_manifests/dt=YYYY-MM-DD/<run_id>.json      (written when the whole day succeeded)
+    raw/vk/_manifests/dt=YYYY-MM-DD/latest.json        (points at the manifest to load)
+
+A killed run leaves files but no manifest, so loading never sees half a day.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from gospublic.lake import Lake
+from gospublic.vk import VkCall, VkClient, VkResult
+
+GROUP_FIELDS = ",".join(
+    [
+        "members_count", "verified", "has_photo", "cover", "description", "links", "contacts", "site",
+        "can_message", "wall", "counters", "activity",
+    ]
+)  # fmt: skip
+GROUPS_PER_CALL = 500
+PAGE_SIZE = 100
+THREAD_INLINE = 10
+RAW_PREFIX = "raw/vk"
+METHODS = ("groups.getById", "wall.get", "wall.getComments")
+PAGE_ERROR_CODES = frozenset({15, 18, 30, 100, 203})
+
+
+@dataclass
+class BatchOutcome:
+    """What extracting one batch of pages produced."""
+
+    batch: int
+    pages: int
+    files: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed_pages(self) -> set[int]:
+        return {e["vk_group_id"] for e in self.errors if e.get("vk_group_id") is not None}
+
+
+def raw_key(method: str, dt: date, run_id: str, batch: int) -> str:
+    return f"{RAW_PREFIX}/{method}/dt={dt.isoformat()}/run={_safe(run_id)}/batch-{batch:04d}.jsonl.gz"
+
+
+def manifest_key(dt: date, run_id: str | None = None) -> str:
+    name = "latest" if run_id is None else _safe(run_id)
+    return f"{RAW_PREFIX}/_manifests/dt={dt.isoformat()}/{name}.json"
+
+
+def extract_batch(
+    client: VkClient,
+    lake: Lake,
+    *,
+    group_ids: list[int],
+    dt: date,
+    window_start: datetime,
+    run_id: str,
+    batch: int,
+) -> BatchOutcome:
+    """Run the three rounds for ``group_ids``, landing every answer in the lake."""
+    outcome = BatchOutcome(batch=batch, pages=len(group_ids))
+    writers = {method: _JsonLinesWriter() for method in METHODS}
+
+    def record(result: VkResult) -> None:
+        writers[result.call.method].write(_raw_line(result))
+        outcome.calls[result.call.method] = outcome.calls.get(result.call.method, 0) + 1
+        if not result.ok:
+            outcome.errors.append(_error(result))
+
+    group_calls = [
+        VkCall(
+            "groups.getById", {"group_ids": ",".join(map(str, ids)), "fields": GROUP_FIELDS}, key=tuple(ids)
+        )
+        for ids in _chunks(group_ids, GROUPS_PER_CALL)
+    ]
+    for result in client.run(group_calls):
+        record(result)
+
+    window_ts = int(window_start.timestamp())
+    posts_with_comments: list[tuple[int, int, int]] = []
+    wall_calls = [_wall_call(gid, 0) for gid in group_ids]
+    while wall_calls:
+        answers = client.run(wall_calls)
+        wall_calls = []
+        for result in answers:
+            record(result)
+            if not result.ok:
+                continue
+            items = result.response.get("items", [])
+            group_id, offset = result.call.key
+            for post in items:
+                count = (post.get("comments") or {}).get("count", 0)
+                if post["date"] >= window_ts and count:
+                    posts_with_comments.append((group_id, int(post["id"]), count))
+            regular = [p["date"] for p in items if not p.get("is_pinned")]
+            more = offset + PAGE_SIZE < result.response.get("count", 0)
+            if more and regular and min(regular) >= window_ts:
+                wall_calls.append(_wall_call(group_id, offset + PAGE_SIZE))
+
+    comment_calls = [_comments_call(gid, pid, 0) for gid, pid, _ in posts_with_comments]
+    while comment_calls:
+        answers = client.run(comment_calls)
+        comment_calls = []
+        for result in answers:
+            record(result)
+            if not result.ok:
+                continue
+            comment_calls.extend(_follow_ups(result))
+
+    for method, writer in writers.items():
+        if writer.lines:
+            key = raw_key(method, dt, run_id, batch)
+            lake.put_bytes(key, writer.finish())
+            outcome.files[method] = key
+    return outcome
+
+
+def write_manifest(lake: Lake, dt: date, run_id: str, outcomes: Iterable[BatchOutcome]) -> dict[str, Any]:
+    """Record a finished day: the manifest of its run, then the ``latest`` pointer to it."""
+    outcomes = sorted(outcomes, key=lambda o: o.batch)
+    manifest = {
+        "dt": dt.isoformat(),
+        "run_id": run_id,
+        "written_at": datetime.now(UTC).isoformat(),
+        "batches": [asdict(o) for o in outcomes],
+        "files": {m: [o.files[m] for o in outcomes if m in o.files] for m in METHODS},
+        "pages": sum(o.pages for o in outcomes),
+        "failed_pages": sorted(set().union(*(o.failed_pages for o in outcomes))) if outcomes else [],
+    }
+    body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    lake.put_bytes(manifest_key(dt, run_id), body)
+    lake.put_bytes(manifest_key(dt), body)
+    return manifest
+
+
+def read_manifest(lake: Lake, dt: date) -> dict[str, Any]:
+    """The manifest of the latest finished extraction of ``dt``."""
+    return json.loads(lake.get_bytes(manifest_key(dt)))
+
+
+def read_raw(lake: Lake, keys: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The raw lines of the given lake files, streamed."""
+    for key in keys:
+        with lake.open_read(key) as stream, gzip.GzipFile(fileobj=stream) as lines:
+            for line in io.TextIOWrapper(lines, encoding="utf-8"):
+                yield json.loads(line)
+
+
+def window_start_for(dt: date, window_days: int, last_extracted: date | None) -> datetime:
+    """Start of the re-read window: ``window_days`` before ``dt``, or earlier to close a gap."""
+    start = dt - timedelta(days=window_days)
+    if last_extracted is not None and last_extracted < start:
+        start = last_extracted
+    return datetime.combine(start, datetime.min.time(), UTC)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _wall_call(group_id: int, offset: int) -> VkCall:
+    params = {"owner_id": -group_id, "offset": offset, "count": PAGE_SIZE, "filter": "owner"}
+    return VkCall("wall.get", params, key=(group_id, offset))
+
+
+def _comments_call(group_id: int, post_id: int, offset: int, thread_of: int | None = None) -> VkCall:
+    params: dict[str, Any] = {
+        "owner_id": -group_id,
+        "post_id": post_id,
+        "offset": offset,
+        "count": PAGE_SIZE,
+        "sort": "asc",
+    }
+    if thread_of is None:
+        params["thread_items_count"] = THREAD_INLINE
+    else:
+        params["comment_id"] = thread_of
+    return VkCall("wall.getComments", params, key=(group_id, post_id, offset, thread_of))
+
+
+def _follow_ups(result: VkResult) -> list[VkCall]:
+    """Next page of comments, and full threads that did not fit inline."""
+    group_id, post_id, offset, thread_of = result.call.key
+    items = result.response.get("items", [])
+    calls = []
+    if offset + PAGE_SIZE < result.response.get("count", 0) and items:
+        calls.append(_comments_call(group_id, post_id, offset + PAGE_SIZE, thread_of))
+    if thread_of is None:
+        for item in items:
+            thread = item.get("thread") or {}
+            if thread.get("count", 0) > len(thread.get("items", [])):
+                calls.append(_comments_call(group_id, post_id, 0, thread_of=int(item["id"])))
+    return calls
+
+
+def _raw_line(result: VkResult) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "method": result.call.method,
+        "params": result.call.params,
+        "observed_at": datetime.now(UTC).isoformat(),
+    }
+    if result.ok:
+        line["response"] = result.response
+    else:
+        line["error"] = {"error_code": result.error_code, "error_msg": result.error_msg}
+    return line
+
+
+def _error(result: VkResult) -> dict[str, Any]:
+    params = result.call.params
+    owner = params.get("owner_id")
+    group_id = -int(owner) if owner is not None else None
+    if group_id is None and result.call.method == "groups.getById":
+        ids = str(params.get("group_ids", ""))
+        group_id = int(ids) if ids.isdigit() else None
+    return {
+        "method": result.call.method,
+        "vk_group_id": group_id,
+        "error_code": result.error_code,
+        "error_msg": result.error_msg,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _safe(run_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in run_id)
+
+
+class _JsonLinesWriter:
+    """Gzip JSON lines of one batch, compressed in memory (a batch is bounded in pages)."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)
+        self.lines = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._gzip.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        self.lines += 1
+
+    def finish(self) -> bytes:
+        self._gzip.close()
+        return self._buffer.getvalue()

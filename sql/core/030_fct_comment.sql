@@ -1,0 +1,45 @@
+-- core.fct_comment for the posts whose comments were read on :dt: the latest observation of
+-- each comment, and for citizens' comments whether the page replied in the thread, and when.
+DELETE FROM core.fct_comment
+WHERE EXISTS (
+    SELECT 1 FROM staging.vk_comment_observations AS s
+    WHERE s.dt = :dt AND s.vk_group_id = core.fct_comment.vk_group_id AND s.post_id = core.fct_comment.post_id
+);
+
+INSERT INTO core.fct_comment (
+    vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash, is_page_reply,
+    page_replied, first_reply_at, reply_delay_minutes, observed_at
+)
+WITH latest AS (
+    SELECT vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash,
+           is_page_reply, observed_at
+    FROM (
+        SELECT o.*,
+               ROW_NUMBER() OVER (
+                   PARTITION BY vk_group_id, post_id, comment_id ORDER BY observed_at DESC, load_id DESC
+               ) AS rn
+        FROM staging.vk_comment_observations AS o
+        WHERE EXISTS (
+            SELECT 1 FROM staging.vk_comment_observations AS s
+            WHERE s.dt = :dt AND s.vk_group_id = o.vk_group_id AND s.post_id = o.post_id
+        )
+    ) AS ranked
+    WHERE rn = 1
+),
+replies AS (
+    SELECT vk_group_id, post_id, parent_comment_id, MIN(published_at) AS first_reply_at
+    FROM latest
+    WHERE is_page_reply AND parent_comment_id IS NOT NULL
+    GROUP BY vk_group_id, post_id, parent_comment_id
+)
+SELECT c.vk_group_id, c.post_id, c.comment_id, c.parent_comment_id, c.published_at, c.author_hash,
+       c.is_page_reply,
+       CASE WHEN c.is_page_reply THEN NULL ELSE r.first_reply_at IS NOT NULL END AS page_replied,
+       r.first_reply_at,
+       CAST(EXTRACT(EPOCH FROM (r.first_reply_at - c.published_at)) / 60.0 AS DOUBLE PRECISION)
+           AS reply_delay_minutes,
+       c.observed_at
+FROM latest AS c
+LEFT JOIN replies AS r
+    ON NOT c.is_page_reply
+   AND r.vk_group_id = c.vk_group_id AND r.post_id = c.post_id AND r.parent_comment_id = c.comment_id;
