@@ -1,0 +1,243 @@
+"""Template answers (шаблон): the same answer, up to names, numbers, dates and addresses, reused.
+
+Within one group (a body's answers in a month) each answer is normalized — lower case, «ё» → «е»,
+dates, times, numbers, quoted names, capitalised words inside a sentence (names, streets) and
+street types replaced by placeholders, punctuation dropped. Equal normalized texts are counted
+once; near-equal ones are found with MinHash over word bigrams and locality-sensitive hashing
+(banding), each candidate pair confirmed by the exact Jaccard similarity of the bigram sets and
+joined with union-find. An answer is a template when its cluster holds at least ``min_group``
+answers of the group. Cost is linear in the number of answers (no all-pairs comparison).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["flag_templates", "flag_templates_frame", "normalize_for_template", "template_groups"]
+
+DEFAULT_THRESHOLD = 0.6
+NUM_BANDS = 32
+ROWS_PER_BAND = 3
+_SEED = 20251124
+_CHUNK_ELEMENTS = 8_000_000  # shingles × permutations hashed at once (64 MB of uint64)
+
+_MONTH_STEMS = ("январ", "феврал", "апрел", "июн", "июл", "сентябр", "октябр", "ноябр", "декабр")
+_MONTH_WORDS = frozenset(
+    [stem + end for stem in _MONTH_STEMS for end in ("ь", "я", "е", "ю")]
+    + ["март", "марта", "марте", "марту", "май", "мая", "мае", "маю", "август", "августа", "августе"]
+)
+_ADDRESS_WORDS = frozenset(
+    [
+        "ул",
+        "улица",
+        "улице",
+        "улицы",
+        "улицу",
+        "пр",
+        "пр-т",
+        "проспект",
+        "проспекта",
+        "проспекте",
+        "пер",
+        "переулок",
+        "переулка",
+        "переулке",
+        "бульвар",
+        "бульвара",
+        "б-р",
+        "шоссе",
+        "пл",
+        "площадь",
+        "площади",
+        "наб",
+        "набережная",
+        "набережной",
+        "мкр",
+        "микрорайон",
+        "микрорайона",
+        "микрорайоне",
+        "проезд",
+        "проезда",
+        "д",
+        "дом",
+        "дома",
+        "доме",
+        "кв",
+        "корп",
+        "стр",
+    ]
+)
+_PLACEHOLDERS = frozenset({"xname", "xq", "xurl", "xnum", "xaddr"})
+_ABBREVIATIONS = re.compile(r"\b(ул|пр|пер|пл|наб|мкр|д|г|кв|корп|стр|им|пос|ст|с)\.\s*", re.IGNORECASE)
+_NAMES = re.compile(r"(?<=[^\s.!?…])(\s+)[А-ЯЁA-Z][а-яёa-z-]+")  # a capital inside a sentence: name, street
+_QUOTES = re.compile(r"[«“„\"][^«»“”„\"]{0,80}[»”“\"]")
+_WEB = re.compile(r"[\w.+-]+@[\w-]+\.\w+|https?://\S+|\b[\w-]+\.(?:ru|рф|su|com|org)\b")
+_WEB_HINTS = ("@", "://", ".ru", ".рф", ".su", ".com", ".org")
+_TOKENS = re.compile(r"\d+[а-яa-z]?(?![а-яa-z])|[^\W\d_]+(?:-[^\W\d_]+)?")
+
+
+def normalize_for_template(text: str | None) -> str:
+    """The answer with its variable parts replaced by placeholders.
+
+    ``xname`` — a capitalised word inside a sentence (names, streets, organisations), ``xq`` — a
+    short quoted name, ``xurl`` — e-mail or web address, ``xnum`` — numbers, dates, times and month
+    names, ``xaddr`` — street and house words; a run of placeholders collapses into one.
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    out = _ABBREVIATIONS.sub(r"\1 ", str(text))  # «ул. Ленина» does not end a sentence
+    out = _QUOTES.sub(" xq ", _NAMES.sub(r"\1 xname ", out))
+    out = out.replace("ё", "е").replace("Ё", "Е").lower()
+    if any(hint in out for hint in _WEB_HINTS):
+        out = _WEB.sub(" xurl ", out)
+    words: list[str] = []
+    for raw in _TOKENS.findall(out):
+        token = raw
+        if raw[0].isdigit() or raw in _MONTH_WORDS:
+            token = "xnum"
+        elif raw in _ADDRESS_WORDS:
+            token = "xaddr"
+        elif raw.startswith("уважаем"):  # уважаемый / уважаемая / уважаемые: the same salutation
+            token = "уважаемый"
+        if token in _PLACEHOLDERS and words and words[-1] in _PLACEHOLDERS:
+            continue
+        words.append(token)
+    return " ".join(words)
+
+
+def _shingles(normalized: str) -> list[str]:
+    words = normalized.split()
+    if len(words) < 2:
+        return words or [""]
+    return [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return int(root)
+
+    def union(self, i: int, j: int) -> None:
+        ri, rj = self.find(i), self.find(j)
+        if ri != rj:
+            self.parent[max(ri, rj)] = min(ri, rj)
+
+
+def _minhash(shingle_lists: list[list[str]], num_perm: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """MinHash signatures (docs × num_perm) and each doc's shingle hashes."""
+    lengths = np.fromiter((len(s) for s in shingle_lists), dtype=np.int64, count=len(shingle_lists))
+    flat = np.fromiter((s for doc in shingle_lists for s in doc), dtype=object, count=int(lengths.sum()))
+    hashes = pd.util.hash_array(flat)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    rng = np.random.default_rng(_SEED)
+    a = rng.integers(1, 2**63 - 1, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63 - 1, size=num_perm, dtype=np.uint64)
+    signatures = np.empty((len(shingle_lists), num_perm), dtype=np.uint64)
+    per_chunk = max(1, _CHUNK_ELEMENTS // num_perm)
+    doc = 0
+    while doc < len(shingle_lists):
+        last = int(np.searchsorted(starts, starts[doc] + per_chunk, side="left"))
+        last = max(last, doc + 1)
+        lo, hi = starts[doc], starts[last - 1] + lengths[last - 1]
+        block = hashes[lo:hi, None] * a[None, :] + b[None, :]  # wraps modulo 2**64
+        signatures[doc:last] = np.minimum.reduceat(block, starts[doc:last] - lo, axis=0)
+        doc = last
+    per_doc = np.split(hashes, starts[1:])
+    return signatures, per_doc
+
+
+def _band_candidates(signatures: np.ndarray) -> np.ndarray:
+    """Pairs (representative, member) of docs sharing a band; star-shaped per bucket."""
+    pairs = []
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    for band in range(signatures.shape[1] // ROWS_PER_BAND):
+        cols = signatures[:, band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
+        key = cols[:, 0].copy()
+        for c in range(1, cols.shape[1]):
+            key = (key * mix) ^ cols[:, c]
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        new_run = np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(order)), 0))
+        member = ~new_run
+        if member.any():
+            pairs.append(np.stack([order[run_start[member]], order[member]], axis=1))
+    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
+def template_groups(
+    answers: Sequence[str | None], min_group: int = 3, threshold: float = DEFAULT_THRESHOLD
+) -> list[int]:
+    """Template cluster of each answer (0, 1, … in order of first appearance) or -1 when none.
+
+    Two answers join a cluster when the Jaccard similarity of their normalized word bigrams is at
+    least ``threshold``; clusters smaller than ``min_group`` answers are not templates.
+    """
+    raw_codes, raw_uniques = pd.factorize(pd.Series(list(answers), dtype=object), sort=False)
+    raw_normalized = np.array([normalize_for_template(a) for a in raw_uniques] + [""], dtype=object)
+    normalized = raw_normalized[raw_codes].tolist()  # code -1 (a missing answer) picks the "" at the end
+    codes, uniques = pd.factorize(pd.Series(normalized, dtype=object), sort=False)
+    counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, dtype=np.int64)
+    n_unique = len(uniques)
+    union = _UnionFind(n_unique)
+    if n_unique > 1 and threshold <= 1.0:
+        shingle_lists = [_shingles(u) for u in uniques]
+        signatures, per_doc = _minhash(shingle_lists, NUM_BANDS * ROWS_PER_BAND)
+        sets: dict[int, frozenset[int]] = {}
+        for i, j in _band_candidates(signatures).tolist():
+            if union.find(i) == union.find(j):
+                continue
+            si = sets.get(i) or sets.setdefault(i, frozenset(per_doc[i].tolist()))
+            sj = sets.get(j) or sets.setdefault(j, frozenset(per_doc[j].tolist()))
+            if len(si & sj) >= threshold * len(si | sj):
+                union.union(i, j)
+    roots = np.fromiter((union.find(i) for i in range(n_unique)), dtype=np.int64, count=n_unique)
+    cluster_size = np.bincount(roots, weights=counts, minlength=n_unique) if n_unique else roots
+    labels: dict[int, int] = {}
+    result = []
+    for code, text in zip(codes.tolist(), normalized, strict=True):
+        root = int(roots[code])
+        if not text or cluster_size[root] < min_group:
+            result.append(-1)
+            continue
+        result.append(labels.setdefault(root, len(labels)))
+    return result
+
+
+def flag_templates(
+    answers: Sequence[str | None], min_group: int = 3, threshold: float = DEFAULT_THRESHOLD
+) -> list[bool]:
+    """``True`` for every answer that belongs to a template cluster (see :func:`template_groups`)."""
+    return [g >= 0 for g in template_groups(answers, min_group=min_group, threshold=threshold)]
+
+
+def flag_templates_frame(
+    frame: pd.DataFrame,
+    text_column: str = "answer_text",
+    group_columns: Sequence[str] = ("body_id", "month"),
+    min_group: int = 3,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.Series:
+    """Boolean ``template`` Series aligned with ``frame``: templates within each body-month group."""
+    missing = [c for c in (text_column, *group_columns) if c not in frame.columns]
+    if missing:
+        raise KeyError(f"flag_templates_frame: missing columns {missing}")
+    result = pd.Series(False, index=frame.index, name="template", dtype=bool)
+    for _, positions in frame.groupby(list(group_columns), sort=False, dropna=False).indices.items():
+        texts = frame[text_column].iloc[positions].tolist()
+        flags = flag_templates(texts, min_group=min_group, threshold=threshold)
+        result.iloc[positions] = flags
+    return result
