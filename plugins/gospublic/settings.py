@@ -23,12 +23,20 @@ ENV_HOME = "GOSPUBLIC_HOME"
 ENV_VAR_DIR = "GOSPUBLIC_VAR_DIR"
 ENV_TASK_RETRIES = "GOSPUBLIC_TASK_RETRIES"
 ENV_ALERT_LOG = "GOSPUBLIC_ALERT_LOG"
+ENV_REGISTRY_DIR = "GOSPUBLIC_REGISTRY_DIR"
+ENV_VK_WINDOW_DAYS = "GOSPUBLIC_VK_WINDOW_DAYS"
+ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
+ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
     ENV_VAR_DIR: "runtime state folder: warehouse file, lake, Airflow home (default: <home>/var)",
     ENV_TASK_RETRIES: "retries of every task (default 2; tests set 0)",
     ENV_ALERT_LOG: "file that task-failure alerts are appended to as JSON lines (optional)",
+    ENV_REGISTRY_DIR: "folder with the registry's orgs.csv and pages.csv (default: <home>/config/registry)",
+    ENV_VK_WINDOW_DAYS: "days of posts re-read by vk_pages to refresh their metrics (default 7)",
+    ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",
+    ENV_VK_MAX_FAILED_SHARE: "share of pages that may fail before a vk_pages run fails (default 0.05)",
 }
 
 
@@ -56,3 +64,19 @@ def default_lake_path() -> Path:
 
 def task_retries() -> int:
     return int(os.environ.get(ENV_TASK_RETRIES, "2"))
+
+
+def registry_dir() -> Path:
+    return Path(os.environ.get(ENV_REGISTRY_DIR) or project_home() / "config" / "registry")
+
+
+def vk_window_days() -> int:
+    return int(os.environ.get(ENV_VK_WINDOW_DAYS, "7"))
+
+
+def vk_batch_pages() -> int:
+    return int(os.environ.get(ENV_VK_BATCH_PAGES, "500"))
+
+
+def vk_max_failed_share() -> float:
+    return float(os.environ.get(ENV_VK_MAX_FAILED_SHARE, "0.05"))

@@ -1,0 +1,164 @@
+"""Great Expectations validation of pandas frames, turned into row-level quarantine decisions.
+
+Suites live in ``expectations/<suite>.json`` (``suite.to_json_dict()`` format). A failed
+expectation that names rows (column map and multi-column expectations) quarantines those rows with
+the expectation as the reason; a failed expectation about the whole table (row count, column set)
+fails the validation, because no row can be blamed for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gospublic import settings
+
+log = logging.getLogger(__name__)
+
+
+class ValidationError(RuntimeError):
+    """A table-level expectation failed: the input as a whole is unusable."""
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """One row that broke one expectation."""
+
+    row: Any  # the frame's index label of the row
+    column: str | None
+    reason: str
+    value: Any
+
+
+@dataclass
+class ValidationOutcome:
+    """What a suite said about a frame."""
+
+    suite: str
+    rows: int
+    evaluated: int = 0
+    row_failures: list[RowFailure] = field(default_factory=list)
+    table_failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed_rows(self) -> set[Any]:
+        return {f.row for f in self.row_failures}
+
+    @property
+    def success(self) -> bool:
+        return not self.row_failures and not self.table_failures
+
+    def raise_for_table(self, source: str) -> None:
+        if self.table_failures:
+            raise ValidationError(f"{source}: suite {self.suite} failed: {'; '.join(self.table_failures)}")
+
+
+def suite_path(suite: str) -> Path:
+    return settings.project_home() / "expectations" / f"{suite}.json"
+
+
+def load_suite_dict(suite: str) -> dict[str, Any]:
+    """The suite's JSON as a dict (fails clearly when the file is missing)."""
+    path = suite_path(suite)
+    if not path.exists():
+        raise FileNotFoundError(f"expectation suite {suite!r} not found at {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
+    """Run ``expectations/<suite>.json`` on ``frame``; rows are named by the frame's index."""
+    import great_expectations as gx
+
+    context = _context()
+    suite_obj = context.suites.add_or_update(gx.ExpectationSuite(**load_suite_dict(suite)))
+    batch_definition = _batch_definition(context, suite)
+    name = f"{suite}-{uuid.uuid4().hex}"
+    definition = gx.ValidationDefinition(data=batch_definition, suite=suite_obj, name=name)
+    labels = list(frame.index)
+    try:
+        result = definition.run(
+            batch_parameters={"dataframe": frame.reset_index(drop=True)},
+            result_format={"result_format": "COMPLETE"},
+        )
+    finally:
+        context.validation_definitions.delete(name)
+    outcome = ValidationOutcome(suite=suite, rows=len(frame), evaluated=len(result.results))
+    for item in result.results:
+        if item.success:
+            continue
+        config = item.expectation_config
+        reason = _reason(config.type, config.kwargs, config.meta)
+        indices = item.result.get("unexpected_index_list")
+        values = item.result.get("unexpected_list") or []
+        if indices is None:
+            outcome.table_failures.append(f"{reason} (observed {item.result.get('observed_value')!r})")
+            continue
+        column = config.kwargs.get("column")
+        for position, index in enumerate(indices):
+            row = _row_position(index)
+            value = values[position] if position < len(values) else None
+            outcome.row_failures.append(RowFailure(labels[row], column, reason, value))
+    log.info(
+        "suite %s on %d rows: %d expectations, %d rows failed, %d table failures",
+        suite,
+        outcome.rows,
+        outcome.evaluated,
+        len(outcome.failed_rows),
+        len(outcome.table_failures),
+    )
+    return outcome
+
+
+@cache
+def _context() -> Any:
+    """One ephemeral context per process (each creates a temporary docs folder)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except (ImportError, AttributeError):  # pragma: no cover - older or newer GX
+        pass
+    return context
+
+
+def _batch_definition(context: Any, suite: str) -> Any:
+    name = "gospublic_frames"
+    try:
+        source = context.data_sources.get(name)
+    except (KeyError, ValueError, LookupError):
+        source = context.data_sources.add_pandas(name)
+    try:
+        asset = source.get_asset(suite)
+    except (KeyError, LookupError):
+        asset = source.add_dataframe_asset(suite)
+    try:
+        return asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _row_position(index: Any) -> int:
+    if isinstance(index, dict):  # multi-column expectations may name the row in a dict
+        return int(index.get("index", next(iter(index.values()))))
+    return int(index)
+
+
+def _reason(kind: str, kwargs: dict[str, Any], meta: dict[str, Any] | None) -> str:
+    """The expectation as a short reason; ``meta.reason`` wins when the suite gives one."""
+    if meta and meta.get("reason"):
+        return str(meta["reason"])
+    shown = {k: v for k, v in kwargs.items() if k not in ("batch_id", "result_format")}
+    arguments = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+    return f"{kind}({arguments})"

@@ -1,0 +1,145 @@
+"""The registry of bodies and pages (docs/registry-format.md): read, check, shape for loading.
+
+Pure pandas. Frames are indexed by the row number in their file (header = 1, first data row = 2),
+so every problem can name file, row and column. Column-level rules live in the Great Expectations
+suites ``registry_orgs`` and ``registry_pages``; the rules that need several rows (overlapping
+versions, unknown parents, pages of unknown bodies) are here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ORG_COLUMNS = (
+    "org_id", "version", "name", "short_name", "kind", "rating_group", "parent_org_id",
+    "region_code", "region_name", "timezone", "domain", "aliases", "valid_from", "valid_to",
+)  # fmt: skip
+PAGE_COLUMNS = (
+    "page_id", "org_id", "network", "vk_group_id", "screen_name", "previous_screen_name", "url",
+    "status", "valid_from", "valid_to", "replaced_by",
+)  # fmt: skip
+ORGS_FILE = "orgs.csv"
+PAGES_FILE = "pages.csv"
+
+_QUOTES = re.compile(r"[«»\"“”„'`]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row that cannot be loaded, and why."""
+
+    file: str
+    row: int
+    column: str | None
+    reason: str
+    value: str | None = None
+
+
+class RegistryFormatError(ValueError):
+    """The file is not a registry file at all (missing columns, unreadable)."""
+
+
+def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read one registry file as text, indexed by file row number; fail on missing columns."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise RegistryFormatError(f"{path}: cannot read the registry file: {error}") from error
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RegistryFormatError(f"{path}: missing columns {missing} (row 1, the header)")
+    frame = frame.loc[:, list(columns)].apply(lambda col: col.str.strip())
+    frame = frame.replace("", None)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    return frame
+
+
+def normalize_alias(name: str) -> str:
+    """The matching form of a body's name: case-folded, ё→е, quotes dropped, spaces collapsed."""
+    text = _QUOTES.sub("", name.casefold().replace("ё", "е"))
+    return _SPACES.sub(" ", text).strip()
+
+
+def cross_row_problems(orgs: pd.DataFrame, pages: pd.DataFrame) -> list[Problem]:
+    """Problems that need more than one row: duplicates, overlaps, dangling references."""
+    problems: list[Problem] = []
+    dup = orgs.duplicated(["org_id", "version"], keep="first")
+    problems += [
+        Problem(ORGS_FILE, row, "version", "duplicate (org_id, version)", orgs.at[row, "version"])
+        for row in orgs.index[dup]
+    ]
+    for org_id, versions in orgs[~dup].groupby("org_id", sort=False):
+        ordered = versions.sort_values("valid_from")
+        ends = ordered["valid_to"].fillna("9999-12-31")
+        for (row, start), previous_end in zip(
+            ordered["valid_from"].iloc[1:].items(), ends.iloc[:-1], strict=True
+        ):
+            if start is not None and start < previous_end:
+                problems.append(
+                    Problem(ORGS_FILE, row, "valid_from", f"overlaps the previous version of {org_id}", start)
+                )
+    known_orgs = set(orgs["org_id"].dropna())
+    parents = orgs["parent_org_id"]
+    for row in orgs.index[parents.notna() & ~parents.isin(known_orgs)]:
+        problems.append(Problem(ORGS_FILE, row, "parent_org_id", "unknown parent body", parents[row]))
+    for row in pages.index[pages["org_id"].notna() & ~pages["org_id"].isin(known_orgs)]:
+        problems.append(
+            Problem(PAGES_FILE, row, "org_id", "page of an unknown body", pages.at[row, "org_id"])
+        )
+    dup_pages = pages.duplicated(["page_id"], keep="first")
+    problems += [
+        Problem(PAGES_FILE, row, "page_id", "duplicate page_id", pages.at[row, "page_id"])
+        for row in pages.index[dup_pages]
+    ]
+    vk = pages[(pages["network"] == "vk") & ~dup_pages]
+    for row in vk.index[vk["vk_group_id"].isna()]:
+        problems.append(Problem(PAGES_FILE, row, "vk_group_id", "a VK page needs vk_group_id", None))
+    known_pages = set(pages["page_id"].dropna())
+    replaced = pages["replaced_by"]
+    for row in pages.index[replaced.notna() & ~replaced.isin(known_pages)]:
+        problems.append(Problem(PAGES_FILE, row, "replaced_by", "unknown replacing page", replaced[row]))
+    return problems
+
+
+def dim_org_frame(orgs: pd.DataFrame) -> pd.DataFrame:
+    """Typed rows for ``staging.registry_org`` (aliases stay a ``|`` list)."""
+    frame = orgs.copy()
+    frame["version"] = frame["version"].astype("int64")
+    for column in ("valid_from", "valid_to"):
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").dt.date
+    return frame.reset_index(names="source_row")
+
+
+def alias_frame(orgs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (body version, alias) with the alias's matching key."""
+    rows = []
+    for record in orgs.itertuples(index=False):
+        seen: set[str] = set()
+        for alias in str(record.aliases or record.name).split("|"):
+            if not alias.strip() or alias in seen:
+                continue
+            seen.add(alias)
+            rows.append(
+                {
+                    "org_id": record.org_id,
+                    "version": int(record.version),
+                    "region_code": record.region_code,
+                    "alias": alias,
+                    "alias_key": normalize_alias(alias),
+                }
+            )
+    return pd.DataFrame(rows, columns=["org_id", "version", "region_code", "alias", "alias_key"])
+
+
+def dim_page_frame(pages: pd.DataFrame) -> pd.DataFrame:
+    """Typed rows for ``staging.registry_page``."""
+    frame = pages.copy()
+    frame["vk_group_id"] = pd.to_numeric(frame["vk_group_id"]).astype("Int64")
+    for column in ("valid_from", "valid_to"):
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").dt.date
+    return frame.reset_index(names="source_row")
