@@ -1,0 +1,55 @@
+"""
+### registry
+
+Loads the registry of bodies and their official pages (`orgs.csv`, `pages.csv`, see
+`docs/registry-format.md`) into `core.dim_org`, `core.dim_org_alias` and `core.dim_page`.
+
+* **Input:** the folder `GOSPUBLIC_REGISTRY_DIR` (default `config/registry`).
+* **Checks:** Great Expectations suites `registry_orgs` and `registry_pages`, then cross-row rules
+  (duplicate versions, overlapping validity, unknown parents and owners). Bad rows go to
+  `audit.quarantine` with file, row, column and reason; the others load. A file without the
+  documented columns fails the run.
+* **History:** body versions keep `valid_from`/`valid_to`, so a past month is rated with the
+  registry as it was then.
+* **Schedule:** daily at 00:15 Moscow time, and by hand after editing the registry. Re-running
+  replaces the dimensions with the same rows. Publishes the Assets of the three tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from gospublic.assets import REGISTRY
+from gospublic.dag_defaults import START_DATE, default_args
+
+
+@dag(
+    dag_id="registry",
+    schedule=CronTriggerTimetable("15 0 * * *", timezone="Europe/Moscow"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["gospublic", "registry"],
+    doc_md=__doc__,
+    default_args=default_args(),
+)
+def registry() -> None:
+    @task(outlets=REGISTRY)
+    def load_registry() -> dict[str, Any]:
+        """Validate the registry files and replace the dimensions; returns the counts."""
+        from airflow.sdk import get_current_context
+
+        from gospublic.registry_load import load_registry as load
+        from gospublic.warehouse import Warehouse
+
+        context = get_current_context()
+        with Warehouse.from_connection() as warehouse:
+            return load(warehouse, dag_id=context["dag"].dag_id, run_id=context["run_id"]).as_dict()
+
+    load_registry()
+
+
+registry()

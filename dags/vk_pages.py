@@ -1,0 +1,119 @@
+"""
+### vk_pages
+
+Keeps the warehouse's picture of the official VK pages current: subscribers and page-compliance
+fields (`groups.getById`), posts with their metrics (`wall.get`) and comments with the page's
+replies (`wall.getComments`), through the real `vk-api` client.
+
+* **Partition:** one Moscow calendar day `dt` (the run's logical date in Moscow). Scheduled at
+  23:30 Moscow time, so subscribers are the day's last count.
+* **Posts:** new posts plus a re-read window (`GOSPUBLIC_VK_WINDOW_DAYS`, default 7, or the
+  `window_days` param) so views, likes, comments and reposts keep being updated; the window
+  stretches back to the last extracted day when runs were missed.
+* **Throughput:** pages are split into batches (`GOSPUBLIC_VK_BATCH_PAGES`, mapped tasks, at most
+  1000); each batch uses every token of the `gospublic_vk` connection at its ceiling (user tokens:
+  `execute` with 25 calls, 3 a second; service tokens: plain calls at their rate). The pool
+  `vk_api` (1 slot per set of tokens) keeps two tasks from sharing a token's rate.
+* **Lake first:** answers land in `raw/vk/<method>/dt=…/run=…/` and a manifest; `load` reads
+  only the lake, so `replay=true` reloads a past day without calling VK.
+* **Faults:** errors 6/29, 5xx and dropped connections are retried with backoff; a captcha (14)
+  retires the token; closed, deleted, private and invalid pages (15/18/30/100) go to
+  `audit.extract_errors` and the run carries on, unless more than `GOSPUBLIC_VK_MAX_FAILED_SHARE`
+  (default 5 %) of the pages failed.
+* **Backfill:** VK only tells the present, so re-extracting a past day gives today's metrics
+  (observed_at says when). Missed days are covered by the next run's window. To rebuild tables
+  from the lake: `airflow backfill create --dag-id vk_pages --from-date D1 --to-date D2
+  --dag-run-conf '{"replay": true}'`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from gospublic.assets import VK_PAGES
+from gospublic.dag_defaults import START_DATE, default_args
+
+VK_POOL = "vk_api"
+
+
+def _partition() -> tuple[Any, str, dict[str, Any]]:
+    from gospublic.vk_pages import partition_date
+
+    context = get_current_context()
+    return partition_date(context["logical_date"]), context["run_id"], context["params"]
+
+
+@dag(
+    dag_id="vk_pages",
+    schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["gospublic", "vk", "extract"],
+    doc_md=__doc__,
+    default_args=default_args(),
+    params={
+        "replay": Param(False, type="boolean", description="load the day from the lake, no VK calls"),
+        "window_days": Param(None, type=["null", "integer"], minimum=0, description="re-read window"),
+    },
+)
+def vk_pages() -> None:
+    @task.branch
+    def choose_mode() -> str:
+        """Replay loads from the lake only; otherwise extract first."""
+        _, _, params = _partition()
+        return "load" if params.get("replay") else "plan"
+
+    @task
+    def plan() -> list[dict[str, Any]]:
+        """The day's VK pages in batches, with the start of the posts' re-read window."""
+        from gospublic.vk_pages import plan as make_plan
+        from gospublic.warehouse import Warehouse
+
+        dt, _, params = _partition()
+        with Warehouse.from_connection() as warehouse:
+            return make_plan(warehouse, dt, window_days=params.get("window_days"))["batches"]
+
+    @task(pool=VK_POOL)
+    def extract(batch: dict[str, Any]) -> dict[str, Any]:
+        """Call VK for one batch of pages; every answer lands in the lake."""
+        from gospublic.lake import Lake
+        from gospublic.vk import VkClient
+        from gospublic.vk_pages import extract as run_extract
+
+        dt, run_id, _ = _partition()
+        return run_extract(VkClient.from_connection(), Lake.from_connection(), batch, dt, run_id)
+
+    @task
+    def finish(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+        """Write the day's manifest; fail when too many pages failed."""
+        from gospublic.lake import Lake
+        from gospublic.vk_pages import finish as write_finish
+
+        dt, run_id, _ = _partition()
+        return write_finish(Lake.from_connection(), dt, run_id, list(outcomes))
+
+    @task(outlets=VK_PAGES, trigger_rule="none_failed_min_one_success")
+    def load() -> dict[str, Any]:
+        """Load the day's latest manifest from the lake into staging and core."""
+        from gospublic.lake import Lake
+        from gospublic.pseudonym_key import pseudonymizer
+        from gospublic.vk_load import load_day
+        from gospublic.warehouse import Warehouse
+
+        dt, _, _ = _partition()
+        with Warehouse.from_connection() as warehouse:
+            return load_day(
+                warehouse, Lake.from_connection(), dt, pseudonymizer(), dag_id="vk_pages", task_id="load"
+            )
+
+    mode = choose_mode()
+    batches = plan()
+    mode >> [batches, load_task := load()]
+    finish(extract.expand(batch=batches)) >> load_task
+
+
+vk_pages()

@@ -1,0 +1,124 @@
+"""The steps of the ``vk_pages`` DAG, free of Airflow so they can be run and tested alone.
+
+plan → extract (one call per batch of pages, mapped) → finish (manifest, failure share) → load.
+The partition is a calendar day ``dt`` in Moscow time, the zone VK counts subscribers in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gospublic import settings
+from gospublic.lake import Lake
+from gospublic.vk import VkClient, VkExtractionError
+from gospublic.vk_extract import BatchOutcome, extract_batch, window_start_for, write_manifest
+from gospublic.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+PARTITION_ZONE = ZoneInfo("Europe/Moscow")
+MAX_MAPPED_TASKS = 1000  # below Airflow's [core] max_map_length (1024)
+
+_VK_PAGES_ON = """
+SELECT DISTINCT vk_group_id FROM core.dim_page
+WHERE network = 'vk' AND vk_group_id IS NOT NULL
+  AND valid_from <= :dt AND (valid_to IS NULL OR :dt < valid_to)
+ORDER BY vk_group_id
+"""
+_LAST_EXTRACTED = """
+SELECT MAX(partition_key) FROM audit.load_runs WHERE source = 'vk/wall.get' AND partition_key < :dt
+"""
+
+
+class TooManyFailedPagesError(VkExtractionError):
+    """More pages failed than ``GOSPUBLIC_VK_MAX_FAILED_SHARE`` allows."""
+
+
+def partition_date(logical_date: datetime) -> date:
+    """The day a run covers: its logical date's calendar day in Moscow."""
+    return logical_date.astimezone(PARTITION_ZONE).date()
+
+
+def plan(
+    warehouse: Warehouse, dt: date, *, batch_pages: int | None = None, window_days: int | None = None
+) -> dict[str, Any]:
+    """The VK pages official on ``dt`` split into batches, and the start of the re-read window."""
+    group_ids = [int(r["vk_group_id"]) for r in warehouse.query(_VK_PAGES_ON, {"dt": dt})]
+    if not group_ids:
+        raise VkExtractionError(
+            f"no VK pages in core.dim_page official on {dt}: load the registry first (DAG registry)"
+        )
+    last = warehouse.scalar(_LAST_EXTRACTED, {"dt": dt.isoformat()})
+    window = window_days if window_days is not None else settings.vk_window_days()
+    start = window_start_for(dt, window, date.fromisoformat(last) if last else None)
+    size = max(batch_pages or settings.vk_batch_pages(), math.ceil(len(group_ids) / MAX_MAPPED_TASKS))
+    batches = [
+        {"batch": n, "group_ids": group_ids[i : i + size], "window_start": start.isoformat()}
+        for n, i in enumerate(range(0, len(group_ids), size))
+    ]
+    log.info(
+        "vk_pages %s: %d pages in %d batches, posts re-read since %s", dt, len(group_ids), len(batches), start
+    )
+    return {
+        "dt": dt.isoformat(),
+        "pages": len(group_ids),
+        "window_start": start.isoformat(),
+        "batches": batches,
+    }
+
+
+def extract(client: VkClient, lake: Lake, batch: dict[str, Any], dt: date, run_id: str) -> dict[str, Any]:
+    """Extract one batch into the lake; the outcome (files, calls, page errors, retired tokens)."""
+    outcome = extract_batch(
+        client,
+        lake,
+        group_ids=list(batch["group_ids"]),
+        dt=dt,
+        window_start=datetime.fromisoformat(batch["window_start"]),
+        run_id=run_id,
+        batch=int(batch["batch"]),
+    )
+    result = asdict(outcome)
+    result["retired_tokens"] = dict(client.retired)
+    result["requests"] = client.requests_sent
+    for label, reason in client.retired.items():
+        log.error("VK token %s was retired during batch %s: %s", label, batch["batch"], reason)
+    return result
+
+
+def finish(
+    lake: Lake, dt: date, run_id: str, outcomes: list[dict[str, Any]], max_failed_share: float | None = None
+) -> dict[str, Any]:
+    """Write the day's manifest; fail when too many pages failed."""
+    batches = [
+        BatchOutcome(
+            batch=o["batch"], pages=o["pages"], files=o["files"], calls=o["calls"], errors=o["errors"]
+        )
+        for o in outcomes
+    ]
+    manifest = write_manifest(lake, dt, run_id, batches)
+    retired = {label: reason for o in outcomes for label, reason in o.get("retired_tokens", {}).items()}
+    pages, failed = manifest["pages"], len(manifest["failed_pages"])
+    share = failed / pages if pages else 0.0
+    limit = settings.vk_max_failed_share() if max_failed_share is None else max_failed_share
+    summary = {
+        "dt": dt.isoformat(),
+        "run_id": run_id,
+        "pages": pages,
+        "failed_pages": failed,
+        "failed_share": round(share, 4),
+        "calls": {m: sum(o["calls"].get(m, 0) for o in outcomes) for m in manifest["files"]},
+        "retired_tokens": retired,
+    }
+    log.info("vk_pages %s extracted: %s", dt, summary)
+    if share > limit:
+        raise TooManyFailedPagesError(
+            f"{failed} of {pages} VK pages failed on {dt} ({share:.1%} > {limit:.1%}); "
+            "see audit.extract_errors after a replay, or the manifest"
+        )
+    return summary
