@@ -11,7 +11,8 @@ Each token kind follows VK's rules: a **user** token makes 3 requests a second a
 ``execute`` and makes plain calls at its app's rate (5–60 a second). Every token has its own
 workers and rate limiter; all tokens pull from one queue, so the ceiling is the sum over tokens.
 
-Faults: errors 6 and 29, 5xx and dropped connections back off and retry the same calls; error 14
+Faults: errors 6 and 29 back off and retry the same calls (for up to ``rate_patience``, then the
+run fails rather than lose them); 5xx and dropped connections retry up to ``max_attempts``; error 14
 (captcha) or 5 (bad token) retires the token and its calls go to the others; a page's own error
 (15, 18, 30, 100, …) is returned as that call's result. Tokens never reach a log or a message.
 """
@@ -37,6 +38,8 @@ EXECUTE_BATCH = 25
 USER_RPS = 3.0
 RETRYABLE_CODES = frozenset({6, 9, 10, 29})  # too many rps, flood control, internal, rate limit
 TOKEN_FATAL_CODES = frozenset({5, 14, 17})  # bad token, captcha, validation required
+
+RETRY_SETTINGS = ("max_attempts", "backoff", "max_backoff", "rate_patience")
 
 TokenKind = Literal["user", "service"]
 
@@ -86,10 +89,11 @@ class VkResult:
 
 @dataclass(frozen=True)
 class VkConfig:
-    """Where the API is and which tokens to use."""
+    """Where the API is, which tokens to use, and how patiently to retry."""
 
     tokens: tuple[VkToken, ...]
     base_url: str | None = None
+    retry: dict[str, float] = field(default_factory=dict)
 
     @property
     def ceiling(self) -> float:
@@ -117,7 +121,8 @@ def config_from_connection(conn_id: str = CONN_VK) -> VkConfig:
     base_url = info.host or info.extra.get("base_url") or None
     if base_url and "://" not in base_url:
         base_url = f"{info.extra.get('scheme', 'http')}://{base_url}" + (f":{info.port}" if info.port else "")
-    return VkConfig(tuple(tokens), base_url)
+    retry = {k: float(v) for k, v in (info.extra.get("retry") or {}).items() if k in RETRY_SETTINGS}
+    return VkConfig(tuple(tokens), base_url, retry)
 
 
 class RateLimiter:
@@ -151,7 +156,9 @@ class RateLimiter:
 @dataclass
 class _Job:
     calls: list[VkCall]
-    attempt: int = 0
+    attempt: int = 0  # failed attempts for transport reasons (5xx, dropped connection, bad answer)
+    rate_attempt: int = 0  # answers "too many requests" / "rate limit reached" (6, 9, 29)
+    rate_limited_since: float | None = None
 
 
 class VkClient:
@@ -164,6 +171,7 @@ class VkClient:
         max_attempts: int = 6,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
+        rate_patience: float = 600.0,
         service_workers: int | None = None,
         user_workers: int = 2,
     ) -> None:
@@ -173,6 +181,7 @@ class VkClient:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.rate_patience = rate_patience
         self.service_workers = service_workers
         self.user_workers = user_workers
         self.retired: dict[str, str] = {}
@@ -181,7 +190,12 @@ class VkClient:
 
     @classmethod
     def from_connection(cls, conn_id: str = CONN_VK, **kwargs: Any) -> VkClient:
-        return cls(config_from_connection(conn_id), **kwargs)
+        """A client for the connection's tokens; ``extra.retry`` may tune the retry settings."""
+        config = config_from_connection(conn_id)
+        settings: dict[str, Any] = dict(config.retry)
+        if "max_attempts" in settings:
+            settings["max_attempts"] = int(settings["max_attempts"])
+        return cls(config, **{**settings, **kwargs})
 
     def run(
         self, calls: Iterable[VkCall], on_result: Callable[[VkResult], None] | None = None
@@ -279,6 +293,10 @@ class VkClient:
 
         calls = [job.calls[0] for job in jobs]
         limiter.acquire()
+        if token.label in self.retired:  # retired while this worker waited for its turn
+            for job in jobs:
+                run.work.put(job)
+            return
         with self._lock:
             self.requests_sent += 1
         try:
@@ -301,7 +319,7 @@ class VkClient:
                     run.finish(VkResult(call, response=response, token_label=token.label))
             if retry:
                 limiter.penalize(1.0)
-                self._retry(retry, run, "inner rate error")
+                self._retry(retry, run, "inner rate error", rate_limited=True)
 
     def _on_api_error(
         self, token: VkToken, limiter: RateLimiter, jobs: list[_Job], run: _Run, exc: Any
@@ -311,7 +329,7 @@ class VkClient:
             self._retire(token, f"error {exc.code}", jobs, run)
         elif exc.code in RETRYABLE_CODES:
             limiter.penalize(1.0)
-            self._retry(jobs, run, f"error {exc.code}")
+            self._retry(jobs, run, f"error {exc.code}", rate_limited=True)
         elif token.kind == "service":  # a plain call's own error: that page's answer
             msg = _safe_msg(exc.error)
             run.finish(
@@ -320,16 +338,38 @@ class VkClient:
         else:
             self._retry(jobs, run, f"execute error {exc.code}")
 
-    def _retry(self, jobs: list[_Job], run: _Run, reason: str) -> None:
+    def _retry(self, jobs: list[_Job], run: _Run, reason: str, *, rate_limited: bool = False) -> None:
+        """Put the jobs back after a backoff.
+
+        Rate errors (6, 9, 29) are VK asking to slow down, never the page's fault: they are retried
+        for up to ``rate_patience`` seconds, then the whole run fails (Airflow retries the batch)
+        rather than lose calls. Transport errors give up a call after ``max_attempts`` and return
+        it as failed (error -1), so one broken page cannot stall the rest.
+        """
+        now = time.monotonic()
         for job in jobs:
-            job.attempt += 1
             call = job.calls[0]
-            if job.attempt >= self.max_attempts:
-                log.warning("giving up %s after %d attempts (%s)", call.method, job.attempt, reason)
-                message = f"gave up after {job.attempt} attempts: {reason}"
-                run.finish(VkResult(call, error_code=-1, error_msg=message))
-                continue
-            delay = min(self.max_backoff, self.backoff * 2 ** (job.attempt - 1))
+            if rate_limited:
+                job.rate_attempt += 1
+                job.rate_limited_since = job.rate_limited_since or now
+                if now - job.rate_limited_since > self.rate_patience:
+                    run.errors.append(
+                        VkExtractionError(
+                            f"{call.method} still rate-limited after {self.rate_patience:.0f} s ({reason})"
+                        )
+                    )
+                    run.pending.wake()
+                    return
+                exponent = min(job.rate_attempt - 1, 3)  # VK's windows are a second: keep knocking
+            else:
+                job.attempt += 1
+                if job.attempt >= self.max_attempts:
+                    log.warning("giving up %s after %d attempts (%s)", call.method, job.attempt, reason)
+                    message = f"gave up after {job.attempt} attempts: {reason}"
+                    run.finish(VkResult(call, error_code=-1, error_msg=message))
+                    continue
+                exponent = job.attempt - 1
+            delay = min(self.max_backoff, self.backoff * 2 ** min(exponent, 16))
             timer = threading.Timer(delay, run.work.put, args=(job,))
             timer.daemon = True
             timer.start()

@@ -86,7 +86,7 @@ def extract_batch(
         writers[result.call.method].write(_raw_line(result))
         outcome.calls[result.call.method] = outcome.calls.get(result.call.method, 0) + 1
         if not result.ok:
-            outcome.errors.append(_error(result))
+            outcome.errors.extend(_errors(result))
 
     group_calls = [
         VkCall(
@@ -226,20 +226,24 @@ def _raw_line(result: VkResult) -> dict[str, Any]:
     return line
 
 
-def _error(result: VkResult) -> dict[str, Any]:
+def _errors(result: VkResult) -> list[dict[str, Any]]:
+    """One error per page the failed call was about (a ``groups.getById`` call covers many)."""
     params = result.call.params
-    owner = params.get("owner_id")
-    group_id = -int(owner) if owner is not None else None
-    if group_id is None and result.call.method == "groups.getById":
-        ids = str(params.get("group_ids", ""))
-        group_id = int(ids) if ids.isdigit() else None
-    return {
-        "method": result.call.method,
-        "vk_group_id": group_id,
-        "error_code": result.error_code,
-        "error_msg": result.error_msg,
-        "occurred_at": datetime.now(UTC).isoformat(),
-    }
+    if result.call.method == "groups.getById":
+        ids = [int(i) for i in str(params.get("group_ids", "")).split(",") if i.strip().isdigit()]
+    else:
+        ids = [-int(params["owner_id"])] if params.get("owner_id") is not None else [None]
+    occurred_at = datetime.now(UTC).isoformat()
+    return [
+        {
+            "method": result.call.method,
+            "vk_group_id": group_id,
+            "error_code": result.error_code,
+            "error_msg": result.error_msg,
+            "occurred_at": occurred_at,
+        }
+        for group_id in ids or [None]
+    ]
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -21,9 +21,23 @@ from requests.adapters import HTTPAdapter
 log = logging.getLogger(__name__)
 
 VK_API_ORIGINS = ("https://api.vk.ru/", "https://api.vk.com/")
+DEFAULT_TIMEOUT = (5.0, 30.0)  # seconds to connect, to read an answer
 
 
-class RebaseAdapter(HTTPAdapter):
+class TimeoutAdapter(HTTPAdapter):
+    """Gives every request a timeout unless the caller set one: a hung socket must not hang a task."""
+
+    def __init__(self, timeout: tuple[float, float] = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class RebaseAdapter(TimeoutAdapter):
     """Sends each request to ``base_url`` instead of the URL's own origin."""
 
     def __init__(self, base_url: str, **kwargs: Any) -> None:
@@ -45,11 +59,15 @@ class RebaseAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_session(base_url: str | None = None) -> requests.Session:
+def make_session(
+    base_url: str | None = None, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> requests.Session:
     """A session for ``vk_api.VkApi``; with ``base_url`` its VK API calls go there instead of VK."""
     session = requests.Session()
+    session.mount("https://", TimeoutAdapter(timeout))
+    session.mount("http://", TimeoutAdapter(timeout))
     if base_url:
-        adapter = RebaseAdapter(base_url.strip())
+        adapter = RebaseAdapter(base_url.strip(), timeout=timeout)
         for origin in VK_API_ORIGINS:
             session.mount(origin, adapter)
         log.info("VK API calls go to %s://%s%s", adapter.scheme, adapter.netloc, adapter.prefix)

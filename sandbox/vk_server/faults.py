@@ -1,5 +1,5 @@
 """Injectable faults for reliability tests: 5xx answers, slow answers, dropped connections,
-bursts of error 6 and captcha (error 14)."""
+bursts of error 6 and 29 and captcha (error 14)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("http_5xx", "slow", "drop", "error_6", "captcha")
+KINDS = ("http_5xx", "slow", "drop", "error_6", "error_29", "captcha")
 
 
 @dataclass

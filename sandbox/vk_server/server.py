@@ -140,6 +140,9 @@ class VkSandbox:
         if self.faults.take("error_6", info.token):
             self.stats.fault("error_6")
             raise VkError(6)
+        if self.faults.take("error_29", info.token):
+            self.stats.fault("error_29")
+            raise VkError(29)
         self.policy.admit(info)
         if method == "execute":
             return self._execute(params, info)

@@ -1,27 +1,29 @@
--- core.fct_comment for the posts whose comments were read on :dt: the latest observation of
--- each comment, and for citizens' comments whether the page replied in the thread, and when.
+-- core.fct_comment after loading day the day dt, for the posts listed by 020_fct_post.sql in
+-- staging.vk_rebuild_posts: the latest observation of each comment over all days, and for
+-- citizens' comments whether the page replied in the thread, and when.
 DELETE FROM core.fct_comment
 WHERE EXISTS (
-    SELECT 1 FROM staging.vk_comment_observations AS s
-    WHERE s.dt = :dt AND s.vk_group_id = core.fct_comment.vk_group_id AND s.post_id = core.fct_comment.post_id
+    SELECT 1 FROM staging.vk_rebuild_posts AS k
+    WHERE k.vk_group_id = core.fct_comment.vk_group_id AND k.post_id = core.fct_comment.post_id
 );
 
 INSERT INTO core.fct_comment (
     vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash, is_page_reply,
-    page_replied, first_reply_at, reply_delay_minutes, observed_at
+    page_replied, first_reply_at, reply_delay_minutes, observed_at, observed_dt
 )
 WITH latest AS (
     SELECT vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash,
-           is_page_reply, observed_at
+           is_page_reply, observed_at, dt
     FROM (
         SELECT o.*,
                ROW_NUMBER() OVER (
-                   PARTITION BY vk_group_id, post_id, comment_id ORDER BY observed_at DESC, load_id DESC
+                   PARTITION BY vk_group_id, post_id, comment_id
+                   ORDER BY dt DESC, observed_at DESC, load_id DESC
                ) AS rn
         FROM staging.vk_comment_observations AS o
         WHERE EXISTS (
-            SELECT 1 FROM staging.vk_comment_observations AS s
-            WHERE s.dt = :dt AND s.vk_group_id = o.vk_group_id AND s.post_id = o.post_id
+            SELECT 1 FROM staging.vk_rebuild_posts AS k
+            WHERE k.vk_group_id = o.vk_group_id AND k.post_id = o.post_id
         )
     ) AS ranked
     WHERE rn = 1
@@ -38,7 +40,7 @@ SELECT c.vk_group_id, c.post_id, c.comment_id, c.parent_comment_id, c.published_
        r.first_reply_at,
        CAST(EXTRACT(EPOCH FROM (r.first_reply_at - c.published_at)) / 60.0 AS DOUBLE PRECISION)
            AS reply_delay_minutes,
-       c.observed_at
+       c.observed_at, c.dt
 FROM latest AS c
 LEFT JOIN replies AS r
     ON NOT c.is_page_reply

@@ -459,6 +459,13 @@ def test_fault_burst_of_error_6(server: Any) -> None:
     assert vk.method("wall.get", {"owner_id": -fx.MAIN, "count": 1})["count"] == fx.N_POSTS
 
 
+def test_fault_burst_of_error_29(server: Any) -> None:
+    vk = client(server)
+    server.inject("error_29", count=2)
+    assert [api_error(lambda: vk.method("wall.get", {"owner_id": -101})).code for _ in range(2)] == [29, 29]
+    assert vk.method("wall.get", {"owner_id": -fx.MAIN, "count": 1})["count"] == fx.N_POSTS
+
+
 def test_fault_captcha_for_one_token(server: Any, registry: Any) -> None:
     token = user_token()
     vk, other = client(server, token), client(server)

@@ -71,7 +71,13 @@ def vk_world(
     """Sandbox connection, a local lake, a migrated warehouse with the data's registry loaded."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_GOSPUBLIC_VK",
-        json.dumps({"conn_type": "http", "host": vk_server.base_url, "extra": {"tokens": CONNECTION_TOKENS}}),
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": vk_server.base_url,
+                "extra": {"tokens": CONNECTION_TOKENS, "retry": {"backoff": 0.05, "max_backoff": 1.0}},
+            }
+        ),
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_GOSPUBLIC_LAKE",
