@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast demo up airflow airflow-init clean
+.PHONY: help venv lock lint format test test-fast demo sample up airflow airflow-init bench bench-extract clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,10 +56,21 @@ test-fast: venv ## The suite without the slow end-to-end DAG runs
 airflow-init: venv
 	@mkdir -p $(AIRFLOW_HOME) $(LOGS)
 	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 || { tail -40 $(LOGS)/airflow-db-migrate.log; exit 1; }
+	@$(BIN)/airflow pools set vk_api 1 "one task at a time per set of VK tokens" > /dev/null
 
-demo: airflow-init ## Build the embedded warehouse and run the DAGs for the sample month
+sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (deterministic, seed 42)
+	@test -f $(DEMO_DIR)/manifest.json || $(BIN)/python -m sandbox generate --preset region --month $(DEMO_MONTH) --seed 42 --out $(DEMO_DIR)
+
+demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
+	@$(BIN)/python -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) > $(LOGS)/demo.log 2>&1 || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
+	@grep -E "^(registry|vk_pages|demo)" $(LOGS)/demo.log
 	@$(BIN)/python -m gospublic.cli summary
+
+bench: bench-extract ## All benchmarks (results in var/bench/)
+
+bench-extract: venv ## Share of the VK rate-limit ceiling the extractor reaches (1 and 3 user tokens, 1 service token)
+	$(BIN)/python -m bench.extract --out var/bench/extract.json
 
 up: airflow-init ## Airflow's UI on the embedded setup: http://localhost:8080
 	@echo "Airflow UI on http://localhost:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"

@@ -1,4 +1,4 @@
-"""Command line of the sandbox: ``python -m sandbox {generate,serve-vk} ...``."""
+"""Command line of the sandbox: ``python -m sandbox {generate,serve-vk,demo} ...``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     """Assemble the sub-commands contributed by the sandbox modules."""
+    from sandbox.demo import register as register_demo
     from sandbox.generator.cli import register as register_generate
     from sandbox.vk_server.cli import register as register_serve_vk
 
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     register_generate(commands)
     register_serve_vk(commands)
+    register_demo(commands)
     return parser
 
 

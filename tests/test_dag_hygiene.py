@@ -98,3 +98,18 @@ def test_failure_hook_writes_an_alert_without_details(tmp_path, monkeypatch: pyt
         "ValueError",
     )
     assert "SECRET" not in alerts.read_text()
+
+
+def test_every_pool_a_task_uses_is_created_by_init(production_dagbag) -> None:
+    pools = {
+        task.pool
+        for dag in production_dagbag.dags.values()
+        for task in dag.tasks
+        if task.pool and task.pool != "default_pool"
+    }
+    assert "vk_api" in pools
+    compose = (PROJECT / "docker-compose.yml").read_text()
+    makefile = (PROJECT / "Makefile").read_text()
+    for pool in pools:
+        assert f"airflow pools set {pool} " in compose, f"compose's init job does not create pool {pool}"
+        assert f"airflow pools set {pool} " in makefile, f"make airflow-init does not create pool {pool}"

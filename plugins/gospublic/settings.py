@@ -27,6 +27,7 @@ ENV_REGISTRY_DIR = "GOSPUBLIC_REGISTRY_DIR"
 ENV_VK_WINDOW_DAYS = "GOSPUBLIC_VK_WINDOW_DAYS"
 ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
 ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
+ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -37,6 +38,7 @@ ENVIRONMENT = {
     ENV_VK_WINDOW_DAYS: "days of posts re-read by vk_pages to refresh their metrics (default 7)",
     ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",
     ENV_VK_MAX_FAILED_SHARE: "share of pages that may fail before a vk_pages run fails (default 0.05)",
+    ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
 }
 
 

@@ -19,11 +19,12 @@ run fails rather than lose them); 5xx and dropped connections retry up to ``max_
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -101,8 +102,12 @@ class VkConfig:
         return sum(t.calls_per_second for t in self.tokens)
 
 
-def config_from_connection(conn_id: str = CONN_VK) -> VkConfig:
-    """Read tokens and the base URL from the Airflow connection."""
+def config_from_connection(conn_id: str = CONN_VK, _seen: frozenset[str] = frozenset()) -> VkConfig:
+    """Read tokens, the base URL and retry settings from the Airflow connection.
+
+    ``extra.more_connections`` lists further connections (one token set each) whose tokens join
+    this one's; a token listed twice is used once (twice would double its rate and earn error 6).
+    """
     info = get_connection(conn_id)
     if info is None:
         raise VkExtractionError(f"Airflow connection {conn_id!r} is not defined (tokens for VK)")
@@ -116,46 +121,71 @@ def config_from_connection(conn_id: str = CONN_VK) -> VkConfig:
         kind = raw.get("kind", "user")
         if kind not in ("user", "service"):
             raise VkExtractionError(f"connection {conn_id!r}: token #{i + 1} has unknown kind {kind!r}")
+        if not raw.get("token"):
+            raise VkExtractionError(f"connection {conn_id!r}: token #{i + 1} is empty")
         rps = float(raw.get("rps", USER_RPS if kind == "user" else 20))
         tokens.append(VkToken(kind=kind, secret=raw["token"], rps=rps, label=f"{conn_id}#{i + 1}:{kind}"))
     base_url = info.host or info.extra.get("base_url") or None
     if base_url and "://" not in base_url:
         base_url = f"{info.extra.get('scheme', 'http')}://{base_url}" + (f":{info.port}" if info.port else "")
+    for other in info.extra.get("more_connections") or []:
+        if other in _seen | {conn_id}:
+            continue
+        extra = config_from_connection(other, _seen | {conn_id})
+        if (extra.base_url or None) != base_url:
+            raise VkExtractionError(f"connection {other!r} points at another API than {conn_id!r}")
+        tokens.extend(extra.tokens)
+    secrets_seen: set[str] = set()
+    unique = [t for t in tokens if not (t.secret in secrets_seen or secrets_seen.add(t.secret))]
     retry = {k: float(v) for k, v in (info.extra.get("retry") or {}).items() if k in RETRY_SETTINGS}
-    return VkConfig(tuple(tokens), base_url, retry)
+    return VkConfig(tuple(unique), base_url, retry)
 
 
 class RateLimiter:
-    """At most ``rate`` acquisitions in any window of ``window`` seconds (thread-safe)."""
+    """Paces acquisitions evenly at ``rate`` a second, slowed by ``margin`` (thread-safe).
 
-    def __init__(self, rate: float, window: float = 1.0, margin: float = 0.02) -> None:
-        self.capacity = max(1, int(rate * window))
-        self.window = window * (1 + margin) * (self.capacity / (rate * window))
-        self._times: deque[float] = deque()
+    Even spacing, not bursts: a sliding-window limit on the server side (VK's "3 a second") is
+    then only hit when arrivals jitter by more than the margin. The margin adapts: each "too many
+    requests" answer widens it a little (up to ``max_margin``), a long run without one narrows it.
+    """
+
+    def __init__(self, rate: float, margin: float = 0.03, max_margin: float = 0.3) -> None:
+        self.rate = rate
+        self.margin = margin
+        self.min_margin = margin
+        self.max_margin = max_margin
+        self._next = 0.0
+        self._streak = 0
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._times and now - self._times[0] >= self.window:
-                    self._times.popleft()
-                if len(self._times) < self.capacity:
-                    self._times.append(now)
-                    return
-                wait = self.window - (now - self._times[0])
-            time.sleep(max(wait, 0.001))
+    @property
+    def interval(self) -> float:
+        return (1.0 + self.margin) / self.rate
 
-    def penalize(self, seconds: float) -> None:
-        """Block the next acquisitions for ``seconds`` (after VK said too many requests)."""
+    def acquire(self) -> None:
         with self._lock:
-            until = time.monotonic() + seconds - self.window
-            self._times = deque([until] * self.capacity)
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+            self._streak += 1
+            if self._streak >= 100 and self.margin > self.min_margin:
+                self.margin = max(self.min_margin, self.margin - 0.01)
+                self._streak = 0
+        if start > now:
+            time.sleep(start - now)
+
+    def penalize(self, seconds: float | None = None) -> None:
+        """VK said too many requests: skip one turn (or ``seconds``) and widen the margin."""
+        with self._lock:
+            self.margin = min(self.max_margin, self.margin + 0.02)
+            self._streak = 0
+            self._next = max(self._next, time.monotonic()) + (self.interval if seconds is None else seconds)
 
 
 @dataclass
 class _Job:
     calls: list[VkCall]
+    depth: int = 0  # follow-ups of follow-ups go first, so chains finish before the run's tail
     attempt: int = 0  # failed attempts for transport reasons (5xx, dropped connection, bad answer)
     rate_attempt: int = 0  # answers "too many requests" / "rate limit reached" (6, 9, 29)
     rate_limited_since: float | None = None
@@ -198,16 +228,24 @@ class VkClient:
         return cls(config, **{**settings, **kwargs})
 
     def run(
-        self, calls: Iterable[VkCall], on_result: Callable[[VkResult], None] | None = None
+        self,
+        calls: Iterable[VkCall],
+        on_result: Callable[[VkResult], None] | None = None,
+        follow: Callable[[VkResult], Iterable[VkCall]] | None = None,
     ) -> list[VkResult]:
-        """Make every call; one result per call (order not kept), or each passed to ``on_result``."""
+        """Make every call; one result per call (order not kept), or each passed to ``on_result``.
+
+        ``follow(result)`` may return more calls (the next page, a thread): they join the same run
+        at once, so tokens never idle waiting for a whole round to finish. Both callbacks run one
+        at a time.
+        """
         results: list[VkResult] = []
         calls = list(calls)
         if not calls:
             return results
-        run = _Run(sink=on_result or results.append, pending=_Counter(len(calls)))
+        run = _Run(sink=on_result or results.append, pending=_Counter(len(calls)), follow=follow)
         for call in calls:
-            run.work.put(_Job([call]))
+            run.put(_Job([call]))
         threads = []
         for token in self.config.tokens:
             session = self._session(token)
@@ -223,7 +261,7 @@ class VkClient:
                 thread.start()
         run.pending.wait_zero_or(lambda: run.errors or self._all_retired())
         for _ in threads:
-            run.work.put(None)
+            run.stop_one()
         for thread in threads:
             thread.join(timeout=60)
         if run.errors:
@@ -255,31 +293,33 @@ class VkClient:
         vk.error_handlers[6] = _raise  # not vk_api's sleep-and-retry: back off through the limiter
         return vk
 
-    def _take(self, token: VkToken, work: queue.Queue) -> list[_Job] | None:
-        """One job for a service token; up to 25 single-call jobs for a user token."""
-        job = work.get()
+    def _take(self, token: VkToken, run: _Run, limiter: RateLimiter) -> list[_Job] | None:
+        """Wait for work and for the token's turn, then take one job (service token) or up to 25
+        (user token: the jobs that queued up while this worker waited fill one ``execute``)."""
+        job = run.get()
         if job is None:
             return None
+        limiter.acquire()
         jobs = [job]
         while token.kind == "user" and len(jobs) < EXECUTE_BATCH:
             try:
-                extra = work.get_nowait()
+                extra = run.get(block=False)
             except queue.Empty:
                 break
             if extra is None:
-                work.put(None)
+                run.stop_one()
                 break
             jobs.append(extra)
         return jobs
 
     def _worker(self, token: VkToken, session: Any, limiter: RateLimiter, run: _Run) -> None:
         while token.label not in self.retired:
-            jobs = self._take(token, run.work)
+            jobs = self._take(token, run, limiter)
             if jobs is None:
                 return
             if token.label in self.retired:  # retired while this worker waited: hand the jobs on
                 for job in jobs:
-                    run.work.put(job)
+                    run.put(job)
                 return
             try:
                 self._send(token, session, limiter, jobs, run)
@@ -292,11 +332,6 @@ class VkClient:
         from vk_api.exceptions import ApiError, ApiHttpError, Captcha
 
         calls = [job.calls[0] for job in jobs]
-        limiter.acquire()
-        if token.label in self.retired:  # retired while this worker waited for its turn
-            for job in jobs:
-                run.work.put(job)
-            return
         with self._lock:
             self.requests_sent += 1
         try:
@@ -314,11 +349,13 @@ class VkClient:
                     retry.append(job)
                 elif error:
                     code, msg = error.get("error_code"), _safe_msg(error)
-                    run.finish(VkResult(call, error_code=code, error_msg=msg, token_label=token.label))
+                    run.finish(
+                        VkResult(call, error_code=code, error_msg=msg, token_label=token.label), job.depth
+                    )
                 else:
-                    run.finish(VkResult(call, response=response, token_label=token.label))
+                    run.finish(VkResult(call, response=response, token_label=token.label), job.depth)
             if retry:
-                limiter.penalize(1.0)
+                limiter.penalize()
                 self._retry(retry, run, "inner rate error", rate_limited=True)
 
     def _on_api_error(
@@ -328,13 +365,12 @@ class VkClient:
         if exc.code in TOKEN_FATAL_CODES:
             self._retire(token, f"error {exc.code}", jobs, run)
         elif exc.code in RETRYABLE_CODES:
-            limiter.penalize(1.0)
+            limiter.penalize()
             self._retry(jobs, run, f"error {exc.code}", rate_limited=True)
         elif token.kind == "service":  # a plain call's own error: that page's answer
             msg = _safe_msg(exc.error)
-            run.finish(
-                VkResult(jobs[0].calls[0], error_code=exc.code, error_msg=msg, token_label=token.label)
-            )
+            result = VkResult(jobs[0].calls[0], error_code=exc.code, error_msg=msg, token_label=token.label)
+            run.finish(result, jobs[0].depth)
         else:
             self._retry(jobs, run, f"execute error {exc.code}")
 
@@ -360,17 +396,17 @@ class VkClient:
                     )
                     run.pending.wake()
                     return
-                exponent = min(job.rate_attempt - 1, 3)  # VK's windows are a second: keep knocking
+                exponent = min(job.rate_attempt - 2, 3)  # VK's windows are a second: keep knocking
             else:
                 job.attempt += 1
                 if job.attempt >= self.max_attempts:
                     log.warning("giving up %s after %d attempts (%s)", call.method, job.attempt, reason)
                     message = f"gave up after {job.attempt} attempts: {reason}"
-                    run.finish(VkResult(call, error_code=-1, error_msg=message))
+                    run.finish(VkResult(call, error_code=-1, error_msg=message), job.depth)
                     continue
                 exponent = job.attempt - 1
-            delay = min(self.max_backoff, self.backoff * 2 ** min(exponent, 16))
-            timer = threading.Timer(delay, run.work.put, args=(job,))
+            delay = 0.0 if exponent < 0 else min(self.max_backoff, self.backoff * 2 ** min(exponent, 16))
+            timer = threading.Timer(delay, run.put, args=(job,))
             timer.daemon = True
             timer.start()
 
@@ -379,7 +415,7 @@ class VkClient:
         with self._lock:
             self.retired[token.label] = reason
         for job in jobs:
-            run.work.put(job)
+            run.put(job)
         run.pending.wake()
 
 
@@ -389,11 +425,33 @@ class _Run:
 
     sink: Callable[[VkResult], None]
     pending: _Counter
-    work: queue.Queue = field(default_factory=queue.Queue)
+    follow: Callable[[VkResult], Iterable[VkCall]] | None = None
+    work: queue.PriorityQueue = field(default_factory=queue.PriorityQueue)
     errors: list[BaseException] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def finish(self, result: VkResult) -> None:
-        self.sink(result)
+    _seq: itertools.count = field(default_factory=itertools.count)
+
+    def put(self, job: _Job) -> None:
+        self.work.put((-job.depth, next(self._seq), job))
+
+    def stop_one(self) -> None:
+        """Tell one worker to stop (after every job: sentinels sort last)."""
+        self.work.put((math.inf, next(self._seq), None))
+
+    def get(self, block: bool = True) -> _Job | None:
+        return self.work.get(block=block)[2]
+
+    def finish(self, result: VkResult, depth: int = 0) -> None:
+        """Hand the result on (one at a time) and queue its follow-up calls before it counts done."""
+        with self._lock:
+            self.sink(result)
+            more = list(self.follow(result)) if self.follow is not None else []
+        depth += 1
+        if more:
+            self.pending.add(len(more))
+            for call in more:
+                self.put(_Job([call], depth=depth))
         self.pending.done(1)
 
 
@@ -408,6 +466,10 @@ class _Counter:
         with self._cond:
             self.value -= n
             self._cond.notify_all()
+
+    def add(self, n: int) -> None:
+        with self._cond:
+            self.value += n
 
     def wake(self) -> None:
         with self._cond:

@@ -1,6 +1,7 @@
 """Extract one day of VK page data into the lake, and read it back for loading.
 
-Three rounds of calls for a batch of pages, each round planned from the previous answers:
+Calls for a batch of pages, each answer leading to the next calls as soon as it arrives (no
+rounds, so tokens never idle at a round's tail):
 
 1. ``groups.getById`` (500 ids a call) — subscribers and page-compliance fields;
 2. ``wall.get`` (100 posts a call, newest first) — paged until a post older than the re-read
@@ -78,7 +79,7 @@ def extract_batch(
     run_id: str,
     batch: int,
 ) -> BatchOutcome:
-    """Run the three rounds for ``group_ids``, landing every answer in the lake."""
+    """Extract ``group_ids`` (pages, posts, comments), landing every answer in the lake."""
     outcome = BatchOutcome(batch=batch, pages=len(group_ids))
     writers = {method: _JsonLinesWriter() for method in METHODS}
 
@@ -88,45 +89,26 @@ def extract_batch(
         if not result.ok:
             outcome.errors.extend(_errors(result))
 
+    window_ts = int(window_start.timestamp())
+
+    def follow(result: VkResult) -> list[VkCall]:
+        """The calls an answer leads to: older posts, comments of recent posts, long threads."""
+        if not result.ok:
+            return []
+        if result.call.method == "wall.get":
+            return _wall_follow_ups(result, window_ts)
+        if result.call.method == "wall.getComments":
+            return _follow_ups(result)
+        return []
+
     group_calls = [
         VkCall(
             "groups.getById", {"group_ids": ",".join(map(str, ids)), "fields": GROUP_FIELDS}, key=tuple(ids)
         )
         for ids in _chunks(group_ids, GROUPS_PER_CALL)
     ]
-    for result in client.run(group_calls):
-        record(result)
-
-    window_ts = int(window_start.timestamp())
-    posts_with_comments: list[tuple[int, int, int]] = []
     wall_calls = [_wall_call(gid, 0) for gid in group_ids]
-    while wall_calls:
-        answers = client.run(wall_calls)
-        wall_calls = []
-        for result in answers:
-            record(result)
-            if not result.ok:
-                continue
-            items = result.response.get("items", [])
-            group_id, offset = result.call.key
-            for post in items:
-                count = (post.get("comments") or {}).get("count", 0)
-                if post["date"] >= window_ts and count:
-                    posts_with_comments.append((group_id, int(post["id"]), count))
-            regular = [p["date"] for p in items if not p.get("is_pinned")]
-            more = offset + PAGE_SIZE < result.response.get("count", 0)
-            if more and regular and min(regular) >= window_ts:
-                wall_calls.append(_wall_call(group_id, offset + PAGE_SIZE))
-
-    comment_calls = [_comments_call(gid, pid, 0) for gid, pid, _ in posts_with_comments]
-    while comment_calls:
-        answers = client.run(comment_calls)
-        comment_calls = []
-        for result in answers:
-            record(result)
-            if not result.ok:
-                continue
-            comment_calls.extend(_follow_ups(result))
+    client.run(group_calls + wall_calls, on_result=record, follow=follow)
 
     for method, writer in writers.items():
         if writer.lines:
@@ -196,6 +178,22 @@ def _comments_call(group_id: int, post_id: int, offset: int, thread_of: int | No
     else:
         params["comment_id"] = thread_of
     return VkCall("wall.getComments", params, key=(group_id, post_id, offset, thread_of))
+
+
+def _wall_follow_ups(result: VkResult, window_ts: int) -> list[VkCall]:
+    """The next page of posts while the page still reaches into the window, and the comments of
+    the window's posts that have any."""
+    group_id, offset = result.call.key
+    items = result.response.get("items", [])
+    calls = [
+        _comments_call(group_id, int(post["id"]), 0)
+        for post in items
+        if post["date"] >= window_ts and (post.get("comments") or {}).get("count", 0)
+    ]
+    regular = [p["date"] for p in items if not p.get("is_pinned")]
+    if offset + PAGE_SIZE < result.response.get("count", 0) and regular and min(regular) >= window_ts:
+        calls.append(_wall_call(group_id, offset + PAGE_SIZE))
+    return calls
 
 
 def _follow_ups(result: VkResult) -> list[VkCall]:

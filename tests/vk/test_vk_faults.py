@@ -60,8 +60,8 @@ def test_transient_faults_are_retried_without_losing_calls(
 def test_persistent_5xx_gives_up_the_call_and_counts_its_pages_failed(
     vk_world: VkWorld, dagbag, clean: dict[str, str]
 ) -> None:
-    """The first call of a day, groups.getById for all 36 pages, never succeeds: every page failed."""
-    run = faulty_run(vk_world, dagbag, {"kind": "http_5xx", "count": 6})
+    """VK answers 5xx to everything: each call is given up after its attempts, every page failed."""
+    run = faulty_run(vk_world, dagbag, {"kind": "http_5xx", "probability": 1.0})
     assert run.state == "failed"
     assert task_states(run)["finish"] == "failed"
     manifest = json.loads(
