@@ -79,18 +79,31 @@ def generate(pages: int, out: Path) -> Path:
     return out
 
 
-def start_server(data: Path, specs: list[str], now: datetime) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, specs: list[str], now: datetime, log: Path) -> tuple[subprocess.Popen, str]:
+    """The sandbox in its own process; its output goes to ``log`` (a pipe left unread would block it)."""
     command = [sys.executable, "-m", "sandbox", "serve-vk", "--data", str(data), "--port", "0"]
     command += ["--now", now.isoformat()]
     for spec in specs:
         command += ["--token", spec]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"listening on (http://\S+)", line)
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        match = re.search(r"listening on (http://\S+)", log.read_text())
         if match:
             return process, match.group(1)
-    raise RuntimeError("the VK sandbox did not start")
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the VK sandbox did not start: {log.read_text()[-2000:]}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def tokens(specs: list[str]) -> tuple[VkToken, ...]:
@@ -106,7 +119,7 @@ def tokens(specs: list[str]) -> tuple[VkToken, ...]:
 
 def run_scenario(name: str, specs: list[str], data: Path, group_ids: list[int], lake_root: Path) -> Result:
     now = datetime.combine(DAY, dtime(20, 30), UTC)
-    process, base_url = start_server(data, specs, now)
+    process, base_url = start_server(data, specs, now, lake_root.parent / f"server-{len(specs)}.log")
     try:
         config = VkConfig(tokens(specs), base_url)
         client = VkClient(config)
@@ -123,8 +136,7 @@ def run_scenario(name: str, specs: list[str], data: Path, group_ids: list[int], 
         seconds = time.perf_counter() - started
         stats = requests.get(f"{base_url}/_sandbox/stats", timeout=10).json()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_server(process)
     return Result(
         scenario=name,
         pages=len(group_ids),
