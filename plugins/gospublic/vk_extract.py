@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gospublic.lake import Lake
-from gospublic.vk import VkCall, VkClient, VkResult
+from gospublic.vk import VkCall, VkClient, VkResult, iter_batches
 
 GROUP_FIELDS = ",".join(
     [
@@ -105,7 +105,7 @@ def extract_batch(
         VkCall(
             "groups.getById", {"group_ids": ",".join(map(str, ids)), "fields": GROUP_FIELDS}, key=tuple(ids)
         )
-        for ids in _chunks(group_ids, GROUPS_PER_CALL)
+        for ids in iter_batches(group_ids, GROUPS_PER_CALL)
     ]
     wall_calls = [_wall_call(gid, 0) for gid in group_ids]
     client.run(group_calls + wall_calls, on_result=record, follow=follow)
@@ -242,11 +242,6 @@ def _errors(result: VkResult) -> list[dict[str, Any]]:
         }
         for group_id in ids or [None]
     ]
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _safe(run_id: str) -> str:

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
+from gospublic.audit import LoadRun, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
 from gospublic.vk_extract import read_manifest, read_raw
@@ -74,33 +74,23 @@ def load_day(
         errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
         warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
         run_models(conn, CORE_MODELS, {"dt": dt})
-        runs = pd.DataFrame(
-            [
-                {
-                    "load_id": f"{load_id}:{method}",
-                    "dag_id": dag_id,
-                    "run_id": run_id,
-                    "task_id": task_id,
-                    "source": f"vk/{method}",
-                    "partition_key": dt.isoformat(),
-                    "target_table": next(t.table for t in TARGETS if t.method == method),
-                    "rows_read": c["read"],
-                    "rows_written": c["written"],
-                    "rows_rejected": c["rejected"],
-                    "rows_duplicate": 0,
-                    "status": "success",
-                    "message": None,
-                    "started_at": started,
-                    "finished_at": datetime.now(UTC),
-                }
-                for method, c in counts.items()
-            ]
-        )
-        conn.execute(
-            sa.text("DELETE FROM audit.load_runs WHERE load_id LIKE :prefix"),
-            {"prefix": f"vk:{dt.isoformat()}:%"},
-        )
-        warehouse.bulk_load_in(conn, "audit.load_runs", runs)
+        runs = [
+            LoadRun(
+                load_id=f"{load_id}:{method}",
+                source=f"vk/{method}",
+                partition_key=dt.isoformat(),
+                target_table=next(t.table for t in TARGETS if t.method == method),
+                rows_read=c["read"],
+                rows_written=c["written"],
+                rows_rejected=c["rejected"],
+                started_at=started,
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=task_id,
+            )
+            for method, c in counts.items()
+        ]
+        record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
     log.info("loaded VK day %s from run %s: %s", dt, run_id, counts)
     return {"dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors)}
 
