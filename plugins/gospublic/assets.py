@@ -17,3 +17,4 @@ def table_asset(table: str) -> Asset:
 
 REGISTRY = [table_asset(t) for t in ("core.dim_org", "core.dim_org_alias", "core.dim_page")]
 VK_PAGES = [table_asset(t) for t in ("core.fct_page_daily", "core.fct_post", "core.fct_comment")]
+INCIDENTS = [table_asset(t) for t in ("core.fct_incident", "core.fct_incident_event")]

@@ -28,6 +28,7 @@ ENV_VK_WINDOW_DAYS = "GOSPUBLIC_VK_WINDOW_DAYS"
 ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
 ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
 ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
+ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -39,6 +40,7 @@ ENVIRONMENT = {
     ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",
     ENV_VK_MAX_FAILED_SHARE: "share of pages that may fail before a vk_pages run fails (default 0.05)",
     ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
+    ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
 }
 
 
@@ -82,3 +84,7 @@ def vk_batch_pages() -> int:
 
 def vk_max_failed_share() -> float:
     return float(os.environ.get(ENV_VK_MAX_FAILED_SHARE, "0.05"))
+
+
+def incident_chunk_rows() -> int:
+    return int(os.environ.get(ENV_INCIDENT_CHUNK_ROWS, "100000"))

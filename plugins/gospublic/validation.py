@@ -36,6 +36,21 @@ class RowFailure:
     column: str | None
     reason: str
     value: Any
+    severity: str = "critical"  # "warning": reported, the row still loads
+    rule: str | None = None  # the expectation's meta.rule, for callers that treat it specially
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """One expectation's verdict on a frame (kept per file in ``audit.validation_results``)."""
+
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    element_count: int
+    unexpected_count: int
+    reason: str
 
 
 @dataclass
@@ -47,10 +62,12 @@ class ValidationOutcome:
     evaluated: int = 0
     row_failures: list[RowFailure] = field(default_factory=list)
     table_failures: list[str] = field(default_factory=list)
+    results: list[ExpectationResult] = field(default_factory=list)
 
     @property
     def failed_rows(self) -> set[Any]:
-        return {f.row for f in self.row_failures}
+        """Rows that broke an expectation of severity other than ``warning``."""
+        return {f.row for f in self.row_failures if f.severity != "warning"}
 
     @property
     def success(self) -> bool:
@@ -92,20 +109,34 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
         context.validation_definitions.delete(name)
     outcome = ValidationOutcome(suite=suite, rows=len(frame), evaluated=len(result.results))
     for item in result.results:
-        if item.success:
-            continue
         config = item.expectation_config
         reason = _reason(config.type, config.kwargs, config.meta)
+        column = config.kwargs.get("column") or config.kwargs.get("column_A")
+        severity = str(getattr(config, "severity", None) or (config.meta or {}).get("severity") or "critical")
+        severity = severity.rsplit(".", 1)[-1].lower()
+        outcome.results.append(
+            ExpectationResult(
+                expectation=config.type,
+                column=column,
+                severity=severity,
+                success=bool(item.success),
+                element_count=int(item.result.get("element_count") or len(frame)),
+                unexpected_count=int(item.result.get("unexpected_count") or 0),
+                reason=reason,
+            )
+        )
+        if item.success:
+            continue
         indices = item.result.get("unexpected_index_list")
         values = item.result.get("unexpected_list") or []
         if indices is None:
             outcome.table_failures.append(f"{reason} (observed {item.result.get('observed_value')!r})")
             continue
-        column = config.kwargs.get("column")
+        rule = (config.meta or {}).get("rule")
         for position, index in enumerate(indices):
             row = _row_position(index)
             value = values[position] if position < len(values) else None
-            outcome.row_failures.append(RowFailure(labels[row], column, reason, value))
+            outcome.row_failures.append(RowFailure(labels[row], column, reason, value, severity, rule))
     log.info(
         "suite %s on %d rows: %d expectations, %d rows failed, %d table failures",
         suite,

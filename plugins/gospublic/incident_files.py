@@ -1,0 +1,279 @@
+"""The life of an export file in the lake: ``incoming/`` → ``archive/`` or ``rejected/``.
+
+ЦУР drops exports into ``incoming/im/`` and ``incoming/pos/`` named
+``<source>_<region>_<YYYYMMDD>.<xlsx|xls|csv>`` (the region's code and the export day). Files are
+taken in arrival order and known by the SHA-256 of their content: a file dropped twice is loaded
+once (the copy is archived, nothing changes). A loaded file moves to
+``archive/<source>/YYYY/MM/``; a file that cannot be used moves to ``rejected/<source>/`` next to
+``<name>.report.json`` saying why. ``audit.export_file`` keeps every file's fate and counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from gospublic.audit import LoadRun, record_load_runs
+from gospublic.incidents_load import ExportFileInfo, ExportLoad, export_spec, load_export
+from gospublic.lake import Lake, LakeObject
+from gospublic.warehouse import Warehouse
+from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
+
+log = logging.getLogger(__name__)
+
+INCOMING = "incoming"
+ARCHIVE = "archive"
+REJECTED = "rejected"
+REPORT_SUFFIX = ".report.json"
+FILE_NAME = re.compile(
+    r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
+)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    key: str
+    source: str
+    size: int
+    modified: datetime
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.key).name
+
+
+@dataclass
+class IngestSummary:
+    """What one pass over ``incoming/`` did."""
+
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    already_loaded: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.loaded)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"loaded": self.loaded, "rejected": self.rejected, "already_loaded": self.already_loaded}
+
+
+def landed_files(lake: Lake) -> list[LandedFile]:
+    """Files waiting in ``incoming/<source>/``, oldest arrival first."""
+    found: list[tuple[LakeObject, str]] = []
+    for source in SOURCES:
+        for obj in lake.list(f"{INCOMING}/{source}/"):
+            name = PurePosixPath(obj.key).name
+            if name.startswith(".") or name.endswith(REPORT_SUFFIX):
+                continue
+            found.append((obj, source))
+    found.sort(key=lambda item: (item[0].modified, item[0].key))
+    return [LandedFile(obj.key, source, obj.size, obj.modified) for obj, source in found]
+
+
+def file_sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
+    """Region and export day from the file name; rejects a name that does not tell them."""
+    match = FILE_NAME.match(landed.name)
+    if not match or match["source"].lower() != landed.source:
+        raise FileRejectedError(
+            f"{landed.name}: name it {landed.source}_<region code>_<YYYYMMDD>.<xlsx|xls|csv> "
+            "so that its region and export day are known",
+            kind="bad_name",
+        )
+    try:
+        day = datetime.strptime(match["day"], "%Y%m%d").date()
+    except ValueError as exc:
+        raise FileRejectedError(
+            f"{landed.name}: {match['day']} is not a date YYYYMMDD", kind="bad_name"
+        ) from exc
+    return ExportFileInfo(
+        path=path,
+        file=landed.name,
+        sha=sha,
+        source=landed.source,
+        region_code=str(int(match["region"])).zfill(2),
+        export_date=day,
+        processed_at=datetime.now(UTC),
+    )
+
+
+def ingest_landed(
+    lake: Lake,
+    warehouse: Warehouse,
+    *,
+    pseudonymize: Callable[[str], str],
+    spec: ExportSpec | None = None,
+    chunk_rows: int | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> IngestSummary:
+    """Load, reject or recognise every file in ``incoming/``, in arrival order."""
+    spec = spec or export_spec()
+    summary = IngestSummary()
+    for landed in landed_files(lake):
+        with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
+            path = lake.download(landed.key, Path(tmp) / landed.name)
+            sha = file_sha(path)
+            known = warehouse.query(
+                "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
+            )
+            if known and known[0]["state"] == "loaded":
+                target = _free_key(lake, str(known[0]["stored_key"]), sha)
+                lake.move(landed.key, target)
+                log.info(
+                    "%s has the content of a file loaded before (%s): archived, nothing loaded",
+                    landed.key,
+                    sha[:12],
+                )
+                summary.already_loaded.append(landed.key)
+                continue
+            options = {} if chunk_rows is None else {"chunk_rows": chunk_rows}
+            try:
+                info = describe(landed, path, sha)
+                result = load_export(
+                    warehouse,
+                    info,
+                    pseudonymize=pseudonymize,
+                    spec=spec,
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    **options,
+                )
+            except FileRejectedError as exc:
+                summary.rejected.append(
+                    _reject(lake, warehouse, landed, sha, exc, dag_id=dag_id, run_id=run_id)
+                )
+                continue
+            target = _free_key(lake, archive_key(landed.source, info.export_date, landed.name), sha)
+            _record_file(
+                warehouse,
+                landed,
+                sha,
+                state="loaded",
+                stored_key=target,
+                load=result,
+                dag_id=dag_id,
+                run_id=run_id,
+            )
+            lake.move(landed.key, target)
+            summary.loaded.append(result.as_dict())
+    return summary
+
+
+def archive_key(source: str, export_date: date, name: str) -> str:
+    return f"{ARCHIVE}/{source}/{export_date:%Y}/{export_date:%m}/{name}"
+
+
+def _free_key(lake: Lake, key: str, sha: str) -> str:
+    """``key``, or a name with the content hash when another file already has it."""
+    if not lake.exists(key):
+        return key
+    with lake.open_read(key) as stream:
+        digest = hashlib.sha256()
+        for block in iter(lambda: stream.read(1024 * 1024), b""):
+            digest.update(block)
+    if digest.hexdigest() == sha:
+        return key
+    path = PurePosixPath(key)
+    return str(path.with_name(f"{path.stem}.{sha[:12]}{path.suffix}"))
+
+
+def _reject(
+    lake: Lake, warehouse: Warehouse, landed: LandedFile, sha: str, exc: FileRejectedError, **run: str | None
+) -> dict[str, Any]:
+    target = _free_key(lake, f"{REJECTED}/{landed.source}/{landed.name}", sha)
+    report = {
+        "file": landed.name,
+        "landed_key": landed.key,
+        "rejected_key": target,
+        "sha256": sha,
+        "bytes": landed.size,
+        "kind": exc.kind,
+        "reason": exc.reason,
+        "rejected_at": datetime.now(UTC).isoformat(),
+        "help": "docs/incident-exports.md describes the formats; fix the file, drop it into incoming/ again",
+    }
+    lake.put_bytes(target + REPORT_SUFFIX, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
+    _record_file(warehouse, landed, sha, state="rejected", stored_key=target, reject=exc, **run)
+    lake.move(landed.key, target)
+    log.error("rejected %s: %s", landed.key, exc.reason)
+    return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
+
+
+def _record_file(
+    warehouse: Warehouse,
+    landed: LandedFile,
+    sha: str,
+    *,
+    state: str,
+    stored_key: str,
+    load: ExportLoad | None = None,
+    reject: FileRejectedError | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    now = datetime.now(UTC)
+    row = {
+        "file_sha": sha,
+        "source": landed.source,
+        "file": landed.name,
+        "landed_key": landed.key,
+        "stored_key": stored_key,
+        "state": state,
+        "reject_kind": reject.kind if reject else None,
+        "reason": reject.reason if reject else None,
+        "format": load.format if load else None,
+        "region_code": load.region_code if load else None,
+        "export_date": load.export_date if load else None,
+        "rows_read": load.rows_read if load else None,
+        "rows_loaded": load.rows_loaded if load else None,
+        "rows_quarantined": load.rows_quarantined if load else None,
+        "rows_duplicate": load.rows_duplicate if load else None,
+        "rows_empty": load.rows_empty if load else None,
+        "bytes": landed.size,
+        "processed_at": now,
+        "dag_id": dag_id,
+        "run_id": run_id,
+    }
+    frame = pd.DataFrame([row])
+    for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
+        frame[column] = frame[column].astype("Int64")
+    frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
+    with warehouse.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit.export_file WHERE file_sha = :sha"), {"sha": sha})
+        warehouse.bulk_load_in(conn, "audit.export_file", frame)
+        if reject is not None:
+            run = LoadRun(
+                load_id=f"incidents:{landed.source}:{sha[:16]}",
+                source=f"incidents/{landed.source}",
+                partition_key=landed.name,
+                target_table="core.fct_incident_event",
+                rows_read=0,
+                rows_written=0,
+                rows_rejected=0,
+                started_at=now,
+                status="rejected",
+                message=reject.reason,
+                dag_id=dag_id,
+                run_id=run_id,
+            )
+            record_load_runs(warehouse, conn, [run], prefix=run.load_id)

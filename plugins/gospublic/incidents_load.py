@@ -1,0 +1,394 @@
+"""Load one incident export file into the warehouse, reconciled to the row.
+
+Per chunk: type the cells (``transforms.incident_parse``), drop exact duplicate rows, resolve
+executors, validate with the Great Expectations suite ``incident_export_<source>``, pseudonymize
+authors, and bulk-load valid rows into staging (texts into a staging table bound for
+``restricted``). Then, in the same transaction, ``sql/core/040_fct_incident.sql`` applies the file,
+the quarantine and the validation results of the file are replaced, and ``audit.load_runs``
+records read = loaded + quarantined + duplicates. Loading the same file again gives the same tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+
+from gospublic import settings
+from gospublic.audit import LoadRun, record_load_runs, replace_quarantine
+from gospublic.models import run_models
+from gospublic.validation import ExpectationResult, validate_frame
+from gospublic.warehouse import Warehouse
+from transforms.executor_resolve import ExecutorResolver
+from transforms.incident_parse import parse_chunk
+from transforms.incident_read import DEFAULT_CHUNK_ROWS, FileFormat, detect_format, read_chunks
+from transforms.incident_spec import ExportSpec, FileRejectedError, load_spec, match_headers
+from transforms.registry import Problem
+
+log = logging.getLogger(__name__)
+
+IM_DEADLINE = pd.Timedelta(hours=24)
+EVENT_MODEL = "core/040_fct_incident.sql"
+ORG_FIX_MODEL = "core/041_incident_org_fix.sql"
+TEXT_FIELDS = ("url", "message_text", "answer_text")
+STAGING_COLUMNS = (
+    "source", "incident_id", "region_code", "org_id", "executor", "status", "channel", "message_type",
+    "rubric", "subcategory", "registered_at", "first_reaction_at", "answered_at", "due_at", "satisfaction",
+    "satisfied", "author_key",
+)  # fmt: skip
+DUPLICATE_ID = "unique_id"
+UNKNOWN_EXECUTOR = "executor_known"
+
+
+def export_spec() -> ExportSpec:
+    return load_spec(settings.project_home() / "config" / "incident_exports.yaml")
+
+
+@dataclass(frozen=True)
+class ExportFileInfo:
+    """What the landing tells about a file before it is read."""
+
+    path: Path  # a local copy
+    file: str  # the file name, as problems name it
+    sha: str
+    source: str
+    region_code: str
+    export_date: date
+    processed_at: datetime
+
+    @property
+    def load_id(self) -> str:
+        return f"incidents:{self.source}:{self.sha[:16]}"
+
+
+@dataclass
+class ExportLoad:
+    """Counts of one loaded file; ``rows_read`` = loaded + quarantined + duplicate."""
+
+    file: str
+    sha: str
+    source: str
+    region_code: str
+    export_date: date
+    load_id: str
+    format: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_empty: int = 0
+    rows_unresolved: int = 0
+    problems: list[Problem] = field(default_factory=list, repr=False)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: (str(v) if isinstance(v, date) else v) for k, v in self.__dict__.items() if k != "problems"
+        }
+
+
+def region_timezone(warehouse: Warehouse, region_code: str, file: str) -> str:
+    """The region's IANA zone from the registry; rejects a file of a region the registry lacks."""
+    zone = warehouse.scalar(
+        "SELECT timezone FROM core.dim_org WHERE region_code = :region "
+        "GROUP BY timezone ORDER BY COUNT(*) DESC, timezone LIMIT 1",
+        {"region": region_code},
+    )
+    if zone is None:
+        raise FileRejectedError(
+            f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
+            kind="unknown_region",
+        )
+    return str(zone)
+
+
+def executor_resolver(warehouse: Warehouse, region_code: str) -> ExecutorResolver:
+    aliases = warehouse.query_df(
+        "SELECT a.alias_key, a.org_id, o.valid_from, o.valid_to "
+        "FROM core.dim_org_alias AS a JOIN core.dim_org AS o "
+        "ON o.org_id = a.org_id AND o.version = a.version "
+        "WHERE a.region_code = :region",
+        {"region": region_code},
+    )
+    return ExecutorResolver(aliases)
+
+
+def load_export(
+    warehouse: Warehouse,
+    info: ExportFileInfo,
+    *,
+    pseudonymize: Callable[[str], str],
+    spec: ExportSpec | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> ExportLoad:
+    """Load one file; raises ``FileRejectedError`` when the file as a whole is unusable."""
+    spec = spec or export_spec()
+    source = spec.sources[info.source]
+    fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
+    headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
+    mapping = match_headers(headers, source, info.file)
+    timezone = region_timezone(warehouse, info.region_code, info.file)
+    resolver = executor_resolver(warehouse, info.region_code)
+    exported_at = pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
+    result = ExportLoad(
+        info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, fmt.describe()
+    )
+    checks = _ChunkChecks(source.code, {name: str(headers[pos]) for pos, name in mapping.items()})
+    started = datetime.now(UTC)
+    with warehouse.begin() as conn:
+        for table in ("staging.incident_export", "staging.incident_text"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE load_id = :load_id"), {"load_id": info.load_id})
+        for raw in chunks:
+            parsed = parse_chunk(
+                raw, mapping, headers, spec=spec, source=source, timezone=timezone, file=info.file,
+                pseudonymize=pseudonymize,
+            )  # fmt: skip
+            rows = checks.run(
+                parsed.rows,
+                parsed.row_hash,
+                parsed.problems,
+                file=info.file,
+                resolver=resolver,
+                timezone=timezone,
+            )
+            result.rows_empty += parsed.empty_rows
+            _stage(warehouse, conn, rows, info, exported_at)
+        result.rows_read = checks.read
+        result.rows_loaded = checks.loaded
+        result.rows_quarantined = len({p.row for p in checks.problems})
+        result.rows_duplicate = checks.duplicates
+        result.rows_unresolved = checks.unresolved
+        result.problems = checks.problems
+        if result.rows_read == 0:
+            raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
+        run_models(conn, [EVENT_MODEL], {"load_id": info.load_id})
+        replace_quarantine(
+            warehouse, conn, source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
+            problems=checks.problems,
+        )  # fmt: skip
+        _replace_validation_results(warehouse, conn, info, checks.results(source.code))
+        run = LoadRun(
+            load_id=info.load_id,
+            source=f"incidents/{info.source}",
+            partition_key=info.file,
+            target_table="core.fct_incident_event",
+            rows_read=result.rows_read,
+            rows_written=result.rows_loaded,
+            rows_rejected=result.rows_quarantined,
+            rows_duplicate=result.rows_duplicate,
+            started_at=started,
+            dag_id=dag_id,
+            run_id=run_id,
+        )
+        if not run.reconciles:  # pragma: no cover - a bug, never input
+            raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
+        record_load_runs(warehouse, conn, [run], prefix=info.load_id)
+    for problem in checks.problems[:10]:
+        log.warning(
+            "%s row %s column %s: %s (%r)",
+            problem.file,
+            problem.row,
+            problem.column,
+            problem.reason,
+            problem.value,
+        )
+    log.info("loaded %s: %s", info.file, result.as_dict())
+    return result
+
+
+class _ChunkChecks:
+    """Row checks that span chunks: exact duplicates, repeated ids, GE verdicts summed per file."""
+
+    def __init__(self, source: str, header_of: dict[str, str]) -> None:
+        self.suite = f"incident_export_{source}"
+        self.header_of = header_of
+        self.seen_hashes: set[int] = set()
+        self.first_row_of: dict[str, int] = {}
+        self.problems: list[Problem] = []
+        self.read = self.loaded = self.duplicates = self.unresolved = 0
+        self._results: dict[tuple[str, str | None, str], list[Any]] = {}
+
+    def run(
+        self, rows: pd.DataFrame, row_hash: pd.Series, problems: list[Problem], *, file: str,
+        resolver: ExecutorResolver, timezone: str,
+    ) -> pd.DataFrame:  # fmt: skip
+        """The rows of one chunk that load; records the others."""
+        self.read += len(rows)
+        duplicate = row_hash.duplicated() | row_hash.isin(self.seen_hashes)
+        self.seen_hashes.update(row_hash.tolist())
+        self.duplicates += int(duplicate.sum())
+        rows = rows[~duplicate]
+        problems = [p for p in problems if p.row in rows.index]
+        unparsed = {p.row for p in problems}
+        self.problems += problems
+        rows = rows.drop(index=[r for r in unparsed if r in rows.index])
+        local_day = rows["registered_at"].dt.tz_convert(timezone).dt.date
+        rows = rows.assign(org_id=resolver.resolve(rows["executor"], local_day))
+        outcome = validate_frame(rows, self.suite)
+        outcome.raise_for_table(file)
+        self._add_results(outcome.results)
+        failures = _keep_first_of_repeats(outcome.row_failures)
+        bad: set[int] = set()
+        for failure in failures:
+            if failure.rule == UNKNOWN_EXECUTOR:
+                continue
+            column = "executor" if failure.column == "org_id" else failure.column
+            self.problems.append(
+                Problem(
+                    file,
+                    int(failure.row),
+                    self.header_of.get(column, column),
+                    failure.reason,
+                    _shown(failure.value),
+                )
+            )
+            bad.add(int(failure.row))
+        rows = rows.drop(index=list(bad))
+        earlier = rows["incident_id"].map(self.first_row_of)
+        for row, first in earlier.dropna().items():
+            self.problems.append(
+                Problem(
+                    file, int(row), self.header_of.get("incident_id"),
+                    f"incident id repeated within the file with other values (row {int(first)} wins)",
+                    rows.at[row, "incident_id"],
+                )
+            )  # fmt: skip
+        rows = rows[earlier.isna()]
+        self.first_row_of.update({i: int(r) for r, i in rows["incident_id"].items()})
+        self.loaded += len(rows)
+        self.unresolved += int(rows["org_id"].isna().sum())
+        return rows
+
+    def _add_results(self, results: list[ExpectationResult]) -> None:
+        for item in results:
+            key = (item.expectation, item.column, item.reason)
+            total = self._results.setdefault(key, [item.severity, 0, 0])
+            total[1] += item.element_count
+            total[2] += item.unexpected_count
+
+    def results(self, source: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return [
+            {
+                "suite": self.suite,
+                "expectation": expectation,
+                "column_name": column,
+                "severity": severity,
+                "success": unexpected == 0,
+                "element_count": elements,
+                "unexpected_count": unexpected,
+                "reason": reason,
+                "validated_at": now,
+            }
+            for (expectation, column, reason), (severity, elements, unexpected) in self._results.items()
+        ]
+
+
+def _keep_first_of_repeats(failures: list[Any]) -> list[Any]:
+    """GE's uniqueness check names every row of a repeated id; the first of them loads."""
+    first: dict[Any, Any] = {}
+    for failure in failures:
+        if failure.rule == DUPLICATE_ID:
+            first[failure.value] = min(first.get(failure.value, failure.row), failure.row)
+    return [f for f in failures if not (f.rule == DUPLICATE_ID and first[f.value] == f.row)]
+
+
+def _stage(
+    warehouse: Warehouse,
+    conn: sa.Connection,
+    rows: pd.DataFrame,
+    info: ExportFileInfo,
+    exported_at: pd.Timestamp,
+) -> None:
+    if rows.empty:
+        return
+    frame = rows.rename(columns={"category": "rubric"}).reindex(
+        columns=list(STAGING_COLUMNS) + list(TEXT_FIELDS)
+    )
+    frame["source"] = info.source
+    frame["region_code"] = info.region_code
+    if info.source == "im":
+        frame["due_at"] = frame["registered_at"] + IM_DEADLINE
+    frame["satisfaction"] = frame["satisfaction"].astype("Int32")
+    frame["satisfied"] = frame["satisfied"].astype("Int32")
+    for column in ("first_reaction_at", "answered_at", "registered_at", "due_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    staged = frame[list(STAGING_COLUMNS)].assign(
+        load_id=info.load_id,
+        file=info.file,
+        row_number=frame.index.astype("int64"),
+        export_date=info.export_date,
+        exported_at=exported_at.tz_convert("UTC"),
+        processed_at=pd.Timestamp(info.processed_at),
+    )
+    warehouse.bulk_load_in(conn, "staging.incident_export", staged.reset_index(drop=True))
+    texts = frame[["source", "incident_id", *TEXT_FIELDS]].assign(load_id=info.load_id)
+    for column in TEXT_FIELDS:
+        texts[column] = texts[column].astype(object)
+    warehouse.bulk_load_in(conn, "staging.incident_text", texts.reset_index(drop=True))
+
+
+def _replace_validation_results(
+    warehouse: Warehouse, conn: sa.Connection, info: ExportFileInfo, results: list[dict[str, Any]]
+) -> None:
+    frame = pd.DataFrame(results).assign(load_id=info.load_id, file=info.file)
+    warehouse.replace_partition_in(conn, "audit.validation_result", frame, {"load_id": info.load_id})
+
+
+def resolve_unresolved(warehouse: Warehouse) -> int:
+    """Give incidents without a body the body their executor now resolves to; returns how many."""
+    pending = warehouse.query_df(
+        "SELECT source, incident_id, region_code, executor, registered_at FROM core.fct_incident "
+        "WHERE org_id IS NULL"
+    )
+    if pending.empty:
+        return 0
+    fixes = []
+    for region, rows in pending.groupby("region_code"):
+        resolver = executor_resolver(warehouse, str(region))
+        try:
+            timezone = region_timezone(warehouse, str(region), f"region {region}")
+        except FileRejectedError:
+            continue
+        days = pd.to_datetime(rows["registered_at"], utc=True).dt.tz_convert(timezone).dt.date
+        found = rows.assign(org_id=resolver.resolve(rows["executor"], days)).dropna(subset=["org_id"])
+        fixes.append(found[["source", "incident_id", "org_id"]])
+    fixed = pd.concat(fixes) if fixes else pd.DataFrame()
+    if fixed.empty:
+        return 0
+    with warehouse.begin() as conn:
+        conn.execute(sa.text("DELETE FROM staging.incident_org_fix"))
+        warehouse.bulk_load_in(conn, "staging.incident_org_fix", fixed)
+        run_models(conn, [ORG_FIX_MODEL], {})
+    log.info("resolved the body of %d incidents loaded without one", len(fixed))
+    return len(fixed)
+
+
+def _shown(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = [
+    "ExportFileInfo",
+    "ExportLoad",
+    "FileFormat",
+    "FileRejectedError",
+    "load_export",
+    "resolve_unresolved",
+]
