@@ -43,7 +43,8 @@ def parse_chunk(
     pseudonymize: Callable[[str], str],
 ) -> ParsedChunk:
     """Type the cells of ``raw`` (columns by position) for the fields in ``mapping``."""
-    empty = raw.isna() | raw.astype(str).apply(lambda col: col.str.strip().eq(""))
+    blank = raw.astype(str).apply(lambda col: col.str.strip().eq("")).astype(bool)
+    empty = raw.isna().astype(bool) | blank
     blank_rows = empty.all(axis=1)
     raw = raw[~blank_rows]
     row_hash = pd.Series(pd.util.hash_pandas_object(raw.astype(str), index=False).to_numpy(), index=raw.index)
@@ -112,11 +113,13 @@ def _whole_numbers(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _local_naive(cells: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
     """Naive local timestamps from text (``formats``), Excel date cells or Excel serial numbers."""
     result = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[us]")
-    is_cell = cells.map(lambda v: isinstance(v, dt.datetime | dt.date))
+    is_cell = cells.map(lambda v: isinstance(v, dt.datetime | dt.date)).astype(bool)
     if is_cell.any():
         stamps = pd.to_datetime(cells[is_cell].map(pd.Timestamp), errors="coerce")
         result[is_cell] = stamps.dt.round("s").astype("datetime64[us]")
-    is_number = cells.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool) and not pd.isna(v))
+    is_number = cells.map(
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and not pd.isna(v)
+    ).astype(bool)
     if is_number.any():
         days = pd.to_numeric(cells[is_number])
         result[is_number] = (

@@ -52,7 +52,7 @@ def publish(summary: dict[str, Any], resolved: int) -> dict[str, Any]:
     }
     log.info("incidents_ingest: %s", totals)
     if not totals["files_loaded"] and not resolved:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException("nothing new: the incident tables did not change")
     return totals

@@ -239,19 +239,20 @@ class _ChunkChecks:
         outcome = validate_frame(rows, self.suite)
         outcome.raise_for_table(file)
         self._add_results(outcome.results)
-        failures = _keep_first_of_repeats(outcome.row_failures)
+        first_of = _first_rows_of_repeats(outcome.row_failures)
         bad: set[int] = set()
-        for failure in failures:
+        for failure in outcome.row_failures:
             if failure.rule == UNKNOWN_EXECUTOR:
                 continue
+            reason = failure.reason
+            if failure.rule == DUPLICATE_ID:
+                if first_of[failure.value] == failure.row:
+                    continue
+                reason = _repeated_id(first_of[failure.value])
             column = "executor" if failure.column == "org_id" else failure.column
             self.problems.append(
                 Problem(
-                    file,
-                    int(failure.row),
-                    self.header_of.get(column, column),
-                    failure.reason,
-                    _shown(failure.value),
+                    file, int(failure.row), self.header_of.get(column, column), reason, _shown(failure.value)
                 )
             )
             bad.add(int(failure.row))
@@ -261,7 +262,7 @@ class _ChunkChecks:
             self.problems.append(
                 Problem(
                     file, int(row), self.header_of.get("incident_id"),
-                    f"incident id repeated within the file with other values (row {int(first)} wins)",
+                    _repeated_id(int(first)),
                     rows.at[row, "incident_id"],
                 )
             )  # fmt: skip
@@ -296,13 +297,17 @@ class _ChunkChecks:
         ]
 
 
-def _keep_first_of_repeats(failures: list[Any]) -> list[Any]:
+def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
     """GE's uniqueness check names every row of a repeated id; the first of them loads."""
     first: dict[Any, Any] = {}
     for failure in failures:
         if failure.rule == DUPLICATE_ID:
             first[failure.value] = min(first.get(failure.value, failure.row), failure.row)
-    return [f for f in failures if not (f.rule == DUPLICATE_ID and first[f.value] == f.row)]
+    return first
+
+
+def _repeated_id(first_row: int) -> str:
+    return f"incident id repeated within the file with other values (row {first_row} wins)"
 
 
 def _stage(

@@ -1,4 +1,4 @@
-"""A generated region's incident exports, a migrated warehouse with its registry, a lake to drop files into."""
+"""Incident test data: the sample region's exports, a warehouse with its registry, an S3 lake."""
 
 from __future__ import annotations
 

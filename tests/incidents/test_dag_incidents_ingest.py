@@ -53,7 +53,7 @@ def field_of(header: str, data_file: str) -> str:
     from gospublic.incidents_load import export_spec
     from transforms.incident_spec import header_key
 
-    source = export_spec().sources[data_file.split("/")[-1].split("_")[0]]
+    source = export_spec().sources[data_file.rsplit("/", maxsplit=1)[-1].split("_", maxsplit=1)[0]]
     return next(f.name for f in source.fields if header_key(header) in {header_key(n) for n in f.names})
 
 

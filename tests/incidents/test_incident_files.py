@@ -1,0 +1,323 @@
+"""File-level failures, late exports, alias fixes, repeated ids and personal data, through the
+lake (moto S3) and the warehouse on both engines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gospublic.incident_files import ingest_landed
+from gospublic.incidents_load import resolve_unresolved
+from gospublic.pseudonym_key import pseudonymizer
+from gospublic.registry_load import load_registry
+from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
+
+pytestmark = [pytest.mark.s3]
+
+
+def ingest(world: IncidentWorld, **options):
+    return ingest_landed(world.lake, world.warehouse, pseudonymize=pseudonymizer(), **options)
+
+
+def sample_csv(world: IncidentWorld, source: str = "im") -> tuple[list[str], list[list[str]], str, str]:
+    """Header and rows of the first CSV export of ``source``, with its encoding and separator."""
+    for row in truth_rows(world.data, "exports.csv"):
+        if row["source"] == source and row["format"] == "csv":
+            text = (world.data / row["file"]).read_bytes().decode(row["encoding"])
+            records = list(csv.reader(io.StringIO(text), delimiter=row["separator"]))
+            return records[0], records[1:], row["encoding"], row["separator"]
+    raise AssertionError(f"no CSV export of {source} in the sample")
+
+
+def write_csv(
+    header: list[str], rows: list[list[str]], *, encoding: str = "utf-8", separator: str = ";"
+) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n" if encoding == "cp1251" else "\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def column(header: list[str], *names: str) -> int:
+    return next(i for i, h in enumerate(header) if h in names)
+
+
+# -- file-level failures --------------------------------------------------------------------------
+
+REJECTIONS = [
+    ("im_58_20251110.csv", lambda h, r: b"", "empty", "im_58_20251110.csv: the file is empty"),
+    (
+        "im_58_20251110.csv",
+        lambda h, r: write_csv(h, []),
+        "empty",
+        "im_58_20251110.csv: no data rows under the header",
+    ),
+    (
+        "im_58_20251110.csv",
+        lambda h, r: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64),
+        "not_a_spreadsheet",
+        "im_58_20251110.csv: not a spreadsheet (binary content; expected XLSX or CSV)",
+    ),
+    (
+        "im_58_20251110.xlsx",
+        lambda h, r: b"PK\x03\x04 this is no workbook",
+        "not_a_spreadsheet",
+        "im_58_20251110.xlsx: not a readable workbook",
+    ),
+    (
+        "im_58_20251110.csv",
+        lambda h, r: "Дата;Сумма;Комментарий\n01.11.2025;100;оплата\n".encode(),
+        "wrong_format",
+        "im_58_20251110.csv: the first row names no known column of im exports (separators tried: ';' ',')",
+    ),
+    (
+        "im_58_20251110.csv",
+        lambda h, r: write_csv(
+            [x for i, x in enumerate(h) if i != column(h, "Статус", "Состояние", "Статус инцидента")],
+            [
+                [x for i, x in enumerate(row) if i != column(h, "Статус", "Состояние", "Статус инцидента")]
+                for row in r[:5]
+            ],
+        ),
+        "missing_column",
+        "im_58_20251110.csv: required column 'Статус' is missing (tried 'Статус', 'Состояние', 'Статус инцидента')",
+    ),
+    (
+        "im_58_20251110.csv",
+        lambda h, r: write_csv(h, [r[0], [*r[1], "лишнее"], r[2]]),
+        "malformed_csv",
+        "im_58_20251110.csv: malformed CSV: Error tokenizing data. C error: Expected",
+    ),
+    (
+        "export_november.csv",
+        lambda h, r: write_csv(h, r[:3]),
+        "bad_name",
+        "export_november.csv: name it im_<region code>_<YYYYMMDD>",
+    ),
+    (
+        "im_99_20251110.csv",
+        lambda h, r: write_csv(h, r[:3]),
+        "unknown_region",
+        "im_99_20251110.csv: region 99 has no body in core.dim_org",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind", "reason"), REJECTIONS, ids=[f"{r[2]}-{i}" for i, r in enumerate(REJECTIONS)]
+)
+def test_unusable_file_moves_to_rejected_with_its_reason(
+    incident_world: IncidentWorld, name, content, kind, reason
+) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    header, rows, _, _ = sample_csv(world)
+    world.drop_bytes(name, content(header, rows))
+
+    summary = ingest(world)
+
+    assert summary.loaded == [] and len(summary.rejected) == 1
+    assert world.keys("incoming/") == []
+    assert world.keys("rejected/") == [f"rejected/im/{name}", f"rejected/im/{name}.report.json"]
+    report = json.loads(world.lake.get_bytes(f"rejected/im/{name}.report.json"))
+    assert report["kind"] == kind and report["reason"].startswith(reason), report
+    recorded = wh.query("SELECT state, reject_kind, reason FROM audit.export_file")
+    assert recorded == [{"state": "rejected", "reject_kind": kind, "reason": report["reason"]}]
+    load_run = wh.query(
+        "SELECT status, message, rows_read FROM audit.load_runs WHERE source = 'incidents/im'"
+    )
+    assert load_run == [{"status": "rejected", "message": report["reason"], "rows_read": 0}]
+    assert wh.scalar("SELECT COUNT(*) FROM core.fct_incident_event") == 0
+    assert wh.scalar("SELECT COUNT(*) FROM staging.incident_export") == 0
+
+
+# -- order, aliases, repeats ------------------------------------------------------------------------
+
+
+def test_an_older_export_arriving_late_changes_nothing(incident_world: IncidentWorld) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    im_files = [p for p in export_files(world.data) if p.name.startswith("im_")]
+    world.drop(im_files[-1])
+    ingest(world)
+    newest = wh.query_df("SELECT * FROM core.fct_incident ORDER BY incident_id").drop(
+        columns=["observations", "first_export_date"]
+    )
+    for path in im_files[:-1]:
+        world.drop(path)
+    summary = ingest(world)
+
+    assert len(summary.loaded) == len(im_files) - 1
+    after = wh.query_df("SELECT * FROM core.fct_incident ORDER BY incident_id")
+    assert len(after) > len(newest)  # incidents whose rows in the newest export were invalid
+    after = after[after["incident_id"].isin(newest["incident_id"])].reset_index(drop=True)
+    assert after.drop(columns=["observations", "first_export_date"]).equals(newest)
+    assert (after["last_file"] == im_files[-1].name).all()
+    assert after["observations"].max() == len(im_files)
+    history = wh.query(
+        "SELECT COUNT(DISTINCT status) AS statuses FROM core.fct_incident_event GROUP BY source, incident_id "
+        "ORDER BY 1 DESC LIMIT 1"
+    )
+    assert history[0]["statuses"] > 1  # the status history is kept
+
+
+def test_unknown_executor_resolves_after_its_alias_is_added(
+    incident_world: IncidentWorld, tmp_path: Path
+) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    world.drop(
+        export_files(world.data)[-1]
+        if export_files(world.data)[-1].name.startswith("im")
+        else export_files(world.data)[0]
+    )
+    ingest(world)
+    unresolved = wh.query("SELECT executor, incidents FROM audit.unresolved_executor ORDER BY incidents DESC")
+    assert unresolved
+    executor = unresolved[0]["executor"]
+    registry = tmp_path / "registry"
+    shutil.copytree(world.data / "registry", registry)
+    with open(registry / "orgs.csv", encoding="utf-8", newline="") as handle:
+        orgs = list(csv.DictReader(handle))
+    target = orgs[0]
+    target["aliases"] += "|" + executor.upper().replace("«", '"').replace("»", '"')  # case and quotes differ
+    with open(registry / "orgs.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(orgs[0]))
+        writer.writeheader()
+        writer.writerows(orgs)
+    load_registry(wh, registry)
+
+    resolved = resolve_unresolved(wh)
+
+    assert resolved == unresolved[0]["incidents"]
+    assert executor not in {r["executor"] for r in wh.query("SELECT executor FROM audit.unresolved_executor")}
+    orgs_of = wh.query("SELECT DISTINCT org_id FROM core.fct_incident WHERE executor = :e", {"e": executor})
+    assert orgs_of == [{"org_id": target["org_id"]}]
+    assert (
+        wh.scalar(
+            "SELECT COUNT(*) FROM core.fct_incident_event WHERE executor = :e AND org_id IS NULL",
+            {"e": executor},
+        )
+        == 0
+    )
+    assert resolve_unresolved(wh) == 0
+
+
+def test_repeated_id_first_row_wins_and_blank_rows_are_not_data(incident_world: IncidentWorld) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    header, rows, encoding, separator = sample_csv(world, "pos")
+    status = column(header, "Статус", "Состояние")
+    changed = list(rows[0])
+    changed[status] = "В работе" if rows[0][status] != "В работе" else "Закрыт"
+    body = [rows[0], rows[1], [""] * len(header), rows[1], changed, rows[2]]
+    world.drop_bytes(
+        "pos_58_20251109.csv", write_csv(header, body, encoding=encoding, separator=separator), source="pos"
+    )
+
+    summary = ingest(world)
+
+    (loaded,) = summary.loaded
+    assert (
+        loaded["rows_read"],
+        loaded["rows_loaded"],
+        loaded["rows_duplicate"],
+        loaded["rows_quarantined"],
+    ) == (5, 3, 1, 1)
+    assert loaded["rows_empty"] == 1
+    (problem,) = wh.query("SELECT row_number, column_name, reason FROM audit.quarantine")
+    assert problem["row_number"] == 6
+    assert problem["reason"] == "incident id repeated within the file with other values (row 2 wins)"
+
+
+def test_chunks_give_the_same_tables_as_one_pass(incident_world: IncidentWorld) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    path = next(p for p in export_files(world.data) if p.suffix == ".xlsx")
+    world.drop(path)
+    ingest(world)
+    whole = wh.query_df("SELECT * FROM core.fct_incident ORDER BY source, incident_id").drop(
+        columns=["load_id"]
+    )
+    counts = wh.query(
+        "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.export_file"
+    )
+    wh.execute("DELETE FROM audit.export_file")
+    for table in (
+        "core.fct_incident",
+        "core.fct_incident_event",
+        "audit.quarantine",
+        "restricted.incident_text",
+    ):
+        wh.execute(f"DELETE FROM {table}")
+    world.drop(path)
+
+    ingest(world, chunk_rows=97)
+
+    chunked = wh.query_df("SELECT * FROM core.fct_incident ORDER BY source, incident_id").drop(
+        columns=["load_id"]
+    )
+    assert chunked.equals(whole)
+    assert (
+        wh.query("SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.export_file")
+        == counts
+    )
+
+
+# -- personal data -------------------------------------------------------------------------------------
+
+
+def test_personal_fields_are_only_in_the_restricted_schema(incident_world: IncidentWorld) -> None:
+    world, wh = incident_world, incident_world.warehouse
+    files = (
+        export_files(world.data)[:2] + [p for p in export_files(world.data) if p.name.startswith("pos")][:1]
+    )
+    personal: set[str] = set()
+    for path in files:
+        world.drop(path)
+        header, rows = _records(path, world)
+        for i, name in enumerate(header):
+            if name in {"Автор", "Автор сообщения", "Пользователь", "Заявитель", "ФИО заявителя", "Ссылка", "URL",
+                        "Ссылка на сообщение", "Текст сообщения", "Текст инцидента", "Сообщение", "Текст ответа",
+                        "Ответ", "Ответ исполнителя", "Текст обращения", "Обращение"}:  # fmt: skip
+                personal |= {str(r[i]).strip() for r in rows if r[i] not in (None, "")}
+    assert len(personal) > 100
+    ingest(world)
+
+    assert _text_values(wh, "restricted") & personal  # the texts are kept, only there
+    for schema in ("core", "mart", "staging", "audit"):
+        leaked = _text_values(wh, schema) & personal
+        assert not leaked, f"personal data in {schema}: {sorted(leaked)[:3]}"
+    keys = {
+        r["author_key"]
+        for r in wh.query("SELECT author_key FROM core.fct_incident WHERE author_key IS NOT NULL")
+    }
+    assert keys and all(len(k) == 32 for k in keys)
+
+
+def _records(path: Path, world: IncidentWorld) -> tuple[list[str], list[list[object]]]:
+    row = next(r for r in truth_rows(world.data, "exports.csv") if r["file"].endswith(path.name))
+    if row["format"] == "csv":
+        records = list(
+            csv.reader(io.StringIO(path.read_bytes().decode(row["encoding"])), delimiter=row["separator"])
+        )
+        return records[0], records[1:]
+    import python_calamine
+
+    rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    return [str(h) for h in rows[0]], rows[1:]
+
+
+def _text_values(wh, schema: str) -> set[str]:
+    values: set[str] = set()
+    for table in wh.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = :s AND table_type = 'BASE TABLE'",
+        {"s": schema},
+    ):
+        name = table["table_name"]
+        frame = wh.query_df(f'SELECT * FROM {schema}."{name}"')
+        for col in frame.columns:
+            if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
+                values |= {str(v).strip() for v in frame[col].dropna()}
+    return values
