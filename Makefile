@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast demo sample up airflow airflow-init bench bench-extract clean
+.PHONY: help venv lock lint format test test-fast demo sample up airflow airflow-init bench bench-extract bench-incidents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,13 +64,16 @@ sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (dete
 demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
 	@$(BIN)/python -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) > $(LOGS)/demo.log 2>&1 || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
-	@grep -E "^(registry|vk_pages|demo)" $(LOGS)/demo.log
+	@grep -E "^(registry|vk_pages|incidents_ingest|demo)" $(LOGS)/demo.log
 	@$(BIN)/python -m gospublic.cli summary
 
-bench: bench-extract ## All benchmarks (results in var/bench/)
+bench: bench-extract bench-incidents ## All benchmarks (results in var/bench/)
 
 bench-extract: venv ## Share of the VK rate-limit ceiling the extractor reaches (1 and 3 user tokens, 1 service token)
 	$(BIN)/python -m bench.extract --out var/bench/extract.json
+
+bench-incidents: venv ## Time and peak memory of a 1,000,000-row incident export through incidents_ingest's loader
+	$(BIN)/python bench/incidents.py
 
 up: airflow-init ## Airflow's UI on the embedded setup: http://localhost:8080
 	@echo "Airflow UI on http://localhost:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"

@@ -7,13 +7,17 @@ connection and the registry folder at the generated data, then runs with ``dag.t
 1. ``registry`` — the generated registry into ``core.dim_org`` / ``core.dim_page``;
 2. ``vk_pages`` for every day of the month, the sandbox clock at each day's run time (23:30
    Moscow). The first day re-reads a week of posts; later days re-read ``--window-days`` (1 by
-   default: each day's posts are read again the next day, with grown metrics).
+   default: each day's posts are read again the next day, with grown metrics);
+3. ``incidents_ingest`` on each export day: that day's IM and ПОС exports are dropped into the
+   lake's ``incoming/`` first, as ЦУР staff would (the month-end exports on the 1st of the next
+   month).
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
+import csv
 import json
 import os
 import sys
@@ -60,15 +64,41 @@ def run(args: argparse.Namespace) -> int:
         from airflow.dag_processing.dagbag import DagBag
 
         bag = DagBag(dag_folder=os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "dags"))
-        failures = 0
+        exports = exports_by_day(args.data)
         first = datetime.combine(days[0], dtime(0, 30), MOSCOW)
-        failures += _run(bag.get_dag("registry"), first, None, server, "registry")
+        results = [_run(bag.get_dag("registry"), first, None, server, "registry")]
         for n, day in enumerate(days):
             when = datetime.combine(day, dtime(23, 30), MOSCOW)
             conf = {"window_days": 7 if n == 0 else args.window_days}
-            failures += _run(bag.get_dag("vk_pages"), when, conf, server, f"vk_pages {day}")
-    print(f"demo: {len(days) + 1 - failures} of {len(days) + 1} runs succeeded")
+            results.append(_run(bag.get_dag("vk_pages"), when, conf, server, f"vk_pages {day}"))
+            if day in exports:
+                results.append(_ingest(bag, exports.pop(day), day, server))
+        for day in sorted(d for d in exports if d > days[-1] and args.days is None):
+            results.append(_ingest(bag, exports.pop(day), day, server))
+    failures = sum(results)
+    print(f"demo: {len(results) - failures} of {len(results)} runs succeeded")
     return 1 if failures else 0
+
+
+def exports_by_day(data: Path) -> dict[date, list[Path]]:
+    """The generated export files by the local day they were exported (truth/exports.csv)."""
+    by_day: dict[date, list[Path]] = {}
+    with open(data / "truth" / "exports.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            day = date.fromisoformat(row["exported_at_local"][:10])
+            by_day.setdefault(day, []).append(data / row["file"])
+    return by_day
+
+
+def _ingest(bag, files: list[Path], day: date, server) -> int:
+    """Drop the day's exports into the lake's incoming/ and run ``incidents_ingest``."""
+    from gospublic.lake import Lake
+
+    lake = Lake.from_connection()
+    for path in files:
+        lake.put_file(f"incoming/{path.parent.name}/{path.name}", path)
+    when = datetime.combine(day, dtime(11, 0), MOSCOW)
+    return _run(bag.get_dag("incidents_ingest"), when, None, server, f"incidents_ingest {day}")
 
 
 def _run(dag, when: datetime, conf: dict | None, server, label: str) -> int:

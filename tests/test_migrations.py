@@ -58,7 +58,12 @@ def test_a_failing_migration_rolls_back_and_names_itself(warehouse: Warehouse, t
 def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
     """Migrations apply, then every model file runs with the partition parameters models take."""
     migrate(warehouse)
-    params = {"month_start": date(2025, 11, 1), "month_end": date(2025, 12, 1), "dt": date(2025, 11, 15)}
+    params = {
+        "month_start": date(2025, 11, 1),
+        "month_end": date(2025, 12, 1),
+        "dt": date(2025, 11, 15),
+        "load_id": "incidents:im:0123456789abcdef",
+    }
     for sql_file in all_files(settings.sql_dir()):
         if sql_file.layer != "migrations":
             warehouse.execute_script(sql_file.text, params)
