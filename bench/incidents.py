@@ -396,10 +396,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "seconds" not in r:
             print(f"{r['case']:16} {r['rows']:9d}  FAILED: {r['error']} (see {r['log']})")
             continue
+        counts = " ".join(
+            f"{'-' if r[k] is None else r[k]:>{w}}"
+            for k, w in (("rows_loaded", 9), ("rows_quarantined", 8), ("rows_duplicate", 6))
+        )
         print(
             f"{r['case']:16} {r['rows']:9d} {r['seconds']:8.1f} {r['rows_per_second']:8d}"
-            f" {r['rss_before_mb']:13.0f} {r['peak_rss_mb']:11.0f}"
-            f" {r['rows_loaded']:9d} {r['rows_quarantined']:8d} {r['rows_duplicate']:6d}"
+            f" {r['rss_before_mb']:13.0f} {r['peak_rss_mb']:11.0f} {counts}"
             + (f"  FAILED: {r['error']}" if r["error"] else "")
         )
 
