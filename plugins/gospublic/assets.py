@@ -18,3 +18,14 @@ def table_asset(table: str) -> Asset:
 REGISTRY = [table_asset(t) for t in ("core.dim_org", "core.dim_org_alias", "core.dim_page")]
 VK_PAGES = [table_asset(t) for t in ("core.fct_page_daily", "core.fct_post", "core.fct_comment")]
 INCIDENTS = [table_asset(t) for t in ("core.fct_incident", "core.fct_incident_event")]
+MARTS = [
+    table_asset(t)
+    for t in (
+        "mart.dim_org",
+        "mart.dim_page",
+        "mart.subscribers_daily",
+        "mart.page_activity_monthly",
+        "mart.page_compliance_monthly",
+        "mart.response_metrics_monthly",
+    )
+]

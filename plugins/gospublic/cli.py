@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary}``.
+"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
@@ -85,11 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-dir", type=Path, default=Path("var/logs"))
     commands.add_parser("summary", help="where the results are")
     commands.add_parser("migrate", help="apply pending warehouse migrations")
+    commands.add_parser(
+        "data-dictionary", help="write docs/data-dictionary.md from config/mart_contract.yaml"
+    )
     args = parser.parse_args(argv)
     if args.command == "run-dag":
         return run_dag(args.dag_id, args.date, args.log_dir, args.conf)
     if args.command == "migrate":
         return migrate()
+    if args.command == "data-dictionary":
+        from gospublic.mart_contract import write_dictionary
+
+        print(f"written {write_dictionary()}")
+        return 0
     return summary()
 
 

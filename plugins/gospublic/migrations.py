@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gospublic import settings
+from gospublic.mart_contract import apply_comments
 from gospublic.sql_files import SqlFile, migration_files
 from gospublic.warehouse import Warehouse, run_script
 
@@ -68,7 +69,19 @@ def migrate(warehouse: Warehouse, root: Path | None = None) -> list[str]:
         _apply(warehouse, files[name])
         applied.append(name)
     log.info("warehouse %s: %d migrations applied %s", warehouse.description, len(applied), applied)
+    apply_comments(warehouse)
+    apply_grants(warehouse, root)
     return applied
+
+
+def apply_grants(warehouse: Warehouse, root: Path | None = None) -> list[str]:
+    """Apply ``sql/grants/*.<dialect>.sql`` (roles and privileges; idempotent) for this engine."""
+    folder = (root or settings.sql_dir()) / "grants"
+    files = sorted(folder.glob(f"*.{warehouse.dialect}.sql")) if folder.is_dir() else []
+    with warehouse.begin() as conn:
+        for path in files:
+            run_script(conn, path.read_text(encoding="utf-8"))
+    return [path.name for path in files]
 
 
 def _apply(warehouse: Warehouse, migration: SqlFile) -> None:

@@ -1,0 +1,68 @@
+"""
+### warehouse_build
+
+Builds the marts — the BI contract in schema `mart` ([docs/data-dictionary.md](docs/data-dictionary.md))
+— from `core`, month by month.
+
+* **Trigger:** every update of the VK or incident tables (Assets), and by hand for any month
+  (`{"month": "2025-11"}`). Without a month it rebuilds the Moscow month of the run and the month
+  before (month-end exports arrive on the 1st).
+* **Steps:** per-incident timing (calendar and working hours on the production calendar in the
+  region's zone, deadlines from `config/marts.yaml`, answer-quality flags) into
+  `core.fct_incident_timing`, then the models of `sql/mart/` in file order; each month in one
+  transaction, so a re-run gives the same tables.
+* **Checks:** Great Expectations suites `mart_*` and reconciliation with `core` (every incident with
+  a body counted once, every page and body present, posts equal core's); a failure fails the run.
+* Publishes the Assets of the marts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import AssetAny, Param, dag, get_current_context, task
+
+from gospublic.assets import INCIDENTS, MARTS, VK_PAGES
+from gospublic.dag_defaults import START_DATE, default_args
+
+
+@dag(
+    dag_id="warehouse_build",
+    schedule=AssetAny(*VK_PAGES, *INCIDENTS),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["gospublic", "warehouse", "mart"],
+    doc_md=__doc__,
+    default_args=default_args(),
+    params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")},
+)
+def warehouse_build() -> None:
+    @task
+    def months() -> list[str]:
+        """The months to rebuild."""
+        from gospublic.marts import months_to_build
+
+        context = get_current_context()
+        run_after = context["dag_run"].run_after
+        return months_to_build(context["params"].get("month"), run_after)
+
+    @task
+    def build(months: list[str]) -> list[dict[str, Any]]:
+        """Incident timing, then every mart model, month by month."""
+        from gospublic.marts import build as build_months
+
+        return build_months(months)
+
+    @task(outlets=MARTS)
+    def check(months: list[str]) -> dict[str, Any]:
+        """GE suites and reconciliation of each rebuilt month."""
+        from gospublic.marts import check as check_months
+
+        return check_months(months)
+
+    chosen = months()
+    build(chosen) >> check(chosen)
+
+
+warehouse_build()

@@ -1,0 +1,112 @@
+"""The BI contract (``config/mart_contract.yaml``): table and column comments, the data dictionary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from gospublic import settings
+from gospublic.warehouse import Warehouse
+
+DICTIONARY = Path("docs") / "data-dictionary.md"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    grain: str
+    description: str
+    caption: str
+    columns: tuple[Column, ...]
+
+
+def load_contract(path: Path | None = None) -> list[Table]:
+    raw: dict[str, Any] = yaml.safe_load(
+        (path or settings.project_home() / "config" / "mart_contract.yaml").read_text(encoding="utf-8")
+    )
+    return [
+        Table(
+            name=name,
+            grain=str(spec["grain"]),
+            description=str(spec["description"]),
+            caption=str(spec["caption"]),
+            columns=tuple(
+                Column(col, str(c["description"]), str(c["caption"])) for col, c in spec["columns"].items()
+            ),
+        )
+        for name, spec in raw["tables"].items()
+    ]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(tables: list[Table]) -> list[str]:
+    """``COMMENT ON`` for every mart table and column: the caption, then the meaning."""
+    statements = []
+    for table in tables:
+        text = f"{table.caption}. {table.description} Grain: {table.grain}."
+        statements.append(f"COMMENT ON TABLE mart.{table.name} IS {_literal(text)}")
+        statements += [
+            f"COMMENT ON COLUMN mart.{table.name}.{c.name} IS {_literal(f'{c.caption}: {c.description}')}"
+            for c in table.columns
+        ]
+    return statements
+
+
+def apply_comments(warehouse: Warehouse) -> int:
+    """Comment every mart table that exists (both engines support ``COMMENT ON``)."""
+    statements = [
+        s
+        for table in load_contract()
+        if warehouse.table_exists(f"mart.{table.name}")
+        for s in comment_statements([table])
+    ]
+    with warehouse.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    return len(statements)
+
+
+def render_dictionary(tables: list[Table]) -> str:
+    """``docs/data-dictionary.md``: what a BI user needs to read the marts."""
+    lines = [
+        "# Data dictionary: schema `mart`",
+        "",
+        "Generated from `config/mart_contract.yaml` by `python -m gospublic.cli data-dictionary`; do not",
+        "edit by hand. The same texts are the tables' and columns' comments in the warehouse.",
+        "Connect BI tools as a login role granted `bi_reader` (PostgreSQL): it reads `mart` only.",
+        "",
+    ]
+    for table in tables:
+        lines += [
+            f"## `mart.{table.name}` — {table.caption}",
+            "",
+            table.description,
+            "",
+            f"**Grain:** {table.grain}.",
+            "",
+            "| column | caption (ru) | meaning |",
+            "| --- | --- | --- |",
+            *[f"| `{c.name}` | {c.caption} | {c.description} |" for c in table.columns],
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_dictionary(root: Path | None = None) -> Path:
+    path = (root or settings.project_home()) / DICTIONARY
+    path.write_text(render_dictionary(load_contract()), encoding="utf-8")
+    return path

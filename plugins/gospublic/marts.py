@@ -1,0 +1,40 @@
+"""The steps of the ``warehouse_build`` DAG, callable without Airflow (tests, CLI)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gospublic.marts_build import build_month, month_start
+from gospublic.marts_check import check_month
+from gospublic.warehouse import Warehouse
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def months_to_build(month: str | None, run_after: datetime) -> list[str]:
+    """``month`` ("YYYY-MM") when given; else the Moscow month of ``run_after`` and the one before.
+
+    The month before is rebuilt too: month-end exports arrive on the 1st and VK metrics of last
+    month's posts keep growing for a while.
+    """
+    if month:
+        return [datetime.strptime(month, "%Y-%m").strftime("%Y-%m")]
+    current = month_start(run_after.astimezone(MOSCOW).date())
+    previous = month_start(current.replace(day=1).fromordinal(current.toordinal() - 1))
+    return [f"{previous:%Y-%m}", f"{current:%Y-%m}"]
+
+
+def _first_day(month: str) -> date:
+    return datetime.strptime(month, "%Y-%m").date()
+
+
+def build(months: list[str]) -> list[dict[str, Any]]:
+    with Warehouse.from_connection() as warehouse:
+        return [build_month(warehouse, _first_day(m)).as_dict() for m in months]
+
+
+def check(months: list[str]) -> dict[str, dict[str, int]]:
+    with Warehouse.from_connection() as warehouse:
+        return {m: check_month(warehouse, _first_day(m)) for m in months}
