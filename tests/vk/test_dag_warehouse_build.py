@@ -119,7 +119,8 @@ def test_marts_of_the_month_reconcile_with_truth(vk_world: VkWorld, dagbag, tmp_
         check_month(wh, NOVEMBER)
     build_month(wh, NOVEMBER)
     wh.execute(
-        "DELETE FROM mart.page_activity_monthly WHERE page_id = (SELECT MIN(page_id) FROM mart.page_activity_monthly)"
+        "DELETE FROM mart.page_activity_monthly "
+        "WHERE page_id = (SELECT MIN(page_id) FROM mart.page_activity_monthly)"
     )
     with pytest.raises(MartCheckError, match="every VK page official in the month has its activity row"):
         check_month(wh, NOVEMBER)
