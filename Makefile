@@ -64,7 +64,7 @@ sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (dete
 demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
 	@$(BIN)/python -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) > $(LOGS)/demo.log 2>&1 || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
-	@grep -E "^(registry|vk_pages|incidents_ingest|demo)" $(LOGS)/demo.log
+	@grep -E "^(registry|vk_pages|incidents_ingest|warehouse_build|demo)" $(LOGS)/demo.log
 	@$(BIN)/python -m gospublic.cli summary
 
 bench: bench-extract bench-incidents ## All benchmarks (results in var/bench/)

@@ -10,7 +10,8 @@ connection and the registry folder at the generated data, then runs with ``dag.t
    default: each day's posts are read again the next day, with grown metrics);
 3. ``incidents_ingest`` on each export day: that day's IM and ПОС exports are dropped into the
    lake's ``incoming/`` first, as ЦУР staff would (the month-end exports on the 1st of the next
-   month).
+   month);
+4. ``warehouse_build`` for the month: the marts of schema ``mart``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
                 results.append(_ingest(bag, exports.pop(day), day, server))
         for day in sorted(d for d in exports if d > days[-1] and args.days is None):
             results.append(_ingest(bag, exports.pop(day), day, server))
+        built = datetime.combine(days[-1], dtime(23, 59), MOSCOW)
+        month_conf = {"month": args.month}
+        results.append(
+            _run(bag.get_dag("warehouse_build"), built, month_conf, server, f"warehouse_build {args.month}")
+        )
     failures = sum(results)
     print(f"demo: {len(results) - failures} of {len(results)} runs succeeded")
     return 1 if failures else 0
