@@ -21,8 +21,7 @@ import yaml
 from gospublic import settings
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse
-from transforms.answer_quality import assess_many, load_rules
-from transforms.answer_templates import template_flags
+from transforms.answer_quality import assess_many, flag_templates_frame, load_rules
 from transforms.deadlines import Deadlines
 from transforms.worktime import work_hours_between_many
 
@@ -134,8 +133,10 @@ def incident_timing(warehouse: Warehouse, start: date) -> pd.DataFrame:
     flags = pd.DataFrame(assess_many([a if isinstance(a, str) else None for a in answers], load_rules()))
     for flag in QUALITY_FLAGS:
         timing[flag] = flags[flag].where(timing["has_answer_text"], None)
-    groups = timing["org_id"].fillna("?") + "|" + timing["source"]
-    template = template_flags(groups, pd.Series(answers).where(timing["has_answer_text"], None))
+    texts_of_month = timing[["org_id", "source"]].assign(
+        answer_text=pd.Series(answers).where(timing["has_answer_text"], None).to_numpy()
+    )
+    template = flag_templates_frame(texts_of_month, group_columns=("org_id", "source"))
     timing["template"] = template.where(timing["has_answer_text"], None)
     return timing[_TIMING_COLUMNS]
 
