@@ -7,8 +7,8 @@ behind them (kept for the report cards). Definitions (docs/answer-quality.md):
   place, contact (phone, e-mail, web address, Госуслуги) or step already taken. Numbers that only
   cite the citizen's message or a legal act do not count.
 * ``formal`` — at least one bureaucratic stock phrase AND ``no_specifics``.
-* ``impolite`` — no greeting, no address to the citizen, no thanks and no apology (quoted text
-  ignored).
+* ``impolite`` — no greeting, no address to the citizen, no thanks, no apology and no empathy
+  (quoted text ignored).
 * ``redirect`` — the citizen or the question is sent to another body.
 
 The fifth flag, ``template`` (the same answer reused), needs a body's month of answers: see
@@ -241,7 +241,7 @@ def _courtesy(text: str, rules: AnswerQualityRules) -> list[str]:
     unquoted = _clean(_drop_quotes(text, all_quotes=True))
     plain = _plain(unquoted)
     found = []
-    for kind in ("greeting", "address", "thanks", "apology"):
+    for kind in ("greeting", "address", "thanks", "apology", "empathy"):
         for pattern in rules.politeness.get(kind, ()):
             found += [f"{kind}: {m.group(0)}" for m in pattern.finditer(plain)]
     names = [m.group(0).rstrip(",! ") for m in _PATRONYMIC_ADDRESS.finditer(unquoted)]
