@@ -1,9 +1,11 @@
 """Answer-quality flags: precision and recall on the hand-labelled set, tricky cases, templates.
 
 The labelled set (tests/data/answer_quality_labeled.csv) has a ``dev`` split, used while the
-rules were written, and a ``holdout`` split written after the rules were frozen. The 0.85 floor
-is asserted on ``dev``; the holdout numbers are printed (``pytest -s``) and recorded in
-docs/answer-quality.md — asserting them would invite tuning the rules on the holdout.
+rules were written, and a ``holdout`` split written after the first rules were frozen — its misses
+then led to the second revision of the rules, so it is no longer blind. The blind set is now
+tests/data/answer_quality_holdout2.csv, written by someone who never saw the rules. The 0.85 floor
+is asserted on ``dev``; holdout numbers are printed (``pytest -s``) and recorded in
+docs/answer-quality.md — asserting them would invite tuning the rules on them.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def test_dev_precision_and_recall_per_flag(labeled: pd.DataFrame) -> None:
 def test_holdout_precision_and_recall_are_reported(labeled: pd.DataFrame) -> None:
     """Generalisation numbers: printed, not asserted (see the module docstring)."""
     metrics = _flag_metrics(labeled[labeled["split"] == "holdout"])
-    _print_metrics("answer quality, holdout split (rules frozen before it was written)", metrics)
+    _print_metrics("answer quality, holdout split (written after rules v1; rules v2 saw it)", metrics)
     assert set(metrics) == {*FLAGS, "template"}
 
 
@@ -188,11 +190,11 @@ def test_degenerate_input_does_not_fail(text: str | None) -> None:
 def test_rules_are_data_and_reloaded_when_edited(tmp_path: Path) -> None:
     default = load_rules()
     assert load_rules() is default  # compiled once, cached
-    text = "Ваш сигнал отработан."
+    text = "Ваша заявка закрыта."
     assert not assess(text)["formal"]
     edited = tmp_path / "answer_quality.yaml"
     source = Path(default.source).read_text(encoding="utf-8")
-    edited.write_text(source.replace("formal:\n", "formal:\n  - 'сигнал\\w* отработан\\w*'\n", 1), "utf-8")
+    edited.write_text(source.replace("formal:\n", "formal:\n  - 'заявк\\w* закрыт\\w*'\n", 1), "utf-8")
     assert assess(text, load_rules(edited))["formal"]
 
 
