@@ -30,6 +30,7 @@ from transforms.answer_quality import (
 )
 
 LABELED = Path(__file__).parent / "data" / "answer_quality_labeled.csv"
+BLIND = Path(__file__).parent / "data" / "answer_quality_holdout2.csv"
 FLOOR = 0.85
 COLUMNS = ["id", "text", "formal", "no_specifics", "impolite", "redirect", "template_group", "note", "split"]
 
@@ -100,6 +101,20 @@ def test_holdout_precision_and_recall_are_reported(labeled: pd.DataFrame) -> Non
     metrics = _flag_metrics(labeled[labeled["split"] == "holdout"])
     _print_metrics("answer quality, holdout split (written after rules v1; rules v2 saw it)", metrics)
     assert set(metrics) == {*FLAGS, "template"}
+
+
+def test_blind_holdout_precision_and_recall_are_reported() -> None:
+    """60 answers labelled by someone who never saw the rules (no template groups in it)."""
+    frame = pd.read_csv(BLIND, keep_default_na=False, encoding="utf-8")
+    assert list(frame.columns) == ["id", "text", *FLAGS, "note"] and len(frame) == 60
+    predictions = [assess(text) for text in frame["text"]]
+    metrics = {
+        flag: _precision_recall([p[flag] for p in predictions], frame[flag].astype(bool).tolist())
+        for flag in FLAGS
+    }
+    _print_metrics("answer quality, blind holdout (answer_quality_holdout2.csv, rules v2)", metrics)
+    for flag in FLAGS:
+        assert frame[flag].isin([0, 1]).all() and 0 < frame[flag].sum() < len(frame), flag
 
 
 def test_templates_found_across_the_whole_labeled_set(labeled: pd.DataFrame) -> None:
