@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gospublic import settings
+from gospublic.marts_build import mart_params
 from gospublic.migrations import MigrationError, migrate, status
 from gospublic.sql_files import all_files, migration_files, split_statements
 from gospublic.warehouse import SCHEMAS, Warehouse
@@ -63,6 +64,7 @@ def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
         "month_end": date(2025, 12, 1),
         "dt": date(2025, 11, 15),
         "load_id": "incidents:im:0123456789abcdef",
+        **mart_params(date(2025, 11, 1)),
     }
     for sql_file in all_files(settings.sql_dir()):
         if sql_file.layer != "migrations":

@@ -21,7 +21,7 @@ import yaml
 from gospublic import settings
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse
-from transforms.answer_quality import assess_many, flag_templates_frame, load_rules
+from transforms.answer_quality import assess_with_evidence, flag_templates_frame, load_rules
 from transforms.deadlines import Deadlines
 from transforms.worktime import work_hours_between_many
 
@@ -81,9 +81,10 @@ class MonthBuild:
 def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     """Replace the month's incident timing and every mart's rows of the month."""
     start = month_start(month)
-    timing = incident_timing(warehouse, start)
+    timing, evidence = incident_timing(warehouse, start)
     with warehouse.begin() as conn:
         warehouse.replace_partition_in(conn, "core.fct_incident_timing", timing, {"month": start})
+        warehouse.replace_partition_in(conn, "restricted.answer_quality_evidence", evidence, {"month": start})
         run_models(conn, MART_MODELS, mart_params(start))
         counts = {
             table: int(
@@ -101,8 +102,9 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     return result
 
 
-def incident_timing(warehouse: Warehouse, start: date) -> pd.DataFrame:
-    """One row per incident registered in the month (the region's local month)."""
+def incident_timing(warehouse: Warehouse, start: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per incident registered in the month (the region's local month), and the evidence
+    of its answer's quality flags (one row per flag and phrase)."""
     params = mart_params(start)
     incidents = warehouse.query_df(
         "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.registered_at, i.first_reaction_at, "
@@ -125,20 +127,36 @@ def incident_timing(warehouse: Warehouse, start: date) -> pd.DataFrame:
     ]
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=_TIMING_COLUMNS)
+        return pd.DataFrame(columns=_TIMING_COLUMNS), pd.DataFrame(columns=_EVIDENCE_COLUMNS)
     timing = pd.concat(frames, ignore_index=True)
     texts = incidents.set_index(["source", "incident_id"])["answer_text"]
     answers = texts.reindex(pd.MultiIndex.from_frame(timing[["source", "incident_id"]])).to_numpy()
     timing["has_answer_text"] = pd.Series(answers).notna().to_numpy() & timing["is_answered"].to_numpy()
-    flags = pd.DataFrame(assess_many([a if isinstance(a, str) else None for a in answers], load_rules()))
+    rules = load_rules()
+    assessments = [assess_with_evidence(a if isinstance(a, str) else None, rules) for a in answers]
+    flags = pd.DataFrame([a.flags for a in assessments])
     for flag in QUALITY_FLAGS:
         timing[flag] = flags[flag].where(timing["has_answer_text"], None)
+    evidence = pd.DataFrame(
+        [
+            (source, incident_id, start, flag, phrase)
+            for (source, incident_id, answered), assessment in zip(
+                timing[["source", "incident_id", "has_answer_text"]].itertuples(index=False),
+                assessments,
+                strict=True,
+            )
+            if answered
+            for flag, phrases in assessment.evidence.items()
+            for phrase in phrases
+        ],
+        columns=_EVIDENCE_COLUMNS,
+    )
     texts_of_month = timing[["org_id", "source"]].assign(
         answer_text=pd.Series(answers).where(timing["has_answer_text"], None).to_numpy()
     )
     template = flag_templates_frame(texts_of_month, group_columns=("org_id", "source"))
     timing["template"] = template.where(timing["has_answer_text"], None)
-    return timing[_TIMING_COLUMNS]
+    return timing[_TIMING_COLUMNS], evidence
 
 
 _TIMING_COLUMNS = [
@@ -146,6 +164,9 @@ _TIMING_COLUMNS = [
     "reaction_hours", "reaction_work_hours", "answer_hours", "answer_work_hours", "deadline_at",
     "deadline_rule", "is_overdue", "satisfaction", "satisfied", "has_answer_text", *QUALITY_FLAGS, "template",
 ]  # fmt: skip
+
+
+_EVIDENCE_COLUMNS = ["source", "incident_id", "month", "flag", "evidence"]
 
 
 def _region_timing(rows: pd.DataFrame, start: date, region: str, tz: str) -> pd.DataFrame:

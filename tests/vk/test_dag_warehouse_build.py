@@ -92,6 +92,16 @@ def test_marts_of_the_month_reconcile_with_truth(vk_world: VkWorld, dagbag, tmp_
         )
     assert (got["answer_work_hours_median"].dropna() <= got["answer_hours_median"].dropna() + 1e-9).all()
 
+    # Every flag raised by a phrase keeps that phrase (restricted: quotes from answers).
+    for flag in ("formal", "redirect"):
+        flagged = wh.scalar(f"SELECT COUNT(*) FROM core.fct_incident_timing WHERE {flag}")
+        explained = wh.scalar(
+            "SELECT COUNT(DISTINCT source || incident_id) FROM restricted.answer_quality_evidence "
+            "WHERE flag = :f",
+            {"f": flag},
+        )
+        assert flagged > 0 and explained == flagged, flag
+
     # Subscribers: the truth's count for every page and day observed.
     subscribers = truth(world.data, "subscribers_daily.csv").set_index(["page_id", "date"])["members_count"]
     rows = wh.query_df("SELECT page_id, dt, subscribers, change_day FROM mart.subscribers_daily")
