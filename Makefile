@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast demo sample up airflow airflow-init bench bench-extract bench-incidents clean
+.PHONY: help venv lock lint format test test-fast browser demo sample up airflow airflow-init bench bench-extract bench-incidents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,8 +47,16 @@ format: venv ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint ## Lint, then the whole suite on DuckDB and PostgreSQL (CI=true: no PostgreSQL = failure)
+test: lint browser ## Lint, then the whole suite on DuckDB and PostgreSQL (CI=true: no PostgreSQL = failure)
 	$(BIN)/pytest
+
+browser: ## Headless Chromium for the rating page's browser test (Debian's chromium package, via apt)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "make browser: install Debian's chromium package (needs root)"; exit 1; fi; \
+	  echo "installing chromium (apt)"; \
+	  $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 test-fast: venv ## The suite without the slow end-to-end DAG runs
 	$(BIN)/pytest -m "not slow"
@@ -64,8 +72,9 @@ sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (dete
 demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
 	@$(BIN)/python -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) > $(LOGS)/demo.log 2>&1 || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
-	@grep -E "^(registry|vk_pages|incidents_ingest|warehouse_build|demo)" $(LOGS)/demo.log
+	@grep -E "^(registry|vk_pages|incidents_ingest|warehouse_build|monthly_rating|demo)" $(LOGS)/demo.log
 	@$(BIN)/python -m gospublic.cli summary
+	@$(BIN)/python -m gospublic.cli rating-summary --month $(DEMO_MONTH)
 
 bench: bench-extract bench-incidents ## All benchmarks (results in var/bench/)
 

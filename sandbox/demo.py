@@ -11,7 +11,8 @@ connection and the registry folder at the generated data, then runs with ``dag.t
 3. ``incidents_ingest`` on each export day: that day's IM and ПОС exports are dropped into the
    lake's ``incoming/`` first, as ЦУР staff would (the month-end exports on the 1st of the next
    month);
-4. ``warehouse_build`` for the month: the marts of schema ``mart``.
+4. ``warehouse_build`` for the month: the marts of schema ``mart``;
+5. ``monthly_rating`` for the month: snapshots and the published rating in the lake.
 """
 
 from __future__ import annotations
@@ -78,9 +79,8 @@ def run(args: argparse.Namespace) -> int:
             results.append(_ingest(bag, exports.pop(day), day, server))
         built = datetime.combine(days[-1], dtime(23, 59), MOSCOW)
         month_conf = {"month": args.month}
-        results.append(
-            _run(bag.get_dag("warehouse_build"), built, month_conf, server, f"warehouse_build {args.month}")
-        )
+        for dag_id in ("warehouse_build", "monthly_rating"):
+            results.append(_run(bag.get_dag(dag_id), built, month_conf, server, f"{dag_id} {args.month}"))
     failures = sum(results)
     print(f"demo: {len(results) - failures} of {len(results)} runs succeeded")
     return 1 if failures else 0

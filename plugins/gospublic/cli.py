@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary}``.
+"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
@@ -88,11 +88,24 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "data-dictionary", help="write docs/data-dictionary.md from config/mart_contract.yaml"
     )
+    rating = commands.add_parser(
+        "rating-summary", help="top and bottom five of each group of a month's rating"
+    )
+    rating.add_argument("--month", required=True, help="YYYY-MM")
+    rating.add_argument(
+        "--methodology", help="methodology id (default: the first of GOSPUBLIC_RATING_METHODOLOGIES)"
+    )
     args = parser.parse_args(argv)
     if args.command == "run-dag":
         return run_dag(args.dag_id, args.date, args.log_dir, args.conf)
     if args.command == "migrate":
         return migrate()
+    if args.command == "rating-summary":
+        from gospublic import settings
+        from gospublic.rating import summary_lines
+
+        print("\n".join(summary_lines(args.month, args.methodology or settings.rating_methodologies()[0])))
+        return 0
     if args.command == "data-dictionary":
         from gospublic.mart_contract import write_dictionary
 

@@ -34,6 +34,7 @@ MART_MODELS = (
     "mart/030_page_activity_monthly.sql",
     "mart/040_page_compliance_monthly.sql",
     "mart/050_response_metrics_monthly.sql",
+    "mart/060_rating_base.sql",
 )
 QUALITY_FLAGS = ("formal", "no_specifics", "impolite", "redirect")
 

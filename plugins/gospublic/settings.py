@@ -29,6 +29,7 @@ ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
 ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
 ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
 ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
+ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -41,6 +42,7 @@ ENVIRONMENT = {
     ENV_VK_MAX_FAILED_SHARE: "share of pages that may fail before a vk_pages run fails (default 0.05)",
     ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
     ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
+    ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
 }
 
 
@@ -88,3 +90,8 @@ def vk_max_failed_share() -> float:
 
 def incident_chunk_rows() -> int:
     return int(os.environ.get(ENV_INCIDENT_CHUNK_ROWS, "100000"))
+
+
+def rating_methodologies() -> list[str]:
+    raw = os.environ.get(ENV_RATING_METHODOLOGIES, "penza-2025")
+    return [m.strip() for m in raw.split(",") if m.strip()]

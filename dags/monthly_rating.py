@@ -1,0 +1,62 @@
+"""
+### monthly_rating
+
+Every month each body gets a score out of 100, a place in its group and a zone, under the
+methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, default `penza-2025`).
+
+* **Schedule:** the 3rd day of the month at 06:00 Moscow time, for the month before (late answers
+  are in by then); by hand for any month: `{"month": "2025-11", "methodologies": ["kirov-2024"]}`.
+* **Snapshots:** `mart.rating_snapshot` / `mart.rating_indicator` / `mart.rating_monthly`. Same
+  inputs and methodology → same fingerprint → nothing new. A published month never changes: when
+  inputs changed the run fails until triggered with `{"republish": true}`, which publishes revision
+  N+1 and keeps every earlier revision.
+* **Publication:** `publish/rating/YYYY-MM/<methodology>/rev-N/` in the lake — `rating.xlsx`,
+  `rating.html`, `rating.csv`, `rating.json`, `cards/<body>.html` — and `latest.json` beside.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from gospublic.dag_defaults import START_DATE, default_args
+
+
+@dag(
+    dag_id="monthly_rating",
+    schedule=CronTriggerTimetable("0 6 3 * *", timezone="Europe/Moscow"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    tags=["gospublic", "rating", "publish"],
+    doc_md=__doc__,
+    default_args=default_args(),
+    params={
+        "month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$", description="YYYY-MM"),
+        "methodologies": Param(None, type=["null", "array"], description="methodology ids"),
+        "republish": Param(False, type="boolean", description="publish a new revision of a published month"),
+    },
+)
+def monthly_rating() -> None:
+    @task
+    def rated_month() -> str:
+        """The month to rate."""
+        from gospublic.rating import rated_month as month_of
+
+        context = get_current_context()
+        return month_of(context["params"].get("month"), context["dag_run"].run_after)
+
+    @task
+    def rate(month: str) -> list[dict[str, Any]]:
+        """Compute, snapshot and publish under each methodology."""
+        from gospublic.rating import rate as rate_month
+
+        params = get_current_context()["params"]
+        return rate_month(month, params.get("methodologies"), republish=bool(params.get("republish")))
+
+    rate(rated_month())
+
+
+monthly_rating()

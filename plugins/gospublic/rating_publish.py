@@ -1,0 +1,369 @@
+"""Publish a rating snapshot to the lake, in Russian: XLSX, a self-contained HTML page with charts,
+CSV and JSON for machines, and a report card per body. No citizens' personal data: scores, counts
+and the stock phrases the answer-quality rules matched.
+
+Layout: ``publish/rating/YYYY-MM/<methodology>/rev-N/`` and ``…/<methodology>/latest.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from gospublic.lake import Lake
+from gospublic.rating_build import RatingSnapshot, mark_published
+from gospublic.warehouse import Warehouse
+from transforms.methodology import Methodology
+from transforms.rating import ZONE_CAPTIONS
+
+ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
+ZONE_FILLS = {"green": "C8E6C9", "yellow": "FFF59D", "red": "FFCDD2"}
+COLUMNS_RU = {
+    "rank": "Место",
+    "name": "Орган власти",
+    "score": "Балл",
+    "zone_ru": "Зона",
+    "score_change": "Изменение балла",
+    "rank_change": "Изменение места",
+    "incidents": "Сообщений",
+}
+FLAG_CAPTIONS = {
+    "formal": "формальный ответ",
+    "no_specifics": "нет конкретики",
+    "impolite": "нет вежливого обращения",
+    "redirect": "переадресация",
+    "template": "шаблонный ответ",
+}
+PUBLIC_EVIDENCE = ("formal", "redirect")  # phrases the rules matched; others quote the answer itself
+
+
+@dataclass(frozen=True)
+class Publication:
+    snapshot_id: str
+    path: str
+    files: list[str]
+
+
+def publish_snapshot(
+    warehouse: Warehouse, lake: Lake, snapshot: RatingSnapshot, methodology: Methodology
+) -> Publication:
+    """Write every file of the snapshot, then mark it published (files first: a crash re-publishes)."""
+    root = f"publish/rating/{snapshot.month:%Y-%m}/{methodology.id}/rev-{snapshot.revision}"
+    table = rating_table(warehouse, snapshot.snapshot_id)
+    indicators = warehouse.query_df(
+        "SELECT org_id, indicator_id, raw_value, points, weight, weighted_points FROM mart.rating_indicator "
+        "WHERE snapshot_id = :s",
+        {"s": snapshot.snapshot_id},
+    )
+    meta = {
+        "snapshot_id": snapshot.snapshot_id,
+        "month": f"{snapshot.month:%Y-%m}",
+        "revision": snapshot.revision,
+        "methodology": {"id": methodology.id, "version": methodology.version, "title": methodology.title},
+        "input_fingerprint": snapshot.input_fingerprint,
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    files = {
+        "rating.csv": table.to_csv(index=False).encode("utf-8"),
+        "rating.json": _json(
+            {**meta, "rows": json.loads(table.to_json(orient="records", force_ascii=False))}
+        ),
+        "rating.xlsx": rating_xlsx(table, methodology, meta),
+        "rating.html": rating_html(table, methodology, meta).encode("utf-8"),
+    }
+    quality = quality_by_org(warehouse, snapshot.month)
+    for org_id in table.loc[table["is_rated"], "org_id"]:
+        card = report_card(
+            table, indicators, quality=quality, methodology=methodology, meta=meta, org_id=org_id
+        )
+        files[f"cards/{org_id}.html"] = card.encode("utf-8")
+    for name, data in files.items():
+        lake.put_bytes(f"{root}/{name}", data)
+    latest = f"publish/rating/{snapshot.month:%Y-%m}/{methodology.id}/latest.json"
+    lake.put_bytes(latest, _json({**meta, "path": root}))
+    mark_published(warehouse, snapshot.snapshot_id, root)
+    return Publication(snapshot.snapshot_id, root, sorted(files))
+
+
+def rating_table(warehouse: Warehouse, snapshot_id: str) -> pd.DataFrame:
+    """The snapshot's rows with the bodies' names, ordered by group and place."""
+    frame = warehouse.query_df(
+        "SELECT r.*, o.name, o.short_name FROM mart.rating_monthly AS r "
+        "LEFT JOIN core.dim_org AS o ON o.org_id = r.org_id AND o.is_current "
+        "WHERE r.snapshot_id = :s ORDER BY r.rating_group, r.is_rated DESC, r.rank, r.org_id",
+        {"s": snapshot_id},
+    )
+    frame["name"] = frame["name"].fillna(frame["org_id"])
+    for column in ("rank", "ranked_in_group", "rank_change", "incidents"):
+        frame[column] = frame[column].astype("Int64")
+    frame["zone_ru"] = frame["zone"].map(ZONE_CAPTIONS)
+    frame["month"] = frame["month"].astype(str)
+    return frame.drop(columns=["short_name"])
+
+
+def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]]:
+    """Counts of answer-quality flags and the stock phrases behind them, per body."""
+    counts = warehouse.query_df(
+        "SELECT org_id, COUNT(*) AS answers, "
+        + ", ".join(f"SUM(CASE WHEN {f} THEN 1 ELSE 0 END) AS {f}" for f in FLAG_CAPTIONS)
+        + " FROM core.fct_incident_timing WHERE month = :m AND has_answer_text AND org_id IS NOT NULL "
+        "GROUP BY org_id",
+        {"m": month},
+    )
+    phrases = warehouse.query_df(
+        "SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
+        "FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
+        "ON t.source = e.source AND t.incident_id = e.incident_id "
+        "WHERE e.month = :m AND e.flag IN ('formal', 'redirect')"
+        " GROUP BY t.org_id, e.flag, LOWER(e.evidence)",
+        {"m": month},
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for row in counts.to_dict("records"):
+        result[row["org_id"]] = {
+            "answers": int(row["answers"]),
+            **{f: int(row[f] or 0) for f in FLAG_CAPTIONS},
+        }
+    for org_id, part in phrases.groupby("org_id"):
+        top = part.sort_values(["uses", "phrase"], ascending=[False, True])
+        result.setdefault(str(org_id), {})["phrases"] = {
+            str(flag): list(zip(rows["phrase"].head(5), rows["uses"].head(5).astype(int), strict=True))
+            for flag, rows in top.groupby("flag")
+        }
+    return result
+
+
+def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    for group, rows in table.groupby("rating_group", sort=True):
+        title = _sheet_title(str(group), used)
+        sheet = workbook.create_sheet(title)
+        sheet.append([f"{methodology.title} — {meta['month']}, редакция {meta['revision']}"])
+        sheet.append(list(COLUMNS_RU.values()))
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        for row in rows.itertuples():
+            sheet.append([_cell(getattr(row, c)) for c in COLUMNS_RU])
+            if isinstance(row.zone, str):
+                fill = PatternFill("solid", fgColor=ZONE_FILLS[row.zone])
+                for cell in sheet[sheet.max_row]:
+                    cell.fill = fill
+        sheet.column_dimensions["B"].width = 60
+    sheet = workbook.create_sheet("Методика")
+    sheet.append([methodology.title])
+    sheet.append([methodology.description])
+    sheet.append(["Показатель", "Направление", "Вес, %", "Шкала", "Нет данных"])
+    for indicator in methodology.indicators:
+        sheet.append(
+            [
+                indicator.caption,
+                "больше — лучше" if indicator.higher_is_better else "меньше — лучше",
+                round(indicator.weight * 100 / methodology.total_weight, 1),
+                _scale_ru(indicator),
+                "вес перераспределяется" if indicator.missing == "reweight" else "0 баллов",
+            ]
+        )
+    green, yellow = methodology.zones
+    sheet.append([f"Зоны: зелёная — от {green:g}, жёлтая — от {yellow:g}, красная — ниже {yellow:g}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(group: str, used: set[str]) -> str:
+    title = "".join(ch for ch in group if ch not in "[]:*?/\\")[:28] or "Группа"
+    base, n = title, 2
+    while title in used:
+        title = f"{base[:25]} {n}"
+        n += 1
+    used.add(title)
+    return title
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _scale_ru(indicator: Any) -> str:
+    scoring = indicator.scoring
+    if scoring.type == "linear":
+        return f"линейно: 0 баллов при {scoring.worst:g}, 100 при {scoring.best:g}"
+    if scoring.type == "steps":
+        sign = "≥" if scoring.higher_is_better else "≤"
+        return "; ".join(f"{sign} {at:g}: {points:g}" for at, points in scoring.steps) + "; иначе 0"
+    return "место в группе: 0 худшему, 100 лучшему"
+
+
+_CSS = """
+body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px;color:#222;background:#fff}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px}table{border-collapse:collapse;margin:8px 0}
+th,td{border:1px solid #ccc;padding:4px 8px;font-size:13px;text-align:left}th{background:#eee}
+td.num{text-align:right}.zone{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
+.up{color:#2e7d32}.down{color:#c62828}.muted{color:#777}svg text{font-size:11px}
+"""
+
+
+def rating_html(table: pd.DataFrame, methodology: Methodology, meta: dict[str, Any]) -> str:
+    parts = [
+        "<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'>",
+        f"<title>{_e(methodology.title)} — {meta['month']}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(methodology.title)}</h1>",
+        f"<p>Месяц: <b>{meta['month']}</b>. Редакция {meta['revision']}."
+        f" Опубликовано {meta['published_at']}.</p>",
+    ]
+    for group, rows in table.groupby("rating_group", sort=True):
+        rated = rows[rows["is_rated"]]
+        parts.append(f"<h2>{_e(str(group))}</h2>")
+        parts.append(_bar_chart(rated))
+        parts.append(
+            "<table class='rating'><tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS_RU.values()) + "</tr>"
+        )
+        for row in rated.itertuples():
+            colour = ZONE_COLOURS.get(row.zone, "#999")
+            parts.append(
+                f"<tr><td class='num'>{row.rank}</td><td>{_e(row.name)}"
+                f"</td><td class='num'>{row.score:.1f}</td>"
+                f"<td><span class='zone' style='background:{colour}'></span>{_e(row.zone_ru)}</td>"
+                f"<td class='num'>{_change(row.score_change, 1)}</td>"
+                f"<td class='num'>{_change(row.rank_change, 0)}</td>"
+                f"<td class='num'>{row.incidents}</td></tr>"
+            )
+        parts.append("</table>")
+        unrated = rows[~rows["is_rated"]]
+        if len(unrated):
+            parts.append(
+                f"<p class='muted'>Не оценивались ({len(unrated)}): недостаточно данных за месяц.</p>"
+            )
+    parts.append(_methodology_html(methodology))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _bar_chart(rated: pd.DataFrame) -> str:
+    """An inline SVG of horizontal bars: score by body, coloured by zone."""
+    rows = rated.head(40)
+    height = 18 * len(rows) + 10
+    bars = []
+    for n, row in enumerate(rows.itertuples()):
+        y = 5 + n * 18
+        width = max(1.0, 4.0 * float(row.score))
+        label = _e(str(row.name)[:40] + ("…" if len(str(row.name)) > 40 else ""))
+        bars.append(
+            f"<text x='0' y='{y + 12}'>{label}</text>"
+            f"<rect x='330' y='{y}' width='{width:.1f}' height='14'"
+            f" fill='{ZONE_COLOURS.get(row.zone, '#999')}'/>"
+            f"<text x='{335 + width:.1f}' y='{y + 12}'>{row.score:.1f}</text>"
+        )
+    return f"<svg class='chart' width='800' height='{height}' role='img' xmlns='http://www.w3.org/2000/svg'>{''.join(bars)}</svg>"
+
+
+def _methodology_html(methodology: Methodology) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(i.caption)}</td><td>{'больше — лучше' if i.higher_is_better else 'меньше — лучше'}</td>"
+        f"<td class='num'>{i.weight * 100 / methodology.total_weight:.1f}"
+        f"</td><td>{_e(_scale_ru(i))}</td></tr>"
+        for i in methodology.indicators
+    )
+    green, yellow = methodology.zones
+    return (
+        f"<h2>Методика</h2><p>{_e(methodology.description)}</p>"
+        "<table><tr><th>Показатель</th><th>Направление</th>"
+        f"<th>Вес, %</th><th>Шкала</th></tr>{rows}</table><p>Зоны:"
+        f" зелёная — от {green:g} баллов, жёлтая — от "
+        f"{yellow:g}, красная — ниже {yellow:g}. Места в группе: равный балл — равное место.</p>"
+    )
+
+
+def report_card(
+    table: pd.DataFrame, indicators: pd.DataFrame, *, quality: dict[str, dict[str, Any]],
+    methodology: Methodology, meta: dict[str, Any], org_id: str,
+) -> str:  # fmt: skip
+    """One body's card: score and place, indicators against the group, quality flags and phrases."""
+    body = table[table["org_id"] == org_id].iloc[0]
+    group_orgs = table.loc[(table["rating_group"] == body["rating_group"]) & table["is_rated"], "org_id"]
+    group = indicators[indicators["org_id"].isin(group_orgs)]
+    own = indicators[indicators["org_id"] == org_id].set_index("indicator_id")
+    captions = {i.id: i for i in methodology.indicators}
+    rows, losses = [], []
+    for indicator_id, item in own.iterrows():
+        spec = captions[indicator_id]
+        values = group.loc[group["indicator_id"] == indicator_id, "raw_value"].dropna()
+        best = values.max() if spec.higher_is_better else values.min()
+        lost = item["weight"] * (100 - item["points"]) / 100
+        losses.append((lost, spec.caption))
+        rows.append(
+            f"<tr><td>{_e(spec.caption)}</td><td class='num'>{_num(item['raw_value'])}</td>"
+            f"<td class='num'>{_num(values.median() if len(values) else None)}"
+            f"</td><td class='num'>{_num(best)}</td>"
+            f"<td class='num'>{item['points']:.1f}</td><td class='num'>{item['weight']:.1f}</td>"
+            f"<td class='num'>{item['weighted_points']:.1f}</td></tr>"
+        )
+    lost, worst = max(losses) if losses else (0.0, "—")
+    q = quality.get(org_id, {})
+    flags = "".join(
+        f"<tr><td>{caption}</td><td class='num'>{q.get(flag, 0)}</td></tr>"
+        for flag, caption in FLAG_CAPTIONS.items()
+    )
+    phrases = "".join(
+        f"<li>{FLAG_CAPTIONS[flag]}: " + "; ".join(f"«{_e(p)}» ({n})" for p, n in items) + "</li>"
+        for flag, items in (q.get("phrases") or {}).items()
+        if flag in PUBLIC_EVIDENCE
+    )
+    colour = ZONE_COLOURS.get(body["zone"], "#999")
+    return (
+        f"<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'><title>{_e(body['name'])}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{_e(body['name'])}</h1>"
+        f"<p>{_e(methodology.title)}, {meta['month']} (редакция {meta['revision']}).</p>"
+        f"<p>Балл: <b>{body['score']:.1f}</b> из 100, место "
+        f"<b>{body['rank']}</b> из {body['ranked_in_group']} "
+        f"в группе «{_e(body['rating_group'])}», зона: <span class='zone' style='background:{colour}'></span>"
+        f"{_e(body['zone_ru'])}.</p>"
+        f"<p>Больше всего баллов потеряно на показателе «{_e(worst)}»: {lost:.1f} из 100.</p>"
+        "<table><tr><th>Показатель</th><th>Значение</th><th>Медиана группы</th><th>Лучшее в группе</th>"
+        f"<th>Баллы</th><th>Вес, %</th><th>Взвешенные баллы</th></tr>{''.join(rows)}</table>"
+        f"<h2>Качество ответов</h2><p>Оценено ответов: {q.get('answers', 0)}.</p>"
+        f"<table><tr><th>Признак</th><th>Ответов</th></tr>{flags}</table>"
+        + (
+            f"<p>Фразы, по которым ответы признаны формальными или переадресующими:</p><ul>{phrases}</ul>"
+            if phrases
+            else ""
+        )
+        + "</body></html>"
+    )
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _num(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):.2f}"
+
+
+def _change(value: Any, digits: int) -> str:
+    if value is None or pd.isna(value):
+        return "<span class='muted'>—</span>"
+    number = float(value)
+    if number == 0:
+        return "0"
+    css, sign = ("up", "+") if number > 0 else ("down", "−")
+    return f"<span class='{css}'>{sign}{abs(number):.{digits}f}</span>"

@@ -1,0 +1,116 @@
+"""Methodologies (validation on load, presets) and scoring: points, re-weighting, dense ranks, zones."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gospublic import settings
+from transforms.methodology import MethodologyError, load_all, load_methodology
+from transforms.rating import assign_groups, score_month
+
+MINIMAL = """
+id: test
+version: 1
+title: Тест
+groups: {by: registry}
+min_incidents: 2
+zones: {green: 80, yellow: 60}
+indicators:
+  - {id: speed, caption: "Скорость", expression: answer_hours_mean, direction: lower,
+     scoring: {type: linear, worst: 48, best: 0}, weight: 30, missing: reweight}
+  - {id: happy, caption: "Удовлетворённость", expression: satisfied_share, direction: higher,
+     scoring: {type: steps, steps: [{at: 0.8, points: 100}, {at: 0.5, points: 50}]},
+     weight: 50, missing: zero}
+  - {id: place, caption: "Место по ответам", expression: 1 - overdue_share, direction: higher,
+     scoring: {type: percentile}, weight: 20, missing: reweight}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_presets_load_and_weigh_as_documented() -> None:
+    presets = load_all(settings.project_home())
+    assert {"penza-2025", "ulyanovsk-2021-pos", "ulyanovsk-2021-im", "kirov-2024", "samara-2022"} <= set(
+        presets
+    )
+    penza = presets["penza-2025"]
+    quality = {"satisfied", "not_formal", "specific", "polite"}
+    assert sum(i.weight for i in penza.indicators if i.id in quality) / penza.total_weight >= 0.6
+    assert penza.groups_by == "volume" and penza.volume_bounds == (100, 30)
+    assert presets["ulyanovsk-2021-pos"].min_incidents == 2
+    im_time = next(i for i in presets["ulyanovsk-2021-im"].indicators if i.id == "im_time")
+    assert im_time.scoring.points(8) == 100 and im_time.scoring.points(8.5) < 100
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("direction: lower", "direction: sideways"), "indicators[1].direction must be higher or lower"),
+        (("weight: 30", "weight: 0"), "indicators[1].weight must be positive"),
+        (("expression: answer_hours_mean", "expression: 1; DROP TABLE core.dim_org"), "must be a column"),
+        (("id: speed", "id: incidents"), "must be a name other than"),
+        (("id: happy", "id: speed"), "id 'speed' is repeated"),
+        (("worst: 48, best: 0", "worst: 0, best: 48"), "contradict the direction"),
+        (("type: percentile", "type: magic"), "scoring.type must be one of"),
+        (("green: 80, yellow: 60", "green: 50, yellow: 60"), "zones need"),
+        (("title: Тест\n", ""), "title is required"),
+    ],
+)
+def test_invalid_methodologies_are_refused_naming_the_field(tmp_path: Path, change, message) -> None:
+    with pytest.raises(MethodologyError, match=re.escape(message)) as caught:
+        load_methodology(write(tmp_path, MINIMAL.replace(*change)))
+    assert str(tmp_path / "m.yaml") in str(caught.value)
+
+
+def frame(**columns) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+def test_scores_are_sums_of_reweighted_points_with_dense_ranks_and_zones(tmp_path: Path) -> None:
+    methodology = load_methodology(write(tmp_path, MINIMAL))
+    base = frame(
+        org_id=["a", "b", "c", "d", "e"],
+        rating_group=["G", "G", "G", "G", "H"],
+        incidents=[10, 10, 10, 10, 1],
+        pages=[1, 1, 1, 1, 1],
+        speed=[0.0, 24.0, None, 0.0, 5.0],  # c has no answers: speed drops, its weight spreads
+        happy=[0.9, 0.6, None, 0.9, 1.0],  # missing → 0 points, weight kept
+        place=[1.0, 0.5, 0.5, 1.0, 1.0],
+    )
+    indicators, bodies = score_month(base, methodology)
+    bodies = bodies.set_index("org_id")
+    # a: speed 100×30 + happy 100×50 + place 100×20 → 100; d ties with a.
+    assert bodies.loc["a", "score"] == 100.0 and bodies.loc["d", "score"] == 100.0
+    # b: speed 50 × 0.3 + happy 50 × 0.5 + place 33.3 × 0.2 (beats or equals 1 of 3 others) → 46.7.
+    assert bodies.loc["b", "score"] == 46.7
+    # c: no speed — weights 50 + 20 become 71.43 % and 28.57 %; happy missing → 0; place 33.3 → 9.5.
+    c = indicators[indicators["org_id"] == "c"].set_index("indicator_id")
+    assert set(c.index) == {"happy", "place"} and c["weight"].sum() == pytest.approx(100.0)
+    assert bodies.loc["c", "score"] == 9.5 == round(c["weighted_points"].sum(), 1)
+    assert bodies.loc[["a", "d", "b"], "rank"].tolist() == [1, 1, 2]  # dense: ties share, no gap
+    assert bodies.loc["a", "zone"] == "green" and bodies.loc["b", "zone"] == "red"
+    assert not bodies.loc["e", "is_rated"] and pd.isna(bodies.loc["e", "score"])
+    assert bodies.loc["e", "not_rated_reason"] == "меньше 2 сообщений за месяц"
+    assert (bodies.loc[["a", "b", "c", "d"], "ranked_in_group"] == 4).all()
+
+
+def test_groups_by_volume_as_penza(tmp_path: Path) -> None:
+    methodology = load_methodology(
+        write(
+            tmp_path,
+            MINIMAL.replace("groups: {by: registry}", "groups: {by: volume, volume: {high: 100, low: 30}}"),
+        )
+    )
+    groups = assign_groups(frame(incidents=[101, 100, 31, 30, 0], rating_group=[None] * 5), methodology)
+    assert groups.tolist() == [
+        "Более 100 сообщений", "От 31 до 100 сообщений", "От 31 до 100 сообщений",
+        "30 сообщений и менее", "30 сообщений и менее",
+    ]  # fmt: skip
