@@ -71,7 +71,7 @@ def summary_lines(month: str, methodology_id: str, top: int = 5) -> list[str]:
         lake = Lake.from_connection()
     lines = [f"Рейтинг {month}, методика {methodology_id} ({snapshot['snapshot_id']})"]
     for group, part in table.groupby("rating_group", sort=True):
-        lines.append(f"\n  {group} — {len(part)} органов")
+        lines.append(f"\n  {group} — органов в рейтинге: {len(part)}")
         for label, rows_ in (("лучшие", part.head(top)), ("последние", part.tail(top))):
             lines.append(f"    {label}:")
             lines += [f"      {int(r.rank):>3}. {r.score:5.1f}  {r.name}" for r in rows_.itertuples()]
