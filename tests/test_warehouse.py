@@ -208,3 +208,15 @@ def test_schemas_constant_matches_the_first_migration() -> None:
     text = (settings.sql_dir() / "migrations" / "0001_schemas.sql").read_text()
     for schema in SCHEMAS:
         assert f"CREATE SCHEMA IF NOT EXISTS {schema};" in text
+
+
+def test_duckdb_memory_limit_comes_from_the_connection(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    conn = {"conn_type": "duckdb", "extra": {"path": str(tmp_path / "w.duckdb"), "memory_limit": "512MB"}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", json.dumps(conn))
+    with Warehouse.from_connection() as warehouse:
+        limit = warehouse.scalar("SELECT current_setting('memory_limit')")
+    assert limit in ("488.2 MiB", "512.0 MB", "512MB"), limit
+    with pytest.raises(WarehouseError, match="write it like 512MB"):
+        Warehouse.duckdb(tmp_path / "x.duckdb", memory_limit="lots")

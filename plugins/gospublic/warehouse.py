@@ -3,7 +3,8 @@
 The engine is chosen by the Airflow connection ``gospublic_warehouse``:
 
 * undefined → the DuckDB file ``var/warehouse.duckdb``;
-* ``conn_type=duckdb`` → the file in ``extra.path`` (or ``host``);
+* ``conn_type=duckdb`` → the file in ``extra.path`` (or ``host``); ``extra.memory_limit`` (e.g.
+  ``"1GB"``) caps DuckDB's own buffer, which otherwise may use 80 % of the machine's memory;
 * ``conn_type=postgres`` → host, port, login, password and database (``schema``).
 
 Bulk loads never insert row by row: DuckDB scans an Arrow table, PostgreSQL takes ``COPY FROM
@@ -18,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,7 +83,7 @@ class Warehouse:
             path = info.extra.get("path") or info.host or info.schema
             if not path:
                 raise WarehouseError(f"connection {info.conn_id}: duckdb needs extra.path or host")
-            return cls.duckdb(Path(path))
+            return cls.duckdb(Path(path), memory_limit=info.extra.get("memory_limit"))
         if info.conn_type in ("postgres", "postgresql"):
             url = sa.URL.create(
                 "postgresql+psycopg",
@@ -98,11 +100,14 @@ class Warehouse:
         )
 
     @classmethod
-    def duckdb(cls, path: Path | str) -> Warehouse:
+    def duckdb(cls, path: Path | str, *, memory_limit: str | None = None) -> Warehouse:
+        """A DuckDB file; ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's buffer (default: 80 % of RAM)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if memory_limit is not None and not re.fullmatch(r"\d+(?:\.\d+)?\s*[KMGT]i?B", str(memory_limit)):
+            raise WarehouseError(f"duckdb memory_limit {memory_limit!r}: write it like 512MB or 2GB")
         engine = sa.create_engine(f"duckdb:///{path}", poolclass=sa.pool.NullPool)
-        sa.event.listen(engine, "connect", _duckdb_session_setup)
+        sa.event.listen(engine, "connect", partial(_duckdb_session_setup, memory_limit=memory_limit))
         return cls(engine, "duckdb", f"duckdb:{path}")
 
     @classmethod
@@ -236,8 +241,10 @@ def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None =
         conn.execute(clause, used)
 
 
-def _duckdb_session_setup(dbapi_connection: Any, _record: Any) -> None:
+def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: str | None = None) -> None:
     dbapi_connection.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        dbapi_connection.execute(f"SET memory_limit = '{memory_limit}'")
 
 
 def _duckdb_append(conn: sa.Connection, table: str, batch: pa.RecordBatch) -> int:
