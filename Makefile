@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast browser demo sample up airflow airflow-init bench bench-extract bench-incidents clean
+.PHONY: help venv lock lint format test test-fast browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,10 +76,14 @@ demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over 
 	@$(BIN)/python -m gospublic.cli summary
 	@$(BIN)/python -m gospublic.cli rating-summary --month $(DEMO_MONTH)
 
-bench: bench-extract bench-incidents ## All benchmarks (results in var/bench/)
+bench: bench-pipeline bench-extract bench-incidents ## All benchmarks (bench/results.json, docs/benchmarks.md, var/bench/)
 
 bench-extract: venv ## Share of the VK rate-limit ceiling the extractor reaches (1 and 3 user tokens, 1 service token)
 	$(BIN)/python -m bench.extract --out var/bench/extract.json
+
+bench-pipeline: venv ## Every stage at region and national scale on both engines, beside the naive baseline (SCALES=region for a quick run)
+	$(BIN)/python -m bench.pipeline --scales $(or $(SCALES),region,national)
+	$(BIN)/python -m bench.report
 
 bench-incidents: venv ## Time and peak memory of a 1,000,000-row incident export through incidents_ingest's loader
 	$(BIN)/python bench/incidents.py
