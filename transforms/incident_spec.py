@@ -52,13 +52,6 @@ class SourceSpec:
     name: str
     fields: tuple[FieldSpec, ...]
 
-    def field(self, name: str) -> FieldSpec:
-        return next(f for f in self.fields if f.name == name)
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f.name for f in self.fields]
-
 
 @dataclass(frozen=True)
 class ExportSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +77,6 @@ class Methodology:
     indicators: tuple[Indicator, ...]
     content_hash: str
     source: str = ""
-    schedule_day: int = 3
-    schedule_hour: int = 6
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def total_weight(self) -> float:
@@ -145,7 +142,6 @@ def load_methodology(path: Path | str) -> Methodology:
                 unit=str(item.get("unit", "")),
             )
         )
-    schedule = raw.get("schedule") or {}
     return Methodology(
         id=str(need(raw, "id", "")),
         version=int(need(raw, "version", "")),
@@ -160,9 +156,6 @@ def load_methodology(path: Path | str) -> Methodology:
         indicators=tuple(indicators),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         source=str(path),
-        schedule_day=int(schedule.get("day", 3)),
-        schedule_hour=int(schedule.get("hour", 6)),
-        notes=tuple(str(n) for n in raw.get("notes", []) or []),
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -61,10 +61,6 @@ class IngestSummary:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     already_loaded: list[str] = field(default_factory=list)
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.loaded)
-
     def as_dict(self) -> dict[str, Any]:
         return {"loaded": self.loaded, "rejected": self.rejected, "already_loaded": self.already_loaded}
 
@@ -83,10 +79,15 @@ def landed_files(lake: Lake) -> list[LandedFile]:
 
 
 def file_sha(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
+        return stream_sha(handle)
+
+
+def stream_sha(stream: IO[bytes]) -> str:
+    """SHA-256 of everything readable from ``stream``, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -188,10 +189,8 @@ def _free_key(lake: Lake, key: str, sha: str) -> str:
     if not lake.exists(key):
         return key
     with lake.open_read(key) as stream:
-        digest = hashlib.sha256()
-        for block in iter(lambda: stream.read(1024 * 1024), b""):
-            digest.update(block)
-    if digest.hexdigest() == sha:
+        same = stream_sha(stream) == sha
+    if same:
         return key
     path = PurePosixPath(key)
     return str(path.with_name(f"{path.stem}.{sha[:12]}{path.suffix}"))

@@ -28,7 +28,7 @@ from gospublic.validation import ExpectationResult, validate_frame
 from gospublic.warehouse import Warehouse
 from transforms.executor_resolve import ExecutorResolver
 from transforms.incident_parse import parse_chunk
-from transforms.incident_read import DEFAULT_CHUNK_ROWS, FileFormat, detect_format, read_chunks
+from transforms.incident_read import DEFAULT_CHUNK_ROWS, detect_format, read_chunks
 from transforms.incident_spec import ExportSpec, FileRejectedError, SourceSpec, load_spec, match_headers
 from transforms.registry import Problem
 
@@ -97,19 +97,26 @@ class ExportLoad:
         }
 
 
+def region_timezones(warehouse: Warehouse) -> dict[str, str]:
+    """Each registry region's IANA zone: the one most of its bodies have (ties: alphabetical)."""
+    rows = warehouse.query(
+        "SELECT region_code, timezone, COUNT(*) AS bodies FROM core.dim_org GROUP BY region_code, timezone"
+    )
+    zones: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (-int(r["bodies"]), str(r["timezone"]))):
+        zones.setdefault(str(row["region_code"]), str(row["timezone"]))
+    return zones
+
+
 def region_timezone(warehouse: Warehouse, region_code: str, file: str) -> str:
     """The region's IANA zone from the registry; rejects a file of a region the registry lacks."""
-    zone = warehouse.scalar(
-        "SELECT timezone FROM core.dim_org WHERE region_code = :region "
-        "GROUP BY timezone ORDER BY COUNT(*) DESC, timezone LIMIT 1",
-        {"region": region_code},
-    )
+    zone = region_timezones(warehouse).get(region_code)
     if zone is None:
         raise FileRejectedError(
             f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
             kind="unknown_region",
         )
-    return str(zone)
+    return zone
 
 
 def executor_resolver(warehouse: Warehouse, region_code: str) -> ExecutorResolver:
@@ -374,12 +381,12 @@ def resolve_unresolved(warehouse: Warehouse) -> int:
     if pending.empty:
         return 0
     fixes = []
+    zones = region_timezones(warehouse)
     for region, rows in pending.groupby("region_code"):
-        resolver = executor_resolver(warehouse, str(region))
-        try:
-            timezone = region_timezone(warehouse, str(region), f"region {region}")
-        except FileRejectedError:
+        timezone = zones.get(str(region))
+        if timezone is None:
             continue
+        resolver = executor_resolver(warehouse, str(region))
         days = pd.to_datetime(rows["registered_at"], utc=True).dt.tz_convert(timezone).dt.date
         found = rows.assign(org_id=resolver.resolve(rows["executor"], days)).dropna(subset=["org_id"])
         fixes.append(found[["source", "incident_id", "org_id"]])
@@ -400,13 +407,3 @@ def _shown(value: Any) -> str | None:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return str(value)
-
-
-__all__ = [
-    "ExportFileInfo",
-    "ExportLoad",
-    "FileFormat",
-    "FileRejectedError",
-    "load_export",
-    "resolve_unresolved",
-]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gospublic.marts_build import build_month, month_start
+from gospublic.marts_build import build_month, month_start, previous_month
 from gospublic.marts_check import check_month
 from gospublic.warehouse import Warehouse
 
@@ -22,7 +22,7 @@ def months_to_build(month: str | None, run_after: datetime) -> list[str]:
     if month:
         return [datetime.strptime(month, "%Y-%m").strftime("%Y-%m")]
     current = month_start(run_after.astimezone(MOSCOW).date())
-    previous = month_start(current.replace(day=1).fromordinal(current.toordinal() - 1))
+    previous = previous_month(current)
     return [f"{previous:%Y-%m}", f"{current:%Y-%m}"]
 
 

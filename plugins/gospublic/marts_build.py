@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import yaml
 
 from gospublic import settings
+from gospublic.incidents_load import region_timezones
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse
 from transforms.answer_quality import assess_with_evidence, flag_templates_frame, load_rules
@@ -46,6 +47,11 @@ def marts_config() -> dict[str, Any]:
 
 def month_start(value: date) -> date:
     return value.replace(day=1)
+
+
+def previous_month(start: date) -> date:
+    """The first day of the month before the one starting ``start``."""
+    return month_start(start - timedelta(days=1))
 
 
 def next_month(start: date) -> date:
@@ -116,14 +122,10 @@ def incident_timing(warehouse: Warehouse, start: date) -> tuple[pd.DataFrame, pd
         "WHERE i.registered_at >= :window_start AND i.registered_at < :window_end",
         params,
     )
-    zones = {
-        r["region_code"]: r["timezone"]
-        for r in warehouse.query(
-            "SELECT region_code, MIN(timezone) AS timezone FROM core.dim_org GROUP BY region_code"
-        )
-    }
+    zones = region_timezones(warehouse)
+    deadlines = Deadlines(marts_config()["deadlines"])
     frames = [
-        _region_timing(rows, start, str(region), zones.get(str(region), "Europe/Moscow"))
+        _region_timing(rows, start, str(region), zones.get(str(region), "Europe/Moscow"), deadlines)
         for region, rows in incidents.groupby("region_code")
     ]
     frames = [f for f in frames if len(f)]
@@ -170,7 +172,9 @@ _TIMING_COLUMNS = [
 _EVIDENCE_COLUMNS = ["source", "incident_id", "month", "flag", "evidence"]
 
 
-def _region_timing(rows: pd.DataFrame, start: date, region: str, tz: str) -> pd.DataFrame:
+def _region_timing(
+    rows: pd.DataFrame, start: date, region: str, tz: str, deadlines: Deadlines
+) -> pd.DataFrame:
     registered = pd.to_datetime(rows["registered_at"], utc=True)
     local_month = registered.dt.tz_convert(tz).dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
     rows = rows[(local_month == start).to_numpy()].copy()
@@ -184,7 +188,6 @@ def _region_timing(rows: pd.DataFrame, start: date, region: str, tz: str) -> pd.
     rows["answer_hours"] = (answered - registered).dt.total_seconds() / 3600
     rows["reaction_work_hours"] = work_hours_between_many(registered, reacted, tz)
     rows["answer_work_hours"] = work_hours_between_many(registered, answered, tz)
-    deadlines = Deadlines(marts_config()["deadlines"])
     parts = []
     for source, part in rows.groupby("source"):
         due, rule = deadlines.deadline_at(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gospublic import settings
 from gospublic.lake import Lake
-from gospublic.marts_build import month_start
+from gospublic.marts_build import month_start, previous_month
 from gospublic.rating_build import compute_snapshot, methodologies
 from gospublic.rating_publish import publish_snapshot
 from gospublic.warehouse import Warehouse
@@ -23,7 +23,7 @@ def rated_month(month: str | None, run_after: datetime) -> str:
     if month:
         return datetime.strptime(month, "%Y-%m").strftime("%Y-%m")
     current = month_start(run_after.astimezone(MOSCOW).date())
-    return f"{month_start(date.fromordinal(current.toordinal() - 1)):%Y-%m}"
+    return f"{previous_month(current):%Y-%m}"
 
 
 def rate(

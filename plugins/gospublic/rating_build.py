@@ -11,14 +11,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from gospublic import settings
-from gospublic.marts_build import month_start
+from gospublic.marts_build import month_start, previous_month
 from gospublic.warehouse import Warehouse
 from transforms.methodology import Methodology, load_all
 from transforms.rating import score_month
@@ -146,13 +145,13 @@ def _with_changes(
     warehouse: Warehouse, methodology: Methodology, month: date, bodies: pd.DataFrame
 ) -> pd.DataFrame:
     """Score and rank change since the previous month's latest published snapshot."""
-    previous_month = month_start(date.fromordinal(month.toordinal() - 1))
+    previous = previous_month(month)
     previous = warehouse.query_df(
         "SELECT r.org_id, r.score, r.rank FROM mart.rating_monthly AS r "
         "WHERE r.snapshot_id = (SELECT s.snapshot_id FROM mart.rating_snapshot AS s "
         "  WHERE s.methodology_id = :m AND s.month = :month AND s.status = 'published' "
         "  ORDER BY s.revision DESC LIMIT 1)",
-        {"m": methodology.id, "month": previous_month},
+        {"m": methodology.id, "month": previous},
     )
     merged = bodies.merge(previous, on="org_id", how="left", suffixes=("", "_previous"))
     merged["score_change"] = (merged["score"] - merged["score_previous"]).round(1)
@@ -173,7 +172,3 @@ def _monthly_rows(bodies: pd.DataFrame, snapshot_id: str, month: date) -> pd.Dat
             "score", "rank", "ranked_in_group", "zone", "score_change", "rank_change",
         ]
     ]  # fmt: skip
-
-
-def methodology_path(methodology_id: str) -> Path:
-    return settings.project_home() / "config" / "methodologies" / f"{methodology_id}.yaml"
