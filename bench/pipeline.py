@@ -11,6 +11,9 @@ each stage runs ``--repeat`` times in a fresh child process, on top of the previ
     marts      incident timing + every mart of the month (warehouse_build)
     rating     rating under penza-2025 + publication to the lake (monthly_rating)
 
+After ``incidents`` and ``vk_load``, ``ceiling:<stage>`` times the database's own bulk load of the
+rows the stage wrote (``bench/ceiling.py``); ``share_of_ceiling`` = ceiling time / stage time.
+
 Reported per stage: median wall time, rows a second, the child's peak RSS (DuckDB runs inside it;
 PostgreSQL's server memory is not counted). Results go to ``--out`` (``bench/results.json``).
 
@@ -39,8 +42,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "var" / "bench"
 MONTH = "2025-11"
 STAGES = ("registry", "incidents", "vk_load", "marts", "rating")
+CEILINGS = ("incidents", "vk_load")  # load stages measured beside the database's own bulk load
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PSEUDONYM_KEY = b"bench-pseudonym-key-0123456789abcdef"
+SHARDS = {"national": 24}  # the VK sandbox's in-memory Dataset of a national month needs > 23 GB
 
 
 # -- data, made once ---------------------------------------------------------------------------
@@ -68,7 +73,10 @@ def vk_lake(scale: str, data: Path) -> Path:
     if not marker.exists():
         shutil.rmtree(root, ignore_errors=True)
         started = time.monotonic()
-        stats = land_month(data, LocalLake(root), month_days(MONTH))
+        stats = land_month(
+            data, LocalLake(root), month_days(MONTH), shards=SHARDS.get(scale, 1),
+            shards_dir=BENCH / f"{scale}-{MONTH}-vkshards", workers=min(2, os.cpu_count() or 1),
+        )  # fmt: skip
         stats["seconds"] = round(time.monotonic() - started, 1)
         marker.write_text(json.dumps(stats))
     return root
@@ -88,6 +96,12 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
 
     warehouse = Warehouse.duckdb(spec["duckdb"]) if spec.get("duckdb") else Warehouse.postgres(spec["pg_url"])
     data, stage = Path(spec["data"]), spec["stage"]
+    if stage.startswith("ceiling:"):
+        from bench.ceiling import measure
+
+        measured = measure(warehouse, stage.removeprefix("ceiling:"))
+        warehouse.close()
+        return {"stage": stage, **measured, "peak_rss_mb": round(peak_rss_mb(), 1)}
     exports_lake = LocalLake(spec["exports_lake"])
     first_day = date.fromisoformat(f"{MONTH}-01")
     prepare = {"incidents": _reset_incidents, "rating": _reset_rating}.get(stage)
@@ -218,12 +232,28 @@ def bench_engine(
                 }
             )  # fmt: skip
             print(_line(results[-1]), flush=True)
+            if stage in CEILINGS:
+                measured = spawn({**spec, "stage": f"ceiling:{stage}"}, workdir / "ceiling.log")
+                results.append(ceiling_of(results[-1], measured))
+                print(_line(results[-1]), flush=True)
         url = f"duckdb:///{spec['duckdb']}" if engine == "duckdb" else spec["pg_url"]
         results += run_baseline(scale, engine, data, url, workdir / "baseline.log")
     finally:
         if database and pg_server:
             drop_database(pg_server, database)
     return results
+
+
+def ceiling_of(stage: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """The ceiling row beside ``stage``: the bulk load's numbers and the stage's share of them."""
+    seconds = measured["seconds"]
+    return {
+        "scale": stage["scale"], "engine": stage["engine"], "stage": measured["stage"], "runs": 1,
+        "seconds": round(seconds, 2), "rows": measured["rows"],
+        "rows_per_second": round(measured["rows"] / seconds) if seconds else None,
+        "peak_rss_mb": measured["peak_rss_mb"], "tables": measured["tables"],
+        "share_of_ceiling": round(seconds / stage["seconds"], 3) if stage["seconds"] else None,
+    }  # fmt: skip
 
 
 def run_baseline(scale: str, engine: str, data: Path, url: str, log: Path) -> list[dict[str, Any]]:

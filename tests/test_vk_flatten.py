@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -11,14 +13,20 @@ from transforms.vk_flatten import (
     COMMENT_COLUMNS,
     PAGE_COLUMNS,
     POST_COLUMNS,
+    RawFormatError,
     attachment_counts,
-    comment_rows,
-    page_rows,
-    post_rows,
+    flatten_raw,
+    memoized,
 )
 
 OBSERVED = "2025-11-15T21:00:00+00:00"
+DT = date(2025, 11, 15)
 PSEUDO = make_pseudonymizer(b"0123456789abcdef-test-key")
+
+
+def flatten(method: str, *records: dict[str, Any], load_id: str = "l") -> list[dict[str, Any]]:
+    payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    return flatten_raw(method, payload, DT, load_id, PSEUDO).rows()
 
 
 def test_page_rows_read_the_5_199_groups_object() -> None:
@@ -55,7 +63,7 @@ def test_page_rows_read_the_5_199_groups_object() -> None:
             "profiles": [],
         },
     }
-    rows = list(page_rows([record], "2025-11-15", "load-1"))
+    rows = flatten("groups.getById", record, load_id="load-1")
     assert [set(r) for r in rows] == [set(PAGE_COLUMNS)] * 2
     first, deleted = rows
     assert first["members_count"] == 15230
@@ -92,9 +100,7 @@ def test_post_rows_summarize_attachments_and_metrics() -> None:
         "comments": {"count": 4},
         "reposts": {"count": 2},
     }
-    (row,) = post_rows(
-        [{"observed_at": OBSERVED, "response": {"count": 1, "items": [post]}}], "2025-11-15", "l"
-    )
+    (row,) = flatten("wall.get", {"observed_at": OBSERVED, "response": {"count": 1, "items": [post]}})
     assert set(row) == set(POST_COLUMNS)
     assert (row["vk_group_id"], row["post_id"]) == (101, 77)
     assert row["published_at"] == datetime.fromtimestamp(1762950000, UTC)
@@ -141,7 +147,7 @@ def test_comment_rows_mark_page_replies_and_hash_citizens() -> None:
             ],
         },
     }
-    citizen, reply = comment_rows([record], "2025-11-15", "l", PSEUDO)
+    citizen, reply = flatten("wall.getComments", record)
     assert set(citizen) == set(COMMENT_COLUMNS)
     assert citizen["author_hash"] == PSEUDO("vk:424242")
     assert "424242" not in str(citizen)
@@ -150,12 +156,48 @@ def test_comment_rows_mark_page_replies_and_hash_citizens() -> None:
 
 
 def test_attachment_counts_of_nothing() -> None:
-    assert attachment_counts([]) == {
-        "photo_count": 0,
-        "video_count": 0,
-        "link_count": 0,
-        "other_attachment_count": 0,
+    assert attachment_counts([]) == (0, 0, 0, 0)
+
+
+def test_error_answers_are_counted_not_loaded() -> None:
+    error = {"observed_at": OBSERVED, "params": {"owner_id": -5}, "error": {"error_code": 15}}
+    ok = {"observed_at": OBSERVED, "response": {"count": 1, "items": [{"id": 1, "owner_id": -5, "date": 1}]}}
+    flat = flatten_raw(
+        "wall.get", (json.dumps(error) + "\n" + json.dumps(ok) + "\n").encode(), DT, "l", PSEUDO
+    )
+    assert (flat.table.num_rows, flat.rejected, flat.read) == (1, 1, 2)
+    assert flat.table.column_names == list(POST_COLUMNS)
+    (row,) = flat.rows()
+    assert (row["dt"], row["views"], row["is_pinned"], row["text_length"]) == (DT, None, None, 0)
+
+
+def test_a_malformed_line_names_the_file_and_line() -> None:
+    good = {"observed_at": OBSERVED, "response": {"count": 0, "items": []}}
+    bad = {
+        "observed_at": OBSERVED,
+        "response": {"count": 1, "items": [{"id": "x", "owner_id": -5, "date": 1}]},
     }
+    payload = (json.dumps(good) + "\n" + json.dumps(bad) + "\n").encode()
+    with pytest.raises(
+        RawFormatError, match=r"raw/vk/wall.get/x.jsonl.gz: .*\$\[1\]\.response\.items\[0\]\.id"
+    ):
+        flatten_raw("wall.get", payload, DT, "l", PSEUDO, source="raw/vk/wall.get/x.jsonl.gz")
+
+
+def test_memoized_pseudonyms_equal_the_plain_ones() -> None:
+    calls = []
+
+    def counting(value: str) -> str:
+        calls.append(value)
+        return PSEUDO(value)
+
+    cached = memoized(counting)
+    assert [cached("vk:1"), cached("vk:2"), cached("vk:1")] == [
+        PSEUDO("vk:1"),
+        PSEUDO("vk:2"),
+        PSEUDO("vk:1"),
+    ]
+    assert calls == ["vk:1", "vk:2"]
 
 
 def test_pseudonyms_are_keyed_and_stable() -> None:
@@ -166,3 +208,13 @@ def test_pseudonyms_are_keyed_and_stable() -> None:
     assert len(PSEUDO("vk:1")) == 32
     with pytest.raises(ValueError, match="16 bytes"):
         make_pseudonymizer(b"short")
+
+
+def test_posts_from_before_the_window_are_left_out_and_counted() -> None:
+    items = [{"id": n, "owner_id": -5, "date": 1000 + n} for n in (0, 5, 10)]
+    line = {"observed_at": OBSERVED, "response": {"count": 3, "items": items}}
+    payload = (json.dumps(line) + "\n").encode()
+    flat = flatten_raw("wall.get", payload, DT, "l", PSEUDO, window_start=1005)
+    assert [r["post_id"] for r in flat.rows()] == [5, 10]
+    assert (flat.before_window, flat.read) == (1, 2)
+    assert flatten_raw("wall.get", payload, DT, "l", PSEUDO).table.num_rows == 3

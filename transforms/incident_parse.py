@@ -83,9 +83,20 @@ def _typed(
         return _whole_numbers(cells)
     text = _texts(cells)
     if spec_field.values:
-        mapped = text.map(lambda v: spec.value_keys[spec_field.values].get(header_key(v), v) if v else v)
-        return mapped, _none(cells)
+        labels = spec.value_keys[spec_field.values]
+        return _per_value(text, lambda v: labels.get(header_key(v), v)), _none(cells)
     return text, _none(cells)
+
+
+def _per_value(values: pd.Series, func: Callable[[str], object]) -> pd.Series:
+    """``func`` of every non-null value, called once per distinct value (exports repeat a few
+    labels and names over many rows); nulls stay None."""
+    present = values.notna()
+    distinct = pd.unique(values[present])
+    lookup = dict(zip(distinct, map(func, distinct), strict=True))
+    out = pd.Series(None, index=values.index, dtype=object)
+    out[present] = values[present].map(lookup)
+    return out
 
 
 def _none(cells: pd.Series) -> pd.Series:
@@ -93,6 +104,11 @@ def _none(cells: pd.Series) -> pd.Series:
 
 
 def _texts(cells: pd.Series) -> pd.Series:
+    """Stripped text of every cell, None when empty; whole floats (Excel) lose their ``.0``."""
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):  # CSV: vectorised
+        stripped = cells.astype(object).where(cells.notna(), None).str.strip()
+        return stripped.where(stripped.notna() & stripped.ne(""), None).astype(object)
+
     def text(value: object) -> str | None:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None
@@ -113,6 +129,8 @@ def _whole_numbers(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _local_naive(cells: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
     """Naive local timestamps from text (``formats``), Excel date cells or Excel serial numbers."""
     result = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[us]")
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):  # CSV: text only
+        return _parse_text_dates(_texts(cells), formats, result)
     is_cell = cells.map(lambda v: isinstance(v, dt.datetime | dt.date)).astype(bool)
     if is_cell.any():
         stamps = pd.to_datetime(cells[is_cell].map(pd.Timestamp), errors="coerce")
@@ -125,7 +143,13 @@ def _local_naive(cells: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series,
         result[is_number] = (
             (EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).dt.round("s").astype("datetime64[us]")
         )
-    text = _texts(cells.where(~(is_cell | is_number), None))
+    return _parse_text_dates(_texts(cells.where(~(is_cell | is_number), None)), formats, result)
+
+
+def _parse_text_dates(
+    text: pd.Series, formats: tuple[str, ...], result: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Fill ``result`` from the first of ``formats`` each text parses with; the rest are bad."""
     pending = text.notna()
     for fmt in formats:
         if not pending.any():
@@ -172,7 +196,7 @@ def _ratings(cells: pd.Series, spec: ExportSpec) -> tuple[tuple[pd.Series, pd.Se
     text = _texts(cells)
     words = {header_key(k): v for k, v in spec.rating_words.items()}
     number = pd.to_numeric(text, errors="coerce")
-    word = text.map(lambda v: words.get(header_key(v)) if v else None)
+    word = _per_value(text, lambda v: words.get(header_key(v)))
     whole = number.notna() & (number % 1 == 0)
     satisfaction = number.where(whole).astype("Int64")
     satisfied = pd.Series(pd.NA, index=cells.index, dtype="Int64")
@@ -192,10 +216,8 @@ def author_keys(
     """Keyed pseudonyms of authors: a VK profile id (``id123`` on channel vk) as ``vk:123``, else the name."""
     profile = authors.str.extract(PROFILE_ID, expand=False)
     on_vk = channels.eq("vk") if channels is not None else pd.Series(False, index=authors.index)
-    identity = ("vk:" + profile).where(
-        profile.notna() & on_vk, f"{source}:" + authors.map(_name_key, na_action="ignore")
-    )
-    return identity.map(pseudonymize, na_action="ignore").astype(object).where(authors.notna(), None)
+    identity = ("vk:" + profile).where(profile.notna() & on_vk, f"{source}:" + _per_value(authors, _name_key))
+    return _per_value(identity.where(authors.notna(), None), pseudonymize)
 
 
 def _name_key(name: str) -> str:

@@ -1,18 +1,23 @@
-"""Flatten VK API answers (as landed in the lake) into warehouse rows.
+"""Flatten VK API answers (as landed in the lake) into warehouse rows, column by column.
 
-Input records are the lake's raw lines: ``{"method", "params", "key", "observed_at", "response"}``.
-Output rows are plain dicts with the columns of the staging tables ``staging.vk_page_observations``,
-``staging.vk_post_observations`` and ``staging.vk_comment_observations``.
+Input is one raw lake file's JSON lines: ``{"method", "params", "observed_at", "response"}`` or
+``{..., "error"}``. Lines are decoded with typed ``msgspec`` structs that read only the fields the
+warehouse keeps (about nine times faster than ``json.loads`` into dicts), and the output is an
+Arrow table with the columns of ``staging.vk_page_observations``, ``staging.vk_post_observations``
+or ``staging.vk_comment_observations``, ready for ``COPY`` / DuckDB append.
 Commenters' ids are personal data: only their keyed hash leaves this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-Record = dict[str, Any]
+import msgspec
+import pyarrow as pa
+
 Pseudonymize = Callable[[str], str]
 
 PAGE_COLUMNS = (
@@ -30,119 +35,326 @@ COMMENT_COLUMNS = (
     "is_page_reply", "text_length", "observed_at", "load_id",
 )  # fmt: skip
 
-
-def page_rows(records: Iterable[Record], dt: str, load_id: str) -> Iterator[Record]:
-    """One row per group in ``groups.getById`` answers (5.199: ``{"groups": [...]}``)."""
-    for record in records:
-        response = record.get("response")
-        groups = response.get("groups", []) if isinstance(response, dict) else response or []
-        for group in groups:
-            yield {
-                "dt": dt,
-                "vk_group_id": int(group["id"]),
-                "screen_name": group.get("screen_name"),
-                "name": group.get("name"),
-                "members_count": group.get("members_count"),
-                "is_closed": group.get("is_closed"),
-                "deactivated": group.get("deactivated"),
-                "verified": _flag(group.get("verified")),
-                "has_photo": _flag(group.get("has_photo")),
-                "has_cover": _flag((group.get("cover") or {}).get("enabled")),
-                "has_description": bool((group.get("description") or "").strip()),
-                "has_contacts": bool(group.get("contacts")),
-                "has_links": bool(group.get("links")),
-                "has_site": bool((group.get("site") or "").strip()),
-                "can_message": _flag(group.get("can_message")),
-                "wall": group.get("wall"),
-                "activity": group.get("activity"),
-                "observed_at": _timestamp(record["observed_at"]),
-                "load_id": load_id,
-            }
+_TS = pa.timestamp("us", tz="UTC")
+_TYPES: dict[str, pa.DataType] = {
+    "dt": pa.date32(), "vk_group_id": pa.int64(), "post_id": pa.int64(), "comment_id": pa.int64(),
+    "parent_comment_id": pa.int64(), "screen_name": pa.string(), "name": pa.string(),
+    "members_count": pa.int64(), "is_closed": pa.int32(), "deactivated": pa.string(),
+    "wall": pa.int32(), "activity": pa.string(), "published_at": _TS, "observed_at": _TS,
+    "text_length": pa.int32(), "photo_count": pa.int32(), "video_count": pa.int32(),
+    "link_count": pa.int32(), "other_attachment_count": pa.int32(), "views": pa.int64(),
+    "likes": pa.int64(), "comments": pa.int64(), "reposts": pa.int64(), "author_hash": pa.string(),
+    "load_id": pa.string(),
+}  # fmt: skip
+PHOTO_TYPES = frozenset({"photo", "album", "posted_photo"})
+VIDEO_TYPES = frozenset({"video", "clip"})
 
 
-def post_rows(records: Iterable[Record], dt: str, load_id: str) -> Iterator[Record]:
-    """One row per post in ``wall.get`` answers, with attachments summarized."""
-    for record in records:
-        for post in (record.get("response") or {}).get("items", []):
-            counts = attachment_counts(post.get("attachments") or [])
-            yield {
-                "dt": dt,
-                "vk_group_id": -int(post["owner_id"]),
-                "post_id": int(post["id"]),
-                "published_at": datetime.fromtimestamp(int(post["date"]), UTC),
-                "text_length": len(post.get("text") or ""),
-                **counts,
-                "is_pinned": _flag(post.get("is_pinned")),
-                "is_repost": bool(post.get("copy_history")),
-                "views": _count(post, "views"),
-                "likes": _count(post, "likes"),
-                "comments": _count(post, "comments"),
-                "reposts": _count(post, "reposts"),
-                "observed_at": _timestamp(record["observed_at"]),
-                "load_id": load_id,
-            }
+class RawFormatError(ValueError):
+    """A raw lake file holds a line that is not a VK answer of the expected shape."""
 
 
-def comment_rows(
-    records: Iterable[Record], dt: str, load_id: str, pseudonymize: Pseudonymize
-) -> Iterator[Record]:
-    """One row per comment in ``wall.getComments`` answers, thread replies included.
-
-    ``params.owner_id`` and ``params.post_id`` of the call say which post the comments belong to.
-    """
-    for record in records:
-        params = record.get("params") or {}
-        group_id = -int(params["owner_id"])
-        post_id = int(params["post_id"])
-        observed_at = _timestamp(record["observed_at"])
-        for comment in _comments_with_threads((record.get("response") or {}).get("items", [])):
-            from_id = int(comment.get("from_id") or 0)
-            stack = comment.get("parents_stack") or []
-            yield {
-                "dt": dt,
-                "vk_group_id": group_id,
-                "post_id": post_id,
-                "comment_id": int(comment["id"]),
-                "parent_comment_id": int(stack[-1]) if stack else None,
-                "published_at": datetime.fromtimestamp(int(comment["date"]), UTC),
-                "author_hash": None if from_id == -group_id else pseudonymize(f"vk:{from_id}"),
-                "is_page_reply": from_id == -group_id,
-                "text_length": len(comment.get("text") or ""),
-                "observed_at": observed_at,
-                "load_id": load_id,
-            }
+# -- the shapes read from the raw lines (unknown fields are skipped, not decoded) ---------------
 
 
-def attachment_counts(attachments: list[dict[str, Any]]) -> dict[str, int]:
-    """Photo, video, link and other attachment counts of a post."""
-    kinds = [a.get("type") for a in attachments]
-    photos = sum(k in ("photo", "album", "posted_photo") for k in kinds)
-    videos = sum(k in ("video", "clip") for k in kinds)
-    links = sum(k == "link" for k in kinds)
-    return {
-        "photo_count": photos,
-        "video_count": videos,
-        "link_count": links,
-        "other_attachment_count": len(kinds) - photos - videos - links,
-    }
+class _Count(msgspec.Struct):
+    count: int = 0
 
 
-def _comments_with_threads(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+class _Attachment(msgspec.Struct):
+    type: str | None = None
+
+
+class _Post(msgspec.Struct):
+    id: int
+    owner_id: int
+    date: int
+    text: str | None = None
+    attachments: list[_Attachment] | None = None
+    is_pinned: Any = None
+    copy_history: list[msgspec.Raw] | None = None
+    views: _Count | None = None
+    likes: _Count | None = None
+    comments: _Count | None = None
+    reposts: _Count | None = None
+
+
+class _Comment(msgspec.Struct):
+    id: int
+    date: int
+    from_id: int | None = None
+    text: str | None = None
+    parents_stack: list[int] | None = None
+    thread: _Thread | None = None
+
+
+class _Thread(msgspec.Struct):
+    items: list[_Comment] = []
+
+
+class _Cover(msgspec.Struct):
+    enabled: Any = None
+
+
+class _Group(msgspec.Struct):
+    id: int
+    screen_name: str | None = None
+    name: str | None = None
+    members_count: int | None = None
+    is_closed: int | None = None
+    deactivated: str | None = None
+    verified: Any = None
+    has_photo: Any = None
+    cover: _Cover | None = None
+    description: str | None = None
+    contacts: list[msgspec.Raw] | None = None
+    links: list[msgspec.Raw] | None = None
+    site: str | None = None
+    can_message: Any = None
+    wall: int | None = None
+    activity: str | None = None
+
+
+class _Groups(msgspec.Struct):
+    groups: list[_Group] = []
+
+
+class _PostItems(msgspec.Struct):
+    items: list[_Post] = []
+
+
+class _CommentItems(msgspec.Struct):
+    items: list[_Comment] = []
+
+
+class _CommentParams(msgspec.Struct):
+    owner_id: int
+    post_id: int
+
+
+class _GroupsLine(msgspec.Struct):
+    observed_at: str
+    response: _Groups | list[_Group] | None = None
+    error: Any = None
+
+
+class _WallLine(msgspec.Struct):
+    observed_at: str
+    response: _PostItems | None = None
+    error: Any = None
+
+
+class _CommentsLine(msgspec.Struct):
+    observed_at: str
+    params: _CommentParams | None = None
+    response: _CommentItems | None = None
+    error: Any = None
+
+
+_DECODERS = {
+    "groups.getById": msgspec.json.Decoder(_GroupsLine, strict=False),
+    "wall.get": msgspec.json.Decoder(_WallLine, strict=False),
+    "wall.getComments": msgspec.json.Decoder(_CommentsLine, strict=False),
+}
+COLUMNS = {"groups.getById": PAGE_COLUMNS, "wall.get": POST_COLUMNS, "wall.getComments": COMMENT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Flattened:
+    """One raw file flattened: its rows as Arrow, the error answers it held, and the posts it
+    held from before the re-read window (``wall.get`` pages reach past it; not observations)."""
+
+    table: pa.Table
+    rejected: int
+    before_window: int = 0
+
+    @property
+    def read(self) -> int:
+        """Items read: rows written plus error answers (the load's reconciliation)."""
+        return self.table.num_rows + self.rejected
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+
+def flatten_raw(
+    method: str,
+    payload: bytes,
+    dt: date,
+    load_id: str,
+    pseudonymize: Pseudonymize,
+    *,
+    source: str = "raw file",
+    window_start: int | None = None,
+) -> Flattened:
+    """Flatten the JSON lines ``payload`` of one raw file of ``method``; errors name ``source``.
+
+    With ``window_start`` (epoch seconds) posts published before it are left out: which of them a
+    ``wall.get`` page returns depends on how many posts it asked for, and staging keeps the window
+    only, so a day loads the same rows however it was paged."""
+    try:
+        lines = _DECODERS[method].decode_lines(payload)
+    except KeyError:
+        raise RawFormatError(f"{source}: no flattener for VK method {method!r}") from None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise RawFormatError(f"{source}: {exc} (`$[n]` is the n-th line from 0)") from exc
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS[method]}
+    rejected = before_window = 0
+    for number, line in enumerate(lines, start=1):
+        if line.error is not None or line.response is None:
+            rejected += 1
+            continue
+        observed_us = _epoch_us(line.observed_at, source, number)
+        if method == "groups.getById":
+            _page_columns(columns, line.response, observed_us)
+        elif method == "wall.get":
+            posts = line.response.items
+            if window_start is not None:
+                kept = [post for post in posts if post.date >= window_start]
+                before_window += len(posts) - len(kept)
+                posts = kept
+            _post_columns(columns, posts, observed_us)
+        else:
+            if line.params is None:
+                raise RawFormatError(f"{source}, line {number}: wall.getComments answer without params")
+            _comment_columns(columns, line, observed_us, pseudonymize)
+    return Flattened(_table(columns, dt, load_id), rejected, before_window)
+
+
+def attachment_counts(types: list[str | None]) -> tuple[int, int, int, int]:
+    """Photo, video, link and other attachment counts of a post's attachment types."""
+    photos = sum(k in PHOTO_TYPES for k in types)
+    videos = sum(k in VIDEO_TYPES for k in types)
+    links = sum(k == "link" for k in types)
+    return photos, videos, links, len(types) - photos - videos - links
+
+
+# -- per method -------------------------------------------------------------------------------
+
+
+def _page_columns(columns: dict[str, list[Any]], response: _Groups | list[_Group], observed_us: int) -> None:
+    groups = response.groups if isinstance(response, _Groups) else response
+    for group in groups:
+        values = (
+            group.id, group.screen_name, group.name, group.members_count, group.is_closed,
+            group.deactivated, _flag(group.verified), _flag(group.has_photo),
+            _flag(group.cover.enabled if group.cover else None), bool((group.description or "").strip()),
+            bool(group.contacts), bool(group.links), bool((group.site or "").strip()),
+            _flag(group.can_message), group.wall, group.activity, observed_us,
+        )  # fmt: skip
+        for name, value in zip(PAGE_COLUMNS[1:-1], values, strict=True):
+            columns[name].append(value)
+
+
+def _post_columns(columns: dict[str, list[Any]], posts: list[_Post], observed_us: int) -> None:
+    """One row per post (the hot loop of a national load: bound appends, no per-post calls)."""
+    (
+        group_ids, post_ids, published, text_lengths, photo_counts, video_counts, link_counts,
+        other_counts, pinned, reposted, views, likes, comments, reposts, observed,
+    ) = (columns[name].append for name in POST_COLUMNS[1:-1])  # fmt: skip
+    for post in posts:
+        photos = videos = links = other = 0
+        for attachment in post.attachments or ():
+            kind = attachment.type
+            if kind in PHOTO_TYPES:
+                photos += 1
+            elif kind in VIDEO_TYPES:
+                videos += 1
+            elif kind == "link":
+                links += 1
+            else:
+                other += 1
+        group_ids(-post.owner_id)
+        post_ids(post.id)
+        published(post.date * 1_000_000)
+        text_lengths(len(post.text) if post.text else 0)
+        photo_counts(photos)
+        video_counts(videos)
+        link_counts(links)
+        other_counts(other)
+        pinned(None if post.is_pinned is None else bool(post.is_pinned))
+        reposted(bool(post.copy_history))
+        views(post.views.count if post.views else None)
+        likes(post.likes.count if post.likes else None)
+        comments(post.comments.count if post.comments else None)
+        reposts(post.reposts.count if post.reposts else None)
+        observed(observed_us)
+
+
+def _comment_columns(
+    columns: dict[str, list[Any]], line: _CommentsLine, observed_us: int, pseudonymize: Pseudonymize
+) -> None:
+    """Comments of one ``wall.getComments`` answer, thread replies included; ``params.owner_id``
+    and ``params.post_id`` of the call say which post they belong to."""
+    assert line.params is not None and line.response is not None
+    c = columns
+    group_id, post_id = -line.params.owner_id, line.params.post_id
+    for comment in _with_threads(line.response.items):
+        from_id = comment.from_id or 0
+        page_reply = from_id == -group_id
+        stack = comment.parents_stack
+        c["vk_group_id"].append(group_id)
+        c["post_id"].append(post_id)
+        c["comment_id"].append(comment.id)
+        c["parent_comment_id"].append(stack[-1] if stack else None)
+        c["published_at"].append(comment.date * 1_000_000)
+        c["author_hash"].append(None if page_reply else pseudonymize(f"vk:{from_id}"))
+        c["is_page_reply"].append(page_reply)
+        c["text_length"].append(len(comment.text or ""))
+        c["observed_at"].append(observed_us)
+
+
+def _with_threads(items: list[_Comment]) -> list[_Comment]:
+    out = []
     for item in items:
-        yield item
-        yield from (item.get("thread") or {}).get("items", [])
+        out.append(item)
+        if item.thread is not None:
+            out.extend(item.thread.items)
+    return out
 
 
-def _count(post: dict[str, Any], field: str) -> int | None:
-    value = post.get(field)
-    return int(value.get("count", 0)) if isinstance(value, dict) else None
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _table(columns: dict[str, list[Any]], dt: date, load_id: str) -> pa.Table:
+    names = list(columns)
+    rows = len(columns[names[1]])
+    arrays = []
+    for name in names:
+        if name == "dt":
+            arrays.append(pa.array([dt] * rows, pa.date32()))
+        elif name == "load_id":
+            arrays.append(pa.array([load_id] * rows, pa.string()))
+        elif name in ("published_at", "observed_at"):
+            arrays.append(pa.array(columns[name], pa.int64()).cast(_TS))
+        else:
+            arrays.append(pa.array(columns[name], _TYPES.get(name, pa.bool_())))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _epoch_us(value: str, source: str, number: int) -> int:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RawFormatError(f"{source}, line {number}: observed_at {value!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1_000_000)
 
 
 def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _timestamp(value: str | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value).astimezone(UTC)
+def memoized(pseudonymize: Pseudonymize) -> Pseudonymize:
+    """``pseudonymize`` remembering its answers: a citizen comments many times a day, and a
+    comment is observed again every day its post stays in the window."""
+    cache: dict[str, str] = {}
+
+    def cached(value: str) -> str:
+        found = cache.get(value)
+        if found is None:
+            found = cache[value] = pseudonymize(value)
+        return found
+
+    return cached

@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gospublic.audit import LoadRun, record_load_runs
-from gospublic.incidents_load import ExportFileInfo, ExportLoad, export_spec, load_export
+from gospublic.incidents_load import ExportFileInfo, ExportLoad, RegistryLookups, export_spec, load_export
 from gospublic.lake import Lake, LakeObject
 from gospublic.warehouse import Warehouse
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
@@ -130,6 +130,7 @@ def ingest_landed(
     """Load, reject or recognise every file in ``incoming/``, in arrival order."""
     spec = spec or export_spec()
     summary = IngestSummary()
+    lookups = RegistryLookups(warehouse)
     for landed in landed_files(lake):
         with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
             path = lake.download(landed.key, Path(tmp) / landed.name)
@@ -154,6 +155,7 @@ def ingest_landed(
                     warehouse,
                     info,
                     pseudonymize=pseudonymize,
+                    lookups=lookups,
                     spec=spec,
                     dag_id=dag_id,
                     run_id=run_id,

@@ -108,17 +108,6 @@ def region_timezones(warehouse: Warehouse) -> dict[str, str]:
     return zones
 
 
-def region_timezone(warehouse: Warehouse, region_code: str, file: str) -> str:
-    """The region's IANA zone from the registry; rejects a file of a region the registry lacks."""
-    zone = region_timezones(warehouse).get(region_code)
-    if zone is None:
-        raise FileRejectedError(
-            f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
-            kind="unknown_region",
-        )
-    return zone
-
-
 def executor_resolver(warehouse: Warehouse, region_code: str) -> ExecutorResolver:
     aliases = warehouse.query_df(
         "SELECT a.alias_key, a.org_id, o.valid_from, o.valid_to "
@@ -130,11 +119,39 @@ def executor_resolver(warehouse: Warehouse, region_code: str) -> ExecutorResolve
     return ExecutorResolver(aliases)
 
 
+class RegistryLookups:
+    """Region time zones and executor resolvers, read once for all the files of one ingestion
+    (the registry does not change while they load)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._zones: dict[str, str] | None = None
+        self._resolvers: dict[str, ExecutorResolver] = {}
+
+    def timezone(self, region_code: str, file: str) -> str:
+        """The region's IANA zone; rejects a file of a region the registry lacks."""
+        if self._zones is None:
+            self._zones = region_timezones(self._warehouse)
+        zone = self._zones.get(region_code)
+        if zone is None:
+            raise FileRejectedError(
+                f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
+                kind="unknown_region",
+            )
+        return zone
+
+    def resolver(self, region_code: str) -> ExecutorResolver:
+        if region_code not in self._resolvers:
+            self._resolvers[region_code] = executor_resolver(self._warehouse, region_code)
+        return self._resolvers[region_code]
+
+
 def load_export(
     warehouse: Warehouse,
     info: ExportFileInfo,
     *,
     pseudonymize: Callable[[str], str],
+    lookups: RegistryLookups | None = None,
     spec: ExportSpec | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     dag_id: str | None = None,
@@ -146,8 +163,9 @@ def load_export(
     fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
     headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
     mapping = match_headers(headers, source, info.file)
-    timezone = region_timezone(warehouse, info.region_code, info.file)
-    resolver = executor_resolver(warehouse, info.region_code)
+    lookups = lookups or RegistryLookups(warehouse)
+    timezone = lookups.timezone(info.region_code, info.file)
+    resolver = lookups.resolver(info.region_code)
     exported_at = pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
     result = ExportLoad(
         info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, fmt.describe()

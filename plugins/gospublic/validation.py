@@ -92,21 +92,13 @@ def load_suite_dict(suite: str) -> dict[str, Any]:
 
 def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
     """Run ``expectations/<suite>.json`` on ``frame``; rows are named by the frame's index."""
-    import great_expectations as gx
-
-    context = _context()
-    suite_obj = context.suites.add_or_update(gx.ExpectationSuite(**load_suite_dict(suite)))
-    batch_definition = _batch_definition(context, suite)
-    name = f"{suite}-{uuid.uuid4().hex}"
-    definition = gx.ValidationDefinition(data=batch_definition, suite=suite_obj, name=name)
+    definition, columns = _definition(suite, suite_path(suite).stat().st_mtime_ns)
     labels = list(frame.index)
-    try:
-        result = definition.run(
-            batch_parameters={"dataframe": frame.reset_index(drop=True)},
-            result_format={"result_format": "COMPLETE"},
-        )
-    finally:
-        context.validation_definitions.delete(name)
+    checked = frame[[c for c in frame.columns if c in columns]] if columns else frame
+    result = definition.run(
+        batch_parameters={"dataframe": checked.reset_index(drop=True)},
+        result_format={"result_format": "COMPLETE"},
+    )
     outcome = ValidationOutcome(suite=suite, rows=len(frame), evaluated=len(result.results))
     for item in result.results:
         config = item.expectation_config
@@ -146,6 +138,31 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
         len(outcome.table_failures),
     )
     return outcome
+
+
+@cache
+def _definition(suite: str, _mtime_ns: int) -> tuple[Any, frozenset[str]]:
+    """The suite's validation definition, made once per process and suite version (building it
+    costs more than validating a small file), and the columns its expectations read (the frame
+    handed to GX is cut to those)."""
+    import great_expectations as gx
+
+    context = _context()
+    suite_dict = load_suite_dict(suite)
+    suite_obj = context.suites.add_or_update(gx.ExpectationSuite(**suite_dict))
+    name = f"{suite}-{uuid.uuid4().hex}"
+    definition = gx.ValidationDefinition(data=_batch_definition(context, suite), suite=suite_obj, name=name)
+    columns: set[str] = set()
+    for expectation in suite_dict.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        columns.update(str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k))
+        columns.update(str(c) for c in kwargs.get("column_list") or [])
+    expectations = suite_dict.get("expectations", [])
+    reads_more = any(  # table-level expectations and row conditions see other columns too
+        not e.get("type", "").startswith("expect_column") or e.get("kwargs", {}).get("row_condition")
+        for e in expectations
+    )
+    return definition, frozenset() if reads_more else frozenset(columns)
 
 
 @cache

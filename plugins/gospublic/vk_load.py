@@ -14,20 +14,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from gospublic.audit import LoadRun, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
-from gospublic.vk_extract import read_manifest, read_raw
+from gospublic.vk_extract import iter_raw_chunks, read_manifest
 from gospublic.warehouse import Warehouse
-from transforms.vk_flatten import (
-    COMMENT_COLUMNS,
-    PAGE_COLUMNS,
-    POST_COLUMNS,
-    comment_rows,
-    page_rows,
-    post_rows,
-)
+from transforms.vk_flatten import flatten_raw, memoized
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +33,12 @@ ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "error_code", "error_m
 class _Target:
     method: str
     table: str
-    columns: tuple[str, ...]
 
 
 TARGETS = (
-    _Target("groups.getById", "staging.vk_page_observations", PAGE_COLUMNS),
-    _Target("wall.get", "staging.vk_post_observations", POST_COLUMNS),
-    _Target("wall.getComments", "staging.vk_comment_observations", COMMENT_COLUMNS),
+    _Target("groups.getById", "staging.vk_page_observations"),
+    _Target("wall.get", "staging.vk_post_observations"),
+    _Target("wall.getComments", "staging.vk_comment_observations"),
 )
 
 
@@ -63,13 +56,22 @@ def load_day(
     run_id = manifest["run_id"]
     load_id = f"vk:{dt.isoformat()}:{run_id}"
     started = datetime.now(UTC)
+    window = manifest.get("window_start")  # manifests written before it was recorded: no cut
+    ctx = _Context(
+        dt,
+        load_id,
+        memoized(pseudonymize),
+        int(datetime.fromisoformat(window).timestamp()) if window else None,
+    )
     counts: dict[str, dict[str, int]] = {}
+    before_window = 0
     with warehouse.begin() as conn:
         for target in TARGETS:
-            stats = {"read": 0, "rejected": 0}
+            stats = {"read": 0, "rejected": 0, "before_window": 0}
             keys = manifest["files"].get(target.method, [])
-            frames = _frames(lake, keys, target, _Context(dt, load_id, pseudonymize), stats)
+            frames = _frames(lake, keys, target, ctx, stats)
             result = warehouse.replace_partition_in(conn, target.table, frames, {"dt": dt})
+            before_window += stats.pop("before_window")
             counts[target.method] = {**stats, "written": result.inserted}
         errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
         warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
@@ -91,8 +93,14 @@ def load_day(
             for method, c in counts.items()
         ]
         record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
-    log.info("loaded VK day %s from run %s: %s", dt, run_id, counts)
-    return {"dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors)}
+    log.info(
+        "loaded VK day %s from run %s: %s (%d posts from before the window %s left out)",
+        dt, run_id, counts, before_window, window,
+    )  # fmt: skip
+    return {
+        "dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors),
+        "posts_before_window": before_window,
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,28 +108,25 @@ class _Context:
     dt: date
     load_id: str
     pseudonymize: Callable[[str], str]
+    window_start: int | None  # epoch seconds; posts published before it are not staged
 
 
 def _frames(
     lake: Lake, keys: list[str], target: _Target, ctx: _Context, stats: dict[str, int]
-) -> Iterator[pd.DataFrame]:
-    """One frame per raw file. Reconciles: items read = rows written + error answers rejected."""
+) -> Iterator[pa.Table]:
+    """Arrow tables, a chunk of a raw file each. Reconciles: items read = rows written + error
+    answers rejected (posts from before the window are counted apart, in ``before_window``)."""
     for key in keys:
-        records, rejected = [], 0
-        for record in read_raw(lake, [key]):
-            if "error" in record:
-                rejected += 1
-            else:
-                records.append(record)
-        if target.method == "groups.getById":
-            rows = list(page_rows(records, ctx.dt, ctx.load_id))
-        elif target.method == "wall.get":
-            rows = list(post_rows(records, ctx.dt, ctx.load_id))
-        else:
-            rows = list(comment_rows(records, ctx.dt, ctx.load_id, ctx.pseudonymize))
-        stats["read"] += len(rows) + rejected
-        stats["rejected"] += rejected
-        yield pd.DataFrame(rows, columns=list(target.columns))
+        for first_line, payload in iter_raw_chunks(lake, key):
+            source = f"{key} (lines from {first_line})"
+            flat = flatten_raw(
+                target.method, payload, ctx.dt, ctx.load_id, ctx.pseudonymize, source=source,
+                window_start=ctx.window_start,
+            )  # fmt: skip
+            stats["read"] += flat.read
+            stats["rejected"] += flat.rejected
+            stats["before_window"] += flat.before_window
+            yield flat.table
 
 
 def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 from gospublic import settings
 from gospublic.lake import Lake
 from gospublic.vk import VkClient, VkExtractionError
-from gospublic.vk_extract import BatchOutcome, extract_batch, window_start_for, write_manifest
+from gospublic.vk_extract import (
+    BatchOutcome,
+    extract_batch,
+    wall_count_hint,
+    window_start_for,
+    write_manifest,
+)
 from gospublic.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,11 @@ SELECT DISTINCT vk_group_id FROM core.dim_page
 WHERE network = 'vk' AND vk_group_id IS NOT NULL
   AND valid_from <= :dt AND (valid_to IS NULL OR :dt < valid_to)
 ORDER BY vk_group_id
+"""
+_POSTS_IN_WINDOW = """
+SELECT vk_group_id, COUNT(*) AS posts FROM core.fct_post
+WHERE published_at >= :window_start AND published_at < :dt_start
+GROUP BY vk_group_id
 """
 _LAST_EXTRACTED = """
 SELECT MAX(partition_key) FROM audit.load_runs WHERE source = 'vk/wall.get' AND partition_key < :dt
@@ -47,7 +58,8 @@ def partition_date(logical_date: datetime) -> date:
 def plan(
     warehouse: Warehouse, dt: date, *, batch_pages: int | None = None, window_days: int | None = None
 ) -> dict[str, Any]:
-    """The VK pages official on ``dt`` split into batches, and the start of the re-read window."""
+    """The VK pages official on ``dt`` split into batches, the start of the re-read window, and
+    how many posts to ask for in each page's first ``wall.get`` (``wall_counts``)."""
     group_ids = [int(r["vk_group_id"]) for r in warehouse.query(_VK_PAGES_ON, {"dt": dt})]
     if not group_ids:
         raise VkExtractionError(
@@ -56,11 +68,19 @@ def plan(
     last = warehouse.scalar(_LAST_EXTRACTED, {"dt": dt.isoformat()})
     window = window_days if window_days is not None else settings.vk_window_days()
     start = window_start_for(dt, window, date.fromisoformat(last) if last else None)
+    counts = wall_counts(warehouse, group_ids, dt, start)
     size = max(batch_pages or settings.vk_batch_pages(), math.ceil(len(group_ids) / MAX_MAPPED_TASKS))
-    batches = [
-        {"batch": n, "group_ids": group_ids[i : i + size], "window_start": start.isoformat()}
-        for n, i in enumerate(range(0, len(group_ids), size))
-    ]
+    batches = []
+    for n, i in enumerate(range(0, len(group_ids), size)):
+        ids = group_ids[i : i + size]
+        batches.append(
+            {
+                "batch": n,
+                "group_ids": ids,
+                "window_start": start.isoformat(),
+                "wall_counts": {str(gid): counts[gid] for gid in ids},
+            }
+        )
     log.info(
         "vk_pages %s: %d pages in %d batches, posts re-read since %s", dt, len(group_ids), len(batches), start
     )
@@ -70,6 +90,20 @@ def plan(
         "window_start": start.isoformat(),
         "batches": batches,
     }
+
+
+def wall_counts(
+    warehouse: Warehouse, group_ids: list[int], dt: date, window_start: datetime
+) -> dict[int, int]:
+    """Posts to ask for in each page's first ``wall.get``: sized by the posts earlier runs saw in
+    the window (``core.fct_post``), so a page that posts three times a day is not read 100 deep."""
+    dt_start = datetime.combine(dt, datetime.min.time(), window_start.tzinfo)
+    known = {
+        int(r["vk_group_id"]): int(r["posts"])
+        for r in warehouse.query(_POSTS_IN_WINDOW, {"window_start": window_start, "dt_start": dt_start})
+    }
+    days_known = max((dt_start - window_start).days, 1)
+    return {gid: wall_count_hint(known.get(gid, 0), days_known) for gid in group_ids}
 
 
 def extract(client: VkClient, lake: Lake, batch: dict[str, Any], dt: date, run_id: str) -> dict[str, Any]:
@@ -82,6 +116,7 @@ def extract(client: VkClient, lake: Lake, batch: dict[str, Any], dt: date, run_i
         window_start=datetime.fromisoformat(batch["window_start"]),
         run_id=run_id,
         batch=int(batch["batch"]),
+        wall_counts={int(gid): int(n) for gid, n in (batch.get("wall_counts") or {}).items()},
     )
     result = asdict(outcome)
     result["retired_tokens"] = dict(client.retired)
@@ -97,7 +132,12 @@ def finish(
     """Write the day's manifest; fail when too many pages failed."""
     batches = [
         BatchOutcome(
-            batch=o["batch"], pages=o["pages"], files=o["files"], calls=o["calls"], errors=o["errors"]
+            batch=o["batch"],
+            pages=o["pages"],
+            window_start=o.get("window_start"),
+            files=o["files"],
+            calls=o["calls"],
+            errors=o["errors"],
         )
         for o in outcomes
     ]

@@ -101,12 +101,22 @@ class Warehouse:
 
     @classmethod
     def duckdb(cls, path: Path | str, *, memory_limit: str | None = None) -> Warehouse:
-        """A DuckDB file; ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's buffer (default: 80 % of RAM)."""
+        """A DuckDB file; ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's buffer (default: 80 % of RAM).
+
+        Connections are pooled for the life of this object (opening a large DuckDB file costs tens
+        of milliseconds, and loaders open many transactions): the file stays locked against other
+        processes until :meth:`close`, so use it as a context manager, as the DAG tasks do."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if memory_limit is not None and not re.fullmatch(r"\d+(?:\.\d+)?\s*[KMGT]i?B", str(memory_limit)):
             raise WarehouseError(f"duckdb memory_limit {memory_limit!r}: write it like 512MB or 2GB")
-        engine = sa.create_engine(f"duckdb:///{path}", poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(
+            f"duckdb:///{path}",
+            poolclass=sa.pool.QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            pool_reset_on_return="rollback",
+        )
         sa.event.listen(engine, "connect", partial(_duckdb_session_setup, memory_limit=memory_limit))
         return cls(engine, "duckdb", f"duckdb:{path}")
 

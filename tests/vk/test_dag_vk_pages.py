@@ -265,3 +265,38 @@ def test_rerun_of_a_day_and_replay_keep_tables(vk_world: VkWorld, dagbag) -> Non
     assert world.run(dag, RUN_DAYS[0], replay=True).state == "success"
     assert world.server.stats()["total_requests"] == 0, "replay must not call VK"
     assert {t: checksum(world.warehouse, t) for t in full} == full
+
+
+def window_posts(lake_root: Path, window_ts: int) -> dict[tuple[int, int], tuple]:
+    """Posts in the window with their metrics, as landed in a lake's raw ``wall.get`` files."""
+    posts = {}
+    for path in sorted((lake_root / "raw" / "vk" / "wall.get").rglob("*.jsonl.gz")):
+        for line in read_jsonl(path):
+            for p in (line.get("response") or {}).get("items", []):
+                if p["date"] >= window_ts:
+                    posts[(-p["owner_id"], p["id"])] = (p["views"]["count"], p["likes"]["count"], p["date"])
+    return posts
+
+
+def test_small_wall_counts_cost_calls_never_posts(vk_world: VkWorld, tmp_path: Path) -> None:
+    """A page that posted more than its hint is paged on: the same posts land, with more calls."""
+    from gospublic.lake import LocalLake
+    from gospublic.vk import VkClient
+    from gospublic.vk_extract import extract_batch
+
+    world, day = vk_world, RUN_DAYS[-1]
+    world.server.set_clock(run_time(day))
+    pages = sorted(
+        int(r["vk_group_id"])
+        for r in world.warehouse.query("SELECT vk_group_id FROM core.dim_page WHERE network = 'vk'")
+    )
+    window_start = datetime.combine(day - timedelta(days=WINDOW_DAYS), datetime.min.time(), UTC)
+    outcomes = {}
+    for name, counts in (("full", None), ("tiny", dict.fromkeys(pages, 2))):
+        outcomes[name] = extract_batch(
+            VkClient.from_connection(), LocalLake(tmp_path / name), group_ids=pages, dt=day,
+            window_start=window_start, run_id=name, batch=0, wall_counts=counts,
+        )  # fmt: skip
+    full, tiny = (window_posts(tmp_path / n, int(window_start.timestamp())) for n in ("full", "tiny"))
+    assert full and tiny == full
+    assert outcomes["tiny"].calls["wall.get"] > outcomes["full"].calls["wall.get"]
