@@ -92,8 +92,10 @@ def load_incidents(data: Path, engine: sa.Engine) -> pd.DataFrame:
 
 
 def load_posts(data: Path, engine: sa.Engine) -> pd.DataFrame:
-    posts = pd.read_json(data / "vk" / "posts.jsonl.gz", lines=True, compression="gzip")
-    posts = posts[["owner_id", "id", "date"]].assign(group_id=lambda f: -f["owner_id"])
+    # In chunks: a national month's posts read whole as objects would not fit in memory.
+    reader = pd.read_json(data / "vk" / "posts.jsonl.gz", lines=True, compression="gzip", chunksize=500_000)
+    posts = pd.concat(chunk[["owner_id", "id", "date"]] for chunk in reader)
+    posts = posts.assign(group_id=lambda f: -f["owner_id"])
     posts["published_at"] = pd.to_datetime(posts["date"], unit="s", utc=True)
     posts.to_sql("baseline_posts", engine, if_exists="replace", index=False)
     return posts

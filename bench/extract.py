@@ -180,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    measured = {r.scenario: r.as_dict() for r in results}
+    if args.scenario and args.out.exists():  # a partial run keeps the other scenarios' numbers
+        kept = [r for r in json.loads(args.out.read_text()) if r["scenario"] not in measured]
+        measured = {**{r["scenario"]: r for r in kept}, **measured}
+    args.out.write_text(json.dumps(list(measured.values()), indent=2) + "\n")
     print(f"written {args.out}")
     return 0
 

@@ -18,7 +18,9 @@ def test_warehouse_migrate_creates_schemas_and_is_rerunnable(dagbag, warehouse: 
     assert first.state == "success"
     assert set(SCHEMAS) <= set(warehouse.schemas())
     applied = warehouse.query("SELECT migration FROM audit.schema_migrations ORDER BY migration")
-    assert [r["migration"] for r in applied] == [f.name for f in migration_files(settings.sql_dir())]
+    assert [r["migration"] for r in applied] == [
+        f.name for f in migration_files(settings.sql_dir(), warehouse.dialect)
+    ]
 
     second = dag.test()
     assert second.state == "success"

@@ -17,7 +17,7 @@ from gospublic.warehouse import SCHEMAS, Warehouse
 
 def test_migrations_create_the_schemas_once(warehouse: Warehouse) -> None:
     applied = migrate(warehouse)
-    assert applied == [f.name for f in migration_files(settings.sql_dir())]
+    assert applied == [f.name for f in migration_files(settings.sql_dir(), warehouse.dialect)]
     assert set(SCHEMAS) <= set(warehouse.schemas())
     assert warehouse.table_exists("audit.load_runs")
     assert migrate(warehouse) == []
@@ -89,3 +89,14 @@ def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
 )
 def test_split_statements(text: str, expected: list[str]) -> None:
     assert split_statements(text) == expected
+
+
+def test_engine_specific_migrations_apply_on_their_engine_only(warehouse: Warehouse) -> None:
+    applied = migrate(warehouse)
+    assert ("migrations/0010_load_indexes.postgres.sql" in applied) == (warehouse.dialect == "postgres")
+    assert "migrations/0010_load_indexes.postgres.sql" in [
+        f.name for f in migration_files(settings.sql_dir())
+    ]
+    if warehouse.dialect == "postgres":
+        indexes = {r["indexname"] for r in warehouse.query("SELECT indexname FROM pg_indexes")}
+        assert {"fct_incident_event_load_id", "incident_text_load_id"} <= indexes

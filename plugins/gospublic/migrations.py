@@ -44,7 +44,7 @@ class MigrationStatus:
 
 def status(warehouse: Warehouse, root: Path | None = None) -> MigrationStatus:
     """Which migrations are applied and which are pending; checks applied checksums."""
-    files = migration_files(root or settings.sql_dir())
+    files = migration_files(root or settings.sql_dir(), warehouse.dialect)
     warehouse.execute_script(_BOOTSTRAP)
     recorded = {
         row["migration"]: row["checksum"]
@@ -63,7 +63,7 @@ def status(warehouse: Warehouse, root: Path | None = None) -> MigrationStatus:
 
 def migrate(warehouse: Warehouse, root: Path | None = None) -> list[str]:
     """Apply pending migrations, each in its own transaction; returns the names applied."""
-    files = {f.name: f for f in migration_files(root or settings.sql_dir())}
+    files = {f.name: f for f in migration_files(root or settings.sql_dir(), warehouse.dialect)}
     applied: list[str] = []
     for name in status(warehouse, root).pending:
         _apply(warehouse, files[name])

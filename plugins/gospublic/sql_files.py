@@ -3,11 +3,13 @@
 Layout::
 
     sql/migrations/NNNN_name.sql   DDL, applied once each in order (see ``migrations``)
+    sql/migrations/NNNN_name.postgres.sql   the same, on that engine only (physical tuning
+                                   such as indexes; never a table or column)
     sql/staging/*.sql              models, run in this layer order and by file name
     sql/core/*.sql
     sql/mart/*.sql
 
-Every file runs unchanged on DuckDB and PostgreSQL; bind parameters are written ``:name``.
+Every other file runs unchanged on DuckDB and PostgreSQL; bind parameters are written ``:name``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 MIGRATIONS = "migrations"
 MODEL_LAYERS = ("staging", "core", "mart")
+DIALECTS = ("duckdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,20 @@ class SqlFile:
     def statements(self) -> list[str]:
         return split_statements(self.text)
 
+    @property
+    def dialect(self) -> str | None:
+        """The one engine a ``name.<dialect>.sql`` file is for; None when it is for both."""
+        suffixes = self.path.suffixes
+        return (
+            suffixes[-2].lstrip(".") if len(suffixes) >= 2 and suffixes[-2].lstrip(".") in DIALECTS else None
+        )
 
-def migration_files(root: Path) -> list[SqlFile]:
-    """Migrations in the order they apply (by their numeric file-name prefix)."""
-    return _layer_files(root, MIGRATIONS)
+
+def migration_files(root: Path, dialect: str | None = None) -> list[SqlFile]:
+    """Migrations in the order they apply (by their numeric file-name prefix); with ``dialect``,
+    only those for that engine."""
+    files = _layer_files(root, MIGRATIONS)
+    return files if dialect is None else [f for f in files if f.dialect in (None, dialect)]
 
 
 def model_files(root: Path, layers: tuple[str, ...] = MODEL_LAYERS) -> list[SqlFile]:
