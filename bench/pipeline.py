@@ -14,8 +14,9 @@ each stage runs ``--repeat`` times in a fresh child process, on top of the previ
 After ``incidents`` and ``vk_load``, ``ceiling:<stage>`` times the database's own bulk load of the
 rows the stage wrote (``bench/ceiling.py``); ``share_of_ceiling`` = ceiling time / stage time.
 
-Reported per stage: median wall time, rows a second, the child's peak RSS (DuckDB runs inside it;
-PostgreSQL's server memory is not counted). Results go to ``--out`` (``bench/results.json``).
+Reported per stage: median wall time, rows a second, the child's peak RSS (DuckDB runs inside it,
+with ``memory_limit`` 1GB as a production connection would set; PostgreSQL's server memory is not
+counted). Results go to ``--out`` (``bench/results.json``); a run of some scales keeps the others'.
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
         [--repeat 3] [--out bench/results.json]
@@ -45,6 +46,7 @@ STAGES = ("registry", "incidents", "vk_load", "marts", "rating")
 CEILINGS = ("incidents", "vk_load")  # load stages measured beside the database's own bulk load
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PSEUDONYM_KEY = b"bench-pseudonym-key-0123456789abcdef"
+DUCKDB_MEMORY = "1GB"  # the warehouse connection's extra.memory_limit: keeps a task under 2 GiB
 SHARDS = {"national": 24}  # the VK sandbox's in-memory Dataset of a national month needs > 23 GB
 
 
@@ -94,7 +96,11 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
     from gospublic.lake import LocalLake
     from gospublic.warehouse import Warehouse
 
-    warehouse = Warehouse.duckdb(spec["duckdb"]) if spec.get("duckdb") else Warehouse.postgres(spec["pg_url"])
+    warehouse = (
+        Warehouse.duckdb(spec["duckdb"], memory_limit=DUCKDB_MEMORY)
+        if spec.get("duckdb")
+        else Warehouse.postgres(spec["pg_url"])
+    )
     data, stage = Path(spec["data"]), spec["stage"]
     if stage.startswith("ceiling:"):
         from bench.ceiling import measure
@@ -328,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{scale}: data and VK raw ready in {time.monotonic() - started:.0f} s", flush=True)
         for engine in engines:
             results += bench_engine(scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server)
+    scales = {r["scale"] for r in results}
+    if args.out.exists():  # a run of some scales keeps the other scales' numbers
+        kept = [r for r in json.loads(args.out.read_text())["stages"] if r["scale"] not in scales]
+        results = kept + results
     payload = {"month": MONTH, "machine": machine(), "stages": results}
     args.out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
     print(f"written {args.out}")
