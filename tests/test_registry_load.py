@@ -7,6 +7,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gospublic.migrations import migrate
@@ -151,3 +152,21 @@ def test_reload_gives_identical_tables(migrated: Warehouse) -> None:
 )
 def test_normalize_alias(raw: str, key: str) -> None:
     assert normalize_alias(raw) == key
+
+
+def test_overlapping_versions_of_a_body_are_problems_of_the_later_one() -> None:
+    from transforms.registry import cross_row_problems
+
+    orgs = pd.DataFrame(
+        {
+            "org_id": ["a", "a", "b", "b", "a"],
+            "version": ["1", "2", "1", "2", "3"],
+            "valid_from": ["2025-01-01", "2025-06-01", "2025-01-01", "2025-03-01", "2025-05-01"],
+            "valid_to": [None, None, "2025-03-01", None, "2025-06-01"],
+            "parent_org_id": [None] * 5,
+        }
+    )
+    pages = pd.DataFrame(columns=["page_id", "org_id", "network", "vk_group_id", "replaced_by"])
+    problems = [p for p in cross_row_problems(orgs, pages) if p.column == "valid_from"]
+    # a: 2025-01-01..open overlaps 2025-05-01 (row 4); row 4 ends 2025-06-01, row 1 starts then: fine.
+    assert [(p.row, p.reason) for p in problems] == [(4, "overlaps the previous version of a")]

@@ -73,16 +73,23 @@ def cross_row_problems(orgs: pd.DataFrame, pages: pd.DataFrame) -> list[Problem]
         Problem(ORGS_FILE, row, "version", "duplicate (org_id, version)", orgs.at[row, "version"])
         for row in orgs.index[dup]
     ]
-    for org_id, versions in orgs[~dup].groupby("org_id", sort=False):
-        ordered = versions.sort_values("valid_from")
-        ends = ordered["valid_to"].fillna("9999-12-31")
-        for (row, start), previous_end in zip(
-            ordered["valid_from"].iloc[1:].items(), ends.iloc[:-1], strict=True
-        ):
-            if start is not None and start < previous_end:
-                problems.append(
-                    Problem(ORGS_FILE, row, "valid_from", f"overlaps the previous version of {org_id}", start)
-                )
+    # A version overlaps when it starts before the previous version (by valid_from) of its body ends.
+    ordered = orgs[~dup].sort_values(["org_id", "valid_from"], kind="stable")
+    previous_end = ordered.groupby("org_id", sort=False)["valid_to"].shift(1)
+    has_previous = ordered["org_id"].eq(ordered["org_id"].shift(1))
+    start = ordered["valid_from"]
+    overlap = (
+        has_previous
+        & start.notna()
+        & (start < previous_end.astype(object).where(previous_end.notna(), "9999-12-31"))
+    )
+    for row in ordered.index[overlap.fillna(False).astype(bool)].sort_values():
+        problems.append(
+            Problem(
+                ORGS_FILE, row, "valid_from", f"overlaps the previous version of {orgs.at[row, 'org_id']}",
+                orgs.at[row, "valid_from"],
+            )
+        )  # fmt: skip
     known_orgs = set(orgs["org_id"].dropna())
     parents = orgs["parent_org_id"]
     for row in orgs.index[parents.notna() & ~parents.isin(known_orgs)]:
