@@ -16,7 +16,8 @@ rows the stage wrote (``bench/ceiling.py``); ``share_of_ceiling`` = ceiling time
 
 Reported per stage: median wall time, rows a second, the child's peak RSS (DuckDB runs inside it,
 with ``memory_limit`` 1GB as a production connection would set; PostgreSQL's server memory is not
-counted). Results go to ``--out`` (``bench/results.json``); a run of some scales keeps the others'.
+counted). Results go to ``--out`` (``bench/results.json``) after each scale × engine, replacing
+that pair's rows and keeping the others'.
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
         [--repeat 3] [--out bench/results.json]
@@ -286,6 +287,17 @@ def run_baseline(scale: str, engine: str, data: Path, url: str, log: Path) -> li
     return results
 
 
+def save(out: Path, measured: list[dict[str, Any]]) -> None:
+    """Write ``measured`` into ``out``, replacing that scale × engine's rows and keeping the rest."""
+    runs = {(r["scale"], r["engine"]) for r in measured}
+    stages = json.loads(out.read_text())["stages"] if out.exists() else []
+    stages = [r for r in stages if (r["scale"], r["engine"]) not in runs] + measured
+    order = {"region": 0, "national": 1}
+    stages.sort(key=lambda r: (order.get(r["scale"], 2), r["engine"]))  # stable: stage order kept
+    payload = {"month": MONTH, "machine": machine(), "stages": stages}
+    out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
 def _line(r: dict[str, Any]) -> str:
     return (
         f"{r['scale']:9s} {r['engine']:9s} {r['stage']:10s} {r['seconds']:9.2f} s {r['rows']:>11,} rows "
@@ -326,20 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     if "postgres" in engines and not pg_server:
         print(f"PostgreSQL unreachable at {args.pg_url}: skipped", file=sys.stderr)
         engines.remove("postgres")
-    results = []
     for scale in [s for s in args.scales.split(",") if s]:
         started = time.monotonic()
         data = scale_data(scale)
         vk = vk_lake(scale, data)
         print(f"{scale}: data and VK raw ready in {time.monotonic() - started:.0f} s", flush=True)
         for engine in engines:
-            results += bench_engine(scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server)
-    scales = {r["scale"] for r in results}
-    if args.out.exists():  # a run of some scales keeps the other scales' numbers
-        kept = [r for r in json.loads(args.out.read_text())["stages"] if r["scale"] not in scales]
-        results = kept + results
-    payload = {"month": MONTH, "machine": machine(), "stages": results}
-    args.out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+            measured = bench_engine(scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server)
+            save(args.out, measured)  # after every engine: a later failure keeps what was measured
     print(f"written {args.out}")
     return 0
 

@@ -114,3 +114,28 @@ def test_groups_by_volume_as_penza(tmp_path: Path) -> None:
         "Более 100 сообщений", "От 31 до 100 сообщений", "От 31 до 100 сообщений",
         "30 сообщений и менее", "30 сообщений и менее",
     ]  # fmt: skip
+
+
+def test_report_card_compares_a_body_with_its_own_rated_group() -> None:
+    from gospublic.rating_publish import CardData
+
+    table = pd.DataFrame(
+        {
+            "org_id": ["a", "b", "c", "d", "x"],
+            "rating_group": ["g1", "g1", "g1", "g2", "g1"],
+            "is_rated": [True, True, True, True, False],
+        }
+    )
+    indicators = pd.DataFrame(
+        {
+            "org_id": ["a", "b", "c", "d", "a", "b"],
+            "indicator_id": ["speed", "speed", "speed", "speed", "tone", "tone"],
+            "raw_value": [1.0, 5.0, None, 100.0, 0.5, 0.7],
+        }
+    )
+    cards = CardData.of(table, indicators)
+    speed = cards.group_stats.loc[("g1", "speed")]
+    assert (speed["median"], speed["max"], speed["min"]) == (3.0, 5.0, 1.0)  # d is in g2, c has no value
+    assert cards.group_stats.loc[("g2", "speed"), "median"] == 100.0
+    assert list(cards.own["a"].index) == ["speed", "tone"]
+    assert cards.bodies["x"]["rating_group"] == "g1"

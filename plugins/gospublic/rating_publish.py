@@ -78,10 +78,9 @@ def publish_snapshot(
         "rating.html": rating_html(table, methodology, meta).encode("utf-8"),
     }
     quality = quality_by_org(warehouse, snapshot.month)
+    cards = CardData.of(table, indicators)
     for org_id in table.loc[table["is_rated"], "org_id"]:
-        card = report_card(
-            table, indicators, quality=quality, methodology=methodology, meta=meta, org_id=org_id
-        )
+        card = report_card(cards, quality=quality, methodology=methodology, meta=meta, org_id=org_id)
         files[f"cards/{org_id}.html"] = card.encode("utf-8")
     for name, data in files.items():
         lake.put_bytes(f"{root}/{name}", data)
@@ -287,26 +286,52 @@ def _methodology_html(methodology: Methodology) -> str:
     )
 
 
+@dataclass(frozen=True)
+class CardData:
+    """What the report cards read, indexed once for all of them (a national month has tens of
+    thousands of cards: filtering the whole table per card was quadratic)."""
+
+    bodies: dict[str, pd.Series]  # org_id → the body's row of the rating table
+    own: dict[str, pd.DataFrame]  # org_id → its indicator rows, by indicator_id
+    group_stats: pd.DataFrame  # (rating_group, indicator_id) → median, max, min of raw values
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, indicators: pd.DataFrame) -> CardData:
+        rated = table[table["is_rated"]]
+        group_of = dict(zip(rated["org_id"], rated["rating_group"], strict=True))
+        values = indicators.assign(rating_group=indicators["org_id"].map(group_of)).dropna(
+            subset=["raw_value", "rating_group"]
+        )
+        stats = values.groupby(["rating_group", "indicator_id"])["raw_value"].agg(["median", "max", "min"])
+        return cls(
+            bodies={row["org_id"]: row for _, row in table.drop_duplicates("org_id").iterrows()},
+            own={
+                org: rows.set_index("indicator_id") for org, rows in indicators.groupby("org_id", sort=False)
+            },
+            group_stats=stats,
+        )
+
+
 def report_card(
-    table: pd.DataFrame, indicators: pd.DataFrame, *, quality: dict[str, dict[str, Any]],
-    methodology: Methodology, meta: dict[str, Any], org_id: str,
+    cards: CardData, *, quality: dict[str, dict[str, Any]], methodology: Methodology, meta: dict[str, Any],
+    org_id: str,
 ) -> str:  # fmt: skip
     """One body's card: score and place, indicators against the group, quality flags and phrases."""
-    body = table[table["org_id"] == org_id].iloc[0]
-    group_orgs = table.loc[(table["rating_group"] == body["rating_group"]) & table["is_rated"], "org_id"]
-    group = indicators[indicators["org_id"].isin(group_orgs)]
-    own = indicators[indicators["org_id"] == org_id].set_index("indicator_id")
+    body = cards.bodies[org_id]
+    own = cards.own.get(org_id, pd.DataFrame(columns=["raw_value", "points", "weight", "weighted_points"]))
     captions = {i.id: i for i in methodology.indicators}
     rows, losses = [], []
     for indicator_id, item in own.iterrows():
         spec = captions[indicator_id]
-        values = group.loc[group["indicator_id"] == indicator_id, "raw_value"].dropna()
-        best = values.max() if spec.higher_is_better else values.min()
+        key = (body["rating_group"], indicator_id)
+        stats = cards.group_stats.loc[key] if key in cards.group_stats.index else None
+        median = stats["median"] if stats is not None else None
+        best = (stats["max"] if spec.higher_is_better else stats["min"]) if stats is not None else None
         lost = item["weight"] * (100 - item["points"]) / 100
         losses.append((lost, spec.caption))
         rows.append(
             f"<tr><td>{_e(spec.caption)}</td><td class='num'>{_num(item['raw_value'])}</td>"
-            f"<td class='num'>{_num(values.median() if len(values) else None)}"
+            f"<td class='num'>{_num(median)}"
             f"</td><td class='num'>{_num(best)}</td>"
             f"<td class='num'>{item['points']:.1f}</td><td class='num'>{item['weight']:.1f}</td>"
             f"<td class='num'>{item['weighted_points']:.1f}</td></tr>"
