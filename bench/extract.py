@@ -8,7 +8,7 @@ and the share reached, plus the sandbox's own count of requests and error-6 answ
 
     .venv/bin/python -m bench.extract [--subset 5000] [--scenario NAME]... [--out var/bench/extract.json]
 
-By default the user-token scenarios extract a 5,000-page subset of a generated 5,200-page region
+By default the user-token scenarios extract a 5,000-page subset of a generated 5,400-page region
 (about 8 calls a page with the 7-day window: some nine minutes at one token, three at three).
 The service-token scenario, selected with ``--scenario``, gets as many pages as its ceiling
 reads in about ``--seconds``.
@@ -151,7 +151,7 @@ def run_scenario(name: str, specs: list[str], data: Path, group_ids: list[int], 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=5200, help="pages in the generated region")
+    parser.add_argument("--pages", type=int, default=5400, help="pages in the generated region")
     parser.add_argument("--subset", type=int, default=5000, help="pages a user-token scenario extracts")
     parser.add_argument("--seconds", type=float, default=60.0, help="service token: target duration")
     parser.add_argument("--data", type=Path, help="reuse a generated data folder")

@@ -63,7 +63,7 @@ def render(results: dict[str, Any], extract: list[dict[str, Any]] | None = None)
 
 def _totals(stages: list[dict[str, Any]]) -> list[str]:
     """Lake files to published rating per scale and engine, beside the baseline's total."""
-    runs = sorted({(r["scale"], r["engine"]) for r in stages})
+    runs = list(dict.fromkeys((r["scale"], r["engine"]) for r in stages))  # in the file's order
     if not runs:
         return []
     out = [
@@ -80,9 +80,10 @@ def _totals(stages: list[dict[str, Any]]) -> list[str]:
     for scale, engine in runs:
         by_stage = {r["stage"]: r["seconds"] for r in stages if (r["scale"], r["engine"]) == (scale, engine)}
         ours = sum(by_stage.get(s, 0.0) for s in PIPELINE)
-        base = sum(by_stage.get(s, 0.0) for s in BASELINE)
+        base = sum(by_stage[s] for s in BASELINE if s in by_stage) if BASELINE[0] in by_stage else None
         ratio = f"{base / ours:.2f}×" if ours and base else "—"
-        out.append(f"| {scale} | {engine} | {ours:.1f} | {base:.1f} | {ratio} |")
+        shown = f"{base:.1f}" if base is not None else "not measured"
+        out.append(f"| {scale} | {engine} | {ours:.1f} | {shown} | {ratio} |")
     return out
 
 
