@@ -79,7 +79,11 @@ def _totals(stages: list[dict[str, Any]]) -> list[str]:
     ]
     for scale, engine in runs:
         by_stage = {r["stage"]: r["seconds"] for r in stages if (r["scale"], r["engine"]) == (scale, engine)}
-        ours = sum(by_stage.get(s, 0.0) for s in PIPELINE)
+        missing = [s for s in PIPELINE if s not in by_stage]
+        if missing:
+            out.append(f"| {scale} | {engine} | not measured: {', '.join(missing)} | — | — |")
+            continue
+        ours = sum(by_stage[s] for s in PIPELINE)
         base = sum(by_stage[s] for s in BASELINE if s in by_stage) if BASELINE[0] in by_stage else None
         ratio = f"{base / ours:.2f}×" if ours and base else "—"
         shown = f"{base:.1f}" if base is not None else "not measured"
