@@ -56,26 +56,33 @@ def measure(warehouse: Warehouse, stage: str) -> dict[str, Any]:
 
 
 def _export(warehouse: Warehouse, table: str, path: Path) -> None:
-    with warehouse.begin() as conn:
-        raw = conn.connection.driver_connection
-        if warehouse.dialect == "duckdb":
-            raw.execute(f"COPY {table} TO '{path}' (FORMAT csv, HEADER false)")
-            return
-        sql = f"COPY {table} TO STDOUT (FORMAT csv)"
-        with raw.cursor() as cursor, cursor.copy(sql) as copy, path.open("wb") as out:
-            for block in copy:
-                out.write(block)
+    _copy(warehouse, table, path, into_table=False)
 
 
 def _load(warehouse: Warehouse, table: str, path: Path) -> None:
-    if path.stat().st_size == 0:  # nothing to load (DuckDB cannot sniff an empty file)
-        return
+    if path.stat().st_size:  # an empty file has nothing to load (DuckDB cannot sniff it)
+        _copy(warehouse, table, path, into_table=True)
+
+
+def _copy(warehouse: Warehouse, table: str, path: Path, *, into_table: bool) -> None:
+    """``table`` → ``path`` or ``path`` → ``table`` as CSV, by the database's own ``COPY``."""
     with warehouse.begin() as conn:
         raw = conn.connection.driver_connection
         if warehouse.dialect == "duckdb":
-            raw.execute(f"COPY {table} FROM '{path}' (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"')")
+            direction = "FROM" if into_table else "TO"
+            raw.execute(
+                f"COPY {table} {direction} '{path}' (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"')"
+            )
             return
-        sql = f"COPY {table} FROM STDIN (FORMAT csv)"
-        with raw.cursor() as cursor, cursor.copy(sql) as copy, path.open("rb") as source:
-            while block := source.read(BLOCK):
-                copy.write(block)
+        sql = f"COPY {table} {'FROM STDIN' if into_table else 'TO STDOUT'} (FORMAT csv)"
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(sql) as copy,
+            path.open("rb" if into_table else "wb") as file,
+        ):
+            if into_table:
+                while block := file.read(BLOCK):
+                    copy.write(block)
+            else:
+                for block in copy:
+                    file.write(block)
