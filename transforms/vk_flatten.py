@@ -10,7 +10,7 @@ Commenters' ids are personal data: only their keyed hash leaves this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -221,12 +221,19 @@ def flatten_raw(
     return Flattened(_table(columns, dt, load_id), rejected, before_window)
 
 
-def attachment_counts(types: list[str | None]) -> tuple[int, int, int, int]:
+def attachment_counts(types: Iterable[str | None]) -> tuple[int, int, int, int]:
     """Photo, video, link and other attachment counts of a post's attachment types."""
-    photos = sum(k in PHOTO_TYPES for k in types)
-    videos = sum(k in VIDEO_TYPES for k in types)
-    links = sum(k == "link" for k in types)
-    return photos, videos, links, len(types) - photos - videos - links
+    photos = videos = links = other = 0
+    for kind in types:
+        if kind in PHOTO_TYPES:
+            photos += 1
+        elif kind in VIDEO_TYPES:
+            videos += 1
+        elif kind == "link":
+            links += 1
+        else:
+            other += 1
+    return photos, videos, links, other
 
 
 # -- per method -------------------------------------------------------------------------------
@@ -253,17 +260,9 @@ def _post_columns(columns: dict[str, list[Any]], posts: list[_Post], observed_us
         other_counts, pinned, reposted, views, likes, comments, reposts, observed,
     ) = (columns[name].append for name in POST_COLUMNS[1:-1])  # fmt: skip
     for post in posts:
-        photos = videos = links = other = 0
-        for attachment in post.attachments or ():
-            kind = attachment.type
-            if kind in PHOTO_TYPES:
-                photos += 1
-            elif kind in VIDEO_TYPES:
-                videos += 1
-            elif kind == "link":
-                links += 1
-            else:
-                other += 1
+        photos, videos, links, other = (
+            attachment_counts(a.type for a in post.attachments) if post.attachments else (0, 0, 0, 0)
+        )
         group_ids(-post.owner_id)
         post_ids(post.id)
         published(post.date * 1_000_000)

@@ -152,12 +152,12 @@ def _definition(suite: str, _mtime_ns: int) -> tuple[Any, frozenset[str]]:
     suite_obj = context.suites.add_or_update(gx.ExpectationSuite(**suite_dict))
     name = f"{suite}-{uuid.uuid4().hex}"
     definition = gx.ValidationDefinition(data=_batch_definition(context, suite), suite=suite_obj, name=name)
+    expectations = suite_dict.get("expectations", [])
     columns: set[str] = set()
-    for expectation in suite_dict.get("expectations", []):
+    for expectation in expectations:
         kwargs = expectation.get("kwargs", {})
         columns.update(str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k))
         columns.update(str(c) for c in kwargs.get("column_list") or [])
-    expectations = suite_dict.get("expectations", [])
     reads_more = any(  # table-level expectations and row conditions see other columns too
         not e.get("type", "").startswith("expect_column") or e.get("kwargs", {}).get("row_condition")
         for e in expectations
