@@ -28,6 +28,7 @@ given and the default server does not answer. The table goes to stdout and, as J
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -39,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from gospublic.incidents_load import export_spec
 from transforms.incident_read import detect_format, read_chunks
@@ -255,6 +258,36 @@ def rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+class TreePeak:
+    """Peak RSS (MB) of this process and every process it started (worker pools), summed, sampled
+    every ``interval`` seconds while the ``with`` block runs; never below this process's own peak."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, peak_rss_mb())
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(self.interval)
 
 
 def cpu_seconds() -> float:

@@ -14,10 +14,11 @@ each stage runs ``--repeat`` times in a fresh child process, on top of the previ
 After ``incidents`` and ``vk_load``, ``ceiling:<stage>`` times the database's own bulk load of the
 rows the stage wrote (``bench/ceiling.py``); ``share_of_ceiling`` = ceiling time / stage time.
 
-Reported per stage: median wall time, rows a second, the child's peak RSS (DuckDB runs inside it,
-with ``memory_limit`` 1GB as a production connection would set; PostgreSQL's server memory is not
-counted). Results go to ``--out`` (``bench/results.json``) after each scale × engine, replacing
-that pair's rows and keeping the others'.
+Reported per stage: median wall time, rows a second, the peak RSS of the child and its worker
+processes together (DuckDB runs inside the child, with ``memory_limit`` 1GB as a production
+connection would set; PostgreSQL's server memory is not counted). Results go to ``--out``
+(``bench/results.json``) after each scale × engine, replacing that pair's rows and keeping the
+others'.
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
         [--repeat 3] [--out bench/results.json]
@@ -38,7 +39,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.incidents import create_database, drop_database, peak_rss_mb, postgres_reachable
+from bench.incidents import TreePeak, create_database, drop_database, peak_rss_mb, postgres_reachable
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "var" / "bench"
@@ -96,6 +97,7 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
     """Reset what the stage writes (untimed), then time the stage; returns its numbers."""
     from gospublic.lake import LocalLake
     from gospublic.warehouse import Warehouse
+    from gospublic.workers import shutdown as shutdown_workers
 
     warehouse = (
         Warehouse.duckdb(spec["duckdb"], memory_limit=DUCKDB_MEMORY)
@@ -114,11 +116,13 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
     prepare = {"incidents": _reset_incidents, "rating": _reset_rating}.get(stage)
     if prepare:
         prepare(warehouse, exports_lake, data)
-    started = time.monotonic()
-    rows = STAGE_BODIES[stage](warehouse, data, LocalLake(spec["vk_lake"]), exports_lake, first_day)
-    seconds = time.monotonic() - started
-    warehouse.close()
-    return {"stage": stage, "seconds": seconds, "rows": rows, "peak_rss_mb": round(peak_rss_mb(), 1)}
+    with TreePeak() as memory:
+        started = time.monotonic()
+        rows = STAGE_BODIES[stage](warehouse, data, LocalLake(spec["vk_lake"]), exports_lake, first_day)
+        seconds = time.monotonic() - started
+        warehouse.close()
+        shutdown_workers()  # inside the sampled block: worker processes count towards the peak
+    return {"stage": stage, "seconds": seconds, "rows": rows, "peak_rss_mb": round(memory.peak_mb, 1)}
 
 
 def _stage_registry(warehouse, data, _vk, _lake, _month) -> int:

@@ -10,16 +10,20 @@ docs/answer-quality.md — asserting them would invite tuning the rules on them.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from transforms import answer_quality
 from transforms.answer_quality import (
     FLAGS,
     assess,
+    assess_distinct,
     assess_with_evidence,
     explain,
     flag_templates,
@@ -261,6 +265,34 @@ def test_flag_templates_frame_works_per_body_and_month() -> None:
     assert flags.tolist() == [True, True, True, False, False, False]
     with pytest.raises(KeyError, match="answer_text"):
         flag_templates_frame(frame.drop(columns="answer_text"))
+
+
+def test_frame_flags_equal_each_group_flagged_alone(labeled: pd.DataFrame) -> None:
+    """All groups clustered in one pass give exactly the flags of one group at a time."""
+    rng = random.Random(11)
+    texts = labeled["text"].tolist() * 3 + [None, ""] * 5
+    rng.shuffle(texts)
+    frame = pd.DataFrame(
+        {"body_id": [rng.randrange(6) for _ in texts], "month": "2025-11", "answer_text": texts}
+    )
+    flags = flag_templates_frame(frame)
+    for _, group in frame.groupby("body_id"):
+        alone = flag_templates(group["answer_text"].tolist())
+        assert flags.loc[group.index].tolist() == alone
+    assert flags.any() and not flags.all()
+
+
+def test_distinct_texts_assessed_once_alike_in_worker_processes(
+    labeled: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = labeled["text"].tolist() * 2 + [None]
+    alone = {text: assess_with_evidence(text) for text in texts}
+    assert assess_distinct(texts) == alone
+    monkeypatch.setattr(answer_quality, "PARALLEL_MIN_TEXTS", 1)
+    monkeypatch.setattr(answer_quality, "PARALLEL_CHUNK_TEXTS", 7)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shared = assess_distinct(texts, executor=pool)
+    assert list(shared) == list(alone) and shared == alone
 
 
 @pytest.mark.slow

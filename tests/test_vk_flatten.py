@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import pickle
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,8 +18,10 @@ from transforms.vk_flatten import (
     POST_COLUMNS,
     RawFormatError,
     attachment_counts,
+    flatten_gzip,
     flatten_raw,
     memoized,
+    raw_line_chunks,
 )
 
 OBSERVED = "2025-11-15T21:00:00+00:00"
@@ -218,3 +223,35 @@ def test_posts_from_before_the_window_are_left_out_and_counted() -> None:
     assert [r["post_id"] for r in flat.rows()] == [5, 10]
     assert (flat.before_window, flat.read) == (1, 2)
     assert flatten_raw("wall.get", payload, DT, "l", PSEUDO).table.num_rows == 3
+
+
+def test_pseudonymizer_travels_to_workers_without_showing_its_key() -> None:
+    copy = pickle.loads(pickle.dumps(PSEUDO))
+    assert copy("vk:7") == PSEUDO("vk:7")
+    assert "0123456789" not in repr(PSEUDO) and "0123456789" not in str(PSEUDO)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 40, 10_000])
+def test_raw_line_chunks_cut_whole_lines_and_number_them(chunk_bytes: int) -> None:
+    lines = [f'{{"n": {n}, "pad": "{"x" * (n % 9)}"}}\n'.encode() for n in range(1, 31)]
+    compressed = gzip.compress(b"".join(lines) + b'{"n": 31}')  # the last line has no newline
+    chunks = list(raw_line_chunks(io.BytesIO(compressed), chunk_bytes))
+    assert b"".join(payload for _, payload in chunks) == b"".join(lines) + b'{"n": 31}'
+    for first, payload in chunks:
+        assert json.loads(payload.splitlines()[0])["n"] == first
+        assert payload.endswith(b"\n") or payload.endswith(b"31}")
+    if chunk_bytes == 10_000:  # lines, then the unfinished last one
+        assert [first for first, _ in chunks] == [1, 31]
+        assert [first for first, _ in raw_line_chunks(io.BytesIO(gzip.compress(b"".join(lines))))] == [1]
+
+
+def test_a_gzipped_file_flattens_chunk_by_chunk_and_names_the_bad_line() -> None:
+    post = {"id": 1, "owner_id": -5, "date": 9}
+    good = {"observed_at": OBSERVED, "response": {"count": 1, "items": [post]}}
+    bad = {**good, "response": {"count": 1, "items": [{"id": "x", "owner_id": -5, "date": 1}]}}
+    lines = [json.dumps(good) + "\n"] * 5
+    whole = flatten_gzip("wall.get", gzip.compress("".join(lines).encode()), DT, "l", PSEUDO, chunk_bytes=100)
+    assert len(whole) > 1 and sum(f.table.num_rows for f in whole) == 5
+    compressed = gzip.compress("".join([*lines, json.dumps(bad) + "\n"]).encode())
+    with pytest.raises(RawFormatError, match=r"raw/x.jsonl.gz \(lines from 6\): .*\$\[0\]\.response"):
+        flatten_gzip("wall.get", compressed, DT, "l", PSEUDO, source="raw/x.jsonl.gz", chunk_bytes=100)

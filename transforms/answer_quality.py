@@ -20,8 +20,10 @@ The phrase lists are data (``config/answer_quality.yaml``), compiled once per fi
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ __all__ = [
     "AnswerQualityRules",
     "Assessment",
     "assess",
+    "assess_distinct",
     "assess_many",
     "assess_with_evidence",
     "explain",
@@ -295,3 +298,30 @@ def assess_many(
     """:func:`assess` over many answers, loading the rules once."""
     rules = rules or load_rules()
     return [assess(t, rules) for t in texts]
+
+
+def assess_distinct(
+    texts: Sequence[str | None], rules: AnswerQualityRules | None = None, *, executor: Executor | None = None
+) -> dict[str | None, Assessment]:
+    """:func:`assess_with_evidence` of each distinct text, keyed by the text.
+
+    Bodies reuse answers (that is what the template flag measures), so each text is assessed once.
+    With a process ``executor`` and enough texts, the work is shared by its workers, each loading
+    the same rules file.
+    """
+    rules = rules or load_rules()
+    distinct = list(dict.fromkeys(texts))
+    if executor is None or len(distinct) < PARALLEL_MIN_TEXTS or not rules.source:
+        return {text: assess_with_evidence(text, rules) for text in distinct}
+    chunks = [distinct[i : i + PARALLEL_CHUNK_TEXTS] for i in range(0, len(distinct), PARALLEL_CHUNK_TEXTS)]
+    assessed = executor.map(_assess_chunk, [rules.source] * len(chunks), chunks)
+    return dict(zip(distinct, itertools.chain.from_iterable(assessed), strict=True))
+
+
+PARALLEL_MIN_TEXTS = 10_000  # fewer texts take less time than handing them to workers
+PARALLEL_CHUNK_TEXTS = 2_000
+
+
+def _assess_chunk(rules_path: str, texts: list[str | None]) -> list[Assessment]:
+    rules = load_rules(rules_path)
+    return [assess_with_evidence(text, rules) for text in texts]

@@ -159,8 +159,9 @@ def _minhash(shingle_lists: list[list[str]], num_perm: int) -> tuple[np.ndarray,
     return signatures, per_doc
 
 
-def _band_candidates(signatures: np.ndarray) -> np.ndarray:
-    """Pairs (representative, member) of docs sharing a band; star-shaped per bucket."""
+def _band_candidates(signatures: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Pairs (representative, member) of docs of one group sharing a band; star-shaped per bucket,
+    the representative being the bucket's first doc."""
     pairs = []
     mix = np.uint64(0x9E3779B97F4A7C15)
     for band in range(signatures.shape[1] // ROWS_PER_BAND):
@@ -168,14 +169,57 @@ def _band_candidates(signatures: np.ndarray) -> np.ndarray:
         key = cols[:, 0].copy()
         for c in range(1, cols.shape[1]):
             key = (key * mix) ^ cols[:, c]
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-        new_run = np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))
+        order = np.lexsort((key, groups))  # stable: a bucket's docs keep their order
+        sorted_key, sorted_group = key[order], groups[order]
+        new_run = np.concatenate(
+            ([True], (sorted_key[1:] != sorted_key[:-1]) | (sorted_group[1:] != sorted_group[:-1]))
+        )
         run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(order)), 0))
         member = ~new_run
         if member.any():
             pairs.append(np.stack([order[run_start[member]], order[member]], axis=1))
     return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
+def _template_roots(
+    answers: Sequence[str | None], groups: np.ndarray, min_group: int, threshold: float
+) -> np.ndarray:
+    """Per answer, its template cluster (an id unique across groups) or -1 when none.
+
+    Work is done once per distinct text (normalizing, MinHash) and once per distinct text of a
+    group (clustering), for every group together: no per-group fixed cost.
+    """
+    raw_codes, raw_uniques = pd.factorize(pd.Series(list(answers), dtype=object), sort=False)
+    raw_normalized = np.array([normalize_for_template(a) for a in raw_uniques] + [""], dtype=object)
+    normalized = raw_normalized[raw_codes]  # code -1 (a missing answer) picks the "" at the end
+    text_codes, texts = pd.factorize(pd.Series(normalized, dtype=object), sort=False)
+    if not len(text_codes):
+        return np.zeros(0, dtype=np.int64)
+    # A unit: one normalized text within one group, numbered in order of first appearance.
+    unit_codes, _ = pd.factorize(groups.astype(np.int64) * (len(texts) + 1) + text_codes, sort=False)
+    _, first_row = np.unique(unit_codes, return_index=True)
+    unit_text, unit_group = text_codes[first_row], groups[first_row]
+    n_units = len(first_row)
+    union = _UnionFind(n_units)
+    if n_units > len(np.unique(unit_group)) and threshold <= 1.0:
+        signatures, per_doc = _minhash([_shingles(t) for t in texts], NUM_BANDS * ROWS_PER_BAND)
+        sets: dict[int, frozenset[int]] = {}
+        similar: dict[tuple[int, int], bool] = {}
+        for i, j in _band_candidates(signatures[unit_text], unit_group).tolist():
+            if union.find(i) == union.find(j):
+                continue
+            ti, tj = int(unit_text[i]), int(unit_text[j])
+            if (ti, tj) not in similar:
+                si = sets.get(ti) or sets.setdefault(ti, frozenset(per_doc[ti].tolist()))
+                sj = sets.get(tj) or sets.setdefault(tj, frozenset(per_doc[tj].tolist()))
+                similar[ti, tj] = len(si & sj) >= threshold * len(si | sj)
+            if similar[ti, tj]:
+                union.union(i, j)
+    roots = np.fromiter((union.find(i) for i in range(n_units)), dtype=np.int64, count=n_units)
+    cluster_size = np.bincount(roots, weights=np.bincount(unit_codes, minlength=n_units), minlength=n_units)
+    row_roots = roots[unit_codes]
+    is_template = (normalized != "") & (cluster_size[row_roots] >= min_group)
+    return np.where(is_template, row_roots, -1)
 
 
 def template_groups(
@@ -186,35 +230,9 @@ def template_groups(
     Two answers join a cluster when the Jaccard similarity of their normalized word bigrams is at
     least ``threshold``; clusters smaller than ``min_group`` answers are not templates.
     """
-    raw_codes, raw_uniques = pd.factorize(pd.Series(list(answers), dtype=object), sort=False)
-    raw_normalized = np.array([normalize_for_template(a) for a in raw_uniques] + [""], dtype=object)
-    normalized = raw_normalized[raw_codes].tolist()  # code -1 (a missing answer) picks the "" at the end
-    codes, uniques = pd.factorize(pd.Series(normalized, dtype=object), sort=False)
-    counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, dtype=np.int64)
-    n_unique = len(uniques)
-    union = _UnionFind(n_unique)
-    if n_unique > 1 and threshold <= 1.0:
-        shingle_lists = [_shingles(u) for u in uniques]
-        signatures, per_doc = _minhash(shingle_lists, NUM_BANDS * ROWS_PER_BAND)
-        sets: dict[int, frozenset[int]] = {}
-        for i, j in _band_candidates(signatures).tolist():
-            if union.find(i) == union.find(j):
-                continue
-            si = sets.get(i) or sets.setdefault(i, frozenset(per_doc[i].tolist()))
-            sj = sets.get(j) or sets.setdefault(j, frozenset(per_doc[j].tolist()))
-            if len(si & sj) >= threshold * len(si | sj):
-                union.union(i, j)
-    roots = np.fromiter((union.find(i) for i in range(n_unique)), dtype=np.int64, count=n_unique)
-    cluster_size = np.bincount(roots, weights=counts, minlength=n_unique) if n_unique else roots
+    roots = _template_roots(answers, np.zeros(len(answers), dtype=np.int64), min_group, threshold)
     labels: dict[int, int] = {}
-    result = []
-    for code, text in zip(codes.tolist(), normalized, strict=True):
-        root = int(roots[code])
-        if not text or cluster_size[root] < min_group:
-            result.append(-1)
-            continue
-        result.append(labels.setdefault(root, len(labels)))
-    return result
+    return [-1 if root < 0 else labels.setdefault(root, len(labels)) for root in roots.tolist()]
 
 
 def flag_templates(
@@ -231,13 +249,11 @@ def flag_templates_frame(
     min_group: int = 3,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> pd.Series:
-    """Boolean ``template`` Series aligned with ``frame``: templates within each body-month group."""
+    """Boolean ``template`` Series aligned with ``frame``: templates within each body-month group
+    (every group clustered in one pass, as :func:`template_groups` would one group at a time)."""
     missing = [c for c in (text_column, *group_columns) if c not in frame.columns]
     if missing:
         raise KeyError(f"flag_templates_frame: missing columns {missing}")
-    result = pd.Series(False, index=frame.index, name="template", dtype=bool)
-    for _, positions in frame.groupby(list(group_columns), sort=False, dropna=False).indices.items():
-        texts = frame[text_column].iloc[positions].tolist()
-        flags = flag_templates(texts, min_group=min_group, threshold=threshold)
-        result.iloc[positions] = flags
-    return result
+    groups = frame.groupby(list(group_columns), sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    roots = _template_roots(frame[text_column].tolist(), groups, min_group, threshold)
+    return pd.Series(roots >= 0, index=frame.index, name="template", dtype=bool)

@@ -10,15 +10,19 @@ Commenters' ids are personal data: only their keyed hash leaves this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gzip
+import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 import pyarrow as pa
 
 Pseudonymize = Callable[[str], str]
+
+RAW_CHUNK_BYTES = 32 * 1024 * 1024  # decompressed JSON lines flattened at a time
 
 PAGE_COLUMNS = (
     "dt", "vk_group_id", "screen_name", "name", "members_count", "is_closed", "deactivated",
@@ -357,3 +361,45 @@ def memoized(pseudonymize: Pseudonymize) -> Pseudonymize:
         return found
 
     return cached
+
+
+def raw_line_chunks(stream: IO[bytes], chunk_bytes: int = RAW_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """Whole JSON lines of a gzipped raw file, about ``chunk_bytes`` at a time, each with the
+    number of its first line (from 1): memory stays bounded however large the file.
+
+    Decompresses in blocks and cuts at the last newline (no per-line Python work)."""
+    first, pending = 1, b""
+    with gzip.GzipFile(fileobj=stream) as unzipped:
+        while block := unzipped.read(chunk_bytes):
+            data = pending + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # no whole line yet: read on
+                pending = data
+                continue
+            yield first, data[:cut]
+            first += data.count(b"\n", 0, cut)
+            pending = data[cut:]
+    if pending:
+        yield first, pending
+
+
+def flatten_gzip(
+    method: str,
+    compressed: bytes,
+    dt: date,
+    load_id: str,
+    pseudonymize: Pseudonymize,
+    *,
+    source: str = "raw file",
+    window_start: int | None = None,
+    chunk_bytes: int = RAW_CHUNK_BYTES,
+) -> list[Flattened]:
+    """:func:`flatten_raw` of a whole gzipped raw file, a chunk of lines at a time (errors name
+    ``source`` and the chunk's first line). A unit of work for a worker process."""
+    cached = memoized(pseudonymize)
+    out = []
+    for first_line, payload in raw_line_chunks(io.BytesIO(compressed), chunk_bytes):
+        where = f"{source} (lines from {first_line})"
+        flat = flatten_raw(method, payload, dt, load_id, cached, source=where, window_start=window_start)
+        out.append(flat)
+    return out

@@ -9,6 +9,7 @@ is replaced in one transaction, so running it twice gives the same tables.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -22,7 +23,13 @@ from gospublic import settings
 from gospublic.incidents_load import region_timezones
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse
-from transforms.answer_quality import assess_with_evidence, flag_templates_frame, load_rules
+from gospublic.workers import process_pool
+from transforms.answer_quality import (
+    AnswerQualityRules,
+    assess_distinct,
+    flag_templates_frame,
+    load_rules,
+)
 from transforms.deadlines import Deadlines
 from transforms.worktime import work_hours_between_many
 
@@ -38,6 +45,7 @@ MART_MODELS = (
     "mart/060_rating_base.sql",
 )
 QUALITY_FLAGS = ("formal", "no_specifics", "impolite", "redirect")
+TIMING_BATCH_ROWS = 100_000  # incidents read, assessed and written at a time (whole regions)
 
 
 @cache
@@ -88,10 +96,13 @@ class MonthBuild:
 def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     """Replace the month's incident timing and every mart's rows of the month."""
     start = month_start(month)
-    timing, evidence = incident_timing(warehouse, start)
+    incidents = 0
     with warehouse.begin() as conn:
-        warehouse.replace_partition_in(conn, "core.fct_incident_timing", timing, {"month": start})
-        warehouse.replace_partition_in(conn, "restricted.answer_quality_evidence", evidence, {"month": start})
+        for table in ("core.fct_incident_timing", "restricted.answer_quality_evidence"):
+            warehouse.delete_partition_in(conn, table, {"month": start})
+        for timing, evidence in incident_timing_batches(warehouse, start):
+            incidents += warehouse.bulk_load_in(conn, "core.fct_incident_timing", timing)
+            warehouse.bulk_load_in(conn, "restricted.answer_quality_evidence", evidence)
         run_models(conn, MART_MODELS, mart_params(start))
         counts = {
             table: int(
@@ -104,51 +115,98 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
                 "mart.response_metrics_monthly",
             )
         }
-    result = MonthBuild(f"{start:%Y-%m}", len(timing), counts)
+    result = MonthBuild(f"{start:%Y-%m}", incidents, counts)
     log.info("marts of %s built: %s", result.month, result.as_dict())
     return result
 
 
 def incident_timing(warehouse: Warehouse, start: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per incident registered in the month (the region's local month), and the evidence
-    of its answer's quality flags (one row per flag and phrase)."""
-    params = mart_params(start)
-    incidents = warehouse.query_df(
-        "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.registered_at, i.first_reaction_at, "
-        "i.answered_at, i.due_at, i.satisfaction, i.satisfied, i.last_exported_at, t.answer_text "
-        "FROM core.fct_incident AS i "
-        "LEFT JOIN restricted.incident_text AS t "
-        "  ON t.source = i.source AND t.incident_id = i.incident_id AND t.load_id = i.load_id "
-        "WHERE i.registered_at >= :window_start AND i.registered_at < :window_end",
-        params,
+    """:func:`incident_timing_batches` of the month, concatenated (for small months and tests)."""
+    parts = list(incident_timing_batches(warehouse, start))
+    if not parts:
+        return pd.DataFrame(columns=_TIMING_COLUMNS), pd.DataFrame(columns=_EVIDENCE_COLUMNS)
+    return (
+        pd.concat([timing for timing, _ in parts], ignore_index=True),
+        pd.concat([evidence for _, evidence in parts], ignore_index=True),
     )
+
+
+def incident_timing_batches(
+    warehouse: Warehouse, start: date, batch_rows: int | None = None
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """One row per incident registered in the month (the region's local month), and the evidence
+    of its answer's quality flags (one row per flag and phrase), a batch of whole regions at a
+    time: memory follows ``batch_rows``, not the month (a body and its templates stay in one
+    region, so one batch sees all of a body's answers)."""
+    params = mart_params(start)
     zones = region_timezones(warehouse)
     deadlines = Deadlines(marts_config()["deadlines"])
-    frames = [
-        _region_timing(rows, start, str(region), zones.get(str(region), "Europe/Moscow"), deadlines)
-        for region, rows in incidents.groupby("region_code")
-    ]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=_TIMING_COLUMNS), pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    timing = pd.concat(frames, ignore_index=True)
+    rules = load_rules()
+    for regions in region_batches(warehouse, params, batch_rows or TIMING_BATCH_ROWS):
+        incidents = warehouse.query_df(
+            "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.registered_at, "
+            "i.first_reaction_at, i.answered_at, i.due_at, i.satisfaction, i.satisfied, "
+            "i.last_exported_at, t.answer_text "
+            "FROM core.fct_incident AS i "
+            "LEFT JOIN restricted.incident_text AS t "
+            "  ON t.source = i.source AND t.incident_id = i.incident_id AND t.load_id = i.load_id "
+            "WHERE i.registered_at >= :window_start AND i.registered_at < :window_end "
+            f"AND i.region_code IN ({', '.join(f':r{n}' for n in range(len(regions)))})",
+            {**params, **{f"r{n}": region for n, region in enumerate(regions)}},
+        )
+        frames = [
+            _region_timing(rows, start, str(region), zones.get(str(region), "Europe/Moscow"), deadlines)
+            for region, rows in incidents.groupby("region_code")
+        ]
+        frames = [f for f in frames if len(f)]
+        if frames:
+            yield _with_answer_quality(pd.concat(frames, ignore_index=True), incidents, start, rules)
+
+
+def region_batches(warehouse: Warehouse, params: dict[str, Any], batch_rows: int) -> list[list[str]]:
+    """Regions with incidents in the month's window, in batches of about ``batch_rows`` incidents."""
+    counts = warehouse.query(
+        "SELECT region_code, COUNT(*) AS incidents FROM core.fct_incident "
+        "WHERE registered_at >= :window_start AND registered_at < :window_end "
+        "GROUP BY region_code ORDER BY region_code",
+        params,
+    )
+    return pack_regions([(str(row["region_code"]), int(row["incidents"])) for row in counts], batch_rows)
+
+
+def pack_regions(counts: list[tuple[str, int]], batch_rows: int) -> list[list[str]]:
+    """``(region, incidents)`` packed in order into batches of at most ``batch_rows`` incidents;
+    a region larger than that is a batch of its own (a region is never split)."""
+    batches: list[list[str]] = []
+    size = 0
+    for region, incidents in counts:
+        if not batches or (size + incidents > batch_rows and size):
+            batches.append([])
+            size = 0
+        batches[-1].append(region)
+        size += incidents
+    return batches
+
+
+def _with_answer_quality(
+    timing: pd.DataFrame, incidents: pd.DataFrame, start: date, rules: AnswerQualityRules
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``timing`` with the answer-quality flags of each answer, and their evidence rows."""
     texts = incidents.set_index(["source", "incident_id"])["answer_text"]
     answers = texts.reindex(pd.MultiIndex.from_frame(timing[["source", "incident_id"]])).to_numpy()
     timing["has_answer_text"] = pd.Series(answers).notna().to_numpy() & timing["is_answered"].to_numpy()
-    rules = load_rules()
-    assessments = [assess_with_evidence(a if isinstance(a, str) else None, rules) for a in answers]
-    flags = pd.DataFrame([a.flags for a in assessments])
+    answered = timing["has_answer_text"].to_numpy()
+    assessed = assess_distinct(answers[answered].tolist(), rules, executor=process_pool())
+    assessments = [assessed[text] if ok else None for text, ok in zip(answers, answered, strict=True)]
     for flag in QUALITY_FLAGS:
-        timing[flag] = flags[flag].where(timing["has_answer_text"], None)
+        timing[flag] = pd.array([a.flags[flag] if a else None for a in assessments], dtype="boolean")
     evidence = pd.DataFrame(
         [
             (source, incident_id, start, flag, phrase)
-            for (source, incident_id, answered), assessment in zip(
-                timing[["source", "incident_id", "has_answer_text"]].itertuples(index=False),
-                assessments,
-                strict=True,
+            for source, incident_id, assessment in zip(
+                timing["source"], timing["incident_id"], assessments, strict=True
             )
-            if answered
+            if assessment is not None
             for flag, phrases in assessment.evidence.items()
             for phrase in phrases
         ],

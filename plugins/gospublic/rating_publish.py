@@ -115,12 +115,16 @@ def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]
         "GROUP BY org_id",
         {"m": month},
     )
-    phrases = warehouse.query_df(
-        "SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
-        "FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
-        "ON t.source = e.source AND t.incident_id = e.incident_id "
-        "WHERE e.month = :m AND e.flag IN ('formal', 'redirect')"
-        " GROUP BY t.org_id, e.flag, LOWER(e.evidence)",
+    phrases = warehouse.query(
+        "SELECT org_id, flag, phrase, uses FROM ("
+        "  SELECT org_id, flag, phrase, uses, ROW_NUMBER() OVER ("
+        "    PARTITION BY org_id, flag ORDER BY uses DESC, phrase) AS n FROM ("
+        "    SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
+        "    FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
+        "    ON t.source = e.source AND t.incident_id = e.incident_id "
+        "    WHERE e.month = :m AND e.flag IN ('formal', 'redirect')"
+        "    GROUP BY t.org_id, e.flag, LOWER(e.evidence)) AS counted"
+        ") AS ranked WHERE n <= 5 ORDER BY org_id, flag, n",
         {"m": month},
     )
     result: dict[str, dict[str, Any]] = {}
@@ -129,12 +133,9 @@ def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]
             "answers": int(row["answers"]),
             **{f: int(row[f] or 0) for f in FLAG_CAPTIONS},
         }
-    for org_id, part in phrases.groupby("org_id"):
-        top = part.sort_values(["uses", "phrase"], ascending=[False, True])
-        result.setdefault(str(org_id), {})["phrases"] = {
-            str(flag): list(zip(rows["phrase"].head(5), rows["uses"].head(5).astype(int), strict=True))
-            for flag, rows in top.groupby("flag")
-        }
+    for row in phrases:  # the top five phrases of each flag, most used first
+        by_flag = result.setdefault(str(row["org_id"]), {}).setdefault("phrases", {})
+        by_flag.setdefault(str(row["flag"]), []).append((row["phrase"], int(row["uses"])))
     return result
 
 
@@ -288,12 +289,12 @@ def _methodology_html(methodology: Methodology) -> str:
 
 @dataclass(frozen=True)
 class CardData:
-    """What the report cards read, indexed once for all of them (a national month has tens of
-    thousands of cards: filtering the whole table per card was quadratic)."""
+    """What the report cards read, indexed once for all of them in plain dicts (a national month
+    has tens of thousands of cards: filtering or indexing pandas objects per card is too slow)."""
 
-    bodies: dict[str, pd.Series]  # org_id → the body's row of the rating table
-    own: dict[str, pd.DataFrame]  # org_id → its indicator rows, by indicator_id
-    group_stats: pd.DataFrame  # (rating_group, indicator_id) → median, max, min of raw values
+    bodies: dict[str, dict[str, Any]]  # org_id → the body's row of the rating table
+    own: dict[str, list[dict[str, Any]]]  # org_id → its indicator rows, in indicator order
+    group_stats: dict[tuple[str, str], dict[str, float]]  # (rating_group, indicator_id) → median, max, min
 
     @classmethod
     def of(cls, table: pd.DataFrame, indicators: pd.DataFrame) -> CardData:
@@ -303,12 +304,13 @@ class CardData:
             subset=["raw_value", "rating_group"]
         )
         stats = values.groupby(["rating_group", "indicator_id"])["raw_value"].agg(["median", "max", "min"])
+        own: dict[str, list[dict[str, Any]]] = {}
+        for row in indicators.to_dict("records"):
+            own.setdefault(row["org_id"], []).append(row)
         return cls(
-            bodies={row["org_id"]: row for _, row in table.drop_duplicates("org_id").iterrows()},
-            own={
-                org: rows.set_index("indicator_id") for org, rows in indicators.groupby("org_id", sort=False)
-            },
-            group_stats=stats,
+            bodies={row["org_id"]: row for row in table.drop_duplicates("org_id").to_dict("records")},
+            own=own,
+            group_stats=dict(zip(stats.index, stats.to_dict("records"), strict=True)),
         )
 
 
@@ -318,13 +320,12 @@ def report_card(
 ) -> str:  # fmt: skip
     """One body's card: score and place, indicators against the group, quality flags and phrases."""
     body = cards.bodies[org_id]
-    own = cards.own.get(org_id, pd.DataFrame(columns=["raw_value", "points", "weight", "weighted_points"]))
     captions = {i.id: i for i in methodology.indicators}
+    order = {indicator_id: n for n, indicator_id in enumerate(captions)}
     rows, losses = [], []
-    for indicator_id, item in own.iterrows():
-        spec = captions[indicator_id]
-        key = (body["rating_group"], indicator_id)
-        stats = cards.group_stats.loc[key] if key in cards.group_stats.index else None
+    for item in sorted(cards.own.get(org_id, []), key=lambda i: order[i["indicator_id"]]):
+        spec = captions[item["indicator_id"]]
+        stats = cards.group_stats.get((body["rating_group"], item["indicator_id"]))
         median = stats["median"] if stats is not None else None
         best = (stats["max"] if spec.higher_is_better else stats["min"]) if stats is not None else None
         lost = item["weight"] * (100 - item["points"]) / 100

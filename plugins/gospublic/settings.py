@@ -30,6 +30,7 @@ ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
 ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
 ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
 ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
+ENV_WORKER_PROCESSES = "GOSPUBLIC_WORKER_PROCESSES"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -43,6 +44,7 @@ ENVIRONMENT = {
     ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
     ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
     ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
+    ENV_WORKER_PROCESSES: "processes a task may start for CPU-bound steps (default: the CPUs, at most 4)",
 }
 
 
@@ -95,3 +97,9 @@ def incident_chunk_rows() -> int:
 def rating_methodologies() -> list[str]:
     raw = os.environ.get(ENV_RATING_METHODOLOGIES, "penza-2025")
     return [m.strip() for m in raw.split(",") if m.strip()]
+
+
+def worker_processes() -> int:
+    """Processes a task may start for CPU-bound steps (answer assessment, VK flattening)."""
+    raw = os.environ.get(ENV_WORKER_PROCESSES)
+    return max(1, int(raw)) if raw else max(1, min(4, os.cpu_count() or 1))

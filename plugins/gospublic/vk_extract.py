@@ -34,6 +34,7 @@ from typing import Any
 
 from gospublic.lake import Lake
 from gospublic.vk import VkCall, VkClient, VkResult, iter_batches
+from transforms.vk_flatten import RAW_CHUNK_BYTES, raw_line_chunks
 
 GROUP_FIELDS = ",".join(
     [
@@ -43,7 +44,6 @@ GROUP_FIELDS = ",".join(
 )  # fmt: skip
 GROUPS_PER_CALL = 500
 PAGE_SIZE = 100
-RAW_CHUNK_BYTES = 32 * 1024 * 1024
 MIN_WALL_COUNT = 10
 THREAD_INLINE = 10
 RAW_PREFIX = "raw/vk"
@@ -157,17 +157,8 @@ def read_manifest(lake: Lake, dt: date) -> dict[str, Any]:
 def iter_raw_chunks(lake: Lake, key: str, chunk_bytes: int = RAW_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
     """Whole JSON lines of one raw lake file, about ``chunk_bytes`` at a time, each with the
     number of its first line (from 1): memory stays bounded however large the file."""
-    with lake.open_read(key) as stream, gzip.GzipFile(fileobj=stream) as lines:
-        chunk: list[bytes] = []
-        size, first = 0, 1
-        for number, line in enumerate(lines, start=1):
-            chunk.append(line)
-            size += len(line)
-            if size >= chunk_bytes:
-                yield first, b"".join(chunk)
-                chunk, size, first = [], 0, number + 1
-        if chunk:
-            yield first, b"".join(chunk)
+    with lake.open_read(key) as stream:
+        yield from raw_line_chunks(stream, chunk_bytes)
 
 
 def window_start_for(dt: date, window_days: int, last_extracted: date | None) -> datetime:

@@ -8,7 +8,9 @@ one ``audit.load_runs`` row per method.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,7 +23,8 @@ from gospublic.lake import Lake
 from gospublic.models import run_models
 from gospublic.vk_extract import iter_raw_chunks, read_manifest
 from gospublic.warehouse import Warehouse
-from transforms.vk_flatten import flatten_raw, memoized
+from gospublic.workers import process_pool, worker_count
+from transforms.vk_flatten import Flattened, flatten_gzip, flatten_raw, memoized
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def load_day(
         load_id,
         memoized(pseudonymize),
         int(datetime.fromisoformat(window).timestamp()) if window else None,
+        pseudonymize,
     )
     counts: dict[str, dict[str, int]] = {}
     before_window = 0
@@ -107,26 +111,51 @@ def load_day(
 class _Context:
     dt: date
     load_id: str
-    pseudonymize: Callable[[str], str]
+    pseudonymize: Callable[[str], str]  # memoized: a commenter's id is hashed once
     window_start: int | None  # epoch seconds; posts published before it are not staged
+    raw_pseudonymize: Callable[[str], str]  # as given: handed to worker processes
 
 
 def _frames(
     lake: Lake, keys: list[str], target: _Target, ctx: _Context, stats: dict[str, int]
 ) -> Iterator[pa.Table]:
-    """Arrow tables, a chunk of a raw file each. Reconciles: items read = rows written + error
-    answers rejected (posts from before the window are counted apart, in ``before_window``)."""
+    """Arrow tables, a chunk of a raw file each, in the order of ``keys``. Reconciles: items read
+    = rows written + error answers rejected (posts from before the window are counted apart, in
+    ``before_window``). With a worker pool, files are decoded by the workers (a few files ahead)
+    while this process writes the tables already decoded."""
+    pool = process_pool()
+    flats = _flat_in_pool(pool, lake, keys, target, ctx) if pool else _flat_here(lake, keys, target, ctx)
+    for flat in flats:
+        stats["read"] += flat.read
+        stats["rejected"] += flat.rejected
+        stats["before_window"] += flat.before_window
+        yield flat.table
+
+
+def _flat_here(lake: Lake, keys: list[str], target: _Target, ctx: _Context) -> Iterator[Flattened]:
     for key in keys:
         for first_line, payload in iter_raw_chunks(lake, key):
             source = f"{key} (lines from {first_line})"
-            flat = flatten_raw(
+            yield flatten_raw(
                 target.method, payload, ctx.dt, ctx.load_id, ctx.pseudonymize, source=source,
                 window_start=ctx.window_start,
             )  # fmt: skip
-            stats["read"] += flat.read
-            stats["rejected"] += flat.rejected
-            stats["before_window"] += flat.before_window
-            yield flat.table
+
+
+def _flat_in_pool(
+    pool: Executor, lake: Lake, keys: list[str], target: _Target, ctx: _Context
+) -> Iterator[Flattened]:
+    ahead: deque[Future[list[Flattened]]] = deque()
+    for key in keys:
+        job = pool.submit(
+            flatten_gzip, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id, ctx.raw_pseudonymize,
+            source=key, window_start=ctx.window_start,
+        )  # fmt: skip
+        ahead.append(job)
+        if len(ahead) > 2 * worker_count(pool):
+            yield from ahead.popleft().result()
+    while ahead:
+        yield from ahead.popleft().result()
 
 
 def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:

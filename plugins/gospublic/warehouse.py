@@ -231,15 +231,20 @@ class Warehouse:
         self, conn: sa.Connection, table: str, data: FrameSource, partition: Mapping[str, Any]
     ) -> ReplaceResult:
         """``replace_partition`` inside the caller's transaction (to replace several together)."""
+        deleted = self.delete_partition_in(conn, table, partition)
+        inserted = self.bulk_load_in(conn, table, data)
+        log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
+        return ReplaceResult(table, dict(partition), deleted, inserted)
+
+    def delete_partition_in(self, conn: sa.Connection, table: str, partition: Mapping[str, Any]) -> int:
+        """Delete the rows of ``table`` where every ``partition`` column equals its value, inside
+        the caller's transaction (which then loads the partition's new rows); returns the rows deleted."""
         if not partition:
             raise WarehouseError(f"replace_partition on {table}: an empty partition would replace all")
         _check_columns(table, list(partition))
         where = " AND ".join(f'"{col}" = :p_{i}' for i, col in enumerate(partition))
         params = {f"p_{i}": value for i, value in enumerate(partition.values())}
-        deleted = conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
-        inserted = self.bulk_load_in(conn, table, data)
-        log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
-        return ReplaceResult(table, dict(partition), deleted, inserted)
+        return conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
 
 
 def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None = None) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from gospublic.marts_build import build_month
+from gospublic.marts_build import build_month, pack_regions
 from tests.incidents.conftest import IncidentWorld
 from transforms.deadlines import Deadlines
 
@@ -90,3 +90,11 @@ def test_deadlines_per_source_and_region() -> None:
     assert due.tolist() == [moscow(2025, 11, 30, 17), moscow(2025, 11, 14)]
     with pytest.raises(ValueError, match="no deadline rule for source 'tg'"):
         deadlines.rule("tg", "58")
+
+
+def test_regions_packed_into_batches_whole_and_in_order() -> None:
+    counts = [("01", 40), ("02", 50), ("03", 20), ("04", 250), ("05", 10)]
+    assert pack_regions(counts, 100) == [["01", "02"], ["03"], ["04"], ["05"]]
+    assert pack_regions(counts, 1) == [["01"], ["02"], ["03"], ["04"], ["05"]]
+    assert pack_regions(counts, 10_000) == [["01", "02", "03", "04", "05"]]
+    assert pack_regions([], 100) == []

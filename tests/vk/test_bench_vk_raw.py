@@ -8,14 +8,17 @@ from datetime import date
 import pytest
 
 from bench.vk_raw import land_month
+from gospublic import settings
 from gospublic.lake import LocalLake
 from gospublic.pseudonym_key import pseudonymizer
 from gospublic.vk_load import load_day
-from tests.vk.conftest import VkWorld, business_checksums
+from gospublic.workers import process_pool
+from tests.vk.conftest import VkWorld, business_checksums, checksum
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 DAY = date(2025, 11, 26)
+STAGING = ("staging.vk_page_observations", "staging.vk_post_observations", "staging.vk_comment_observations")
 
 
 def test_in_process_landing_loads_like_the_http_extraction(vk_world: VkWorld, dagbag, tmp_path) -> None:
@@ -29,3 +32,21 @@ def test_in_process_landing_loads_like_the_http_extraction(vk_world: VkWorld, da
     load_day(wh, lake, DAY, pseudonymizer())  # replaces the day's partitions from the other lake
 
     assert business_checksums(wh) == over_http
+
+
+def test_worker_processes_load_what_one_process_loads(
+    vk_world: VkWorld, dagbag, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw files decoded by the worker pool stage the very rows the task's own process stages."""
+    world, wh = vk_world, vk_world.warehouse
+    assert world.run(dagbag.get_dag("vk_pages"), DAY).state == "success"
+    lake = LocalLake(tmp_path / "lake")  # the vk_world connection's lake
+    monkeypatch.setenv(settings.ENV_WORKER_PROCESSES, "2")
+    assert process_pool() is not None
+    pooled = load_day(wh, lake, DAY, pseudonymizer())
+    staged = {table: checksum(wh, table) for table in STAGING}
+    monkeypatch.setenv(settings.ENV_WORKER_PROCESSES, "1")
+    assert process_pool() is None
+    alone = load_day(wh, lake, DAY, pseudonymizer())
+    assert alone["counts"] == pooled["counts"] and pooled["counts"]["wall.getComments"]["written"] > 0
+    assert {table: checksum(wh, table) for table in STAGING} == staged
