@@ -26,6 +26,13 @@ class FileRejectedError(ValueError):
         self.reason = reason
         self.kind = kind
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from worker processes intact
+        return (_file_rejected, (self.reason, self.kind))
+
+
+def _file_rejected(reason: str, kind: str) -> FileRejectedError:
+    return FileRejectedError(reason, kind=kind)
+
 
 @dataclass(frozen=True)
 class FieldSpec:

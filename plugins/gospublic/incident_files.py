@@ -14,8 +14,10 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
@@ -25,9 +27,18 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gospublic.audit import LoadRun, record_load_runs
-from gospublic.incidents_load import ExportFileInfo, ExportLoad, RegistryLookups, export_spec, load_export
+from gospublic.incidents_load import (
+    ExportFileInfo,
+    ExportLoad,
+    PreparedExport,
+    RegistryLookups,
+    export_spec,
+    load_export,
+    prepare_export_whole,
+)
 from gospublic.lake import Lake, LakeObject
 from gospublic.warehouse import Warehouse
+from gospublic.workers import process_pool, worker_count
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
 
 log = logging.getLogger(__name__)
@@ -36,6 +47,7 @@ INCOMING = "incoming"
 ARCHIVE = "archive"
 REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
+POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -127,59 +139,110 @@ def ingest_landed(
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> IngestSummary:
-    """Load, reject or recognise every file in ``incoming/``, in arrival order."""
-    spec = spec or export_spec()
-    summary = IngestSummary()
-    lookups = RegistryLookups(warehouse)
-    for landed in landed_files(lake):
-        with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
-            path = lake.download(landed.key, Path(tmp) / landed.name)
-            sha = file_sha(path)
-            known = warehouse.query(
-                "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
-            )
-            if known and known[0]["state"] == "loaded":
-                target = _free_key(lake, str(known[0]["stored_key"]), sha)
-                lake.move(landed.key, target)
-                log.info(
-                    "%s has the content of a file loaded before (%s): archived, nothing loaded",
-                    landed.key,
-                    sha[:12],
-                )
-                summary.already_loaded.append(landed.key)
-                continue
-            options = {} if chunk_rows is None else {"chunk_rows": chunk_rows}
+    """Load, reject or recognise every file in ``incoming/``, in arrival order.
+
+    With a worker pool (``GOSPUBLIC_WORKER_PROCESSES`` > 1) the next files are downloaded, parsed
+    and validated by the workers while this process writes the current one; files still load
+    one at a time, in order."""
+    ingestion = _Ingestion(
+        lake, warehouse, pseudonymize, RegistryLookups(warehouse), spec or export_spec(),
+        {} if chunk_rows is None else {"chunk_rows": chunk_rows}, dag_id, run_id,
+    )  # fmt: skip
+    files = landed_files(lake)
+    with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
+        ahead = _Ahead(ingestion, Path(tmp), files)
+        for index, landed in enumerate(files):
+            fetched = ahead.take(index)
             try:
-                info = describe(landed, path, sha)
-                result = load_export(
-                    warehouse,
-                    info,
-                    pseudonymize=pseudonymize,
-                    lookups=lookups,
-                    spec=spec,
-                    dag_id=dag_id,
-                    run_id=run_id,
-                    **options,
-                )
-            except FileRejectedError as exc:
-                summary.rejected.append(
-                    _reject(lake, warehouse, landed, sha, exc, dag_id=dag_id, run_id=run_id)
-                )
-                continue
-            target = _free_key(lake, archive_key(landed.source, info.export_date, landed.name), sha)
-            _record_file(
-                warehouse,
-                landed,
-                sha,
-                state="loaded",
-                stored_key=target,
-                load=result,
-                dag_id=dag_id,
-                run_id=run_id,
-            )
+                ingestion.one(landed, fetched)
+            finally:
+                shutil.rmtree(fetched.path.parent, ignore_errors=True)
+    return ingestion.summary
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    path: Path  # the local copy, alone in its folder
+    sha: str
+    prepared: Future[PreparedExport] | None  # None: prepare it while loading
+
+
+@dataclass
+class _Ingestion:
+    lake: Lake
+    warehouse: Warehouse
+    pseudonymize: Callable[[str], str]
+    lookups: RegistryLookups
+    spec: ExportSpec
+    options: dict[str, Any]
+    dag_id: str | None
+    run_id: str | None
+    summary: IngestSummary = field(default_factory=IngestSummary)
+
+    def one(self, landed: LandedFile, fetched: _Fetched) -> None:
+        """Load, reject or recognise one landed file."""
+        lake, warehouse, sha, summary = self.lake, self.warehouse, fetched.sha, self.summary
+        known = warehouse.query(
+            "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
+        )
+        if known and known[0]["state"] == "loaded":
+            if fetched.prepared is not None:
+                fetched.prepared.cancel()
+            target = _free_key(lake, str(known[0]["stored_key"]), sha)
             lake.move(landed.key, target)
-            summary.loaded.append(result.as_dict())
-    return summary
+            log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
+            summary.already_loaded.append(landed.key)
+            return
+        runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        try:
+            info = describe(landed, fetched.path, sha)
+            result = load_export(
+                warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups, spec=self.spec,
+                prepared=fetched.prepared, **runs, **self.options,
+            )  # fmt: skip
+        except FileRejectedError as exc:
+            summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, **runs))
+            return
+        target = _free_key(lake, archive_key(landed.source, info.export_date, landed.name), sha)
+        _record_file(warehouse, landed, sha, state="loaded", stored_key=target, load=result, **runs)
+        lake.move(landed.key, target)
+        summary.loaded.append(result.as_dict())
+
+
+class _Ahead:
+    """Downloads the files in turn and, with a worker pool, has the next few prepared (read,
+    parsed, validated) by the workers while the current one is written."""
+
+    def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
+        self._ingestion, self._tmp, self._files = ingestion, tmp, files
+        self._pool = process_pool()
+        self._depth = 2 * worker_count(self._pool) if self._pool else 0
+        self._fetched: dict[int, _Fetched] = {}
+
+    def take(self, index: int) -> _Fetched:
+        """File ``index`` downloaded, and being prepared when a worker can."""
+        for ahead in range(index, min(len(self._files), index + 1 + self._depth)):
+            if ahead not in self._fetched:
+                self._fetched[ahead] = self._fetch(ahead)
+        return self._fetched.pop(index)
+
+    def _fetch(self, index: int) -> _Fetched:
+        landed, ingestion = self._files[index], self._ingestion
+        path = ingestion.lake.download(landed.key, self._tmp / str(index) / landed.name)
+        sha = file_sha(path)
+        if self._pool is None or landed.size > POOLED_MAX_BYTES:
+            return _Fetched(path, sha, None)
+        try:
+            info = describe(landed, path, sha)
+            timezone = ingestion.lookups.timezone(info.region_code, info.file)
+            resolver = ingestion.lookups.resolver(info.region_code)
+        except FileRejectedError:  # rejected in its turn, by the usual path
+            return _Fetched(path, sha, None)
+        prepared = self._pool.submit(
+            prepare_export_whole, info, spec=ingestion.spec, timezone=timezone, resolver=resolver,
+            pseudonymize=ingestion.pseudonymize, **ingestion.options,
+        )  # fmt: skip
+        return _Fetched(path, sha, prepared)
 
 
 def archive_key(source: str, export_date: date, name: str) -> str:

@@ -11,7 +11,8 @@ records read = loaded + quarantined + duplicates. Loading the same file again gi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -146,6 +147,55 @@ class RegistryLookups:
         return self._resolvers[region_code]
 
 
+@dataclass
+class PreparedExport:
+    """A file read, parsed and checked, ready to stage: the rows of each chunk that load (with the
+    chunk's count of empty rows) and the checks' tallies. ``chunks`` is lazy when prepared in the
+    task's process (chunk by chunk, memory bounded) and a list when prepared by a worker."""
+
+    fmt: str
+    checks: _ChunkChecks
+    chunks: Iterable[tuple[pd.DataFrame, int]]
+
+
+def prepare_export(
+    info: ExportFileInfo,
+    *,
+    spec: ExportSpec,
+    timezone: str,
+    resolver: ExecutorResolver,
+    pseudonymize: Callable[[str], str],
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> PreparedExport:
+    """Read, parse, resolve and validate ``info``'s file chunk by chunk (no database)."""
+    source = spec.sources[info.source]
+    fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
+    headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
+    mapping = match_headers(headers, source, info.file)
+    checks = _ChunkChecks(source, {name: str(headers[pos]) for pos, name in mapping.items()})
+
+    def checked() -> Iterator[tuple[pd.DataFrame, int]]:
+        for raw in chunks:
+            parsed = parse_chunk(
+                raw, mapping, headers, spec=spec, source=source, timezone=timezone, file=info.file,
+                pseudonymize=pseudonymize,
+            )  # fmt: skip
+            rows = checks.run(
+                parsed.rows, parsed.row_hash, parsed.problems, file=info.file, resolver=resolver,
+                timezone=timezone,
+            )  # fmt: skip
+            yield rows, parsed.empty_rows
+
+    return PreparedExport(fmt.describe(), checks, checked())
+
+
+def prepare_export_whole(info: ExportFileInfo, **options: Any) -> PreparedExport:
+    """:func:`prepare_export` with every chunk made at once: a worker process's unit of work."""
+    prepared = prepare_export(info, **options)
+    prepared.chunks = list(prepared.chunks)
+    return prepared
+
+
 def load_export(
     warehouse: Warehouse,
     info: ExportFileInfo,
@@ -156,38 +206,33 @@ def load_export(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     dag_id: str | None = None,
     run_id: str | None = None,
+    prepared: Future[PreparedExport] | None = None,
 ) -> ExportLoad:
-    """Load one file; raises ``FileRejectedError`` when the file as a whole is unusable."""
+    """Load one file; raises ``FileRejectedError`` when the file as a whole is unusable.
+
+    ``prepared``: the file already being prepared by a worker (see ``ingest_landed``); without it
+    the file is prepared here, chunk by chunk."""
     spec = spec or export_spec()
-    source = spec.sources[info.source]
-    fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
-    headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
-    mapping = match_headers(headers, source, info.file)
     lookups = lookups or RegistryLookups(warehouse)
     timezone = lookups.timezone(info.region_code, info.file)
     resolver = lookups.resolver(info.region_code)
     exported_at = pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
+    if prepared is not None:
+        ready = prepared.result()
+    else:
+        ready = prepare_export(
+            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize,
+            chunk_rows=chunk_rows,
+        )  # fmt: skip
+    checks = ready.checks
     result = ExportLoad(
-        info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, fmt.describe()
+        info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
     )
-    checks = _ChunkChecks(source, {name: str(headers[pos]) for pos, name in mapping.items()})
     started = datetime.now(UTC)
     _clear_staging(warehouse, info.load_id)
     try:
-        for raw in chunks:  # staging commits chunk by chunk: memory stays bounded on both engines
-            parsed = parse_chunk(
-                raw, mapping, headers, spec=spec, source=source, timezone=timezone, file=info.file,
-                pseudonymize=pseudonymize,
-            )  # fmt: skip
-            rows = checks.run(
-                parsed.rows,
-                parsed.row_hash,
-                parsed.problems,
-                file=info.file,
-                resolver=resolver,
-                timezone=timezone,
-            )
-            result.rows_empty += parsed.empty_rows
+        for rows, empty_rows in ready.chunks:  # staging commits chunk by chunk: memory stays bounded
+            result.rows_empty += empty_rows
             with warehouse.begin() as conn:
                 _stage(warehouse, conn, rows, info, exported_at)
     except BaseException:
@@ -208,7 +253,7 @@ def load_export(
             warehouse, conn, source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
             problems=checks.problems,
         )  # fmt: skip
-        _replace_validation_results(warehouse, conn, info, checks.results(source.code))
+        _replace_validation_results(warehouse, conn, info, checks.results(spec.sources[info.source].code))
         run = LoadRun(
             load_id=info.load_id,
             source=f"incidents/{info.source}",
