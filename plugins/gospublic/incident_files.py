@@ -48,6 +48,7 @@ ARCHIVE = "archive"
 REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
 POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
+POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -215,7 +216,7 @@ class _Ahead:
 
     def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
         self._ingestion, self._tmp, self._files = ingestion, tmp, files
-        self._pool = process_pool()
+        self._pool = process_pool() if len(files) >= POOLED_MIN_FILES else None
         self._depth = 2 * worker_count(self._pool) if self._pool else 0
         self._fetched: dict[int, _Fetched] = {}
 

@@ -29,6 +29,7 @@ from transforms.vk_flatten import Flattened, flatten_gzip, flatten_raw, memoized
 log = logging.getLogger(__name__)
 
 CORE_MODELS = ("core/010_fct_page_daily.sql", "core/020_fct_post.sql", "core/030_fct_comment.sql")
+POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
 ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "error_code", "error_msg", "occurred_at")
 
 
@@ -123,7 +124,7 @@ def _frames(
     = rows written + error answers rejected (posts from before the window are counted apart, in
     ``before_window``). With a worker pool, files are decoded by the workers (a few files ahead)
     while this process writes the tables already decoded."""
-    pool = process_pool()
+    pool = process_pool() if len(keys) >= POOLED_MIN_FILES else None
     flats = _flat_in_pool(pool, lake, keys, target, ctx) if pool else _flat_here(lake, keys, target, ctx)
     for flat in flats:
         stats["read"] += flat.read

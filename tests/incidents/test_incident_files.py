@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gospublic import settings
+from gospublic import incident_files, settings
 from gospublic.incident_files import ingest_landed
 from gospublic.incidents_load import export_spec, resolve_unresolved
 from gospublic.pseudonym_key import pseudonymizer
@@ -297,6 +297,7 @@ def test_files_prepared_by_worker_processes_load_as_in_one_process(
             out[table] = sorted(map(tuple, frame.astype(str).to_numpy().tolist()))
         return out
 
+    monkeypatch.setattr(incident_files, "POOLED_MIN_FILES", 1)  # the sample's 8 files use the pool too
     pooled = ingest_all("2")
     assert pooled["audit.quarantine"] and pooled["core.fct_incident"]
     assert ingest_all("1") == pooled
