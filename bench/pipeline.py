@@ -21,7 +21,7 @@ connection would set; PostgreSQL's server memory is not counted). Results go to 
 others'.
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
-        [--repeat 3] [--out bench/results.json]
+        [--repeat 3] [--stages registry,incidents] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -216,7 +216,14 @@ def spawn(spec: dict[str, Any], log: Path) -> dict[str, Any]:
 
 
 def bench_engine(
-    scale: str, engine: str, *, data: Path, vk: Path, repeat: int, pg_server: str | None
+    scale: str,
+    engine: str,
+    *,
+    data: Path,
+    vk: Path,
+    repeat: int,
+    pg_server: str | None,
+    stages: tuple[str, ...] = STAGES,
 ) -> list[dict[str, Any]]:
     workdir = BENCH / f"run-{scale}-{engine}"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -230,7 +237,7 @@ def bench_engine(
         database, spec["pg_url"] = create_database(pg_server)
     results = []
     try:
-        for stage in STAGES:
+        for stage in stages:
             runs = [spawn({**spec, "stage": stage}, workdir / f"{stage}.log") for _ in range(repeat)]
             seconds = statistics.median(r["seconds"] for r in runs)
             rows = runs[-1]["rows"]
@@ -248,7 +255,8 @@ def bench_engine(
                 results.append(ceiling_of(results[-1], measured))
                 print(_line(results[-1]), flush=True)
         url = f"duckdb:///{spec['duckdb']}" if engine == "duckdb" else spec["pg_url"]
-        results += run_baseline(scale, engine, data, url, workdir / "baseline.log")
+        if stages == STAGES:  # the baseline beside a whole pipeline only
+            results += run_baseline(scale, engine, data, url, workdir / "baseline.log")
     finally:
         if database and pg_server:
             drop_database(pg_server, database)
@@ -328,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="region,national")
     parser.add_argument("--engines", default="duckdb,postgres")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--stages", default=",".join(STAGES),
+        help="the first stages only (e.g. registry,incidents); the baseline runs with all of them",
+    )  # fmt: skip
     parser.add_argument("--pg-url", default=os.environ.get("GOSPUBLIC_BENCH_PG", DEFAULT_PG))
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results.json")
     args = parser.parse_args(argv)
@@ -338,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_stage(json.loads(args.child.read_text()))))
         return 0
     engines = [e for e in args.engines.split(",") if e]
+    stages = tuple(s for s in STAGES if s in args.stages.split(","))
+    if stages != STAGES[: len(stages)]:
+        parser.error(f"--stages: a prefix of {','.join(STAGES)} (a stage runs on the previous ones' tables)")
     pg_server = args.pg_url if "postgres" in engines and postgres_reachable(args.pg_url) else None
     if "postgres" in engines and not pg_server:
         print(f"PostgreSQL unreachable at {args.pg_url}: skipped", file=sys.stderr)
@@ -348,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         vk = vk_lake(scale, data)
         print(f"{scale}: data and VK raw ready in {time.monotonic() - started:.0f} s", flush=True)
         for engine in engines:
-            measured = bench_engine(scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server)
+            measured = bench_engine(
+                scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server, stages=stages
+            )
             save(args.out, measured)  # after every engine: a later failure keeps what was measured
     print(f"written {args.out}")
     return 0
