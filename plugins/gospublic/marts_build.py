@@ -45,7 +45,7 @@ MART_MODELS = (
     "mart/060_rating_base.sql",
 )
 QUALITY_FLAGS = ("formal", "no_specifics", "impolite", "redirect")
-TIMING_BATCH_ROWS = 100_000  # incidents read, assessed and written at a time (whole regions)
+TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (whole regions)
 
 
 @cache
