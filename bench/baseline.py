@@ -65,21 +65,29 @@ def to_time(column: pd.Series, tz: str = "Europe/Moscow") -> pd.Series:
     return parsed.fillna(cells).dt.round("s").dt.tz_localize(tz).dt.tz_convert("UTC")
 
 
+def region_zones(registry: Path) -> dict[str, str]:
+    """Each region's time zone: the one most of its bodies have (exports are in local time)."""
+    orgs = pd.read_csv(registry / "orgs.csv", dtype=str, keep_default_na=False)
+    return orgs.groupby("region_code")["timezone"].agg(lambda zones: zones.mode().iloc[0]).to_dict()
+
+
 def load_incidents(data: Path, engine: sa.Engine) -> pd.DataFrame:
     names = aliases()
+    zones = region_zones(data / "registry")
     frames = []
     for path in sorted((data / "exports").rglob("*_*_*.*")):
         source = path.parent.name
         frame = read_export(path)
         frame.columns = [names[source].get(str(c).strip().casefold(), f"extra:{c}") for c in frame.columns]
         frame = frame[[c for c in frame.columns if not c.startswith("extra:")]]
-        frame["source"], frame["file"] = source, path.name
-        frame["export_day"] = re.search(r"_(\d{8})\.", path.name).group(1)
+        region, day = re.search(r"_(\d+)_(\d{8})\.", path.name).groups()
+        frame["source"], frame["file"], frame["export_day"] = source, path.name, day
+        frame["region_code"] = region.zfill(2)
+        for column in ("registered_at", "answered_at"):  # the region's local time
+            frame[column] = to_time(frame[column], zones.get(region.zfill(2), "Europe/Moscow"))
         frames.append(frame)
     incidents = pd.concat(frames, ignore_index=True)
     incidents["incident_id"] = incidents["incident_id"].astype(str).str.replace(r"\.0$", "", regex=True)
-    for column in ("registered_at", "answered_at"):
-        incidents[column] = to_time(incidents[column])
     satisfaction = pd.to_numeric(incidents["satisfaction"], errors="coerce")
     incidents["satisfaction"] = satisfaction.where(satisfaction.between(1, 5))
     valid = incidents["registered_at"].notna() & incidents["status"].notna() & incidents["executor"].notna()
@@ -87,7 +95,8 @@ def load_incidents(data: Path, engine: sa.Engine) -> pd.DataFrame:
     valid &= ~(satisfaction.notna() & ~satisfaction.between(1, 5))
     incidents = incidents[valid & incidents["incident_id"].ne("nan")]
     incidents = incidents.sort_values(["export_day"]).drop_duplicates(["source", "incident_id"], keep="last")
-    incidents.to_sql("baseline_incidents", engine, if_exists="replace", index=False)
+    _drop(engine, "baseline_incidents")
+    incidents.to_sql("baseline_incidents", engine, index=False)
     return incidents
 
 
@@ -97,23 +106,34 @@ def load_posts(data: Path, engine: sa.Engine) -> pd.DataFrame:
     posts = pd.concat(chunk[["owner_id", "id", "date"]] for chunk in reader)
     posts = posts.assign(group_id=lambda f: -f["owner_id"])
     posts["published_at"] = pd.to_datetime(posts["date"], unit="s", utc=True)
-    posts.to_sql("baseline_posts", engine, if_exists="replace", index=False)
+    _drop(engine, "baseline_posts")
+    posts.to_sql("baseline_posts", engine, index=False)
     return posts
 
 
+def _drop(engine: sa.Engine, table: str) -> None:
+    """Drop a previous run's table (``if_exists="replace"`` reflects it, which DuckDB's dialect
+    cannot: a second run on the same warehouse failed)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+
+
 def metrics(incidents: pd.DataFrame, registry: Path) -> pd.DataFrame:
-    """Response metrics per body and source for November (Moscow time)."""
+    """Response metrics per body and source for November (each region's local time)."""
     orgs = pd.read_csv(registry / "orgs.csv", dtype=str, keep_default_na=False)
-    alias_to_org = {
-        alias.strip().casefold().replace("ё", "е"): org
-        for org, names in zip(orgs["org_id"], orgs["aliases"], strict=True)
+    alias_to_org = {  # executor names repeat across regions: a name means a body within its region
+        (region, alias.strip().casefold().replace("ё", "е")): org
+        for org, region, names in zip(orgs["org_id"], orgs["region_code"], orgs["aliases"], strict=True)
         for alias in names.split("|")
     }
     frame = incidents.copy()
-    frame["org_id"] = (
-        frame["executor"].astype(str).str.strip().str.casefold().str.replace("ё", "е").map(alias_to_org)
-    )
-    local = frame["registered_at"].dt.tz_convert("Europe/Moscow").dt.tz_localize(None)
+    names = frame["executor"].astype(str).str.strip().str.casefold().str.replace("ё", "е")
+    frame["org_id"] = [alias_to_org.get(key) for key in zip(frame["region_code"], names, strict=True)]
+    zones = region_zones(registry)
+    local = pd.concat(
+        rows["registered_at"].dt.tz_convert(zones.get(region, "Europe/Moscow")).dt.tz_localize(None)
+        for region, rows in frame.groupby("region_code")
+    ).reindex(frame.index)
     frame = frame[(local >= MONTH_START) & (local < MONTH_END) & frame["org_id"].notna()]
     return frame.groupby(["org_id", "source"]).agg(
         incidents=("incident_id", "size"),
