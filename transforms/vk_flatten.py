@@ -383,9 +383,9 @@ def raw_line_chunks(stream: IO[bytes], chunk_bytes: int = RAW_CHUNK_BYTES) -> It
         yield first, pending
 
 
-def flatten_gzip(
+def flatten_stream(
     method: str,
-    compressed: bytes,
+    stream: IO[bytes],
     dt: date,
     load_id: str,
     pseudonymize: Pseudonymize,
@@ -393,13 +393,18 @@ def flatten_gzip(
     source: str = "raw file",
     window_start: int | None = None,
     chunk_bytes: int = RAW_CHUNK_BYTES,
-) -> list[Flattened]:
-    """:func:`flatten_raw` of a whole gzipped raw file, a chunk of lines at a time (errors name
-    ``source`` and the chunk's first line). A unit of work for a worker process."""
-    cached = memoized(pseudonymize)
-    out = []
-    for first_line, payload in raw_line_chunks(io.BytesIO(compressed), chunk_bytes):
+) -> Iterator[Flattened]:
+    """:func:`flatten_raw` of a gzipped raw file read from ``stream``, a chunk of lines at a time
+    (memory bounded; errors name ``source`` and the chunk's first line)."""
+    for first_line, payload in raw_line_chunks(stream, chunk_bytes):
         where = f"{source} (lines from {first_line})"
-        flat = flatten_raw(method, payload, dt, load_id, cached, source=where, window_start=window_start)
-        out.append(flat)
-    return out
+        yield flatten_raw(method, payload, dt, load_id, pseudonymize, source=where, window_start=window_start)
+
+
+def flatten_gzip(
+    method: str, compressed: bytes, dt: date, load_id: str, pseudonymize: Pseudonymize, **options: Any
+) -> list[Flattened]:
+    """:func:`flatten_stream` of a whole gzipped file's bytes, pseudonyms memoized: a worker
+    process's unit of work (``options`` as :func:`flatten_stream`'s)."""
+    stream = io.BytesIO(compressed)
+    return list(flatten_stream(method, stream, dt, load_id, memoized(pseudonymize), **options))

@@ -120,17 +120,6 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     return result
 
 
-def incident_timing(warehouse: Warehouse, start: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`incident_timing_batches` of the month, concatenated (for small months and tests)."""
-    parts = list(incident_timing_batches(warehouse, start))
-    if not parts:
-        return pd.DataFrame(columns=_TIMING_COLUMNS), pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    return (
-        pd.concat([timing for timing, _ in parts], ignore_index=True),
-        pd.concat([evidence for _, evidence in parts], ignore_index=True),
-    )
-
-
 def incident_timing_batches(
     warehouse: Warehouse, start: date, batch_rows: int | None = None
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:

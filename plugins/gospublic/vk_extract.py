@@ -27,14 +27,13 @@ import gzip
 import io
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gospublic.lake import Lake
 from gospublic.vk import VkCall, VkClient, VkResult, iter_batches
-from transforms.vk_flatten import RAW_CHUNK_BYTES, raw_line_chunks
 
 GROUP_FIELDS = ",".join(
     [
@@ -152,13 +151,6 @@ def write_manifest(lake: Lake, dt: date, run_id: str, outcomes: Iterable[BatchOu
 def read_manifest(lake: Lake, dt: date) -> dict[str, Any]:
     """The manifest of the latest finished extraction of ``dt``."""
     return json.loads(lake.get_bytes(manifest_key(dt)))
-
-
-def iter_raw_chunks(lake: Lake, key: str, chunk_bytes: int = RAW_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Whole JSON lines of one raw lake file, about ``chunk_bytes`` at a time, each with the
-    number of its first line (from 1): memory stays bounded however large the file."""
-    with lake.open_read(key) as stream:
-        yield from raw_line_chunks(stream, chunk_bytes)
 
 
 def window_start_for(dt: date, window_days: int, last_extracted: date | None) -> datetime:

@@ -21,10 +21,10 @@ import pyarrow as pa
 from gospublic.audit import LoadRun, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
-from gospublic.vk_extract import iter_raw_chunks, read_manifest
+from gospublic.vk_extract import read_manifest
 from gospublic.warehouse import Warehouse
 from gospublic.workers import process_pool, worker_count
-from transforms.vk_flatten import Flattened, flatten_gzip, flatten_raw, memoized
+from transforms.vk_flatten import Flattened, flatten_gzip, flatten_stream, memoized
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,8 @@ def load_day(
     ctx = _Context(
         dt,
         load_id,
-        memoized(pseudonymize),
-        int(datetime.fromisoformat(window).timestamp()) if window else None,
         pseudonymize,
+        int(datetime.fromisoformat(window).timestamp()) if window else None,
     )
     counts: dict[str, dict[str, int]] = {}
     before_window = 0
@@ -112,9 +111,8 @@ def load_day(
 class _Context:
     dt: date
     load_id: str
-    pseudonymize: Callable[[str], str]  # memoized: a commenter's id is hashed once
+    pseudonymize: Callable[[str], str]  # as given (picklable): workers get it, and memoize it
     window_start: int | None  # epoch seconds; posts published before it are not staged
-    raw_pseudonymize: Callable[[str], str]  # as given: handed to worker processes
 
 
 def _frames(
@@ -134,11 +132,11 @@ def _frames(
 
 
 def _flat_here(lake: Lake, keys: list[str], target: _Target, ctx: _Context) -> Iterator[Flattened]:
+    pseudonymize = memoized(ctx.pseudonymize)  # a citizen comments many times a day
     for key in keys:
-        for first_line, payload in iter_raw_chunks(lake, key):
-            source = f"{key} (lines from {first_line})"
-            yield flatten_raw(
-                target.method, payload, ctx.dt, ctx.load_id, ctx.pseudonymize, source=source,
+        with lake.open_read(key) as stream:
+            yield from flatten_stream(
+                target.method, stream, ctx.dt, ctx.load_id, pseudonymize, source=key,
                 window_start=ctx.window_start,
             )  # fmt: skip
 
@@ -149,7 +147,7 @@ def _flat_in_pool(
     ahead: deque[Future[list[Flattened]]] = deque()
     for key in keys:
         job = pool.submit(
-            flatten_gzip, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id, ctx.raw_pseudonymize,
+            flatten_gzip, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id, ctx.pseudonymize,
             source=key, window_start=ctx.window_start,
         )  # fmt: skip
         ahead.append(job)

@@ -30,7 +30,7 @@ def process_pool() -> Executor | None:
 
 def worker_count(pool: Executor | None) -> int:
     """Processes of ``pool`` (1 for none)."""
-    return getattr(pool, "_max_workers", 1) if pool is not None else 1
+    return next((processes for processes, known in _pools.items() if known is pool), 1)
 
 
 @atexit.register
