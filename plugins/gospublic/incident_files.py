@@ -32,9 +32,12 @@ from gospublic.incidents_load import (
     ExportLoad,
     PreparedExport,
     RegistryLookups,
+    StagedExport,
+    apply_exports,
+    clear_staging,
     export_spec,
-    load_export,
     prepare_export_whole,
+    stage_export,
 )
 from gospublic.lake import Lake, LakeObject
 from gospublic.warehouse import Warehouse
@@ -49,6 +52,8 @@ REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
 POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
 POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
+BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
+BATCH_HELD_ROWS = 100_000  # rows prepared by workers and held in memory until their batch applies
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -142,14 +147,16 @@ def ingest_landed(
 ) -> IngestSummary:
     """Load, reject or recognise every file in ``incoming/``, in arrival order.
 
-    With a worker pool (``GOSPUBLIC_WORKER_PROCESSES`` > 1) the next files are downloaded, parsed
-    and validated by the workers while this process writes the current one; files still load
-    one at a time, in order."""
+    Files are checked one by one and applied in batches (up to ``BATCH_FILES`` files, one
+    transaction each: the same tables as one by one, a pass of the incident model per batch rather
+    than per file). With a worker pool (``GOSPUBLIC_WORKER_PROCESSES`` > 1) the next files are
+    downloaded, parsed and validated by the workers while this process stages and applies."""
     ingestion = _Ingestion(
         lake, warehouse, pseudonymize, RegistryLookups(warehouse), spec or export_spec(),
         {} if chunk_rows is None else {"chunk_rows": chunk_rows}, dag_id, run_id,
     )  # fmt: skip
     files = landed_files(lake)
+    clear_staging(warehouse)
     with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
         ahead = _Ahead(ingestion, Path(tmp), files)
         for index, landed in enumerate(files):
@@ -158,6 +165,7 @@ def ingest_landed(
                 ingestion.one(landed, fetched)
             finally:
                 shutil.rmtree(fetched.path.parent, ignore_errors=True)
+        ingestion.apply_batch()
     return ingestion.summary
 
 
@@ -179,10 +187,13 @@ class _Ingestion:
     dag_id: str | None
     run_id: str | None
     summary: IngestSummary = field(default_factory=IngestSummary)
+    batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
 
     def one(self, landed: LandedFile, fetched: _Fetched) -> None:
-        """Load, reject or recognise one landed file."""
+        """Stage, reject or recognise one landed file; applies the batch when it is full."""
         lake, warehouse, sha, summary = self.lake, self.warehouse, fetched.sha, self.summary
+        if any(staged.info.sha == sha for _, staged in self.batch):
+            self.apply_batch()  # the same content twice: the copy is recognised once the first applies
         known = warehouse.query(
             "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
         )
@@ -197,17 +208,40 @@ class _Ingestion:
         runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         try:
             info = describe(landed, fetched.path, sha)
-            result = load_export(
+            staged = stage_export(
                 warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups, spec=self.spec,
-                prepared=fetched.prepared, **runs, **self.options,
+                prepared=fetched.prepared, **self.options,
             )  # fmt: skip
         except FileRejectedError as exc:
             summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, **runs))
             return
-        target = _free_key(lake, archive_key(landed.source, info.export_date, landed.name), sha)
-        _record_file(warehouse, landed, sha, state="loaded", stored_key=target, load=result, **runs)
-        lake.move(landed.key, target)
-        summary.loaded.append(result.as_dict())
+        self.batch.append((landed, staged))
+        held = sum(staged.held_rows for _, staged in self.batch)
+        if len(self.batch) >= BATCH_FILES or held >= BATCH_HELD_ROWS:
+            self.apply_batch()
+
+    def apply_batch(self) -> None:
+        """Apply the staged files in one transaction, then archive them."""
+        if not self.batch:
+            return
+        runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        archived: list[tuple[LandedFile, StagedExport, str]] = []
+        with self.warehouse.begin() as conn:
+            apply_exports(self.warehouse, conn, [staged for _, staged in self.batch], spec=self.spec, **runs)
+            for landed, staged in self.batch:
+                info = staged.info  # names are unique in incoming/, so are their archive keys
+                target = _free_key(
+                    self.lake, archive_key(landed.source, info.export_date, landed.name), info.sha
+                )
+                _record_file_in(
+                    self.warehouse, conn, landed, info.sha, state="loaded", stored_key=target,
+                    load=staged.load, **runs,
+                )  # fmt: skip
+                archived.append((landed, staged, target))
+        for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
+            self.lake.move(landed.key, target)
+            self.summary.loaded.append(staged.load.as_dict())
+        self.batch = []
 
 
 class _Ahead:
@@ -255,9 +289,8 @@ def _free_key(lake: Lake, key: str, sha: str) -> str:
     if not lake.exists(key):
         return key
     with lake.open_read(key) as stream:
-        same = stream_sha(stream) == sha
-    if same:
-        return key
+        if stream_sha(stream) == sha:
+            return key
     path = PurePosixPath(key)
     return str(path.with_name(f"{path.stem}.{sha[:12]}{path.suffix}"))
 
@@ -284,8 +317,14 @@ def _reject(
     return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
 
 
-def _record_file(
+def _record_file(warehouse: Warehouse, landed: LandedFile, sha: str, **record: Any) -> None:
+    with warehouse.begin() as conn:
+        _record_file_in(warehouse, conn, landed, sha, **record)
+
+
+def _record_file_in(
     warehouse: Warehouse,
+    conn: sa.Connection,
     landed: LandedFile,
     sha: str,
     *,
@@ -323,22 +362,21 @@ def _record_file(
     for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
         frame[column] = frame[column].astype("Int64")
     frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
-    with warehouse.begin() as conn:
-        conn.execute(sa.text("DELETE FROM audit.export_file WHERE file_sha = :sha"), {"sha": sha})
-        warehouse.bulk_load_in(conn, "audit.export_file", frame)
-        if reject is not None:
-            run = LoadRun(
-                load_id=f"incidents:{landed.source}:{sha[:16]}",
-                source=f"incidents/{landed.source}",
-                partition_key=landed.name,
-                target_table="core.fct_incident_event",
-                rows_read=0,
-                rows_written=0,
-                rows_rejected=0,
-                started_at=now,
-                status="rejected",
-                message=reject.reason,
-                dag_id=dag_id,
-                run_id=run_id,
-            )
-            record_load_runs(warehouse, conn, [run], prefix=run.load_id)
+    conn.execute(sa.text("DELETE FROM audit.export_file WHERE file_sha = :sha"), {"sha": sha})
+    warehouse.bulk_load_in(conn, "audit.export_file", frame)
+    if reject is not None:
+        run = LoadRun(
+            load_id=f"incidents:{landed.source}:{sha[:16]}",
+            source=f"incidents/{landed.source}",
+            partition_key=landed.name,
+            target_table="core.fct_incident_event",
+            rows_read=0,
+            rows_written=0,
+            rows_rejected=0,
+            started_at=now,
+            status="rejected",
+            message=reject.reason,
+            dag_id=dag_id,
+            run_id=run_id,
+        )
+        record_load_runs(warehouse, conn, [run], prefix=run.load_id)

@@ -1,16 +1,18 @@
-"""Load one incident export file into the warehouse, reconciled to the row.
+"""Load incident export files into the warehouse, reconciled to the row.
 
-Per chunk: type the cells (``transforms.incident_parse``), drop exact duplicate rows, resolve
-executors, validate with the Great Expectations suite ``incident_export_<source>``, pseudonymize
-authors, and bulk-load valid rows into staging (texts into a staging table bound for
-``restricted``). Then, in the same transaction, ``sql/core/040_fct_incident.sql`` applies the file,
-the quarantine and the validation results of the file are replaced, and ``audit.load_runs``
-records read = loaded + quarantined + duplicates. Loading the same file again gives the same tables.
+Per file and chunk: type the cells (``transforms.incident_parse``), drop exact duplicate rows,
+resolve executors, validate with the Great Expectations suite ``incident_export_<source>``,
+pseudonymize authors, and stage the valid rows (texts in a staging table bound for
+``restricted``). Then a batch of files is applied in one transaction: ``sql/core/040_fct_incident.sql``
+applies all their rows in one pass, each file's quarantine and validation results are replaced, and
+``audit.load_runs`` records read = loaded + quarantined + duplicates per file. Loading the same
+files again, in any batches, gives the same tables.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -196,24 +198,39 @@ def prepare_export_whole(info: ExportFileInfo, **options: Any) -> PreparedExport
     return prepared
 
 
-def load_export(
+@dataclass
+class StagedExport:
+    """A checked file waiting to be applied with its batch: its counts, its checks' findings, and
+    its rows, either already in staging (prepared here, chunk by chunk) or ``held`` here (prepared
+    by a worker; staged with the batch)."""
+
+    info: ExportFileInfo
+    load: ExportLoad
+    checks: _ChunkChecks
+    started: datetime
+    held: list[tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=list, repr=False)
+
+    @property
+    def held_rows(self) -> int:
+        return sum(len(events) for events, _ in self.held)
+
+
+def stage_export(
     warehouse: Warehouse,
     info: ExportFileInfo,
     *,
     pseudonymize: Callable[[str], str],
-    lookups: RegistryLookups | None = None,
-    spec: ExportSpec | None = None,
+    lookups: RegistryLookups,
+    spec: ExportSpec,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    dag_id: str | None = None,
-    run_id: str | None = None,
     prepared: Future[PreparedExport] | None = None,
-) -> ExportLoad:
-    """Load one file; raises ``FileRejectedError`` when the file as a whole is unusable.
+) -> StagedExport:
+    """Read, check and stage one file for :func:`apply_exports`; raises ``FileRejectedError``
+    when the file as a whole is unusable.
 
-    ``prepared``: the file already being prepared by a worker (see ``ingest_landed``); without it
-    the file is prepared here, chunk by chunk."""
-    spec = spec or export_spec()
-    lookups = lookups or RegistryLookups(warehouse)
+    ``prepared``: the file already prepared by a worker (see ``ingest_landed``): its rows are held
+    for the batch's transaction. Without it the file is prepared here and staged chunk by chunk,
+    a commit each, so that memory stays bounded whatever its size."""
     timezone = lookups.timezone(info.region_code, info.file)
     resolver = lookups.resolver(info.region_code)
     exported_at = pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
@@ -224,52 +241,95 @@ def load_export(
             info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize,
             chunk_rows=chunk_rows,
         )  # fmt: skip
-    checks = ready.checks
-    result = ExportLoad(
-        info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
+    staged = StagedExport(
+        info,
+        ExportLoad(
+            info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
+        ),
+        ready.checks,
+        datetime.now(UTC),
     )
-    started = datetime.now(UTC)
-    _clear_staging(warehouse, info.load_id)
-    try:
-        for rows, empty_rows in ready.chunks:  # staging commits chunk by chunk: memory stays bounded
-            result.rows_empty += empty_rows
-            with warehouse.begin() as conn:
-                _stage(warehouse, conn, rows, info, exported_at)
-    except BaseException:
-        _clear_staging(warehouse, info.load_id)
-        raise
-    with warehouse.begin() as conn:  # the file's effect on core, restricted and audit: all or nothing
-        result.rows_read = checks.read
-        result.rows_loaded = checks.loaded
-        result.rows_quarantined = len({p.row for p in checks.problems})
-        result.rows_duplicate = checks.duplicates
-        result.rows_unresolved = checks.unresolved
-        result.problems = checks.problems
-        if result.rows_read == 0:
-            _clear_staging(warehouse, info.load_id)
-            raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
-        run_models(conn, [EVENT_MODEL], {"load_id": info.load_id})
-        replace_quarantine(
-            warehouse, conn, source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
-            problems=checks.problems,
-        )  # fmt: skip
-        _replace_validation_results(warehouse, conn, info, checks.results(spec.sources[info.source].code))
-        run = LoadRun(
-            load_id=info.load_id,
-            source=f"incidents/{info.source}",
-            partition_key=info.file,
-            target_table="core.fct_incident_event",
-            rows_read=result.rows_read,
-            rows_written=result.rows_loaded,
-            rows_rejected=result.rows_quarantined,
-            rows_duplicate=result.rows_duplicate,
-            started_at=started,
-            dag_id=dag_id,
-            run_id=run_id,
-        )
-        if not run.reconciles:  # pragma: no cover - a bug, never input
-            raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
-        record_load_runs(warehouse, conn, [run], prefix=info.load_id)
+    if prepared is not None:
+        for rows, empty_rows in ready.chunks:
+            staged.load.rows_empty += empty_rows
+            if not rows.empty:
+                staged.held.append(_staging_frames(rows, info, exported_at))
+    else:
+        _clear_staging(warehouse, [info.load_id])
+        try:
+            for rows, empty_rows in ready.chunks:
+                staged.load.rows_empty += empty_rows
+                if not rows.empty:
+                    with warehouse.begin() as conn:
+                        _stage(warehouse, conn, *_staging_frames(rows, info, exported_at))
+        except BaseException:
+            _clear_staging(warehouse, [info.load_id])
+            raise
+    checks, result = staged.checks, staged.load
+    result.rows_read = checks.read
+    result.rows_loaded = checks.loaded
+    result.rows_quarantined = len({p.row for p in checks.problems})
+    result.rows_duplicate = checks.duplicates
+    result.rows_unresolved = checks.unresolved
+    result.problems = checks.problems
+    if result.rows_read == 0:
+        _clear_staging(warehouse, [info.load_id])
+        raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
+    return staged
+
+
+def apply_exports(
+    warehouse: Warehouse,
+    conn: sa.Connection,
+    batch: list[StagedExport],
+    *,
+    spec: ExportSpec,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Apply staged files to core, restricted and audit inside the caller's transaction ``conn``:
+    one pass of ``040_fct_incident.sql`` for the whole batch, the same tables as one by one."""
+    load_ids = [staged.info.load_id for staged in batch]
+    if len(set(load_ids)) != len(load_ids):
+        raise ValueError(f"a batch holds a file twice: {sorted(load_ids)}")
+    held = [frames for staged in batch for frames in staged.held]
+    if held:
+        events, texts = (pd.concat(part, ignore_index=True) for part in zip(*held, strict=True))
+        _stage(warehouse, conn, events, texts)
+    batch_id = f"batch:{uuid.uuid4().hex}"
+    warehouse.bulk_load_in(
+        conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
+    )
+    run_models(conn, [EVENT_MODEL], {"batch_id": batch_id})
+    for staged in batch:
+        _record_applied(warehouse, conn, staged, spec, dag_id=dag_id, run_id=run_id)
+
+
+def _record_applied(
+    warehouse: Warehouse, conn: sa.Connection, staged: StagedExport, spec: ExportSpec, **runs: str | None
+) -> None:
+    """One applied file's quarantine, validation verdicts and load run."""
+    info, checks, result = staged.info, staged.checks, staged.load
+    replace_quarantine(
+        warehouse, conn, source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
+        problems=checks.problems,
+    )  # fmt: skip
+    _replace_validation_results(warehouse, conn, info, checks.results(spec.sources[info.source].code))
+    run = LoadRun(
+        load_id=info.load_id,
+        source=f"incidents/{info.source}",
+        partition_key=info.file,
+        target_table="core.fct_incident_event",
+        rows_read=result.rows_read,
+        rows_written=result.rows_loaded,
+        rows_rejected=result.rows_quarantined,
+        rows_duplicate=result.rows_duplicate,
+        started_at=staged.started,
+        **runs,
+    )
+    if not run.reconciles:  # pragma: no cover - a bug, never input
+        raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
+    record_load_runs(warehouse, conn, [run], prefix=info.load_id)
     for problem in checks.problems[:10]:
         log.warning(
             "%s row %s column %s: %s (%r)",
@@ -280,7 +340,6 @@ def load_export(
             problem.value,
         )
     log.info("loaded %s: %s", info.file, result.as_dict())
-    return result
 
 
 class _ChunkChecks:
@@ -374,10 +433,22 @@ class _ChunkChecks:
         ]
 
 
-def _clear_staging(warehouse: Warehouse, load_id: str) -> None:
+def clear_staging(warehouse: Warehouse) -> None:
+    """Empty the incident staging tables: rows an interrupted ingestion left behind."""
+    with warehouse.begin() as conn:
+        for table in ("staging.incident_export", "staging.incident_text", "staging.incident_batch"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def _clear_staging(warehouse: Warehouse, load_ids: list[str]) -> None:
     with warehouse.begin() as conn:
         for table in ("staging.incident_export", "staging.incident_text"):
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE load_id = :load_id"), {"load_id": load_id})
+            conn.execute(
+                sa.text(f"DELETE FROM {table} WHERE load_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": load_ids},
+            )
 
 
 def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
@@ -393,15 +464,10 @@ def _repeated_id(first_row: int) -> str:
     return f"incident id repeated within the file with other values (row {first_row} wins)"
 
 
-def _stage(
-    warehouse: Warehouse,
-    conn: sa.Connection,
-    rows: pd.DataFrame,
-    info: ExportFileInfo,
-    exported_at: pd.Timestamp,
-) -> None:
-    if rows.empty:
-        return
+def _staging_frames(
+    rows: pd.DataFrame, info: ExportFileInfo, exported_at: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``staging.incident_export`` and ``staging.incident_text`` for checked ``rows``."""
     frame = rows.rename(columns={"category": "rubric"}).reindex(
         columns=list(STAGING_COLUMNS) + list(TEXT_FIELDS)
     )
@@ -413,7 +479,7 @@ def _stage(
     frame["satisfied"] = frame["satisfied"].astype("Int32")
     for column in ("first_reaction_at", "answered_at", "registered_at", "due_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    staged = frame[list(STAGING_COLUMNS)].assign(
+    events = frame[list(STAGING_COLUMNS)].assign(
         load_id=info.load_id,
         file=info.file,
         row_number=frame.index.astype("int64"),
@@ -421,11 +487,15 @@ def _stage(
         exported_at=exported_at.tz_convert("UTC"),
         processed_at=pd.Timestamp(info.processed_at),
     )
-    warehouse.bulk_load_in(conn, "staging.incident_export", staged.reset_index(drop=True))
     texts = frame[["source", "incident_id", *TEXT_FIELDS]].assign(load_id=info.load_id)
     for column in TEXT_FIELDS:
         texts[column] = texts[column].astype(object)
-    warehouse.bulk_load_in(conn, "staging.incident_text", texts.reset_index(drop=True))
+    return events.reset_index(drop=True), texts.reset_index(drop=True)
+
+
+def _stage(warehouse: Warehouse, conn: sa.Connection, events: pd.DataFrame, texts: pd.DataFrame) -> None:
+    warehouse.bulk_load_in(conn, "staging.incident_export", events)
+    warehouse.bulk_load_in(conn, "staging.incident_text", texts)
 
 
 def _replace_validation_results(

@@ -66,6 +66,7 @@ class Warehouse:
         self.engine = engine
         self.dialect: Dialect = dialect
         self.description = description
+        self._columns: dict[str, list[str]] = {}  # bulk loads check frames against these
 
     # -- construction -------------------------------------------------------------------------
 
@@ -204,12 +205,15 @@ class Warehouse:
 
     def bulk_load_in(self, conn: sa.Connection, table: str, data: FrameSource) -> int:
         """Append ``data`` to ``table`` inside the caller's transaction ``conn``."""
-        known = _columns_in(conn, table)
+        known = self._columns.get(table) or self._read_columns(conn, table)
         rows = 0
         for batch in _record_batches(data):
             if batch.num_rows == 0:
                 continue
             unknown = [c for c in batch.schema.names if c not in known]
+            if unknown:  # read again: a migration may have added them since
+                known = self._read_columns(conn, table)
+                unknown = [c for c in batch.schema.names if c not in known]
             if unknown:
                 raise WarehouseError(f"{table} has no columns {unknown}; it has {known}")
             if self.dialect == "duckdb":
@@ -217,6 +221,12 @@ class Warehouse:
             else:
                 rows += _postgres_copy(conn, table, batch)
         return rows
+
+    def _read_columns(self, conn: sa.Connection, table: str) -> list[str]:
+        """The columns of ``table``, read from the catalog and remembered (a query per small load
+        costs more than the load: 7 s of a national incident ingestion)."""
+        self._columns[table] = _columns_in(conn, table)
+        return self._columns[table]
 
     def replace_partition(self, table: str, data: FrameSource, partition: Mapping[str, Any]) -> ReplaceResult:
         """Replace exactly the rows of ``table`` where every ``partition`` column equals its value.

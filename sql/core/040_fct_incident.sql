@@ -1,19 +1,24 @@
--- Apply one export file (load_id) to the incident tables: its observations become events, its texts go
--- to the restricted schema, and each incident it mentions gets its latest observation over all files:
--- the newest export day wins, then the latest arrival. An older export arriving late changes nothing.
--- The export moment: the start of the export day, or the latest moment the file mentions that day.
+-- Apply a batch of export files (staging.incident_batch rows of batch_id; each file its load_id) to the
+-- incident tables: their observations become events, their texts go to the restricted schema, and each
+-- incident they mention gets its latest observation over all files: the newest export day wins, then
+-- the latest arrival. An older export arriving late changes nothing; a batch gives the tables that
+-- its files applied one by one give.
+-- A file's export moment: the start of its export day, or the latest moment it mentions that day.
 UPDATE staging.incident_export
-SET exported_at = GREATEST(exported_at, COALESCE((
-    SELECT MAX(GREATEST(s.registered_at, COALESCE(s.first_reaction_at, s.registered_at),
-                        COALESCE(s.answered_at, s.registered_at)))
+SET exported_at = GREATEST(staging.incident_export.exported_at, latest.mentioned)
+FROM (
+    SELECT s.load_id,
+           MAX(GREATEST(s.registered_at, COALESCE(s.first_reaction_at, s.registered_at),
+                        COALESCE(s.answered_at, s.registered_at))) AS mentioned
     FROM staging.incident_export AS s
-    WHERE s.load_id = :load_id
+    WHERE s.load_id IN (SELECT b.load_id FROM staging.incident_batch AS b WHERE b.batch_id = :batch_id)
       AND GREATEST(s.registered_at, COALESCE(s.first_reaction_at, s.registered_at),
                    COALESCE(s.answered_at, s.registered_at)) < s.exported_at + INTERVAL '1 day'
-), exported_at))
-WHERE load_id = :load_id;
+    GROUP BY s.load_id
+) AS latest
+WHERE staging.incident_export.load_id = latest.load_id;
 
-DELETE FROM core.fct_incident_event WHERE load_id = :load_id;
+DELETE FROM core.fct_incident_event WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
 
 INSERT INTO core.fct_incident_event (
     source, incident_id, load_id, file, row_number, export_date, exported_at, processed_at, region_code,
@@ -24,19 +29,20 @@ SELECT source, incident_id, load_id, file, row_number, export_date, exported_at,
        org_id, executor, status, channel, message_type, rubric, subcategory, registered_at,
        first_reaction_at, answered_at, due_at, satisfaction, satisfied, author_key
 FROM staging.incident_export
-WHERE load_id = :load_id;
+WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
 
-DELETE FROM restricted.incident_text WHERE load_id = :load_id;
+DELETE FROM restricted.incident_text WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
 
 INSERT INTO restricted.incident_text (source, incident_id, load_id, url, message_text, answer_text)
 SELECT source, incident_id, load_id, url, message_text, answer_text
 FROM staging.incident_text
-WHERE load_id = :load_id;
+WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
 
 DELETE FROM core.fct_incident
 WHERE EXISTS (
     SELECT 1 FROM staging.incident_export AS s
-    WHERE s.load_id = :load_id AND s.source = core.fct_incident.source
+    WHERE s.load_id IN (SELECT b.load_id FROM staging.incident_batch AS b WHERE b.batch_id = :batch_id)
+      AND s.source = core.fct_incident.source
       AND s.incident_id = core.fct_incident.incident_id
 );
 
@@ -61,11 +67,14 @@ FROM (
     FROM core.fct_incident_event AS e
     WHERE EXISTS (
         SELECT 1 FROM staging.incident_export AS s
-        WHERE s.load_id = :load_id AND s.source = e.source AND s.incident_id = e.incident_id
+        WHERE s.load_id IN (SELECT b.load_id FROM staging.incident_batch AS b WHERE b.batch_id = :batch_id)
+          AND s.source = e.source AND s.incident_id = e.incident_id
     )
 ) AS latest
 WHERE newest = 1;
 
-DELETE FROM staging.incident_export WHERE load_id = :load_id;
+DELETE FROM staging.incident_export WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
 
-DELETE FROM staging.incident_text WHERE load_id = :load_id;
+DELETE FROM staging.incident_text WHERE load_id IN (SELECT load_id FROM staging.incident_batch WHERE batch_id = :batch_id);
+
+DELETE FROM staging.incident_batch WHERE batch_id = :batch_id;

@@ -303,6 +303,46 @@ def test_files_prepared_by_worker_processes_load_as_in_one_process(
     assert ingest_all("1") == pooled
 
 
+def test_batches_give_the_tables_of_files_applied_one_by_one(
+    incident_world: IncidentWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files applied together (one transaction, one pass of the incident model) change no table;
+    a copy of a file in the same batch is recognised, not loaded twice."""
+    world, wh = incident_world, incident_world.warehouse
+    files = export_files(world.data)
+    copied = next(p for p in files if p.name.startswith("im_"))
+    columns = {
+        "core.fct_incident": "*",
+        "core.fct_incident_event": "source, incident_id, file, row_number, exported_at, org_id, status",
+        "restricted.incident_text": "source, incident_id, url, message_text, answer_text",
+        "audit.quarantine": "source, partition_key, file, row_number, column_name, reason, value",
+        "audit.export_file": "file, state, stored_key, rows_read, rows_loaded, rows_quarantined",
+        "audit.load_runs": "source, partition_key, status, rows_read, rows_written, rows_rejected",
+    }
+
+    def ingest_in_batches(files_per_batch: int) -> dict[str, list[tuple]]:
+        for table in (*columns, "audit.validation_result"):
+            wh.execute(f"DELETE FROM {table}")
+        for path in files:
+            world.drop(path)
+        world.drop(copied, name=copied.name.replace("_2025", "_2026"))  # the same content, another name
+        monkeypatch.setattr(incident_files, "BATCH_FILES", files_per_batch)
+        summary = ingest(world)
+        assert len(summary.loaded) == len(files) and len(summary.already_loaded) == 1
+        assert wh.scalar("SELECT COUNT(*) FROM staging.incident_export") == 0
+        out = {}
+        for table, selected in columns.items():
+            frame = wh.query_df(f"SELECT {selected} FROM {table}")
+            frame = frame.drop(columns=["load_id", "last_exported_at"], errors="ignore")
+            out[table] = sorted(tuple(map(str, row)) for row in frame.itertuples(index=False))
+        return out
+
+    together = ingest_in_batches(len(files) + 1)
+    assert together["core.fct_incident"] and together["audit.quarantine"]
+    assert ingest_in_batches(1) == together
+    assert ingest_in_batches(3) == together
+
+
 # -- personal data -------------------------------------------------------------------------------------
 
 
