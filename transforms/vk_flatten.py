@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -179,6 +181,22 @@ class Flattened:
 
     def rows(self) -> list[dict[str, Any]]:
         return self.table.to_pylist()
+
+
+@dataclass(frozen=True)
+class SpilledFlat:
+    """A :class:`Flattened` whose table a worker process wrote to an Arrow IPC file: the task maps
+    it instead of unpickling it (a copy and the task's CPU for every row)."""
+
+    path: str
+    rejected: int
+    before_window: int
+
+    def open(self) -> Flattened:
+        """The flattened file, its table memory-mapped; the file is unlinked (the mapping stays)."""
+        table = pa.ipc.open_file(pa.memory_map(self.path)).read_all()
+        os.unlink(self.path)
+        return Flattened(table, self.rejected, self.before_window)
 
 
 def flatten_raw(
@@ -408,3 +426,17 @@ def flatten_gzip(
     process's unit of work (``options`` as :func:`flatten_stream`'s)."""
     stream = io.BytesIO(compressed)
     return list(flatten_stream(method, stream, dt, load_id, memoized(pseudonymize), **options))
+
+
+def flatten_gzip_spilled(
+    method: str, compressed: bytes, dt: date, load_id: str, pseudonymize: Pseudonymize, *, directory: str,
+    **options: Any,
+) -> list[SpilledFlat]:  # fmt: skip
+    """:func:`flatten_gzip` with each table written to an Arrow IPC file in ``directory``."""
+    spilled = []
+    for flat in flatten_gzip(method, compressed, dt, load_id, pseudonymize, **options):
+        path = os.path.join(directory, f"{uuid.uuid4().hex}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, flat.table.schema) as writer:
+            writer.write_table(flat.table)
+        spilled.append(SpilledFlat(path, flat.rejected, flat.before_window))
+    return spilled

@@ -46,6 +46,7 @@ STAGING_COLUMNS = (
     "rubric", "subcategory", "registered_at", "first_reaction_at", "answered_at", "due_at", "satisfaction",
     "satisfied", "author_key",
 )  # fmt: skip
+NO_ALIASES = pd.DataFrame(columns=["alias_key", "org_id", "valid_from", "valid_to"])
 DUPLICATE_ID = "unique_id"
 UNKNOWN_EXECUTOR = "executor_known"
 
@@ -111,15 +112,14 @@ def region_timezones(warehouse: Warehouse) -> dict[str, str]:
     return zones
 
 
-def executor_resolver(warehouse: Warehouse, region_code: str) -> ExecutorResolver:
+def executor_resolvers(warehouse: Warehouse) -> dict[str, ExecutorResolver]:
+    """An executor resolver per registry region, from one read of every alias."""
     aliases = warehouse.query_df(
-        "SELECT a.alias_key, a.org_id, o.valid_from, o.valid_to "
+        "SELECT a.region_code, a.alias_key, a.org_id, o.valid_from, o.valid_to "
         "FROM core.dim_org_alias AS a JOIN core.dim_org AS o "
-        "ON o.org_id = a.org_id AND o.version = a.version "
-        "WHERE a.region_code = :region",
-        {"region": region_code},
+        "ON o.org_id = a.org_id AND o.version = a.version"
     )
-    return ExecutorResolver(aliases)
+    return {str(region): ExecutorResolver(rows) for region, rows in aliases.groupby("region_code")}
 
 
 class RegistryLookups:
@@ -129,7 +129,7 @@ class RegistryLookups:
     def __init__(self, warehouse: Warehouse) -> None:
         self._warehouse = warehouse
         self._zones: dict[str, str] | None = None
-        self._resolvers: dict[str, ExecutorResolver] = {}
+        self._resolvers: dict[str, ExecutorResolver] | None = None
 
     def timezone(self, region_code: str, file: str) -> str:
         """The region's IANA zone; rejects a file of a region the registry lacks."""
@@ -144,9 +144,10 @@ class RegistryLookups:
         return zone
 
     def resolver(self, region_code: str) -> ExecutorResolver:
-        if region_code not in self._resolvers:
-            self._resolvers[region_code] = executor_resolver(self._warehouse, region_code)
-        return self._resolvers[region_code]
+        """The region's resolver (one without aliases for a region that has none)."""
+        if self._resolvers is None:
+            self._resolvers = executor_resolvers(self._warehouse)
+        return self._resolvers.get(region_code) or ExecutorResolver(NO_ALIASES)
 
 
 @dataclass
@@ -514,12 +515,11 @@ def resolve_unresolved(warehouse: Warehouse) -> int:
     if pending.empty:
         return 0
     fixes = []
-    zones = region_timezones(warehouse)
+    zones, resolvers = region_timezones(warehouse), executor_resolvers(warehouse)
     for region, rows in pending.groupby("region_code"):
-        timezone = zones.get(str(region))
-        if timezone is None:
+        timezone, resolver = zones.get(str(region)), resolvers.get(str(region))
+        if timezone is None or resolver is None:
             continue
-        resolver = executor_resolver(warehouse, str(region))
         days = pd.to_datetime(rows["registered_at"], utc=True).dt.tz_convert(timezone).dt.date
         found = rows.assign(org_id=resolver.resolve(rows["executor"], days)).dropna(subset=["org_id"])
         fixes.append(found[["source", "incident_id", "org_id"]])

@@ -8,6 +8,7 @@ one ``audit.load_runs`` row per method.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
@@ -24,7 +25,7 @@ from gospublic.models import run_models
 from gospublic.vk_extract import read_manifest
 from gospublic.warehouse import Warehouse
 from gospublic.workers import process_pool, worker_count
-from transforms.vk_flatten import Flattened, flatten_gzip, flatten_stream, memoized
+from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +145,20 @@ def _flat_here(lake: Lake, keys: list[str], target: _Target, ctx: _Context) -> I
 def _flat_in_pool(
     pool: Executor, lake: Lake, keys: list[str], target: _Target, ctx: _Context
 ) -> Iterator[Flattened]:
-    ahead: deque[Future[list[Flattened]]] = deque()
-    for key in keys:
-        job = pool.submit(
-            flatten_gzip, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id, ctx.pseudonymize,
-            source=key, window_start=ctx.window_start,
-        )  # fmt: skip
-        ahead.append(job)
-        if len(ahead) > 2 * worker_count(pool):
-            yield from ahead.popleft().result()
-    while ahead:
-        yield from ahead.popleft().result()
+    """Raw files decoded by the workers a few files ahead; their tables come back through local
+    Arrow IPC files, mapped here without a copy."""
+    ahead: deque[Future[list[SpilledFlat]]] = deque()
+    with tempfile.TemporaryDirectory(prefix="gospublic-vk-") as spill:
+        for key in keys:
+            job = pool.submit(
+                flatten_gzip_spilled, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id,
+                ctx.pseudonymize, directory=spill, source=key, window_start=ctx.window_start,
+            )  # fmt: skip
+            ahead.append(job)
+            if len(ahead) > 2 * worker_count(pool):
+                yield from (spilled.open() for spilled in ahead.popleft().result())
+        while ahead:
+            yield from (spilled.open() for spilled in ahead.popleft().result())
 
 
 def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:
