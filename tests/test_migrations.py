@@ -63,7 +63,7 @@ def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
         "month_start": date(2025, 11, 1),
         "month_end": date(2025, 12, 1),
         "dt": date(2025, 11, 15),
-        "load_id": "incidents:im:0123456789abcdef",
+        "batch_id": "batch:0123456789abcdef",
         **mart_params(date(2025, 11, 1)),
     }
     for sql_file in all_files(settings.sql_dir()):

@@ -10,6 +10,7 @@ once (the copy is archived, nothing changes). A loaded file moves to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -29,6 +31,7 @@ import sqlalchemy as sa
 from gospublic.audit import LoadRun, record_load_runs
 from gospublic.incidents_load import (
     ExportFileInfo,
+    ExportJob,
     ExportLoad,
     PreparedExport,
     RegistryLookups,
@@ -36,7 +39,7 @@ from gospublic.incidents_load import (
     apply_exports,
     clear_staging,
     export_spec,
-    prepare_export_whole,
+    prepare_exports,
     stage_export,
 )
 from gospublic.lake import Lake, LakeObject
@@ -52,6 +55,7 @@ REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
 POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
 POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
+PREPARE_GROUP_FILES = 8  # files a worker prepares in one job, their rows validated in one GX run
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
 BATCH_HELD_ROWS = 100_000  # rows prepared by workers and held in memory until their batch applies
 FILE_NAME = re.compile(
@@ -245,39 +249,82 @@ class _Ingestion:
 
 
 class _Ahead:
-    """Downloads the files in turn and, with a worker pool, has the next few prepared (read,
-    parsed, validated) by the workers while the current one is written."""
+    """Downloads the files in turn and, with a worker pool, has the next ones prepared (read,
+    parsed, validated) by the workers, a group of files a job, while the task stages and applies."""
 
     def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
         self._ingestion, self._tmp, self._files = ingestion, tmp, files
         self._pool = process_pool() if len(files) >= POOLED_MIN_FILES else None
-        self._depth = 2 * worker_count(self._pool) if self._pool else 0
+        self._depth = 2 * worker_count(self._pool) * PREPARE_GROUP_FILES if self._pool else 0
         self._fetched: dict[int, _Fetched] = {}
+        self._next = 0  # the first file not downloaded yet
 
     def take(self, index: int) -> _Fetched:
         """File ``index`` downloaded, and being prepared when a worker can."""
-        for ahead in range(index, min(len(self._files), index + 1 + self._depth)):
-            if ahead not in self._fetched:
-                self._fetched[ahead] = self._fetch(ahead)
+        while self._next < len(self._files) and self._next <= index + self._depth:
+            self._fetch_group()
         return self._fetched.pop(index)
 
-    def _fetch(self, index: int) -> _Fetched:
-        landed, ingestion = self._files[index], self._ingestion
-        path = ingestion.lake.download(landed.key, self._tmp / str(index) / landed.name)
-        sha = file_sha(path)
-        if self._pool is None or landed.size > POOLED_MAX_BYTES:
-            return _Fetched(path, sha, None)
+    def _fetch_group(self) -> None:
+        """Download the next file, or the next few for one worker job (at most
+        ``PREPARE_GROUP_FILES`` and ``POOLED_MAX_BYTES`` together); a file that the task
+        prepares itself (too big, no pool, a name that will be rejected) ends the group."""
+        group: list[tuple[int, _Fetched, ExportJob]] = []
+        budget = POOLED_MAX_BYTES
+        while self._next < len(self._files) and len(group) < PREPARE_GROUP_FILES:
+            index, landed = self._next, self._files[self._next]
+            if group and landed.size > budget:
+                break
+            self._next += 1
+            path = self._ingestion.lake.download(landed.key, self._tmp / str(index) / landed.name)
+            fetched = _Fetched(path, file_sha(path), None)
+            job = self._job(landed, fetched) if self._pool and landed.size <= POOLED_MAX_BYTES else None
+            if job is None:
+                self._fetched[index] = fetched
+                break
+            group.append((index, fetched, job))
+            budget -= landed.size
+        if group:
+            self._submit(group)
+
+    def _job(self, landed: LandedFile, fetched: _Fetched) -> ExportJob | None:
+        lookups = self._ingestion.lookups
         try:
-            info = describe(landed, path, sha)
-            timezone = ingestion.lookups.timezone(info.region_code, info.file)
-            resolver = ingestion.lookups.resolver(info.region_code)
+            info = describe(landed, fetched.path, fetched.sha)
+            return ExportJob(
+                info, lookups.timezone(info.region_code, info.file), lookups.resolver(info.region_code)
+            )
         except FileRejectedError:  # rejected in its turn, by the usual path
-            return _Fetched(path, sha, None)
-        prepared = self._pool.submit(
-            prepare_export_whole, info, spec=ingestion.spec, timezone=timezone, resolver=resolver,
+            return None
+
+    def _submit(self, group: list[tuple[int, _Fetched, ExportJob]]) -> None:
+        assert self._pool is not None
+        ingestion = self._ingestion
+        job = self._pool.submit(
+            prepare_exports, [job for _, _, job in group], spec=ingestion.spec,
             pseudonymize=ingestion.pseudonymize, **ingestion.options,
         )  # fmt: skip
-        return _Fetched(path, sha, prepared)
+        files: list[Future[PreparedExport]] = [Future() for _ in group]
+        job.add_done_callback(partial(_hand_out, files))
+        for (index, fetched, _), prepared in zip(group, files, strict=True):
+            self._fetched[index] = dataclasses.replace(fetched, prepared=prepared)
+
+
+def _hand_out(
+    files: list[Future[PreparedExport]], job: Future[list[PreparedExport | FileRejectedError]]
+) -> None:
+    """Settle each file's future from its group's job (a cancelled file's is left as it is)."""
+    try:
+        results: list[Any] = job.result()
+    except BaseException as exc:  # the job failed as a whole: every file of it fails so
+        results = [exc] * len(files)
+    for prepared, result in zip(files, results, strict=True):
+        if not prepared.set_running_or_notify_cancel():
+            continue
+        if isinstance(result, BaseException):
+            prepared.set_exception(result)
+        else:
+            prepared.set_result(result)
 
 
 def archive_key(source: str, export_date: date, name: str) -> str:

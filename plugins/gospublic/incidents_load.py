@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from gospublic import settings
 from gospublic.audit import LoadRun, record_load_runs, replace_quarantine
 from gospublic.models import run_models
-from gospublic.validation import ExpectationResult, validate_frame
+from gospublic.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
 from gospublic.warehouse import Warehouse
 from transforms.executor_resolve import ExecutorResolver
 from transforms.incident_parse import parse_chunk
@@ -161,6 +161,15 @@ class PreparedExport:
     chunks: Iterable[tuple[pd.DataFrame, int]]
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """A file to prepare, with its region's zone and executor resolver."""
+
+    info: ExportFileInfo
+    timezone: str
+    resolver: ExecutorResolver
+
+
 def prepare_export(
     info: ExportFileInfo,
     *,
@@ -171,32 +180,81 @@ def prepare_export(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> PreparedExport:
     """Read, parse, resolve and validate ``info``'s file chunk by chunk (no database)."""
+    fmt, checks, screened = _screen(
+        ExportJob(info, timezone, resolver), spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows
+    )
+
+    def checked() -> Iterator[tuple[pd.DataFrame, int]]:
+        for rows, empty_rows in screened:
+            outcome = validate_frame(checks.validated(rows), checks.suite)
+            yield checks.settle(rows, outcome, file=info.file), empty_rows
+
+    return PreparedExport(fmt, checks, checked())
+
+
+def prepare_exports(
+    jobs: list[ExportJob],
+    *,
+    spec: ExportSpec,
+    pseudonymize: Callable[[str], str],
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[PreparedExport | FileRejectedError]:
+    """Prepare several whole files, the rows of all of them checked by one run of each suite (a
+    small file's validation is mostly the suite's fixed cost): a worker process's unit of work.
+    Each file gets what :func:`prepare_export` gives it, or the reason it is rejected."""
+    opened: list[tuple[str, _ChunkChecks, list[tuple[pd.DataFrame, int]]] | FileRejectedError] = []
+    for job in jobs:
+        try:
+            fmt, checks, screened = _screen(job, spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows)
+            opened.append((fmt, checks, list(screened)))
+        except FileRejectedError as exc:
+            opened.append(exc)
+    files = [item for item in opened if not isinstance(item, FileRejectedError)]
+    outcomes: dict[int, ValidationOutcome] = {}  # id of a chunk's rows → its outcome
+    for suite in {checks.suite for _, checks, _ in files}:
+        chunks = [
+            (checks, rows) for _, checks, screened in files if checks.suite == suite for rows, _ in screened
+        ]
+        validated = validate_frames([checks.validated(rows) for checks, rows in chunks], suite)
+        outcomes.update({id(rows): outcome for (_, rows), outcome in zip(chunks, validated, strict=True)})
+    prepared: list[PreparedExport | FileRejectedError] = []
+    for job, item in zip(jobs, opened, strict=True):
+        if isinstance(item, FileRejectedError):
+            prepared.append(item)
+            continue
+        fmt, checks, screened = item
+        settled = [
+            (checks.settle(rows, outcomes[id(rows)], file=job.info.file), empty_rows)
+            for rows, empty_rows in screened
+        ]
+        prepared.append(PreparedExport(fmt, checks, settled))
+    return prepared
+
+
+def _screen(
+    job: ExportJob, *, spec: ExportSpec, pseudonymize: Callable[[str], str], chunk_rows: int
+) -> tuple[str, _ChunkChecks, Iterator[tuple[pd.DataFrame, int]]]:
+    """Open ``job``'s file: its format, its checks, and its screened chunks (lazily) with the
+    count of empty rows of each."""
+    info, timezone = job.info, job.timezone
     source = spec.sources[info.source]
     fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
     headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
     mapping = match_headers(headers, source, info.file)
     checks = _ChunkChecks(source, {name: str(headers[pos]) for pos, name in mapping.items()})
 
-    def checked() -> Iterator[tuple[pd.DataFrame, int]]:
+    def screened() -> Iterator[tuple[pd.DataFrame, int]]:
         for raw in chunks:
             parsed = parse_chunk(
                 raw, mapping, headers, spec=spec, source=source, timezone=timezone, file=info.file,
                 pseudonymize=pseudonymize,
             )  # fmt: skip
-            rows = checks.run(
-                parsed.rows, parsed.row_hash, parsed.problems, file=info.file, resolver=resolver,
-                timezone=timezone,
-            )  # fmt: skip
+            rows = checks.screen(
+                parsed.rows, parsed.row_hash, parsed.problems, resolver=job.resolver, timezone=timezone
+            )
             yield rows, parsed.empty_rows
 
-    return PreparedExport(fmt.describe(), checks, checked())
-
-
-def prepare_export_whole(info: ExportFileInfo, **options: Any) -> PreparedExport:
-    """:func:`prepare_export` with every chunk made at once: a worker process's unit of work."""
-    prepared = prepare_export(info, **options)
-    prepared.chunks = list(prepared.chunks)
-    return prepared
+    return fmt.describe(), checks, screened()
 
 
 @dataclass
@@ -356,11 +414,12 @@ class _ChunkChecks:
         self.read = self.loaded = self.duplicates = self.unresolved = 0
         self._results: dict[tuple[str, str | None, str], list[Any]] = {}
 
-    def run(
-        self, rows: pd.DataFrame, row_hash: pd.Series, problems: list[Problem], *, file: str,
-        resolver: ExecutorResolver, timezone: str,
+    def screen(
+        self, rows: pd.DataFrame, row_hash: pd.Series, problems: list[Problem], *, resolver: ExecutorResolver,
+        timezone: str,
     ) -> pd.DataFrame:  # fmt: skip
-        """The rows of one chunk that load; records the others."""
+        """The rows of one chunk that go on to validation: exact duplicates and rows with cells
+        that could not be typed are recorded and left out; executors resolve to bodies."""
         self.read += len(rows)
         duplicate = row_hash.duplicated() | row_hash.isin(self.seen_hashes)
         self.seen_hashes.update(row_hash.tolist())
@@ -371,9 +430,14 @@ class _ChunkChecks:
         self.problems += problems
         rows = rows.drop(index=[r for r in unparsed if r in rows.index])
         local_day = rows["registered_at"].dt.tz_convert(timezone).dt.date
-        rows = rows.assign(org_id=resolver.resolve(rows["executor"], local_day))
-        # The suite sees no personal column: its results may quote values.
-        outcome = validate_frame(rows[[c for c in rows.columns if c not in self.personal]], self.suite)
+        return rows.assign(org_id=resolver.resolve(rows["executor"], local_day))
+
+    def validated(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """What the suite sees of screened rows: no personal column (its results may quote values)."""
+        return rows[[c for c in rows.columns if c not in self.personal]]
+
+    def settle(self, rows: pd.DataFrame, outcome: ValidationOutcome, *, file: str) -> pd.DataFrame:
+        """The screened rows that load, given the suite's ``outcome``; records the others."""
         outcome.raise_for_table(file)
         self._add_results(outcome.results)
         first_of = _first_rows_of_repeats(outcome.row_failures)

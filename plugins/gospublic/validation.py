@@ -8,20 +8,25 @@ fails the validation, because no row can be blamed for it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gospublic import settings
 
 log = logging.getLogger(__name__)
+
+UNIQUE_EXPECTATION = "expect_column_values_to_be_unique"
 
 
 class ValidationError(RuntimeError):
@@ -38,6 +43,7 @@ class RowFailure:
     value: Any
     severity: str = "critical"  # "warning": reported, the row still loads
     rule: str | None = None  # the expectation's meta.rule, for callers that treat it specially
+    expectation: str = ""  # the expectation's type
 
 
 @dataclass(frozen=True)
@@ -125,10 +131,16 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
             outcome.table_failures.append(f"{reason} (observed {item.result.get('observed_value')!r})")
             continue
         rule = (config.meta or {}).get("rule")
+        # GX lists only the first values of a long list; a one-column expectation's are the frame's
+        own = checked[column].to_numpy() if config.kwargs.get("column") in checked.columns else None
         for position, index in enumerate(indices):
             row = _row_position(index)
-            value = values[position] if position < len(values) else None
-            outcome.row_failures.append(RowFailure(labels[row], column, reason, value, severity, rule))
+            value = (
+                _plain(own[row]) if own is not None else values[position] if position < len(values) else None
+            )
+            outcome.row_failures.append(
+                RowFailure(labels[row], column, reason, value, severity, rule, config.type)
+            )
     log.info(
         "suite %s on %d rows: %d expectations, %d rows failed, %d table failures",
         suite,
@@ -138,6 +150,61 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
         len(outcome.table_failures),
     )
     return outcome
+
+
+def validate_frames(frames: list[pd.DataFrame], suite: str) -> list[ValidationOutcome]:
+    """:func:`validate_frame` of each frame, from one run of the suite over all of them (its fixed
+    cost, building the metric graph, is most of a small frame's validation).
+
+    Each frame gets its own outcome, as if validated alone: its rows' failures, each expectation's
+    counts over its rows, and a uniqueness failure only where the value repeats within the frame.
+    A table-level failure (no row to blame, so no frame) is settled by validating each frame alone."""
+    if len(frames) <= 1:
+        return [validate_frame(frame, suite) for frame in frames]
+    whole = validate_frame(pd.concat(frames, ignore_index=True), suite)  # rows named 0..n-1
+    if whole.table_failures:
+        return [validate_frame(frame, suite) for frame in frames]
+    outcomes, start = [], 0
+    for frame in frames:
+        end = start + len(frame)
+        failures = _own_failures([f for f in whole.row_failures if start <= f.row < end])
+        labels = frame.index
+        outcome = ValidationOutcome(suite=suite, rows=len(frame), evaluated=whole.evaluated)
+        outcome.row_failures = [dataclasses.replace(f, row=labels[f.row - start]) for f in failures]
+        for item in whole.results:
+            unexpected = sum(
+                1
+                for f in failures
+                if f.expectation == item.expectation and (f.column, f.reason) == (item.column, item.reason)
+            )
+            outcome.results.append(
+                dataclasses.replace(
+                    item, success=unexpected == 0, element_count=len(frame), unexpected_count=unexpected
+                )
+            )
+        outcomes.append(outcome)
+        start = end
+    return outcomes
+
+
+def _own_failures(failures: list[RowFailure]) -> list[RowFailure]:
+    """One frame's failures with the uniqueness failures that only other frames' rows caused
+    left out (the value appears once in this frame)."""
+    repeats = Counter(
+        (f.column, f.reason, _hashable(f.value)) for f in failures if f.expectation == UNIQUE_EXPECTATION
+    )
+    return [
+        f for f in failures
+        if f.expectation != UNIQUE_EXPECTATION or repeats[(f.column, f.reason, _hashable(f.value))] > 1
+    ]  # fmt: skip
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 @cache
@@ -195,6 +262,13 @@ def _batch_definition(context: Any, suite: str) -> Any:
         return asset.get_batch_definition("whole")
     except (KeyError, LookupError):
         return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _plain(value: Any) -> Any:
+    """A frame's cell as GX would list it: None when missing, Python scalars for NumPy ones."""
+    if value is None or (not isinstance(value, str | bytes | tuple | list) and pd.isna(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _row_position(index: Any) -> int:
