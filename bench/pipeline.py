@@ -21,7 +21,7 @@ connection would set; PostgreSQL's server memory is not counted). Results go to 
 others'.
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
-        [--repeat 3] [--stages registry,incidents] [--out bench/results.json]
+        [--repeat 3] [--stages registry,incidents] [--no-baseline] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -224,6 +224,7 @@ def bench_engine(
     repeat: int,
     pg_server: str | None,
     stages: tuple[str, ...] = STAGES,
+    baseline: bool = True,
 ) -> list[dict[str, Any]]:
     workdir = BENCH / f"run-{scale}-{engine}"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -255,7 +256,7 @@ def bench_engine(
                 results.append(ceiling_of(results[-1], measured))
                 print(_line(results[-1]), flush=True)
         url = f"duckdb:///{spec['duckdb']}" if engine == "duckdb" else spec["pg_url"]
-        if stages == STAGES:  # the baseline beside a whole pipeline only
+        if baseline and stages == STAGES:  # the baseline beside a whole pipeline only
             results += run_baseline(scale, engine, data, url, workdir / "baseline.log")
     finally:
         if database and pg_server:
@@ -340,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "--stages", default=",".join(STAGES),
         help="the first stages only (e.g. registry,incidents); the baseline runs with all of them",
     )  # fmt: skip
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     parser.add_argument("--pg-url", default=os.environ.get("GOSPUBLIC_BENCH_PG", DEFAULT_PG))
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results.json")
     args = parser.parse_args(argv)
@@ -364,7 +366,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{scale}: data and VK raw ready in {time.monotonic() - started:.0f} s", flush=True)
         for engine in engines:
             measured = bench_engine(
-                scale, engine, data=data, vk=vk, repeat=args.repeat, pg_server=pg_server, stages=stages
+                scale,
+                engine,
+                data=data,
+                vk=vk,
+                repeat=args.repeat,
+                pg_server=pg_server,
+                stages=stages,
+                baseline=not args.no_baseline,
             )
             save(args.out, measured)  # after every engine: a later failure keeps what was measured
     print(f"written {args.out}")

@@ -114,6 +114,22 @@ def test_replace_partition_replaces_only_its_partition(warehouse: Warehouse, sam
     ]
 
 
+def test_delete_in_deletes_the_rows_of_several_values_and_learns_new_columns(
+    warehouse: Warehouse, sample_table: str
+) -> None:
+    warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(10)))
+    with warehouse.begin() as conn:
+        assert warehouse.delete_in(conn, sample_table, "id", [1, 3, 5, 99]) == 3
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table} WHERE id IN (1, 3, 5)") == 0
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 7
+
+    warehouse.execute(f"ALTER TABLE {sample_table} ADD COLUMN note TEXT")  # after its columns were read
+    warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(2)).assign(note="новая"))
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table} WHERE note = 'новая'") == 2
+    with pytest.raises(WarehouseError, match="has no columns"):
+        warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(2)).assign(nothing=1))
+
+
 def test_replace_partition_twice_gives_the_same_table(warehouse: Warehouse, sample_table: str) -> None:
     nov = date(2025, 11, 1)
     for _ in range(2):

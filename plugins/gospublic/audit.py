@@ -63,6 +63,17 @@ def replace_quarantine(
     problems: Iterable[Any],
 ) -> int:
     """Replace the quarantine of (source, partition) with ``problems`` (file, row, column, reason, value)."""
+    frame = quarantine_frame(source=source, partition_key=partition_key, load_id=load_id, problems=problems)
+    result = warehouse.replace_partition_in(
+        conn, "audit.quarantine", frame, {"source": source, "partition_key": partition_key}
+    )
+    return result.inserted
+
+
+def quarantine_frame(
+    *, source: str, partition_key: str, load_id: str, problems: Iterable[Any]
+) -> pd.DataFrame:
+    """Rows of ``audit.quarantine`` for the ``problems`` of one partition."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -80,7 +91,4 @@ def replace_quarantine(
     ]
     frame = pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
     frame["row_number"] = frame["row_number"].astype("Int64")
-    result = warehouse.replace_partition_in(
-        conn, "audit.quarantine", frame, {"source": source, "partition_key": partition_key}
-    )
-    return result.inserted
+    return frame

@@ -57,7 +57,7 @@ POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by 
 POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
 PREPARE_GROUP_FILES = 8  # files a worker prepares in one job, their rows validated in one GX run
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
-BATCH_HELD_ROWS = 100_000  # rows prepared by workers and held in memory until their batch applies
+BATCH_HELD_ROWS = 50_000  # rows prepared by workers and held in memory until their batch applies
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -230,18 +230,19 @@ class _Ingestion:
             return
         runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         archived: list[tuple[LandedFile, StagedExport, str]] = []
+        for landed, staged in self.batch:  # names are unique in incoming/, so are their archive keys
+            info = staged.info
+            target = _free_key(self.lake, archive_key(landed.source, info.export_date, landed.name), info.sha)
+            archived.append((landed, staged, target))
         with self.warehouse.begin() as conn:
             apply_exports(self.warehouse, conn, [staged for _, staged in self.batch], spec=self.spec, **runs)
-            for landed, staged in self.batch:
-                info = staged.info  # names are unique in incoming/, so are their archive keys
-                target = _free_key(
-                    self.lake, archive_key(landed.source, info.export_date, landed.name), info.sha
+            rows = [
+                _export_file_row(
+                    landed, staged.info.sha, state="loaded", stored_key=target, load=staged.load, **runs
                 )
-                _record_file_in(
-                    self.warehouse, conn, landed, info.sha, state="loaded", stored_key=target,
-                    load=staged.load, **runs,
-                )  # fmt: skip
-                archived.append((landed, staged, target))
+                for landed, staged, target in archived
+            ]
+            _write_export_files(self.warehouse, conn, rows)
         for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
             self.lake.move(landed.key, target)
             self.summary.loaded.append(staged.load.as_dict())
@@ -255,7 +256,7 @@ class _Ahead:
     def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
         self._ingestion, self._tmp, self._files = ingestion, tmp, files
         self._pool = process_pool() if len(files) >= POOLED_MIN_FILES else None
-        self._depth = 2 * worker_count(self._pool) * PREPARE_GROUP_FILES if self._pool else 0
+        self._depth = worker_count(self._pool) * PREPARE_GROUP_FILES if self._pool else 0  # a group each
         self._fetched: dict[int, _Fetched] = {}
         self._next = 0  # the first file not downloaded yet
 
@@ -302,7 +303,7 @@ class _Ahead:
         ingestion = self._ingestion
         job = self._pool.submit(
             prepare_exports, [job for _, _, job in group], spec=ingestion.spec,
-            pseudonymize=ingestion.pseudonymize, **ingestion.options,
+            pseudonymize=ingestion.pseudonymize, directory=str(self._tmp), **ingestion.options,
         )  # fmt: skip
         files: list[Future[PreparedExport]] = [Future() for _ in group]
         job.add_done_callback(partial(_hand_out, files))
@@ -364,14 +365,41 @@ def _reject(
     return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
 
 
-def _record_file(warehouse: Warehouse, landed: LandedFile, sha: str, **record: Any) -> None:
-    with warehouse.begin() as conn:
-        _record_file_in(warehouse, conn, landed, sha, **record)
-
-
-def _record_file_in(
+def _record_file(
     warehouse: Warehouse,
-    conn: sa.Connection,
+    landed: LandedFile,
+    sha: str,
+    *,
+    state: str,
+    stored_key: str,
+    reject: FileRejectedError,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """A rejected file's row in ``audit.export_file`` and its load run."""
+    row = _export_file_row(
+        landed, sha, state=state, stored_key=stored_key, reject=reject, dag_id=dag_id, run_id=run_id
+    )
+    run = LoadRun(
+        load_id=f"incidents:{landed.source}:{sha[:16]}",
+        source=f"incidents/{landed.source}",
+        partition_key=landed.name,
+        target_table="core.fct_incident_event",
+        rows_read=0,
+        rows_written=0,
+        rows_rejected=0,
+        started_at=row["processed_at"],
+        status="rejected",
+        message=reject.reason,
+        dag_id=dag_id,
+        run_id=run_id,
+    )
+    with warehouse.begin() as conn:
+        _write_export_files(warehouse, conn, [row])
+        record_load_runs(warehouse, conn, [run], prefix=run.load_id)
+
+
+def _export_file_row(
     landed: LandedFile,
     sha: str,
     *,
@@ -381,9 +409,8 @@ def _record_file_in(
     reject: FileRejectedError | None = None,
     dag_id: str | None = None,
     run_id: str | None = None,
-) -> None:
-    now = datetime.now(UTC)
-    row = {
+) -> dict[str, Any]:
+    return {
         "file_sha": sha,
         "source": landed.source,
         "file": landed.name,
@@ -401,29 +428,17 @@ def _record_file_in(
         "rows_duplicate": load.rows_duplicate if load else None,
         "rows_empty": load.rows_empty if load else None,
         "bytes": landed.size,
-        "processed_at": now,
+        "processed_at": datetime.now(UTC),
         "dag_id": dag_id,
         "run_id": run_id,
     }
-    frame = pd.DataFrame([row])
+
+
+def _write_export_files(warehouse: Warehouse, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Replace the files' rows of ``audit.export_file`` (known by content hash)."""
+    frame = pd.DataFrame(rows)
     for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
         frame[column] = frame[column].astype("Int64")
     frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
-    conn.execute(sa.text("DELETE FROM audit.export_file WHERE file_sha = :sha"), {"sha": sha})
+    warehouse.delete_in(conn, "audit.export_file", "file_sha", frame["file_sha"].tolist())
     warehouse.bulk_load_in(conn, "audit.export_file", frame)
-    if reject is not None:
-        run = LoadRun(
-            load_id=f"incidents:{landed.source}:{sha[:16]}",
-            source=f"incidents/{landed.source}",
-            partition_key=landed.name,
-            target_table="core.fct_incident_event",
-            rows_read=0,
-            rows_written=0,
-            rows_rejected=0,
-            started_at=now,
-            status="rejected",
-            message=reject.reason,
-            dag_id=dag_id,
-            run_id=run_id,
-        )
-        record_load_runs(warehouse, conn, [run], prefix=run.load_id)

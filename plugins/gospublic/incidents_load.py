@@ -12,6 +12,7 @@ files again, in any batches, gives the same tables.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -22,10 +23,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from gospublic import settings
-from gospublic.audit import LoadRun, record_load_runs, replace_quarantine
+from gospublic.audit import LoadRun, quarantine_frame
 from gospublic.models import run_models
 from gospublic.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
 from gospublic.warehouse import Warehouse
@@ -152,13 +154,43 @@ class RegistryLookups:
 
 @dataclass
 class PreparedExport:
-    """A file read, parsed and checked, ready to stage: the rows of each chunk that load (with the
-    chunk's count of empty rows) and the checks' tallies. ``chunks`` is lazy when prepared in the
-    task's process (chunk by chunk, memory bounded) and a list when prepared by a worker."""
+    """A file read, parsed and checked, ready to stage: the checks' tallies and either the rows of
+    each chunk that load with the chunk's count of empty rows (``chunks``, lazy: prepared in the
+    task's process chunk by chunk) or, prepared by a worker, its staging rows in files (``spilled``)."""
 
     fmt: str
     checks: _ChunkChecks
     chunks: Iterable[tuple[pd.DataFrame, int]]
+    spilled: SpilledRows | None = None
+
+
+@dataclass(frozen=True)
+class SpilledRows:
+    """A file's rows of ``staging.incident_export`` and ``staging.incident_text``, written by a
+    worker to Arrow IPC files: the task maps them instead of unpickling frames (its CPU, per row)."""
+
+    events: str
+    texts: str
+    empty_rows: int
+
+    @classmethod
+    def write(cls, directory: str, events: pd.DataFrame, texts: pd.DataFrame, empty_rows: int) -> SpilledRows:
+        paths = []
+        for frame in (events, texts):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            path = os.path.join(directory, f"{uuid.uuid4().hex}.arrow")
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            paths.append(path)
+        return cls(paths[0], paths[1], empty_rows)
+
+    def open(self) -> tuple[pa.Table, pa.Table]:
+        """Both tables, memory-mapped; the files are unlinked (the mappings stay)."""
+        tables = []
+        for path in (self.events, self.texts):
+            tables.append(pa.ipc.open_file(pa.memory_map(path)).read_all())
+            os.unlink(path)
+        return tables[0], tables[1]
 
 
 @dataclass(frozen=True)
@@ -197,11 +229,13 @@ def prepare_exports(
     *,
     spec: ExportSpec,
     pseudonymize: Callable[[str], str],
+    directory: str,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[PreparedExport | FileRejectedError]:
     """Prepare several whole files, the rows of all of them checked by one run of each suite (a
     small file's validation is mostly the suite's fixed cost): a worker process's unit of work.
-    Each file gets what :func:`prepare_export` gives it, or the reason it is rejected."""
+    Each file gets its checks and its staging rows spilled to ``directory``, or the reason it is
+    rejected."""
     opened: list[tuple[str, _ChunkChecks, list[tuple[pd.DataFrame, int]]] | FileRejectedError] = []
     for job in jobs:
         try:
@@ -223,11 +257,19 @@ def prepare_exports(
             prepared.append(item)
             continue
         fmt, checks, screened = item
-        settled = [
-            (checks.settle(rows, outcomes[id(rows)], file=job.info.file), empty_rows)
-            for rows, empty_rows in screened
+        exported_at = _exported_at(job.info, job.timezone)
+        staging = [
+            _staging_frames(
+                checks.settle(rows, outcomes[id(rows)], file=job.info.file), job.info, exported_at
+            )
+            for rows, _ in screened
         ]
-        prepared.append(PreparedExport(fmt, checks, settled))
+        if not staging:  # no data rows: rejected in its turn
+            prepared.append(PreparedExport(fmt, checks.done(), []))
+            continue
+        events, texts = (pd.concat(part, ignore_index=True) for part in zip(*staging, strict=True))
+        spilled = SpilledRows.write(directory, events, texts, sum(empty for _, empty in screened))
+        prepared.append(PreparedExport(fmt, checks.done(), [], spilled))
     return prepared
 
 
@@ -267,11 +309,11 @@ class StagedExport:
     load: ExportLoad
     checks: _ChunkChecks
     started: datetime
-    held: list[tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=list, repr=False)
+    held: list[tuple[pa.Table, pa.Table]] = field(default_factory=list, repr=False)
 
     @property
     def held_rows(self) -> int:
-        return sum(len(events) for events, _ in self.held)
+        return sum(events.num_rows for events, _ in self.held)
 
 
 def stage_export(
@@ -292,7 +334,7 @@ def stage_export(
     a commit each, so that memory stays bounded whatever its size."""
     timezone = lookups.timezone(info.region_code, info.file)
     resolver = lookups.resolver(info.region_code)
-    exported_at = pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
+    exported_at = _exported_at(info, timezone)
     if prepared is not None:
         ready = prepared.result()
     else:
@@ -308,11 +350,9 @@ def stage_export(
         ready.checks,
         datetime.now(UTC),
     )
-    if prepared is not None:
-        for rows, empty_rows in ready.chunks:
-            staged.load.rows_empty += empty_rows
-            if not rows.empty:
-                staged.held.append(_staging_frames(rows, info, exported_at))
+    if ready.spilled is not None:
+        staged.load.rows_empty += ready.spilled.empty_rows
+        staged.held.append(ready.spilled.open())
     else:
         _clear_staging(warehouse, [info.load_id])
         try:
@@ -351,54 +391,69 @@ def apply_exports(
     load_ids = [staged.info.load_id for staged in batch]
     if len(set(load_ids)) != len(load_ids):
         raise ValueError(f"a batch holds a file twice: {sorted(load_ids)}")
-    held = [frames for staged in batch for frames in staged.held]
+    held = [tables for staged in batch for tables in staged.held]
     if held:
-        events, texts = (pd.concat(part, ignore_index=True) for part in zip(*held, strict=True))
+        events, texts = (
+            pa.concat_tables(part, promote_options="permissive") for part in zip(*held, strict=True)
+        )
         _stage(warehouse, conn, events, texts)
     batch_id = f"batch:{uuid.uuid4().hex}"
     warehouse.bulk_load_in(
         conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
     )
     run_models(conn, [EVENT_MODEL], {"batch_id": batch_id})
-    for staged in batch:
-        _record_applied(warehouse, conn, staged, spec, dag_id=dag_id, run_id=run_id)
+    _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
 
 
 def _record_applied(
-    warehouse: Warehouse, conn: sa.Connection, staged: StagedExport, spec: ExportSpec, **runs: str | None
+    warehouse: Warehouse, conn: sa.Connection, batch: list[StagedExport], spec: ExportSpec, **runs: str | None
 ) -> None:
-    """One applied file's quarantine, validation verdicts and load run."""
-    info, checks, result = staged.info, staged.checks, staged.load
-    replace_quarantine(
-        warehouse, conn, source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
-        problems=checks.problems,
-    )  # fmt: skip
-    _replace_validation_results(warehouse, conn, info, checks.results(spec.sources[info.source].code))
-    run = LoadRun(
-        load_id=info.load_id,
-        source=f"incidents/{info.source}",
-        partition_key=info.file,
-        target_table="core.fct_incident_event",
-        rows_read=result.rows_read,
-        rows_written=result.rows_loaded,
-        rows_rejected=result.rows_quarantined,
-        rows_duplicate=result.rows_duplicate,
-        started_at=staged.started,
-        **runs,
-    )
-    if not run.reconciles:  # pragma: no cover - a bug, never input
-        raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
-    record_load_runs(warehouse, conn, [run], prefix=info.load_id)
-    for problem in checks.problems[:10]:
-        log.warning(
-            "%s row %s column %s: %s (%r)",
-            problem.file,
-            problem.row,
-            problem.column,
-            problem.reason,
-            problem.value,
+    """The applied files' quarantine, validation verdicts and load runs, replaced file by file
+    (a statement per table for the whole batch)."""
+    quarantine, verdicts, load_runs = [], [], []
+    for staged in batch:
+        info, checks, result = staged.info, staged.checks, staged.load
+        source = f"incidents/{info.source}"
+        quarantine.append(
+            quarantine_frame(
+                source=source, partition_key=info.sha, load_id=info.load_id, problems=checks.problems
+            )
         )
-    log.info("loaded %s: %s", info.file, result.as_dict())
+        verdicts.append(
+            pd.DataFrame(checks.results(spec.sources[info.source].code)).assign(
+                load_id=info.load_id, file=info.file
+            )
+        )
+        run = LoadRun(
+            load_id=info.load_id,
+            source=source,
+            partition_key=info.file,
+            target_table="core.fct_incident_event",
+            rows_read=result.rows_read,
+            rows_written=result.rows_loaded,
+            rows_rejected=result.rows_quarantined,
+            rows_duplicate=result.rows_duplicate,
+            started_at=staged.started,
+            **runs,
+        )
+        if not run.reconciles:  # pragma: no cover - a bug, never input
+            raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
+        load_runs.append(run.as_row())
+        for problem in checks.problems[:10]:
+            log.warning(
+                "%s row %s column %s: %s (%r)", problem.file, problem.row, problem.column, problem.reason,
+                problem.value,
+            )  # fmt: skip
+        log.info("loaded %s: %s", info.file, result.as_dict())
+    shas, load_ids = [s.info.sha for s in batch], [s.info.load_id for s in batch]
+    warehouse.delete_in(conn, "audit.quarantine", "partition_key", shas)  # a file's: its content hash
+    quarantined = [frame for frame in quarantine if len(frame)]
+    if quarantined:
+        warehouse.bulk_load_in(conn, "audit.quarantine", pd.concat(quarantined, ignore_index=True))
+    warehouse.delete_in(conn, "audit.validation_result", "load_id", load_ids)
+    warehouse.bulk_load_in(conn, "audit.validation_result", pd.concat(verdicts, ignore_index=True))
+    warehouse.delete_in(conn, "audit.load_runs", "load_id", load_ids)
+    warehouse.bulk_load_in(conn, "audit.load_runs", pd.DataFrame(load_runs))
 
 
 class _ChunkChecks:
@@ -473,6 +528,11 @@ class _ChunkChecks:
         self.unresolved += int(rows["org_id"].isna().sum())
         return rows
 
+    def done(self) -> _ChunkChecks:
+        """The checks with what only preparing needs dropped (they travel back from a worker)."""
+        self.seen_hashes, self.first_row_of = set(), {}
+        return self
+
     def _add_results(self, results: list[ExpectationResult]) -> None:
         for item in results:
             key = (item.expectation, item.column, item.reason)
@@ -529,13 +589,21 @@ def _repeated_id(first_row: int) -> str:
     return f"incident id repeated within the file with other values (row {first_row} wins)"
 
 
+def _exported_at(info: ExportFileInfo, timezone: str) -> pd.Timestamp:
+    """The start of the file's export day in its region."""
+    return pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
+
+
 def _staging_frames(
     rows: pd.DataFrame, info: ExportFileInfo, exported_at: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of ``staging.incident_export`` and ``staging.incident_text`` for checked ``rows``."""
-    frame = rows.rename(columns={"category": "rubric"}).reindex(
-        columns=list(STAGING_COLUMNS) + list(TEXT_FIELDS)
-    )
+    frame = rows.rename(columns={"category": "rubric"})
+    absent = [
+        c for c in (*STAGING_COLUMNS, *TEXT_FIELDS) if c not in frame.columns
+    ]  # the source has no such field
+    frame = frame.assign(**{c: pd.Series(None, index=frame.index, dtype=object) for c in absent})
+    frame = frame[[*STAGING_COLUMNS, *TEXT_FIELDS]]
     frame["source"] = info.source
     frame["region_code"] = info.region_code
     if info.source == "im":
@@ -558,16 +626,11 @@ def _staging_frames(
     return events.reset_index(drop=True), texts.reset_index(drop=True)
 
 
-def _stage(warehouse: Warehouse, conn: sa.Connection, events: pd.DataFrame, texts: pd.DataFrame) -> None:
+def _stage(
+    warehouse: Warehouse, conn: sa.Connection, events: pd.DataFrame | pa.Table, texts: pd.DataFrame | pa.Table
+) -> None:
     warehouse.bulk_load_in(conn, "staging.incident_export", events)
     warehouse.bulk_load_in(conn, "staging.incident_text", texts)
-
-
-def _replace_validation_results(
-    warehouse: Warehouse, conn: sa.Connection, info: ExportFileInfo, results: list[dict[str, Any]]
-) -> None:
-    frame = pd.DataFrame(results).assign(load_id=info.load_id, file=info.file)
-    warehouse.replace_partition_in(conn, "audit.validation_result", frame, {"load_id": info.load_id})
 
 
 def resolve_unresolved(warehouse: Warehouse) -> int:

@@ -26,7 +26,8 @@ from gospublic import settings
 
 log = logging.getLogger(__name__)
 
-UNIQUE_EXPECTATION = "expect_column_values_to_be_unique"
+UNIQUE = "expect_column_values_to_be_unique"
+PER_FRAME = "#frame"  # suffix of a column's values keyed by frame, for validate_frames
 
 
 class ValidationError(RuntimeError):
@@ -98,9 +99,25 @@ def load_suite_dict(suite: str) -> dict[str, Any]:
 
 def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
     """Run ``expectations/<suite>.json`` on ``frame``; rows are named by the frame's index."""
-    definition, columns = _definition(suite, suite_path(suite).stat().st_mtime_ns)
+    return _validate(frame, suite)
+
+
+def _validate(frame: pd.DataFrame, suite: str, frame_of_row: np.ndarray | None = None) -> ValidationOutcome:
+    """:func:`validate_frame`; with ``frame_of_row`` (the frames concatenated into ``frame``, by
+    number) each uniqueness expectation holds within each frame, not across them."""
+    per_frame = frame_of_row is not None
+    definition, columns = _definition(suite, suite_path(suite).stat().st_mtime_ns, per_frame)
     labels = list(frame.index)
     checked = frame[[c for c in frame.columns if c in columns]] if columns else frame
+    if frame_of_row is not None:
+        numbers = pd.Series(frame_of_row.astype(str), index=frame.index, dtype=object)
+        keyed = {
+            _per_frame(column): (numbers + "\x1f" + frame[column].astype(str)).where(
+                frame[column].notna(), None
+            )
+            for column in _unique_columns(suite)
+        }
+        checked = checked.assign(**keyed)
     result = definition.run(
         batch_parameters={"dataframe": checked.reset_index(drop=True)},
         result_format={"result_format": "COMPLETE"},
@@ -110,6 +127,7 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
         config = item.expectation_config
         reason = _reason(config.type, config.kwargs, config.meta)
         column = config.kwargs.get("column") or config.kwargs.get("column_A")
+        column = column.removesuffix(PER_FRAME) if isinstance(column, str) else column
         severity = str(getattr(config, "severity", None) or (config.meta or {}).get("severity") or "critical")
         severity = severity.rsplit(".", 1)[-1].lower()
         outcome.results.append(
@@ -132,7 +150,9 @@ def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:
             continue
         rule = (config.meta or {}).get("rule")
         # GX lists only the first values of a long list; a one-column expectation's are the frame's
-        own = checked[column].to_numpy() if config.kwargs.get("column") in checked.columns else None
+        own = (
+            checked[column].to_numpy() if config.kwargs.get("column") and column in checked.columns else None
+        )
         for position, index in enumerate(indices):
             row = _row_position(index)
             value = (
@@ -156,80 +176,92 @@ def validate_frames(frames: list[pd.DataFrame], suite: str) -> list[ValidationOu
     """:func:`validate_frame` of each frame, from one run of the suite over all of them (its fixed
     cost, building the metric graph, is most of a small frame's validation).
 
-    Each frame gets its own outcome, as if validated alone: its rows' failures, each expectation's
-    counts over its rows, and a uniqueness failure only where the value repeats within the frame.
-    A table-level failure (no row to blame, so no frame) is settled by validating each frame alone."""
+    Each frame gets its own outcome, as if validated alone: its rows' failures and each
+    expectation's counts over its rows; a uniqueness expectation holds within each frame. A
+    table-level failure (no row to blame, so no frame) is settled by validating each frame alone."""
     if len(frames) <= 1:
         return [validate_frame(frame, suite) for frame in frames]
-    whole = validate_frame(pd.concat(frames, ignore_index=True), suite)  # rows named 0..n-1
+    sizes = [len(frame) for frame in frames]
+    frame_of_row = np.repeat(np.arange(len(frames)), sizes)
+    whole = _validate(pd.concat(frames, ignore_index=True), suite, frame_of_row)  # rows named 0..n-1
     if whole.table_failures:
         return [validate_frame(frame, suite) for frame in frames]
-    outcomes, start = [], 0
-    for frame in frames:
-        end = start + len(frame)
-        failures = _own_failures([f for f in whole.row_failures if start <= f.row < end])
-        labels = frame.index
+    starts = np.cumsum([0, *sizes])
+    failures_of: list[list[RowFailure]] = [[] for _ in frames]
+    counts: Counter[tuple[int, str, str | None, str]] = Counter()
+    for failure in whole.row_failures:
+        number = int(frame_of_row[failure.row])
+        row = frames[number].index[failure.row - starts[number]]
+        failures_of[number].append(dataclasses.replace(failure, row=row))
+        counts[(number, failure.expectation, failure.column, failure.reason)] += 1
+    outcomes = []
+    for number, frame in enumerate(frames):
         outcome = ValidationOutcome(suite=suite, rows=len(frame), evaluated=whole.evaluated)
-        outcome.row_failures = [dataclasses.replace(f, row=labels[f.row - start]) for f in failures]
+        outcome.row_failures = failures_of[number]
         for item in whole.results:
-            unexpected = sum(
-                1
-                for f in failures
-                if f.expectation == item.expectation and (f.column, f.reason) == (item.column, item.reason)
-            )
+            unexpected = counts[(number, item.expectation, item.column, item.reason)]
             outcome.results.append(
                 dataclasses.replace(
                     item, success=unexpected == 0, element_count=len(frame), unexpected_count=unexpected
                 )
             )
         outcomes.append(outcome)
-        start = end
     return outcomes
 
 
-def _own_failures(failures: list[RowFailure]) -> list[RowFailure]:
-    """One frame's failures with the uniqueness failures that only other frames' rows caused
-    left out (the value appears once in this frame)."""
-    repeats = Counter(
-        (f.column, f.reason, _hashable(f.value)) for f in failures if f.expectation == UNIQUE_EXPECTATION
-    )
-    return [
-        f for f in failures
-        if f.expectation != UNIQUE_EXPECTATION or repeats[(f.column, f.reason, _hashable(f.value))] > 1
-    ]  # fmt: skip
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
+def _per_frame(column: str) -> str:
+    return f"{column}{PER_FRAME}"
 
 
 @cache
-def _definition(suite: str, _mtime_ns: int) -> tuple[Any, frozenset[str]]:
+def _unique_columns(suite: str) -> tuple[str, ...]:
+    return tuple(
+        str(e["kwargs"]["column"])
+        for e in load_suite_dict(suite).get("expectations", [])
+        if e.get("type") == UNIQUE
+    )
+
+
+@cache
+def _definition(suite: str, _mtime_ns: int, per_frame: bool = False) -> tuple[Any, frozenset[str]]:
     """The suite's validation definition, made once per process and suite version (building it
     costs more than validating a small file), and the columns its expectations read (the frame
-    handed to GX is cut to those)."""
+    handed to GX is cut to those). ``per_frame``: each uniqueness expectation reads its column's
+    values keyed by frame (``<column>#frame``), so that it holds within each frame."""
     import great_expectations as gx
 
     context = _context()
     suite_dict = load_suite_dict(suite)
+    if per_frame:
+        suite_dict = {**suite_dict, "name": f"{suite_dict.get('name', suite)}{PER_FRAME}"}
+        suite_dict["expectations"] = [_keyed_by_frame(e) for e in suite_dict.get("expectations", [])]
     suite_obj = context.suites.add_or_update(gx.ExpectationSuite(**suite_dict))
     name = f"{suite}-{uuid.uuid4().hex}"
-    definition = gx.ValidationDefinition(data=_batch_definition(context, suite), suite=suite_obj, name=name)
+    asset = f"{suite}{PER_FRAME}" if per_frame else suite
+    definition = gx.ValidationDefinition(data=_batch_definition(context, asset), suite=suite_obj, name=name)
     expectations = suite_dict.get("expectations", [])
     columns: set[str] = set()
     for expectation in expectations:
         kwargs = expectation.get("kwargs", {})
         columns.update(str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k))
         columns.update(str(c) for c in kwargs.get("column_list") or [])
+    if per_frame:  # failing rows show the column's own values
+        columns.update(_unique_columns(suite))
     reads_more = any(  # table-level expectations and row conditions see other columns too
         not e.get("type", "").startswith("expect_column") or e.get("kwargs", {}).get("row_condition")
         for e in expectations
     )
     return definition, frozenset() if reads_more else frozenset(columns)
+
+
+def _keyed_by_frame(expectation: dict[str, Any]) -> dict[str, Any]:
+    """A uniqueness expectation moved to its column's per-frame keys (its reason unchanged)."""
+    if expectation.get("type") != UNIQUE:
+        return expectation
+    kwargs, meta = dict(expectation.get("kwargs", {})), dict(expectation.get("meta") or {})
+    meta.setdefault("reason", _reason(UNIQUE, kwargs, meta))
+    kwargs["column"] = _per_frame(str(kwargs["column"]))
+    return {**expectation, "kwargs": kwargs, "meta": meta, "id": None}
 
 
 @cache

@@ -246,6 +246,15 @@ class Warehouse:
         log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
         return ReplaceResult(table, dict(partition), deleted, inserted)
 
+    def delete_in(self, conn: sa.Connection, table: str, column: str, values: Iterable[Any]) -> int:
+        """Delete the rows of ``table`` whose ``column`` is one of ``values`` (several partitions
+        of one column at once), inside the caller's transaction; returns the rows deleted."""
+        _check_columns(table, [column])
+        statement = sa.text(f'DELETE FROM {table} WHERE "{column}" IN :values').bindparams(
+            sa.bindparam("values", expanding=True)
+        )
+        return conn.execute(statement, {"values": list(values)}).rowcount
+
     def delete_partition_in(self, conn: sa.Connection, table: str, partition: Mapping[str, Any]) -> int:
         """Delete the rows of ``table`` where every ``partition`` column equals its value, inside
         the caller's transaction (which then loads the partition's new rows); returns the rows deleted."""
