@@ -153,12 +153,12 @@ def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, A
         sheet.append(list(COLUMNS_RU.values()))
         for cell in sheet[2]:
             cell.font = Font(bold=True)
-        for row in rows.itertuples():
+        fills = {zone: PatternFill("solid", fgColor=colour) for zone, colour in ZONE_FILLS.items()}
+        for number, row in enumerate(rows.itertuples(), start=3):  # by number: max_row scans every cell
             sheet.append([_cell(getattr(row, c)) for c in COLUMNS_RU])
             if isinstance(row.zone, str):
-                fill = PatternFill("solid", fgColor=ZONE_FILLS[row.zone])
-                for cell in sheet[sheet.max_row]:
-                    cell.fill = fill
+                for column in range(1, len(COLUMNS_RU) + 1):
+                    sheet.cell(row=number, column=column).fill = fills[row.zone]
         sheet.column_dimensions["B"].width = 60
     sheet = workbook.create_sheet("Методика")
     sheet.append([methodology.title])

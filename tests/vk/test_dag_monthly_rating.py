@@ -90,6 +90,13 @@ def check_published_files(world: VkWorld, lake: Lake, methodology_id: str, sid: 
     assert len(workbook.sheetnames) == len(groups) + 1
     assert sum(ws.max_row - 2 for ws in workbook.worksheets[:-1]) == len(table)
     assert workbook.worksheets[0]["A2"].value == "Место"
+    zoned = 0
+    for sheet in workbook.worksheets[:-1]:
+        for cells in sheet.iter_rows(min_row=3):
+            colours = {cell.fill.fgColor.rgb for cell in cells}
+            assert len(colours) == 1  # a row is filled whole by its zone's colour, or not at all
+            zoned += colours != {"00000000"}
+    assert zoned == table["zone"].notna().sum() > 0
     page = lake.get_bytes(f"{root}/rating.html").decode("utf-8")
     assert page.count("<table class='rating'>") == len(groups) and "Методика" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
