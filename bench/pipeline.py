@@ -17,8 +17,8 @@ rows the stage wrote (``bench/ceiling.py``); ``share_of_ceiling`` = ceiling time
 Reported per stage: median wall time, rows a second, the peak RSS of the child and its worker
 processes together (DuckDB runs inside the child, with ``memory_limit`` 1GB as a production
 connection would set; PostgreSQL's server memory is not counted). Results go to ``--out``
-(``bench/results.json``) after each scale × engine, replacing that pair's rows and keeping the
-others'.
+(``bench/results.json``) after each scale × engine, replacing the rows of the stages measured and
+keeping the others' (each row carries ``measured_on``).
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
         [--repeat 3] [--stages registry,incidents] [--no-baseline] [--out bench/results.json]
@@ -35,7 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -301,12 +301,25 @@ def run_baseline(scale: str, engine: str, data: Path, url: str, log: Path) -> li
 
 
 def save(out: Path, measured: list[dict[str, Any]]) -> None:
-    """Write ``measured`` into ``out``, replacing that scale × engine's rows and keeping the rest."""
-    runs = {(r["scale"], r["engine"]) for r in measured}
+    """Write ``measured`` into ``out``, replacing the rows of the same scale × engine × stage and
+    keeping the rest (each row says when it was measured)."""
+    today = datetime.now(UTC).date().isoformat()
+    measured = [{**r, "measured_on": r.get("measured_on", today)} for r in measured]
+    replaced = {(r["scale"], r["engine"], r["stage"]) for r in measured}
     stages = json.loads(out.read_text())["stages"] if out.exists() else []
-    stages = [r for r in stages if (r["scale"], r["engine"]) not in runs] + measured
+    stages = [r for r in stages if (r["scale"], r["engine"], r["stage"]) not in replaced] + measured
     order = {"region": 0, "national": 1}
-    stages.sort(key=lambda r: (order.get(r["scale"], 2), r["engine"]))  # stable: stage order kept
+    position = {stage: n for n, stage in enumerate(STAGES)}
+
+    def place(r: dict[str, Any]) -> tuple[int, str, int, int]:
+        """Scale, engine, then each stage with its ceiling after it, then the baseline's parts."""
+        stage, (scale, engine) = r["stage"], (r["scale"], r["engine"])
+        if stage.startswith("baseline:"):
+            return (order.get(scale, 2), engine, 1, 0)  # stable: its parts keep their order
+        ceiling = stage.startswith("ceiling:")
+        return (order.get(scale, 2), engine, 0, 2 * position.get(stage.removeprefix("ceiling:"), 0) + ceiling)
+
+    stages.sort(key=place)
     payload = {"month": MONTH, "machine": machine(), "stages": stages}
     out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 

@@ -38,8 +38,9 @@ def render(results: dict[str, Any], extract: list[dict[str, Any]] | None = None)
         "",
         "## Stages",
         "",
-        "| scale | engine | stage | runs | seconds (median) | rows | rows/s | peak RSS MB | of ceiling |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| scale | engine | stage | runs | seconds (median) | rows | rows/s | peak RSS MB | of ceiling "
+        "| measured |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     shares = {
         (r["scale"], r["engine"], r["stage"].removeprefix("ceiling:")): r.get("share_of_ceiling")
@@ -52,7 +53,8 @@ def render(results: dict[str, Any], extract: list[dict[str, Any]] | None = None)
         share = f"{share:.1%}" if share is not None else ""
         lines.append(
             f"| {r['scale']} | {r['engine']} | {r['stage']} | {r['runs']} | {r['seconds']:.2f} "
-            f"| {r['rows']:,} | {rate} | {r['peak_rss_mb']:.0f} | {share} |"
+            f"| {r['rows']:,} | {rate} | {r['peak_rss_mb']:.0f} | {share} "
+            f"| {r.get('measured_on', 'earlier')} |"
         )
     lines += _totals(stages)
     lines += _scaling(stages)
