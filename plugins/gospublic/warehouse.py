@@ -207,19 +207,19 @@ class Warehouse:
         """Append ``data`` to ``table`` inside the caller's transaction ``conn``."""
         known = self._columns.get(table) or self._read_columns(conn, table)
         rows = 0
-        for batch in _record_batches(data):
-            if batch.num_rows == 0:
+        for part in _arrow_tables(data):
+            if part.num_rows == 0:
                 continue
-            unknown = [c for c in batch.schema.names if c not in known]
+            unknown = [c for c in part.schema.names if c not in known]
             if unknown:  # read again: a migration may have added them since
                 known = self._read_columns(conn, table)
-                unknown = [c for c in batch.schema.names if c not in known]
+                unknown = [c for c in part.schema.names if c not in known]
             if unknown:
                 raise WarehouseError(f"{table} has no columns {unknown}; it has {known}")
             if self.dialect == "duckdb":
-                rows += _duckdb_append(conn, table, batch)
+                rows += _duckdb_append(conn, table, part)
             else:
-                rows += _postgres_copy(conn, table, batch)
+                rows += _postgres_copy(conn, table, part)
         return rows
 
     def _read_columns(self, conn: sa.Connection, table: str) -> list[str]:
@@ -281,37 +281,39 @@ def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: 
         dbapi_connection.execute(f"SET memory_limit = '{memory_limit}'")
 
 
-def _duckdb_append(conn: sa.Connection, table: str, batch: pa.RecordBatch) -> int:
+def _duckdb_append(conn: sa.Connection, table: str, data: pa.Table) -> int:
+    """One INSERT of the whole Arrow table, read in place (chunks and memory maps included)."""
     raw = conn.connection.driver_connection
     view = "_gospublic_bulk"
-    columns = ", ".join(f'"{c}"' for c in batch.schema.names)
-    raw.register(view, pa.Table.from_batches([batch]))
+    columns = ", ".join(f'"{c}"' for c in data.schema.names)
+    raw.register(view, data)
     try:
         raw.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
     finally:
         with suppress(Exception):  # never mask the insert's own error
             raw.unregister(view)
-    return batch.num_rows
+    return data.num_rows
 
 
-def _postgres_copy(conn: sa.Connection, table: str, batch: pa.RecordBatch) -> int:
+def _postgres_copy(conn: sa.Connection, table: str, data: pa.Table) -> int:
+    """``COPY … FROM STDIN`` of the table as CSV, a slice of ``COPY_BATCH_ROWS`` rows at a time."""
     raw = conn.connection.driver_connection
-    columns = ", ".join(f'"{c}"' for c in batch.schema.names)
+    columns = ", ".join(f'"{c}"' for c in data.schema.names)
     options = pa_csv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        for offset in range(0, batch.num_rows, COPY_BATCH_ROWS):
+        for offset in range(0, data.num_rows, COPY_BATCH_ROWS):
             buffer = io.BytesIO()
-            pa_csv.write_csv(batch.slice(offset, COPY_BATCH_ROWS), buffer, options)
+            pa_csv.write_csv(data.slice(offset, COPY_BATCH_ROWS), buffer, options)
             copy.write(buffer.getbuffer())
-    return batch.num_rows
+    return data.num_rows
 
 
-def _record_batches(data: FrameSource) -> Iterator[pa.RecordBatch]:
+def _arrow_tables(data: FrameSource) -> Iterator[pa.Table]:
+    """``data`` as Arrow tables, as they come (no copy into one chunk)."""
     if isinstance(data, pd.DataFrame | pa.Table | pa.RecordBatch):
         data = [data]
     for frame in data:
-        table = _to_arrow(frame)
-        yield from table.combine_chunks().to_batches(max_chunksize=1_000_000)
+        yield _to_arrow(frame)
 
 
 def _to_arrow(frame: Frame) -> pa.Table:
