@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
+from tests.keys import repeated_keys
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.s3]
 
@@ -149,3 +150,4 @@ def test_sample_month_reconciles_with_truth(incident_world: IncidentWorld, dagba
     assert task_states(third)["publish"] == "skipped"
     assert world.keys("incoming/") == []
     assert fingerprint(world) == before
+    assert repeated_keys(wh) == {}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.model import metric_at
+from tests.keys import repeated_keys
 from tests.vk.conftest import MOSCOW, VkWorld, business_checksums, checksum, days, run_time
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -265,6 +266,7 @@ def test_rerun_of_a_day_and_replay_keep_tables(vk_world: VkWorld, dagbag) -> Non
     assert world.run(dag, RUN_DAYS[0], replay=True).state == "success"
     assert world.server.stats()["total_requests"] == 0, "replay must not call VK"
     assert {t: checksum(world.warehouse, t) for t in full} == full
+    assert repeated_keys(world.warehouse) == {}
 
 
 def window_posts(lake_root: Path, window_ts: int) -> dict[tuple[int, int], tuple]:

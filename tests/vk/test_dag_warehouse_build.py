@@ -15,6 +15,7 @@ from gospublic.incident_files import ingest_landed
 from gospublic.lake import LocalLake
 from gospublic.marts_build import build_month
 from gospublic.marts_check import MartCheckError, check_month
+from tests.keys import repeated_keys
 from tests.vk.conftest import VkWorld, days
 from transforms.pseudonymize import make_pseudonymizer
 
@@ -70,6 +71,7 @@ def test_marts_of_the_month_reconcile_with_truth(
         logical_date=datetime(2025, 11, 28, 6, tzinfo=UTC), run_conf={"month": "2025-11"}
     )
     assert run.state == "success", {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert repeated_keys(wh) == {}
 
     # Response metrics: per body and source, the truth's incidents of November (Moscow time).
     incidents = truth(world.data, "incidents.csv")
