@@ -55,9 +55,9 @@ REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
 POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
 POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
-PREPARE_GROUP_FILES = 8  # files a worker prepares in one job, their rows validated in one GX run
+PREPARE_GROUP_FILES = 6  # files a worker prepares in one job, their rows validated in one GX run
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
-BATCH_HELD_ROWS = 50_000  # rows prepared by workers and held in memory until their batch applies
+BATCH_HELD_ROWS = 30_000  # rows prepared by workers and held in memory until their batch applies
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
