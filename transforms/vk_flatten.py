@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +19,8 @@ from typing import IO, Any
 
 import msgspec
 import pyarrow as pa
+
+from transforms.arrow_files import take_table, write_table
 
 Pseudonymize = Callable[[str], str]
 
@@ -194,9 +194,7 @@ class SpilledFlat:
 
     def open(self) -> Flattened:
         """The flattened file, its table memory-mapped; the file is unlinked (the mapping stays)."""
-        table = pa.ipc.open_file(pa.memory_map(self.path)).read_all()
-        os.unlink(self.path)
-        return Flattened(table, self.rejected, self.before_window)
+        return Flattened(take_table(self.path), self.rejected, self.before_window)
 
 
 def flatten_raw(
@@ -435,8 +433,5 @@ def flatten_gzip_spilled(
     """:func:`flatten_gzip` with each table written to an Arrow IPC file in ``directory``."""
     spilled = []
     for flat in flatten_gzip(method, compressed, dt, load_id, pseudonymize, **options):
-        path = os.path.join(directory, f"{uuid.uuid4().hex}.arrow")
-        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, flat.table.schema) as writer:
-            writer.write_table(flat.table)
-        spilled.append(SpilledFlat(path, flat.rejected, flat.before_window))
+        spilled.append(SpilledFlat(write_table(directory, flat.table), flat.rejected, flat.before_window))
     return spilled

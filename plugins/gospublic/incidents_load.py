@@ -12,7 +12,6 @@ files again, in any batches, gives the same tables.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -31,6 +30,7 @@ from gospublic.audit import LoadRun, quarantine_frame
 from gospublic.models import run_models
 from gospublic.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
 from gospublic.warehouse import Warehouse
+from transforms.arrow_files import take_table, write_table
 from transforms.executor_resolve import ExecutorResolver
 from transforms.incident_parse import parse_chunk
 from transforms.incident_read import DEFAULT_CHUNK_ROWS, detect_format, read_chunks
@@ -175,22 +175,15 @@ class SpilledRows:
 
     @classmethod
     def write(cls, directory: str, events: pd.DataFrame, texts: pd.DataFrame, empty_rows: int) -> SpilledRows:
-        paths = []
-        for frame in (events, texts):
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            path = os.path.join(directory, f"{uuid.uuid4().hex}.arrow")
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-            paths.append(path)
-        return cls(paths[0], paths[1], empty_rows)
+        events_path, texts_path = (
+            write_table(directory, pa.Table.from_pandas(frame, preserve_index=False))
+            for frame in (events, texts)
+        )
+        return cls(events_path, texts_path, empty_rows)
 
     def open(self) -> tuple[pa.Table, pa.Table]:
         """Both tables, memory-mapped; the files are unlinked (the mappings stay)."""
-        tables = []
-        for path in (self.events, self.texts):
-            tables.append(pa.ipc.open_file(pa.memory_map(path)).read_all())
-            os.unlink(path)
-        return tables[0], tables[1]
+        return take_table(self.events), take_table(self.texts)
 
 
 @dataclass(frozen=True)
