@@ -347,7 +347,7 @@ def stage_export(
         staged.load.rows_empty += ready.spilled.empty_rows
         staged.held.append(ready.spilled.open())
     else:
-        _clear_staging(warehouse, [info.load_id])
+        _clear_staging(warehouse, info.load_id)
         try:
             for rows, empty_rows in ready.chunks:
                 staged.load.rows_empty += empty_rows
@@ -355,7 +355,7 @@ def stage_export(
                     with warehouse.begin() as conn:
                         _stage(warehouse, conn, *_staging_frames(rows, info, exported_at))
         except BaseException:
-            _clear_staging(warehouse, [info.load_id])
+            _clear_staging(warehouse, info.load_id)
             raise
     checks, result = staged.checks, staged.load
     result.rows_read = checks.read
@@ -365,7 +365,7 @@ def stage_export(
     result.rows_unresolved = checks.unresolved
     result.problems = checks.problems
     if result.rows_read == 0:
-        _clear_staging(warehouse, [info.load_id])
+        _clear_staging(warehouse, info.load_id)
         raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
     return staged
 
@@ -558,15 +558,10 @@ def clear_staging(warehouse: Warehouse) -> None:
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
-def _clear_staging(warehouse: Warehouse, load_ids: list[str]) -> None:
+def _clear_staging(warehouse: Warehouse, load_id: str) -> None:
     with warehouse.begin() as conn:
         for table in ("staging.incident_export", "staging.incident_text"):
-            conn.execute(
-                sa.text(f"DELETE FROM {table} WHERE load_id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True)
-                ),
-                {"ids": load_ids},
-            )
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE load_id = :load_id"), {"load_id": load_id})
 
 
 def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
