@@ -11,7 +11,7 @@ import pytest
 from gospublic import settings
 from gospublic.marts_build import mart_params
 from gospublic.migrations import MigrationError, migrate, status
-from gospublic.sql_files import all_files, migration_files, split_statements
+from gospublic.sql_files import all_files, inserted_tables, migration_files, split_statements
 from gospublic.warehouse import SCHEMAS, Warehouse
 
 
@@ -89,6 +89,18 @@ def test_every_sql_file_runs_on_this_engine(warehouse: Warehouse) -> None:
 )
 def test_split_statements(text: str, expected: list[str]) -> None:
     assert split_statements(text) == expected
+
+
+def test_inserted_tables_are_the_targets_of_insert_statements() -> None:
+    text = (
+        "-- INSERT INTO staging.commented_out\n"
+        "DELETE FROM core.a WHERE EXISTS (SELECT 1 FROM staging.k);\n"
+        "/* lead */ insert into Core.B (x) SELECT x FROM staging.k;\n"
+        "INSERT INTO core.a SELECT 1; INSERT INTO core.b SELECT 2;\n"
+        "UPDATE core.c SET x = (SELECT 1 FROM core.d) -- INSERT INTO core.e\n"
+    )
+    assert inserted_tables(text) == ["core.b", "core.a"]
+    assert inserted_tables("SELECT 'INSERT INTO core.x'") == []
 
 
 def test_engine_specific_migrations_apply_on_their_engine_only(warehouse: Warehouse) -> None:

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
+from gospublic.models import run_models
 from gospublic.warehouse import SCHEMAS, Warehouse, WarehouseError
 
 TABLE = "staging.sample"
@@ -173,6 +175,48 @@ def test_script_params_reach_only_the_statements_using_them(warehouse: Warehouse
     )
     assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 5
     assert warehouse.scalar(f"SELECT title FROM {sample_table} WHERE id = 0") == "x"
+
+
+def _planner_rows(conn: sa.Connection, table: str) -> float | None:
+    """PostgreSQL's statistics row count of ``table`` (-1 until it is first analyzed)."""
+    return conn.execute(
+        sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+    ).scalar()
+
+
+def test_analyze_gives_the_planner_the_rows_written_in_the_same_transaction(
+    warehouse: Warehouse, sample_table: str
+) -> None:
+    with warehouse.begin() as conn:
+        warehouse.bulk_load_in(conn, sample_table, _frame(date(2025, 11, 1), "im", range(500)))
+        if warehouse.dialect == "postgres":
+            assert _planner_rows(conn, sample_table) == -1
+        warehouse.analyze_in(conn, [sample_table])  # DuckDB: nothing to do, and no error
+        if warehouse.dialect == "postgres":
+            assert _planner_rows(conn, sample_table) == 500
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 500
+    with pytest.raises(WarehouseError, match=r"schema\.table"), warehouse.begin() as conn:
+        warehouse.analyze_in(conn, ["staging.sample; DROP TABLE x"])
+
+
+def test_models_analyze_each_table_they_insert_into(
+    warehouse: Warehouse, sample_table: str, tmp_path
+) -> None:
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "900_copy.sql").write_text(
+        f"-- a model: copies the rows, then reads the copy\n"
+        f"CREATE TABLE staging.sample_copy AS SELECT * FROM {sample_table} WHERE 1 = 0;\n"
+        f"INSERT INTO staging.sample_copy SELECT * FROM {sample_table} WHERE id < :cut;\n"
+        f"DELETE FROM {sample_table} WHERE id IN (SELECT id FROM staging.sample_copy);\n",
+        encoding="utf-8",
+    )
+    warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(300)))
+    with warehouse.begin() as conn:
+        run_models(conn, ["core/900_copy.sql"], {"cut": 120}, root=tmp_path)
+        if warehouse.dialect == "postgres":
+            assert _planner_rows(conn, "staging.sample_copy") == 120
+            assert _planner_rows(conn, sample_table) == -1  # read and deleted from, not inserted into
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 180
 
 
 def test_catalogue(warehouse: Warehouse, sample_table: str) -> None:

@@ -394,6 +394,7 @@ def apply_exports(
     warehouse.bulk_load_in(
         conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
     )
+    warehouse.analyze_in(conn, ["staging.incident_export", "staging.incident_text", "staging.incident_batch"])
     run_models(conn, [EVENT_MODEL], {"batch_id": batch_id})
     _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
 
@@ -644,6 +645,7 @@ def resolve_unresolved(warehouse: Warehouse) -> int:
     with warehouse.begin() as conn:
         conn.execute(sa.text("DELETE FROM staging.incident_org_fix"))
         warehouse.bulk_load_in(conn, "staging.incident_org_fix", fixed)
+        warehouse.analyze_in(conn, ["staging.incident_org_fix"])
         run_models(conn, [ORG_FIX_MODEL], {})
     log.info("resolved the body of %d incidents loaded without one", len(fixed))
     return len(fixed)

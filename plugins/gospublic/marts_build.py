@@ -103,6 +103,7 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
         for timing, evidence in incident_timing_batches(warehouse, start):
             incidents += warehouse.bulk_load_in(conn, "core.fct_incident_timing", timing)
             warehouse.bulk_load_in(conn, "restricted.answer_quality_evidence", evidence)
+        warehouse.analyze_in(conn, ["core.fct_incident_timing", "restricted.answer_quality_evidence"])
         run_models(conn, MART_MODELS, mart_params(start))
         counts = {
             table: int(

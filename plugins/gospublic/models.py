@@ -9,17 +9,24 @@ from typing import Any
 import sqlalchemy as sa
 
 from gospublic import settings
-from gospublic.sql_files import model_files
-from gospublic.warehouse import run_script
+from gospublic.sql_files import inserted_tables, model_files, split_statements
+from gospublic.warehouse import analyze, run_script
 
 
 def run_models(
     conn: sa.Connection, names: Sequence[str], params: Mapping[str, Any], root: Path | None = None
 ) -> None:
-    """Run the named models (``"core/020_fct_post.sql"``…) in the given order on ``conn``."""
+    """Run the named models (``"core/020_fct_post.sql"``…) in the given order on ``conn``.
+
+    On PostgreSQL a table is analyzed after each statement that inserts into it: the statements
+    after it in the same transaction read it, and a join planned without statistics can cost
+    minutes.
+    """
     files = {f.name: f for f in model_files(root or settings.sql_dir())}
     missing = [name for name in names if name not in files]
     if missing:
         raise FileNotFoundError(f"no such models in sql/: {missing}")
     for name in names:
-        run_script(conn, files[name].text, params)
+        for statement in split_statements(files[name].text):
+            run_script(conn, statement, params)
+            analyze(conn, inserted_tables(statement))

@@ -103,6 +103,9 @@ def load_registry(
         ):
             conn.execute(sa.text(f"DELETE FROM {table}"))
             warehouse.bulk_load_in(conn, table, frame)
+        warehouse.analyze_in(
+            conn, ["staging.registry_org", "staging.registry_org_alias", "staging.registry_page"]
+        )
         run_models(conn, CORE_MODELS, {})
         quarantined = replace_quarantine(
             warehouse, conn, source=SOURCE, partition_key="current", load_id=load_id, problems=problems

@@ -15,12 +15,18 @@ Every other file runs unchanged on DuckDB and PostgreSQL; bind parameters are wr
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 MIGRATIONS = "migrations"
 MODEL_LAYERS = ("staging", "core", "mart")
 DIALECTS = ("duckdb", "postgres")
+
+_LEADING_COMMENTS = re.compile(r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*", re.DOTALL)
+_INSERT_TARGET = re.compile(
+    r"INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,16 @@ def _layer_files(root: Path, layer: str) -> list[SqlFile]:
     if not folder.is_dir():
         return []
     return [SqlFile(path, layer) for path in sorted(folder.glob("*.sql"))]
+
+
+def inserted_tables(text: str) -> list[str]:
+    """The ``schema.table`` names the statements of ``text`` insert into, in first-seen order."""
+    tables: list[str] = []
+    for statement in split_statements(text):
+        match = _INSERT_TARGET.match(_LEADING_COMMENTS.sub("", statement, count=1))
+        if match and match.group(1).lower() not in tables:
+            tables.append(match.group(1).lower())
+    return tables
 
 
 def split_statements(text: str) -> list[str]:

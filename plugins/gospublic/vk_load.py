@@ -80,6 +80,7 @@ def load_day(
             counts[target.method] = {**stats, "written": result.inserted}
         errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
         warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
+        warehouse.analyze_in(conn, [target.table for target in TARGETS])
         run_models(conn, CORE_MODELS, {"dt": dt})
         runs = [
             LoadRun(

@@ -246,6 +246,11 @@ class Warehouse:
         log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
         return ReplaceResult(table, dict(partition), deleted, inserted)
 
+    def analyze_in(self, conn: sa.Connection, tables: Iterable[str]) -> None:
+        """Refresh the planner statistics of ``tables`` inside the caller's transaction, after a
+        bulk write and before the SQL that reads it (see ``analyze``)."""
+        analyze(conn, tables)
+
     def delete_in(self, conn: sa.Connection, table: str, column: str, values: Iterable[Any]) -> int:
         """Delete the rows of ``table`` whose ``column`` is one of ``values`` (several partitions
         of one column at once), inside the caller's transaction; returns the rows deleted."""
@@ -273,6 +278,21 @@ def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None =
         clause = sa.text(statement)
         used = {key: params[key] for key in clause.compile().params if key in params}
         conn.execute(clause, used)
+
+
+def analyze(conn: sa.Connection, tables: Iterable[str]) -> None:
+    """``ANALYZE`` ``tables`` on PostgreSQL, inside the transaction of ``conn``.
+
+    PostgreSQL plans joins from statistics that autovacuum gathers only after a commit and a
+    delay, so a statement reading rows written earlier in the same transaction is planned blind;
+    DuckDB keeps its statistics as it writes, so there this does nothing.
+    """
+    names = sorted(set(tables))
+    for table in names:
+        _split_table(table)
+    if conn.dialect.name != "postgresql" or not names:
+        return
+    conn.execute(sa.text(f"ANALYZE {', '.join(names)}"))
 
 
 def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: str | None = None) -> None:
