@@ -112,3 +112,4 @@ def test_engine_specific_migrations_apply_on_their_engine_only(warehouse: Wareho
     if warehouse.dialect == "postgres":
         indexes = {r["indexname"] for r in warehouse.query("SELECT indexname FROM pg_indexes")}
         assert {"fct_incident_event_load_id", "incident_text_load_id"} <= indexes
+        assert {"vk_post_observations_dt", "vk_comment_observations_dt", "fct_post_observed_dt"} <= indexes

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from gospublic.audit import LoadRun, record_load_runs
 from gospublic.incidents_load import (
+    STAGING_TABLES,
     ExportFileInfo,
     ExportJob,
     ExportLoad,
@@ -243,6 +244,7 @@ class _Ingestion:
                 for landed, staged, target in archived
             ]
             _write_export_files(self.warehouse, conn, rows)
+        self.warehouse.vacuum(STAGING_TABLES)  # the batch's staged rows, deleted by the apply
         for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
             self.lake.move(landed.key, target)
             self.summary.loaded.append(staged.load.as_dict())

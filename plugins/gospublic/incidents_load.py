@@ -394,7 +394,7 @@ def apply_exports(
     warehouse.bulk_load_in(
         conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
     )
-    warehouse.analyze_in(conn, ["staging.incident_export", "staging.incident_text", "staging.incident_batch"])
+    warehouse.analyze_in(conn, STAGING_TABLES)
     run_models(conn, [EVENT_MODEL], {"batch_id": batch_id})
     _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
 
@@ -552,10 +552,13 @@ class _ChunkChecks:
         ]
 
 
+STAGING_TABLES = ("staging.incident_export", "staging.incident_text", "staging.incident_batch")
+
+
 def clear_staging(warehouse: Warehouse) -> None:
     """Empty the incident staging tables: rows an interrupted ingestion left behind."""
     with warehouse.begin() as conn:
-        for table in ("staging.incident_export", "staging.incident_text", "staging.incident_batch"):
+        for table in STAGING_TABLES:
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 

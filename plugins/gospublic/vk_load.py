@@ -30,6 +30,8 @@ from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, 
 log = logging.getLogger(__name__)
 
 CORE_MODELS = ("core/010_fct_page_daily.sql", "core/020_fct_post.sql", "core/030_fct_comment.sql")
+# Tables whose rows each day's models delete and write again (the day's posts and their comments).
+REWRITTEN = ("staging.vk_rebuild_posts", "core.fct_post", "core.fct_comment")
 POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
 ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "error_code", "error_msg", "occurred_at")
 
@@ -99,6 +101,7 @@ def load_day(
             for method, c in counts.items()
         ]
         record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
+    warehouse.vacuum(REWRITTEN)
     log.info(
         "loaded VK day %s from run %s: %s (%d posts from before the window %s left out)",
         dt, run_id, counts, before_window, window,

@@ -251,6 +251,20 @@ class Warehouse:
         bulk write and before the SQL that reads it (see ``analyze``)."""
         analyze(conn, tables)
 
+    def vacuum(self, tables: Iterable[str]) -> None:
+        """Reclaim the rows deleted from ``tables`` and refresh their statistics, outside any
+        transaction (PostgreSQL's ``VACUUM (ANALYZE)``), after a load that deletes and rewrites
+        many rows, so that the next load's scans skip them. Autovacuum would, some time after the
+        commit and only if enabled; DuckDB reclaims deleted rows itself, so there this does nothing."""
+        names = sorted(set(tables))
+        for table in names:
+            _split_table(table)
+        if self.dialect != "postgres" or not names:
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(names)}"))
+
     def delete_in(self, conn: sa.Connection, table: str, column: str, values: Iterable[Any]) -> int:
         """Delete the rows of ``table`` whose ``column`` is one of ``values`` (several partitions
         of one column at once), inside the caller's transaction; returns the rows deleted."""
