@@ -199,24 +199,27 @@ def test_analyze_gives_the_planner_the_rows_written_in_the_same_transaction(
         warehouse.analyze_in(conn, ["staging.sample; DROP TABLE x"])
 
 
-def test_models_analyze_each_table_they_insert_into(
+def test_models_analyze_the_tables_they_insert_into_when_the_rows_are_new_to_its_statistics(
     warehouse: Warehouse, sample_table: str, tmp_path
 ) -> None:
     (tmp_path / "core").mkdir()
-    (tmp_path / "core" / "900_copy.sql").write_text(
-        f"-- a model: copies the rows, then reads the copy\n"
-        f"CREATE TABLE staging.sample_copy AS SELECT * FROM {sample_table} WHERE 1 = 0;\n"
-        f"INSERT INTO staging.sample_copy SELECT * FROM {sample_table} WHERE id < :cut;\n"
+    (tmp_path / "core" / "900_move.sql").write_text(
+        "-- a model: moves the rows of one id range into a copy\n"
+        f"CREATE TABLE IF NOT EXISTS staging.sample_copy AS SELECT * FROM {sample_table} WHERE 1 = 0;\n"
+        f"INSERT INTO staging.sample_copy SELECT * FROM {sample_table} WHERE id >= :low AND id < :high;\n"
         f"DELETE FROM {sample_table} WHERE id IN (SELECT id FROM staging.sample_copy);\n",
         encoding="utf-8",
     )
     warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(300)))
-    with warehouse.begin() as conn:
-        run_models(conn, ["core/900_copy.sql"], {"cut": 120}, root=tmp_path)
-        if warehouse.dialect == "postgres":
-            assert _planner_rows(conn, "staging.sample_copy") == 120
-            assert _planner_rows(conn, sample_table) == -1  # read and deleted from, not inserted into
-    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 180
+    expected = {(0, 120): 120, (120, 130): 120, (130, 180): 180}  # 10 new rows of 120 counted: not stale
+    for (low, high), counted in expected.items():
+        with warehouse.begin() as conn:
+            run_models(conn, ["core/900_move.sql"], {"low": low, "high": high}, root=tmp_path)
+            if warehouse.dialect == "postgres":
+                assert _planner_rows(conn, "staging.sample_copy") == counted
+                assert _planner_rows(conn, sample_table) == -1  # read and deleted from, not inserted into
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 120
+    assert warehouse.scalar("SELECT COUNT(*) FROM staging.sample_copy") == 180
 
 
 def test_vacuum_reclaims_deleted_rows_outside_a_transaction(warehouse: Warehouse, sample_table: str) -> None:

@@ -18,9 +18,10 @@ def run_models(
 ) -> None:
     """Run the named models (``"core/020_fct_post.sql"``…) in the given order on ``conn``.
 
-    On PostgreSQL a table is analyzed after each statement that inserts into it: the statements
-    after it in the same transaction read it, and a join planned without statistics can cost
-    minutes.
+    On PostgreSQL a table is analyzed after a statement inserts into it, when it has no
+    statistics yet or the rows inserted are more than a tenth of those its statistics count: the
+    statements after it in the same transaction read it, and a join planned without statistics
+    can cost minutes.
     """
     files = {f.name: f for f in model_files(root or settings.sql_dir())}
     missing = [name for name in names if name not in files]
@@ -28,5 +29,5 @@ def run_models(
         raise FileNotFoundError(f"no such models in sql/: {missing}")
     for name in names:
         for statement in split_statements(files[name].text):
-            run_script(conn, statement, params)
-            analyze(conn, inserted_tables(statement))
+            written = run_script(conn, statement, params)
+            analyze(conn, inserted_tables(statement), rows_written=written)

@@ -40,6 +40,7 @@ FrameSource = Frame | Iterable[Frame]
 
 SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
+ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
 
 _TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -285,28 +286,48 @@ class Warehouse:
         return conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
 
 
-def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None = None) -> None:
-    """Run each statement of ``sql`` on ``conn``, passing the params a statement uses."""
+def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    """Run each statement of ``sql`` on ``conn``, passing the params a statement uses; returns
+    the rows the statements affected (as the driver reports them)."""
     params = dict(params or {})
+    affected = 0
     for statement in split_statements(sql):
         clause = sa.text(statement)
         used = {key: params[key] for key in clause.compile().params if key in params}
-        conn.execute(clause, used)
+        affected += max(conn.execute(clause, used).rowcount, 0)
+    return affected
 
 
-def analyze(conn: sa.Connection, tables: Iterable[str]) -> None:
-    """``ANALYZE`` ``tables`` on PostgreSQL, inside the transaction of ``conn``.
+def analyze(conn: sa.Connection, tables: Iterable[str], *, rows_written: int | None = None) -> list[str]:
+    """``ANALYZE`` ``tables`` on PostgreSQL, inside the transaction of ``conn``; returns those
+    analyzed.
 
     PostgreSQL plans joins from statistics that autovacuum gathers only after a commit and a
     delay, so a statement reading rows written earlier in the same transaction is planned blind;
-    DuckDB keeps its statistics as it writes, so there this does nothing.
+    DuckDB keeps its statistics as it writes, so there this does nothing. With ``rows_written``,
+    a table is analyzed only when it has no statistics yet or when those rows are more than
+    ``ANALYZE_SHARE`` of the rows its statistics count (autovacuum's own rule): sampling a large
+    fact table after every small batch costs more than the plans gain.
     """
     names = sorted(set(tables))
     for table in names:
         _split_table(table)
     if conn.dialect.name != "postgresql" or not names:
-        return
+        return []
+    if rows_written is not None:
+        names = [name for name in names if _stale(conn, name, rows_written)]
+        if not names:
+            return []
     conn.execute(sa.text(f"ANALYZE {', '.join(names)}"))
+    return names
+
+
+def _stale(conn: sa.Connection, table: str, rows_written: int) -> bool:
+    """Whether ``rows_written`` new rows make the statistics of ``table`` (PostgreSQL) stale."""
+    counted = conn.execute(
+        sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"), {"table": table}
+    ).scalar()
+    return counted is None or counted < 0 or rows_written > ANALYZE_SHARE * counted
 
 
 def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: str | None = None) -> None:
