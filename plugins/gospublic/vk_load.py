@@ -30,8 +30,6 @@ from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, 
 log = logging.getLogger(__name__)
 
 CORE_MODELS = ("core/010_fct_page_daily.sql", "core/020_fct_post.sql", "core/030_fct_comment.sql")
-# Tables whose rows each day's models delete and write again (the day's posts and their comments).
-REWRITTEN = ("staging.vk_rebuild_posts", "core.fct_post", "core.fct_comment")
 POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
 ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "error_code", "error_msg", "occurred_at")
 
@@ -47,6 +45,14 @@ TARGETS = (
     _Target("wall.get", "staging.vk_post_observations"),
     _Target("wall.getComments", "staging.vk_comment_observations"),
 )
+
+# Vacuumed after each day: the tables whose rows the models delete and write again (the day's
+# posts and their comments), and the staging tables, whose BRIN indexes on dt summarize only the
+# pages a vacuum has seen (so that the next day's partition delete skips the month's pages).
+VACUUMED = (
+    "staging.vk_rebuild_posts", "core.fct_post", "core.fct_comment",
+    *(target.table for target in TARGETS),
+)  # fmt: skip
 
 
 def load_day(
@@ -82,7 +88,8 @@ def load_day(
             counts[target.method] = {**stats, "written": result.inserted}
         errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
         warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
-        warehouse.analyze_in(conn, [target.table for target in TARGETS])
+        for target in TARGETS:  # the first days: later ones add little to what the last vacuum counted
+            warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         run_models(conn, CORE_MODELS, {"dt": dt})
         runs = [
             LoadRun(
@@ -101,7 +108,7 @@ def load_day(
             for method, c in counts.items()
         ]
         record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
-    warehouse.vacuum(REWRITTEN)
+    warehouse.vacuum(VACUUMED)
     log.info(
         "loaded VK day %s from run %s: %s (%d posts from before the window %s left out)",
         dt, run_id, counts, before_window, window,

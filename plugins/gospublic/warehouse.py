@@ -247,10 +247,13 @@ class Warehouse:
         log.info("replaced %s %s: %d rows out, %d in", table, dict(partition), deleted, inserted)
         return ReplaceResult(table, dict(partition), deleted, inserted)
 
-    def analyze_in(self, conn: sa.Connection, tables: Iterable[str]) -> None:
+    def analyze_in(
+        self, conn: sa.Connection, tables: Iterable[str], *, rows_written: int | None = None
+    ) -> list[str]:
         """Refresh the planner statistics of ``tables`` inside the caller's transaction, after a
-        bulk write and before the SQL that reads it (see ``analyze``)."""
-        analyze(conn, tables)
+        bulk write and before the SQL that reads it; with ``rows_written``, only where those rows
+        make the statistics stale (see ``analyze``). Returns the tables analyzed."""
+        return analyze(conn, tables, rows_written=rows_written)
 
     def vacuum(self, tables: Iterable[str]) -> None:
         """Reclaim the rows deleted from ``tables`` and refresh their statistics, outside any
