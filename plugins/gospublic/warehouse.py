@@ -41,6 +41,7 @@ FrameSource = Frame | Iterable[Frame]
 SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
 ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
+VACUUM_MIN_BYTES = 64 * 2**20  # smaller tables: scanning their dead rows costs less than vacuuming
 
 _TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -255,19 +256,26 @@ class Warehouse:
         make the statistics stale (see ``analyze``). Returns the tables analyzed."""
         return analyze(conn, tables, rows_written=rows_written)
 
-    def vacuum(self, tables: Iterable[str]) -> None:
+    def vacuum(self, tables: Iterable[str], *, min_bytes: int = VACUUM_MIN_BYTES) -> list[str]:
         """Reclaim the rows deleted from ``tables`` and refresh their statistics, outside any
         transaction (PostgreSQL's ``VACUUM (ANALYZE)``), after a load that deletes and rewrites
-        many rows, so that the next load's scans skip them. Autovacuum would, some time after the
-        commit and only if enabled; DuckDB reclaims deleted rows itself, so there this does nothing."""
+        many rows, so that the next load's scans skip them; returns the tables vacuumed. Tables
+        under ``min_bytes`` are left alone (a region's: 30 daily vacuums doubled its VK load),
+        and a table that keeps its dead rows grows past it. Autovacuum would do this some time
+        after the commit, if enabled; DuckDB reclaims deleted rows itself, so there this does
+        nothing."""
         names = sorted(set(tables))
         for table in names:
             _split_table(table)
         if self.dialect != "postgres" or not names:
-            return
+            return []
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(names)}"))
+            size = sa.text("SELECT pg_relation_size(to_regclass(:table))")
+            names = [name for name in names if conn.execute(size, {"table": name}).scalar() >= min_bytes]
+            if names:
+                conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(names)}"))
+        return names
 
     def delete_in(self, conn: sa.Connection, table: str, column: str, values: Iterable[Any]) -> int:
         """Delete the rows of ``table`` whose ``column`` is one of ``values`` (several partitions
