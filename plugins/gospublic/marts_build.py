@@ -45,6 +45,7 @@ MART_MODELS = (
     "mart/060_rating_base.sql",
 )
 QUALITY_FLAGS = ("formal", "no_specifics", "impolite", "redirect")
+TIMING_TABLES = ("core.fct_incident_timing", "restricted.answer_quality_evidence")  # per incident, per flag
 TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (whole regions)
 
 
@@ -98,12 +99,12 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     start = month_start(month)
     incidents = 0
     with warehouse.begin() as conn:
-        for table in ("core.fct_incident_timing", "restricted.answer_quality_evidence"):
+        for table in TIMING_TABLES:
             warehouse.delete_partition_in(conn, table, {"month": start})
         for timing, evidence in incident_timing_batches(warehouse, start):
             incidents += warehouse.bulk_load_in(conn, "core.fct_incident_timing", timing)
             warehouse.bulk_load_in(conn, "restricted.answer_quality_evidence", evidence)
-        warehouse.analyze_in(conn, ["core.fct_incident_timing", "restricted.answer_quality_evidence"])
+        warehouse.analyze_in(conn, TIMING_TABLES)
         run_models(conn, MART_MODELS, mart_params(start))
         counts = {
             table: int(

@@ -96,16 +96,15 @@ def load_registry(
     alias_rows = reg.alias_frame(good_orgs).assign(load_id=load_id)
     page_rows = reg.dim_page_frame(good_pages).assign(load_id=load_id)
     with warehouse.begin() as conn:
-        for table, frame in (
-            ("staging.registry_org", org_rows),
-            ("staging.registry_org_alias", alias_rows),
-            ("staging.registry_page", page_rows),
-        ):
+        staged = {
+            "staging.registry_org": org_rows,
+            "staging.registry_org_alias": alias_rows,
+            "staging.registry_page": page_rows,
+        }
+        for table, frame in staged.items():
             conn.execute(sa.text(f"DELETE FROM {table}"))
             warehouse.bulk_load_in(conn, table, frame)
-        warehouse.analyze_in(
-            conn, ["staging.registry_org", "staging.registry_org_alias", "staging.registry_page"]
-        )
+        warehouse.analyze_in(conn, staged)
         run_models(conn, CORE_MODELS, {})
         quarantined = replace_quarantine(
             warehouse, conn, source=SOURCE, partition_key="current", load_id=load_id, problems=problems

@@ -264,9 +264,7 @@ class Warehouse:
         and a table that keeps its dead rows grows past it. Autovacuum would do this some time
         after the commit, if enabled; DuckDB reclaims deleted rows itself, so there this does
         nothing."""
-        names = sorted(set(tables))
-        for table in names:
-            _split_table(table)
+        names = _table_names(tables)
         if self.dialect != "postgres" or not names:
             return []
         with self.engine.connect() as conn:
@@ -320,9 +318,7 @@ def analyze(conn: sa.Connection, tables: Iterable[str], *, rows_written: int | N
     ``ANALYZE_SHARE`` of the rows its statistics count (autovacuum's own rule): sampling a large
     fact table after every small batch costs more than the plans gain.
     """
-    names = sorted(set(tables))
-    for table in names:
-        _split_table(table)
+    names = _table_names(tables)
     if conn.dialect.name != "postgresql" or not names:
         return []
     if rows_written is not None:
@@ -409,6 +405,14 @@ def _columns_in(conn: sa.Connection, table: str) -> list[str]:
     if not columns:
         raise WarehouseError(f"table {table} does not exist in the warehouse")
     return columns
+
+
+def _table_names(tables: Iterable[str]) -> list[str]:
+    """``tables`` once each, sorted, every name checked (they go into statements unquoted)."""
+    names = sorted(set(tables))
+    for table in names:
+        _split_table(table)
+    return names
 
 
 def _split_table(table: str) -> tuple[str, str]:
