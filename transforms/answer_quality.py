@@ -41,6 +41,7 @@ __all__ = [
     "FLAGS",
     "AnswerQualityRules",
     "Assessment",
+    "PendingAssessments",
     "assess",
     "assess_distinct",
     "assess_many",
@@ -50,6 +51,7 @@ __all__ = [
     "flag_templates_frame",
     "load_rules",
     "normalize_for_template",
+    "submit_distinct",
     "template_groups",
 ]
 
@@ -309,13 +311,34 @@ def assess_distinct(
     With a process ``executor`` and enough texts, the work is shared by its workers, each loading
     the same rules file.
     """
+    return submit_distinct(texts, rules, executor=executor).result()
+
+
+class PendingAssessments:
+    """The assessments of :func:`submit_distinct`: being computed by the workers until :meth:`result`."""
+
+    def __init__(self, distinct: list[str | None], chunks: Iterable[list[Assessment]]) -> None:
+        self._distinct = distinct
+        self._chunks = chunks
+
+    def result(self) -> dict[str | None, Assessment]:
+        """Wait for the workers; each distinct text with its assessment, in first-seen order."""
+        return dict(zip(self._distinct, itertools.chain.from_iterable(self._chunks), strict=True))
+
+
+def submit_distinct(
+    texts: Sequence[str | None], rules: AnswerQualityRules | None = None, *, executor: Executor | None = None
+) -> PendingAssessments:
+    """Start :func:`assess_distinct` and return at once, so the caller works while the workers assess.
+
+    Without an ``executor`` (or with few texts) the texts are assessed here, before returning.
+    """
     rules = rules or load_rules()
     distinct = list(dict.fromkeys(texts))
     if executor is None or len(distinct) < PARALLEL_MIN_TEXTS or not rules.source:
-        return {text: assess_with_evidence(text, rules) for text in distinct}
+        return PendingAssessments(distinct, [[assess_with_evidence(text, rules) for text in distinct]])
     chunks = [distinct[i : i + PARALLEL_CHUNK_TEXTS] for i in range(0, len(distinct), PARALLEL_CHUNK_TEXTS)]
-    assessed = executor.map(_assess_chunk, [rules.source] * len(chunks), chunks)
-    return dict(zip(distinct, itertools.chain.from_iterable(assessed), strict=True))
+    return PendingAssessments(distinct, executor.map(_assess_chunk, [rules.source] * len(chunks), chunks))
 
 
 PARALLEL_MIN_TEXTS = 10_000  # fewer texts take less time than handing them to workers

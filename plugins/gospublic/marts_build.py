@@ -26,9 +26,10 @@ from gospublic.warehouse import Warehouse
 from gospublic.workers import process_pool
 from transforms.answer_quality import (
     AnswerQualityRules,
-    assess_distinct,
+    PendingAssessments,
     flag_templates_frame,
     load_rules,
+    submit_distinct,
 )
 from transforms.deadlines import Deadlines
 from transforms.worktime import work_hours_between_many
@@ -128,11 +129,15 @@ def incident_timing_batches(
     """One row per incident registered in the month (the region's local month), and the evidence
     of its answer's quality flags (one row per flag and phrase), a batch of whole regions at a
     time: memory follows ``batch_rows``, not the month (a body and its templates stay in one
-    region, so one batch sees all of a body's answers)."""
+    region, so one batch sees all of a body's answers).
+
+    Pipelined: the worker processes assess the next batch's answers while this process finishes
+    the current one (templates) and the caller writes it; at most two batches are held."""
     params = mart_params(start)
     zones = region_timezones(warehouse)
     deadlines = Deadlines(marts_config()["deadlines"])
     rules = load_rules()
+    held: _TimingBatch | None = None
     for regions in region_batches(warehouse, params, batch_rows or TIMING_BATCH_ROWS):
         incidents = warehouse.query_df(
             "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.registered_at, "
@@ -150,8 +155,14 @@ def incident_timing_batches(
             for region, rows in incidents.groupby("region_code")
         ]
         frames = [f for f in frames if len(f)]
-        if frames:
-            yield _with_answer_quality(pd.concat(frames, ignore_index=True), incidents, start, rules)
+        batch = (
+            _submit_answer_quality(pd.concat(frames, ignore_index=True), incidents, rules) if frames else None
+        )
+        if held is not None:
+            yield held.finish(start)
+        held = batch
+    if held is not None:
+        yield held.finish(start)
 
 
 def region_batches(warehouse: Warehouse, params: dict[str, Any], batch_rows: int) -> list[list[str]]:
@@ -179,36 +190,52 @@ def pack_regions(counts: list[tuple[str, int]], batch_rows: int) -> list[list[st
     return batches
 
 
-def _with_answer_quality(
-    timing: pd.DataFrame, incidents: pd.DataFrame, start: date, rules: AnswerQualityRules
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``timing`` with the answer-quality flags of each answer, and their evidence rows."""
+@dataclass
+class _TimingBatch:
+    """A batch's timing and answers, with their quality assessments under way in the workers."""
+
+    timing: pd.DataFrame
+    answers: Any  # numpy array of answer texts (None where there is none), aligned with ``timing``
+    assessments: PendingAssessments
+
+    def finish(self, start: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``timing`` with the template flag and each answer's quality flags, and their evidence."""
+        timing, answers = self.timing, self.answers
+        texts_of_month = timing[["org_id", "source"]].assign(
+            answer_text=pd.Series(answers).where(timing["has_answer_text"], None).to_numpy()
+        )
+        template = flag_templates_frame(texts_of_month, group_columns=("org_id", "source"))
+        timing["template"] = template.where(timing["has_answer_text"], None)
+        assessed = self.assessments.result()
+        answered = timing["has_answer_text"].to_numpy()
+        assessments = [assessed[text] if ok else None for text, ok in zip(answers, answered, strict=True)]
+        for flag in QUALITY_FLAGS:
+            timing[flag] = pd.array([a.flags[flag] if a else None for a in assessments], dtype="boolean")
+        evidence = pd.DataFrame(
+            [
+                (source, incident_id, start, flag, phrase)
+                for source, incident_id, assessment in zip(
+                    timing["source"], timing["incident_id"], assessments, strict=True
+                )
+                if assessment is not None
+                for flag, phrases in assessment.evidence.items()
+                for phrase in phrases
+            ],
+            columns=_EVIDENCE_COLUMNS,
+        )
+        return timing[_TIMING_COLUMNS], evidence
+
+
+def _submit_answer_quality(
+    timing: pd.DataFrame, incidents: pd.DataFrame, rules: AnswerQualityRules
+) -> _TimingBatch:
+    """Mark which incidents have an answer text and hand those texts to the workers to assess."""
     texts = incidents.set_index(["source", "incident_id"])["answer_text"]
     answers = texts.reindex(pd.MultiIndex.from_frame(timing[["source", "incident_id"]])).to_numpy()
     timing["has_answer_text"] = pd.Series(answers).notna().to_numpy() & timing["is_answered"].to_numpy()
     answered = timing["has_answer_text"].to_numpy()
-    assessed = assess_distinct(answers[answered].tolist(), rules, executor=process_pool())
-    assessments = [assessed[text] if ok else None for text, ok in zip(answers, answered, strict=True)]
-    for flag in QUALITY_FLAGS:
-        timing[flag] = pd.array([a.flags[flag] if a else None for a in assessments], dtype="boolean")
-    evidence = pd.DataFrame(
-        [
-            (source, incident_id, start, flag, phrase)
-            for source, incident_id, assessment in zip(
-                timing["source"], timing["incident_id"], assessments, strict=True
-            )
-            if assessment is not None
-            for flag, phrases in assessment.evidence.items()
-            for phrase in phrases
-        ],
-        columns=_EVIDENCE_COLUMNS,
-    )
-    texts_of_month = timing[["org_id", "source"]].assign(
-        answer_text=pd.Series(answers).where(timing["has_answer_text"], None).to_numpy()
-    )
-    template = flag_templates_frame(texts_of_month, group_columns=("org_id", "source"))
-    timing["template"] = template.where(timing["has_answer_text"], None)
-    return timing[_TIMING_COLUMNS], evidence
+    pending = submit_distinct(answers[answered].tolist(), rules, executor=process_pool())
+    return _TimingBatch(timing, answers, pending)
 
 
 _TIMING_COLUMNS = [
