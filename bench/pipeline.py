@@ -225,6 +225,7 @@ def bench_engine(
     pg_server: str | None,
     stages: tuple[str, ...] = STAGES,
     baseline: bool = True,
+    keep: bool = False,
 ) -> list[dict[str, Any]]:
     workdir = BENCH / f"run-{scale}-{engine}"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -259,8 +260,10 @@ def bench_engine(
         if baseline and stages == STAGES:  # the baseline beside a whole pipeline only
             results += run_baseline(scale, engine, data, url, workdir / "baseline.log")
     finally:
-        if database and pg_server:
+        if database and pg_server and not keep:
             drop_database(pg_server, database)
+        elif database:
+            print(f"kept the PostgreSQL warehouse: database {database}", flush=True)
     return results
 
 
@@ -355,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the first stages only (e.g. registry,incidents); the baseline runs with all of them",
     )  # fmt: skip
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the PostgreSQL database afterwards, to inspect or profile (DuckDB files stay anyway)",
+    )  # fmt: skip
     parser.add_argument("--pg-url", default=os.environ.get("GOSPUBLIC_BENCH_PG", DEFAULT_PG))
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results.json")
     args = parser.parse_args(argv)
@@ -387,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg_server=pg_server,
                 stages=stages,
                 baseline=not args.no_baseline,
+                keep=args.keep,
             )
             save(args.out, measured)  # after every engine: a later failure keeps what was measured
     print(f"written {args.out}")
