@@ -42,6 +42,7 @@ SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
 ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
 VACUUM_MIN_BYTES = 64 * 2**20  # smaller tables: scanning their dead rows costs less than vacuuming
+VACUUM_DEAD_SHARE = 0.2  # vacuum once dead rows exceed this share of the live ones (autovacuum's rule)
 
 _TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -256,24 +257,36 @@ class Warehouse:
         make the statistics stale (see ``analyze``). Returns the tables analyzed."""
         return analyze(conn, tables, rows_written=rows_written)
 
-    def vacuum(self, tables: Iterable[str], *, min_bytes: int = VACUUM_MIN_BYTES) -> list[str]:
+    def vacuum(
+        self,
+        tables: Iterable[str],
+        *,
+        min_bytes: int = VACUUM_MIN_BYTES,
+        dead_share: float = VACUUM_DEAD_SHARE,
+    ) -> list[str]:
         """Reclaim the rows deleted from ``tables`` and refresh their statistics, outside any
         transaction (PostgreSQL's ``VACUUM (ANALYZE)``), after a load that deletes and rewrites
-        many rows, so that the next load's scans skip them; returns the tables vacuumed. Tables
-        under ``min_bytes`` are left alone (a region's: 30 daily vacuums doubled its VK load),
-        and a table that keeps its dead rows grows past it. Autovacuum would do this some time
-        after the commit, if enabled; DuckDB reclaims deleted rows itself, so there this does
-        nothing."""
+        many rows, so that the next load's scans skip them; returns the tables vacuumed.
+
+        Autovacuum's rule decides, as autovacuum would some time after the commit if enabled: a
+        table is vacuumed once its dead rows (cumulative statistics) exceed ``dead_share`` of its
+        live ones; tables under ``min_bytes`` are left alone (a region's: 30 daily vacuums
+        doubled its VK load), and one that keeps its dead rows grows past it. A table not
+        vacuumed still gets its BRIN indexes extended over the pages added since
+        (``brin_summarize_new_values``): unsummarized pages match every scan. DuckDB reclaims
+        deleted rows itself, so there this does nothing."""
         names = _table_names(tables)
         if self.dialect != "postgres" or not names:
             return []
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            size = sa.text("SELECT pg_relation_size(to_regclass(:table))")
-            names = [name for name in names if conn.execute(size, {"table": name}).scalar() >= min_bytes]
-            if names:
-                conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(names)}"))
-        return names
+            due = [name for name in names if _vacuum_due(conn, name, min_bytes, dead_share)]
+            if due:
+                conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(due)}"))
+            for name in names:
+                if name not in due:
+                    _summarize_brin(conn, name)
+        return due
 
     def delete_in(self, conn: sa.Connection, table: str, column: str, values: Iterable[Any]) -> int:
         """Delete the rows of ``table`` whose ``column`` is one of ``values`` (several partitions
@@ -335,6 +348,37 @@ def _stale(conn: sa.Connection, table: str, rows_written: int) -> bool:
         sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"), {"table": table}
     ).scalar()
     return counted is None or counted < 0 or rows_written > ANALYZE_SHARE * counted
+
+
+def _vacuum_due(conn: sa.Connection, table: str, min_bytes: int, dead_share: float) -> bool:
+    """Whether ``table`` (PostgreSQL) is large enough and holds enough dead rows to vacuum."""
+    row = conn.execute(
+        sa.text(
+            "SELECT pg_relation_size(c.oid) AS size, s.n_dead_tup AS dead, s.n_live_tup AS live "
+            "FROM pg_class AS c LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid "
+            "WHERE c.oid = to_regclass(:table)"
+        ),
+        {"table": table},
+    ).one_or_none()
+    if row is None or row.size < min_bytes:
+        return False
+    return (row.dead or 0) > dead_share * max(row.live or 0, 1)
+
+
+def _summarize_brin(conn: sa.Connection, table: str) -> None:
+    """Summarize the page ranges of ``table`` that its BRIN indexes do not cover yet."""
+    indexes = conn.execute(
+        sa.text(
+            "SELECT CAST(i.indexrelid AS regclass) AS index FROM pg_index AS i "
+            "JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam "
+            "WHERE i.indrelid = to_regclass(:table) AND a.amname = 'brin'"
+        ),
+        {"table": table},
+    ).scalars()
+    for index in list(indexes):
+        conn.execute(
+            sa.text("SELECT brin_summarize_new_values(CAST(:index AS regclass))"), {"index": str(index)}
+        )
 
 
 def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: str | None = None) -> None:
