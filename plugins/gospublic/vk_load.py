@@ -46,9 +46,10 @@ TARGETS = (
     _Target("wall.getComments", "staging.vk_comment_observations"),
 )
 
-# Vacuumed after each day: the tables whose rows the models delete and write again (the day's
-# posts and their comments), and the staging tables, whose BRIN indexes on dt summarize only the
-# pages a vacuum has seen (so that the next day's partition delete skips the month's pages).
+# Offered to Warehouse.vacuum after each day: the tables whose rows the models delete and write
+# again (the day's posts and their comments), vacuumed once their dead rows pass a fifth of the
+# live ones, and the staging tables, whose BRIN indexes on dt must cover the pages appended (so
+# that the next day's partition delete and rebuild keys skip the month's pages).
 VACUUMED = (
     "staging.vk_rebuild_posts", "core.fct_post", "core.fct_comment",
     *(target.table for target in TARGETS),
