@@ -89,7 +89,7 @@ def load_day(
             counts[target.method] = {**stats, "written": result.inserted}
         errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
         warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
-        for target in TARGETS:  # the first days: later ones add little to what the last vacuum counted
+        for target in TARGETS:  # the first days: later ones add little to what the statistics counted
             warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         run_models(conn, CORE_MODELS, {"dt": dt})
         runs = [
