@@ -1,9 +1,19 @@
-"""Rows of the audit schema: ``audit.load_runs`` (reconciliation) and ``audit.quarantine``."""
+"""Rows of the audit schema: ``audit.load_runs`` (reconciliation) and ``audit.quarantine``.
+
+Every attempt of a load leaves a row in ``audit.load_runs``: ``begin_attempt`` commits a
+``started`` row per target in a short transaction of its own (its ``load_id`` is the load's with
+``#<attempt stamp>``), the load's own transaction deletes it and writes the final rows
+(``LoadAttempt.finish_in``), a failure marks it ``failed``, and the next attempt on the same
+source and partition closes a ``started`` row left by a killed process as ``abandoned``. Readers
+that want loads which happened take ``status NOT IN ATTEMPT_STATUSES`` (``FINISHED_LOAD``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +21,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gospublic.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+STARTED, ABANDONED, FAILED = "started", "abandoned", "failed"
+ATTEMPT_STATUSES = (STARTED, ABANDONED, FAILED)  # rows of attempts that loaded nothing
+FINISHED_LOAD = "status NOT IN ('started', 'abandoned', 'failed')"  # SQL: loads that happened
 
 QUARANTINE_COLUMNS = (
     "source", "partition_key", "file", "row_number", "column_name", "reason", "value", "load_id",
@@ -38,7 +54,7 @@ class LoadRun:
     task_id: str | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return {**self.__dict__, "finished_at": datetime.now(UTC)}
+        return {**self.__dict__, "finished_at": None if self.status == STARTED else datetime.now(UTC)}
 
     @property
     def reconciles(self) -> bool:
@@ -46,11 +62,117 @@ class LoadRun:
 
 
 def record_load_runs(warehouse: Warehouse, conn: sa.Connection, runs: Iterable[LoadRun], prefix: str) -> None:
-    """Replace the load runs whose ``load_id`` starts with ``prefix`` by ``runs`` (same transaction)."""
-    conn.execute(sa.text("DELETE FROM audit.load_runs WHERE load_id LIKE :prefix"), {"prefix": f"{prefix}%"})
+    """Replace the load runs whose ``load_id`` starts with ``prefix`` by ``runs`` (same transaction);
+    the rows of attempts (started, abandoned, failed) stay."""
+    conn.execute(
+        sa.text(f"DELETE FROM audit.load_runs WHERE load_id LIKE :prefix AND {FINISHED_LOAD}"),
+        {"prefix": f"{prefix}%"},
+    )
     frame = pd.DataFrame([run.as_row() for run in runs])
     if len(frame):
         warehouse.bulk_load_in(conn, "audit.load_runs", frame)
+
+
+@dataclass(frozen=True)
+class LoadAttempt:
+    """The ``started`` rows of one attempt of a load, committed before the load's transaction."""
+
+    warehouse: Warehouse
+    load_ids: tuple[str, ...]
+
+    def finish_in(self, conn: sa.Connection) -> None:
+        """Delete this attempt's ``started`` rows inside the load's transaction (its final rows
+        replace them there)."""
+        self.warehouse.delete_in(conn, "audit.load_runs", "load_id", list(self.load_ids))
+
+    @contextmanager
+    def marking_failure(self) -> Iterator[None]:
+        """Mark the attempt ``failed`` when the block raises; put it outside the load's
+        transaction (``with attempt.marking_failure(), warehouse.begin() as conn:``) so that the
+        mark is written after the rollback. A kill marks nothing: the next attempt abandons it."""
+        try:
+            yield
+        except BaseException as exc:
+            try:
+                self.fail(exc)
+            except Exception:  # the warehouse itself may be what failed; the next run abandons it
+                log.exception("could not mark the attempt %s failed", self.load_ids)
+            raise
+
+    def fail(self, error: BaseException) -> None:
+        """Mark this attempt ``failed`` with the error's class and text (own transaction)."""
+        message = f"failed: {type(error).__name__}: {error}"[:500]
+        with self.warehouse.begin() as conn:
+            for load_id in self.load_ids:
+                conn.execute(
+                    sa.text(
+                        "UPDATE audit.load_runs SET status = :failed, message = :message, finished_at = :now "
+                        "WHERE load_id = :load_id AND status = :started"
+                    ),
+                    {"failed": FAILED, "message": message, "now": datetime.now(UTC), "load_id": load_id,
+                     "started": STARTED},
+                )  # fmt: skip
+
+
+def attempt_id(load_id: str, started_at: datetime) -> str:
+    """The ``load_id`` of an attempt's ``started`` row: the load's, stamped with its start."""
+    return f"{load_id}#{started_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
+
+
+def begin_attempt(warehouse: Warehouse, runs: Iterable[LoadRun]) -> LoadAttempt:
+    """Commit a ``started`` row for each of ``runs`` (the rows the load will finish with), after
+    closing as ``abandoned`` any earlier ``started`` row of the same source and partition."""
+    runs = list(runs)
+    now = datetime.now(UTC)
+    started = [
+        replace(
+            run, load_id=attempt_id(run.load_id, run.started_at), status=STARTED, message=None,
+            rows_read=0, rows_written=0, rows_rejected=0, rows_duplicate=0,
+        )
+        for run in runs
+    ]  # fmt: skip
+    with warehouse.begin() as conn:
+        for source, partition_key in dict.fromkeys((r.source, r.partition_key) for r in runs):
+            close_abandoned(conn, source, partition_key, found_by=runs[0], now=now)
+        warehouse.bulk_load_in(conn, "audit.load_runs", pd.DataFrame([r.as_row() for r in started]))
+    return LoadAttempt(warehouse, tuple(r.load_id for r in started))
+
+
+def close_abandoned(
+    conn: sa.Connection, source: str, partition_key: str, *, found_by: LoadRun, now: datetime
+) -> int:
+    """Mark the ``started`` rows of (source, partition) ``abandoned``: their process died before
+    its load finished or failed (killed, lost its machine). Returns how many."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT load_id, started_at FROM audit.load_runs "
+            "WHERE status = :started AND source = :source AND partition_key = :partition_key"
+        ),
+        {"started": STARTED, "source": source, "partition_key": partition_key},
+    ).all()
+    for load_id, started_at in rows:
+        run = f" (run {found_by.run_id})" if found_by.run_id else ""
+        message = (
+            f"abandoned: the attempt started at {_stamp(started_at)} never finished (its process "
+            f"was killed or lost); found at {_stamp(now)} by load {found_by.load_id}{run}"
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE audit.load_runs SET status = :abandoned, message = :message, finished_at = :now "
+                "WHERE load_id = :load_id"
+            ),
+            {"abandoned": ABANDONED, "message": message, "now": now, "load_id": load_id},
+        )
+        log.warning("audit.load_runs %s: %s", load_id, message)
+    return len(rows)
+
+
+def _stamp(value: datetime | str) -> str:
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:  # DuckDB hands TIMESTAMPTZ back aware, but be safe
+        value = value.replace(tzinfo=UTC)
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def replace_quarantine(
