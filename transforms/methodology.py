@@ -1,8 +1,9 @@
 """Rating methodologies as configuration (``config/methodologies/*.yaml``), validated on load.
 
-A methodology names its rating groups, its indicators (a column or SQL expression over
-``mart.rating_base``, a direction, a scoring function, a weight, a missing-data rule), its zones and
-the minimum data for a body to be rated. ``MethodologyError`` names the file and the field at fault.
+A methodology names its rating groups, its indicators (an expression over the columns of
+``mart.rating_base`` in the language of ``transforms.rating_expression``, a direction, a scoring
+function, a weight, a missing-data rule), its zones and the minimum data for a body to be rated.
+``MethodologyError`` names the file and the field at fault.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 
 import yaml
 
+from transforms.rating_expression import ExpressionError, columns_of, parse, quote_identifier, to_sql
+
 SCORING_TYPES = ("linear", "steps", "percentile")
 MISSING_RULES = ("reweight", "zero")
 GROUPING = ("registry", "volume", "all")
 RESERVED_IDS = ("org_id", "rating_group", "incidents", "pages")  # inputs every rating reads
-_EXPRESSION = re.compile(r"^[\w\s.+\-*/(),<>=']+$")
-_FORBIDDEN = re.compile(r"\b(?:select|from|insert|update|delete|drop|alter|create|grant|;)\b", re.I)
+_INDICATOR_ID = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a result column: lower-case ASCII, ≤ 63 chars
 
 
 class MethodologyError(ValueError):
@@ -117,15 +119,17 @@ def load_methodology(path: Path | str) -> Methodology:
         ident = str(need(item, "id", where))
         if ident in seen:
             raise MethodologyError(f"{path}: {where}id {ident!r} is repeated")
-        if ident in RESERVED_IDS or not ident.isidentifier():
-            raise MethodologyError(f"{path}: {where}id {ident!r} must be a name other than {RESERVED_IDS}")
+        if ident in RESERVED_IDS or not _INDICATOR_ID.fullmatch(ident):
+            raise MethodologyError(
+                f"{path}: {where}id {ident!r} must be a name other than {RESERVED_IDS} "
+                "(lower-case ASCII letters, digits and _, at most 63 characters)"
+            )
         seen.add(ident)
         expression = str(item.get("expression") or item.get("column") or "")
-        if not expression or not _EXPRESSION.match(expression) or _FORBIDDEN.search(expression):
-            raise MethodologyError(
-                f"{path}: {where}expression {expression!r} must be a column or arithmetic over columns of "
-                "mart.rating_base"
-            )
+        try:
+            parse(expression)
+        except ExpressionError as exc:
+            raise MethodologyError(f"{path}: {where}expression: {exc}") from exc
         direction = str(item.get("direction", "higher"))
         if direction not in ("higher", "lower"):
             raise MethodologyError(f"{path}: {where}direction must be higher or lower, not {direction!r}")
@@ -187,6 +191,34 @@ def _choice(path: Path, where: str, value: str, options: tuple[str, ...]) -> str
     if value not in options:
         raise MethodologyError(f"{path}: {where} must be one of {options}, not {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class CompiledIndicator:
+    """An indicator's SQL, written by ``transforms.rating_expression`` from its parsed expression."""
+
+    name: str  # the result column, quoted
+    sql: str
+    columns: frozenset[str]  # columns of mart.rating_base it reads
+
+
+def compile_indicators(methodology: Methodology) -> list[CompiledIndicator]:
+    """The SQL of every indicator, parsed again from its text (a ``Methodology`` may not have come
+    through ``load_methodology``); ``MethodologyError`` names the file, the indicator and the place."""
+    compiled, seen = [], set()
+    for n, indicator in enumerate(methodology.indicators, start=1):
+        where = f"{methodology.source or methodology.id}: indicators[{n}]."
+        if indicator.id in RESERVED_IDS or indicator.id in seen or not _INDICATOR_ID.fullmatch(indicator.id):
+            raise MethodologyError(f"{where}id {indicator.id!r} must be a new name other than {RESERVED_IDS}")
+        seen.add(indicator.id)
+        try:
+            tree = parse(indicator.expression)
+        except ExpressionError as exc:
+            raise MethodologyError(f"{where}expression: {exc}") from exc
+        compiled.append(
+            CompiledIndicator(quote_identifier(indicator.id), to_sql(tree), frozenset(columns_of(tree)))
+        )
+    return compiled
 
 
 def methodology_dir(home: Path) -> Path:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from gospublic import settings
 from gospublic.marts_build import month_start, previous_month
 from gospublic.warehouse import Warehouse
-from transforms.methodology import Methodology, load_all
+from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
 from transforms.rating import score_month
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,21 @@ def methodologies() -> dict[str, Methodology]:
 
 
 def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -> pd.DataFrame:
-    """One row per body of the month: group inputs and every indicator's raw value."""
-    values = ", ".join(f"({i.expression}) AS {i.id}" for i in methodology.indicators)
+    """One row per body of the month: group inputs and every indicator's raw value.
+
+    No text of the methodology reaches the SQL: each expression is parsed into an allow-listed
+    tree and written out by ``transforms.rating_expression``; the columns it reads are checked
+    against the warehouse's ``mart.rating_base`` first.
+    """
+    compiled = compile_indicators(methodology)
+    present = set(warehouse.table_columns("mart.rating_base"))
+    for n, indicator in enumerate(compiled, start=1):
+        if missing := sorted(indicator.columns - present):
+            raise MethodologyError(
+                f"{methodology.source or methodology.id}: indicators[{n}].expression reads {missing}, "
+                "which mart.rating_base of the warehouse lacks: migrate the warehouse"
+            )
+    values = ", ".join(f"{i.sql} AS {i.name}" for i in compiled)
     return warehouse.query_df(
         f"SELECT org_id, rating_group, incidents, pages, {values} FROM mart.rating_base "
         "WHERE month = :month ORDER BY org_id",
