@@ -39,6 +39,7 @@ from gospublic.vk_extract import (
 from sandbox.vk_server.data import Dataset, load_dataset
 from sandbox.vk_server.errors import VkError
 from sandbox.vk_server.methods import METHODS
+from transforms.months import parse_month
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -215,7 +216,7 @@ def known_wall_counts(
 
 
 def month_days(month: str) -> list[date]:
-    first = datetime.strptime(month, "%Y-%m").date()
+    first = parse_month(month)
     days, day = [], first
     while day.month == first.month:
         days.append(day)

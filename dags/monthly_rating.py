@@ -21,7 +21,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, default_args, month_param
 
 
 @dag(
@@ -34,7 +34,7 @@ from gospublic.dag_defaults import START_DATE, default_args
     doc_md=__doc__,
     default_args=default_args(),
     params={
-        "month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$", description="YYYY-MM"),
+        "month": month_param("the month before the run"),
         "methodologies": Param(None, type=["null", "array"], description="methodology ids"),
         "republish": Param(False, type="boolean", description="publish a new revision of a published month"),
     },

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import AssetAny, Param, dag, get_current_context, task
+from airflow.sdk import AssetAny, dag, get_current_context, task
 
 from gospublic.assets import INCIDENTS, MARTS, VK_PAGES
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, default_args, month_param
 
 
 @dag(
@@ -35,7 +35,7 @@ from gospublic.dag_defaults import START_DATE, default_args
     tags=["gospublic", "warehouse", "mart"],
     doc_md=__doc__,
     default_args=default_args(),
-    params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")},
+    params={"month": month_param("the month of the run and the month before")},
 )
 def warehouse_build() -> None:
     @task

@@ -33,6 +33,18 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     return args
 
 
+def month_param(when_empty: str) -> Any:
+    """The ``month`` param of a DAG: ``YYYY-MM`` within the supported range (checked when the run
+    is triggered; the task parses it again with ``transforms.months.parse_month``)."""
+    from airflow.sdk import Param
+
+    from transforms.months import MONTH_FORM, MONTH_PATTERN
+
+    return Param(
+        None, type=["null", "string"], pattern=MONTH_PATTERN, description=f"{MONTH_FORM}; empty: {when_empty}"
+    )
+
+
 def notify_failure(context: dict[str, Any]) -> None:
     """Hook point for alerts when a task fails for good.
 

@@ -17,8 +17,9 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -28,7 +29,7 @@ from typing import IO, Any
 import pandas as pd
 import sqlalchemy as sa
 
-from gospublic.audit import LoadRun, record_load_runs
+from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, record_load_runs
 from gospublic.incidents_load import (
     STAGING_TABLES,
     ExportFileInfo,
@@ -162,7 +163,7 @@ def ingest_landed(
     )  # fmt: skip
     files = landed_files(lake)
     clear_staging(warehouse)
-    with tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
+    with ingestion.marking_failures(), tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
         ahead = _Ahead(ingestion, Path(tmp), files)
         for index, landed in enumerate(files):
             fetched = ahead.take(index)
@@ -193,6 +194,20 @@ class _Ingestion:
     run_id: str | None
     summary: IngestSummary = field(default_factory=IngestSummary)
     batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
+    attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
+
+    @contextmanager
+    def marking_failures(self) -> Iterator[None]:
+        """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
+        try:
+            yield
+        except BaseException as exc:
+            for attempt in self.attempts.values():
+                try:
+                    attempt.fail(exc)
+                except Exception:  # the next run abandons it
+                    log.exception("could not mark the attempt %s failed", attempt.load_ids)
+            raise
 
     def one(self, landed: LandedFile, fetched: _Fetched) -> None:
         """Stage, reject or recognise one landed file; applies the batch when it is full."""
@@ -211,6 +226,8 @@ class _Ingestion:
             summary.already_loaded.append(landed.key)
             return
         runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **runs)])
+        self.attempts[sha] = attempt
         try:
             info = describe(landed, fetched.path, sha)
             staged = stage_export(
@@ -218,7 +235,8 @@ class _Ingestion:
                 prepared=fetched.prepared, **self.options,
             )  # fmt: skip
         except FileRejectedError as exc:
-            summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, **runs))
+            summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
+            self.attempts.pop(sha)
             return
         self.batch.append((landed, staged))
         held = sum(staged.held_rows for _, staged in self.batch)
@@ -237,6 +255,8 @@ class _Ingestion:
             archived.append((landed, staged, target))
         with self.warehouse.begin() as conn:
             apply_exports(self.warehouse, conn, [staged for _, staged in self.batch], spec=self.spec, **runs)
+            for _, staged in self.batch:
+                self.attempts[staged.info.sha].finish_in(conn)
             rows = [
                 _export_file_row(
                     landed, staged.info.sha, state="loaded", stored_key=target, load=staged.load, **runs
@@ -244,6 +264,8 @@ class _Ingestion:
                 for landed, staged, target in archived
             ]
             _write_export_files(self.warehouse, conn, rows)
+        for _, staged in self.batch:
+            self.attempts.pop(staged.info.sha)
         self.warehouse.vacuum(STAGING_TABLES)  # the batch's staged rows, deleted by the apply
         for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
             self.lake.move(landed.key, target)
@@ -346,7 +368,14 @@ def _free_key(lake: Lake, key: str, sha: str) -> str:
 
 
 def _reject(
-    lake: Lake, warehouse: Warehouse, landed: LandedFile, sha: str, exc: FileRejectedError, **run: str | None
+    lake: Lake,
+    warehouse: Warehouse,
+    landed: LandedFile,
+    sha: str,
+    exc: FileRejectedError,
+    *,
+    attempt: LoadAttempt | None = None,
+    **run: str | None,
 ) -> dict[str, Any]:
     target = _free_key(lake, f"{REJECTED}/{landed.source}/{landed.name}", sha)
     report = {
@@ -361,7 +390,9 @@ def _reject(
         "help": "docs/incident-exports.md describes the formats; fix the file, drop it into incoming/ again",
     }
     lake.put_bytes(target + REPORT_SUFFIX, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
-    _record_file(warehouse, landed, sha, state="rejected", stored_key=target, reject=exc, **run)
+    _record_file(
+        warehouse, landed, sha, state="rejected", stored_key=target, reject=exc, attempt=attempt, **run
+    )
     lake.move(landed.key, target)
     log.error("rejected %s: %s", landed.key, exc.reason)
     return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
@@ -375,14 +406,32 @@ def _record_file(
     state: str,
     stored_key: str,
     reject: FileRejectedError,
+    attempt: LoadAttempt | None = None,
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> None:
-    """A rejected file's row in ``audit.export_file`` and its load run."""
+    """A rejected file's row in ``audit.export_file`` and its load run (replacing the attempt's
+    ``started`` row)."""
     row = _export_file_row(
         landed, sha, state=state, stored_key=stored_key, reject=reject, dag_id=dag_id, run_id=run_id
     )
-    run = LoadRun(
+    run = dataclasses.replace(
+        _load_run(landed, sha, row["processed_at"], dag_id=dag_id, run_id=run_id),
+        status="rejected",
+        message=reject.reason,
+    )
+    with warehouse.begin() as conn:
+        if attempt is not None:
+            attempt.finish_in(conn)
+        _write_export_files(warehouse, conn, [row])
+        record_load_runs(warehouse, conn, [run], prefix=run.load_id)
+
+
+def _load_run(
+    landed: LandedFile, sha: str, started_at: datetime, *, dag_id: str | None, run_id: str | None
+) -> LoadRun:
+    """The load run of one landed file, with zero counts (an attempt's, a rejected file's)."""
+    return LoadRun(
         load_id=f"incidents:{landed.source}:{sha[:16]}",
         source=f"incidents/{landed.source}",
         partition_key=landed.name,
@@ -390,15 +439,10 @@ def _record_file(
         rows_read=0,
         rows_written=0,
         rows_rejected=0,
-        started_at=row["processed_at"],
-        status="rejected",
-        message=reject.reason,
+        started_at=started_at,
         dag_id=dag_id,
         run_id=run_id,
     )
-    with warehouse.begin() as conn:
-        _write_export_files(warehouse, conn, [row])
-        record_load_runs(warehouse, conn, [run], prefix=run.load_id)
 
 
 def _export_file_row(

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gospublic.marts_build import build_month, month_start, previous_month
+from gospublic.marts_build import build_month
 from gospublic.marts_check import check_month
 from gospublic.warehouse import Warehouse
+from transforms.months import format_month, month_start, parse_month, previous_month
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -20,21 +21,23 @@ def months_to_build(month: str | None, run_after: datetime) -> list[str]:
     month's posts keep growing for a while.
     """
     if month:
-        return [datetime.strptime(month, "%Y-%m").strftime("%Y-%m")]
+        return [format_month(month)]
     current = month_start(run_after.astimezone(MOSCOW).date())
     previous = previous_month(current)
     return [f"{previous:%Y-%m}", f"{current:%Y-%m}"]
 
 
 def _first_day(month: str) -> date:
-    return datetime.strptime(month, "%Y-%m").date()
+    return parse_month(month)
 
 
 def build(months: list[str]) -> list[dict[str, Any]]:
+    firsts = [_first_day(m) for m in months]  # a bad month fails before the warehouse opens
     with Warehouse.from_connection() as warehouse:
-        return [build_month(warehouse, _first_day(m)).as_dict() for m in months]
+        return [build_month(warehouse, first).as_dict() for first in firsts]
 
 
 def check(months: list[str]) -> dict[str, dict[str, int]]:
+    firsts = {m: _first_day(m) for m in months}
     with Warehouse.from_connection() as warehouse:
-        return {m: check_month(warehouse, _first_day(m)) for m in months}
+        return {m: check_month(warehouse, first) for m, first in firsts.items()}

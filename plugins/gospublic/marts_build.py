@@ -8,6 +8,7 @@ is replaced in one transaction, so running it twice gives the same tables.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 import yaml
 
 from gospublic import settings
+from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.incidents_load import region_timezones
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse
@@ -32,6 +34,7 @@ from transforms.answer_quality import (
     submit_distinct,
 )
 from transforms.deadlines import Deadlines
+from transforms.months import next_month, parse_month
 from transforms.worktime import work_hours_between_many
 
 log = logging.getLogger(__name__)
@@ -53,19 +56,6 @@ TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (wh
 @cache
 def marts_config() -> dict[str, Any]:
     return yaml.safe_load((settings.project_home() / "config" / "marts.yaml").read_text(encoding="utf-8"))
-
-
-def month_start(value: date) -> date:
-    return value.replace(day=1)
-
-
-def previous_month(start: date) -> date:
-    """The first day of the month before the one starting ``start``."""
-    return month_start(start - timedelta(days=1))
-
-
-def next_month(start: date) -> date:
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def mart_params(start: date) -> dict[str, Any]:
@@ -97,9 +87,11 @@ class MonthBuild:
 
 def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     """Replace the month's incident timing and every mart's rows of the month."""
-    start = month_start(month)
+    start = parse_month(month)
     incidents = 0
-    with warehouse.begin() as conn:
+    run = _load_run(start, datetime.now(UTC))
+    attempt = begin_attempt(warehouse, [run])
+    with attempt.marking_failure(), warehouse.begin() as conn:
         for table in TIMING_TABLES:
             warehouse.delete_partition_in(conn, table, {"month": start})
         for timing, evidence in incident_timing_batches(warehouse, start):
@@ -118,9 +110,29 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
                 "mart.response_metrics_monthly",
             )
         }
+        attempt.finish_in(conn)
+        finished = dataclasses.replace(
+            run, rows_read=incidents, rows_written=incidents, message=f"marts: {counts}"
+        )
+        record_load_runs(warehouse, conn, [finished], prefix=run.load_id)
     result = MonthBuild(f"{start:%Y-%m}", incidents, counts)
     log.info("marts of %s built: %s", result.month, result.as_dict())
     return result
+
+
+def _load_run(start: date, started_at: datetime) -> LoadRun:
+    """The month's build in ``audit.load_runs``: incidents timed (read = written), mart rows in
+    its message."""
+    return LoadRun(
+        load_id=f"marts:{start:%Y-%m}",
+        source="marts",
+        partition_key=f"{start:%Y-%m}",
+        target_table="core.fct_incident_timing",
+        rows_read=0,
+        rows_written=0,
+        rows_rejected=0,
+        started_at=started_at,
+    )
 
 
 def incident_timing_batches(

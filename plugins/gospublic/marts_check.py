@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from gospublic.marts_build import mart_params, month_start
+from gospublic.marts_build import mart_params
 from gospublic.validation import validate_frame
 from gospublic.warehouse import Warehouse
+from transforms.months import month_start
 
 log = logging.getLogger(__name__)
 

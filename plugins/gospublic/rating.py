@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from gospublic import settings
 from gospublic.lake import Lake
-from gospublic.marts_build import month_start, previous_month
 from gospublic.rating_build import compute_snapshot, methodologies
 from gospublic.rating_publish import publish_snapshot
 from gospublic.warehouse import Warehouse
+from transforms.months import format_month, month_start, parse_month, previous_month
 
 log = logging.getLogger(__name__)
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -21,7 +21,7 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 def rated_month(month: str | None, run_after: datetime) -> str:
     """``month`` when given, else the month before the run (the rating runs after the month closes)."""
     if month:
-        return datetime.strptime(month, "%Y-%m").strftime("%Y-%m")
+        return format_month(month)
     current = month_start(run_after.astimezone(MOSCOW).date())
     return f"{previous_month(current):%Y-%m}"
 
@@ -35,7 +35,7 @@ def rate(
     unknown = [m for m in chosen if m not in known]
     if unknown:
         raise ValueError(f"unknown methodologies {unknown}; config/methodologies has {sorted(known)}")
-    first_day = datetime.strptime(month, "%Y-%m").date()
+    first_day = parse_month(month)
     results = []
     with Warehouse.from_connection() as warehouse:
         lake = Lake.from_connection()
@@ -56,7 +56,7 @@ def summary_lines(month: str, methodology_id: str, top: int = 5) -> list[str]:
         rows = warehouse.query(
             "SELECT s.snapshot_id, s.publish_path FROM mart.rating_snapshot AS s WHERE s.methodology_id = :m "
             "AND s.month = :month ORDER BY s.revision DESC LIMIT 1",
-            {"m": methodology_id, "month": datetime.strptime(month, "%Y-%m").date()},
+            {"m": methodology_id, "month": parse_month(month)},
         )
         if not rows:
             return [f"no rating of {month} under {methodology_id}"]

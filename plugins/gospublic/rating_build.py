@@ -17,9 +17,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gospublic import settings
-from gospublic.marts_build import month_start, previous_month
 from gospublic.warehouse import Warehouse
 from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
+from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def compute_snapshot(
     warehouse: Warehouse, methodology: Methodology, month: date, *, republish: bool = False
 ) -> RatingSnapshot:
     """The month's snapshot under ``methodology``: existing when inputs are unchanged, else a new one."""
-    month = month_start(month)
+    month = parse_month(month)
     inputs = rating_inputs(warehouse, methodology, month)
     if inputs.empty:
         raise ValueError(f"mart.rating_base has no body for {month:%Y-%m}: build the marts first")

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gospublic import settings
-from gospublic.audit import LoadRun, record_load_runs, replace_quarantine
+from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, record_load_runs, replace_quarantine
 from gospublic.models import run_models
 from gospublic.validation import validate_frame
 from gospublic.warehouse import Warehouse
@@ -59,13 +59,59 @@ def checksum(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _runs(
+    load_id: str,
+    counts: dict[str, tuple[int, int, int, str]],
+    started: datetime,
+    *,
+    dag_id: str | None,
+    run_id: str | None,
+) -> list[LoadRun]:
+    """A load run per file; without ``counts`` the ``started`` rows of an attempt."""
+    counts = counts or {
+        "core.dim_org": (0, 0, 0, reg.ORGS_FILE),
+        "core.dim_page": (0, 0, 0, reg.PAGES_FILE),
+    }
+    return [
+        LoadRun(
+            load_id=f"{load_id}:{file}",
+            source=f"{SOURCE}/{file}",
+            partition_key="current",
+            target_table=table,
+            rows_read=read,
+            rows_written=written,
+            rows_rejected=rejected,
+            started_at=started,
+            dag_id=dag_id,
+            run_id=run_id,
+        )
+        for table, (read, written, rejected, file) in counts.items()
+    ]
+
+
 def load_registry(
     warehouse: Warehouse, folder: Path | None = None, *, dag_id: str | None = None, run_id: str | None = None
 ) -> RegistryLoad:
-    """Validate and load the registry in ``folder``; returns the counts."""
+    """Validate and load the registry in ``folder``; returns the counts. The attempt is in
+    ``audit.load_runs`` from its start (``started``, then the result, or ``failed``)."""
     folder = Path(folder or registry_dir())
     started = datetime.now(UTC)
     digest = checksum(folder)
+    attempt = begin_attempt(warehouse, _runs(f"{SOURCE}:{digest}", {}, started, dag_id=dag_id, run_id=run_id))
+    with attempt.marking_failure():
+        return _load(warehouse, folder, attempt, digest, started, dag_id=dag_id, run_id=run_id)
+
+
+def _load(
+    warehouse: Warehouse,
+    folder: Path,
+    attempt: LoadAttempt,
+    digest: str,
+    started: datetime,
+    *,
+    dag_id: str | None,
+    run_id: str | None,
+) -> RegistryLoad:
     load_id = f"{SOURCE}:{digest}"
     orgs = reg.read_csv(folder / reg.ORGS_FILE, reg.ORG_COLUMNS)
     pages = reg.read_csv(folder / reg.PAGES_FILE, reg.PAGE_COLUMNS)
@@ -113,21 +159,8 @@ def load_registry(
             "core.dim_org": (len(orgs), len(org_rows), len(orgs) - len(org_rows), reg.ORGS_FILE),
             "core.dim_page": (len(pages), len(page_rows), len(pages) - len(page_rows), reg.PAGES_FILE),
         }
-        runs = [
-            LoadRun(
-                load_id=f"{load_id}:{file}",
-                source=f"{SOURCE}/{file}",
-                partition_key="current",
-                target_table=table,
-                rows_read=read,
-                rows_written=written,
-                rows_rejected=rejected,
-                started_at=started,
-                dag_id=dag_id,
-                run_id=run_id,
-            )
-            for table, (read, written, rejected, file) in counts.items()
-        ]
+        attempt.finish_in(conn)
+        runs = _runs(load_id, counts, started, dag_id=dag_id, run_id=run_id)
         record_load_runs(warehouse, conn, runs, prefix=f"{SOURCE}:")
     result = RegistryLoad(
         load_id=load_id,

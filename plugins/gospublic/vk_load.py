@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from gospublic.audit import LoadRun, record_load_runs
+from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
 from gospublic.vk_extract import read_manifest
@@ -97,7 +97,9 @@ def load_day(
     )
     counts: dict[str, dict[str, int]] = {}
     before_window = 0
-    with warehouse.begin() as conn:
+    audit_ids = {"started": started, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    attempt = begin_attempt(warehouse, _runs(load_id, dt, **audit_ids))
+    with attempt.marking_failure(), warehouse.begin() as conn:
         for target in TARGETS:
             stats = {"read": 0, "rejected": 0, "before_window": 0}
             keys = manifest["files"].get(target.method, [])
@@ -111,22 +113,8 @@ def load_day(
             warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
         run_models(conn, FORWARD_MODELS if forward else CORE_MODELS, {"dt": dt})
-        runs = [
-            LoadRun(
-                load_id=f"{load_id}:{method}",
-                source=f"vk/{method}",
-                partition_key=dt.isoformat(),
-                target_table=next(t.table for t in TARGETS if t.method == method),
-                rows_read=c["read"],
-                rows_written=c["written"],
-                rows_rejected=c["rejected"],
-                started_at=started,
-                dag_id=dag_id,
-                run_id=run_id,
-                task_id=task_id,
-            )
-            for method, c in counts.items()
-        ]
+        attempt.finish_in(conn)
+        runs = _runs(load_id, dt, counts=counts, **audit_ids)
         record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
     warehouse.vacuum(VACUUMED)
     log.info(
@@ -137,6 +125,35 @@ def load_day(
         "dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors),
         "posts_before_window": before_window, "rebuild": "forward" if forward else "full",
     }  # fmt: skip
+
+
+def _runs(
+    load_id: str,
+    dt: date,
+    *,
+    started: datetime,
+    dag_id: str | None,
+    run_id: str,
+    task_id: str | None,
+    counts: dict[str, dict[str, int]] | None = None,
+) -> list[LoadRun]:
+    """One load run per method (zero counts for the ``started`` rows of the attempt)."""
+    return [
+        LoadRun(
+            load_id=f"{load_id}:{target.method}",
+            source=f"vk/{target.method}",
+            partition_key=dt.isoformat(),
+            target_table=target.table,
+            rows_read=(counts or {}).get(target.method, {}).get("read", 0),
+            rows_written=(counts or {}).get(target.method, {}).get("written", 0),
+            rows_rejected=(counts or {}).get(target.method, {}).get("rejected", 0),
+            started_at=started,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+        )
+        for target in TARGETS
+    ]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ GROUP BY vk_group_id
 """
 _LAST_EXTRACTED = """
 SELECT MAX(partition_key) FROM audit.load_runs WHERE source = 'vk/wall.get' AND partition_key < :dt
-"""
+  AND status NOT IN ('started', 'abandoned', 'failed')
+"""  # an attempt that never finished extracted nothing (gospublic.audit.FINISHED_LOAD)
 
 
 class TooManyFailedPagesError(VkExtractionError):

@@ -72,8 +72,11 @@ _WORKING_WEEKENDS = {2025: ["11-01"], 2026: []}
 
 def parse_month(month: str) -> tuple[dt.date, dt.date]:
     """First day of ``YYYY-MM`` and the first day of the next month."""
-    start = dt.datetime.strptime(month, "%Y-%m").date()
-    end = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    from transforms.months import next_month
+    from transforms.months import parse_month as parse
+
+    start = parse(month)
+    end = next_month(start)
     return start, end
 
 

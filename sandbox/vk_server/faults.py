@@ -63,6 +63,21 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
+    def configure(self, payload: dict[str, Any]) -> None:
+        """Apply an admin request: ``clear``, ``seed``, then one fault or ``faults``."""
+        if payload.get("clear"):
+            self.clear()
+        if "seed" in payload:
+            self.seed(payload["seed"])
+        single = {k: v for k, v in payload.items() if k not in ("clear", "seed")}
+        for spec in payload.get("faults", [single] if "kind" in payload else []):
+            self.add(Fault(**spec))
+
+    def seed(self, seed: int | None) -> None:
+        """Restart the draws of probabilistic faults from ``seed`` (repeatable storms)."""
+        with self._lock:
+            self._random.seed(seed)
+
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
             return [f.public() for f in self._faults]

@@ -280,11 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif action == "faults" and self.command == "GET":
                 self._send(200, {"faults": sandbox.faults.list()})
             elif action == "faults" and self.command == "POST":
-                if payload.get("clear"):
-                    sandbox.faults.clear()
-                specs = payload.get("faults", [payload] if "kind" in payload else [])
-                for spec in specs:
-                    sandbox.faults.add(Fault(**spec))
+                sandbox.faults.configure(payload)
                 self._send(200, {"faults": sandbox.faults.list()})
             else:
                 self._send(404, {"error": f"unknown admin endpoint {self.command} /_sandbox/{action}"})
@@ -340,6 +336,10 @@ class VkSandboxServer:
 
     def clear_faults(self) -> None:
         self.sandbox.faults.clear()
+
+    def seed_faults(self, seed: int | None) -> None:
+        """Restart the draws of probabilistic faults from ``seed``."""
+        self.sandbox.faults.seed(seed)
 
     def stats(self) -> dict[str, Any]:
         return self.sandbox.stats.snapshot()
