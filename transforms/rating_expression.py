@@ -128,9 +128,10 @@ Node = Number | Column | Negate | Binary | Call
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # number | name | op | end
+    kind: str  # number | name | op | end | error
     text: str
     position: int  # 1-based
+    error: ExpressionError | None = None
 
 
 def parse(text: str, columns: tuple[str, ...] | frozenset[str] = RATING_BASE_COLUMNS) -> Node:
@@ -196,6 +197,13 @@ def _number_sql(value: float) -> str:
 
 def _tokens(text: str) -> Iterator[_Token]:
     """The tokens of ``text``, read as the parser asks for them: the leftmost fault is reported."""
+    try:
+        yield from _scan(text)
+    except ExpressionError as exc:  # handed to the parser, which raises it when it gets there
+        yield _Token("error", "", exc.position, exc)
+
+
+def _scan(text: str) -> Iterator[_Token]:
     i = 0
     while i < len(text):
         ch, pair = text[i], text[i : i + 2]
@@ -220,6 +228,9 @@ def _tokens(text: str) -> Iterator[_Token]:
                     i + 1,
                     "name a column of mart.rating_base",
                 )
+            glued = text[m.end() : m.end() + 1]
+            if glued and not _SPACE.match(glued) and glued not in _OPERATORS:  # 'satisfied_sharе', e'…'
+                raise ExpressionError(f"unexpected character {_describe(glued)}", m.end() + 1, _why(glued))
             yield _Token("name", m.group(), i + 1)
             i = m.end()
         elif ch in _OPERATORS:
@@ -272,12 +283,14 @@ class _Parser:
 
     def advance(self) -> _Token:
         token = self.current
-        if token.kind != "end":
+        if token.kind not in ("end", "error"):
             self.current = next(self.tokens)
         return token
 
     def unexpected(self, wanted: str) -> ExpressionError:
         token = self.current
+        if token.error is not None:  # a fault of the text itself at this place
+            return token.error
         found = "the end of the expression" if token.kind == "end" else repr(token.text)
         return ExpressionError(f"expected {wanted}, found {found}", token.position)
 
