@@ -22,6 +22,7 @@ SCORING_TYPES = ("linear", "steps", "percentile")
 MISSING_RULES = ("reweight", "zero")
 GROUPING = ("registry", "volume", "all")
 RESERVED_IDS = ("org_id", "rating_group", "incidents", "pages")  # inputs every rating reads
+_METHODOLOGY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # in snapshot ids and lake paths
 _INDICATOR_ID = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a result column: lower-case ASCII, ≤ 63 chars
 
 
@@ -100,6 +101,11 @@ def load_methodology(path: Path | str) -> Methodology:
             raise MethodologyError(f"{path}: {where}{key} is required")
         return mapping[key]
 
+    methodology_id = str(need(raw, "id", ""))
+    if not _METHODOLOGY_ID.fullmatch(methodology_id):
+        raise MethodologyError(
+            f"{path}: id {methodology_id!r} must be lower-case ASCII letters, digits, - and _ (at most 63)"
+        )
     groups = raw.get("groups") or {"by": "registry"}
     groups_by = str(groups.get("by", "registry"))
     if groups_by not in GROUPING:
@@ -147,7 +153,7 @@ def load_methodology(path: Path | str) -> Methodology:
             )
         )
     return Methodology(
-        id=str(need(raw, "id", "")),
+        id=methodology_id,
         version=int(need(raw, "version", "")),
         title=str(need(raw, "title", "")),
         description=str(raw.get("description", "")),

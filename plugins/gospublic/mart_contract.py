@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from gospublic import settings
 from gospublic.warehouse import Warehouse
 
 DICTIONARY = Path("docs") / "data-dictionary.md"
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # table and column names go into COMMENT ON unquoted
+
+
+class ContractError(ValueError):
+    """The contract names a table or column that is not a plain lower-case SQL name."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,13 @@ class Table:
 
 
 def load_contract(path: Path | None = None) -> list[Table]:
-    raw: dict[str, Any] = yaml.safe_load(
-        (path or settings.project_home() / "config" / "mart_contract.yaml").read_text(encoding="utf-8")
-    )
+    path = path or settings.project_home() / "config" / "mart_contract.yaml"
+    raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for name, spec in raw["tables"].items():
+        names = {f"tables.{name!r}": name} | {f"tables.{name}.columns.{c!r}": c for c in spec["columns"]}
+        for where, ident in names.items():
+            if not isinstance(ident, str) or not _NAME.fullmatch(ident):
+                raise ContractError(f"{path}: {where} must be a lower-case name of a-z, 0-9 and _")
     return [
         Table(
             name=name,
@@ -50,6 +60,10 @@ def load_contract(path: Path | None = None) -> list[Table]:
 
 
 def _literal(text: str) -> str:
+    """A standard SQL string literal; backslashes and NUL are refused, not escaped, so that the
+    text means the same whatever PostgreSQL's ``standard_conforming_strings``."""
+    if "\\" in text or "\x00" in text:
+        raise ContractError(f"contract text {text[:60]!r}…: no backslash or NUL in captions and descriptions")
     return "'" + text.replace("'", "''") + "'"
 
 

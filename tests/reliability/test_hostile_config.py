@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from gospublic.migrations import migrate
 from gospublic.rating_build import rating_inputs
@@ -267,3 +268,73 @@ def test_valid_expressions_give_the_same_values_on_both_engines(warehouse, tmp_p
         assert column.dtype == "float64", expression
         got = [None if v is None or math.isnan(v) else v for v in column.tolist()]
         assert got == pytest.approx(expected, abs=1e-12), expression
+
+
+HOSTILE_METHODOLOGY_IDS = [
+    "../../publish/x",
+    "x'; DROP TABLE mart.rating_snapshot; --",
+    "Penza-2025",
+    "пенза",
+    "a" * 64,
+]
+
+
+@pytest.mark.parametrize(
+    "bad_id", HOSTILE_METHODOLOGY_IDS, ids=[f"m{n}" for n in range(len(HOSTILE_METHODOLOGY_IDS))]
+)
+def test_methodology_ids_are_plain_names(tmp_path: Path, bad_id: str) -> None:
+    """The id goes into snapshot ids (bound, never pasted) and into lake paths of the publication."""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(METHODOLOGY.replace("id: hostile", f"id: {_yaml(bad_id)}"), encoding="utf-8")
+    with pytest.raises(MethodologyError, match=r"hostile\.yaml: id .* must be lower-case ASCII"):
+        load_methodology(path)
+
+
+HOSTILE_CONTRACT_NAMES = [
+    ("rating_base:", "rating_base; DROP TABLE mart.rating_monthly; --:"),
+    ("rating_base:", "'rating_base\" IS NULL; --':"),
+    ('      org_id: {description: "body id"', "      'org_id IS NULL; --': {description: \"body id\""),
+    ('      org_id: {description: "body id"', '      ORG_ID: {description: "body id"'),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), HOSTILE_CONTRACT_NAMES, ids=[f"c{n}" for n in range(len(HOSTILE_CONTRACT_NAMES))]
+)
+def test_contract_names_reaching_comment_on_are_plain_names(tmp_path: Path, old: str, new: str) -> None:
+    from gospublic import settings
+    from gospublic.mart_contract import ContractError, load_contract
+
+    text = (settings.project_home() / "config" / "mart_contract.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mart_contract.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ContractError, match="must be a lower-case name"):
+        load_contract(path)
+
+
+HOSTILE_CAPTIONS = ["x'); DROP TABLE mart.rating_base; --", "O''Reilly '' ' ;", "$$ $tag$ /* */ --"]
+
+
+def test_contract_texts_are_literals_on_both_engines(warehouse) -> None:
+    """Captions with quotes, comments and dollar signs end up as the comment's text, nothing more."""
+    from gospublic.mart_contract import Column, ContractError, Table, comment_statements
+
+    migrate(warehouse)
+    for caption in HOSTILE_CAPTIONS:
+        table = Table("rating_base", "g", "d", caption, (Column("org_id", "d", caption),))
+        with warehouse.begin() as conn:
+            for statement in comment_statements([table]):
+                conn.execute(sa.text(statement))
+        if warehouse.dialect == "duckdb":
+            comment = warehouse.scalar(
+                "SELECT comment FROM duckdb_columns() WHERE schema_name = 'mart' "
+                "AND table_name = 'rating_base' AND column_name = 'org_id'"
+            )
+        else:
+            comment = warehouse.scalar("SELECT col_description('mart.rating_base'::regclass, 1)")
+        assert comment == f"{caption}: d"
+        assert warehouse.table_exists("mart.rating_base")
+    for bad in ("a\\'; DROP TABLE mart.rating_base; --", "nul\x00"):
+        with pytest.raises(ContractError, match="no backslash or NUL"):
+            comment_statements([Table("rating_base", "g", "d", bad, ())])
