@@ -120,6 +120,16 @@ class Lake(ABC):
         """Remove ``key``; no error when it does not exist."""
 
     @abstractmethod
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the folder ``prefix`` (``a/b/``), with what interrupted writes
+        left there; returns how many objects were removed."""
+
+    @abstractmethod
+    def clean_interrupted(self, prefix: str) -> int:
+        """Remove what writes killed midway left under the folder ``prefix``: temporary files of a
+        local lake, incomplete multipart uploads of S3. Only for a prefix no one writes meanwhile."""
+
+    @abstractmethod
     def uri(self, key: str) -> str:
         """Where a person finds the object (``file://`` or ``s3://``)."""
 
@@ -211,6 +221,21 @@ class LocalLake(Lake):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def delete_prefix(self, prefix: str) -> int:
+        folder = self._path(_folder(prefix))
+        if not folder.is_dir():
+            return 0
+        removed = sum(1 for path in folder.rglob("*") if path.is_file())
+        shutil.rmtree(folder)
+        return removed
+
+    def clean_interrupted(self, prefix: str) -> int:
+        folder = self._path(_folder(prefix))
+        leftovers = [path for path in folder.rglob(".tmp-*") if path.is_file()] if folder.is_dir() else []
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return len(leftovers)
+
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
@@ -290,8 +315,31 @@ class S3Lake(Lake):
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
+    def delete_prefix(self, prefix: str) -> int:
+        keys = [self._key(obj.key) for obj in self.list(_folder(prefix) + "/")]
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys) + self.clean_interrupted(prefix)
+
+    def clean_interrupted(self, prefix: str) -> int:
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        aborted = 0
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(_folder(prefix)) + "/"):
+            for upload in page.get("Uploads", []):
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted += 1
+        return aborted
+
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def _folder(prefix: str) -> str:
+    """A folder prefix (``a/b/`` or ``a/b``) checked and normalized, without its trailing slash."""
+    return normalize_key(prefix.rstrip("/"))
 
 
 def _is_not_found(exc: Exception) -> bool:

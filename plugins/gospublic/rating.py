@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from gospublic import settings
 from gospublic.lake import Lake
 from gospublic.rating_build import compute_snapshot, methodologies
-from gospublic.rating_publish import publish_snapshot
+from gospublic.rating_publish import publish_snapshot, recover
 from gospublic.warehouse import Warehouse
 from transforms.months import format_month, month_start, parse_month, previous_month
 
@@ -29,7 +29,10 @@ def rated_month(month: str | None, run_after: datetime) -> str:
 def rate(
     month: str, methodology_ids: list[str] | None = None, *, republish: bool = False, publish: bool = True
 ) -> list[dict[str, Any]]:
-    """Compute (and publish) the month under each methodology; unchanged inputs create nothing."""
+    """Compute (and publish) the month under each methodology; unchanged inputs create nothing.
+
+    A publication an earlier run left half done is completed (or its staging removed) first, so a
+    month whose publication was committed is published, and a change of its inputs refused."""
     known = methodologies()
     chosen = methodology_ids or settings.rating_methodologies()
     unknown = [m for m in chosen if m not in known]
@@ -41,6 +44,8 @@ def rate(
         lake = Lake.from_connection()
         for methodology_id in chosen:
             methodology = known[methodology_id]
+            if publish:
+                recover(warehouse, lake, methodology.id, first_day)
             snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
             result = snapshot.as_dict()
             if publish and snapshot.status == "draft":

@@ -129,11 +129,24 @@ def compute_snapshot(
     return RatingSnapshot(snapshot_id, month, methodology.id, revision, "draft", digest, created=True)
 
 
-def mark_published(warehouse: Warehouse, snapshot_id: str, path: str) -> None:
-    warehouse.execute(
-        "UPDATE mart.rating_snapshot SET status = 'published', published_at = :at, publish_path = :path "
-        "WHERE snapshot_id = :s AND status = 'draft'",
-        {"at": datetime.now(UTC), "path": path, "s": snapshot_id},
+def mark_published(
+    warehouse: Warehouse, snapshot: RatingSnapshot, path: str, published_at: datetime
+) -> bool:
+    """The commit point of a publication: the draft, still with the inputs its files were made
+    from, turns published in one statement. False when it did not (published meanwhile by another
+    run, or replaced by a draft of other inputs)."""
+    return (
+        warehouse.execute(
+            "UPDATE mart.rating_snapshot SET status = 'published', published_at = :at, publish_path = :path "
+            "WHERE snapshot_id = :s AND status = 'draft' AND input_fingerprint = :fingerprint",
+            {
+                "at": published_at,
+                "path": path,
+                "s": snapshot.snapshot_id,
+                "fingerprint": snapshot.input_fingerprint,
+            },
+        )
+        == 1
     )
 
 

@@ -2,16 +2,34 @@
 CSV and JSON for machines, and a report card per body. No citizens' personal data: scores, counts
 and the stock phrases the answer-quality rules matched.
 
-Layout: ``publish/rating/YYYY-MM/<methodology>/rev-N/`` and ``…/<methodology>/latest.json``.
+Layout: ``publish/rating/YYYY-MM/<methodology>/rev-N/`` (with ``manifest.json``: every file's
+SHA-256) and ``…/<methodology>/latest.json``.
+
+Publication is one atomic step, on a local folder and on S3 alike (S3 renames no folder):
+
+1. every file is written under ``…/<methodology>/_staging/rev-N-<token>/``, its manifest last;
+2. the commit point: one statement turns the snapshot ``published`` in the warehouse;
+3. the files move to ``rev-N/`` (a file already there is never replaced: the same bytes are
+   kept, other bytes stop the run), then ``rev-N/manifest.json``, then ``latest.json``;
+4. the staging folder is removed.
+
+A crash before 2 leaves nothing visible: the next run removes the staging and publishes anew. A
+crash after 2 leaves a published snapshot whose files are staged: the next run finishes step 3
+from the staged bytes (``recover``) before it computes anything, so a change of inputs is refused
+as for any published month. Files of a revision are a function of the snapshot and its
+publication time, so a recovered revision is byte for byte the one a clean run writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
+import logging
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -21,7 +39,12 @@ from gospublic.rating_build import RatingSnapshot, mark_published
 from gospublic.warehouse import Warehouse
 from transforms.methodology import Methodology
 from transforms.rating import ZONE_CAPTIONS
+from transforms.spreadsheet import spreadsheet_frame, spreadsheet_value
 
+log = logging.getLogger(__name__)
+
+STAGING = "_staging"
+MANIFEST = "manifest.json"
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 ZONE_FILLS = {"green": "C8E6C9", "yellow": "FFF59D", "red": "FFCDD2"}
 COLUMNS_RU = {
@@ -43,6 +66,14 @@ FLAG_CAPTIONS = {
 PUBLIC_EVIDENCE = ("formal", "redirect")  # phrases the rules matched; others quote the answer itself
 
 
+class PublicationError(RuntimeError):
+    """A publication cannot be made or completed as the protocol requires."""
+
+
+class PublicationConflictError(PublicationError):
+    """A file is already at a published place with other bytes: it is never replaced."""
+
+
 @dataclass(frozen=True)
 class Publication:
     snapshot_id: str
@@ -50,31 +81,103 @@ class Publication:
     files: list[str]
 
 
+def utc_now() -> datetime:
+    """The publication time (whole seconds: it is printed in the files and kept in the warehouse)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def methodology_root(month: date, methodology_id: str) -> str:
+    return f"publish/rating/{month:%Y-%m}/{methodology_id}"
+
+
 def publish_snapshot(
     warehouse: Warehouse, lake: Lake, snapshot: RatingSnapshot, methodology: Methodology
 ) -> Publication:
-    """Write every file of the snapshot, then mark it published (files first: a crash re-publishes)."""
-    root = f"publish/rating/{snapshot.month:%Y-%m}/{methodology.id}/rev-{snapshot.revision}"
+    """Stage every file, commit in the warehouse, then move the files to ``rev-N/`` (module doc)."""
+    base = methodology_root(snapshot.month, methodology.id)
+    root = f"{base}/rev-{snapshot.revision}"
+    published_at = utc_now()
+    files = render_files(warehouse, snapshot, methodology, published_at)
+    manifest = {
+        "meta": _meta(snapshot, methodology, published_at),
+        "files": {name: _sha256(data) for name, data in sorted(files.items())},
+    }
+    _refuse_conflicts(lake, root, manifest["files"])
+    staging = f"{base}/{STAGING}/rev-{snapshot.revision}-{secrets.token_hex(6)}"
+    for name, data in files.items():
+        lake.put_bytes(f"{staging}/{name}", data)
+    lake.put_bytes(f"{staging}/{MANIFEST}", _json(manifest))  # last: the staging is complete
+    if not mark_published(warehouse, snapshot, root, published_at):  # the commit point
+        lake.delete_prefix(staging)
+        raise PublicationError(
+            f"{snapshot.snapshot_id} was published or replaced by another run meanwhile; nothing written"
+        )
+    _promote(lake, staging, root, manifest)
+    _point_latest(lake, base, root, manifest)
+    lake.delete_prefix(staging)
+    return Publication(snapshot.snapshot_id, root, sorted(files))
+
+
+def recover(warehouse: Warehouse, lake: Lake, methodology_id: str, month: date) -> list[str]:
+    """Finish what an interrupted publication of the month left: move the staged files of every
+    published revision that lacks its manifest, point ``latest.json`` at the newest published
+    revision, remove the staging of revisions never committed and temporary files. Returns the
+    revisions completed."""
+    base = methodology_root(month, methodology_id)
+    published = warehouse.query(
+        "SELECT snapshot_id, revision, published_at, publish_path FROM mart.rating_snapshot "
+        "WHERE methodology_id = :m AND month = :month AND status = 'published' ORDER BY revision",
+        {"m": methodology_id, "month": month},
+    )
+    staged = _staged_manifests(lake, base)
+    completed = []
+    for row in published:
+        root = row["publish_path"]
+        if lake.exists(f"{root}/{MANIFEST}"):
+            continue
+        at = _utc(row["published_at"]).isoformat(timespec="seconds")
+        wanted = {"snapshot_id": row["snapshot_id"], "published_at": at}
+        found = [(staging, manifest) for staging, manifest in staged if _matches(manifest["meta"], wanted)]
+        if found:
+            staging, manifest = found[0]
+            _promote(lake, staging, root, manifest)
+            completed.append(row["snapshot_id"])
+            log.warning(
+                "rating %s: publication of %s completed after an interruption", base, row["snapshot_id"]
+            )
+        elif not any(True for _ in lake.list(f"{root}/")):
+            raise PublicationError(
+                f"{row['snapshot_id']} is published in the warehouse but its files are neither at {root} "
+                "nor staged: restore them from a backup of the lake"
+            )
+        # else: published by an earlier version, before manifests: complete as it stands
+    if published:
+        newest = published[-1]["publish_path"]
+        if lake.exists(f"{newest}/{MANIFEST}"):
+            _point_latest(lake, base, newest, json.loads(lake.get_bytes(f"{newest}/{MANIFEST}")))
+    removed = lake.delete_prefix(f"{base}/{STAGING}") + lake.clean_interrupted(base)
+    if removed:
+        log.info("rating %s: %d leftovers of interrupted publications removed", base, removed)
+    return completed
+
+
+def render_files(
+    warehouse: Warehouse, snapshot: RatingSnapshot, methodology: Methodology, published_at: datetime
+) -> dict[str, bytes]:
+    """Every file of the revision by name: the same snapshot and time give the same bytes."""
     table = rating_table(warehouse, snapshot.snapshot_id)
     indicators = warehouse.query_df(
         "SELECT org_id, indicator_id, raw_value, points, weight, weighted_points FROM mart.rating_indicator "
-        "WHERE snapshot_id = :s",
+        "WHERE snapshot_id = :s ORDER BY org_id, indicator_id",
         {"s": snapshot.snapshot_id},
     )
-    meta = {
-        "snapshot_id": snapshot.snapshot_id,
-        "month": f"{snapshot.month:%Y-%m}",
-        "revision": snapshot.revision,
-        "methodology": {"id": methodology.id, "version": methodology.version, "title": methodology.title},
-        "input_fingerprint": snapshot.input_fingerprint,
-        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    meta = _meta(snapshot, methodology, published_at)
     files = {
-        "rating.csv": table.to_csv(index=False).encode("utf-8"),
+        "rating.csv": rating_csv(table),
         "rating.json": _json(
             {**meta, "rows": json.loads(table.to_json(orient="records", force_ascii=False))}
         ),
-        "rating.xlsx": rating_xlsx(table, methodology, meta),
+        "rating.xlsx": rating_xlsx(table, methodology, meta, published_at),
         "rating.html": rating_html(table, methodology, meta).encode("utf-8"),
     }
     quality = quality_by_org(warehouse, snapshot.month)
@@ -82,12 +185,76 @@ def publish_snapshot(
     for org_id in table.loc[table["is_rated"], "org_id"]:
         card = report_card(cards, quality=quality, methodology=methodology, meta=meta, org_id=org_id)
         files[f"cards/{org_id}.html"] = card.encode("utf-8")
-    for name, data in files.items():
-        lake.put_bytes(f"{root}/{name}", data)
-    latest = f"publish/rating/{snapshot.month:%Y-%m}/{methodology.id}/latest.json"
-    lake.put_bytes(latest, _json({**meta, "path": root}))
-    mark_published(warehouse, snapshot.snapshot_id, root)
-    return Publication(snapshot.snapshot_id, root, sorted(files))
+    return files
+
+
+def _meta(snapshot: RatingSnapshot, methodology: Methodology, published_at: datetime) -> dict[str, Any]:
+    return {
+        "snapshot_id": snapshot.snapshot_id,
+        "month": f"{snapshot.month:%Y-%m}",
+        "revision": snapshot.revision,
+        "methodology": {"id": methodology.id, "version": methodology.version, "title": methodology.title},
+        "input_fingerprint": snapshot.input_fingerprint,
+        "published_at": _utc(published_at).isoformat(timespec="seconds"),
+    }
+
+
+def _refuse_conflicts(lake: Lake, root: str, digests: dict[str, str]) -> None:
+    """Stop before the commit when a file of the revision is already in place with other bytes."""
+    for obj in lake.list(f"{root}/"):
+        name = obj.key[len(root) + 1 :]
+        if name != MANIFEST and _sha256(lake.get_bytes(obj.key)) != digests.get(name):
+            raise PublicationConflictError(
+                f"{obj.key} is already in the lake with other content; a published file is never "
+                "replaced (left by an interrupted run of an earlier version? compare it with the "
+                "warehouse's snapshot, then move the folder aside)"
+            )
+
+
+def _promote(lake: Lake, staging: str, root: str, manifest: dict[str, Any]) -> None:
+    """Move the staged files of a committed revision to ``root``; idempotent, never overwrites."""
+    present = {obj.key for obj in lake.list(f"{root}/")}
+    for name, digest in manifest["files"].items():
+        target = f"{root}/{name}"
+        if target in present:  # moved before the interruption (on S3 perhaps not yet deleted)
+            if _sha256(lake.get_bytes(target)) != digest:
+                raise PublicationConflictError(f"{target} differs from the revision's manifest; not replaced")
+            lake.delete(f"{staging}/{name}")
+            continue
+        if not lake.exists(f"{staging}/{name}"):
+            raise PublicationError(f"{staging}/{name} is missing: the staged revision is incomplete")
+        lake.move(f"{staging}/{name}", target)
+    lake.put_bytes(f"{root}/{MANIFEST}", _json(manifest))  # the revision is complete in the lake
+
+
+def _point_latest(lake: Lake, base: str, root: str, manifest: dict[str, Any]) -> None:
+    """``latest.json`` → ``root``, written only when it points elsewhere (it is the one mutable key)."""
+    data = _json({**manifest["meta"], "path": root})
+    key = f"{base}/latest.json"
+    if not lake.exists(key) or lake.get_bytes(key) != data:
+        lake.put_bytes(key, data)
+
+
+def _staged_manifests(lake: Lake, base: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for obj in lake.list(f"{base}/{STAGING}/"):
+        if obj.key.endswith(f"/{MANIFEST}"):
+            found.append((obj.key[: -len(MANIFEST) - 1], json.loads(lake.get_bytes(obj.key))))
+    return found
+
+
+def _matches(meta: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(meta.get(key) == value for key, value in wanted.items())
+
+
+def _utc(value: Any) -> datetime:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def rating_table(warehouse: Warehouse, snapshot_id: str) -> pd.DataFrame:
@@ -139,7 +306,16 @@ def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]
     return result
 
 
-def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, Any]) -> bytes:
+def rating_csv(table: pd.DataFrame) -> bytes:
+    """The rating table as CSV (RFC 4180: CRLF line ends, so a field holding a CR or LF is quoted);
+    text that a spreadsheet would run as a formula is escaped."""
+    return spreadsheet_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+
+
+def rating_xlsx(
+    table: pd.DataFrame, methodology: Methodology, meta: dict[str, Any], published_at: datetime
+) -> bytes:
+    """A sheet per group (rows filled by zone) and the methodology; no cell is a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -149,7 +325,9 @@ def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, A
     for group, rows in table.groupby("rating_group", sort=True):
         title = _sheet_title(str(group), used)
         sheet = workbook.create_sheet(title)
-        sheet.append([f"{methodology.title} — {meta['month']}, редакция {meta['revision']}"])
+        sheet.append(
+            [spreadsheet_value(f"{methodology.title} — {meta['month']}, редакция {meta['revision']}")]
+        )
         sheet.append(list(COLUMNS_RU.values()))
         for cell in sheet[2]:
             cell.font = Font(bold=True)
@@ -161,13 +339,13 @@ def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, A
                     sheet.cell(row=number, column=column).fill = fills[row.zone]
         sheet.column_dimensions["B"].width = 60
     sheet = workbook.create_sheet("Методика")
-    sheet.append([methodology.title])
-    sheet.append([methodology.description])
+    sheet.append([spreadsheet_value(methodology.title)])
+    sheet.append([spreadsheet_value(methodology.description)])
     sheet.append(["Показатель", "Направление", "Вес, %", "Шкала", "Нет данных"])
     for indicator in methodology.indicators:
         sheet.append(
             [
-                indicator.caption,
+                spreadsheet_value(indicator.caption),
                 "больше — лучше" if indicator.higher_is_better else "меньше — лучше",
                 round(indicator.weight * 100 / methodology.total_weight, 1),
                 _scale_ru(indicator),
@@ -176,9 +354,7 @@ def rating_xlsx(table: pd.DataFrame, methodology: Methodology, meta: dict[str, A
         )
     green, yellow = methodology.zones
     sheet.append([f"Зоны: зелёная — от {green:g}, жёлтая — от {yellow:g}, красная — ниже {yellow:g}"])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return _workbook_bytes(workbook, published_at)
 
 
 def _sheet_title(group: str, used: set[str]) -> str:
@@ -194,7 +370,35 @@ def _sheet_title(group: str, used: set[str]) -> str:
 def _cell(value: Any) -> Any:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return value.item() if hasattr(value, "item") else value
+    return spreadsheet_value(value.item() if hasattr(value, "item") else value)
+
+
+def _workbook_bytes(workbook: Any, at: datetime) -> bytes:
+    """The workbook saved with ``at`` as its creation and modification time and as the time of every
+    part of its zip archive (``Workbook.save`` stamps the wall clock): reproducible bytes."""
+    from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    stamp = _utc(at).replace(tzinfo=None)
+    workbook.properties.created = workbook.properties.modified = stamp
+
+    class StampedZip(ZipFile):
+        def writestr(self, name: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+            if isinstance(name, str):
+                name = ZipInfo(name, date_time=stamp.timetuple()[:6])
+                name.compress_type = ZIP_DEFLATED
+                name.external_attr = 0o600 << 16
+            super().writestr(name, data, *args, **kwargs)
+
+        def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+            with open(filename, "rb") as part:  # a worksheet spooled to a file: stamped as the rest
+                self.writestr(str(arcname or filename), part.read())
+
+    buffer = io.BytesIO()
+    archive = StampedZip(buffer, "w", ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(workbook, archive).save()  # closes the archive
+    return buffer.getvalue()
 
 
 def _scale_ru(indicator: Any) -> str:
