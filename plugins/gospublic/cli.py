@@ -78,7 +78,9 @@ def summary() -> int:
             names = [t["table_name"] for t in tables if t["table_schema"] == schema]
             print(f"  schema {schema}{mark}: {len(names)} tables")
             for name in names:
-                rows = warehouse.scalar(f"SELECT COUNT(*) FROM {schema}.{name}")
+                # a name from the catalog, not from us: quoted, whatever it holds
+                quoted = '"' + name.replace('"', '""') + '"'
+                rows = warehouse.scalar(f"SELECT COUNT(*) FROM {schema}.{quoted}")
                 print(f"    {schema}.{name:<40} {rows:>12,} rows")
     lake = Lake.from_connection()
     prefixes = sorted({obj.key.split("/", 1)[0] for obj in lake.list()})

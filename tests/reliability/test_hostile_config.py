@@ -338,3 +338,18 @@ def test_contract_texts_are_literals_on_both_engines(warehouse) -> None:
     for bad in ("a\\'; DROP TABLE mart.rating_base; --", "nul\x00"):
         with pytest.raises(ContractError, match="no backslash or NUL"):
             comment_statements([Table("rating_base", "g", "d", bad, ())])
+
+
+def test_summary_counts_a_table_whatever_its_name(warehouse, lake, capsys) -> None:
+    """``gospublic.cli summary`` reads table names from the catalog: they are quoted, not pasted."""
+    from gospublic.cli import summary
+
+    migrate(warehouse)
+    hostile = "x; DROP TABLE mart.rating_base; --"
+    warehouse.execute(f'CREATE TABLE mart."{hostile}" (n INTEGER)')
+    warehouse.execute(f'INSERT INTO mart."{hostile}" VALUES (1), (2)')
+    warehouse.close()  # DuckDB: one process holds the file; summary opens its own
+    assert summary() == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"mart\.{re.escape(hostile)}\s+2 rows", out), out
+    assert re.search(r"mart\.rating_base\s+0 rows", out), out
