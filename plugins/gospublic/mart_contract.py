@@ -80,17 +80,19 @@ def comment_statements(tables: list[Table]) -> list[str]:
     return statements
 
 
-def apply_comments(warehouse: Warehouse) -> int:
-    """Comment every mart table that exists (both engines support ``COMMENT ON``)."""
+def apply_comments(warehouse: Warehouse, tables: list[Table] | None = None) -> int:
+    """Comment every mart table of the contract (or of ``tables``) that exists (both engines
+    support ``COMMENT ON``). A ``:name`` in a caption stays text: every colon is escaped for
+    ``sa.text`` (names have none), which also escapes ``%`` for the driver."""
     statements = [
         s
-        for table in load_contract()
+        for table in (load_contract() if tables is None else tables)
         if warehouse.table_exists(f"mart.{table.name}")
         for s in comment_statements([table])
     ]
     with warehouse.begin() as conn:
         for statement in statements:
-            conn.execute(sa.text(statement))
+            conn.execute(sa.text(statement.replace(":", "\\:")))
     return len(statements)
 
 
