@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 
 from gospublic import settings
-from gospublic.connections import get_connection
+from gospublic.connections import get_connection, mask_secret
 from transforms.pseudonymize import make_pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ def pseudonym_key() -> bytes:
         log.warning(
             "connection %s undefined: created a local pseudonym key in %s", settings.CONN_PSEUDONYM, path
         )
-    return path.read_text().strip().encode("utf-8")
+    key = path.read_text().strip()
+    mask_secret(key)  # read from a file, so Airflow knows nothing of it
+    return key.encode("utf-8")
 
 
 def pseudonymizer() -> Callable[[str], str]:
