@@ -219,6 +219,35 @@ def test_interrupted_publication_is_completed_never_rewritten(
     }
 
 
+def test_a_month_announced_but_left_a_draft_is_never_rewritten(
+    warehouse: Warehouse, lake: Lake, frozen_clock
+) -> None:
+    """The issue's state: killed between ``latest.json`` and the warehouse's mark (as the earlier
+    version wrote them), ``latest.json`` → rev-1 while the snapshot says draft. More data arrives;
+    the run without republish must raise the change error and leave rev-1 as it is."""
+    from gospublic.rating_build import SnapshotChangedError
+
+    seed_region(warehouse)
+    rate()
+    warehouse.execute(
+        "UPDATE mart.rating_snapshot SET status = 'draft', published_at = NULL, publish_path = NULL"
+    )
+    lake.delete(f"{BASE}/rev-1/manifest.json")  # the earlier version wrote none
+    before = lake_files(lake)
+
+    change_inputs(warehouse)
+    with pytest.raises(SnapshotChangedError, match="republish"):
+        rate()
+    after = lake_files(lake)
+    assert {k: v for k, v in after.items() if k in before} == before  # no file rewritten
+    (snapshot,) = snapshots(warehouse)
+    assert snapshot["status"] == "published" and snapshot["publish_path"] == f"{BASE}/rev-1"
+    manifest = json.loads(lake.get_bytes(f"{BASE}/rev-1/manifest.json"))
+    assert {f"{BASE}/rev-1/{name}": digest for name, digest in manifest["files"].items()} == {
+        k: v for k, v in before.items() if "/rev-1/" in k
+    }
+
+
 def test_a_published_file_is_never_overwritten(warehouse: Warehouse, lake: Lake, frozen_clock) -> None:
     """A file already at a revision's place (say, left by an earlier version's interrupted run) is
     refused with its key, not replaced."""
@@ -254,7 +283,7 @@ def test_leftovers_of_interrupted_runs_are_cleaned(warehouse: Warehouse, lake: L
         assert files[f"{BASE}/rev-1/{name}"] == digest
 
 
-def test_publication_is_reproducible(warehouse: Warehouse, lake: Lake, frozen_clock) -> None:
+def test_publication_is_reproducible(warehouse: Warehouse, frozen_clock) -> None:
     """The same snapshot at the same publication time gives the same bytes (so a clean run and a
     recovered one can be compared by checksums)."""
     from gospublic.rating_publish import render_files

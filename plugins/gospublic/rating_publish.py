@@ -124,6 +124,7 @@ def recover(warehouse: Warehouse, lake: Lake, methodology_id: str, month: date) 
     revision, remove the staging of revisions never committed and temporary files. Returns the
     revisions completed."""
     base = methodology_root(month, methodology_id)
+    _adopt_announced_draft(warehouse, lake, base, methodology_id, month)
     published = warehouse.query(
         "SELECT snapshot_id, revision, published_at, publish_path FROM mart.rating_snapshot "
         "WHERE methodology_id = :m AND month = :month AND status = 'published' ORDER BY revision",
@@ -159,6 +160,42 @@ def recover(warehouse: Warehouse, lake: Lake, methodology_id: str, month: date) 
     if removed:
         log.info("rating %s: %d leftovers of interrupted publications removed", base, removed)
     return completed
+
+
+def _adopt_announced_draft(
+    warehouse: Warehouse, lake: Lake, base: str, methodology_id: str, month: date
+) -> None:
+    """A draft that ``latest.json`` already announces was published by an earlier version, which
+    wrote every file and ``latest.json`` before it marked the snapshot: killed in between, it left
+    the month public but a draft. Such a draft is marked published as its files stand (with a
+    manifest of them), so a change of inputs is refused rather than written over it."""
+    key = f"{base}/latest.json"
+    if not lake.exists(key):
+        return
+    announced = json.loads(lake.get_bytes(key))
+    rows = warehouse.query(
+        "SELECT snapshot_id, revision, input_fingerprint FROM mart.rating_snapshot "
+        "WHERE methodology_id = :m AND month = :month AND snapshot_id = :s AND status = 'draft'",
+        {"m": methodology_id, "month": month, "s": announced.get("snapshot_id")},
+    )
+    root = f"{base}/rev-{rows[0]['revision']}" if rows else None
+    if not rows or announced.get("path") != root or lake.exists(f"{root}/{MANIFEST}"):
+        return
+    if announced.get("input_fingerprint") != rows[0]["input_fingerprint"]:
+        raise PublicationConflictError(
+            f"{key} announces {root} with other inputs than the draft {rows[0]['snapshot_id']}"
+        )
+    meta = {k: v for k, v in announced.items() if k != "path"}
+    snapshot = RatingSnapshot(
+        rows[0]["snapshot_id"], month, methodology_id, int(rows[0]["revision"]), "draft",
+        rows[0]["input_fingerprint"], created=False,
+    )  # fmt: skip
+    if mark_published(warehouse, snapshot, root, _utc(meta["published_at"])):
+        files = {obj.key[len(root) + 1 :]: _sha256(lake.get_bytes(obj.key)) for obj in lake.list(f"{root}/")}
+        lake.put_bytes(f"{root}/{MANIFEST}", _json({"meta": meta, "files": dict(sorted(files.items()))}))
+        log.warning(
+            "rating %s: %s was announced but left a draft; marked published", base, snapshot.snapshot_id
+        )
 
 
 def render_files(
