@@ -11,7 +11,10 @@ methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, defa
   inputs changed the run fails until triggered with `{"republish": true}`, which publishes revision
   N+1 and keeps every earlier revision.
 * **Publication:** `publish/rating/YYYY-MM/<methodology>/rev-N/` in the lake — `rating.xlsx`,
-  `rating.html`, `rating.csv`, `rating.json`, `cards/<body>.html` — and `latest.json` beside.
+  `rating.html`, `rating.csv`, `rating.json`, `cards/<body>.html`, `manifest.json` — and
+  `latest.json` beside. One atomic step: staged, committed by the snapshot turning `published`,
+  then moved; a published file is never rewritten. A run first completes (or rolls back) what an
+  interrupted one left, then refuses changed inputs of a published month as usual.
 """
 
 from __future__ import annotations
