@@ -45,7 +45,7 @@ from gospublic.incidents_load import (
     stage_export,
 )
 from gospublic.lake import Lake, LakeObject
-from gospublic.warehouse import Warehouse
+from gospublic.warehouse import Warehouse, writer
 from gospublic.workers import process_pool, worker_count
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
 
@@ -141,6 +141,7 @@ def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
     )
 
 
+@writer("incidents")  # one ingestion at a time: a second waits, then finds only newer files
 def ingest_landed(
     lake: Lake,
     warehouse: Warehouse,

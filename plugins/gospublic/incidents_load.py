@@ -12,6 +12,7 @@ files again, in any batches, gives the same tables.
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -29,7 +30,7 @@ from gospublic import settings
 from gospublic.audit import LoadRun, quarantine_frame
 from gospublic.models import run_models
 from gospublic.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
-from gospublic.warehouse import Warehouse
+from gospublic.warehouse import Warehouse, writer
 from transforms.arrow_files import take_table, write_table
 from transforms.executor_resolve import ExecutorResolver
 from transforms.incident_parse import parse_chunk
@@ -295,8 +296,7 @@ def _screen(
 @dataclass
 class StagedExport:
     """A checked file waiting to be applied with its batch: its counts, its checks' findings, and
-    its rows, either already in staging (prepared here, chunk by chunk) or ``held`` here (prepared
-    by a worker; staged with the batch)."""
+    its rows ``held`` here (memory-mapped Arrow files), staged with the batch in its transaction."""
 
     info: ExportFileInfo
     load: ExportLoad
@@ -322,9 +322,11 @@ def stage_export(
     """Read, check and stage one file for :func:`apply_exports`; raises ``FileRejectedError``
     when the file as a whole is unusable.
 
-    ``prepared``: the file already prepared by a worker (see ``ingest_landed``): its rows are held
-    for the batch's transaction. Without it the file is prepared here and staged chunk by chunk,
-    a commit each, so that memory stays bounded whatever its size."""
+    ``prepared``: the file already prepared by a worker (see ``ingest_landed``). Without it the
+    file is prepared here chunk by chunk, each chunk's staging rows spilled to a local Arrow file
+    and memory-mapped, so that memory stays bounded whatever its size. Either way the rows are
+    held for the batch's transaction: staging is written only there, in the transaction of the
+    model that consumes and deletes them, so a killed ingestion leaves no staged rows behind."""
     timezone = lookups.timezone(info.region_code, info.file)
     resolver = lookups.resolver(info.region_code)
     exported_at = _exported_at(info, timezone)
@@ -347,16 +349,12 @@ def stage_export(
         staged.load.rows_empty += ready.spilled.empty_rows
         staged.held.append(ready.spilled.open())
     else:
-        _clear_staging(warehouse, info.load_id)
-        try:
+        with tempfile.TemporaryDirectory(prefix="gospublic-stage-") as spill:  # files unlinked once mapped
             for rows, empty_rows in ready.chunks:
                 staged.load.rows_empty += empty_rows
                 if not rows.empty:
-                    with warehouse.begin() as conn:
-                        _stage(warehouse, conn, *_staging_frames(rows, info, exported_at))
-        except BaseException:
-            _clear_staging(warehouse, info.load_id)
-            raise
+                    spilled = SpilledRows.write(spill, *_staging_frames(rows, info, exported_at), 0)
+                    staged.held.append(spilled.open())
     checks, result = staged.checks, staged.load
     result.rows_read = checks.read
     result.rows_loaded = checks.loaded
@@ -365,7 +363,6 @@ def stage_export(
     result.rows_unresolved = checks.unresolved
     result.problems = checks.problems
     if result.rows_read == 0:
-        _clear_staging(warehouse, info.load_id)
         raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
     return staged
 
@@ -562,12 +559,6 @@ def clear_staging(warehouse: Warehouse) -> None:
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
-def _clear_staging(warehouse: Warehouse, load_id: str) -> None:
-    with warehouse.begin() as conn:
-        for table in ("staging.incident_export", "staging.incident_text"):
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE load_id = :load_id"), {"load_id": load_id})
-
-
 def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
     """GE's uniqueness check names every row of a repeated id; the first of them loads."""
     first: dict[Any, Any] = {}
@@ -625,6 +616,7 @@ def _stage(
     warehouse.bulk_load_in(conn, "staging.incident_text", texts)
 
 
+@writer("incidents")
 def resolve_unresolved(warehouse: Warehouse) -> int:
     """Give incidents without a body the body their executor now resolves to; returns how many."""
     pending = warehouse.query_df(

@@ -24,7 +24,7 @@ from gospublic import settings
 from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.incidents_load import region_timezones
 from gospublic.models import run_models
-from gospublic.warehouse import Warehouse
+from gospublic.warehouse import Warehouse, writer
 from gospublic.workers import process_pool
 from transforms.answer_quality import (
     AnswerQualityRules,
@@ -85,6 +85,7 @@ class MonthBuild:
         return dict(self.__dict__)
 
 
+@writer("marts")  # the mart dimensions are rebuilt whole: builds of any month take turns
 def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
     """Replace the month's incident timing and every mart's rows of the month."""
     start = parse_month(month)

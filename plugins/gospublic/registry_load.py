@@ -21,7 +21,7 @@ from gospublic import settings
 from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, record_load_runs, replace_quarantine
 from gospublic.models import run_models
 from gospublic.validation import validate_frame
-from gospublic.warehouse import Warehouse
+from gospublic.warehouse import Warehouse, writer
 from transforms import registry as reg
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def _runs(
     ]
 
 
+@writer("registry")
 def load_registry(
     warehouse: Warehouse, folder: Path | None = None, *, dag_id: str | None = None, run_id: str | None = None
 ) -> RegistryLoad:

@@ -31,6 +31,7 @@ ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
 ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
 ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
 ENV_WORKER_PROCESSES = "GOSPUBLIC_WORKER_PROCESSES"
+ENV_WAREHOUSE_LOCK_TIMEOUT = "GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -45,6 +46,7 @@ ENVIRONMENT = {
     ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
     ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
     ENV_WORKER_PROCESSES: "processes a task may start for CPU-bound steps (default: the CPUs, at most 4)",
+    ENV_WAREHOUSE_LOCK_TIMEOUT: "seconds a warehouse writer waits for another to finish (default 900)",
 }
 
 
@@ -103,3 +105,9 @@ def worker_processes() -> int:
     """Processes a task may start for CPU-bound steps (answer assessment, VK flattening)."""
     raw = os.environ.get(ENV_WORKER_PROCESSES)
     return max(1, int(raw)) if raw else max(1, min(4, os.cpu_count() or 1))
+
+
+def warehouse_lock_timeout() -> float:
+    """Seconds a writer waits for the warehouse's writer lock (the DuckDB file, or a PostgreSQL
+    advisory lock of its loader) before it fails naming the holder."""
+    return float(os.environ.get(ENV_WAREHOUSE_LOCK_TIMEOUT, "900"))

@@ -27,7 +27,7 @@ from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
 from gospublic.vk_extract import read_manifest
-from gospublic.warehouse import Warehouse
+from gospublic.warehouse import Warehouse, writer
 from gospublic.workers import process_pool, worker_count
 from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
 
@@ -74,6 +74,7 @@ VACUUMED = (
 )  # fmt: skip
 
 
+@writer("vk_load")  # the work tables and core rows are shared by the days: loads take turns
 def load_day(
     warehouse: Warehouse,
     lake: Lake,

@@ -9,19 +9,33 @@ The engine is chosen by the Airflow connection ``gospublic_warehouse``:
 
 Bulk loads never insert row by row: DuckDB scans an Arrow table, PostgreSQL takes ``COPY FROM
 STDIN`` fed by Arrow-written CSV in batches. Sessions run in UTC on both engines.
+
+One writer at a time where the engine needs it: a DuckDB file is written by one process at a time
+(``<file>.lock`` beside it, taken when the warehouse first connects and held until ``close``; a
+second process waits for it), and the loaders take :meth:`Warehouse.writer_lock` for the tables
+they rebuild (a PostgreSQL advisory lock), so that two runs of one loader never interleave.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
 import io
 import logging
+import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -52,6 +66,10 @@ class WarehouseError(RuntimeError):
     """A warehouse operation was given something it cannot do (bad table, columns, config)."""
 
 
+class WarehouseLockTimeout(WarehouseError):  # noqa: N818 (a timeout, named as such)
+    """Another writer held the warehouse (or a loader's lock) longer than the lock timeout."""
+
+
 @dataclass(frozen=True)
 class ReplaceResult:
     """What ``replace_partition`` did."""
@@ -70,6 +88,8 @@ class Warehouse:
         self.dialect: Dialect = dialect
         self.description = description
         self._columns: dict[str, list[str]] = {}  # bulk loads check frames against these
+        self._file_lock: _FileLock | None = None  # DuckDB: the file's writer lock, once connected
+        self._path: Path | None = None  # DuckDB: the file
 
     # -- construction -------------------------------------------------------------------------
 
@@ -122,7 +142,10 @@ class Warehouse:
             pool_reset_on_return="rollback",
         )
         sa.event.listen(engine, "connect", partial(_duckdb_session_setup, memory_limit=memory_limit))
-        return cls(engine, "duckdb", f"duckdb:{path}")
+        warehouse = cls(engine, "duckdb", f"duckdb:{path}")
+        warehouse._path = path
+        sa.event.listen(engine, "do_connect", partial(_duckdb_connect, warehouse, path))
+        return warehouse
 
     @classmethod
     def postgres(cls, url: sa.URL | str) -> Warehouse:
@@ -135,7 +158,47 @@ class Warehouse:
         return cls(engine, "postgres", url.render_as_string(hide_password=True))
 
     def close(self) -> None:
+        """Close the pooled connections; on DuckDB, let other processes have the file."""
         self.engine.dispose()
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
+
+    def _hold_file(self, timeout: float) -> None:
+        """DuckDB: take the file's writer lock for this warehouse (until ``close``), if not yet held."""
+        if self._file_lock is None and self._path is not None:
+            lock = _FileLock(self._path)
+            lock.acquire(timeout)
+            self._file_lock = lock
+
+    @contextmanager
+    def writer_lock(self, name: str, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock of the writer ``name`` (a loader: ``"incidents"``, ``"vk_load"``,
+        ``"marts"``…) while the block runs: another process or thread taking the same lock waits,
+        up to ``timeout`` seconds (``GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT``), then fails naming the holder.
+
+        PostgreSQL: a session advisory lock (``pg_advisory_lock`` of a stable 63-bit key of the name)
+        on a connection of its own, so it spans the loader's transactions and is released when the
+        block ends or its process dies. DuckDB: the file lock already admits one process at a time;
+        this adds a lock between the threads of that process. Re-entrant within a thread."""
+        held = _held_writer_locks()
+        token = (self.description, name)
+        if token in held:
+            yield
+            return
+        wait = settings.warehouse_lock_timeout() if timeout is None else timeout
+        if self.dialect == "duckdb":  # the file first: what the block reads before it connects is current
+            self._hold_file(wait)
+        with (
+            _postgres_writer_lock(self, name, wait)
+            if self.dialect == "postgres"
+            else _thread_lock(token, wait)
+        ):
+            held.add(token)
+            try:
+                yield
+            finally:
+                held.discard(token)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -470,3 +533,228 @@ def _check_columns(table: str, columns: list[str]) -> None:
     bad = [c for c in columns if not _COLUMN_RE.match(c)]
     if bad:
         raise WarehouseError(f"{table}: invalid column names {bad}")
+
+
+# -- writer locks ---------------------------------------------------------------------------------
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def writer(name: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Run the decorated loader under ``warehouse.writer_lock(name)``, the warehouse being its
+    first ``Warehouse`` argument: two runs of the loader, in two processes or threads, take turns.
+    Every function that rewrites tables shared by its runs (work tables emptied by each run,
+    whole dimensions, or partitions that two runs may both write) carries it."""
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(function)
+        def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            warehouse = next((a for a in (*args, *kwargs.values()) if isinstance(a, Warehouse)), None)
+            if warehouse is None:
+                raise WarehouseError(f"{function.__qualname__}: writer({name!r}) found no Warehouse argument")
+            with warehouse.writer_lock(name):
+                return function(*args, **kwargs)
+
+        return locked
+
+    return decorate
+
+
+_LOCK_POLL_SECONDS = (0.05, 1.0)  # first and longest pause between two attempts to take a lock
+_local = threading.local()
+_thread_locks: dict[tuple[str, str], threading.Lock] = {}
+_registry_guard = threading.Lock()
+
+
+def writer_lock_key(name: str) -> int:
+    """The PostgreSQL advisory-lock key of writer ``name``: stable across processes and releases,
+    non-negative 63-bit (``hashlib``, not ``hash``, which is salted per process)."""
+    digest = hashlib.blake2b(f"gospublic.writer:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _held_writer_locks() -> set[tuple[str, str]]:
+    if not hasattr(_local, "held"):
+        _local.held = set()
+    return _local.held
+
+
+def _pauses(timeout: float) -> Iterator[float]:
+    """Pauses between attempts, doubling, until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    pause = _LOCK_POLL_SECONDS[0]
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(pause, left)
+        pause = min(pause * 2, _LOCK_POLL_SECONDS[1])
+
+
+def _holder_note() -> str:
+    """Who takes a lock: process, host, Airflow task when there is one, and since when."""
+    task = ".".join(
+        filter(None, (os.environ.get(f"AIRFLOW_CTX_{k}") for k in ("DAG_ID", "TASK_ID", "DAG_RUN_ID")))
+    )
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    return (
+        f"pid {os.getpid()} on {socket.gethostname()} ({task or program}) "
+        f"since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+@contextmanager
+def _thread_lock(token: tuple[str, str], timeout: float) -> Iterator[None]:
+    with _registry_guard:
+        lock = _thread_locks.setdefault(token, threading.Lock())
+    if not lock.acquire(timeout=timeout):
+        raise WarehouseLockTimeout(
+            f"{token[0]}: writer lock {token[1]!r} still held by another thread of pid {os.getpid()} "
+            f"after {timeout:g} s ({settings.ENV_WAREHOUSE_LOCK_TIMEOUT})"
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _postgres_writer_lock(warehouse: Warehouse, name: str, timeout: float) -> Iterator[None]:
+    key = writer_lock_key(name)
+    with warehouse.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        take = sa.text("SELECT pg_try_advisory_lock(:key)")
+        if not conn.execute(take, {"key": key}).scalar():
+            log.info(
+                "writer lock %r of %s is held by %s: waiting", name, warehouse, _advisory_holder(conn, key)
+            )
+            for pause in _pauses(timeout):
+                time.sleep(pause)
+                if conn.execute(take, {"key": key}).scalar():
+                    break
+            else:
+                raise WarehouseLockTimeout(
+                    f"{warehouse.description}: writer lock {name!r} (advisory lock {key}) still held "
+                    f"by {_advisory_holder(conn, key)} after {timeout:g} s "
+                    f"({settings.ENV_WAREHOUSE_LOCK_TIMEOUT})"
+                )
+        try:
+            yield
+        finally:
+            with suppress(Exception):  # a broken connection has released it already
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+def _advisory_holder(conn: sa.Connection, key: int) -> str:
+    """The session holding advisory lock ``key``, as PostgreSQL tells it."""
+    row = conn.execute(
+        sa.text(
+            "SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks AS l "
+            "JOIN pg_stat_activity AS a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND (CAST(l.classid AS BIGINT) * 4294967296 + CAST(l.objid AS BIGINT)) = :key"
+        ),
+        {"key": key},
+    ).first()
+    if row is None:
+        return "a session that has just released it"
+    return (
+        f"backend pid {row.pid} ({row.application_name or 'no application name'}, "
+        f"client {row.client_addr or 'local'}, connected since {row.backend_start:%Y-%m-%d %H:%M:%S})"
+    )
+
+
+class _FileLock:
+    """An exclusive ``flock`` on ``<DuckDB file>.lock``, shared by the warehouses of one process
+    (DuckDB itself lets one process hold the file, with any number of connections): taken by the
+    first, released by the last. The lock file says who holds it, for the error of a waiter."""
+
+    _held: ClassVar[dict[str, list[Any]]] = {}  # lock file → [descriptor, holders in this process]
+    _guards: ClassVar[dict[str, threading.Lock]] = {}
+
+    def __init__(self, path: Path) -> None:
+        self.database = path
+        self.path = str(path.with_name(path.name + ".lock").resolve())
+
+    def acquire(self, timeout: float) -> None:
+        with _registry_guard:
+            guard = self._guards.setdefault(self.path, threading.Lock())
+        with guard:
+            held = self._held.get(self.path)
+            if held is not None:
+                held[1] += 1
+                return
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self._wait(fd, timeout)
+            except BaseException:
+                os.close(fd)
+                raise
+            note = _holder_note().encode()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, note, 0)
+            self._held[self.path] = [fd, 1]
+
+    def _wait(self, fd: int, timeout: float) -> None:
+        if self._try(fd):
+            return
+        log.info("DuckDB warehouse %s is being written by %s: waiting", self.database, self._holder(fd))
+        for pause in _pauses(timeout):
+            time.sleep(pause)
+            if self._try(fd):
+                return
+        raise WarehouseLockTimeout(
+            f"DuckDB warehouse {self.database} is still being written by {self._holder(fd)} after "
+            f"{timeout:g} s ({settings.ENV_WAREHOUSE_LOCK_TIMEOUT}; lock file {self.path}): DuckDB "
+            "admits one writing process at a time — run its writers one at a time (Airflow pool "
+            "warehouse_writer) or use PostgreSQL"
+        )
+
+    @staticmethod
+    def _try(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        note = os.pread(fd, 1024, 0).decode(errors="replace").strip()
+        return note or "another process"
+
+    def release(self) -> None:
+        with _registry_guard:
+            guard = self._guards.setdefault(self.path, threading.Lock())
+        with guard:
+            held = self._held.get(self.path)
+            if held is None:
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del self._held[self.path]
+                with suppress(OSError):
+                    fcntl.flock(held[0], fcntl.LOCK_UN)
+                os.close(held[0])
+
+
+def _duckdb_connect(
+    warehouse: Warehouse, path: Path, dialect: Any, _record: Any, cargs: Any, cparams: Any
+) -> Any:
+    """Open a DuckDB connection once this process holds the file's writer lock; waits (bounded)
+    for another process's lock, ours or DuckDB's own (a tool that opened the file)."""
+    timeout = settings.warehouse_lock_timeout()
+    warehouse._hold_file(timeout)
+    pauses = _pauses(timeout)
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            pause = next(pauses, None)
+            if pause is None:
+                raise WarehouseLockTimeout(
+                    f"DuckDB warehouse {path} is still locked by another program after {timeout:g} s "
+                    f"({settings.ENV_WAREHOUSE_LOCK_TIMEOUT}): {exc}"
+                ) from exc
+            time.sleep(pause)
