@@ -132,3 +132,20 @@ def test_a_day_whose_load_never_finished_does_not_count_as_extracted(migrated: W
     begin_attempt(migrated, [wall_run("2025-11-01", "success")])  # closes the first as abandoned
     assert migrated.scalar("SELECT COUNT(*) FROM audit.load_runs WHERE status = 'abandoned'") == 1
     assert plan(migrated, date(2025, 11, 20), window_days=7)["window_start"].startswith("2025-10-01")
+
+
+def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gospublic.connections import mask_secret
+
+    secret = "attempt-secret-9f8e7d6c5b"
+    mask_secret(secret)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"could not connect with {secret}")
+
+    monkeypatch.setattr(registry_load, "run_models", broken)
+    with pytest.raises(RuntimeError):
+        load_registry(migrated, SAMPLE)
+    assert {r["message"] for r in registry_runs(migrated)} == {
+        "failed: RuntimeError: could not connect with ***"
+    }

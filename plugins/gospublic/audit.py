@@ -100,8 +100,11 @@ class LoadAttempt:
             raise
 
     def fail(self, error: BaseException) -> None:
-        """Mark this attempt ``failed`` with the error's class and text (own transaction)."""
-        message = f"failed: {type(error).__name__}: {error}"[:500]
+        """Mark this attempt ``failed`` with the error's class and text, secrets masked (own
+        transaction)."""
+        from gospublic.connections import redacted
+
+        message = redacted(f"failed: {type(error).__name__}: {error}")[:500]
         with self.warehouse.begin() as conn:
             for load_id in self.load_ids:
                 conn.execute(

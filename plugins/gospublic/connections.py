@@ -52,6 +52,13 @@ def _strings_of_secret(value: Any) -> list[str]:
     return secret_values(value)
 
 
+def redacted(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***`` (for text bound for a table)."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    return str(redact(text))
+
+
 def _install_record_masking() -> None:
     """Redact every log record of this process as it is made (once per process): messages,
     arguments and formatted tracebacks, whatever the logger and whatever handlers come later."""
