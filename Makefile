@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_MONTH ?= 2025-11
 DEMO_DIR := $(CURDIR)/var/sample/$(DEMO_MONTH)
 LOGS := $(CURDIR)/var/logs
+WAREHOUSE_WRITER_SLOTS ?= 1  # pool warehouse_writer: DuckDB admits one writing process per file
 
 # The embedded setup: everything under var/, Airflow on SQLite, no server needed.
 export AIRFLOW_HOME := $(CURDIR)/var/airflow
@@ -67,6 +68,7 @@ airflow-init: venv
 	@mkdir -p $(AIRFLOW_HOME) $(LOGS)
 	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 || { tail -40 $(LOGS)/airflow-db-migrate.log; exit 1; }
 	@$(BIN)/airflow pools set vk_api 1 "one task at a time per set of VK tokens" > /dev/null
+	@$(BIN)/airflow pools set warehouse_writer $(WAREHOUSE_WRITER_SLOTS) "warehouse writers at once (DuckDB: 1, one writing process per file)" > /dev/null
 
 sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (deterministic, seed 42)
 	@test -f $(DEMO_DIR)/manifest.json || $(BIN)/python -m sandbox generate --preset region --month $(DEMO_MONTH) --seed 42 --out $(DEMO_DIR)

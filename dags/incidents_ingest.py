@@ -36,7 +36,7 @@ from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.assets import INCIDENTS, REGISTRY
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -52,14 +52,14 @@ from gospublic.dag_defaults import START_DATE, default_args
     default_args=default_args(),
 )
 def incidents_ingest() -> None:
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def ingest_new_files() -> dict[str, Any]:
         """Load, reject or recognise every file waiting in incoming/, oldest first."""
         from gospublic.incidents import ingest
 
         return ingest()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def resolve_executors() -> int:
         """Find bodies for incidents loaded without one (aliases added since)."""
         from gospublic.incidents import resolve

@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.dag_defaults import START_DATE, default_args, month_param
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
 
 
 @dag(
@@ -51,7 +51,7 @@ def monthly_rating() -> None:
         context = get_current_context()
         return month_of(context["params"].get("month"), context["dag_run"].run_after)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def rate(month: str) -> list[dict[str, Any]]:
         """Compute, snapshot and publish under each methodology."""
         from gospublic.rating import rate as rate_month

@@ -23,7 +23,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.assets import REGISTRY
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -37,7 +37,7 @@ from gospublic.dag_defaults import START_DATE, default_args
     default_args=default_args(),
 )
 def registry() -> None:
-    @task(outlets=REGISTRY)
+    @task(outlets=REGISTRY, pool=WAREHOUSE_POOL)
     def load_registry() -> dict[str, Any]:
         """Validate the registry files and replace the dimensions; returns the counts."""
         from airflow.sdk import get_current_context

@@ -34,7 +34,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.assets import VK_PAGES
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 VK_POOL = "vk_api"
 
@@ -96,7 +96,7 @@ def vk_pages() -> None:
         dt, run_id, _ = _partition()
         return write_finish(Lake.from_connection(), dt, run_id, list(outcomes))
 
-    @task(outlets=VK_PAGES, trigger_rule="none_failed_min_one_success")
+    @task(outlets=VK_PAGES, trigger_rule="none_failed_min_one_success", pool=WAREHOUSE_POOL)
     def load() -> dict[str, Any]:
         """Load the day's latest manifest from the lake into staging and core."""
         from gospublic.lake import Lake

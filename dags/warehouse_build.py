@@ -23,7 +23,7 @@ from typing import Any
 from airflow.sdk import AssetAny, dag, get_current_context, task
 
 from gospublic.assets import INCIDENTS, MARTS, VK_PAGES
-from gospublic.dag_defaults import START_DATE, default_args, month_param
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
 
 
 @dag(
@@ -47,7 +47,7 @@ def warehouse_build() -> None:
         run_after = context["dag_run"].run_after
         return months_to_build(context["params"].get("month"), run_after)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def build(months: list[str]) -> list[dict[str, Any]]:
         """Incident timing, then every mart model, month by month."""
         from gospublic.marts import build as build_months

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from gospublic.dag_defaults import START_DATE, default_args
+from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -29,7 +29,7 @@ from gospublic.dag_defaults import START_DATE, default_args
     default_args=default_args(),
 )
 def warehouse_migrate() -> None:
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def apply_migrations() -> list[str]:
         """Apply pending migrations; returns their names."""
         from gospublic.migrations import migrate

@@ -17,6 +17,9 @@ log = logging.getLogger("gospublic.alerts")
 
 OWNER = "gospublic"
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
+# The writing tasks' pool: 1 slot on DuckDB (one writing process per file), more on PostgreSQL,
+# where runs of one loader still take turns through its advisory lock (Warehouse.writer_lock).
+WAREHOUSE_POOL = "warehouse_writer"
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from gospublic import settings
 from gospublic.mart_contract import apply_comments
 from gospublic.sql_files import SqlFile, migration_files
-from gospublic.warehouse import Warehouse, run_script
+from gospublic.warehouse import Warehouse, run_script, writer
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def status(warehouse: Warehouse, root: Path | None = None) -> MigrationStatus:
     )
 
 
+@writer("migrations")
 def migrate(warehouse: Warehouse, root: Path | None = None) -> list[str]:
     """Apply pending migrations, each in its own transaction; returns the names applied."""
     files = {f.name: f for f in migration_files(root or settings.sql_dir(), warehouse.dialect)}
