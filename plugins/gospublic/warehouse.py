@@ -29,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ class Warehouse:
         self.dialect: Dialect = dialect
         self.description = description
         self._columns: dict[str, list[str]] = {}  # bulk loads check frames against these
-        self._file_lock: _FileLock | None = None  # DuckDB: the file's writer lock, once connected
+        self._file_lock: weakref.finalize | None = None  # DuckDB: releases the file's lock, once held
         self._path: Path | None = None  # DuckDB: the file
 
     # -- construction -------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class Warehouse:
         sa.event.listen(engine, "connect", partial(_duckdb_session_setup, memory_limit=memory_limit))
         warehouse = cls(engine, "duckdb", f"duckdb:{path}")
         warehouse._path = path
-        sa.event.listen(engine, "do_connect", partial(_duckdb_connect, warehouse, path))
+        sa.event.listen(engine, "do_connect", partial(_duckdb_connect, weakref.ref(warehouse), path))
         return warehouse
 
     @classmethod
@@ -161,7 +162,7 @@ class Warehouse:
         """Close the pooled connections; on DuckDB, let other processes have the file."""
         self.engine.dispose()
         if self._file_lock is not None:
-            self._file_lock.release()
+            self._file_lock()  # releases it once (a warehouse never closed releases it when collected)
             self._file_lock = None
 
     def _hold_file(self, timeout: float) -> None:
@@ -169,7 +170,7 @@ class Warehouse:
         if self._file_lock is None and self._path is not None:
             lock = _FileLock(self._path)
             lock.acquire(timeout)
-            self._file_lock = lock
+            self._file_lock = weakref.finalize(self, lock.release)
 
     @contextmanager
     def writer_lock(self, name: str, timeout: float | None = None) -> Iterator[None]:
@@ -738,12 +739,15 @@ class _FileLock:
 
 
 def _duckdb_connect(
-    warehouse: Warehouse, path: Path, dialect: Any, _record: Any, cargs: Any, cparams: Any
+    warehouse_ref: weakref.ref[Warehouse], path: Path, dialect: Any, _record: Any, cargs: Any, cparams: Any
 ) -> Any:
     """Open a DuckDB connection once this process holds the file's writer lock; waits (bounded)
-    for another process's lock, ours or DuckDB's own (a tool that opened the file)."""
+    for another process's lock, ours or DuckDB's own (a tool that opened the file). The warehouse
+    is referred to weakly, so that one dropped without ``close`` is collected and lets go."""
     timeout = settings.warehouse_lock_timeout()
-    warehouse._hold_file(timeout)
+    warehouse = warehouse_ref()
+    if warehouse is not None:
+        warehouse._hold_file(timeout)
     pauses = _pauses(timeout)
     while True:
         try:

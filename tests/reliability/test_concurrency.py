@@ -404,3 +404,38 @@ def test_a_killed_ingest_leaves_no_staged_rows(
     assert world.warehouse.scalar("SELECT COUNT(*) FROM core.fct_incident_event") == 0
 
     assert_ingested(world, [incidents.ingest()], dropped)  # the next run loads every file
+
+
+def file_locked(database: Path) -> bool:
+    """Whether a process holds the writer lock of ``database`` (tried from a descriptor of our own)."""
+    import fcntl
+
+    fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_the_warehouses_of_one_process_share_the_duckdb_file_lock(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "warehouse.duckdb"
+    first, second = Warehouse.duckdb(path), Warehouse.duckdb(path)
+    assert first.scalar("SELECT 1") == 1
+    assert second.scalar("SELECT 2") == 2  # no wait: DuckDB admits any number of connections of a process
+    assert file_locked(path)
+    first.close()
+    assert file_locked(path)  # the second still holds it
+    second.close()
+    assert not file_locked(path)
+
+    dropped = Warehouse.duckdb(path)
+    dropped.scalar("SELECT 1")
+    assert file_locked(path)
+    del dropped  # never closed: collected, it lets go
+    gc.collect()
+    assert not file_locked(path)
