@@ -48,7 +48,6 @@ pytestmark = pytest.mark.slow
 
 SEED = "issue-20"
 TRIALS = 5  # per load and engine
-EARLIEST_ATTEMPT = 0.15  # seconds: a load commits its "started" rows on its first connection
 
 
 # -- the loads, as a child runs them ------------------------------------------------------------
@@ -75,6 +74,22 @@ def incidents_step(conn: dict, lake: str, attempt: str) -> None:
 def marts_step(conn: dict, lake: str, attempt: str) -> None:
     with open_warehouse(conn) as warehouse:
         build_month(warehouse, date(2025, 11, 1))
+
+
+def in_child(step: Callable[..., None], began: str, **kwargs: Any) -> None:
+    """Run ``step`` in the killed child, touching the file ``began`` once the first attempt's
+    ``started`` rows are committed (calls through ``audit.begin_attempt`` where the loaders call
+    it), so that the parent knows whether the kill came before or after that commit."""
+    from gospublic import audit, incident_files, marts_build, registry_load, vk_load
+
+    def begin_attempt(*args: Any, **kw: Any) -> Any:
+        attempt = audit.begin_attempt(*args, **kw)
+        Path(began).touch()
+        return attempt
+
+    for module in (registry_load, vk_load, incident_files, marts_build):
+        module.begin_attempt = begin_attempt  # type: ignore[attr-defined]
+    step(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -142,10 +157,12 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
     with open_warehouse(template) as warehouse:
         before = table_checksums(warehouse)
 
-    clean = store.copy(template, f"{load.name}-clean")
-    run = run_and_kill(load.step, {"conn": clean, "lake": str(kill_states.lake_copy(f"{load.name}-clean")),
-                                   "attempt": "clean"}, None)  # fmt: skip
+    clean, began = store.copy(template, f"{load.name}-clean"), kill_states.folder / f"{load.name}-clean.began"
+    lake = str(kill_states.lake_copy(f"{load.name}-clean"))
+    run = run_and_kill(in_child, {"step": load.step, "began": str(began), "conn": clean, "lake": lake,
+                                  "attempt": "clean"}, None)  # fmt: skip
     assert run.exitcode == 0, f"the clean {load.name} run failed"
+    assert began.exists(), f"{load.name} began no attempt in audit.load_runs"
     with open_warehouse(clean) as warehouse:
         after = table_checksums(warehouse)
     assert differing(before, after), f"{load.name} changed nothing: a kill could not be told apart"
@@ -154,7 +171,15 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
         trial = f"{load.name}-{n}"
         conn, lake = store.copy(template, trial), str(kill_states.lake_copy(trial))
         since = datetime.now(UTC)
-        child = run_and_kill(load.step, {"conn": conn, "lake": lake, "attempt": f"killed-{n}"}, moment)
+        began = kill_states.folder / f"{trial}.began"
+        kwargs = {
+            "step": load.step,
+            "began": str(began),
+            "conn": conn,
+            "lake": lake,
+            "attempt": f"killed-{n}",
+        }
+        child = run_and_kill(in_child, kwargs, moment)
 
         with open_warehouse(conn) as warehouse:
             assert warehouse.scalar("SELECT 1") == 1  # it opens
@@ -169,9 +194,9 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
             assert state != "partial", f"{trial} killed at {moment}s: partial tables {differing(now, after)}"
         if state == "after" or not child.killed:
             assert all(r["status"] == "success" for r in killed_attempt), killed_attempt
-        elif not killed_attempt:  # only a kill within the first connection can come before it
-            early = max(EARLIEST_ATTEMPT, 0.3 * run.seconds)
-            assert moment < early, f"{trial} killed at {moment}s: no trace in audit.load_runs"
+        elif not killed_attempt:  # then it must have died before its "started" rows committed
+            assert not began.exists(), f"{trial} killed at {moment}s after its attempt began: no trace"
+            assert state == "before", state
             state = "before its attempt"
         elif not load.file_by_file:
             assert {r["status"] for r in killed_attempt} == {"started"}, killed_attempt
