@@ -738,6 +738,24 @@ class _FileLock:
                 os.close(held[0])
 
 
+def _forget_locks_in_child() -> None:
+    """After ``fork``: the child holds none of its parent's locks. It closes its copies of the
+    lock files' descriptors without unlocking them (the parent's ``flock`` stays: it belongs to
+    the open file, which the parent keeps), and starts with fresh thread locks."""
+    global _local, _registry_guard  # noqa: PLW0603 (the child's copies may be held by a thread it lacks)
+    for fd, _holders in _FileLock._held.values():
+        with suppress(OSError):
+            os.close(fd)
+    _FileLock._held.clear()
+    _FileLock._guards.clear()
+    _thread_locks.clear()
+    _local = threading.local()
+    _registry_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 def _duckdb_connect(
     warehouse_ref: weakref.ref[Warehouse], path: Path, dialect: Any, _record: Any, cargs: Any, cparams: Any
 ) -> Any:

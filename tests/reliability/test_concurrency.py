@@ -439,3 +439,30 @@ def test_the_warehouses_of_one_process_share_the_duckdb_file_lock(tmp_path: Path
     del dropped  # never closed: collected, it lets go
     gc.collect()
     assert not file_locked(path)
+
+
+def _hold_in_forked_child(path: str) -> None:
+    from gospublic.warehouse import WarehouseLockTimeout
+
+    try:
+        Warehouse.duckdb(path)._hold_file(0.5)
+    except WarehouseLockTimeout:
+        os._exit(0)  # waited for the parent, as any other process would
+    os._exit(1)  # believed it held the parent's lock
+
+
+def test_a_forked_child_does_not_inherit_the_duckdb_file_lock(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "warehouse.duckdb"
+    parent = Warehouse.duckdb(path)
+    try:
+        parent.scalar("SELECT 1")
+        child = multiprocessing.get_context("fork").Process(target=_hold_in_forked_child, args=(str(path),))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        assert file_locked(path)  # the child's exit left the parent's lock alone
+    finally:
+        parent.close()
+    assert not file_locked(path)
