@@ -29,6 +29,8 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from transforms.months import month_argument, parse_month
+
 MOSCOW = ZoneInfo("Europe/Moscow")
 DEMO_TOKENS = ["usr_demo1", "usr_demo2", "usr_demo3", "svc_demo:20"]
 
@@ -37,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``demo`` sub-command."""
     parser = subparsers.add_parser("demo", help="run registry and vk_pages over a generated month")
     parser.add_argument("--data", required=True, type=Path, help="folder written by `sandbox generate`")
-    parser.add_argument("--month", required=True, help="YYYY-MM")
+    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
     parser.add_argument("--days", type=int, help="only the first N days of the month")
     parser.add_argument("--window-days", type=int, default=1, help="re-read window after the first day")
     parser.set_defaults(handler=run)
@@ -57,7 +59,8 @@ def connection_json(base_url: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from sandbox.vk_server import serve
 
-    year, month = map(int, args.month.split("-"))
+    first = parse_month(args.month)
+    year, month = first.year, first.month
     last = calendar.monthrange(year, month)[1]
     days = [date(year, month, d) for d in range(1, min(last, args.days or last) + 1)]
     with serve(args.data, port=0, tokens=DEMO_TOKENS) as server:

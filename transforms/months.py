@@ -8,6 +8,7 @@ message such as "unconverted data remains" or an ``OverflowError`` from date ari
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import date, datetime, timedelta
 
@@ -55,6 +56,14 @@ def parse_month(value: str | date) -> date:
 def format_month(value: str | date) -> str:
     """``YYYY-MM`` of a month (checked by :func:`parse_month`)."""
     return f"{parse_month(value):%Y-%m}"
+
+
+def month_argument(value: str) -> str:
+    """An argparse ``type`` for ``--month``: ``YYYY-MM`` in range, or argparse's usage error."""
+    try:
+        return format_month(value)
+    except MonthError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def month_start(value: date) -> date:

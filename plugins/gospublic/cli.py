@@ -14,16 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def month_arg(value: str) -> str:
-    """``--month``: ``YYYY-MM`` within the supported range, or argparse's usage error."""
-    from transforms.months import MonthError, format_month
-
-    try:
-        return format_month(value)
-    except MonthError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
+from transforms.months import month_argument
 
 _FINISHED = re.compile(r"DagRun Finished: dag_id=(?P<dag>\S+?),.*?state=(?P<state>\w+)")
 
@@ -104,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     rating = commands.add_parser(
         "rating-summary", help="top and bottom five of each group of a month's rating"
     )
-    rating.add_argument("--month", required=True, type=month_arg, help="YYYY-MM")
+    rating.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
     rating.add_argument(
         "--methodology", help="methodology id (default: the first of GOSPUBLIC_RATING_METHODOLOGIES)"
     )

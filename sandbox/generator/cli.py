@@ -8,6 +8,7 @@ import time
 
 from sandbox.generator import params as params_module
 from sandbox.generator.pipeline import generate
+from transforms.months import month_argument
 
 
 def _formats(value: str) -> list[str]:
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Generate a deterministic sandbox data set; see docs/sandbox-data.md.",
     )
     parser.add_argument("--preset", choices=sorted(params_module.PRESETS), default="region")
-    parser.add_argument("--month", required=True, help="YYYY-MM, the month of the rating")
+    parser.add_argument(
+        "--month", required=True, type=month_argument, help="YYYY-MM, the month of the rating"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--regions", type=int, help="number of regions (national: 66)")
