@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from gospublic.lake import Lake
+from gospublic.lake import Lake, LakeError
 from gospublic.rating_build import RatingSnapshot, mark_published
 from gospublic.warehouse import Warehouse
 from transforms.methodology import Methodology
@@ -258,9 +258,10 @@ def _promote(lake: Lake, staging: str, root: str, manifest: dict[str, Any]) -> N
                 raise PublicationConflictError(f"{target} differs from the revision's manifest; not replaced")
             lake.delete(f"{staging}/{name}")
             continue
-        if not lake.exists(f"{staging}/{name}"):
-            raise PublicationError(f"{staging}/{name} is missing: the staged revision is incomplete")
-        lake.move(f"{staging}/{name}", target)
+        try:
+            lake.move(f"{staging}/{name}", target)
+        except LakeError as exc:
+            raise PublicationError(f"{staging}/{name} is missing: the staged revision is incomplete") from exc
     lake.put_bytes(f"{root}/{MANIFEST}", _json(manifest))  # the revision is complete in the lake
 
 
