@@ -55,6 +55,7 @@ FrameSource = Frame | Iterable[Frame]
 
 SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
+APPLICATION_NAME = "gospublic"  # PostgreSQL sessions; a writer lock's session says whose it is
 ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
 VACUUM_MIN_BYTES = 64 * 2**20  # smaller tables: scanning their dead rows costs less than vacuuming
 VACUUM_DEAD_SHARE = 0.2  # vacuum once dead rows exceed this share of the live ones (autovacuum's rule)
@@ -154,7 +155,7 @@ class Warehouse:
         engine = sa.create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"options": "-c timezone=UTC", "application_name": "gospublic"},
+            connect_args={"options": "-c timezone=UTC", "application_name": APPLICATION_NAME},
         )
         return cls(engine, "postgres", url.render_as_string(hide_password=True))
 
@@ -637,11 +638,14 @@ def _postgres_writer_lock(warehouse: Warehouse, name: str, timeout: float) -> It
                     f"by {_advisory_holder(conn, key)} after {timeout:g} s "
                     f"({settings.ENV_WAREHOUSE_LOCK_TIMEOUT})"
                 )
+        label = sa.text("SELECT set_config('application_name', :label, false)")
+        conn.execute(label, {"label": f"gospublic {name}: {_holder_note()}"[:63]})  # what a waiter sees
         try:
             yield
         finally:
             with suppress(Exception):  # a broken connection has released it already
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.execute(label, {"label": APPLICATION_NAME})
 
 
 def _advisory_holder(conn: sa.Connection, key: int) -> str:

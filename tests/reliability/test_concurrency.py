@@ -466,3 +466,30 @@ def test_a_forked_child_does_not_inherit_the_duckdb_file_lock(tmp_path: Path) ->
     finally:
         parent.close()
     assert not file_locked(path)
+
+
+@pytest.mark.postgres
+def test_a_postgres_writer_gives_up_after_the_timeout_naming_the_holder(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    url = sa.make_url(pg_database)
+    conn = {
+        "conn_type": "postgres", "host": url.host, "port": url.port or 5432, "login": url.username,
+        "password": url.password, "schema": url.database,
+    }  # fmt: skip
+    warehouse = Warehouse.postgres(pg_database)
+    world = make_world(warehouse, conn, None, tmp_path, monkeypatch)
+    try:
+        with warehouse.writer_lock("marts"):  # as a build of another month would
+            holder = warehouse.scalar("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            started = time.monotonic()
+            (outcome,) = world.run(("build", MONTH), env={"GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT": "1.5"})
+            waited = time.monotonic() - started
+    finally:
+        warehouse.close()
+    assert outcome.returncode != 0
+    assert "WarehouseLockTimeout" in outcome.error and "writer lock 'marts'" in outcome.error, outcome.error
+    assert f"backend pid {holder} (gospublic marts: pid {os.getpid()} on " in outcome.error
+    assert waited >= 1.5  # it waited for the lock rather than failing at once
