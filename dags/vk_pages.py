@@ -9,17 +9,26 @@ replies (`wall.getComments`), through the real `vk-api` client.
   23:30 Moscow time, so subscribers are the day's last count.
 * **Posts:** new posts plus a re-read window (`GOSPUBLIC_VK_WINDOW_DAYS`, default 7, or the
   `window_days` param) so views, likes, comments and reposts keep being updated; the window
-  stretches back to the last extracted day when runs were missed.
+  stretches back to the last extracted day when runs were missed, and to the day before the
+  first incomplete day (calls given up, see Faults) until a complete run has re-read it.
 * **Throughput:** pages are split into batches (`GOSPUBLIC_VK_BATCH_PAGES`, mapped tasks, at most
   1000); each batch uses every token of the `gospublic_vk` connection at its ceiling (user tokens:
   `execute` with 25 calls, 3 a second; service tokens: plain calls at their rate). The pool
   `vk_api` (1 slot per set of tokens) keeps two tasks from sharing a token's rate.
-* **Lake first:** answers land in `raw/vk/<method>/dt=…/run=…/` and a manifest; `load` reads
-  only the lake, so `replay=true` reloads a past day without calling VK.
+* **Lake first:** answers land in `raw/vk/<method>/dt=…/run=…/` and every finished run writes its
+  manifest with its checks' verdict; the day's `latest.json` moves to a run only when it passed
+  them. `load` reads only the lake, so `replay=true` reloads a past day without calling VK.
 * **Faults:** errors 6/29, 5xx and dropped connections are retried with backoff; a captcha (14)
-  retires the token; closed, deleted, private and invalid pages (15/18/30/100) go to
-  `audit.extract_errors` and the run carries on, unless more than `GOSPUBLIC_VK_MAX_FAILED_SHARE`
-  (default 5 %) of the pages failed.
+  retires the token. Two kinds of errors go to `audit.extract_errors` (`kind`), each with its own
+  budget: pages VK refuses — closed, deleted, private, invalid (15/18/30/100), `kind = 'page'`,
+  at most `GOSPUBLIC_VK_MAX_FAILED_SHARE` (default 5 %) of the pages — and calls *given up*
+  after their retries — 5xx, dropped connections, timeouts, `kind = 'gave_up'`, pages with such
+  calls at most `GOSPUBLIC_VK_MAX_GIVEUP_SHARE` (default 1 %). Over either budget `finish` fails
+  and `latest.json` stays on the last passing run. Within it the day is loaded but incomplete
+  (`audit.vk_day_status`) and the next run re-reads it.
+* **Safe loads:** `load` refuses a manifest whose run did not pass its checks (a lake written
+  before they existed) and a load that leaves the day with fewer pages in `core.fct_page_daily`
+  than it has; trigger with `{"replay": true, "allow_fewer_pages": true}` when pages really left.
 * **Backfill:** VK only tells the present, so re-extracting a past day gives today's metrics
   (observed_at says when). Missed days are covered by the next run's window. To rebuild tables
   from the lake: `airflow backfill create --dag-id vk_pages --from-date D1 --to-date D2
@@ -58,6 +67,11 @@ def _partition() -> tuple[Any, str, dict[str, Any]]:
     params={
         "replay": Param(False, type="boolean", description="load the day from the lake, no VK calls"),
         "window_days": Param(None, type=["null", "integer"], minimum=0, description="re-read window"),
+        "allow_fewer_pages": Param(
+            False,
+            type="boolean",
+            description="let load replace a loaded day with fewer pages than it has (pages really left)",
+        ),
     },
 )
 def vk_pages() -> None:
@@ -89,7 +103,7 @@ def vk_pages() -> None:
 
     @task
     def finish(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-        """Write the day's manifest; fail when too many pages failed."""
+        """Write the run's manifest; move latest.json to it only if it passed its checks."""
         from gospublic.lake import Lake
         from gospublic.vk_pages import finish as write_finish
 
@@ -104,11 +118,12 @@ def vk_pages() -> None:
         from gospublic.vk_load import load_day
         from gospublic.warehouse import Warehouse
 
-        dt, _, _ = _partition()
+        dt, _, params = _partition()
         with Warehouse.from_connection() as warehouse:
             return load_day(
-                warehouse, Lake.from_connection(), dt, pseudonymizer(), dag_id="vk_pages", task_id="load"
-            )
+                warehouse, Lake.from_connection(), dt, pseudonymizer(), dag_id="vk_pages", task_id="load",
+                allow_fewer_pages=bool(params.get("allow_fewer_pages")),
+            )  # fmt: skip
 
     mode = choose_mode()
     batches = plan()

@@ -27,6 +27,7 @@ ENV_REGISTRY_DIR = "GOSPUBLIC_REGISTRY_DIR"
 ENV_VK_WINDOW_DAYS = "GOSPUBLIC_VK_WINDOW_DAYS"
 ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
 ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
+ENV_VK_MAX_GIVEUP_SHARE = "GOSPUBLIC_VK_MAX_GIVEUP_SHARE"
 ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
 ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
 ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
@@ -41,7 +42,8 @@ ENVIRONMENT = {
     ENV_REGISTRY_DIR: "folder with the registry's orgs.csv and pages.csv (default: <home>/config/registry)",
     ENV_VK_WINDOW_DAYS: "days of posts re-read by vk_pages to refresh their metrics (default 7)",
     ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",
-    ENV_VK_MAX_FAILED_SHARE: "share of pages that may fail before a vk_pages run fails (default 0.05)",
+    ENV_VK_MAX_FAILED_SHARE: "share of pages VK may refuse (closed, private…) per run (default 0.05)",
+    ENV_VK_MAX_GIVEUP_SHARE: "share of pages with calls given up (5xx, dropped…) per run (default 0.01)",
     ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
     ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
     ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
@@ -90,6 +92,12 @@ def vk_batch_pages() -> int:
 
 def vk_max_failed_share() -> float:
     return float(os.environ.get(ENV_VK_MAX_FAILED_SHARE, "0.05"))
+
+
+def vk_max_giveup_share() -> float:
+    """Pages with calls given up after their retries, as a share of the day's pages, that a run
+    may carry as an incomplete day (re-read by the next run) rather than fail."""
+    return float(os.environ.get(ENV_VK_MAX_GIVEUP_SHARE, "0.01"))
 
 
 def incident_chunk_rows() -> int:

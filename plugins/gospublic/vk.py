@@ -39,6 +39,7 @@ EXECUTE_BATCH = 25
 USER_RPS = 3.0
 RETRYABLE_CODES = frozenset({6, 9, 10, 29})  # too many rps, flood control, internal, rate limit
 TOKEN_FATAL_CODES = frozenset({5, 14, 17})  # bad token, captcha, validation required
+GAVE_UP_CODE = -1  # a call given up after its transport retries (5xx, dropped connection, bad answer)
 
 RETRY_SETTINGS = ("max_attempts", "backoff", "max_backoff", "rate_patience")
 
@@ -380,7 +381,8 @@ class VkClient:
         Rate errors (6, 9, 29) are VK asking to slow down, never the page's fault: they are retried
         for up to ``rate_patience`` seconds, then the whole run fails (Airflow retries the batch)
         rather than lose calls. Transport errors give up a call after ``max_attempts`` and return
-        it as failed (error -1), so one broken page cannot stall the rest.
+        it as failed (``GAVE_UP_CODE``, -1), so one broken page cannot stall the rest; the caller
+        counts such calls apart from pages VK itself refused (see ``vk_extract``).
         """
         now = time.monotonic()
         for job in jobs:
@@ -402,7 +404,7 @@ class VkClient:
                 if job.attempt >= self.max_attempts:
                     log.warning("giving up %s after %d attempts (%s)", call.method, job.attempt, reason)
                     message = f"gave up after {job.attempt} attempts: {reason}"
-                    run.finish(VkResult(call, error_code=-1, error_msg=message), job.depth)
+                    run.finish(VkResult(call, error_code=GAVE_UP_CODE, error_msg=message), job.depth)
                     continue
                 exponent = job.attempt - 1
             delay = 0.0 if exponent < 0 else min(self.max_backoff, self.backoff * 2 ** min(exponent, 16))

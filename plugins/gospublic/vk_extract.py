@@ -15,10 +15,15 @@ rounds, so tokens never idle at a round's tail):
 Every answer lands first in the lake, as gzip JSON lines without the token::
 
     raw/vk/<method>/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
-    raw/vk/_manifests/dt=YYYY-MM-DD/<run_id>.json      (written when the whole day succeeded)
-    raw/vk/_manifests/dt=YYYY-MM-DD/latest.json        (points at the manifest to load)
+    raw/vk/_manifests/dt=YYYY-MM-DD/<run_id>.json      (every finished run, with its checks' verdict)
+    raw/vk/_manifests/dt=YYYY-MM-DD/latest.json        (the last run that passed its checks)
 
-A killed run leaves files but no manifest, so loading never sees half a day.
+A killed run leaves files but no manifest, and a run that failed its checks (too many pages
+refused by VK, or too many calls given up) leaves its manifest but not ``latest.json``, so
+loading never sees half a day. Errors come in two kinds (``kind`` of each error): ``page`` — VK
+answered with the page's own error (closed, private, deleted, invalid) — and ``gave_up`` — the
+call was abandoned after its transport retries (5xx, dropped connections, timeouts); each kind
+has its own budget. A day with given-up calls within budget is loaded but not ``complete``.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from gospublic import settings
 from gospublic.lake import Lake
-from gospublic.vk import VkCall, VkClient, VkResult, iter_batches
+from gospublic.vk import GAVE_UP_CODE, VkCall, VkClient, VkResult, iter_batches
 
 GROUP_FIELDS = ",".join(
     [
@@ -48,6 +54,8 @@ THREAD_INLINE = 10
 RAW_PREFIX = "raw/vk"
 METHODS = ("groups.getById", "wall.get", "wall.getComments")
 PAGE_ERROR_CODES = frozenset({15, 18, 30, 100, 203})
+PAGE_ERROR, GAVE_UP = "page", "gave_up"  # kinds of errors, see the module docstring
+PASSED, FAILED = "passed", "failed"  # a manifest's status
 
 
 @dataclass
@@ -60,10 +68,26 @@ class BatchOutcome:
     files: dict[str, str] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    given_up: dict[str, int] = field(default_factory=dict)  # calls given up, by method
 
     @property
     def failed_pages(self) -> set[int]:
-        return {e["vk_group_id"] for e in self.errors if e.get("vk_group_id") is not None}
+        """Pages VK answered with their own error (closed, private, deleted, invalid)."""
+        return _pages(self.errors, PAGE_ERROR)
+
+    @property
+    def given_up_pages(self) -> set[int]:
+        """Pages with at least one call given up after its transport retries."""
+        return _pages(self.errors, GAVE_UP)
+
+
+def error_kind(error: Mapping[str, Any]) -> str:
+    """``page`` or ``gave_up``; errors recorded before kinds existed are told by their code."""
+    return error.get("kind") or (GAVE_UP if error.get("error_code") == GAVE_UP_CODE else PAGE_ERROR)
+
+
+def _pages(errors: Iterable[Mapping[str, Any]], kind: str) -> set[int]:
+    return {e["vk_group_id"] for e in errors if e.get("vk_group_id") is not None and error_kind(e) == kind}
 
 
 def raw_key(method: str, dt: date, run_id: str, batch: int) -> str:
@@ -99,6 +123,8 @@ def extract_batch(
         outcome.calls[result.call.method] = outcome.calls.get(result.call.method, 0) + 1
         if not result.ok:
             outcome.errors.extend(_errors(result))
+            if result.error_code == GAVE_UP_CODE:
+                outcome.given_up[result.call.method] = outcome.given_up.get(result.call.method, 0) + 1
 
     window_ts = int(window_start.timestamp())
 
@@ -129,10 +155,20 @@ def extract_batch(
     return outcome
 
 
-def write_manifest(lake: Lake, dt: date, run_id: str, outcomes: Iterable[BatchOutcome]) -> dict[str, Any]:
-    """Record a finished day: the manifest of its run, then the ``latest`` pointer to it."""
+def write_manifest(
+    lake: Lake,
+    dt: date,
+    run_id: str,
+    outcomes: Iterable[BatchOutcome],
+    *,
+    max_failed_share: float | None = None,
+    max_giveup_share: float | None = None,
+) -> dict[str, Any]:
+    """Record a finished run: its manifest with the checks' verdict (``status``, ``problems``)
+    always, and the day's ``latest`` pointer only when the run passed them."""
     outcomes = sorted(outcomes, key=lambda o: o.batch)
-    manifest = {
+    given_up = sorted(set().union(*(o.given_up_pages for o in outcomes))) if outcomes else []
+    manifest: dict[str, Any] = {
         "dt": dt.isoformat(),
         "run_id": run_id,
         "written_at": datetime.now(UTC).isoformat(),
@@ -141,23 +177,75 @@ def write_manifest(lake: Lake, dt: date, run_id: str, outcomes: Iterable[BatchOu
         "files": {m: [o.files[m] for o in outcomes if m in o.files] for m in METHODS},
         "pages": sum(o.pages for o in outcomes),
         "failed_pages": sorted(set().union(*(o.failed_pages for o in outcomes))) if outcomes else [],
+        "given_up_pages": given_up,
+        "given_up_calls": {m: sum(o.given_up.get(m, 0) for o in outcomes) for m in METHODS},
+        "complete": not given_up,
     }
+    limits = _limits(max_failed_share, max_giveup_share)
+    problems = judge_manifest(manifest, **limits)
+    manifest.update(status=FAILED if problems else PASSED, problems=problems, limits=limits)
     body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     lake.put_bytes(manifest_key(dt, run_id), body)
-    lake.put_bytes(manifest_key(dt), body)
+    if not problems:
+        lake.put_bytes(manifest_key(dt), body)
     return manifest
 
 
+def judge_manifest(
+    manifest: Mapping[str, Any], *, max_failed_share: float, max_giveup_share: float
+) -> list[str]:
+    """What keeps a run's day from being loaded: more pages refused by VK than
+    ``max_failed_share`` of them, or more pages with calls given up than ``max_giveup_share``."""
+    pages, dt = int(manifest["pages"]), manifest["dt"]
+    errors = [e for batch in manifest["batches"] for e in batch["errors"]]
+    problems = []
+    for kind, limit, what, setting in (
+        (PAGE_ERROR, max_failed_share, "refused by VK (closed, private, deleted, invalid)",
+         settings.ENV_VK_MAX_FAILED_SHARE),
+        (GAVE_UP, max_giveup_share, "with calls given up after their retries (5xx, dropped "
+         "connections, timeouts)", settings.ENV_VK_MAX_GIVEUP_SHARE),
+    ):  # fmt: skip
+        count = len(_pages(errors, kind))
+        share = count / pages if pages else 0.0
+        if share > limit:
+            problems.append(f"{count} of {pages} VK pages {what} on {dt}: {share:.1%} > {setting}={limit}")
+    return problems
+
+
+def manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """Why a manifest's run did not pass its checks (empty: it passed). A manifest written before
+    runs recorded their verdict is judged now, by the same checks and today's limits."""
+    status = manifest.get("status")
+    if status is None:
+        return judge_manifest(manifest, **_limits(None, None))
+    if status != PASSED:
+        return list(manifest.get("problems") or [f"status {status!r}"])
+    return []
+
+
+def _limits(max_failed_share: float | None, max_giveup_share: float | None) -> dict[str, float]:
+    return {
+        "max_failed_share": settings.vk_max_failed_share() if max_failed_share is None else max_failed_share,
+        "max_giveup_share": settings.vk_max_giveup_share() if max_giveup_share is None else max_giveup_share,
+    }
+
+
 def read_manifest(lake: Lake, dt: date) -> dict[str, Any]:
-    """The manifest of the latest finished extraction of ``dt``."""
+    """The manifest of the latest extraction of ``dt`` that passed its checks."""
     return json.loads(lake.get_bytes(manifest_key(dt)))
 
 
-def window_start_for(dt: date, window_days: int, last_extracted: date | None) -> datetime:
-    """Start of the re-read window: ``window_days`` before ``dt``, or earlier to close a gap."""
+def window_start_for(
+    dt: date, window_days: int, last_extracted: date | None, first_incomplete: date | None = None
+) -> datetime:
+    """Start of the re-read window: ``window_days`` before ``dt``, or earlier to close a gap
+    (back to the last extracted day) or to re-read an incomplete day (from the day before it,
+    so that all of its Moscow day is covered)."""
     start = dt - timedelta(days=window_days)
     if last_extracted is not None and last_extracted < start:
         start = last_extracted
+    if first_incomplete is not None and first_incomplete - timedelta(days=1) < start:
+        start = first_incomplete - timedelta(days=1)
     return datetime.combine(start, datetime.min.time(), UTC)
 
 
@@ -246,9 +334,11 @@ def _errors(result: VkResult) -> list[dict[str, Any]]:
     else:
         ids = [-int(params["owner_id"])] if params.get("owner_id") is not None else [None]
     occurred_at = datetime.now(UTC).isoformat()
+    kind = GAVE_UP if result.error_code == GAVE_UP_CODE else PAGE_ERROR
     return [
         {
             "method": result.call.method,
+            "kind": kind,
             "vk_group_id": group_id,
             "error_code": result.error_code,
             "error_msg": result.error_msg,

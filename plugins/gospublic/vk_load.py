@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.lake import Lake
 from gospublic.models import run_models
-from gospublic.vk_extract import read_manifest
+from gospublic.vk_days import pages_loaded, record_day
+from gospublic.vk_extract import error_kind, manifest_key, manifest_problems, read_manifest
 from gospublic.warehouse import Warehouse, writer
 from gospublic.workers import process_pool, worker_count
 from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
@@ -48,7 +49,15 @@ UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_post WHERE observed_dt >= :dt LI
 UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_comment WHERE observed_dt >= :dt LIMIT 1) AS d
 """
 POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
-ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "error_code", "error_msg", "occurred_at")
+ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "kind", "error_code", "error_msg", "occurred_at")
+
+
+class ManifestNotPassedError(RuntimeError):
+    """The day's manifest names a run that did not pass its checks: loading it would lose data."""
+
+
+class FewerPagesError(RuntimeError):
+    """The load would leave the day with fewer pages than it has (``allow_fewer_pages`` permits)."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +92,22 @@ def load_day(
     *,
     dag_id: str | None = None,
     task_id: str | None = None,
+    allow_fewer_pages: bool = False,
 ) -> dict[str, Any]:
-    """Load ``dt`` from its latest manifest; returns counts per method."""
+    """Load ``dt`` from its latest manifest; returns counts per method.
+
+    Refuses a manifest whose run did not pass its checks, and a load that would leave the day
+    with fewer pages than are loaded for it unless ``allow_fewer_pages``."""
     manifest = read_manifest(lake, dt)
     run_id = manifest["run_id"]
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ManifestNotPassedError(
+            f"{manifest_key(dt)} names vk_pages run {run_id}, which did not pass its checks "
+            f"({'; '.join(problems)}); loading it would replace {dt} with a partial day. "
+            f"Nothing was loaded. To repair it, re-extract {dt} (trigger vk_pages for that date "
+            "without replay) or point latest.json at a run of that day that passed."
+        )
     load_id = f"vk:{dt.isoformat()}:{run_id}"
     started = datetime.now(UTC)
     window = manifest.get("window_start")  # manifests written before it was recorded: no cut
@@ -101,6 +122,7 @@ def load_day(
     audit_ids = {"started": started, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
     attempt = begin_attempt(warehouse, _runs(load_id, dt, **audit_ids))
     with attempt.marking_failure(), warehouse.begin() as conn:
+        pages_before = pages_loaded(conn, dt)
         for target in TARGETS:
             stats = {"read": 0, "rejected": 0, "before_window": 0}
             keys = manifest["files"].get(target.method, [])
@@ -114,6 +136,8 @@ def load_day(
             warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
         run_models(conn, FORWARD_MODELS if forward else CORE_MODELS, {"dt": dt})
+        _check_pages(pages_before, pages_loaded(conn, dt), dt, run_id, allow_fewer_pages)
+        day = record_day(conn, manifest, dt)
         attempt.finish_in(conn)
         runs = _runs(load_id, dt, counts=counts, **audit_ids)
         record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
@@ -125,7 +149,21 @@ def load_day(
     return {
         "dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors),
         "posts_before_window": before_window, "rebuild": "forward" if forward else "full",
+        "complete": day["complete"],
     }  # fmt: skip
+
+
+def _check_pages(before: int, after: int, dt: date, run_id: str, allow_fewer_pages: bool) -> None:
+    """Fail (rolling the load back) when it would leave ``dt`` with fewer pages than it had."""
+    if after < before and not allow_fewer_pages:
+        raise FewerPagesError(
+            f"loading {dt} from vk_pages run {run_id} would leave {after} pages in core.fct_page_daily "
+            f"where {before} are loaded; nothing was changed. If pages really left (removed from the "
+            "registry), replay with allow_fewer_pages: trigger vk_pages for that date with "
+            '{"replay": true, "allow_fewer_pages": true}; otherwise re-extract the day.'
+        )
+    if after < before:
+        log.warning("%s: %d pages replace %d (allow_fewer_pages)", dt, after, before)
 
 
 def _runs(
@@ -218,6 +256,7 @@ def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:
                 "run_id": manifest["run_id"],
                 "vk_group_id": error.get("vk_group_id"),
                 "method": error["method"],
+                "kind": error_kind(error),
                 "error_code": error["error_code"],
                 "error_msg": error.get("error_msg"),
                 "occurred_at": datetime.fromisoformat(error["occurred_at"]),

@@ -1,6 +1,6 @@
 """The steps of the ``vk_pages`` DAG, free of Airflow so they can be run and tested alone.
 
-plan → extract (one call per batch of pages, mapped) → finish (manifest, failure share) → load.
+plan → extract (one call per batch of pages, mapped) → finish (manifest, checks) → load.
 The partition is a calendar day ``dt`` in Moscow time, the zone VK counts subscribers in.
 """
 
@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from gospublic import settings
 from gospublic.lake import Lake
 from gospublic.vk import VkClient, VkExtractionError
+from gospublic.vk_days import first_incomplete_day
 from gospublic.vk_extract import (
     BatchOutcome,
     extract_batch,
+    manifest_key,
     wall_count_hint,
     window_start_for,
     write_manifest,
@@ -48,7 +50,9 @@ SELECT MAX(partition_key) FROM audit.load_runs WHERE source = 'vk/wall.get' AND 
 
 
 class TooManyFailedPagesError(VkExtractionError):
-    """More pages failed than ``GOSPUBLIC_VK_MAX_FAILED_SHARE`` allows."""
+    """The run did not pass its checks: more pages refused by VK than
+    ``GOSPUBLIC_VK_MAX_FAILED_SHARE`` allows, or more pages with calls given up than
+    ``GOSPUBLIC_VK_MAX_GIVEUP_SHARE``."""
 
 
 def partition_date(logical_date: datetime) -> date:
@@ -68,7 +72,10 @@ def plan(
         )
     last = warehouse.scalar(_LAST_EXTRACTED, {"dt": dt.isoformat()})
     window = window_days if window_days is not None else settings.vk_window_days()
-    start = window_start_for(dt, window, date.fromisoformat(last) if last else None)
+    incomplete = first_incomplete_day(warehouse, dt)
+    start = window_start_for(dt, window, date.fromisoformat(last) if last else None, incomplete)
+    if incomplete is not None:
+        log.warning("vk_pages %s: re-reading since %s to complete %s (calls given up)", dt, start, incomplete)
     counts = wall_counts(warehouse, group_ids, dt, start)
     size = max(batch_pages or settings.vk_batch_pages(), math.ceil(len(group_ids) / MAX_MAPPED_TASKS))
     batches = []
@@ -128,9 +135,16 @@ def extract(client: VkClient, lake: Lake, batch: dict[str, Any], dt: date, run_i
 
 
 def finish(
-    lake: Lake, dt: date, run_id: str, outcomes: list[dict[str, Any]], max_failed_share: float | None = None
+    lake: Lake,
+    dt: date,
+    run_id: str,
+    outcomes: list[dict[str, Any]],
+    *,
+    max_failed_share: float | None = None,
+    max_giveup_share: float | None = None,
 ) -> dict[str, Any]:
-    """Write the day's manifest; fail when too many pages failed."""
+    """Write the run's manifest with its checks' verdict, and move the day's ``latest.json`` to it
+    only when it passed; fail when too many pages were refused by VK or had calls given up."""
     batches = [
         BatchOutcome(
             batch=o["batch"],
@@ -139,27 +153,43 @@ def finish(
             files=o["files"],
             calls=o["calls"],
             errors=o["errors"],
+            given_up=o.get("given_up", {}),
         )
         for o in outcomes
     ]
-    manifest = write_manifest(lake, dt, run_id, batches)
+    manifest = write_manifest(
+        lake, dt, run_id, batches, max_failed_share=max_failed_share, max_giveup_share=max_giveup_share
+    )
     retired = {label: reason for o in outcomes for label, reason in o.get("retired_tokens", {}).items()}
     pages, failed = manifest["pages"], len(manifest["failed_pages"])
-    share = failed / pages if pages else 0.0
-    limit = settings.vk_max_failed_share() if max_failed_share is None else max_failed_share
+    given_up = len(manifest["given_up_pages"])
     summary = {
         "dt": dt.isoformat(),
         "run_id": run_id,
+        "status": manifest["status"],
         "pages": pages,
         "failed_pages": failed,
-        "failed_share": round(share, 4),
+        "failed_share": round(failed / pages if pages else 0.0, 4),
+        "given_up_pages": given_up,
+        "given_up_share": round(given_up / pages if pages else 0.0, 4),
+        "given_up_calls": {m: n for m, n in manifest["given_up_calls"].items() if n},
+        "complete": manifest["complete"],
         "calls": {m: sum(o["calls"].get(m, 0) for o in outcomes) for m in manifest["files"]},
         "retired_tokens": retired,
     }
     log.info("vk_pages %s extracted: %s", dt, summary)
-    if share > limit:
+    if manifest["problems"]:
         raise TooManyFailedPagesError(
-            f"{failed} of {pages} VK pages failed on {dt} ({share:.1%} > {limit:.1%}); "
-            "see audit.extract_errors after a replay, or the manifest"
+            f"vk_pages run {run_id} did not pass its checks: {'; '.join(manifest['problems'])}. "
+            f"Its manifest ({manifest_key(dt, run_id)}) lists the errors; the day's latest.json still "
+            "points at the last run that passed, so loaded tables and replays keep that run. Re-run "
+            "the day once VK answers again (given-up calls), or raise the limit if the pages are "
+            "really closed."
         )
+    if not manifest["complete"]:
+        log.warning(
+            "vk_pages %s: calls to %d pages given up (%s), within GOSPUBLIC_VK_MAX_GIVEUP_SHARE: the day "
+            "is loaded as incomplete and the next run re-reads it",
+            dt, given_up, summary["given_up_calls"],
+        )  # fmt: skip
     return summary

@@ -26,6 +26,9 @@ CONNECTION_TOKENS = [
 ]
 
 
+DEFAULT_CONF = {"replay": False, "window_days": None, "allow_fewer_pages": False}  # vk_pages params
+
+
 def run_time(day: date) -> datetime:
     """The scheduled moment of ``day``'s run: 23:30 Moscow time."""
     return datetime.combine(day, time(23, 30), MOSCOW)
@@ -58,10 +61,13 @@ class VkWorld:
     warehouse: Warehouse
 
     def run(self, dag, day: date, **conf: object):
-        """Set the sandbox clock to the day's run time and run the DAG for that day."""
+        """Set the sandbox clock to the day's run time and run the DAG for that day.
+
+        Every param is passed (defaults unless given): in one process ``dag.test`` leaves the
+        previous run's conf in the DAG's params, so a run after a replay would replay again."""
         when = run_time(day)
         self.server.set_clock(when)
-        return dag.test(logical_date=when.astimezone(UTC), run_conf=conf or None)
+        return dag.test(logical_date=when.astimezone(UTC), run_conf={**DEFAULT_CONF, **conf})
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from gospublic.lake import Lake
+from gospublic.vk_extract import manifest_key
 from tests.vk.conftest import CONNECTION_TOKENS, VkWorld, business_checksums
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.parametrize("engine", ["duckdb"])]
@@ -57,22 +58,24 @@ def test_transient_faults_are_retried_without_losing_calls(
     assert business_checksums(vk_world.warehouse) == clean
 
 
-def test_persistent_5xx_gives_up_the_call_and_counts_its_pages_failed(
+def test_persistent_5xx_gives_up_every_call_and_fails_the_run(
     vk_world: VkWorld, dagbag, clean: dict[str, str]
 ) -> None:
-    """VK answers 5xx to everything: each call is given up after its attempts, every page failed."""
+    """VK answers 5xx to everything: each call is given up after its attempts, every page has
+    given-up calls (not pages VK refused), the run fails and latest.json stays on the clean run."""
     run = faulty_run(vk_world, dagbag, {"kind": "http_5xx", "probability": 1.0})
     assert run.state == "failed"
     assert task_states(run)["finish"] == "failed"
-    manifest = json.loads(
-        Lake.from_connection().get_bytes(f"raw/vk/_manifests/dt={DAY.isoformat()}/latest.json")
-    )
+    lake = Lake.from_connection()
+    manifest = json.loads(lake.get_bytes(manifest_key(DAY, run.run_id)))
     pages = vk_world.warehouse.scalar(
         "SELECT COUNT(*) FROM core.dim_page WHERE network = 'vk' AND valid_from <= :d "
         "AND (valid_to IS NULL OR :d < valid_to)",
         {"d": DAY},
     )
-    assert len(manifest["failed_pages"]) == manifest["pages"] == pages
+    assert len(manifest["given_up_pages"]) == manifest["pages"] == pages
+    assert manifest["failed_pages"] == [] and manifest["status"] == "failed"
+    assert json.loads(lake.get_bytes(manifest_key(DAY)))["run_id"] != run.run_id
     assert business_checksums(vk_world.warehouse) == clean  # nothing half-loaded
 
 
