@@ -6,6 +6,12 @@ back to it (``first_incomplete_day`` → ``vk_extract.window_start_for``) and th
 whose window covered it marks it complete (``covered_by_dt``). What VK only tells for the present
 (a given-up page's subscribers that day) stays missing; posts, their metrics and comments are read
 again.
+
+Why the give-up budget is small but not zero (default 1 % of the pages): a failed run keeps none
+of the day — every page's subscriber count of that day is lost, and Airflow's retry of ``finish``
+cannot help (it judges the same calls) — while a page given up loses only its own count and is
+re-read by the next run. Over 1 %, VK or the network is failing rather than flickering, and a
+loaded day would hide it.
 """
 
 from __future__ import annotations

@@ -100,14 +100,6 @@ def load_day(
     with fewer pages than are loaded for it unless ``allow_fewer_pages``."""
     manifest = read_manifest(lake, dt)
     run_id = manifest["run_id"]
-    problems = manifest_problems(manifest)
-    if problems:
-        raise ManifestNotPassedError(
-            f"{manifest_key(dt)} names vk_pages run {run_id}, which did not pass its checks "
-            f"({'; '.join(problems)}); loading it would replace {dt} with a partial day. "
-            f"Nothing was loaded. To repair it, re-extract {dt} (trigger vk_pages for that date "
-            "without replay) or point latest.json at a run of that day that passed."
-        )
     load_id = f"vk:{dt.isoformat()}:{run_id}"
     started = datetime.now(UTC)
     window = manifest.get("window_start")  # manifests written before it was recorded: no cut
@@ -122,6 +114,7 @@ def load_day(
     audit_ids = {"started": started, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
     attempt = begin_attempt(warehouse, _runs(load_id, dt, **audit_ids))
     with attempt.marking_failure(), warehouse.begin() as conn:
+        _check_manifest(manifest, dt)  # a refusal is a failed attempt in audit.load_runs
         pages_before = pages_loaded(conn, dt)
         for target in TARGETS:
             stats = {"read": 0, "rejected": 0, "before_window": 0}
@@ -151,6 +144,18 @@ def load_day(
         "posts_before_window": before_window, "rebuild": "forward" if forward else "full",
         "complete": day["complete"],
     }  # fmt: skip
+
+
+def _check_manifest(manifest: dict[str, Any], dt: date) -> None:
+    """Refuse a manifest whose run did not pass its checks (a lake written before they existed)."""
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ManifestNotPassedError(
+            f"{manifest_key(dt)} names vk_pages run {manifest['run_id']}, which did not pass its "
+            f"checks ({'; '.join(problems)}); loading it would replace {dt} with a partial day. "
+            f"Nothing was loaded. To repair it, re-extract {dt} (trigger vk_pages for that date "
+            "without replay) or point latest.json at a run of that day that passed."
+        )
 
 
 def _check_pages(before: int, after: int, dt: date, run_id: str, allow_fewer_pages: bool) -> None:

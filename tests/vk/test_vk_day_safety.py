@@ -87,6 +87,12 @@ def test_a_failed_run_leaves_latest_json_and_a_replay_keeps_the_day(vk_world: Vk
         assert replay.state == "failed", "a replay loaded a manifest whose run failed"
         assert task_states(replay)["load"] == "failed"
         assert business_checksums(world.warehouse) == clean
+        refused = world.warehouse.query(
+            "SELECT message FROM audit.load_runs WHERE partition_key = :d AND status = 'failed' "
+            "AND run_id = :run",
+            {"d": DAY.isoformat(), "run": failed.run_id},
+        )
+        assert refused and all("ManifestNotPassedError" in r["message"] for r in refused)
         with pytest.raises(vk_load.ManifestNotPassedError, match=r"did not pass its checks.*re-extract"):
             vk_load.load_day(world.warehouse, lake, DAY, pseudonymizer())
 
