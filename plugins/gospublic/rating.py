@@ -40,7 +40,9 @@ def rate(
         raise ValueError(f"unknown methodologies {unknown}; config/methodologies has {sorted(known)}")
     first_day = parse_month(month)
     results = []
-    with Warehouse.from_connection() as warehouse:
+    # one rating run at a time: a second would take the first's publication under way for a
+    # half-published one and recover it
+    with Warehouse.from_connection() as warehouse, warehouse.writer_lock("rating"):
         lake = Lake.from_connection()
         for methodology_id in chosen:
             methodology = known[methodology_id]
