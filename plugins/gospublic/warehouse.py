@@ -179,10 +179,11 @@ class Warehouse:
         ``"marts"``…) while the block runs: another process or thread taking the same lock waits,
         up to ``timeout`` seconds (``GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT``), then fails naming the holder.
 
-        PostgreSQL: a session advisory lock (``pg_advisory_lock`` of a stable 63-bit key of the name)
-        on a connection of its own, so it spans the loader's transactions and is released when the
-        block ends or its process dies. DuckDB: the file lock already admits one process at a time;
-        this adds a lock between the threads of that process. Re-entrant within a thread."""
+        PostgreSQL: a session advisory lock (``pg_try_advisory_lock`` of a stable 63-bit key of the
+        name, tried again after growing pauses) on a connection of its own, so it spans the loader's
+        transactions and is released when the block ends or its process dies. DuckDB: the file lock
+        already admits one process at a time; this adds a lock between the threads of that process.
+        Re-entrant within a thread."""
         held = _held_writer_locks()
         token = (self.description, name)
         if token in held:
