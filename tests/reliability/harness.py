@@ -6,8 +6,8 @@ process that is SIGKILLed at a seeded moment.
   re-run can be compared with a clean run.
 * :class:`StateStore` — named warehouse states (a DuckDB file, or a PostgreSQL database used as a
   ``TEMPLATE``) and cheap copies of them for each trial.
-* :func:`run_and_kill` — runs ``step(**kwargs)`` in a forked child (its imports already warm, so
-  the child's time is the step's time) and sends it SIGKILL ``kill_after`` seconds after it
+* :func:`run_and_kill` — runs ``step(**kwargs)`` in a child forked by a warm fork server (so the
+  child's time is the step's time) and sends it SIGKILL ``kill_after`` seconds after it
   started; :func:`kill_moments` draws those moments from a seed.
 """
 
@@ -187,37 +187,65 @@ class ChildRun:
     killed: bool
     seconds: float  # from the child's start to its kill or its end
     exitcode: int | None
+    started_at: float  # wall clock (time.time) of the child's start, to place its milestones
 
 
-def kill_moments(seed: str, duration: float, trials: int) -> list[float]:
-    """``trials`` moments within ``duration``, drawn from ``seed`` (the same every run)."""
+def kill_moments(seed: str, duration: float, trials: int, earliest: float = 0.0) -> list[float]:
+    """``trials`` moments between ``earliest`` and 90 % of ``duration`` (from 2 % when
+    ``earliest`` is 0), drawn from ``seed`` (the same every run)."""
     draw = random.Random(seed)
-    return [round(draw.uniform(0.02, 0.9) * duration, 3) for _ in range(trials)]
+    low = max(earliest, 0.02 * duration)
+    return [round(draw.uniform(low, max(low, 0.9 * duration)), 3) for _ in range(trials)]
+
+
+# Modules the fork server imports once, so that a child's time is its step's time.
+PRELOAD = ["pandas", "sqlalchemy", "gospublic.warehouse", "gospublic.lake", "gospublic.audit"]
 
 
 def run_and_kill(
-    step: Callable[..., Any], kwargs: dict[str, Any], kill_after: float | None, *, timeout: float = 300
+    step: Callable[..., Any],
+    kwargs: dict[str, Any],
+    kill_after: float | None,
+    *,
+    timeout: float = 300,
+    preload: Iterable[str] = (),
 ) -> ChildRun:
-    """Run ``step(**kwargs)`` in a forked child; SIGKILL it ``kill_after`` seconds after its start
-    (``None``: let it finish). Close every warehouse connection of this process first (DuckDB's
-    file lock; a forked PostgreSQL socket must not be shared)."""
-    context = multiprocessing.get_context("fork")
-    child = context.Process(target=_child, args=(step, kwargs), daemon=False)
-    started = time.monotonic()
+    """Run ``step(**kwargs)`` (a module-level function) in a child process with this process's
+    environment; SIGKILL it ``kill_after`` seconds after its start (``None``: let it finish).
+
+    Children are forked by multiprocessing's fork server — a clean single-threaded process that
+    has imported ``PRELOAD`` and ``preload`` once — rather than from the test process, whose
+    threads and open handles a fork would copy. Close the warehouses this process has open on
+    the child's database first (DuckDB admits one process per file)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([*PRELOAD, *preload])
+    child = context.Process(target=_child, args=(step, kwargs, dict(os.environ)), daemon=False)
+    started, started_at = time.monotonic(), time.time()
     child.start()
     child.join(timeout if kill_after is None else kill_after)
     if child.exitcode is None and kill_after is not None:
         os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
         child.join(30)
-        return ChildRun(True, time.monotonic() - started, child.exitcode)
+        return ChildRun(True, time.monotonic() - started, child.exitcode, started_at)
     if child.exitcode is None:
         os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
         child.join(30)
         raise TimeoutError(f"{step.__name__} did not finish in {timeout} s")
-    return ChildRun(False, time.monotonic() - started, child.exitcode)
+    return ChildRun(False, time.monotonic() - started, child.exitcode, started_at)
 
 
-def _child(step: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def start_fork_server(preload: Iterable[str] = ()) -> None:
+    """Start the fork server (importing ``PRELOAD`` and ``preload``) before anything is timed."""
+    run_and_kill(_nothing, {}, None, preload=preload)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _child(step: Callable[..., Any], kwargs: dict[str, Any], environment: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(environment)
     try:
         step(**kwargs)
     except BaseException:

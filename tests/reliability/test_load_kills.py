@@ -40,6 +40,7 @@ from tests.reliability.harness import (
     kill_moments,
     open_warehouse,
     run_and_kill,
+    start_fork_server,
     table_checksums,
 )
 from transforms.pseudonymize import make_pseudonymizer
@@ -48,6 +49,14 @@ pytestmark = pytest.mark.slow
 
 SEED = "issue-20"
 TRIALS = 5  # per load and engine
+PRELOAD = [  # what a task process has imported before it runs the load
+    "great_expectations",
+    "gospublic.registry_load",
+    "gospublic.vk_load",
+    "gospublic.incident_files",
+    "gospublic.marts_build",
+    "tests.reliability.test_load_kills",
+]
 
 
 # -- the loads, as a child runs them ------------------------------------------------------------
@@ -153,6 +162,7 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
     monkeypatch.setenv("GOSPUBLIC_KILL_REGISTRY", str(kill_states.data.data / "registry"))
     monkeypatch.setenv("GOSPUBLIC_WORKER_PROCESSES", "1")  # no spawned workers outliving a killed child
     store, engine = kill_states.store, kill_states.engine
+    start_fork_server(PRELOAD)  # its start must not count in the clean run's duration
     template = kill_states.templates[load.template]
     with open_warehouse(template) as warehouse:
         before = table_checksums(warehouse)
@@ -160,14 +170,21 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
     clean, began = store.copy(template, f"{load.name}-clean"), kill_states.folder / f"{load.name}-clean.began"
     lake = str(kill_states.lake_copy(f"{load.name}-clean"))
     run = run_and_kill(in_child, {"step": load.step, "began": str(began), "conn": clean, "lake": lake,
-                                  "attempt": "clean"}, None)  # fmt: skip
+                                  "attempt": "clean"}, None, preload=PRELOAD)  # fmt: skip
     assert run.exitcode == 0, f"the clean {load.name} run failed"
     assert began.exists(), f"{load.name} began no attempt in audit.load_runs"
     with open_warehouse(clean) as warehouse:
         after = table_checksums(warehouse)
     assert differing(before, after), f"{load.name} changed nothing: a kill could not be told apart"
 
-    for n, moment in enumerate(kill_moments(f"{SEED}:{load.name}:{engine}", run.seconds, TRIALS)):
+    # One moment anywhere in the run, the others once its attempt has begun (a load's first
+    # tenths of a second can be all reading before its transaction).
+    began_at = began.stat().st_mtime - run.started_at
+    moments = kill_moments(f"{SEED}:{load.name}:{engine}", run.seconds, 1)
+    moments += kill_moments(
+        f"{SEED}:{load.name}:{engine}:attempt", run.seconds, TRIALS - 1, earliest=began_at
+    )
+    for n, moment in enumerate(moments):
         trial = f"{load.name}-{n}"
         conn, lake = store.copy(template, trial), str(kill_states.lake_copy(trial))
         since = datetime.now(UTC)
@@ -179,7 +196,7 @@ def test_kill_9_at_random_moments_leaves_before_or_after_and_a_rerun_matches_a_c
             "lake": lake,
             "attempt": f"killed-{n}",
         }
-        child = run_and_kill(in_child, kwargs, moment)
+        child = run_and_kill(in_child, kwargs, moment, preload=PRELOAD)
 
         with open_warehouse(conn) as warehouse:
             assert warehouse.scalar("SELECT 1") == 1  # it opens
