@@ -32,15 +32,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	@# Bytecode compiled once here: PYTHONDONTWRITEBYTECODE environments (CI) would otherwise
 	@# recompile Airflow and Great Expectations in every process (about 5 s each).
-	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/uv pip sync --quiet --require-hashes --compile-bytecode --python $(BIN)/python requirements.txt requirements-dev.txt
 	@# Project folders on the venv's path, as Airflow sees them (plugins/ holds package gospublic).
 	@printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/gospublic-project.pth"
 	@touch $@
 
-lock: ## Re-resolve requirements*.txt from requirements*.in
+# Hashed: every install (uv pip sync here, pip --require-hashes in the Dockerfile) verifies each archive.
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+
+lock: ## Re-resolve requirements*.txt (pinned and hashed) from requirements*.in
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements.in -o requirements.txt
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements-dev.in -o requirements-dev.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements.in -o requirements.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements-dev.in -o requirements-dev.txt
 
 lint: venv ## ruff: lint and format check
 	$(BIN)/ruff check .
