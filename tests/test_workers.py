@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import billiard  # Celery's fork of multiprocessing, locked with celery
 import psutil
 import pytest
 
@@ -66,6 +67,19 @@ def _in_daemon(results: Any, job: str, texts: list[str | None]) -> None:
         results.put({"error": traceback.format_exc()})
 
 
+def _in_celery_pool(texts: list[str | None]) -> dict[str, Any]:
+    """A job of billiard's pool, the pool Celery's prefork workers run their tasks in."""
+    os.environ[settings.ENV_WORKER_PROCESSES] = str(PROCESSES)
+    answer_quality.PARALLEL_MIN_TEXTS, answer_quality.PARALLEL_CHUNK_TEXTS = 1, 16
+    pooled = answer_quality.assess_distinct(texts, executor=workers.process_pool())
+    return {
+        "daemon": multiprocessing.current_process().daemon,
+        "pid": os.getpid(),
+        "pids": _all_workers_at_once(),
+        "pooled": pooled,
+    }
+
+
 def run_in_daemon(job: str, texts: list[str | None] | None = None) -> tuple[Any, dict[str, Any]]:
     results = SPAWN.Queue()
     process = SPAWN.Process(target=_in_daemon, args=(results, job, texts or []), daemon=True)
@@ -99,10 +113,9 @@ def test_a_daemonic_process_assesses_answers_in_the_pool_as_in_one_process() -> 
     assert list(seen["pooled"]) == list(alone)  # in first-seen order
 
 
-def test_the_workers_end_with_a_killed_task_process() -> None:
-    process, seen = run_in_daemon("killed")
-    started = {pid: psutil.Process(pid).create_time() for pid in seen["pids"]}
-    assert len(started) == PROCESSES
+def assert_no_orphans(pids: set[int]) -> None:
+    """The worker processes ``pids`` end within 20 s (any left are killed, then reported)."""
+    started = {pid: psutil.Process(pid).create_time() for pid in pids}
 
     def alive() -> set[int]:
         living = set()
@@ -115,15 +128,36 @@ def test_the_workers_end_with_a_killed_task_process() -> None:
                 pass
         return living
 
-    os.kill(process.pid, signal.SIGKILL)  # as Airflow kills a task past its timeout
-    process.join(30)
     deadline = time.monotonic() + 20
     while alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     orphans = alive()
     for pid in orphans:  # not left behind by a failing test
         os.kill(pid, signal.SIGKILL)
-    assert not orphans, f"workers {orphans} outlived their killed task process"
+    assert not orphans, f"workers {orphans} outlived their task process"
+
+
+def test_the_workers_end_with_a_killed_task_process() -> None:
+    process, seen = run_in_daemon("killed")
+    assert len(seen["pids"]) == PROCESSES
+    os.kill(process.pid, signal.SIGKILL)  # as Airflow kills a task past its timeout
+    process.join(30)
+    assert_no_orphans(seen["pids"])
+
+
+def test_a_celery_pool_process_runs_the_pool() -> None:
+    """In billiard's pool process, daemonic as Celery's are (billiard marks multiprocessing's current
+    process so): answers assessed by every worker at once; the workers end with the pool process."""
+    texts = answer_texts()
+    celery_pool = billiard.Pool(processes=1)
+    try:
+        seen = celery_pool.apply_async(_in_celery_pool, (texts,)).get(timeout=300)
+    finally:
+        celery_pool.terminate()  # SIGTERM: the pool process runs no clean-up
+        celery_pool.join()
+    assert seen["daemon"] and len(seen["pids"]) == PROCESSES and seen["pid"] not in seen["pids"]
+    assert seen["pooled"] == answer_quality.assess_distinct(texts, executor=None)
+    assert_no_orphans(seen["pids"])
 
 
 def test_one_process_means_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.process import AuthenticationString
 
 from gospublic import settings
 
@@ -37,19 +38,24 @@ class TaskWorkerProcess(SpawnProcess):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.daemon = False  # a worker is joined by the pool's shutdown, not terminated at exit
+        self.authkey = bytes(self.authkey)  # multiprocessing's own type (billiard's cannot travel)
 
     def start(self) -> None:
         # multiprocessing checks the *starting* process's own flag (billiard sets it in Celery's
-        # pool processes), so a non-daemonic child alone is not enough. The flag is lifted under a
-        # lock, for this start only, and restored whatever happens.
+        # pool processes), so a non-daemonic child alone is not enough; and the spawn sends the
+        # starting process's key, which in billiard's process is billiard's type, refusing to be
+        # pickled by multiprocessing. Both are made plain for this start only, under a lock, and
+        # restored whatever happens.
         config = multiprocessing.current_process()._config
         with _starting:
-            daemonic = config.pop("daemon", None)
+            saved = {name: config[name] for name in ("daemon", "authkey") if name in config}
+            config.pop("daemon", None)
+            if "authkey" in saved:
+                config["authkey"] = AuthenticationString(bytes(saved["authkey"]))
             try:
                 super().start()
             finally:
-                if daemonic is not None:
-                    config["daemon"] = daemonic
+                config.update(saved)
 
 
 class TaskWorkerContext(SpawnContext):
