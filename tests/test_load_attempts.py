@@ -149,3 +149,30 @@ def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: py
     assert {r["message"] for r in registry_runs(migrated)} == {
         "failed: RuntimeError: could not connect with ***"
     }
+
+
+def test_a_failed_marts_build_is_marked_failed_and_the_next_one_succeeds(
+    migrated: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gospublic import marts_build
+
+    load_registry(migrated, SAMPLE)
+    real_run_models = marts_build.run_models
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("mart model exploded")
+
+    monkeypatch.setattr(marts_build, "run_models", broken)
+    with pytest.raises(RuntimeError):
+        marts_build.build_month(migrated, date(2025, 11, 1))
+    monkeypatch.setattr(marts_build, "run_models", real_run_models)
+    marts_build.build_month(migrated, date(2025, 11, 1))
+    runs = migrated.query(
+        "SELECT status, message, partition_key FROM audit.load_runs WHERE source = 'marts' "
+        "ORDER BY started_at"
+    )
+    assert [(r["status"], r["partition_key"]) for r in runs] == [
+        ("failed", "2025-11"),
+        ("success", "2025-11"),
+    ]
+    assert runs[0]["message"] == "failed: RuntimeError: mart model exploded"
