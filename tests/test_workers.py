@@ -42,11 +42,13 @@ def rendezvous(directory: str, parties: int) -> int:
     return os.getpid()
 
 
-def _all_workers_at_once() -> set[int]:
+def _all_workers_at_once() -> dict[int, float]:
+    """The pool's workers, all in one job each at once: their pids with their start times."""
     pool = workers.process_pool()
     assert pool is not None and workers.worker_count(pool) == PROCESSES
     with tempfile.TemporaryDirectory() as directory:
-        return set(pool.map(rendezvous, [directory] * PROCESSES, [PROCESSES] * PROCESSES, timeout=120))
+        pids = set(pool.map(rendezvous, [directory] * PROCESSES, [PROCESSES] * PROCESSES, timeout=120))
+    return {pid: psutil.Process(pid).create_time() for pid in pids}
 
 
 def _in_daemon(results: Any, job: str, texts: list[str | None]) -> None:
@@ -113,9 +115,9 @@ def test_a_daemonic_process_assesses_answers_in_the_pool_as_in_one_process() -> 
     assert list(seen["pooled"]) == list(alone)  # in first-seen order
 
 
-def assert_no_orphans(pids: set[int]) -> None:
-    """The worker processes ``pids`` end within 20 s (any left are killed, then reported)."""
-    started = {pid: psutil.Process(pid).create_time() for pid in pids}
+def assert_no_orphans(started: dict[int, float]) -> None:
+    """The worker processes ``started`` (pid: start time) end within 20 s (any left are killed,
+    then reported)."""
 
     def alive() -> set[int]:
         living = set()
