@@ -7,7 +7,8 @@ spawned, not forked: the task process holds database connections and threads tha
 Under Celery the task process is daemonic (a prefork pool process, or forked from one), and
 multiprocessing refuses to start children from a daemonic process: the refusal guards against
 orphans, since a daemonic process is terminated without running its clean-up. So the workers are
-started with that flag lifted for the moment of the start (:class:`TaskWorkerProcess`), and each
+started with that flag lifted (and billiard's key made multiprocessing's) for the moment of the
+start (:class:`TaskWorkerProcess`), and each
 worker ends itself as soon as the process that started it is gone (:func:`_end_with_parent`),
 killed or not. The pool is joined at exit (:func:`shutdown`).
 """
@@ -49,10 +50,10 @@ class TaskWorkerProcess(SpawnProcess):
         config = multiprocessing.current_process()._config
         with _starting:
             saved = {name: config[name] for name in ("daemon", "authkey") if name in config}
-            config.pop("daemon", None)
-            if "authkey" in saved:
-                config["authkey"] = AuthenticationString(bytes(saved["authkey"]))
             try:
+                config.pop("daemon", None)
+                if "authkey" in saved:
+                    config["authkey"] = AuthenticationString(bytes(saved["authkey"]))
                 super().start()
             finally:
                 config.update(saved)
