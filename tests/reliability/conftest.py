@@ -131,4 +131,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{load:<10} {engine:<8} {len(rows)} trials (clean run {rows[0]['duration']:.2f}s): {outcomes}"
         )
-    terminalreporter.write_line(f"total: {len(KILL_TALLY)} kill trials")
+    killed = sum(1 for row in KILL_TALLY if row["killed"])
+    terminalreporter.write_line(
+        f"total: {len(KILL_TALLY)} trials, {killed} killed ({len(KILL_TALLY) - killed} finished before "
+        "their moment); outcomes: before = nothing of it visible, after = committed, "
+        "before its attempt = killed before its started rows were committed"
+    )
