@@ -20,7 +20,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
+.PHONY: help venv lock lint format test test-fast schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ browser: ## Headless Chromium for the rating page's browser test (Debian's chrom
 
 test-fast: venv ## The suite without the slow end-to-end DAG runs
 	$(BIN)/pytest -m "not slow"
+
+schema: venv ## Regenerate sql/schema.{duckdb,postgres}.sql, the DDL after all migrations (PostgreSQL: GOSPUBLIC_TEST_PG)
+	$(BIN)/python -m gospublic.cli schema-snapshot --pg-url "$${GOSPUBLIC_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres}"
 
 airflow-init: venv
 	@mkdir -p $(AIRFLOW_HOME) $(LOGS)

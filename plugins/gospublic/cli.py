@@ -1,4 +1,5 @@
-"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary}``.
+"""Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary,
+schema-snapshot}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
@@ -99,7 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     rating.add_argument(
         "--methodology", help="methodology id (default: the first of GOSPUBLIC_RATING_METHODOLOGIES)"
     )
+    snapshot = commands.add_parser(
+        "schema-snapshot",
+        help="write sql/schema.<engine>.sql (the DDL after all migrations); --check only compares",
+    )
+    snapshot.add_argument("--check", action="store_true", help="exit 1 with a diff when a snapshot is stale")
+    snapshot.add_argument("--engine", choices=("duckdb", "postgres"), action="append", help="default: both")
+    snapshot.add_argument(
+        "--pg-url",
+        help="PostgreSQL server for a throw-away database (default: postgres@127.0.0.1:5432)",
+    )
+    snapshot.add_argument("--sql-dir", type=Path, help="the sql/ folder (default: the project's)")
     args = parser.parse_args(argv)
+    if args.command == "schema-snapshot":
+        from gospublic import schema_snapshot
+
+        engines = tuple(args.engine) if args.engine else schema_snapshot.ENGINES
+        return schema_snapshot.run(args.check, engines, args.pg_url, args.sql_dir)
     if args.command == "run-dag":
         return run_dag(args.dag_id, args.date, args.log_dir, args.conf)
     if args.command == "migrate":
