@@ -52,7 +52,7 @@ from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
     default_args=default_args(),
 )
 def incidents_ingest() -> None:
-    @task(pool=WAREHOUSE_POOL)
+    @task(multiple_outputs=True, pool=WAREHOUSE_POOL)
     def ingest_new_files() -> dict[str, Any]:
         """Load, reject or recognise every file waiting in incoming/, oldest first."""
         from gospublic.incidents import ingest
@@ -66,7 +66,7 @@ def incidents_ingest() -> None:
 
         return resolve()
 
-    @task(outlets=INCIDENTS)
+    @task(multiple_outputs=True, outlets=INCIDENTS)
     def publish(summary: dict[str, Any], resolved: int) -> dict[str, Any]:
         """Announce the incident tables when this run changed them; skipped otherwise."""
         from gospublic.incidents import publish as check

@@ -37,7 +37,7 @@ from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
     default_args=default_args(),
 )
 def registry() -> None:
-    @task(outlets=REGISTRY, pool=WAREHOUSE_POOL)
+    @task(multiple_outputs=True, outlets=REGISTRY, pool=WAREHOUSE_POOL)
     def load_registry() -> dict[str, Any]:
         """Validate the registry files and replace the dimensions; returns the counts."""
         from airflow.sdk import get_current_context

@@ -91,7 +91,7 @@ def vk_pages() -> None:
         with Warehouse.from_connection() as warehouse:
             return make_plan(warehouse, dt, window_days=params.get("window_days"))["batches"]
 
-    @task(pool=VK_POOL)
+    @task(multiple_outputs=True, pool=VK_POOL)
     def extract(batch: dict[str, Any]) -> dict[str, Any]:
         """Call VK for one batch of pages; every answer lands in the lake."""
         from gospublic.lake import Lake
@@ -101,7 +101,7 @@ def vk_pages() -> None:
         dt, run_id, _ = _partition()
         return run_extract(VkClient.from_connection(), Lake.from_connection(), batch, dt, run_id)
 
-    @task
+    @task(multiple_outputs=True)
     def finish(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         """Write the run's manifest; move latest.json to it only if it passed its checks."""
         from gospublic.lake import Lake
@@ -110,7 +110,12 @@ def vk_pages() -> None:
         dt, run_id, _ = _partition()
         return write_finish(Lake.from_connection(), dt, run_id, list(outcomes))
 
-    @task(outlets=VK_PAGES, trigger_rule="none_failed_min_one_success", pool=WAREHOUSE_POOL)
+    @task(
+        multiple_outputs=True,
+        outlets=VK_PAGES,
+        trigger_rule="none_failed_min_one_success",
+        pool=WAREHOUSE_POOL,
+    )
     def load() -> dict[str, Any]:
         """Load the day's latest manifest from the lake into staging and core."""
         from gospublic.lake import Lake

@@ -54,7 +54,7 @@ def warehouse_build() -> None:
 
         return build_months(months)
 
-    @task(outlets=MARTS)
+    @task(multiple_outputs=True, outlets=MARTS)
     def check(months: list[str]) -> dict[str, Any]:
         """GE suites and reconciliation of each rebuilt month."""
         from gospublic.marts import check as check_months

@@ -129,9 +129,7 @@ def compute_snapshot(
     return RatingSnapshot(snapshot_id, month, methodology.id, revision, "draft", digest, created=True)
 
 
-def mark_published(
-    warehouse: Warehouse, snapshot: RatingSnapshot, path: str, published_at: datetime
-) -> bool:
+def mark_published(warehouse: Warehouse, snapshot: RatingSnapshot, path: str, published_at: datetime) -> bool:
     """The commit point of a publication: the draft, still with the inputs its files were made
     from, turns published in one statement. False when it did not (published meanwhile by another
     run, or replaced by a draft of other inputs)."""
