@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from gospublic.model_graph import graph
+
 
 def table_asset(table: str) -> Asset:
     """The Asset of a warehouse table such as ``core.fct_post``.
@@ -15,17 +17,12 @@ def table_asset(table: str) -> Asset:
     return Asset(name=table, group="warehouse", extra={"schema": schema, "table": name})
 
 
-REGISTRY = [table_asset(t) for t in ("core.dim_org", "core.dim_org_alias", "core.dim_page")]
-VK_PAGES = [table_asset(t) for t in ("core.fct_page_daily", "core.fct_post", "core.fct_comment")]
-INCIDENTS = [table_asset(t) for t in ("core.fct_incident", "core.fct_incident_event")]
-MARTS = [
-    table_asset(t)
-    for t in (
-        "mart.dim_org",
-        "mart.dim_page",
-        "mart.subscribers_daily",
-        "mart.page_activity_monthly",
-        "mart.page_compliance_monthly",
-        "mart.response_metrics_monthly",
-    )
-]
+def pipeline_assets(pipeline: str) -> list[Asset]:
+    """The Assets of the tables a pipeline's models update (``assets:`` in ``sql/models.yml``)."""
+    return [table_asset(t) for t in graph().assets(pipeline)]
+
+
+REGISTRY = pipeline_assets("registry")
+VK_PAGES = pipeline_assets("vk")
+INCIDENTS = pipeline_assets("incidents")
+MARTS = pipeline_assets("marts")

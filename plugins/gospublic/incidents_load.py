@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from gospublic import settings
 from gospublic.audit import LoadRun, quarantine_frame
+from gospublic.model_graph import graph
 from gospublic.models import run_models
 from gospublic.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
 from gospublic.warehouse import Warehouse, writer
@@ -41,8 +42,6 @@ from transforms.registry import Problem
 log = logging.getLogger(__name__)
 
 IM_DEADLINE = pd.Timedelta(hours=24)
-EVENT_MODEL = "core/040_fct_incident.sql"
-ORG_FIX_MODEL = "core/041_incident_org_fix.sql"
 TEXT_FIELDS = ("url", "message_text", "answer_text")
 STAGING_COLUMNS = (
     "source", "incident_id", "region_code", "org_id", "executor", "status", "channel", "message_type",
@@ -392,7 +391,7 @@ def apply_exports(
         conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
     )
     warehouse.analyze_in(conn, STAGING_TABLES)
-    run_models(conn, [EVENT_MODEL], {"batch_id": batch_id})
+    run_models(conn, graph().step("incidents.events"), {"batch_id": batch_id})
     _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
 
 
@@ -641,7 +640,7 @@ def resolve_unresolved(warehouse: Warehouse) -> int:
         conn.execute(sa.text("DELETE FROM staging.incident_org_fix"))
         warehouse.bulk_load_in(conn, "staging.incident_org_fix", fixed)
         warehouse.analyze_in(conn, ["staging.incident_org_fix"])
-        run_models(conn, [ORG_FIX_MODEL], {})
+        run_models(conn, graph().step("incidents.org_fix"), {})
     log.info("resolved the body of %d incidents loaded without one", len(fixed))
     return len(fixed)
 

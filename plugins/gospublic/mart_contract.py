@@ -1,4 +1,8 @@
-"""The BI contract (``config/mart_contract.yaml``): table and column comments, the data dictionary."""
+"""The BI contract (``config/mart_contract.yaml``): table and column comments, the data dictionary.
+
+Its tables are the mart tables of the model graph (``sql/models.yml``), which also tells the
+dictionary how each table is built.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sqlalchemy as sa
 import yaml
 
 from gospublic import settings
+from gospublic.model_graph import ModelGraph, graph
 from gospublic.warehouse import Warehouse
 
 DICTIONARY = Path("docs") / "data-dictionary.md"
@@ -18,7 +23,8 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # table and column names go into C
 
 
 class ContractError(ValueError):
-    """The contract names a table or column that is not a plain lower-case SQL name."""
+    """The contract names a table or column that is not a plain lower-case SQL name, or its tables
+    are not the mart tables of the model graph."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ def load_contract(path: Path | None = None) -> list[Table]:
         for where, ident in names.items():
             if not isinstance(ident, str) or not _NAME.fullmatch(ident):
                 raise ContractError(f"{path}: {where} must be a lower-case name of a-z, 0-9 and _")
+    declared = {f"mart.{name}" for name in raw["tables"]}
+    if declared != set(graph().mart_tables()):
+        raise ContractError(
+            f"{path}: tables differ from the mart tables of sql/models.yml: "
+            f"only in the contract {sorted(declared - set(graph().mart_tables()))}, "
+            f"only in the graph {sorted(set(graph().mart_tables()) - declared)}"
+        )
     return [
         Table(
             name=name,
@@ -96,12 +109,28 @@ def apply_comments(warehouse: Warehouse, tables: list[Table] | None = None) -> i
     return len(statements)
 
 
-def render_dictionary(tables: list[Table]) -> str:
+def lineage(table: str, models: ModelGraph | None = None) -> str:
+    """How a mart table is built, from the model graph: its SQL, what it reads, what a run replaces."""
+    models = models or graph()
+    built = models.built_by(table)
+    if not built:
+        return f"the {models.loaded.get(table, 'unknown')} pipeline's Python (a bulk load), not a SQL model."
+    parts = []
+    for model in built:
+        reads = ", ".join(f"`{t}`" for t in model.depends_on)
+        run = "the whole table" if model.partition == "whole" else f"one `{model.partition}`"
+        suite = f"; checked by `expectations/{model.suite}.json`" if model.suite else ""
+        parts.append(f"`sql/{model.file}` from {reads}; each run replaces {run}{suite}.")
+    return " ".join(parts)
+
+
+def render_dictionary(tables: list[Table], models: ModelGraph | None = None) -> str:
     """``docs/data-dictionary.md``: what a BI user needs to read the marts."""
     lines = [
         "# Data dictionary: schema `mart`",
         "",
-        "Generated from `config/mart_contract.yaml` by `python -m gospublic.cli data-dictionary`; do not",
+        "Generated from `config/mart_contract.yaml` and `sql/models.yml` by",
+        "`python -m gospublic.cli data-dictionary`; do not",
         "edit by hand. The same texts are the tables' and columns' comments in the warehouse.",
         "Connect BI tools as a login role granted `bi_reader` (PostgreSQL): it reads `mart` only.",
         "",
@@ -113,6 +142,8 @@ def render_dictionary(tables: list[Table]) -> str:
             table.description,
             "",
             f"**Grain:** {table.grain}.",
+            "",
+            f"**Built by:** {lineage(f'mart.{table.name}', models)}",
             "",
             "| column | caption (ru) | meaning |",
             "| --- | --- | --- |",

@@ -23,6 +23,7 @@ import yaml
 from gospublic import settings
 from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.incidents_load import region_timezones
+from gospublic.model_graph import graph
 from gospublic.models import run_models
 from gospublic.warehouse import Warehouse, writer
 from gospublic.workers import process_pool
@@ -39,15 +40,6 @@ from transforms.worktime import work_hours_between_many
 
 log = logging.getLogger(__name__)
 
-MART_MODELS = (
-    "mart/010_dim_org.sql",
-    "mart/011_dim_page.sql",
-    "mart/020_subscribers_daily.sql",
-    "mart/030_page_activity_monthly.sql",
-    "mart/040_page_compliance_monthly.sql",
-    "mart/050_response_metrics_monthly.sql",
-    "mart/060_rating_base.sql",
-)
 QUALITY_FLAGS = ("formal", "no_specifics", "impolite", "redirect")
 TIMING_TABLES = ("core.fct_incident_timing", "restricted.answer_quality_evidence")  # per incident, per flag
 TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (whole regions)
@@ -56,6 +48,11 @@ TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (wh
 @cache
 def marts_config() -> dict[str, Any]:
     return yaml.safe_load((settings.project_home() / "config" / "marts.yaml").read_text(encoding="utf-8"))
+
+
+def checked_marts() -> tuple[str, ...]:
+    """The mart tables a Great Expectations suite checks (``suite:`` in sql/models.yml), in run order."""
+    return tuple(m.target for m in graph().checked())
 
 
 def mart_params(start: date) -> dict[str, Any]:
@@ -99,17 +96,12 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
             incidents += warehouse.bulk_load_in(conn, "core.fct_incident_timing", timing)
             warehouse.bulk_load_in(conn, "restricted.answer_quality_evidence", evidence)
         warehouse.analyze_in(conn, TIMING_TABLES)
-        run_models(conn, MART_MODELS, mart_params(start))
-        counts = {
+        run_models(conn, graph().step("marts"), mart_params(start))
+        counts = {  # the checked marts' rows of the month
             table: int(
                 conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE month = :m"), {"m": start}).scalar()
             )
-            for table in (
-                "mart.subscribers_daily",
-                "mart.page_activity_monthly",
-                "mart.page_compliance_monthly",
-                "mart.response_metrics_monthly",
-            )
+            for table in checked_marts()
         }
         attempt.finish_in(conn)
         finished = dataclasses.replace(

@@ -10,18 +10,13 @@ import logging
 from datetime import date
 
 from gospublic.marts_build import mart_params
+from gospublic.model_graph import graph
 from gospublic.validation import validate_frame
 from gospublic.warehouse import Warehouse
 from transforms.months import month_start
 
 log = logging.getLogger(__name__)
 
-MONTHLY_MARTS = (
-    "mart.subscribers_daily",
-    "mart.page_activity_monthly",
-    "mart.page_compliance_monthly",
-    "mart.response_metrics_monthly",
-)
 RECONCILIATIONS = {
     "every incident with a body is counted once": (
         "SELECT (SELECT COUNT(*) FROM core.fct_incident_timing "
@@ -61,10 +56,11 @@ def check_month(warehouse: Warehouse, month: date) -> dict[str, int]:
     params = mart_params(month_start(month))
     failures: list[str] = []
     checked: dict[str, int] = {}
-    for table in MONTHLY_MARTS:
+    for model in graph().checked():  # the models with a suite in sql/models.yml, partitioned by month
+        table = model.target
         frame = warehouse.query_df(f"SELECT * FROM {table} WHERE month = :month_start", params)
         checked[table] = len(frame)
-        outcome = validate_frame(frame, table.replace(".", "_"))
+        outcome = validate_frame(frame, str(model.suite))
         failures += [f"{table}: {f}" for f in outcome.table_failures]
         for failure in outcome.row_failures[:5]:
             row = frame.iloc[int(failure.row)] if isinstance(failure.row, int) else None

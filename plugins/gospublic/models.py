@@ -1,4 +1,5 @@
-"""Run the model files of ``sql/`` (staging → core → mart) for one partition."""
+"""Run the model files of ``sql/`` for one partition, in the order a step of ``sql/models.yml`` gives
+(``gospublic.model_graph``: ``run_models(conn, graph().step("vk.full"), params)``)."""
 
 from __future__ import annotations
 

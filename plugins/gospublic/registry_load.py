@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from gospublic import settings
 from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, record_load_runs, replace_quarantine
+from gospublic.model_graph import graph
 from gospublic.models import run_models
 from gospublic.validation import validate_frame
 from gospublic.warehouse import Warehouse, writer
@@ -27,7 +28,6 @@ from transforms import registry as reg
 log = logging.getLogger(__name__)
 
 SOURCE = "registry"
-CORE_MODELS = ("core/001_dim_org.sql", "core/002_dim_page.sql")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def _load(
             conn.execute(sa.text(f"DELETE FROM {table}"))
             warehouse.bulk_load_in(conn, table, frame)
         warehouse.analyze_in(conn, staged)
-        run_models(conn, CORE_MODELS, {})
+        run_models(conn, graph().step("registry"), {})
         quarantined = replace_quarantine(
             warehouse, conn, source=SOURCE, partition_key="current", load_id=load_id, problems=problems
         )

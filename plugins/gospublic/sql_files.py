@@ -1,13 +1,13 @@
-"""The SQL files of ``sql/``: where they are, in which order they run, how they split.
+"""The SQL files of ``sql/``: where they are, how they split.
 
 Layout::
 
     sql/migrations/NNNN_name.sql   DDL, applied once each in order (see ``migrations``)
     sql/migrations/NNNN_name.postgres.sql   the same, on that engine only (physical tuning
                                    such as indexes; never a table or column)
-    sql/staging/*.sql              models, run in this layer order and by file name
-    sql/core/*.sql
-    sql/mart/*.sql
+    sql/core/*.sql, sql/mart/*.sql models: SQL that rebuilds one partition; which step runs
+                                   which model, in what order, is the graph of sql/models.yml
+                                   (see ``model_graph``), not the file names
 
 Every other file runs unchanged on DuckDB and PostgreSQL; bind parameters are written ``:name``.
 """
@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIGRATIONS = "migrations"
-MODEL_LAYERS = ("staging", "core", "mart")
+MODEL_LAYERS = ("core", "mart")  # folders of model files; their run order is sql/models.yml's
 DIALECTS = ("duckdb", "postgres")
 
 _LEADING_COMMENTS = re.compile(r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*", re.DOTALL)
 _INSERT_TARGET = re.compile(
     r"INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
 )
+_UPDATE_TARGET = re.compile(r"UPDATE\s+([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def migration_files(root: Path, dialect: str | None = None) -> list[SqlFile]:
 
 
 def model_files(root: Path, layers: tuple[str, ...] = MODEL_LAYERS) -> list[SqlFile]:
-    """Models in run order: staging, then core, then mart; by file name within a layer."""
+    """Every model file, by layer then file name (a listing, not a run order: see ``model_graph``)."""
     return [f for layer in layers for f in _layer_files(root, layer)]
 
 
@@ -88,6 +89,18 @@ def inserted_tables(text: str) -> list[str]:
     tables: list[str] = []
     for statement in split_statements(text):
         match = _INSERT_TARGET.match(_LEADING_COMMENTS.sub("", statement, count=1))
+        if match and match.group(1).lower() not in tables:
+            tables.append(match.group(1).lower())
+    return tables
+
+
+def written_tables(text: str) -> list[str]:
+    """The ``schema.table`` names the statements of ``text`` insert into or update, in first-seen
+    order (a model's outputs; ``DELETE`` alone writes nothing new)."""
+    tables: list[str] = []
+    for statement in split_statements(text):
+        head = _LEADING_COMMENTS.sub("", statement, count=1)
+        match = _INSERT_TARGET.match(head) or _UPDATE_TARGET.match(head)
         if match and match.group(1).lower() not in tables:
             tables.append(match.group(1).lower())
     return tables

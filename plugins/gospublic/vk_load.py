@@ -3,9 +3,10 @@
 Re-runnable for any past day without calling VK: it reads the day's latest manifest, replaces
 the day's staging partitions and extraction errors, rebuilds the affected core rows, and records
 one ``audit.load_runs`` row per method. A day's first load with no later day staged (the daily
-run) rebuilds from the day's rows and the touched core rows only (``FORWARD_MODELS``), so its cost
-does not grow with the days staged before; re-runs and out-of-order days rebuild from every
-staged observation (``CORE_MODELS``). Both give the same core tables.
+run) rebuilds from the day's rows and the touched core rows only (step ``vk.forward`` of
+``sql/models.yml``), so its cost does not grow with the days staged before; re-runs and
+out-of-order days rebuild from every staged observation (step ``vk.full``). Both give the same
+core tables.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 
 from gospublic.audit import LoadRun, begin_attempt, record_load_runs
 from gospublic.lake import Lake
+from gospublic.model_graph import graph
 from gospublic.models import run_models
 from gospublic.vk_days import pages_loaded, record_day
 from gospublic.vk_extract import error_kind, manifest_key, manifest_problems, read_manifest
@@ -34,12 +36,9 @@ from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, 
 
 log = logging.getLogger(__name__)
 
-CORE_MODELS = ("core/010_fct_page_daily.sql", "core/020_fct_post.sql", "core/030_fct_comment.sql")
-# A day's first load with no later day staged: the day's latest observations are the latest of all,
-# so these read only the day's rows and the core rows of the posts they touch (not every day's).
-FORWARD_MODELS = (
-    "core/010_fct_page_daily.sql", "core/021_fct_post_forward.sql", "core/031_fct_comment_forward.sql",
-)  # fmt: skip
+# Step vk.forward of sql/models.yml runs on a day's first load with no later day staged: the day's
+# latest observations are the latest of all, so its models read only the day's rows and the core
+# rows of the posts they touch (not every day's); step vk.full rebuilds from every staged day.
 # Anything that makes a day's load not forward: a later day staged, or core rows observed on the
 # day or after it (the day loaded before, whose rebuilt posts must be found again).
 NOT_FORWARD = """
@@ -128,7 +127,7 @@ def load_day(
         for target in TARGETS:  # the first days: later ones add little to what the statistics counted
             warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
-        run_models(conn, FORWARD_MODELS if forward else CORE_MODELS, {"dt": dt})
+        run_models(conn, graph().step("vk.forward" if forward else "vk.full"), {"dt": dt})
         _check_pages(pages_before, pages_loaded(conn, dt), dt, run_id, allow_fewer_pages)
         day = record_day(conn, manifest, dt)
         attempt.finish_in(conn)
