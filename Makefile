@@ -45,9 +45,11 @@ lock: ## Re-resolve requirements*.txt (pinned and hashed) from requirements*.in
 	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements.in -o requirements.txt
 	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements-dev.in -o requirements-dev.txt
 
-lint: venv ## ruff: lint and format check
+lint: venv ## ruff (lint, Airflow rules, format), mypy (strict: transforms/, plugins/gospublic/), sqlfluff (sql/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint sql/
 
 format: venv ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .

@@ -133,7 +133,7 @@ def _phrases(entries: Iterable[Any], section: str) -> tuple[_Phrase, ...]:
     return tuple(out)
 
 
-def _patterns(entries: Iterable[Any], flags: int = 0) -> tuple[re.Pattern[str], ...]:
+def _patterns(entries: Iterable[Any] | None, flags: int = 0) -> tuple[re.Pattern[str], ...]:
     return tuple(_compile(e["pattern"] if isinstance(e, Mapping) else e, flags) for e in entries or ())
 
 

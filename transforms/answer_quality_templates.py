@@ -81,7 +81,7 @@ _WEB_HINTS = ("@", "://", ".ru", ".рф", ".su", ".com", ".org")
 _TOKENS = re.compile(r"\d+[а-яa-z]?(?![а-яa-z])|[^\W\d_]+(?:-[^\W\d_]+)?")
 
 
-def normalize_for_template(text: str | None) -> str:
+def normalize_for_template(text: str | float | None) -> str:
     """The answer with its variable parts replaced by placeholders.
 
     ``xname`` — a capitalised word inside a sentence (names, streets, organisations), ``xq`` — a

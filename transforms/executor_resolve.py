@@ -62,4 +62,5 @@ def _date(value: object) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return pd.Timestamp(value).date()
+    date: dt.date = pd.Timestamp(value).date()
+    return date

@@ -71,7 +71,7 @@ def parse_chunk(
 
 def _typed(
     cells: pd.Series, spec_field: FieldSpec, spec: ExportSpec, timezone: str
-) -> tuple[object, pd.Series]:
+) -> tuple[pd.Series | tuple[pd.Series, pd.Series], pd.Series]:
     """The typed column and a Series row → reason for the cells that could not be typed."""
     if spec_field.type == "datetime":
         return _datetimes(cells, spec.datetime_formats, timezone)

@@ -232,7 +232,7 @@ def methodology_dir(home: Path) -> Path:
 
 
 def load_all(home: Path) -> dict[str, Methodology]:
-    found = {}
+    found: dict[str, Methodology] = {}
     for path in sorted(methodology_dir(home).glob("*.yaml")):
         methodology = load_methodology(path)
         if methodology.id in found:

@@ -51,7 +51,7 @@ class CalendarOverrides:
 
 def load_overrides(path: Path | str | None = None) -> CalendarOverrides:
     """Read the override table (default ``config/production_calendar/ru.yaml``)."""
-    path = Path(path or os.environ.get("GOSPUBLIC_PRODUCTION_CALENDAR", DEFAULT_CONFIG))
+    path = Path(path or os.environ.get("GOSPUBLIC_PRODUCTION_CALENDAR", str(DEFAULT_CONFIG)))
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
     def dates(key: str) -> frozenset[dt.date]:

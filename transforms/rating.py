@@ -48,7 +48,8 @@ def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFr
     pages = base["pages"].fillna(0) if "pages" in base else pd.Series(0, index=base.index)
     enough_pages = pages >= methodology.min_pages
     bodies["is_rated"] = enough_messages & enough_pages
-    bodies["not_rated_reason"] = np.select(
+    # numpy's stubs reject default=None; at run time it gives an object column with None.
+    bodies["not_rated_reason"] = np.select(  # type: ignore[call-overload]
         [~enough_messages, ~enough_pages],
         [f"меньше {methodology.min_incidents} сообщений за месяц", "нет официального госпаблика"],
         default=None,
@@ -93,7 +94,7 @@ def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFr
     )
     bodies.loc[~bodies["is_rated"], "ranked_in_group"] = pd.NA
     green, yellow = methodology.zones
-    bodies["zone"] = np.select(
+    bodies["zone"] = np.select(  # type: ignore[call-overload]  # default=None: see not_rated_reason
         [bodies["score"] >= green, bodies["score"] >= yellow, bodies["score"].notna()],
         [ZONE_GREEN, ZONE_YELLOW, ZONE_RED],
         default=None,

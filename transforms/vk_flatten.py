@@ -157,7 +157,7 @@ class _CommentsLine(msgspec.Struct):
     error: Any = None
 
 
-_DECODERS = {
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "groups.getById": msgspec.json.Decoder(_GroupsLine, strict=False),
     "wall.get": msgspec.json.Decoder(_WallLine, strict=False),
     "wall.getComments": msgspec.json.Decoder(_CommentsLine, strict=False),
@@ -177,10 +177,12 @@ class Flattened:
     @property
     def read(self) -> int:
         """Items read: rows written plus error answers (the load's reconciliation)."""
-        return self.table.num_rows + self.rejected
+        rows: int = self.table.num_rows
+        return rows + self.rejected
 
     def rows(self) -> list[dict[str, Any]]:
-        return self.table.to_pylist()
+        rows: list[dict[str, Any]] = self.table.to_pylist()
+        return rows
 
 
 @dataclass(frozen=True)

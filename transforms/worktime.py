@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from transforms.production_calendar import ProductionCalendar, default_calendar, is_statutory_holiday
 
@@ -84,10 +85,10 @@ class WorkSchedule:
         spans = [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if b > a]
         cut = round(self.pre_holiday_shortening_hours * US_PER_HOUR) if shortened else 0
         while cut > 0 and spans:
-            start, end = spans.pop()
-            if end - start > cut:
-                spans.append((start, end - cut))
-            cut -= end - start
+            span_start, span_end = spans.pop()
+            if span_end - span_start > cut:
+                spans.append((span_start, span_end - cut))
+            cut -= span_end - span_start
         return tuple(spans)
 
 
@@ -180,7 +181,8 @@ def _cum_many(table: _Table, wall_us: np.ndarray) -> np.ndarray:
     i = day - table.first_day
     starts, ends = table.starts[i], table.ends[i]
     worked = (np.clip(us_of_day[:, None], starts, ends) - starts).sum(axis=1)
-    return table.cum_before[i] + worked
+    cum: np.ndarray = table.cum_before[i] + worked
+    return cum
 
 
 def _wall_us(moment: dt.datetime, zone: ZoneInfo) -> int:
@@ -214,7 +216,12 @@ def work_hours_between(
     return (_cum_scalar(table, end_us) - _cum_scalar(table, start_us)) / US_PER_HOUR
 
 
-def work_hours_between_many(starts, ends, tz: str = "Europe/Moscow", schedule: WorkSchedule | None = None):
+def work_hours_between_many(
+    starts: ArrayLike | pd.Series,
+    ends: ArrayLike | pd.Series,
+    tz: str = "Europe/Moscow",
+    schedule: WorkSchedule | None = None,
+) -> np.ndarray:
     """Vectorized :func:`work_hours_between` for arrays or Series of tz-aware timestamps.
 
     Returns a float64 numpy array: 0.0 where ``end <= start``, NaN where either side is missing
@@ -235,7 +242,7 @@ def work_hours_between_many(starts, ends, tz: str = "Europe/Moscow", schedule: W
     return result
 
 
-def _wall_us_many(values, tz: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _wall_us_many(values: ArrayLike | pd.Series, tz: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Local wall-clock microseconds since 1970 and a mask of missing values."""
     try:
         index = pd.DatetimeIndex(values)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 import pandas as pd
 import sqlalchemy as sa
@@ -63,6 +63,13 @@ BATCH_HELD_ROWS = 30_000  # rows prepared by workers and held in memory until th
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
+
+
+class _Runs(TypedDict):
+    """The Airflow run a load belongs to, passed on to the audit rows."""
+
+    dag_id: str | None
+    run_id: str | None
 
 
 @dataclass(frozen=True)
@@ -226,7 +233,7 @@ class _Ingestion:
             log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
             summary.already_loaded.append(landed.key)
             return
-        runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **runs)])
         self.attempts[sha] = attempt
         try:
@@ -248,7 +255,7 @@ class _Ingestion:
         """Apply the staged files in one transaction, then archive them."""
         if not self.batch:
             return
-        runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         archived: list[tuple[LandedFile, StagedExport, str]] = []
         for landed, staged in self.batch:  # names are unique in incoming/, so are their archive keys
             info = staged.info

@@ -232,8 +232,8 @@ def prepare_exports(
     opened: list[tuple[str, _ChunkChecks, list[tuple[pd.DataFrame, int]]] | FileRejectedError] = []
     for job in jobs:
         try:
-            fmt, checks, screened = _screen(job, spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows)
-            opened.append((fmt, checks, list(screened)))
+            fmt, checks, lazy = _screen(job, spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows)
+            opened.append((fmt, checks, list(lazy)))
         except FileRejectedError as exc:
             opened.append(exc)
     files = [item for item in opened if not isinstance(item, FileRejectedError)]
@@ -396,7 +396,13 @@ def apply_exports(
 
 
 def _record_applied(
-    warehouse: Warehouse, conn: sa.Connection, batch: list[StagedExport], spec: ExportSpec, **runs: str | None
+    warehouse: Warehouse,
+    conn: sa.Connection,
+    batch: list[StagedExport],
+    spec: ExportSpec,
+    *,
+    dag_id: str | None,
+    run_id: str | None,
 ) -> None:
     """The applied files' quarantine, validation verdicts and load runs, replaced file by file
     (a statement per table for the whole batch)."""
@@ -424,7 +430,8 @@ def _record_applied(
             rows_rejected=result.rows_quarantined,
             rows_duplicate=result.rows_duplicate,
             started_at=staged.started,
-            **runs,
+            dag_id=dag_id,
+            run_id=run_id,
         )
         if not run.reconciles:  # pragma: no cover - a bug, never input
             raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
@@ -498,7 +505,11 @@ class _ChunkChecks:
             column = "executor" if failure.column == "org_id" else failure.column
             self.problems.append(
                 Problem(
-                    file, int(failure.row), self.header_of.get(column, column), reason, _shown(failure.value)
+                    file,
+                    int(failure.row),
+                    None if column is None else self.header_of.get(column, column),
+                    reason,
+                    _shown(failure.value),
                 )
             )
             bad.add(int(failure.row))
@@ -649,5 +660,6 @@ def _shown(value: Any) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+        stamp: str = value.isoformat()
+        return stamp
     return str(value)

@@ -47,7 +47,10 @@ TIMING_BATCH_ROWS = 50_000  # incidents read, assessed and written at a time (wh
 
 @cache
 def marts_config() -> dict[str, Any]:
-    return yaml.safe_load((settings.project_home() / "config" / "marts.yaml").read_text(encoding="utf-8"))
+    config: dict[str, Any] = yaml.safe_load(
+        (settings.project_home() / "config" / "marts.yaml").read_text(encoding="utf-8")
+    )
+    return config
 
 
 def checked_marts() -> tuple[str, ...]:
@@ -99,7 +102,9 @@ def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
         run_models(conn, graph().step("marts"), mart_params(start))
         counts = {  # the checked marts' rows of the month
             table: int(
-                conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE month = :m"), {"m": start}).scalar()
+                conn.execute(
+                    sa.text(f"SELECT COUNT(*) FROM {table} WHERE month = :m"), {"m": start}
+                ).scalar_one()
             )
             for table in checked_marts()
         }

@@ -178,8 +178,10 @@ def _adopt_announced_draft(
         "WHERE methodology_id = :m AND month = :month AND snapshot_id = :s AND status = 'draft'",
         {"m": methodology_id, "month": month, "s": announced.get("snapshot_id")},
     )
-    root = f"{base}/rev-{rows[0]['revision']}" if rows else None
-    if not rows or announced.get("path") != root or lake.exists(f"{root}/{MANIFEST}"):
+    if not rows:
+        return
+    root = f"{base}/rev-{rows[0]['revision']}"
+    if announced.get("path") != root or lake.exists(f"{root}/{MANIFEST}"):
         return
     if announced.get("input_fingerprint") != rows[0]["input_fingerprint"]:
         raise PublicationConflictError(
@@ -288,7 +290,8 @@ def _matches(meta: dict[str, Any], wanted: dict[str, Any]) -> bool:
 def _utc(value: Any) -> datetime:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
-    return stamp.to_pydatetime()
+    utc: datetime = stamp.to_pydatetime()
+    return utc
 
 
 def _sha256(data: bytes) -> str:
@@ -347,7 +350,8 @@ def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]
 def rating_csv(table: pd.DataFrame) -> bytes:
     """The rating table as CSV (RFC 4180: CRLF line ends, so a field holding a CR or LF is quoted);
     text that a spreadsheet would run as a formula is escaped."""
-    return spreadsheet_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    text: str = spreadsheet_frame(table).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8")
 
 
 def rating_xlsx(
@@ -422,7 +426,8 @@ def _workbook_bytes(workbook: Any, at: datetime) -> bytes:
     workbook.properties.created = workbook.properties.modified = stamp
 
     class StampedZip(ZipFile):
-        def writestr(self, name: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        def writestr(self, zinfo_or_arcname: str | ZipInfo, data: Any, *args: Any, **kwargs: Any) -> None:
+            name = zinfo_or_arcname
             if isinstance(name, str):
                 name = ZipInfo(name, date_time=stamp.timetuple()[:6])
                 name.compress_type = ZIP_DEFLATED

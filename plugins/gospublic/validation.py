@@ -94,7 +94,8 @@ def load_suite_dict(suite: str) -> dict[str, Any]:
     path = suite_path(suite)
     if not path.exists():
         raise FileNotFoundError(f"expectation suite {suite!r} not found at {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    suite_dict: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return suite_dict
 
 
 def validate_frame(frame: pd.DataFrame, suite: str) -> ValidationOutcome:

@@ -137,7 +137,11 @@ def config_from_connection(conn_id: str = CONN_VK, _seen: frozenset[str] = froze
             raise VkExtractionError(f"connection {other!r} points at another API than {conn_id!r}")
         tokens.extend(extra.tokens)
     secrets_seen: set[str] = set()
-    unique = [t for t in tokens if not (t.secret in secrets_seen or secrets_seen.add(t.secret))]
+    unique = []
+    for token in tokens:
+        if token.secret not in secrets_seen:
+            secrets_seen.add(token.secret)
+            unique.append(token)
     retry = {k: float(v) for k, v in (info.extra.get("retry") or {}).items() if k in RETRY_SETTINGS}
     return VkConfig(tuple(unique), base_url, retry)
 
@@ -428,11 +432,11 @@ class _Run:
     sink: Callable[[VkResult], None]
     pending: _Counter
     follow: Callable[[VkResult], Iterable[VkCall]] | None = None
-    work: queue.PriorityQueue = field(default_factory=queue.PriorityQueue)
+    work: queue.PriorityQueue[tuple[float, int, _Job | None]] = field(default_factory=queue.PriorityQueue)
     errors: list[BaseException] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    _seq: itertools.count = field(default_factory=itertools.count)
+    _seq: itertools.count[int] = field(default_factory=itertools.count)
 
     def put(self, job: _Job) -> None:
         self.work.put((-job.depth, next(self._seq), job))
@@ -483,7 +487,7 @@ class _Counter:
                 self._cond.wait(timeout=0.5)
 
 
-def _request(token: VkToken, session: Any, calls: list[VkCall]) -> list[tuple[Any, dict | None]]:
+def _request(token: VkToken, session: Any, calls: list[VkCall]) -> list[tuple[Any, dict[str, Any] | None]]:
     """Send the calls: one ``execute`` for a user token, one plain call for a service token."""
     from vk_api.requests_pool import VkRequestsPool
 

@@ -232,7 +232,8 @@ def _limits(max_failed_share: float | None, max_giveup_share: float | None) -> d
 
 def read_manifest(lake: Lake, dt: date) -> dict[str, Any]:
     """The manifest of the latest extraction of ``dt`` that passed its checks."""
-    return json.loads(lake.get_bytes(manifest_key(dt)))
+    manifest: dict[str, Any] = json.loads(lake.get_bytes(manifest_key(dt)))
+    return manifest
 
 
 def window_start_for(
@@ -330,7 +331,8 @@ def _errors(result: VkResult) -> list[dict[str, Any]]:
     """One error per page the failed call was about (a ``groups.getById`` call covers many)."""
     params = result.call.params
     if result.call.method == "groups.getById":
-        ids = [int(i) for i in str(params.get("group_ids", "")).split(",") if i.strip().isdigit()]
+        group_ids = str(params.get("group_ids", "")).split(",")
+        ids: list[int | None] = [int(i) for i in group_ids if i.strip().isdigit()]
     else:
         ids = [-int(params["owner_id"])] if params.get("owner_id") is not None else [None]
     occurred_at = datetime.now(UTC).isoformat()

@@ -31,7 +31,8 @@ class TimeoutAdapter(HTTPAdapter):
         self.timeout = timeout
         super().__init__(**kwargs)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    # requests' Session.send passes an adapter its options as keywords only, the way this takes them.
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
@@ -53,7 +54,7 @@ class RebaseAdapter(TimeoutAdapter):
         parts = urlsplit(url)
         return urlunsplit((self.scheme, self.netloc, self.prefix + parts.path, parts.query, parts.fragment))
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         request = request.copy()
         request.url = self.rebase(request.url or "")
         return super().send(request, **kwargs)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeAlias, TypeVar, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -47,11 +47,15 @@ from gospublic import settings
 from gospublic.connections import ConnectionInfo, get_connection
 from gospublic.sql_files import split_statements
 
+if TYPE_CHECKING:
+    import duckdb
+    import psycopg
+
 log = logging.getLogger(__name__)
 
 Dialect = Literal["duckdb", "postgres"]
-Frame = pd.DataFrame | pa.Table | pa.RecordBatch
-FrameSource = Frame | Iterable[Frame]
+Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
+FrameSource: TypeAlias = Frame | Iterable[Frame]
 
 SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
@@ -90,7 +94,8 @@ class Warehouse:
         self.dialect: Dialect = dialect
         self.description = description
         self._columns: dict[str, list[str]] = {}  # bulk loads check frames against these
-        self._file_lock: weakref.finalize | None = None  # DuckDB: releases the file's lock, once held
+        # DuckDB: releases the file's lock, once held
+        self._file_lock: weakref.finalize[[], Warehouse] | None = None
         self._path: Path | None = None  # DuckDB: the file
 
     # -- construction -------------------------------------------------------------------------
@@ -455,7 +460,7 @@ def _duckdb_session_setup(dbapi_connection: Any, _record: Any, *, memory_limit: 
 
 def _duckdb_append(conn: sa.Connection, table: str, data: pa.Table) -> int:
     """One INSERT of the whole Arrow table, read in place (chunks and memory maps included)."""
-    raw = conn.connection.driver_connection
+    raw = cast("duckdb.DuckDBPyConnection", conn.connection.driver_connection)
     view = "_gospublic_bulk"
     columns = ", ".join(f'"{c}"' for c in data.schema.names)
     raw.register(view, data)
@@ -464,12 +469,12 @@ def _duckdb_append(conn: sa.Connection, table: str, data: pa.Table) -> int:
     finally:
         with suppress(Exception):  # never mask the insert's own error
             raw.unregister(view)
-    return data.num_rows
+    return int(data.num_rows)
 
 
 def _postgres_copy(conn: sa.Connection, table: str, data: pa.Table) -> int:
     """``COPY … FROM STDIN`` of the table as CSV, a slice of ``COPY_BATCH_ROWS`` rows at a time."""
-    raw = conn.connection.driver_connection
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     columns = ", ".join(f'"{c}"' for c in data.schema.names)
     options = pa_csv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
@@ -477,7 +482,7 @@ def _postgres_copy(conn: sa.Connection, table: str, data: pa.Table) -> int:
             buffer = io.BytesIO()
             pa_csv.write_csv(data.slice(offset, COPY_BATCH_ROWS), buffer, options)
             copy.write(buffer.getbuffer())
-    return data.num_rows
+    return int(data.num_rows)
 
 
 def _arrow_tables(data: FrameSource) -> Iterator[pa.Table]:
@@ -580,7 +585,8 @@ def writer_lock_key(name: str) -> int:
 def _held_writer_locks() -> set[tuple[str, str]]:
     if not hasattr(_local, "held"):
         _local.held = set()
-    return _local.held
+    held: set[tuple[str, str]] = _local.held
+    return held
 
 
 def _pauses(timeout: float) -> Iterator[float]:

@@ -23,7 +23,8 @@ import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing.context import SpawnContext, SpawnProcess
-from multiprocessing.process import AuthenticationString
+from multiprocessing.process import AuthenticationString  # type: ignore[attr-defined]  # not in typeshed
+from typing import Any
 
 from gospublic import settings
 
@@ -36,7 +37,7 @@ _starting = threading.Lock()
 class TaskWorkerProcess(SpawnProcess):
     """A spawned, non-daemonic worker that a daemonic process (a Celery task) may start."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.daemon = False  # a worker is joined by the pool's shutdown, not terminated at exit
         self.authkey = bytes(self.authkey)  # multiprocessing's own type (billiard's cannot travel)
@@ -47,7 +48,7 @@ class TaskWorkerProcess(SpawnProcess):
         # starting process's key, which in billiard's process is billiard's type, refusing to be
         # pickled by multiprocessing. Both are made plain for this start only, under a lock, and
         # restored whatever happens.
-        config = multiprocessing.current_process()._config
+        config = multiprocessing.current_process()._config  # type: ignore[attr-defined]  # private, not in typeshed
         with _starting:
             saved = {name: config[name] for name in ("daemon", "authkey") if name in config}
             try:

@@ -59,7 +59,7 @@ comment_stats AS (
     SELECT g.page_id,
            COUNT(*) AS citizen_comments,
            SUM(CASE WHEN c.page_replied THEN 1 ELSE 0 END) AS replied_comments,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY c.reply_delay_minutes) AS median_reply_delay_minutes
+           PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.reply_delay_minutes) AS median_reply_delay_minutes
     FROM core.fct_comment AS c
     JOIN pages AS g ON g.vk_group_id = c.vk_group_id
     WHERE NOT c.is_page_reply

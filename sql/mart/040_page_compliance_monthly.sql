@@ -40,7 +40,7 @@ SELECT page_id, org_id, :month_start, dt, has_photo, has_cover, has_description,
         + CASE WHEN wall_open THEN :w_wall_open ELSE 0 END
         + CASE WHEN posts_per_week_ok THEN :w_posts_per_week ELSE 0 END
         + CASE WHEN views_share_ok THEN :w_views_share ELSE 0 END) * 100.0 / :w_total,
-       COALESCE(concat_ws(', ',
+       COALESCE(CONCAT_WS(', ',
            CASE WHEN NOT COALESCE(verified, FALSE) THEN 'verified' END,
            CASE WHEN NOT COALESCE(has_photo, FALSE) THEN 'has_photo' END,
            CASE WHEN NOT COALESCE(has_cover, FALSE) THEN 'has_cover' END,
