@@ -61,7 +61,9 @@ def test_the_production_services_exist() -> None:
 
 
 def test_image_is_built_from_the_locked_airflow_version() -> None:
-    locked = re.search(r"^apache-airflow==(\S+)$", (PROJECT / "requirements.txt").read_text(), re.M).group(1)
+    pin = re.search(r"^apache-airflow==([^\s\\]+)", (PROJECT / "requirements.txt").read_text(), re.M)
+    assert pin, "requirements.txt pins no apache-airflow"
+    locked = pin.group(1)
     dockerfile = (PROJECT / "Dockerfile").read_text()
     assert re.search(rf"^FROM apache/airflow:{re.escape(locked)}-python3\.11$", dockerfile, re.M), locked
     assert "requirements.txt" in dockerfile
