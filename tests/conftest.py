@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="gospublic-tests-"))
+# One session folder per test run, also when this file is imported a second time under another
+# module name (``tests.conftest`` beside pytest's ``conftest``): a new folder would point every
+# later child process at an Airflow home with no metadata database.
+_SESSION_DIR = Path(
+    os.environ.get("GOSPUBLIC_TEST_SESSION_DIR") or tempfile.mkdtemp(prefix="gospublic-tests-")
+)
+os.environ["GOSPUBLIC_TEST_SESSION_DIR"] = str(_SESSION_DIR)
 
 # Airflow reads its configuration at import: settle it before anything imports airflow.
 os.environ.update(
@@ -51,6 +57,12 @@ def _pg_admin_connect():
     import psycopg
 
     return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The maintenance database URL that tests create and drop their databases through."""
+    return PG_ADMIN_URL
 
 
 @pytest.fixture(scope="session")

@@ -89,14 +89,13 @@ def kill_states(
     from gospublic.migrations import migrate
     from gospublic.registry_load import load_registry
     from gospublic.vk_load import load_day
-    from tests.conftest import PG_ADMIN_URL
     from transforms.pseudonymize import make_pseudonymizer
 
     engine = request.param
     if engine == "postgres":
         request.getfixturevalue("postgres_available")
     folder = tmp_path_factory.mktemp(f"kill-{engine}")
-    store = StateStore(engine, folder, PG_ADMIN_URL)
+    store = StateStore(engine, folder, request.getfixturevalue("pg_admin_url"))
     states = KillStates(engine, store, kill_data, folder)
     pseudonymize = make_pseudonymizer(PSEUDONYM_KEY)
     try:
