@@ -162,3 +162,68 @@ def test_code_reads_only_registered_settings() -> None:
     assert env_names <= set(settings.ENVIRONMENT), env_names - set(settings.ENVIRONMENT)
     assert conn_ids <= set(settings.CONNECTIONS), conn_ids - set(settings.CONNECTIONS)
     assert env_names, "the scan found no settings at all: it is broken"
+
+
+SECRETS = ("AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET")
+_ANY_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:?[-?])?(?P<rest>[^}]*)\}")
+
+
+def test_secrets_are_required_with_no_default() -> None:
+    """Compose refuses to start without a Fernet key and a JWT secret (`${VAR:?message}`)."""
+    text = (PROJECT / "docker-compose.yml").read_text()
+    uses = [m for m in _ANY_VAR.finditer(text) if m.group("name") in SECRETS]
+    assert {m.group("name") for m in uses} == set(SECRETS)
+    for m in uses:
+        assert m.group("op") == ":?" and m.group("rest").strip(), m.group(0)
+    env = SERVICES["airflow-init"]["environment"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${AIRFLOW_FERNET_KEY:?")
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:?")
+    example = (PROJECT / ".env.example").read_text()
+    for name in SECRETS:
+        assert ENV_EXAMPLE[name] == "", f"{name} must be generated, not copied from .env.example"
+    assert "Fernet.generate_key()" in example
+    assert "AIRFLOW_JWT_SECRET" in example and "openssl rand" in example
+
+
+def test_the_readme_backfills_one_day_at_a_time_up_to_the_last_day() -> None:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    readme = (PROJECT / "README.md").read_text()
+    commands = re.findall(r"backfill create[^`\n]*", readme)
+    assert commands, "the README shows no backfill"
+    for command in commands:
+        assert re.search(r"--max-active-runs 1\b", command), command
+        start = re.search(r"--from-date (\S+)", command).group(1)
+        end = re.search(r"--to-date (\S+)", command).group(1)
+        first = datetime.fromisoformat(start).date()
+        last_day = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        # vk_pages runs at 23:30 Moscow; the CLI reads a bare date as midnight UTC (inclusive).
+        last_run = datetime.combine(last_day, time(23, 30), ZoneInfo("Europe/Moscow"))
+        to_date = datetime.fromisoformat(end)
+        if to_date.tzinfo is None:
+            to_date = to_date.replace(tzinfo=ZoneInfo("UTC"))
+        assert to_date >= last_run, (command, last_run)
+
+
+def test_the_worker_healthcheck_allows_a_slow_celery_ping() -> None:
+    def seconds(value: str) -> int:
+        return int(value.removesuffix("s"))
+
+    check = SERVICES["airflow-worker"]["healthcheck"]
+    assert seconds(check["timeout"]) >= 30, "celery inspect ping took up to 11.3 s on a loaded host"
+    assert seconds(check["interval"]) > seconds(check["timeout"])
+    assert seconds(check["start_period"]) >= 60
+
+
+def test_the_lake_bucket_expires_noncurrent_versions() -> None:
+    command = " ".join(SERVICES["minio-init"]["command"])
+    assert "mc version enable" in command
+    rule = re.search(r"mc ilm rule add ([^&;]*)", command)
+    assert rule, "no lifecycle rule on the versioned bucket"
+    days = re.search(r"--noncurrent-expire-days (\d+)", rule.group(1))
+    assert days and 1 <= int(days.group(1)) <= 90
+    assert "--expire-delete-marker" in rule.group(1)
+    assert '"lake/$$LAKE_BUCKET"' in rule.group(1)
+    # idempotent: the init job runs at every `up`, so rules must not pile up
+    assert command.index("mc ilm rule rm --all --force") < command.index("mc ilm rule add")
