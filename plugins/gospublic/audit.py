@@ -11,8 +11,8 @@ that want loads which happened take ``status NOT IN ATTEMPT_STATUSES`` (``FINISH
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -85,19 +85,11 @@ class LoadAttempt:
         replace them there)."""
         self.warehouse.delete_in(conn, "audit.load_runs", "load_id", list(self.load_ids))
 
-    @contextmanager
-    def marking_failure(self) -> Iterator[None]:
+    def marking_failure(self) -> AbstractContextManager[None]:
         """Mark the attempt ``failed`` when the block raises; put it outside the load's
         transaction (``with attempt.marking_failure(), warehouse.begin() as conn:``) so that the
         mark is written after the rollback. A kill marks nothing: the next attempt abandons it."""
-        try:
-            yield
-        except BaseException as exc:
-            try:
-                self.fail(exc)
-            except Exception:  # the warehouse itself may be what failed; the next run abandons it
-                log.exception("could not mark the attempt %s failed", self.load_ids)
-            raise
+        return marking_failures(lambda: [self])
 
     def fail(self, error: BaseException) -> None:
         """Mark this attempt ``failed`` with the error's class and text, secrets masked (own
@@ -115,6 +107,21 @@ class LoadAttempt:
                     {"failed": FAILED, "message": message, "now": datetime.now(UTC), "load_id": load_id,
                      "started": STARTED},
                 )  # fmt: skip
+
+
+@contextmanager
+def marking_failures(attempts: Callable[[], Iterable[LoadAttempt]]) -> Iterator[None]:
+    """Mark ``failed`` the attempts that ``attempts()`` gives when the block raises (asked then,
+    so a load can finish some of them inside the block), and raise on."""
+    try:
+        yield
+    except BaseException as exc:
+        for attempt in attempts():
+            try:
+                attempt.fail(exc)
+            except Exception:  # the warehouse itself may be what failed; the next run abandons it
+                log.exception("could not mark the attempt %s failed", attempt.load_ids)
+        raise
 
 
 def attempt_id(load_id: str, started_at: datetime) -> str:

@@ -17,9 +17,9 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -29,7 +29,7 @@ from typing import IO, Any, TypedDict
 import pandas as pd
 import sqlalchemy as sa
 
-from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, record_load_runs
+from gospublic.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures, record_load_runs
 from gospublic.incidents_load import (
     STAGING_TABLES,
     ExportFileInfo,
@@ -204,18 +204,9 @@ class _Ingestion:
     batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
     attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
 
-    @contextmanager
-    def marking_failures(self) -> Iterator[None]:
+    def marking_failures(self) -> AbstractContextManager[None]:
         """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
-        try:
-            yield
-        except BaseException as exc:
-            for attempt in self.attempts.values():
-                try:
-                    attempt.fail(exc)
-                except Exception:  # the next run abandons it
-                    log.exception("could not mark the attempt %s failed", attempt.load_ids)
-            raise
+        return marking_failures(self.attempts.values)
 
     def one(self, landed: LandedFile, fetched: _Fetched) -> None:
         """Stage, reject or recognise one landed file; applies the batch when it is full."""
