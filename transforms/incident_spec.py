@@ -1,12 +1,15 @@
 """The incident export formats (``config/incident_exports.yaml``) and header matching.
 
 A file's header row is matched column by column against each field's ``header`` and ``aliases``
-after trimming, collapsing spaces and case-folding. Unknown columns are ignored; a missing required
-field rejects the file with the names that were tried.
+in the matching form of executor names (case, ё/е, quotes, spaces including non-breaking ones)
+with dashes and other punctuation read as spaces. A missing required field rejects the file with
+the names that were tried; every other column that matches no field and is not one of the source's
+known extra columns is reported (:func:`unrecognised_columns`) with the closest known header.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +17,11 @@ from typing import Any
 
 import yaml
 
+from transforms.registry import normalize_alias
+
 SOURCES = ("im", "pos")
-_SPACES = re.compile(r"\s+")
+_SEPARATORS = re.compile(r"[^\w№]+|_")  # spaces, dashes, quotes, punctuation: all one space
+CLOSEST_CUTOFF = 0.8  # difflib's ratio above which a known header is named as the likely intent
 
 
 class FileRejectedError(ValueError):
@@ -58,6 +64,7 @@ class SourceSpec:
     code: str
     name: str
     fields: tuple[FieldSpec, ...]
+    extras: tuple[str, ...] = ()  # columns known to appear that no field reads (extra_columns_seen)
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,10 @@ class ExportSpec:
 
 
 def header_key(text: str) -> str:
-    """The matching form of a header or a value label: trimmed, spaces collapsed, case-folded."""
-    return _SPACES.sub(" ", str(text)).strip().casefold()
+    """The matching form of a header or a value label: executor names' form
+    (``normalize_alias``: case-folded, ё→е, quotes dropped, spaces collapsed) with every run of
+    dashes, punctuation and other separators read as one space (``№`` is kept)."""
+    return _SEPARATORS.sub(" ", normalize_alias(str(text))).strip()
 
 
 def load_spec(path: Path | str) -> ExportSpec:
@@ -111,7 +120,9 @@ def load_spec(path: Path | str) -> ExportSpec:
             raise ValueError(f"{path}: source {code} names unknown value sets {sorted(unknown_sets)}")
         if "incident_id" not in {f.name for f in fields}:
             raise ValueError(f"{path}: source {code} has no incident_id field")
-        sources[code] = SourceSpec(code=code, name=str(source.get("name", code)), fields=fields)
+        extras = tuple(str(e) for e in source.get("extra_columns_seen", []))
+        name = str(source.get("name", code))
+        sources[code] = SourceSpec(code=code, name=name, fields=fields, extras=extras)
     return ExportSpec(
         sources=sources,
         value_sets=value_sets,
@@ -152,3 +163,38 @@ def match_headers(headers: list[Any], source: SourceSpec, file: str) -> dict[int
                 kind="missing_column",
             )
     return mapping
+
+
+@dataclass(frozen=True)
+class UnrecognisedColumn:
+    """A column of a file that no field reads and the source does not list as a known extra."""
+
+    position: int  # 1-based, as a spreadsheet counts columns
+    header: str
+    closest: str | None  # the known header it is nearest to, when one is near
+
+    def describe(self) -> str:
+        if not self.header:
+            return f"column {self.position} (no header)"
+        near = f" (closest known: {self.closest!r})" if self.closest else ""
+        return f"column {self.position} {self.header!r}{near}"
+
+
+def unrecognised_columns(
+    headers: list[Any], source: SourceSpec, mapping: dict[int, str]
+) -> list[UnrecognisedColumn]:
+    """The columns of ``headers`` that ``mapping`` (from :func:`match_headers`) leaves unread,
+    known extras excepted, each with the closest header or alias of ``source`` when one is near."""
+    known = {header_key(name): name for f in source.fields for name in f.names}
+    extras = {header_key(name) for name in source.extras}
+    found = []
+    for position, header in enumerate(headers):
+        if position in mapping:
+            continue
+        text = "" if header is None else str(header).strip()
+        key = header_key(text)
+        if key and key in extras:
+            continue
+        near = difflib.get_close_matches(key, list(known), n=1, cutoff=CLOSEST_CUTOFF) if key else []
+        found.append(UnrecognisedColumn(position + 1, text, known[near[0]] if near else None))
+    return found
