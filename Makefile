@@ -27,14 +27,15 @@ help: ## List the commands
 
 venv: $(STAMP) ## Create .venv and install the locked dependencies
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	@# Bytecode compiled once here: PYTHONDONTWRITEBYTECODE environments (CI) would otherwise
 	@# recompile Airflow and Great Expectations in every process (about 5 s each).
 	$(BIN)/uv pip sync --quiet --require-hashes --compile-bytecode --python $(BIN)/python requirements.txt requirements-dev.txt
-	@# Project folders on the venv's path, as Airflow sees them (plugins/ holds package gospublic).
-	@printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/gospublic-project.pth"
+	@# The project's own distribution (packages gospublic and transforms), editable: the working
+	@# tree is what runs. No build isolation: the build uses the locked setuptools.
+	$(BIN)/uv pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python --editable .
 	@touch $@
 
 # Hashed: every install (uv pip sync here, pip --require-hashes in the Dockerfile) verifies each archive.

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gospublic.warehouse import Warehouse
+from gospublic.infra.warehouse import Warehouse
 
 # The tables each load stage fills with the rows it read (incidents: staging is emptied after
 # every file, so the core events and restricted texts stand for them).

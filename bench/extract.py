@@ -31,9 +31,9 @@ from typing import Any
 
 import requests
 
-from gospublic.lake import LocalLake
-from gospublic.vk import VkClient, VkConfig, VkToken
-from gospublic.vk_extract import extract_batch
+from gospublic.infra.lake import LocalLake
+from gospublic.vk.client import VkClient, VkConfig, VkToken
+from gospublic.vk.extract import extract_batch
 
 MONTH = "2025-11"
 DAY = date(2025, 11, 20)

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from gospublic.incidents_load import export_spec
+from gospublic.incidents.load import export_spec
 from transforms.incident_read import detect_format, read_chunks
 from transforms.incident_spec import match_headers
 
@@ -297,11 +297,11 @@ def cpu_seconds() -> float:
 
 def child(spec_path: Path) -> int:
     """Set up a fresh warehouse and lake, time ``ingest_landed`` on the big file, write the result."""
-    from gospublic.incident_files import ingest_landed
-    from gospublic.lake import LocalLake
-    from gospublic.migrations import migrate
-    from gospublic.registry_load import load_registry
-    from gospublic.warehouse import Warehouse
+    from gospublic.incidents.files import ingest_landed
+    from gospublic.infra.lake import LocalLake
+    from gospublic.infra.migrations import migrate
+    from gospublic.infra.warehouse import Warehouse
+    from gospublic.registry.load import load_registry
     from transforms.pseudonymize import make_pseudonymizer
 
     spec = json.loads(spec_path.read_text())

@@ -70,7 +70,7 @@ def scale_data(scale: str) -> Path:
 def vk_lake(scale: str, data: Path) -> Path:
     """A lake holding the month's raw VK answers and manifests, landed once."""
     from bench.vk_raw import land_month, month_days
-    from gospublic.lake import LocalLake
+    from gospublic.infra.lake import LocalLake
 
     root = BENCH / f"{scale}-{MONTH}-vklake"
     marker = root / ".landed.json"
@@ -95,9 +95,9 @@ def export_files(data: Path) -> list[Path]:
 
 def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
     """Reset what the stage writes (untimed), then time the stage; returns its numbers."""
-    from gospublic.lake import LocalLake
-    from gospublic.warehouse import Warehouse
-    from gospublic.workers import shutdown as shutdown_workers
+    from gospublic.infra.lake import LocalLake
+    from gospublic.infra.warehouse import Warehouse
+    from gospublic.infra.workers import shutdown as shutdown_workers
 
     warehouse = (
         Warehouse.duckdb(spec["duckdb"], memory_limit=DUCKDB_MEMORY)
@@ -126,8 +126,8 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stage_registry(warehouse, data, _vk, _lake, _month) -> int:
-    from gospublic.migrations import migrate
-    from gospublic.registry_load import load_registry
+    from gospublic.infra.migrations import migrate
+    from gospublic.registry.load import load_registry
 
     migrate(warehouse)
     result = load_registry(warehouse, data / "registry")
@@ -146,7 +146,7 @@ def _reset_incidents(warehouse, lake, data) -> None:
 
 
 def _stage_incidents(warehouse, _data, _vk, lake, _month) -> int:
-    from gospublic.incident_files import ingest_landed
+    from gospublic.incidents.files import ingest_landed
     from transforms.pseudonymize import make_pseudonymizer
 
     summary = ingest_landed(lake, warehouse, pseudonymize=make_pseudonymizer(PSEUDONYM_KEY))
@@ -156,7 +156,7 @@ def _stage_incidents(warehouse, _data, _vk, lake, _month) -> int:
 
 def _stage_vk_load(warehouse, _data, vk, _lake, _month) -> int:
     from bench.vk_raw import month_days
-    from gospublic.vk_load import load_day
+    from gospublic.vk.load import load_day
     from transforms.pseudonymize import make_pseudonymizer
 
     pseudonymize = make_pseudonymizer(PSEUDONYM_KEY)
@@ -168,7 +168,7 @@ def _stage_vk_load(warehouse, _data, vk, _lake, _month) -> int:
 
 
 def _stage_marts(warehouse, _data, _vk, _lake, month) -> int:
-    from gospublic.marts_build import build_month
+    from gospublic.marts.build import build_month
 
     result = build_month(warehouse, month)
     return result.incidents + sum(result.mart_rows.values())
@@ -180,8 +180,8 @@ def _reset_rating(warehouse, _lake, _data) -> None:
 
 
 def _stage_rating(warehouse, _data, _vk, lake, month) -> int:
-    from gospublic.rating_build import compute_snapshot, methodologies
-    from gospublic.rating_publish import publish_snapshot
+    from gospublic.rating.publish import publish_snapshot
+    from gospublic.rating.snapshot import compute_snapshot, methodologies
 
     methodology = methodologies()["penza-2025"]
     snapshot = compute_snapshot(warehouse, methodology, month)

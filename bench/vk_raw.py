@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gospublic.lake import Lake, LocalLake
-from gospublic.vk import VkCall, VkResult, iter_batches
-from gospublic.vk_extract import (
+from gospublic.infra.lake import Lake, LocalLake
+from gospublic.vk.client import VkCall, VkResult, iter_batches
+from gospublic.vk.extract import (
     BatchOutcome,
     extract_batch,
     wall_count_hint,

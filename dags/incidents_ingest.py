@@ -35,8 +35,8 @@ from airflow.sdk import dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.assets import INCIDENTS, REGISTRY
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.assets import INCIDENTS, REGISTRY
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -55,21 +55,21 @@ def incidents_ingest() -> None:
     @task(multiple_outputs=True, pool=WAREHOUSE_POOL)
     def ingest_new_files() -> dict[str, Any]:
         """Load, reject or recognise every file waiting in incoming/, oldest first."""
-        from gospublic.incidents import ingest
+        from gospublic.incidents.steps import ingest
 
         return ingest()
 
     @task(pool=WAREHOUSE_POOL)
     def resolve_executors() -> int:
         """Find bodies for incidents loaded without one (aliases added since)."""
-        from gospublic.incidents import resolve
+        from gospublic.incidents.steps import resolve
 
         return resolve()
 
     @task(multiple_outputs=True, outlets=INCIDENTS)
     def publish(summary: dict[str, Any], resolved: int) -> dict[str, Any]:
         """Announce the incident tables when this run changed them; skipped otherwise."""
-        from gospublic.incidents import publish as check
+        from gospublic.incidents.steps import publish as check
 
         return check(summary, resolved)
 

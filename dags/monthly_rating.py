@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
 
 
 @dag(
@@ -46,7 +46,7 @@ def monthly_rating() -> None:
     @task
     def rated_month() -> str:
         """The month to rate."""
-        from gospublic.rating import rated_month as month_of
+        from gospublic.rating.steps import rated_month as month_of
 
         context = get_current_context()
         return month_of(context["params"].get("month"), context["dag_run"].run_after)
@@ -54,7 +54,7 @@ def monthly_rating() -> None:
     @task(pool=WAREHOUSE_POOL)
     def rate(month: str) -> list[dict[str, Any]]:
         """Compute, snapshot and publish under each methodology."""
-        from gospublic.rating import rate as rate_month
+        from gospublic.rating.steps import rate as rate_month
 
         params = get_current_context()["params"]
         return rate_month(month, params.get("methodologies"), republish=bool(params.get("republish")))

@@ -22,8 +22,8 @@ from typing import Any
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.assets import REGISTRY
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.assets import REGISTRY
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -42,8 +42,8 @@ def registry() -> None:
         """Validate the registry files and replace the dimensions; returns the counts."""
         from airflow.sdk import get_current_context
 
-        from gospublic.registry_load import load_registry as load
-        from gospublic.warehouse import Warehouse
+        from gospublic.infra.warehouse import Warehouse
+        from gospublic.registry.load import load_registry as load
 
         context = get_current_context()
         with Warehouse.from_connection() as warehouse:

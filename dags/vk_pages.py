@@ -42,14 +42,14 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.assets import VK_PAGES
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.assets import VK_PAGES
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 VK_POOL = "vk_api"
 
 
 def _partition() -> tuple[Any, str, dict[str, Any]]:
-    from gospublic.vk_pages import partition_date
+    from gospublic.vk.steps import partition_date
 
     context = get_current_context()
     return partition_date(context["logical_date"]), context["run_id"], context["params"]
@@ -84,8 +84,8 @@ def vk_pages() -> None:
     @task
     def plan() -> list[dict[str, Any]]:
         """The day's VK pages in batches, with the start of the posts' re-read window."""
-        from gospublic.vk_pages import plan as make_plan
-        from gospublic.warehouse import Warehouse
+        from gospublic.infra.warehouse import Warehouse
+        from gospublic.vk.steps import plan as make_plan
 
         dt, _, params = _partition()
         with Warehouse.from_connection() as warehouse:
@@ -94,9 +94,9 @@ def vk_pages() -> None:
     @task(multiple_outputs=True, pool=VK_POOL)
     def extract(batch: dict[str, Any]) -> dict[str, Any]:
         """Call VK for one batch of pages; every answer lands in the lake."""
-        from gospublic.lake import Lake
-        from gospublic.vk import VkClient
-        from gospublic.vk_pages import extract as run_extract
+        from gospublic.infra.lake import Lake
+        from gospublic.vk.client import VkClient
+        from gospublic.vk.steps import extract as run_extract
 
         dt, run_id, _ = _partition()
         return run_extract(VkClient.from_connection(), Lake.from_connection(), batch, dt, run_id)
@@ -104,8 +104,8 @@ def vk_pages() -> None:
     @task(multiple_outputs=True)
     def finish(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         """Write the run's manifest; move latest.json to it only if it passed its checks."""
-        from gospublic.lake import Lake
-        from gospublic.vk_pages import finish as write_finish
+        from gospublic.infra.lake import Lake
+        from gospublic.vk.steps import finish as write_finish
 
         dt, run_id, _ = _partition()
         return write_finish(Lake.from_connection(), dt, run_id, list(outcomes))
@@ -118,10 +118,10 @@ def vk_pages() -> None:
     )
     def load() -> dict[str, Any]:
         """Load the day's latest manifest from the lake into staging and core."""
-        from gospublic.lake import Lake
-        from gospublic.pseudonym_key import pseudonymizer
-        from gospublic.vk_load import load_day
-        from gospublic.warehouse import Warehouse
+        from gospublic.infra.lake import Lake
+        from gospublic.infra.pseudonym_key import pseudonymizer
+        from gospublic.infra.warehouse import Warehouse
+        from gospublic.vk.load import load_day
 
         dt, _, params = _partition()
         with Warehouse.from_connection() as warehouse:

@@ -22,8 +22,8 @@ from typing import Any
 
 from airflow.sdk import AssetAny, dag, get_current_context, task
 
-from gospublic.assets import INCIDENTS, MARTS, VK_PAGES
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
+from gospublic.orchestration.assets import INCIDENTS, MARTS, VK_PAGES
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
 
 
 @dag(
@@ -41,7 +41,7 @@ def warehouse_build() -> None:
     @task
     def months() -> list[str]:
         """The months to rebuild."""
-        from gospublic.marts import months_to_build
+        from gospublic.marts.steps import months_to_build
 
         context = get_current_context()
         run_after = context["dag_run"].run_after
@@ -50,14 +50,14 @@ def warehouse_build() -> None:
     @task(pool=WAREHOUSE_POOL)
     def build(months: list[str]) -> list[dict[str, Any]]:
         """Incident timing, then every mart model, month by month."""
-        from gospublic.marts import build as build_months
+        from gospublic.marts.steps import build as build_months
 
         return build_months(months)
 
     @task(multiple_outputs=True, outlets=MARTS)
     def check(months: list[str]) -> dict[str, Any]:
         """GE suites and reconciliation of each rebuilt month."""
-        from gospublic.marts import check as check_months
+        from gospublic.marts.steps import check as check_months
 
         return check_months(months)
 

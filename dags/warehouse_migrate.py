@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from gospublic.dag_defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
 
 
 @dag(
@@ -32,8 +32,8 @@ def warehouse_migrate() -> None:
     @task(pool=WAREHOUSE_POOL)
     def apply_migrations() -> list[str]:
         """Apply pending migrations; returns their names."""
-        from gospublic.migrations import migrate
-        from gospublic.warehouse import Warehouse
+        from gospublic.infra.migrations import migrate
+        from gospublic.infra.warehouse import Warehouse
 
         with Warehouse.from_connection() as warehouse:
             return migrate(warehouse)
@@ -41,8 +41,8 @@ def warehouse_migrate() -> None:
     @task
     def check_schemas(applied: list[str]) -> list[str]:
         """Fail unless every warehouse schema exists and no migration is pending."""
-        from gospublic.migrations import status
-        from gospublic.warehouse import SCHEMAS, Warehouse
+        from gospublic.infra.migrations import status
+        from gospublic.infra.warehouse import SCHEMAS, Warehouse
 
         with Warehouse.from_connection() as warehouse:
             missing = sorted(set(SCHEMAS) - set(warehouse.schemas()))

@@ -101,7 +101,7 @@ def exports_by_day(data: Path) -> dict[date, list[Path]]:
 
 def _ingest(bag, files: list[Path], day: date, server) -> int:
     """Drop the day's exports into the lake's incoming/ and run ``incidents_ingest``."""
-    from gospublic.lake import Lake
+    from gospublic.infra.lake import Lake
 
     lake = Lake.from_connection()
     for path in files:

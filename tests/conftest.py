@@ -124,7 +124,7 @@ def warehouse(warehouse_conn: dict, monkeypatch: pytest.MonkeyPatch):
     """A ``Warehouse`` on this test's engine, also set as the Airflow connection for DAG runs."""
     import json
 
-    from gospublic.warehouse import Warehouse
+    from gospublic.infra.warehouse import Warehouse
 
     monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", json.dumps(warehouse_conn))
     wh = Warehouse.from_connection()
@@ -178,7 +178,7 @@ def lake_conn(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
 def lake(lake_conn: dict, monkeypatch: pytest.MonkeyPatch):
     import json
 
-    from gospublic.lake import Lake
+    from gospublic.infra.lake import Lake
 
     monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps(lake_conn))
     return Lake.from_connection()
@@ -206,3 +206,24 @@ def dagbag(airflow_home: Path):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(PROJECT / "dags"))
+
+
+# -- make test-prod -----------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--prod",
+        action="store_true",
+        help="run the tests marked prod: compose's topology as local processes (make test-prod)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``prod`` run only with ``--prod``: ``make test`` deselects them (not skips)."""
+    if config.getoption("--prod"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("prod")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("prod")]

@@ -3,7 +3,7 @@ sql/migrations/0012_fact_keys.duckdb.sql)."""
 
 from __future__ import annotations
 
-from gospublic.warehouse import Warehouse
+from gospublic.infra.warehouse import Warehouse
 
 FACT_KEYS = {
     "core.fct_page_daily": ("vk_group_id", "dt"),

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from bench.ceiling import SCHEMA, TABLES, measure
-from gospublic.migrations import migrate
-from gospublic.warehouse import Warehouse
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
 
 
 def test_ceiling_reloads_every_row_of_the_stage_tables_and_leaves_nothing(warehouse: Warehouse) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gospublic import settings
-from gospublic.connections import ConnectionInfo
-from gospublic.lake import S3Lake, lake_from_connection_info
-from gospublic.warehouse import Warehouse
+from gospublic.infra import settings
+from gospublic.infra.connections import ConnectionInfo
+from gospublic.infra.lake import S3Lake, lake_from_connection_info
+from gospublic.infra.warehouse import Warehouse
 
 PROJECT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((PROJECT / "docker-compose.yml").read_text())
@@ -83,10 +83,24 @@ def test_every_mounted_project_path_exists() -> None:
 def test_mounts_match_the_configured_folders() -> None:
     env = airflow_env("airflow-scheduler")
     targets = {v.split(":")[1] for v in SERVICES["airflow-scheduler"]["volumes"]}
-    for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER"):
-        assert env[key] in targets, key
-    for folder in ("sql", "config", "expectations", "transforms"):
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] in targets
+    for folder in ("sql", "config", "expectations"):
         assert f"{env['GOSPUBLIC_HOME']}/{folder}" in targets, folder
+
+
+def test_code_comes_from_the_installed_distribution_not_from_mounts_or_pythonpath() -> None:
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    assert "PYTHONPATH=" not in dockerfile
+    install = r"^RUN pip install [^\n]*--no-deps --no-build-isolation /opt/airflow/src$"
+    assert re.search(install, dockerfile, re.M)
+    for source in ("pyproject.toml", "plugins/gospublic", "transforms"):
+        copy = rf"^COPY [^\n]* {re.escape(source)} /opt/airflow/src/{re.escape(source)}$"
+        assert re.search(copy, dockerfile, re.M), source
+    for name, service in SERVICES.items():
+        environment = service.get("environment", {})
+        assert "PYTHONPATH" not in environment, name
+        mounted = {str(v).split(":", 1)[0] for v in service.get("volumes", [])}
+        assert not mounted & {"./plugins", "./transforms", "."}, name
 
 
 @pytest.mark.parametrize("service", AIRFLOW_SERVICES)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gospublic.dag_defaults import notify_failure
+from gospublic.orchestration.defaults import notify_failure
 
 pytestmark = pytest.mark.airflow
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gospublic import settings
-from gospublic.sql_files import migration_files
-from gospublic.warehouse import SCHEMAS, Warehouse
+from gospublic.infra import settings
+from gospublic.infra.sql_files import migration_files
+from gospublic.infra.warehouse import SCHEMAS, Warehouse
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 

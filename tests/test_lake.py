@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gospublic.lake import Lake, LakeError, LocalLake, S3Lake
+from gospublic.infra.lake import Lake, LakeError, LocalLake, S3Lake
 
 
 def test_put_get_exists_delete(lake: Lake) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic import registry_load
-from gospublic.audit import LoadRun, begin_attempt
-from gospublic.migrations import migrate
-from gospublic.registry_load import load_registry
-from gospublic.vk_pages import plan
-from gospublic.warehouse import Warehouse
+from gospublic.infra.audit import LoadRun, begin_attempt
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.registry import load as registry_load
+from gospublic.registry.load import load_registry
+from gospublic.vk.steps import plan
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT / "config" / "registry"
@@ -29,8 +29,8 @@ SAMPLE = PROJECT / "config" / "registry"
 _DIES_MID_LOAD = textwrap.dedent(
     """
     import os, sys
-    from gospublic import registry_load
-    from gospublic.warehouse import Warehouse
+    from gospublic.registry import load as registry_load
+    from gospublic.infra.warehouse import Warehouse
 
     def die(conn, *args, **kwargs):
         os._exit(137)
@@ -135,7 +135,7 @@ def test_a_day_whose_load_never_finished_does_not_count_as_extracted(migrated: W
 
 
 def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gospublic.connections import mask_secret
+    from gospublic.infra.connections import mask_secret
 
     secret = "attempt-secret-9f8e7d6c5b"
     mask_secret(secret)
@@ -154,7 +154,7 @@ def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: py
 def test_a_failed_marts_build_is_marked_failed_and_the_next_one_succeeds(
     migrated: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gospublic import marts_build
+    from gospublic.marts import build as marts_build
 
     load_registry(migrated, SAMPLE)
     real_run_models = marts_build.run_models

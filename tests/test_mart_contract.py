@@ -8,10 +8,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from gospublic import settings
-from gospublic.mart_contract import DICTIONARY, load_contract, render_dictionary
-from gospublic.migrations import migrate
-from gospublic.warehouse import Warehouse
+from gospublic.infra import settings
+from gospublic.infra.mart_contract import DICTIONARY, load_contract, render_dictionary
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
 
 
 def test_contract_equals_the_mart_tables(warehouse: Warehouse) -> None:

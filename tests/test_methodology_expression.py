@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from gospublic import settings
-from gospublic.migrations import migrate
-from gospublic.rating_build import fingerprint, rating_inputs
+from gospublic.infra import settings
+from gospublic.infra.migrations import migrate
+from gospublic.rating.snapshot import fingerprint, rating_inputs
 from transforms.methodology import MethodologyError, compile_indicators, load_all
 from transforms.rating_expression import (
     FUNCTIONS,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gospublic import settings
-from gospublic.marts_build import mart_params
-from gospublic.migrations import MigrationError, migrate, status
-from gospublic.sql_files import all_files, inserted_tables, migration_files, split_statements
-from gospublic.warehouse import SCHEMAS, Warehouse
+from gospublic.infra import settings
+from gospublic.infra.migrations import MigrationError, migrate, status
+from gospublic.infra.sql_files import all_files, inserted_tables, migration_files, split_statements
+from gospublic.infra.warehouse import SCHEMAS, Warehouse
+from gospublic.marts.build import mart_params
 
 
 def test_migrations_create_the_schemas_once(warehouse: Warehouse) -> None:

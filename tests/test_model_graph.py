@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gospublic import settings
-from gospublic.mart_contract import load_contract
-from gospublic.model_graph import ModelGraphError, graph, load_graph, table_reads
-from gospublic.sql_files import model_files, written_tables
+from gospublic.infra import settings
+from gospublic.infra.mart_contract import load_contract
+from gospublic.infra.model_graph import ModelGraphError, graph, load_graph, table_reads
+from gospublic.infra.sql_files import model_files, written_tables
 
 # The tuples the callers held before the graph (registry_load.CORE_MODELS, vk_load.CORE_MODELS and
 # FORWARD_MODELS, incidents_load.EVENT_MODEL and ORG_FIX_MODEL, marts_build.MART_MODELS).
@@ -37,7 +37,7 @@ STEPS_BEFORE = {
         "mart/060_rating_base.sql",
     ),
 }
-# The Asset lists of gospublic.assets before the graph.
+# The Asset lists of gospublic.orchestration.assets before the graph.
 ASSETS_BEFORE = {
     "registry": ("core.dim_org", "core.dim_org_alias", "core.dim_page"),
     "vk": ("core.fct_page_daily", "core.fct_post", "core.fct_comment"),
@@ -64,7 +64,7 @@ def test_every_step_runs_the_files_it_ran_before_in_the_same_order() -> None:
 
 
 def test_the_assets_and_checked_marts_are_those_of_before() -> None:
-    from gospublic import assets
+    from gospublic.orchestration import assets
 
     assert {p: graph().assets(p) for p in ASSETS_BEFORE} == ASSETS_BEFORE
     lists = {"registry": assets.REGISTRY, "vk": assets.VK_PAGES, "incidents": assets.INCIDENTS}

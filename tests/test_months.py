@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from gospublic.cli import main as cli_main
-from gospublic.marts import build as build_months
-from gospublic.marts import months_to_build
-from gospublic.rating import rate, rated_month
+from gospublic.marts.steps import build as build_months
+from gospublic.marts.steps import months_to_build
+from gospublic.rating.steps import rate, rated_month
 
 BAD_MONTHS = ["2025-13", "0000-01", "9999-12", "2025-1", "abc", "2025-11-05", "2025-00", "1999-12", "2101-01",
               " 2025-11", "2025/11", "２０２５-11"]  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic import settings
+from gospublic.infra import settings
 from transforms.methodology import MethodologyError, load_all, load_methodology
 from transforms.rating import assign_groups, score_month
 
@@ -117,7 +117,7 @@ def test_groups_by_volume_as_penza(tmp_path: Path) -> None:
 
 
 def test_report_card_compares_a_body_with_its_own_rated_group() -> None:
-    from gospublic.rating_publish import CardData
+    from gospublic.rating.publish import CardData
 
     table = pd.DataFrame(
         {

@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from gospublic.lake import Lake, LocalLake
-from gospublic.migrations import migrate
-from gospublic.warehouse import Warehouse
+from gospublic.infra.lake import Lake, LocalLake
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
 
 MONTH = "2025-11"
 METHODOLOGY = "samara-2022"
@@ -106,12 +106,12 @@ def snapshots(warehouse: Warehouse) -> list[dict]:
 
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
-    monkeypatch.setattr("gospublic.rating_publish.utc_now", lambda: FROZEN, raising=False)
+    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN, raising=False)
     return FROZEN
 
 
 def rate(month: str = MONTH, **options):
-    from gospublic.rating import rate as rate_month
+    from gospublic.rating.steps import rate as rate_month
 
     return rate_month(month, [METHODOLOGY], **options)
 
@@ -184,7 +184,7 @@ def test_interrupted_publication_is_completed_never_rewritten(
 ) -> None:
     """The run dies writing ``latest.json``; more data arrives; the re-run without republish must
     finish the first publication and refuse the change — not rewrite revision 1 in place."""
-    from gospublic.rating_build import SnapshotChangedError
+    from gospublic.rating.snapshot import SnapshotChangedError
 
     seed_region(warehouse)
     put = type(lake).put_stream
@@ -225,7 +225,7 @@ def test_a_month_announced_but_left_a_draft_is_never_rewritten(
     """The issue's state: killed between ``latest.json`` and the warehouse's mark (as the earlier
     version wrote them), ``latest.json`` → rev-1 while the snapshot says draft. More data arrives;
     the run without republish must raise the change error and leave rev-1 as it is."""
-    from gospublic.rating_build import SnapshotChangedError
+    from gospublic.rating.snapshot import SnapshotChangedError
 
     seed_region(warehouse)
     rate()
@@ -251,7 +251,7 @@ def test_a_month_announced_but_left_a_draft_is_never_rewritten(
 def test_a_published_file_is_never_overwritten(warehouse: Warehouse, lake: Lake, frozen_clock) -> None:
     """A file already at a revision's place (say, left by an earlier version's interrupted run) is
     refused with its key, not replaced."""
-    from gospublic.rating_publish import PublicationConflictError
+    from gospublic.rating.publish import PublicationConflictError
 
     seed_region(warehouse)
     lake.put_bytes(f"{BASE}/rev-1/rating.csv", b"published before\n")
@@ -286,14 +286,14 @@ def test_leftovers_of_interrupted_runs_are_cleaned(warehouse: Warehouse, lake: L
 def test_publication_is_reproducible(warehouse: Warehouse, frozen_clock) -> None:
     """The same snapshot at the same publication time gives the same bytes (so a clean run and a
     recovered one can be compared by checksums)."""
-    from gospublic.rating_publish import render_files
+    from gospublic.rating.publish import render_files
 
     seed_region(warehouse)
     rate(publish=False)
-    from gospublic.rating_build import methodologies
+    from gospublic.rating.snapshot import methodologies
 
     (row,) = snapshots(warehouse)
-    from gospublic.rating_build import _snapshot
+    from gospublic.rating.snapshot import _snapshot
 
     snapshot = _snapshot(
         warehouse.query(

@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic.migrations import migrate
-from gospublic.registry_load import load_registry
-from gospublic.warehouse import Warehouse
-from transforms.registry import RegistryFormatError, normalize_alias
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.registry.load import load_registry
+from transforms.names import normalize_alias
+from transforms.registry import RegistryFormatError
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT / "config" / "registry"

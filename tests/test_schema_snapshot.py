@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gospublic import settings
 from gospublic.cli import main
-from gospublic.schema_snapshot import DEFAULT_PG_URL, generate, snapshot_path, stale_diff
+from gospublic.infra import settings
+from gospublic.infra.schema_snapshot import DEFAULT_PG_URL, generate, snapshot_path, stale_diff
 
 PG_URL = os.environ.get("GOSPUBLIC_TEST_PG", DEFAULT_PG_URL)  # the server conftest's databases are on
 

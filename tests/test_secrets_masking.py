@@ -53,10 +53,10 @@ def secrets_environment(warehouse_conn: dict, lake_path: Path) -> dict[str, str]
 def read_and_log_every_secret() -> dict[str, str]:
     """What a careless task might do: read each secret the way the project does, then log it
     through stdlib loggers (ours and a library's), also inside an exception's message."""
-    from gospublic import settings
-    from gospublic.connections import get_connection
-    from gospublic.pseudonym_key import pseudonym_key
-    from gospublic.vk import config_from_connection
+    from gospublic.infra import settings
+    from gospublic.infra.connections import get_connection
+    from gospublic.infra.pseudonym_key import pseudonym_key
+    from gospublic.vk.client import config_from_connection
 
     found = {
         "warehouse_password": get_connection(settings.CONN_WAREHOUSE).password,
@@ -78,7 +78,7 @@ def read_and_log_every_secret() -> dict[str, str]:
 _DAG_TEST = """
 import os
 from airflow.dag_processing.dagbag import DagBag
-from gospublic import migrations
+from gospublic.infra import migrations
 from tests.test_secrets_masking import read_and_log_every_secret
 
 real_migrate = migrations.migrate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gospublic.validation import validate_frame, validate_frames
+from gospublic.infra.validation import validate_frame, validate_frames
 
 SUITE = "incident_export_im"
 

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from gospublic.migrations import migrate
-from gospublic.vk_extract import MIN_WALL_COUNT, PAGE_SIZE, wall_count_hint
-from gospublic.vk_pages import wall_counts
-from gospublic.warehouse import Warehouse
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.vk.extract import MIN_WALL_COUNT, PAGE_SIZE, wall_count_hint
+from gospublic.vk.steps import wall_counts
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from gospublic.models import run_models
-from gospublic.warehouse import SCHEMAS, Warehouse, WarehouseError
+from gospublic.infra.model_runner import run_models
+from gospublic.infra.warehouse import SCHEMAS, Warehouse, WarehouseError
 
 TABLE = "staging.sample"
 
@@ -317,7 +317,7 @@ def test_unknown_connection_type_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 
 
 def test_schemas_constant_matches_the_first_migration() -> None:
-    from gospublic import settings
+    from gospublic.infra import settings
 
     text = (settings.sql_dir() / "migrations" / "0001_schemas.sql").read_text()
     for schema in SCHEMAS:

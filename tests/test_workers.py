@@ -23,7 +23,7 @@ import billiard  # Celery's fork of multiprocessing, locked with celery
 import psutil
 import pytest
 
-from gospublic import settings, workers
+from gospublic.infra import settings, workers
 from transforms import answer_quality
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ import pytest
 import redis
 from celery import Celery
 
-from gospublic import settings, workers
+from gospublic.infra import settings, workers
 from tests.test_workers import PROCESSES, _all_workers_at_once, answer_texts, assert_no_orphans
 from transforms import answer_quality
 

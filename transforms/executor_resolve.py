@@ -1,6 +1,6 @@
 """Executor name → body (``org_id``) through the registry's aliases.
 
-Names match on ``transforms.registry.normalize_alias`` (case, spaces, «кавычки», ё/е) within the
+Names match on ``transforms.names.normalize_alias`` (case, spaces, «кавычки», ё/е) within the
 file's region. When aliases of several versions match, the version valid on the day of
 registration decides; a name that is an alias of two different bodies that day is ambiguous and
 stays unresolved, like an unknown one.
@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from transforms.registry import normalize_alias
+from transforms.names import normalize_alias
 
 FAR_FUTURE = dt.date(9999, 12, 31)
 

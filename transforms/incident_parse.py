@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.incident_spec import ExportSpec, FieldSpec, SourceSpec, header_key
-from transforms.registry import Problem
+from transforms.quarantine import Problem
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 PROFILE_ID = r"^id(\d+)$"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from transforms.registry import normalize_alias
+from transforms.names import normalize_alias
 
 SOURCES = ("im", "pos")
 _SEPARATORS = re.compile(r"[^\w№]+|_")  # spaces, dashes, quotes, punctuation: all one space

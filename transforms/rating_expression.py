@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 # The numeric columns of mart.rating_base (sql/migrations/0009_rating.sql, config/mart_contract.yaml);
 # tests/test_methodology_expression.py checks this list against both and against the warehouse, and
-# gospublic.rating_build checks the columns an expression uses against the warehouse before its SQL.
+# gospublic.rating.snapshot checks the columns an expression uses against the warehouse before its SQL.
 RATING_BASE_COLUMNS: tuple[str, ...] = (
     "incidents",
     "incidents_im",

@@ -8,11 +8,12 @@ versions, unknown parents, pages of unknown bodies) are here.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from transforms.names import normalize_alias
+from transforms.quarantine import Problem
 
 ORG_COLUMNS = (
     "org_id", "version", "name", "short_name", "kind", "rating_group", "parent_org_id",
@@ -24,20 +25,6 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 ORGS_FILE = "orgs.csv"
 PAGES_FILE = "pages.csv"
-
-_QUOTES = re.compile(r"[«»\"“”„'`]")
-_SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A row that cannot be loaded, and why."""
-
-    file: str
-    row: int
-    column: str | None
-    reason: str
-    value: str | None = None
 
 
 class RegistryFormatError(ValueError):
@@ -57,12 +44,6 @@ def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     frame = frame.replace("", None)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     return frame
-
-
-def normalize_alias(name: str) -> str:
-    """The matching form of a body's name: case-folded, ё→е, quotes dropped, spaces collapsed."""
-    text = _QUOTES.sub("", name.casefold().replace("ё", "е"))
-    return _SPACES.sub(" ", text).strip()
 
 
 def cross_row_problems(orgs: pd.DataFrame, pages: pd.DataFrame) -> list[Problem]:

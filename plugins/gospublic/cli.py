@@ -43,8 +43,8 @@ def run_dag(dag_id: str, logical_date: str, log_dir: Path, conf: str | None = No
 
 def migrate() -> int:
     """Apply pending migrations to the warehouse of ``gospublic_warehouse``."""
-    from gospublic.migrations import migrate as apply_pending
-    from gospublic.warehouse import Warehouse
+    from gospublic.infra.migrations import migrate as apply_pending
+    from gospublic.infra.warehouse import Warehouse
 
     with Warehouse.from_connection() as warehouse:
         applied = apply_pending(warehouse)
@@ -54,8 +54,8 @@ def migrate() -> int:
 
 def summary() -> int:
     """Print the warehouse's tables with row counts and the lake's location."""
-    from gospublic.lake import Lake
-    from gospublic.warehouse import SCHEMAS, Warehouse
+    from gospublic.infra.lake import Lake
+    from gospublic.infra.warehouse import SCHEMAS, Warehouse
 
     with Warehouse.from_connection() as warehouse:
         print(f"Warehouse: {warehouse.description}")
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     snapshot.add_argument("--sql-dir", type=Path, help="the sql/ folder (default: the project's)")
     args = parser.parse_args(argv)
     if args.command == "schema-snapshot":
-        from gospublic import schema_snapshot
+        from gospublic.infra import schema_snapshot
 
         engines = tuple(args.engine) if args.engine else schema_snapshot.ENGINES
         return schema_snapshot.run(args.check, engines, args.pg_url, args.sql_dir)
@@ -122,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return migrate()
     if args.command == "rating-summary":
-        from gospublic import settings
-        from gospublic.rating import summary_lines
+        from gospublic.infra import settings
+        from gospublic.rating.steps import summary_lines
 
         print("\n".join(summary_lines(args.month, args.methodology or settings.rating_methodologies()[0])))
         return 0
     if args.command == "data-dictionary":
-        from gospublic.mart_contract import write_dictionary
+        from gospublic.infra.mart_contract import write_dictionary
 
         print(f"written {write_dictionary()}")
         return 0

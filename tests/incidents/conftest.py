@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gospublic.lake import Lake
-from gospublic.migrations import migrate
-from gospublic.registry_load import load_registry
-from gospublic.warehouse import Warehouse
+from gospublic.infra.lake import Lake
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.registry.load import load_registry
 
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 

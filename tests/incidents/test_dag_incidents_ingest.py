@@ -51,7 +51,7 @@ def fingerprint(world: IncidentWorld) -> dict[str, list]:
 
 def field_of(header: str, data_file: str) -> str:
     """The yaml field a header of the sample stands for (headers or aliases)."""
-    from gospublic.incidents_load import export_spec
+    from gospublic.incidents.load import export_spec
     from transforms.incident_spec import header_key
 
     source = export_spec().sources[data_file.rsplit("/", maxsplit=1)[-1].split("_", maxsplit=1)[0]]

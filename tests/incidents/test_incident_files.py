@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gospublic import incident_files, settings
-from gospublic.incident_files import ingest_landed
-from gospublic.incidents_load import export_spec, resolve_unresolved
-from gospublic.pseudonym_key import pseudonymizer
-from gospublic.registry_load import load_registry
+from gospublic.incidents import files as incident_files
+from gospublic.incidents.files import ingest_landed
+from gospublic.incidents.load import export_spec, resolve_unresolved
+from gospublic.infra import settings
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.registry.load import load_registry
 from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
 
 pytestmark = [pytest.mark.s3]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
-from gospublic.incidents_load import export_spec
+from gospublic.incidents.load import export_spec
 from transforms.incident_parse import parse_chunk
 from transforms.incident_read import detect_format, read_chunks
 from transforms.incident_spec import FileRejectedError, match_headers

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from gospublic.marts_build import build_month, pack_regions
+from gospublic.marts.build import build_month, pack_regions
 from tests.incidents.conftest import IncidentWorld
 from transforms.deadlines import Deadlines
 

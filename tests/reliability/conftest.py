@@ -46,7 +46,7 @@ def kill_environment() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def kill_data(kill_environment: None, tmp_path_factory: pytest.TempPathFactory) -> KillData:
     from bench.vk_raw import land_month
-    from gospublic.lake import LocalLake
+    from gospublic.infra.lake import LocalLake
     from sandbox.generator import params
     from sandbox.generator.pipeline import generate
 
@@ -84,11 +84,11 @@ class KillStates:
 def kill_states(
     request: pytest.FixtureRequest, kill_data: KillData, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KillStates]:
-    from gospublic.incident_files import ingest_landed
-    from gospublic.lake import LocalLake
-    from gospublic.migrations import migrate
-    from gospublic.registry_load import load_registry
-    from gospublic.vk_load import load_day
+    from gospublic.incidents.files import ingest_landed
+    from gospublic.infra.lake import LocalLake
+    from gospublic.infra.migrations import migrate
+    from gospublic.registry.load import load_registry
+    from gospublic.vk.load import load_day
     from transforms.pseudonymize import make_pseudonymizer
 
     engine = request.param

@@ -31,8 +31,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gospublic.connections import ConnectionInfo
-from gospublic.warehouse import Warehouse
+from gospublic.infra.connections import ConnectionInfo
+from gospublic.infra.warehouse import Warehouse
 
 SCHEMAS = ("staging", "core", "mart", "restricted", "audit")
 # Columns that record when a run happened or which run it was, not what it loaded.
@@ -199,7 +199,13 @@ def kill_moments(seed: str, duration: float, trials: int, earliest: float = 0.0)
 
 
 # Modules the fork server imports once, so that a child's time is its step's time.
-PRELOAD = ["pandas", "sqlalchemy", "gospublic.warehouse", "gospublic.lake", "gospublic.audit"]
+PRELOAD = [
+    "pandas",
+    "sqlalchemy",
+    "gospublic.infra.warehouse",
+    "gospublic.infra.lake",
+    "gospublic.infra.audit",
+]
 
 
 def run_and_kill(

@@ -24,14 +24,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gospublic import incidents, marts
-from gospublic.incident_files import landed_files
-from gospublic.lake import LocalLake
-from gospublic.migrations import migrate
-from gospublic.pseudonym_key import pseudonymizer
-from gospublic.registry_load import load_registry
-from gospublic.vk_load import load_day
-from gospublic.warehouse import Warehouse
+from gospublic.incidents import steps as incidents
+from gospublic.incidents.files import landed_files
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.migrations import migrate
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.infra.warehouse import Warehouse
+from gospublic.marts import steps as marts
+from gospublic.registry.load import load_registry
+from gospublic.vk.load import load_day
 from tests.incidents.conftest import PSEUDONYM_KEY, export_data, export_files  # noqa: F401 (fixture)
 from tests.keys import repeated_keys
 from tests.vk.conftest import BUSINESS_COLUMNS, SMALL, checksum
@@ -49,11 +50,12 @@ CHILD = textwrap.dedent(
     from datetime import date
     from pathlib import Path
 
-    from gospublic import incidents, marts
-    from gospublic.lake import Lake
-    from gospublic.pseudonym_key import pseudonymizer
-    from gospublic.vk_load import load_day
-    from gospublic.warehouse import Warehouse
+    from gospublic.incidents import steps as incidents
+    from gospublic.marts import steps as marts
+    from gospublic.infra.lake import Lake
+    from gospublic.infra.pseudonym_key import pseudonymizer
+    from gospublic.vk.load import load_day
+    from gospublic.infra.warehouse import Warehouse
 
     start, step, arg = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     print("ready", flush=True)
@@ -64,7 +66,7 @@ CHILD = textwrap.dedent(
     elif step == "ingest":
         result = incidents.ingest()
     elif step == "ingest_traced":  # says "staged" each time a chunk's staging rows are made
-        import gospublic.incidents_load as load
+        import gospublic.incidents.load as load
 
         frames = load._staging_frames
 
@@ -442,7 +444,7 @@ def test_the_warehouses_of_one_process_share_the_duckdb_file_lock(tmp_path: Path
 
 
 def _hold_in_forked_child(path: str) -> None:
-    from gospublic.warehouse import WarehouseLockTimeout
+    from gospublic.infra.warehouse import WarehouseLockTimeout
 
     try:
         Warehouse.duckdb(path)._hold_file(0.5)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic.migrations import migrate
-from gospublic.rating_build import rating_inputs
+from gospublic.infra.migrations import migrate
+from gospublic.rating.snapshot import rating_inputs
 from transforms.methodology import Methodology, MethodologyError, load_methodology
 
 SECRET = "Секретный текст обращения гражданина 4815162342"
@@ -301,8 +301,8 @@ HOSTILE_CONTRACT_NAMES = [
     ("old", "new"), HOSTILE_CONTRACT_NAMES, ids=[f"c{n}" for n in range(len(HOSTILE_CONTRACT_NAMES))]
 )
 def test_contract_names_reaching_comment_on_are_plain_names(tmp_path: Path, old: str, new: str) -> None:
-    from gospublic import settings
-    from gospublic.mart_contract import ContractError, load_contract
+    from gospublic.infra import settings
+    from gospublic.infra.mart_contract import ContractError, load_contract
 
     text = (settings.project_home() / "config" / "mart_contract.yaml").read_text(encoding="utf-8")
     assert old in text
@@ -322,7 +322,7 @@ HOSTILE_CAPTIONS = [
 
 def test_contract_texts_are_literals_on_both_engines(warehouse) -> None:
     """Captions with quotes, comments and dollar signs end up as the comment's text, nothing more."""
-    from gospublic.mart_contract import Column, ContractError, Table, apply_comments, comment_statements
+    from gospublic.infra.mart_contract import Column, ContractError, Table, apply_comments, comment_statements
 
     migrate(warehouse)
     for caption in HOSTILE_CAPTIONS:

@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 
-from gospublic.incident_files import ingest_landed
-from gospublic.lake import LocalLake
-from gospublic.marts_build import build_month
-from gospublic.registry_load import load_registry
-from gospublic.vk_load import load_day
-from gospublic.warehouse import Warehouse
+from gospublic.incidents.files import ingest_landed
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.marts.build import build_month
+from gospublic.registry.load import load_registry
+from gospublic.vk.load import load_day
 from tests.keys import repeated_keys
 from tests.reliability.conftest import PSEUDONYM_KEY, VK_DAYS, KillStates
 from tests.reliability.harness import (
@@ -51,10 +51,10 @@ SEED = "issue-20"
 TRIALS = 5  # per load and engine
 PRELOAD = [  # what a task process has imported before it runs the load
     "great_expectations",
-    "gospublic.registry_load",
-    "gospublic.vk_load",
-    "gospublic.incident_files",
-    "gospublic.marts_build",
+    "gospublic.registry.load",
+    "gospublic.vk.load",
+    "gospublic.incidents.files",
+    "gospublic.marts.build",
     "tests.reliability.test_load_kills",
 ]
 
@@ -89,7 +89,11 @@ def in_child(step: Callable[..., None], began: str, **kwargs: Any) -> None:
     """Run ``step`` in the killed child, touching the file ``began`` once the first attempt's
     ``started`` rows are committed (calls through ``audit.begin_attempt`` where the loaders call
     it), so that the parent knows whether the kill came before or after that commit."""
-    from gospublic import audit, incident_files, marts_build, registry_load, vk_load
+    from gospublic.incidents import files as incident_files
+    from gospublic.infra import audit
+    from gospublic.marts import build as marts_build
+    from gospublic.registry import load as registry_load
+    from gospublic.vk import load as vk_load
 
     def begin_attempt(*args: Any, **kw: Any) -> Any:
         attempt = audit.begin_attempt(*args, **kw)

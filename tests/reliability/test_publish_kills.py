@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from gospublic.lake import Lake, LocalLake
-from gospublic.rating_build import SnapshotChangedError
-from gospublic.warehouse import Warehouse
+from gospublic.infra.lake import Lake, LocalLake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.snapshot import SnapshotChangedError
 from tests.test_rating_publish import (
     BASE,
     FROZEN,
@@ -56,10 +56,11 @@ CHILD = textwrap.dedent(
 
     import sqlalchemy as sa
 
-    from gospublic import lake as lake_module, rating_publish
-    from gospublic.lake import LocalLake, S3Lake
-    from gospublic.rating import rate
-    from gospublic.warehouse import Warehouse
+    from gospublic.infra import lake as lake_module
+    from gospublic.rating import publish as rating_publish
+    from gospublic.infra.lake import LocalLake, S3Lake
+    from gospublic.rating.steps import rate
+    from gospublic.infra.warehouse import Warehouse
 
     kill_at, trace, month, methodology, frozen = sys.argv[1:6]
     kill_at = int(kill_at)
@@ -187,7 +188,7 @@ def check_published_as_clean(warehouse: Warehouse, lake: Lake, expected: dict[st
 def test_publication_survives_kill_9_at_any_point(
     warehouse: Warehouse, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gospublic.rating_publish.utc_now", lambda: FROZEN, raising=False)
+    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN, raising=False)
     seed_region(warehouse)
     warehouse.close()  # DuckDB: the child needs the file
     code, points = publish_in_child(tmp_path)

@@ -20,8 +20,8 @@ from datetime import date
 
 import pytest
 
-from gospublic.lake import Lake
-from gospublic.vk_extract import manifest_key
+from gospublic.infra.lake import Lake
+from gospublic.vk.extract import manifest_key
 
 # the fixtures of tests/vk, used here by name
 from tests.vk.conftest import VkWorld, business_checksums, vk_data, vk_server, vk_world  # noqa: F401

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gospublic.migrations import migrate
-from gospublic.registry_load import load_registry
-from gospublic.warehouse import Warehouse
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.registry.load import load_registry
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 SMALL = {"pages": 40, "incidents": 600, "bodies": 12, "start_days_before": 5}

@@ -8,11 +8,12 @@ from datetime import date
 import pytest
 
 from bench.vk_raw import land_month
-from gospublic import settings, vk_load
-from gospublic.lake import LocalLake
-from gospublic.pseudonym_key import pseudonymizer
-from gospublic.vk_load import load_day
-from gospublic.workers import process_pool
+from gospublic.infra import settings
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.infra.workers import process_pool
+from gospublic.vk import load as vk_load
+from gospublic.vk.load import load_day
 from tests.vk.conftest import VkWorld, business_checksums, checksum
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from gospublic.lake import Lake
-from gospublic.rating_build import methodologies
+from gospublic.infra.lake import Lake
+from gospublic.rating.snapshot import methodologies
 from tests.vk.conftest import VkWorld
 from tests.vk.test_dag_warehouse_build import load_world
 

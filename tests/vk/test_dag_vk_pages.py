@@ -282,9 +282,9 @@ def window_posts(lake_root: Path, window_ts: int) -> dict[tuple[int, int], tuple
 
 def test_small_wall_counts_cost_calls_never_posts(vk_world: VkWorld, tmp_path: Path) -> None:
     """A page that posted more than its hint is paged on: the same posts land, with more calls."""
-    from gospublic.lake import LocalLake
-    from gospublic.vk import VkClient
-    from gospublic.vk_extract import extract_batch
+    from gospublic.infra.lake import LocalLake
+    from gospublic.vk.client import VkClient
+    from gospublic.vk.extract import extract_batch
 
     world, day = vk_world, RUN_DAYS[-1]
     world.server.set_clock(run_time(day))

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic import marts_build
-from gospublic.incident_files import ingest_landed
-from gospublic.lake import LocalLake
-from gospublic.marts_build import build_month
-from gospublic.marts_check import MartCheckError, check_month
+from gospublic.incidents.files import ingest_landed
+from gospublic.infra.lake import LocalLake
+from gospublic.marts import build as marts_build
+from gospublic.marts.build import build_month
+from gospublic.marts.check import MartCheckError, check_month
 from tests.keys import repeated_keys
 from tests.vk.conftest import VkWorld, days
 from transforms import answer_quality

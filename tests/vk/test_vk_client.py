@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from gospublic.vk import VkCall, VkClient, VkExtractionError, config_from_connection
+from gospublic.vk.client import VkCall, VkClient, VkExtractionError, config_from_connection
 from tests.vk.conftest import run_time
 
 pytestmark = pytest.mark.parametrize("engine", ["duckdb"])  # no warehouse involved

@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from gospublic import vk_load
-from gospublic.lake import Lake
-from gospublic.pseudonym_key import pseudonymizer
-from gospublic.vk_extract import manifest_key
+from gospublic.infra.lake import Lake
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.vk import load as vk_load
+from gospublic.vk.extract import manifest_key
 from tests.vk.conftest import CONNECTION_TOKENS, MOSCOW, VkWorld, business_checksums, run_time
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from gospublic.lake import Lake
-from gospublic.vk_extract import manifest_key
+from gospublic.infra.lake import Lake
+from gospublic.vk.extract import manifest_key
 from tests.vk.conftest import CONNECTION_TOKENS, VkWorld, business_checksums
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.parametrize("engine", ["duckdb"])]

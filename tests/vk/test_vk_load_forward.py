@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.vk_raw import land_month
-from gospublic.lake import LocalLake
-from gospublic.pseudonym_key import pseudonymizer
-from gospublic.vk_load import load_day
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.vk.load import load_day
 from tests.keys import repeated_keys
 from tests.vk.conftest import VkWorld, checksum, days
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from gospublic.vk_extract import BatchOutcome, judge_manifest, manifest_problems, window_start_for
+from gospublic.vk.extract import BatchOutcome, judge_manifest, manifest_problems, window_start_for
 
 DT = date(2025, 11, 20)
 

@@ -1,0 +1,489 @@
+"""The life of an export file in the lake: ``incoming/`` → ``archive/`` or ``rejected/``.
+
+ЦУР drops exports into ``incoming/im/`` and ``incoming/pos/`` named
+``<source>_<region>_<YYYYMMDD>.<xlsx|xls|csv>`` (the region's code and the export day). Files are
+taken in arrival order and known by the SHA-256 of their content: a file dropped twice is loaded
+once (the copy is archived, nothing changes). A loaded file moves to
+``archive/<source>/YYYY/MM/``; a file that cannot be used moves to ``rejected/<source>/`` next to
+``<name>.report.json`` saying why. ``audit.export_file`` keeps every file's fate and counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, TypedDict
+
+import pandas as pd
+import sqlalchemy as sa
+
+from gospublic.incidents.load import (
+    STAGING_TABLES,
+    ExportFileInfo,
+    ExportJob,
+    ExportLoad,
+    PreparedExport,
+    RegistryLookups,
+    StagedExport,
+    apply_exports,
+    clear_staging,
+    export_spec,
+    prepare_exports,
+    stage_export,
+)
+from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures, record_load_runs
+from gospublic.infra.lake import Lake, LakeObject
+from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.infra.workers import process_pool, worker_count
+from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
+
+log = logging.getLogger(__name__)
+
+INCOMING = "incoming"
+ARCHIVE = "archive"
+REJECTED = "rejected"
+REPORT_SUFFIX = ".report.json"
+POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
+POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
+PREPARE_GROUP_FILES = 6  # files a worker prepares in one job, their rows validated in one GX run
+BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
+BATCH_HELD_ROWS = 30_000  # rows prepared by workers and held in memory until their batch applies
+FILE_NAME = re.compile(
+    r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
+)
+
+
+class _Runs(TypedDict):
+    """The Airflow run a load belongs to, passed on to the audit rows."""
+
+    dag_id: str | None
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    key: str
+    source: str
+    size: int
+    modified: datetime
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.key).name
+
+
+@dataclass
+class IngestSummary:
+    """What one pass over ``incoming/`` did."""
+
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    already_loaded: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"loaded": self.loaded, "rejected": self.rejected, "already_loaded": self.already_loaded}
+
+
+def landed_files(lake: Lake) -> list[LandedFile]:
+    """Files waiting in ``incoming/<source>/``, oldest arrival first."""
+    found: list[tuple[LakeObject, str]] = []
+    for source in SOURCES:
+        for obj in lake.list(f"{INCOMING}/{source}/"):
+            name = PurePosixPath(obj.key).name
+            if name.startswith(".") or name.endswith(REPORT_SUFFIX):
+                continue
+            found.append((obj, source))
+    found.sort(key=lambda item: (item[0].modified, item[0].key))
+    return [LandedFile(obj.key, source, obj.size, obj.modified) for obj, source in found]
+
+
+def file_sha(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return stream_sha(handle)
+
+
+def stream_sha(stream: IO[bytes]) -> str:
+    """SHA-256 of everything readable from ``stream``, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
+    """Region and export day from the file name; rejects a name that does not tell them."""
+    match = FILE_NAME.match(landed.name)
+    if not match or match["source"].lower() != landed.source:
+        raise FileRejectedError(
+            f"{landed.name}: name it {landed.source}_<region code>_<YYYYMMDD>.<xlsx|xls|csv> "
+            "so that its region and export day are known",
+            kind="bad_name",
+        )
+    try:
+        day = datetime.strptime(match["day"], "%Y%m%d").date()
+    except ValueError as exc:
+        raise FileRejectedError(
+            f"{landed.name}: {match['day']} is not a date YYYYMMDD", kind="bad_name"
+        ) from exc
+    return ExportFileInfo(
+        path=path,
+        file=landed.name,
+        sha=sha,
+        source=landed.source,
+        region_code=str(int(match["region"])).zfill(2),
+        export_date=day,
+        processed_at=datetime.now(UTC),
+    )
+
+
+@writer("incidents")  # one ingestion at a time: a second waits, then finds only newer files
+def ingest_landed(
+    lake: Lake,
+    warehouse: Warehouse,
+    *,
+    pseudonymize: Callable[[str], str],
+    spec: ExportSpec | None = None,
+    chunk_rows: int | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> IngestSummary:
+    """Load, reject or recognise every file in ``incoming/``, in arrival order.
+
+    Files are checked one by one and applied in batches (up to ``BATCH_FILES`` files, one
+    transaction each: the same tables as one by one, a pass of the incident model per batch rather
+    than per file). With a worker pool (``GOSPUBLIC_WORKER_PROCESSES`` > 1) the next files are
+    downloaded, parsed and validated by the workers while this process stages and applies."""
+    ingestion = _Ingestion(
+        lake, warehouse, pseudonymize, RegistryLookups(warehouse), spec or export_spec(),
+        {} if chunk_rows is None else {"chunk_rows": chunk_rows}, dag_id, run_id,
+    )  # fmt: skip
+    files = landed_files(lake)
+    clear_staging(warehouse)
+    with ingestion.marking_failures(), tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
+        ahead = _Ahead(ingestion, Path(tmp), files)
+        for index, landed in enumerate(files):
+            fetched = ahead.take(index)
+            try:
+                ingestion.one(landed, fetched)
+            finally:
+                shutil.rmtree(fetched.path.parent, ignore_errors=True)
+        ingestion.apply_batch()
+    return ingestion.summary
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    path: Path  # the local copy, alone in its folder
+    sha: str
+    prepared: Future[PreparedExport] | None  # None: prepare it while loading
+
+
+@dataclass
+class _Ingestion:
+    lake: Lake
+    warehouse: Warehouse
+    pseudonymize: Callable[[str], str]
+    lookups: RegistryLookups
+    spec: ExportSpec
+    options: dict[str, Any]
+    dag_id: str | None
+    run_id: str | None
+    summary: IngestSummary = field(default_factory=IngestSummary)
+    batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
+    attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
+
+    def marking_failures(self) -> AbstractContextManager[None]:
+        """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
+        return marking_failures(self.attempts.values)
+
+    def one(self, landed: LandedFile, fetched: _Fetched) -> None:
+        """Stage, reject or recognise one landed file; applies the batch when it is full."""
+        lake, warehouse, sha, summary = self.lake, self.warehouse, fetched.sha, self.summary
+        if any(staged.info.sha == sha for _, staged in self.batch):
+            self.apply_batch()  # the same content twice: the copy is recognised once the first applies
+        known = warehouse.query(
+            "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
+        )
+        if known and known[0]["state"] == "loaded":
+            if fetched.prepared is not None:
+                fetched.prepared.cancel()
+            target = _free_key(lake, str(known[0]["stored_key"]), sha)
+            lake.move(landed.key, target)
+            log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
+            summary.already_loaded.append(landed.key)
+            return
+        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **runs)])
+        self.attempts[sha] = attempt
+        try:
+            info = describe(landed, fetched.path, sha)
+            staged = stage_export(
+                warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups, spec=self.spec,
+                prepared=fetched.prepared, **self.options,
+            )  # fmt: skip
+        except FileRejectedError as exc:
+            summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
+            self.attempts.pop(sha)
+            return
+        self.batch.append((landed, staged))
+        held = sum(staged.held_rows for _, staged in self.batch)
+        if len(self.batch) >= BATCH_FILES or held >= BATCH_HELD_ROWS:
+            self.apply_batch()
+
+    def apply_batch(self) -> None:
+        """Apply the staged files in one transaction, then archive them."""
+        if not self.batch:
+            return
+        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        archived: list[tuple[LandedFile, StagedExport, str]] = []
+        for landed, staged in self.batch:  # names are unique in incoming/, so are their archive keys
+            info = staged.info
+            target = _free_key(self.lake, archive_key(landed.source, info.export_date, landed.name), info.sha)
+            archived.append((landed, staged, target))
+        with self.warehouse.begin() as conn:
+            apply_exports(self.warehouse, conn, [staged for _, staged in self.batch], spec=self.spec, **runs)
+            for _, staged in self.batch:
+                self.attempts[staged.info.sha].finish_in(conn)
+            rows = [
+                _export_file_row(
+                    landed, staged.info.sha, state="loaded", stored_key=target, load=staged.load, **runs
+                )
+                for landed, staged, target in archived
+            ]
+            _write_export_files(self.warehouse, conn, rows)
+        for _, staged in self.batch:
+            self.attempts.pop(staged.info.sha)
+        self.warehouse.vacuum(STAGING_TABLES)  # the batch's staged rows, deleted by the apply
+        for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
+            self.lake.move(landed.key, target)
+            self.summary.loaded.append(staged.load.as_dict())
+        self.batch = []
+
+
+class _Ahead:
+    """Downloads the files in turn and, with a worker pool, has the next ones prepared (read,
+    parsed, validated) by the workers, a group of files a job, while the task stages and applies."""
+
+    def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
+        self._ingestion, self._tmp, self._files = ingestion, tmp, files
+        self._pool = process_pool() if len(files) >= POOLED_MIN_FILES else None
+        self._depth = worker_count(self._pool) * PREPARE_GROUP_FILES if self._pool else 0  # a group each
+        self._fetched: dict[int, _Fetched] = {}
+        self._next = 0  # the first file not downloaded yet
+
+    def take(self, index: int) -> _Fetched:
+        """File ``index`` downloaded, and being prepared when a worker can."""
+        while self._next < len(self._files) and self._next <= index + self._depth:
+            self._fetch_group()
+        return self._fetched.pop(index)
+
+    def _fetch_group(self) -> None:
+        """Download the next file, or the next few for one worker job (at most
+        ``PREPARE_GROUP_FILES`` and ``POOLED_MAX_BYTES`` together); a file that the task
+        prepares itself (too big, no pool, a name that will be rejected) ends the group."""
+        group: list[tuple[int, _Fetched, ExportJob]] = []
+        budget = POOLED_MAX_BYTES
+        while self._next < len(self._files) and len(group) < PREPARE_GROUP_FILES:
+            index, landed = self._next, self._files[self._next]
+            if group and landed.size > budget:
+                break
+            self._next += 1
+            path = self._ingestion.lake.download(landed.key, self._tmp / str(index) / landed.name)
+            fetched = _Fetched(path, file_sha(path), None)
+            job = self._job(landed, fetched) if self._pool and landed.size <= POOLED_MAX_BYTES else None
+            if job is None:
+                self._fetched[index] = fetched
+                break
+            group.append((index, fetched, job))
+            budget -= landed.size
+        if group:
+            self._submit(group)
+
+    def _job(self, landed: LandedFile, fetched: _Fetched) -> ExportJob | None:
+        lookups = self._ingestion.lookups
+        try:
+            info = describe(landed, fetched.path, fetched.sha)
+            return ExportJob(
+                info, lookups.timezone(info.region_code, info.file), lookups.resolver(info.region_code)
+            )
+        except FileRejectedError:  # rejected in its turn, by the usual path
+            return None
+
+    def _submit(self, group: list[tuple[int, _Fetched, ExportJob]]) -> None:
+        assert self._pool is not None
+        ingestion = self._ingestion
+        job = self._pool.submit(
+            prepare_exports, [job for _, _, job in group], spec=ingestion.spec,
+            pseudonymize=ingestion.pseudonymize, directory=str(self._tmp), **ingestion.options,
+        )  # fmt: skip
+        files: list[Future[PreparedExport]] = [Future() for _ in group]
+        job.add_done_callback(partial(_hand_out, files))
+        for (index, fetched, _), prepared in zip(group, files, strict=True):
+            self._fetched[index] = dataclasses.replace(fetched, prepared=prepared)
+
+
+def _hand_out(
+    files: list[Future[PreparedExport]], job: Future[list[PreparedExport | FileRejectedError]]
+) -> None:
+    """Settle each file's future from its group's job (a cancelled file's is left as it is)."""
+    try:
+        results: list[Any] = job.result()
+    except BaseException as exc:  # the job failed as a whole: every file of it fails so
+        results = [exc] * len(files)
+    for prepared, result in zip(files, results, strict=True):
+        if not prepared.set_running_or_notify_cancel():
+            continue
+        if isinstance(result, BaseException):
+            prepared.set_exception(result)
+        else:
+            prepared.set_result(result)
+
+
+def archive_key(source: str, export_date: date, name: str) -> str:
+    return f"{ARCHIVE}/{source}/{export_date:%Y}/{export_date:%m}/{name}"
+
+
+def _free_key(lake: Lake, key: str, sha: str) -> str:
+    """``key``, or a name with the content hash when another file already has it."""
+    if not lake.exists(key):
+        return key
+    with lake.open_read(key) as stream:
+        if stream_sha(stream) == sha:
+            return key
+    path = PurePosixPath(key)
+    return str(path.with_name(f"{path.stem}.{sha[:12]}{path.suffix}"))
+
+
+def _reject(
+    lake: Lake,
+    warehouse: Warehouse,
+    landed: LandedFile,
+    sha: str,
+    exc: FileRejectedError,
+    *,
+    attempt: LoadAttempt | None = None,
+    **run: str | None,
+) -> dict[str, Any]:
+    target = _free_key(lake, f"{REJECTED}/{landed.source}/{landed.name}", sha)
+    report = {
+        "file": landed.name,
+        "landed_key": landed.key,
+        "rejected_key": target,
+        "sha256": sha,
+        "bytes": landed.size,
+        "kind": exc.kind,
+        "reason": exc.reason,
+        "rejected_at": datetime.now(UTC).isoformat(),
+        "help": "docs/incident-exports.md describes the formats; fix the file, drop it into incoming/ again",
+    }
+    lake.put_bytes(target + REPORT_SUFFIX, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
+    _record_file(
+        warehouse, landed, sha, state="rejected", stored_key=target, reject=exc, attempt=attempt, **run
+    )
+    lake.move(landed.key, target)
+    log.error("rejected %s: %s", landed.key, exc.reason)
+    return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
+
+
+def _record_file(
+    warehouse: Warehouse,
+    landed: LandedFile,
+    sha: str,
+    *,
+    state: str,
+    stored_key: str,
+    reject: FileRejectedError,
+    attempt: LoadAttempt | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """A rejected file's row in ``audit.export_file`` and its load run (replacing the attempt's
+    ``started`` row)."""
+    row = _export_file_row(
+        landed, sha, state=state, stored_key=stored_key, reject=reject, dag_id=dag_id, run_id=run_id
+    )
+    run = dataclasses.replace(
+        _load_run(landed, sha, row["processed_at"], dag_id=dag_id, run_id=run_id),
+        status="rejected",
+        message=reject.reason,
+    )
+    with warehouse.begin() as conn:
+        if attempt is not None:
+            attempt.finish_in(conn)
+        _write_export_files(warehouse, conn, [row])
+        record_load_runs(warehouse, conn, [run], prefix=run.load_id)
+
+
+def _load_run(
+    landed: LandedFile, sha: str, started_at: datetime, *, dag_id: str | None, run_id: str | None
+) -> LoadRun:
+    """The load run of one landed file, with zero counts (an attempt's, a rejected file's)."""
+    return LoadRun(
+        load_id=f"incidents:{landed.source}:{sha[:16]}",
+        source=f"incidents/{landed.source}",
+        partition_key=landed.name,
+        target_table="core.fct_incident_event",
+        rows_read=0,
+        rows_written=0,
+        rows_rejected=0,
+        started_at=started_at,
+        dag_id=dag_id,
+        run_id=run_id,
+    )
+
+
+def _export_file_row(
+    landed: LandedFile,
+    sha: str,
+    *,
+    state: str,
+    stored_key: str,
+    load: ExportLoad | None = None,
+    reject: FileRejectedError | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "file_sha": sha,
+        "source": landed.source,
+        "file": landed.name,
+        "landed_key": landed.key,
+        "stored_key": stored_key,
+        "state": state,
+        "reject_kind": reject.kind if reject else None,
+        "reason": reject.reason if reject else None,
+        "format": load.format if load else None,
+        "region_code": load.region_code if load else None,
+        "export_date": load.export_date if load else None,
+        "rows_read": load.rows_read if load else None,
+        "rows_loaded": load.rows_loaded if load else None,
+        "rows_quarantined": load.rows_quarantined if load else None,
+        "rows_duplicate": load.rows_duplicate if load else None,
+        "rows_empty": load.rows_empty if load else None,
+        "bytes": landed.size,
+        "processed_at": datetime.now(UTC),
+        "dag_id": dag_id,
+        "run_id": run_id,
+    }
+
+
+def _write_export_files(warehouse: Warehouse, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Replace the files' rows of ``audit.export_file`` (known by content hash)."""
+    frame = pd.DataFrame(rows)
+    for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
+        frame[column] = frame[column].astype("Int64")
+    frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
+    warehouse.delete_in(conn, "audit.export_file", "file_sha", frame["file_sha"].tolist())
+    warehouse.bulk_load_in(conn, "audit.export_file", frame)

@@ -1,0 +1,645 @@
+"""Load incident export files into the warehouse, reconciled to the row.
+
+Per file and chunk: type the cells (``transforms.incident_parse``), drop exact duplicate rows,
+resolve executors, validate with the Great Expectations suite ``incident_export_<source>``,
+pseudonymize authors, and stage the valid rows (texts in a staging table bound for
+``restricted``). Then a batch of files is applied in one transaction: ``sql/core/040_fct_incident.sql``
+applies all their rows in one pass, each file's quarantine and validation results are replaced, and
+``audit.load_runs`` records read = loaded + quarantined + duplicates per file. Loading the same
+files again, in any batches, gives the same tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from gospublic.infra import settings
+from gospublic.infra.audit import LoadRun, quarantine_frame
+from gospublic.infra.model_graph import graph
+from gospublic.infra.model_runner import run_models
+from gospublic.infra.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
+from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.registry import executor_resolvers, region_timezones
+from transforms.arrow_files import take_table, write_table
+from transforms.executor_resolve import ExecutorResolver
+from transforms.incident_parse import parse_chunk
+from transforms.incident_read import DEFAULT_CHUNK_ROWS, detect_format, read_chunks
+from transforms.incident_spec import ExportSpec, FileRejectedError, SourceSpec, load_spec, match_headers
+from transforms.quarantine import Problem
+
+log = logging.getLogger(__name__)
+
+IM_DEADLINE = pd.Timedelta(hours=24)
+TEXT_FIELDS = ("url", "message_text", "answer_text")
+STAGING_COLUMNS = (
+    "source", "incident_id", "region_code", "org_id", "executor", "status", "channel", "message_type",
+    "rubric", "subcategory", "registered_at", "first_reaction_at", "answered_at", "due_at", "satisfaction",
+    "satisfied", "author_key",
+)  # fmt: skip
+NO_ALIASES = pd.DataFrame(columns=["alias_key", "org_id", "valid_from", "valid_to"])
+DUPLICATE_ID = "unique_id"
+UNKNOWN_EXECUTOR = "executor_known"
+
+
+def export_spec() -> ExportSpec:
+    return load_spec(settings.project_home() / "config" / "incident_exports.yaml")
+
+
+@dataclass(frozen=True)
+class ExportFileInfo:
+    """What the landing tells about a file before it is read."""
+
+    path: Path  # a local copy
+    file: str  # the file name, as problems name it
+    sha: str
+    source: str
+    region_code: str
+    export_date: date
+    processed_at: datetime
+
+    @property
+    def load_id(self) -> str:
+        return f"incidents:{self.source}:{self.sha[:16]}"
+
+
+@dataclass
+class ExportLoad:
+    """Counts of one loaded file; ``rows_read`` = loaded + quarantined + duplicate."""
+
+    file: str
+    sha: str
+    source: str
+    region_code: str
+    export_date: date
+    load_id: str
+    format: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_empty: int = 0
+    rows_unresolved: int = 0
+    problems: list[Problem] = field(default_factory=list, repr=False)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: (str(v) if isinstance(v, date) else v) for k, v in self.__dict__.items() if k != "problems"
+        }
+
+
+class RegistryLookups:
+    """Region time zones and executor resolvers, read once for all the files of one ingestion
+    (the registry does not change while they load)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._zones: dict[str, str] | None = None
+        self._resolvers: dict[str, ExecutorResolver] | None = None
+
+    def timezone(self, region_code: str, file: str) -> str:
+        """The region's IANA zone; rejects a file of a region the registry lacks."""
+        if self._zones is None:
+            self._zones = region_timezones(self._warehouse)
+        zone = self._zones.get(region_code)
+        if zone is None:
+            raise FileRejectedError(
+                f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
+                kind="unknown_region",
+            )
+        return zone
+
+    def resolver(self, region_code: str) -> ExecutorResolver:
+        """The region's resolver (one without aliases for a region that has none)."""
+        if self._resolvers is None:
+            self._resolvers = executor_resolvers(self._warehouse)
+        return self._resolvers.get(region_code) or ExecutorResolver(NO_ALIASES)
+
+
+@dataclass
+class PreparedExport:
+    """A file read, parsed and checked, ready to stage: the checks' tallies and either the rows of
+    each chunk that load with the chunk's count of empty rows (``chunks``, lazy: prepared in the
+    task's process chunk by chunk) or, prepared by a worker, its staging rows in files (``spilled``)."""
+
+    fmt: str
+    checks: _ChunkChecks
+    chunks: Iterable[tuple[pd.DataFrame, int]]
+    spilled: SpilledRows | None = None
+
+
+@dataclass(frozen=True)
+class SpilledRows:
+    """A file's rows of ``staging.incident_export`` and ``staging.incident_text``, written by a
+    worker to Arrow IPC files: the task maps them instead of unpickling frames (its CPU, per row)."""
+
+    events: str
+    texts: str
+    empty_rows: int
+
+    @classmethod
+    def write(cls, directory: str, events: pd.DataFrame, texts: pd.DataFrame, empty_rows: int) -> SpilledRows:
+        events_path, texts_path = (
+            write_table(directory, pa.Table.from_pandas(frame, preserve_index=False))
+            for frame in (events, texts)
+        )
+        return cls(events_path, texts_path, empty_rows)
+
+    def open(self) -> tuple[pa.Table, pa.Table]:
+        """Both tables, memory-mapped; the files are unlinked (the mappings stay)."""
+        return take_table(self.events), take_table(self.texts)
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """A file to prepare, with its region's zone and executor resolver."""
+
+    info: ExportFileInfo
+    timezone: str
+    resolver: ExecutorResolver
+
+
+def prepare_export(
+    info: ExportFileInfo,
+    *,
+    spec: ExportSpec,
+    timezone: str,
+    resolver: ExecutorResolver,
+    pseudonymize: Callable[[str], str],
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> PreparedExport:
+    """Read, parse, resolve and validate ``info``'s file chunk by chunk (no database)."""
+    fmt, checks, screened = _screen(
+        ExportJob(info, timezone, resolver), spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows
+    )
+
+    def checked() -> Iterator[tuple[pd.DataFrame, int]]:
+        for rows, empty_rows in screened:
+            outcome = validate_frame(checks.validated(rows), checks.suite)
+            yield checks.settle(rows, outcome, file=info.file), empty_rows
+
+    return PreparedExport(fmt, checks, checked())
+
+
+def prepare_exports(
+    jobs: list[ExportJob],
+    *,
+    spec: ExportSpec,
+    pseudonymize: Callable[[str], str],
+    directory: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[PreparedExport | FileRejectedError]:
+    """Prepare several whole files, the rows of all of them checked by one run of each suite (a
+    small file's validation is mostly the suite's fixed cost): a worker process's unit of work.
+    Each file gets its checks and its staging rows spilled to ``directory``, or the reason it is
+    rejected."""
+    opened: list[tuple[str, _ChunkChecks, list[tuple[pd.DataFrame, int]]] | FileRejectedError] = []
+    for job in jobs:
+        try:
+            fmt, checks, lazy = _screen(job, spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows)
+            opened.append((fmt, checks, list(lazy)))
+        except FileRejectedError as exc:
+            opened.append(exc)
+    files = [item for item in opened if not isinstance(item, FileRejectedError)]
+    outcomes: dict[int, ValidationOutcome] = {}  # id of a chunk's rows → its outcome
+    for suite in {checks.suite for _, checks, _ in files}:
+        chunks = [
+            (checks, rows) for _, checks, screened in files if checks.suite == suite for rows, _ in screened
+        ]
+        validated = validate_frames([checks.validated(rows) for checks, rows in chunks], suite)
+        outcomes.update({id(rows): outcome for (_, rows), outcome in zip(chunks, validated, strict=True)})
+    prepared: list[PreparedExport | FileRejectedError] = []
+    for job, item in zip(jobs, opened, strict=True):
+        if isinstance(item, FileRejectedError):
+            prepared.append(item)
+            continue
+        fmt, checks, screened = item
+        exported_at = _exported_at(job.info, job.timezone)
+        staging = [
+            _staging_frames(
+                checks.settle(rows, outcomes[id(rows)], file=job.info.file), job.info, exported_at
+            )
+            for rows, _ in screened
+        ]
+        if not staging:  # no data rows: rejected in its turn
+            prepared.append(PreparedExport(fmt, checks.done(), []))
+            continue
+        events, texts = (pd.concat(part, ignore_index=True) for part in zip(*staging, strict=True))
+        spilled = SpilledRows.write(directory, events, texts, sum(empty for _, empty in screened))
+        prepared.append(PreparedExport(fmt, checks.done(), [], spilled))
+    return prepared
+
+
+def _screen(
+    job: ExportJob, *, spec: ExportSpec, pseudonymize: Callable[[str], str], chunk_rows: int
+) -> tuple[str, _ChunkChecks, Iterator[tuple[pd.DataFrame, int]]]:
+    """Open ``job``'s file: its format, its checks, and its screened chunks (lazily) with the
+    count of empty rows of each."""
+    info, timezone = job.info, job.timezone
+    source = spec.sources[info.source]
+    fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
+    headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
+    mapping = match_headers(headers, source, info.file)
+    checks = _ChunkChecks(source, {name: str(headers[pos]) for pos, name in mapping.items()})
+
+    def screened() -> Iterator[tuple[pd.DataFrame, int]]:
+        for raw in chunks:
+            parsed = parse_chunk(
+                raw, mapping, headers, spec=spec, source=source, timezone=timezone, file=info.file,
+                pseudonymize=pseudonymize,
+            )  # fmt: skip
+            rows = checks.screen(
+                parsed.rows, parsed.row_hash, parsed.problems, resolver=job.resolver, timezone=timezone
+            )
+            yield rows, parsed.empty_rows
+
+    return fmt.describe(), checks, screened()
+
+
+@dataclass
+class StagedExport:
+    """A checked file waiting to be applied with its batch: its counts, its checks' findings, and
+    its rows ``held`` here (memory-mapped Arrow files), staged with the batch in its transaction."""
+
+    info: ExportFileInfo
+    load: ExportLoad
+    checks: _ChunkChecks
+    started: datetime
+    held: list[tuple[pa.Table, pa.Table]] = field(default_factory=list, repr=False)
+
+    @property
+    def held_rows(self) -> int:
+        return sum(events.num_rows for events, _ in self.held)
+
+
+def stage_export(
+    warehouse: Warehouse,
+    info: ExportFileInfo,
+    *,
+    pseudonymize: Callable[[str], str],
+    lookups: RegistryLookups,
+    spec: ExportSpec,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    prepared: Future[PreparedExport] | None = None,
+) -> StagedExport:
+    """Read, check and stage one file for :func:`apply_exports`; raises ``FileRejectedError``
+    when the file as a whole is unusable.
+
+    ``prepared``: the file already prepared by a worker (see ``ingest_landed``). Without it the
+    file is prepared here chunk by chunk, each chunk's staging rows spilled to a local Arrow file
+    and memory-mapped, so that memory stays bounded whatever its size. Either way the rows are
+    held for the batch's transaction: staging is written only there, in the transaction of the
+    model that consumes and deletes them, so a killed ingestion leaves no staged rows behind."""
+    timezone = lookups.timezone(info.region_code, info.file)
+    resolver = lookups.resolver(info.region_code)
+    exported_at = _exported_at(info, timezone)
+    if prepared is not None:
+        ready = prepared.result()
+    else:
+        ready = prepare_export(
+            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize,
+            chunk_rows=chunk_rows,
+        )  # fmt: skip
+    staged = StagedExport(
+        info,
+        ExportLoad(
+            info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
+        ),
+        ready.checks,
+        datetime.now(UTC),
+    )
+    if ready.spilled is not None:
+        staged.load.rows_empty += ready.spilled.empty_rows
+        staged.held.append(ready.spilled.open())
+    else:
+        with tempfile.TemporaryDirectory(prefix="gospublic-stage-") as spill:  # files unlinked once mapped
+            for rows, empty_rows in ready.chunks:
+                staged.load.rows_empty += empty_rows
+                if not rows.empty:
+                    spilled = SpilledRows.write(spill, *_staging_frames(rows, info, exported_at), 0)
+                    staged.held.append(spilled.open())
+    checks, result = staged.checks, staged.load
+    result.rows_read = checks.read
+    result.rows_loaded = checks.loaded
+    result.rows_quarantined = len({p.row for p in checks.problems})
+    result.rows_duplicate = checks.duplicates
+    result.rows_unresolved = checks.unresolved
+    result.problems = checks.problems
+    if result.rows_read == 0:
+        raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
+    return staged
+
+
+def apply_exports(
+    warehouse: Warehouse,
+    conn: sa.Connection,
+    batch: list[StagedExport],
+    *,
+    spec: ExportSpec,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Apply staged files to core, restricted and audit inside the caller's transaction ``conn``:
+    one pass of ``040_fct_incident.sql`` for the whole batch, the same tables as one by one."""
+    load_ids = [staged.info.load_id for staged in batch]
+    if len(set(load_ids)) != len(load_ids):
+        raise ValueError(f"a batch holds a file twice: {sorted(load_ids)}")
+    held = [tables for staged in batch for tables in staged.held]
+    if held:
+        events, texts = (
+            pa.concat_tables(part, promote_options="permissive") for part in zip(*held, strict=True)
+        )
+        _stage(warehouse, conn, events, texts)
+    batch_id = f"batch:{uuid.uuid4().hex}"
+    warehouse.bulk_load_in(
+        conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
+    )
+    warehouse.analyze_in(conn, STAGING_TABLES)
+    run_models(conn, graph().step("incidents.events"), {"batch_id": batch_id})
+    _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
+
+
+def _record_applied(
+    warehouse: Warehouse,
+    conn: sa.Connection,
+    batch: list[StagedExport],
+    spec: ExportSpec,
+    *,
+    dag_id: str | None,
+    run_id: str | None,
+) -> None:
+    """The applied files' quarantine, validation verdicts and load runs, replaced file by file
+    (a statement per table for the whole batch)."""
+    quarantine, verdicts, load_runs = [], [], []
+    for staged in batch:
+        info, checks, result = staged.info, staged.checks, staged.load
+        source = f"incidents/{info.source}"
+        quarantine.append(
+            quarantine_frame(
+                source=source, partition_key=info.sha, load_id=info.load_id, problems=checks.problems
+            )
+        )
+        verdicts.append(
+            pd.DataFrame(checks.results(spec.sources[info.source].code)).assign(
+                load_id=info.load_id, file=info.file
+            )
+        )
+        run = LoadRun(
+            load_id=info.load_id,
+            source=source,
+            partition_key=info.file,
+            target_table="core.fct_incident_event",
+            rows_read=result.rows_read,
+            rows_written=result.rows_loaded,
+            rows_rejected=result.rows_quarantined,
+            rows_duplicate=result.rows_duplicate,
+            started_at=staged.started,
+            dag_id=dag_id,
+            run_id=run_id,
+        )
+        if not run.reconciles:  # pragma: no cover - a bug, never input
+            raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
+        load_runs.append(run.as_row())
+        for problem in checks.problems[:10]:
+            log.warning(
+                "%s row %s column %s: %s (%r)", problem.file, problem.row, problem.column, problem.reason,
+                problem.value,
+            )  # fmt: skip
+        log.info("loaded %s: %s", info.file, result.as_dict())
+    shas, load_ids = [s.info.sha for s in batch], [s.info.load_id for s in batch]
+    warehouse.delete_in(conn, "audit.quarantine", "partition_key", shas)  # a file's: its content hash
+    quarantined = [frame for frame in quarantine if len(frame)]
+    if quarantined:
+        warehouse.bulk_load_in(conn, "audit.quarantine", pd.concat(quarantined, ignore_index=True))
+    warehouse.delete_in(conn, "audit.validation_result", "load_id", load_ids)
+    warehouse.bulk_load_in(conn, "audit.validation_result", pd.concat(verdicts, ignore_index=True))
+    warehouse.delete_in(conn, "audit.load_runs", "load_id", load_ids)
+    warehouse.bulk_load_in(conn, "audit.load_runs", pd.DataFrame(load_runs))
+
+
+class _ChunkChecks:
+    """Row checks that span chunks: exact duplicates, repeated ids, GE verdicts summed per file."""
+
+    def __init__(self, source: SourceSpec, header_of: dict[str, str]) -> None:
+        self.suite = f"incident_export_{source.code}"
+        self.personal = {f.name for f in source.fields if f.personal} | {"author_key"}
+        self.header_of = header_of
+        self.seen_hashes: set[int] = set()
+        self.first_row_of: dict[str, int] = {}
+        self.problems: list[Problem] = []
+        self.read = self.loaded = self.duplicates = self.unresolved = 0
+        self._results: dict[tuple[str, str | None, str], list[Any]] = {}
+
+    def screen(
+        self, rows: pd.DataFrame, row_hash: pd.Series, problems: list[Problem], *, resolver: ExecutorResolver,
+        timezone: str,
+    ) -> pd.DataFrame:  # fmt: skip
+        """The rows of one chunk that go on to validation: exact duplicates and rows with cells
+        that could not be typed are recorded and left out; executors resolve to bodies."""
+        self.read += len(rows)
+        duplicate = row_hash.duplicated() | row_hash.isin(self.seen_hashes)
+        self.seen_hashes.update(row_hash.tolist())
+        self.duplicates += int(duplicate.sum())
+        rows = rows[~duplicate]
+        problems = [p for p in problems if p.row in rows.index]
+        unparsed = {p.row for p in problems}
+        self.problems += problems
+        rows = rows.drop(index=[r for r in unparsed if r in rows.index])
+        local_day = rows["registered_at"].dt.tz_convert(timezone).dt.date
+        return rows.assign(org_id=resolver.resolve(rows["executor"], local_day))
+
+    def validated(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """What the suite sees of screened rows: no personal column (its results may quote values)."""
+        return rows[[c for c in rows.columns if c not in self.personal]]
+
+    def settle(self, rows: pd.DataFrame, outcome: ValidationOutcome, *, file: str) -> pd.DataFrame:
+        """The screened rows that load, given the suite's ``outcome``; records the others."""
+        outcome.raise_for_table(file)
+        self._add_results(outcome.results)
+        first_of = _first_rows_of_repeats(outcome.row_failures)
+        bad: set[int] = set()
+        for failure in outcome.row_failures:
+            if failure.rule == UNKNOWN_EXECUTOR:
+                continue
+            reason = failure.reason
+            if failure.rule == DUPLICATE_ID:
+                if first_of[failure.value] == failure.row:
+                    continue
+                reason = _repeated_id(first_of[failure.value])
+            column = "executor" if failure.column == "org_id" else failure.column
+            self.problems.append(
+                Problem(
+                    file,
+                    int(failure.row),
+                    None if column is None else self.header_of.get(column, column),
+                    reason,
+                    _shown(failure.value),
+                )
+            )
+            bad.add(int(failure.row))
+        rows = rows.drop(index=list(bad))
+        earlier = rows["incident_id"].map(self.first_row_of)
+        for row, first in earlier.dropna().items():
+            self.problems.append(
+                Problem(
+                    file, int(row), self.header_of.get("incident_id"),
+                    _repeated_id(int(first)),
+                    rows.at[row, "incident_id"],
+                )
+            )  # fmt: skip
+        rows = rows[earlier.isna()]
+        self.first_row_of.update({i: int(r) for r, i in rows["incident_id"].items()})
+        self.loaded += len(rows)
+        self.unresolved += int(rows["org_id"].isna().sum())
+        return rows
+
+    def done(self) -> _ChunkChecks:
+        """The checks with what only preparing needs dropped (they travel back from a worker)."""
+        self.seen_hashes, self.first_row_of = set(), {}
+        return self
+
+    def _add_results(self, results: list[ExpectationResult]) -> None:
+        for item in results:
+            key = (item.expectation, item.column, item.reason)
+            total = self._results.setdefault(key, [item.severity, 0, 0])
+            total[1] += item.element_count
+            total[2] += item.unexpected_count
+
+    def results(self, source: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return [
+            {
+                "suite": self.suite,
+                "expectation": expectation,
+                "column_name": column,
+                "severity": severity,
+                "success": unexpected == 0,
+                "element_count": elements,
+                "unexpected_count": unexpected,
+                "reason": reason,
+                "validated_at": now,
+            }
+            for (expectation, column, reason), (severity, elements, unexpected) in self._results.items()
+        ]
+
+
+STAGING_TABLES = ("staging.incident_export", "staging.incident_text", "staging.incident_batch")
+
+
+def clear_staging(warehouse: Warehouse) -> None:
+    """Empty the incident staging tables: rows an interrupted ingestion left behind."""
+    with warehouse.begin() as conn:
+        for table in STAGING_TABLES:
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
+    """GE's uniqueness check names every row of a repeated id; the first of them loads."""
+    first: dict[Any, Any] = {}
+    for failure in failures:
+        if failure.rule == DUPLICATE_ID:
+            first[failure.value] = min(first.get(failure.value, failure.row), failure.row)
+    return first
+
+
+def _repeated_id(first_row: int) -> str:
+    return f"incident id repeated within the file with other values (row {first_row} wins)"
+
+
+def _exported_at(info: ExportFileInfo, timezone: str) -> pd.Timestamp:
+    """The start of the file's export day in its region."""
+    return pd.Timestamp(datetime.combine(info.export_date, datetime.min.time()), tz=ZoneInfo(timezone))
+
+
+def _staging_frames(
+    rows: pd.DataFrame, info: ExportFileInfo, exported_at: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``staging.incident_export`` and ``staging.incident_text`` for checked ``rows``."""
+    frame = rows.rename(columns={"category": "rubric"})
+    absent = [
+        c for c in (*STAGING_COLUMNS, *TEXT_FIELDS) if c not in frame.columns
+    ]  # the source has no such field
+    frame = frame.assign(**{c: pd.Series(None, index=frame.index, dtype=object) for c in absent})
+    frame = frame[[*STAGING_COLUMNS, *TEXT_FIELDS]]
+    frame["source"] = info.source
+    frame["region_code"] = info.region_code
+    if info.source == "im":
+        frame["due_at"] = frame["registered_at"] + IM_DEADLINE
+    frame["satisfaction"] = frame["satisfaction"].astype("Int32")
+    frame["satisfied"] = frame["satisfied"].astype("Int32")
+    for column in ("first_reaction_at", "answered_at", "registered_at", "due_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    events = frame[list(STAGING_COLUMNS)].assign(
+        load_id=info.load_id,
+        file=info.file,
+        row_number=frame.index.astype("int64"),
+        export_date=info.export_date,
+        exported_at=exported_at.tz_convert("UTC"),
+        processed_at=pd.Timestamp(info.processed_at),
+    )
+    texts = frame[["source", "incident_id", *TEXT_FIELDS]].assign(load_id=info.load_id)
+    for column in TEXT_FIELDS:
+        texts[column] = texts[column].astype(object)
+    return events.reset_index(drop=True), texts.reset_index(drop=True)
+
+
+def _stage(
+    warehouse: Warehouse, conn: sa.Connection, events: pd.DataFrame | pa.Table, texts: pd.DataFrame | pa.Table
+) -> None:
+    warehouse.bulk_load_in(conn, "staging.incident_export", events)
+    warehouse.bulk_load_in(conn, "staging.incident_text", texts)
+
+
+@writer("incidents")
+def resolve_unresolved(warehouse: Warehouse) -> int:
+    """Give incidents without a body the body their executor now resolves to; returns how many."""
+    pending = warehouse.query_df(
+        "SELECT source, incident_id, region_code, executor, registered_at FROM core.fct_incident "
+        "WHERE org_id IS NULL"
+    )
+    if pending.empty:
+        return 0
+    fixes = []
+    zones, resolvers = region_timezones(warehouse), executor_resolvers(warehouse)
+    for region, rows in pending.groupby("region_code"):
+        timezone, resolver = zones.get(str(region)), resolvers.get(str(region))
+        if timezone is None or resolver is None:
+            continue
+        days = pd.to_datetime(rows["registered_at"], utc=True).dt.tz_convert(timezone).dt.date
+        found = rows.assign(org_id=resolver.resolve(rows["executor"], days)).dropna(subset=["org_id"])
+        fixes.append(found[["source", "incident_id", "org_id"]])
+    fixed = pd.concat(fixes) if fixes else pd.DataFrame()
+    if fixed.empty:
+        return 0
+    with warehouse.begin() as conn:
+        conn.execute(sa.text("DELETE FROM staging.incident_org_fix"))
+        warehouse.bulk_load_in(conn, "staging.incident_org_fix", fixed)
+        warehouse.analyze_in(conn, ["staging.incident_org_fix"])
+        run_models(conn, graph().step("incidents.org_fix"), {})
+    log.info("resolved the body of %d incidents loaded without one", len(fixed))
+    return len(fixed)
+
+
+def _shown(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        stamp: str = value.isoformat()
+        return stamp
+    return str(value)

@@ -1,0 +1,72 @@
+"""Defaults every gospublic DAG shares: owner, retries with backoff, failure alerts.
+
+Kept free of heavy imports: DAG files import it at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gospublic.infra import settings
+
+log = logging.getLogger("gospublic.alerts")
+
+OWNER = "gospublic"
+START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
+# The writing tasks' pool: 1 slot on DuckDB (one writing process per file), more on PostgreSQL,
+# where runs of one loader still take turns through its advisory lock (Warehouse.writer_lock).
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """``default_args`` for a DAG: retries with exponential backoff and the failure hook."""
+    args: dict[str, Any] = {
+        "owner": OWNER,
+        "retries": settings.task_retries(),
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": notify_failure,
+    }
+    args.update(overrides)
+    return args
+
+
+def month_param(when_empty: str) -> Any:
+    """The ``month`` param of a DAG: ``YYYY-MM`` within the supported range (checked when the run
+    is triggered; the task parses it again with ``transforms.months.parse_month``)."""
+    from airflow.sdk import Param
+
+    from transforms.months import MONTH_FORM, MONTH_PATTERN
+
+    return Param(
+        None, type=["null", "string"], pattern=MONTH_PATTERN, description=f"{MONTH_FORM}; empty: {when_empty}"
+    )
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Hook point for alerts when a task fails for good.
+
+    Logs one structured line and, when ``GOSPUBLIC_ALERT_LOG`` names a file, appends the alert
+    there as JSON (a sidecar can forward it to mail or a messenger). Only ids, never payloads
+    or connection details, so no secret can leak through an alert.
+    """
+    ti = context.get("ti") or context.get("task_instance")
+    exception = context.get("exception")
+    alert = {
+        "at": datetime.now(UTC).isoformat(),
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": getattr(ti, "run_id", None) or context.get("run_id"),
+        "try_number": getattr(ti, "try_number", None),
+        "error": type(exception).__name__ if exception else None,
+    }
+    log.error("task failed: %s", json.dumps(alert, ensure_ascii=False))
+    path = os.environ.get(settings.ENV_ALERT_LOG)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(alert, ensure_ascii=False) + "\n")

@@ -1,0 +1,87 @@
+"""The steps of the ``monthly_rating`` DAG, callable without Airflow (tests, CLI, demo)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gospublic.infra import settings
+from gospublic.infra.lake import Lake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.publish import publish_snapshot, recover
+from gospublic.rating.snapshot import compute_snapshot, methodologies
+from transforms.months import format_month, month_start, parse_month, previous_month
+
+log = logging.getLogger(__name__)
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def rated_month(month: str | None, run_after: datetime) -> str:
+    """``month`` when given, else the month before the run (the rating runs after the month closes)."""
+    if month:
+        return format_month(month)
+    current = month_start(run_after.astimezone(MOSCOW).date())
+    return f"{previous_month(current):%Y-%m}"
+
+
+def rate(
+    month: str, methodology_ids: list[str] | None = None, *, republish: bool = False, publish: bool = True
+) -> list[dict[str, Any]]:
+    """Compute (and publish) the month under each methodology; unchanged inputs create nothing.
+
+    A publication an earlier run left half done is completed (or its staging removed) first, so a
+    month whose publication was committed is published, and a change of its inputs refused."""
+    known = methodologies()
+    chosen = methodology_ids or settings.rating_methodologies()
+    unknown = [m for m in chosen if m not in known]
+    if unknown:
+        raise ValueError(f"unknown methodologies {unknown}; config/methodologies has {sorted(known)}")
+    first_day = parse_month(month)
+    results = []
+    # one rating run at a time: a second would take the first's publication under way for a
+    # half-published one and recover it
+    with Warehouse.from_connection() as warehouse, warehouse.writer_lock("rating"):
+        lake = Lake.from_connection()
+        for methodology_id in chosen:
+            methodology = known[methodology_id]
+            if publish:
+                recover(warehouse, lake, methodology.id, first_day)
+            snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
+            result = snapshot.as_dict()
+            if publish and snapshot.status == "draft":
+                publication = publish_snapshot(warehouse, lake, snapshot, methodology)
+                result.update(status="published", path=publication.path, files=len(publication.files))
+            results.append(result)
+    return results
+
+
+def summary_lines(month: str, methodology_id: str, top: int = 5) -> list[str]:
+    """The top and bottom ``top`` bodies of each group of the latest snapshot, and where the page is."""
+    with Warehouse.from_connection() as warehouse:
+        rows = warehouse.query(
+            "SELECT s.snapshot_id, s.publish_path FROM mart.rating_snapshot AS s WHERE s.methodology_id = :m "
+            "AND s.month = :month ORDER BY s.revision DESC LIMIT 1",
+            {"m": methodology_id, "month": parse_month(month)},
+        )
+        if not rows:
+            return [f"no rating of {month} under {methodology_id}"]
+        snapshot = rows[0]
+        table = warehouse.query_df(
+            "SELECT r.rating_group, r.rank, r.score, r.zone, COALESCE(o.name, r.org_id) AS name "
+            "FROM mart.rating_monthly AS r "
+            "LEFT JOIN core.dim_org AS o ON o.org_id = r.org_id AND o.is_current "
+            "WHERE r.snapshot_id = :s AND r.is_rated ORDER BY r.rating_group, r.rank, name",
+            {"s": snapshot["snapshot_id"]},
+        )
+        lake = Lake.from_connection()
+    lines = [f"Рейтинг {month}, методика {methodology_id} ({snapshot['snapshot_id']})"]
+    for group, part in table.groupby("rating_group", sort=True):
+        lines.append(f"\n  {group} — органов в рейтинге: {len(part)}")
+        for label, rows_ in (("лучшие", part.head(top)), ("последние", part.tail(top))):
+            lines.append(f"    {label}:")
+            lines += [f"      {int(r.rank):>3}. {r.score:5.1f}  {r.name}" for r in rows_.itertuples()]
+    if snapshot["publish_path"]:
+        lines.append(f"\nrating.html: {lake.uri(snapshot['publish_path'] + '/rating.html')}")
+    return lines

@@ -1,0 +1,267 @@
+"""Load one extracted day of VK data from the lake into staging and core, in one transaction.
+
+Re-runnable for any past day without calling VK: it reads the day's latest manifest, replaces
+the day's staging partitions and extraction errors, rebuilds the affected core rows, and records
+one ``audit.load_runs`` row per method. A day's first load with no later day staged (the daily
+run) rebuilds from the day's rows and the touched core rows only (step ``vk.forward`` of
+``sql/models.yml``), so its cost does not grow with the days staged before; re-runs and
+out-of-order days rebuild from every staged observation (step ``vk.full``). Both give the same
+core tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from gospublic.infra.audit import LoadRun, begin_attempt, record_load_runs
+from gospublic.infra.lake import Lake
+from gospublic.infra.model_graph import graph
+from gospublic.infra.model_runner import run_models
+from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.infra.workers import process_pool, worker_count
+from gospublic.vk.days import pages_loaded, record_day
+from gospublic.vk.extract import error_kind, manifest_key, manifest_problems, read_manifest
+from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
+
+log = logging.getLogger(__name__)
+
+# Step vk.forward of sql/models.yml runs on a day's first load with no later day staged: the day's
+# latest observations are the latest of all, so its models read only the day's rows and the core
+# rows of the posts they touch (not every day's); step vk.full rebuilds from every staged day.
+# Anything that makes a day's load not forward: a later day staged, or core rows observed on the
+# day or after it (the day loaded before, whose rebuilt posts must be found again).
+NOT_FORWARD = """
+SELECT 1 AS found FROM (SELECT 1 FROM staging.vk_post_observations WHERE dt > :dt LIMIT 1) AS a
+UNION ALL SELECT 1 FROM (SELECT 1 FROM staging.vk_comment_observations WHERE dt > :dt LIMIT 1) AS b
+UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_post WHERE observed_dt >= :dt LIMIT 1) AS c
+UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_comment WHERE observed_dt >= :dt LIMIT 1) AS d
+"""
+POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
+ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "kind", "error_code", "error_msg", "occurred_at")
+
+
+class ManifestNotPassedError(RuntimeError):
+    """The day's manifest names a run that did not pass its checks: loading it would lose data."""
+
+
+class FewerPagesError(RuntimeError):
+    """The load would leave the day with fewer pages than it has (``allow_fewer_pages`` permits)."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    method: str
+    table: str
+
+
+TARGETS = (
+    _Target("groups.getById", "staging.vk_page_observations"),
+    _Target("wall.get", "staging.vk_post_observations"),
+    _Target("wall.getComments", "staging.vk_comment_observations"),
+)
+
+# Offered to Warehouse.vacuum after each day: the tables whose rows the models delete and write
+# again (the day's posts and their comments), vacuumed once their dead rows pass a fifth of the
+# live ones, and the staging tables, whose BRIN indexes on dt must cover the pages appended (so
+# that the next day's partition delete and rebuild keys skip the month's pages).
+VACUUMED = (
+    "staging.vk_rebuild_posts", "staging.vk_day_posts", "staging.vk_day_comments",
+    "core.fct_post", "core.fct_comment",
+    *(target.table for target in TARGETS),
+)  # fmt: skip
+
+
+@writer("vk_load")  # the work tables and core rows are shared by the days: loads take turns
+def load_day(
+    warehouse: Warehouse,
+    lake: Lake,
+    dt: date,
+    pseudonymize: Callable[[str], str],
+    *,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+    allow_fewer_pages: bool = False,
+) -> dict[str, Any]:
+    """Load ``dt`` from its latest manifest; returns counts per method.
+
+    Refuses a manifest whose run did not pass its checks, and a load that would leave the day
+    with fewer pages than are loaded for it unless ``allow_fewer_pages``."""
+    manifest = read_manifest(lake, dt)
+    run_id = manifest["run_id"]
+    load_id = f"vk:{dt.isoformat()}:{run_id}"
+    started = datetime.now(UTC)
+    window = manifest.get("window_start")  # manifests written before it was recorded: no cut
+    ctx = _Context(
+        dt,
+        load_id,
+        pseudonymize,
+        int(datetime.fromisoformat(window).timestamp()) if window else None,
+    )
+    counts: dict[str, dict[str, int]] = {}
+    before_window = 0
+    audit_ids = {"started": started, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    attempt = begin_attempt(warehouse, _runs(load_id, dt, **audit_ids))
+    with attempt.marking_failure(), warehouse.begin() as conn:
+        _check_manifest(manifest, dt)  # a refusal is a failed attempt in audit.load_runs
+        pages_before = pages_loaded(conn, dt)
+        for target in TARGETS:
+            stats = {"read": 0, "rejected": 0, "before_window": 0}
+            keys = manifest["files"].get(target.method, [])
+            frames = _frames(lake, keys, target, ctx, stats)
+            result = warehouse.replace_partition_in(conn, target.table, frames, {"dt": dt})
+            before_window += stats.pop("before_window")
+            counts[target.method] = {**stats, "written": result.inserted}
+        errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
+        warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
+        for target in TARGETS:  # the first days: later ones add little to what the statistics counted
+            warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
+        forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
+        run_models(conn, graph().step("vk.forward" if forward else "vk.full"), {"dt": dt})
+        _check_pages(pages_before, pages_loaded(conn, dt), dt, run_id, allow_fewer_pages)
+        day = record_day(conn, manifest, dt)
+        attempt.finish_in(conn)
+        runs = _runs(load_id, dt, counts=counts, **audit_ids)
+        record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
+    warehouse.vacuum(VACUUMED)
+    log.info(
+        "loaded VK day %s from run %s (%s rebuild): %s (%d posts from before the window %s left out)",
+        dt, run_id, "forward" if forward else "full", counts, before_window, window,
+    )  # fmt: skip
+    return {
+        "dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors),
+        "posts_before_window": before_window, "rebuild": "forward" if forward else "full",
+        "complete": day["complete"],
+    }  # fmt: skip
+
+
+def _check_manifest(manifest: dict[str, Any], dt: date) -> None:
+    """Refuse a manifest whose run did not pass its checks (a lake written before they existed)."""
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ManifestNotPassedError(
+            f"{manifest_key(dt)} names vk_pages run {manifest['run_id']}, which did not pass its "
+            f"checks ({'; '.join(problems)}); loading it would replace {dt} with a partial day. "
+            f"Nothing was loaded. To repair it, re-extract {dt} (trigger vk_pages for that date "
+            "without replay) or point latest.json at a run of that day that passed."
+        )
+
+
+def _check_pages(before: int, after: int, dt: date, run_id: str, allow_fewer_pages: bool) -> None:
+    """Fail (rolling the load back) when it would leave ``dt`` with fewer pages than it had."""
+    if after < before and not allow_fewer_pages:
+        raise FewerPagesError(
+            f"loading {dt} from vk_pages run {run_id} would leave {after} pages in core.fct_page_daily "
+            f"where {before} are loaded; nothing was changed. If pages really left (removed from the "
+            "registry), replay with allow_fewer_pages: trigger vk_pages for that date with "
+            '{"replay": true, "allow_fewer_pages": true}; otherwise re-extract the day.'
+        )
+    if after < before:
+        log.warning("%s: %d pages replace %d (allow_fewer_pages)", dt, after, before)
+
+
+def _runs(
+    load_id: str,
+    dt: date,
+    *,
+    started: datetime,
+    dag_id: str | None,
+    run_id: str,
+    task_id: str | None,
+    counts: dict[str, dict[str, int]] | None = None,
+) -> list[LoadRun]:
+    """One load run per method (zero counts for the ``started`` rows of the attempt)."""
+    return [
+        LoadRun(
+            load_id=f"{load_id}:{target.method}",
+            source=f"vk/{target.method}",
+            partition_key=dt.isoformat(),
+            target_table=target.table,
+            rows_read=(counts or {}).get(target.method, {}).get("read", 0),
+            rows_written=(counts or {}).get(target.method, {}).get("written", 0),
+            rows_rejected=(counts or {}).get(target.method, {}).get("rejected", 0),
+            started_at=started,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+        )
+        for target in TARGETS
+    ]
+
+
+@dataclass(frozen=True)
+class _Context:
+    dt: date
+    load_id: str
+    pseudonymize: Callable[[str], str]  # as given (picklable): workers get it, and memoize it
+    window_start: int | None  # epoch seconds; posts published before it are not staged
+
+
+def _frames(
+    lake: Lake, keys: list[str], target: _Target, ctx: _Context, stats: dict[str, int]
+) -> Iterator[pa.Table]:
+    """Arrow tables, a chunk of a raw file each, in the order of ``keys``. Reconciles: items read
+    = rows written + error answers rejected (posts from before the window are counted apart, in
+    ``before_window``). With a worker pool, files are decoded by the workers (a few files ahead)
+    while this process writes the tables already decoded."""
+    pool = process_pool() if len(keys) >= POOLED_MIN_FILES else None
+    flats = _flat_in_pool(pool, lake, keys, target, ctx) if pool else _flat_here(lake, keys, target, ctx)
+    for flat in flats:
+        stats["read"] += flat.read
+        stats["rejected"] += flat.rejected
+        stats["before_window"] += flat.before_window
+        yield flat.table
+
+
+def _flat_here(lake: Lake, keys: list[str], target: _Target, ctx: _Context) -> Iterator[Flattened]:
+    pseudonymize = memoized(ctx.pseudonymize)  # a citizen comments many times a day
+    for key in keys:
+        with lake.open_read(key) as stream:
+            yield from flatten_stream(
+                target.method, stream, ctx.dt, ctx.load_id, pseudonymize, source=key,
+                window_start=ctx.window_start,
+            )  # fmt: skip
+
+
+def _flat_in_pool(
+    pool: Executor, lake: Lake, keys: list[str], target: _Target, ctx: _Context
+) -> Iterator[Flattened]:
+    """Raw files decoded by the workers a few files ahead; their tables come back through local
+    Arrow IPC files, mapped here without a copy."""
+    ahead: deque[Future[list[SpilledFlat]]] = deque()
+    with tempfile.TemporaryDirectory(prefix="gospublic-vk-") as spill:
+        for key in keys:
+            job = pool.submit(
+                flatten_gzip_spilled, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id,
+                ctx.pseudonymize, directory=spill, source=key, window_start=ctx.window_start,
+            )  # fmt: skip
+            ahead.append(job)
+            if len(ahead) > 2 * worker_count(pool):
+                yield from (spilled.open() for spilled in ahead.popleft().result())
+        while ahead:
+            yield from (spilled.open() for spilled in ahead.popleft().result())
+
+
+def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:
+    for batch in manifest["batches"]:
+        for error in batch["errors"]:
+            yield {
+                "dt": dt,
+                "run_id": manifest["run_id"],
+                "vk_group_id": error.get("vk_group_id"),
+                "method": error["method"],
+                "kind": error_kind(error),
+                "error_code": error["error_code"],
+                "error_msg": error.get("error_msg"),
+                "occurred_at": datetime.fromisoformat(error["occurred_at"]),
+            }
