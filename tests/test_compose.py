@@ -167,7 +167,13 @@ def test_the_warehouse_database_is_created_at_postgres_start() -> None:
     text = init.read_text()
     assert "CREATE DATABASE warehouse OWNER warehouse" in text
     postgres_env = SERVICES["postgres"]["environment"]
-    assert {"WAREHOUSE_PASSWORD", "BI_READER_PASSWORD"} <= set(postgres_env)
+    assert {"WAREHOUSE_PASSWORD", "BI_USER", "BI_PASSWORD"} <= set(postgres_env)
+    # bi_reader is a group (the migrator's, see tests/test_bi_reader_role.py); BI logs in as a member
+    assert re.search(r"^CREATE ROLE bi_reader NOLOGIN;$", text, re.M)
+    login = r"^CREATE ROLE :\"bi_user\" LOGIN .*PASSWORD :'bi_password' IN ROLE bi_reader;$"
+    assert re.search(login, text, re.M), "BI's login, a member of the group"
+    sql = text.split("<<'SQL'", 1)[1]
+    assert not re.search(r"(?<!NO)CREATEROLE|SUPERUSER(?<!NOSUPERUSER)", sql), "no role needs more"
 
 
 def test_the_lake_bucket_is_created_at_start() -> None:

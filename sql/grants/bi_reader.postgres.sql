@@ -1,13 +1,7 @@
--- The role BI tools log in with (through a login role granted bi_reader): mart only. PostgreSQL only;
--- re-applied after every migration, so tables added to mart later are readable too.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bi_reader') THEN
-        CREATE ROLE bi_reader NOLOGIN;
-    END IF;
-END
-$$;
-
+-- The group role BI tools log in through (a login role that is a member of bi_reader): mart only.
+-- PostgreSQL only; migration 0016_bi_reader_role creates the role when missing. Re-applied after
+-- every migration, so tables added to mart later are readable too. Needs no more than owning the
+-- warehouse's schemas: it works for a migrator that is not a superuser.
 GRANT USAGE ON SCHEMA mart TO bi_reader;
 
 GRANT SELECT ON ALL TABLES IN SCHEMA mart TO bi_reader;
