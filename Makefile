@@ -20,7 +20,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock lint format test test-fast schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
+.PHONY: help venv lock lint format test test-fast test-prod schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ browser: ## Headless Chromium for the rating page's browser test (Debian's chrom
 	  echo "installing chromium (apt)"; \
 	  $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+
+test-prod: venv ## docker-compose.yml's topology as local processes (Celery, PostgreSQL, Redis, moto S3) runs the sample month; run table in var/test-prod/
+	$(BIN)/pytest --prod -m prod tests/prod
 
 test-fast: venv ## The suite without the slow end-to-end DAG runs
 	$(BIN)/pytest -m "not slow"
