@@ -66,7 +66,7 @@ class ModelGraph:
     loaded: Mapping[str, str]
 
     def step(self, name: str) -> tuple[str, ...]:
-        """The model files the step runs, in order (``"vk.forward"`` → ``("core/010_…", …)``)."""
+        """The model files the step runs, in order (``"vk"`` → ``("core/010_…", …)``)."""
         files = tuple(m.file for m in self.models if name in m.steps)
         if not files:
             raise KeyError(f"{GRAPH_FILE}: no model runs in step {name!r}; steps: {self.step_names()}")
@@ -164,7 +164,7 @@ def _model(path: Path, file: Any, spec: Any) -> Model:
 
     steps = names("steps")
     if not steps or not all(_STEP.fullmatch(s) for s in steps):
-        raise ModelGraphError(f"{where}: steps must name at least one step such as vk.forward")
+        raise ModelGraphError(f"{where}: steps must name at least one step such as incidents.events")
     model = Model(
         file=file,
         target=str(spec["target"]),

@@ -1,5 +1,5 @@
 """Run the model files of ``sql/`` for one partition, in the order a step of ``sql/models.yml`` gives
-(``gospublic.infra.model_graph``: ``run_models(conn, graph().step("vk.full"), params)``)."""
+(``gospublic.infra.model_graph``: ``run_models(conn, graph().step("vk"), params)``)."""
 
 from __future__ import annotations
 

@@ -2,11 +2,12 @@
 
 Re-runnable for any past day without calling VK: it reads the day's latest manifest, replaces
 the day's staging partitions and extraction errors, rebuilds the affected core rows, and records
-one ``audit.load_runs`` row per method. A day's first load with no later day staged (the daily
-run) rebuilds from the day's rows and the touched core rows only (step ``vk.forward`` of
-``sql/models.yml``), so its cost does not grow with the days staged before; re-runs and
-out-of-order days rebuild from every staged observation (step ``vk.full``). Both give the same
-core tables.
+one ``audit.load_runs`` row per method. The core rows are rebuilt by step ``vk`` of
+``sql/models.yml``, one rule per table in two scopes: a day's first load with no later day staged
+(the daily run) is *forward* — its models read the day's rows and the touched core rows only, so
+its cost does not grow with the days staged before; re-runs and out-of-order days are *full* —
+every staged observation. The scope is the bound boolean ``forward``; both give the same core
+tables (``tests/vk/test_vk_rebuild_scopes.py``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, 
 
 log = logging.getLogger(__name__)
 
-# Step vk.forward of sql/models.yml runs on a day's first load with no later day staged: the day's
-# latest observations are the latest of all, so its models read only the day's rows and the core
-# rows of the posts they touch (not every day's); step vk.full rebuilds from every staged day.
-# Anything that makes a day's load not forward: a later day staged, or core rows observed on the
-# day or after it (the day loaded before, whose rebuilt posts must be found again).
+# The forward scope of step vk (sql/core/020_fct_post.sql, 030_fct_comment.sql) holds on a day's
+# first load with no later day staged: the day's latest observations are the latest of all, and
+# each touched core row is the latest of the days before, so the models read only the day's rows
+# and those core rows (not every day's); the full scope reads every staged day. Anything that
+# makes a day's load not forward: a later day staged, or core rows observed on the day or after it
+# (the day loaded before, whose rebuilt posts must be found again).
 NOT_FORWARD = """
 SELECT 1 AS found FROM (SELECT 1 FROM staging.vk_post_observations WHERE dt > :dt LIMIT 1) AS a
 UNION ALL SELECT 1 FROM (SELECT 1 FROM staging.vk_comment_observations WHERE dt > :dt LIMIT 1) AS b
@@ -127,7 +129,7 @@ def load_day(
         for target in TARGETS:  # the first days: later ones add little to what the statistics counted
             warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
         forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
-        run_models(conn, graph().step("vk.forward" if forward else "vk.full"), {"dt": dt})
+        run_models(conn, graph().step("vk"), {"dt": dt, "forward": forward})
         _check_pages(pages_before, pages_loaded(conn, dt), dt, run_id, allow_fewer_pages)
         day = record_day(conn, manifest, dt)
         attempt.finish_in(conn)

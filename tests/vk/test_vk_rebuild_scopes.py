@@ -1,0 +1,103 @@
+"""The VK load's forward and full rebuilds are one rule per table (sql/core/020_fct_post.sql,
+030_fct_comment.sql; step vk bound with forward true or false). On the same staged rows, the full
+scope must give every table the forward scope gave — after each day of a forward sequence of daily
+loads, and for the whole sequence rebuilt from an empty core — on both engines. A change to one
+scope's reads that the other does not share fails here with the table named."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bench.vk_raw import land_month
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.model_graph import graph
+from gospublic.infra.model_runner import run_models
+from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.vk.load import load_day
+from tests.vk.conftest import VkWorld, days
+from tests.vk.test_vk_load_forward import hide_comments_seen_before
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+RUN_DAYS = days(date(2025, 11, 24), 4)
+CORE = ("core.fct_page_daily", "core.fct_post", "core.fct_comment")
+# What step vk writes besides core: the posts it rebuilt and their new rows (the day's, after a load).
+WORK = ("staging.vk_rebuild_posts", "staging.vk_day_posts", "staging.vk_day_comments")
+
+
+class _RollbackError(Exception):
+    """Raised to leave a transaction without committing it."""
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def digests(conn: sa.Connection, tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of each table, as ``conn`` sees it."""
+    out = {}
+    for table in tables:
+        result = conn.execute(sa.text(f"SELECT * FROM {table}"))
+        rows = sorted(repr(tuple(_plain(v) for v in row)) for row in result)
+        out[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+    return out
+
+
+def full_rebuild(conn: sa.Connection, day: date) -> None:
+    run_models(conn, graph().step("vk"), {"dt": day, "forward": False})
+
+
+def test_each_forward_day_equals_its_full_rebuild_table_by_table(vk_world: VkWorld, tmp_path) -> None:
+    wh = vk_world.warehouse
+    lake = LocalLake(tmp_path / "lake")
+    assert land_month(vk_world.data, lake, RUN_DAYS)["days"] == len(RUN_DAYS)
+    hidden = hide_comments_seen_before(lake.root, RUN_DAYS[-1], RUN_DAYS[:-1])
+    assert hidden > 0  # the last day carries core comments it did not see: the forward-only read
+    key = pseudonymizer()
+
+    for day in RUN_DAYS:
+        assert load_day(wh, lake, day, key)["rebuild"] == "forward"
+        with wh.begin() as conn:
+            forward = digests(conn, CORE + WORK)
+        assert forward["staging.vk_rebuild_posts"][0] > 0 and forward["staging.vk_day_comments"][0] > 0
+        with pytest.raises(_RollbackError), wh.begin() as conn:
+            full_rebuild(conn, day)
+            full = digests(conn, CORE + WORK)
+            raise _RollbackError
+        assert {t: full[t] for t in full if full[t] != forward[t]} == {}, f"scopes diverge on {day}"
+
+    with wh.begin() as conn:
+        carried = conn.execute(
+            sa.text("SELECT COUNT(*) FROM staging.vk_day_comments WHERE observed_dt < :last"),
+            {"last": RUN_DAYS[-1]},
+        ).scalar()
+    assert carried == hidden
+
+
+def test_forward_sequence_equals_full_rebuild_of_every_day(vk_world: VkWorld, tmp_path) -> None:
+    wh = vk_world.warehouse
+    lake = LocalLake(tmp_path / "lake")
+    land_month(vk_world.data, lake, RUN_DAYS)
+    hide_comments_seen_before(lake.root, RUN_DAYS[-1], RUN_DAYS[:-1])
+    key = pseudonymizer()
+    assert [load_day(wh, lake, day, key)["rebuild"] for day in RUN_DAYS] == ["forward"] * len(RUN_DAYS)
+    with wh.begin() as conn:
+        forward = digests(conn, CORE)
+    assert all(rows > 0 for rows, _ in forward.values())
+
+    with pytest.raises(_RollbackError), wh.begin() as conn:
+        for table in ("core.fct_post", "core.fct_comment"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+        for day in RUN_DAYS:  # the staged month rebuilt from an empty core, oldest day first
+            full_rebuild(conn, day)
+        full = digests(conn, CORE)
+        raise _RollbackError
+    assert {t: full[t] for t in full if full[t] != forward[t]} == {}
