@@ -120,9 +120,11 @@ def spec_document() -> dict:
         "version": 1,
         "description": (
             "Incident export formats of Incident Management (im) and ПОС (pos). A file's header is "
-            "matched field by field against `header` and `aliases` (after trimming spaces and "
-            "case-folding); unknown columns are ignored; `required` fields must be present and non-empty "
-            "in every row; `personal` fields are personal data (152-ФЗ)."
+            "matched field by field against `header` and `aliases` in the form executor names match in "
+            "(case, ё/е, quotes, spaces) with dashes and punctuation read as spaces; a column no field "
+            "reads is reported with the closest known header unless `extra_columns_seen` lists it; "
+            "`required` fields must be present and non-empty in every row; `personal` fields are "
+            "personal data (152-ФЗ)."
         ),
         "files": {
             "formats": ["xlsx", "csv"],
