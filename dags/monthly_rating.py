@@ -10,6 +10,14 @@ methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, defa
   inputs and methodology → same fingerprint → nothing new. A published month never changes: when
   inputs changed the run fails until triggered with `{"republish": true}`, which publishes revision
   N+1 and keeps every earlier revision.
+* **Publication gate:** before anything is computed the month's inputs are checked — every VK day
+  loaded (`GOSPUBLIC_GATE_VK_MISSING_DAYS` tolerated, default 0), an export dated after the month's
+  end for each source (`GOSPUBLIC_GATE_EXPORT_SOURCES`, IM and ПОС) and region, the share of bodies
+  with data not fallen by more than `GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP` (0.2) from the month before.
+  Missing inputs fail the run (no retry) with the reason in Russian and English listing the days,
+  sources and counts. To publish anyway: `{"accept_incomplete_inputs": true,
+  "incomplete_inputs_reason": "…"}`; every check is recorded in `audit.rating_gate`. A snapshot with
+  no rated body or a score that is not a number is never made, whatever the params.
 * **Publication:** `publish/rating/YYYY-MM/<methodology>/rev-N/` in the lake — `rating.xlsx`,
   `rating.html`, `rating.csv`, `rating.json`, `cards/<body>.html`, `manifest.json` — and
   `latest.json` beside. One atomic step: staged, committed by the snapshot turning `published`,
@@ -40,6 +48,12 @@ from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default
         "month": month_param("the month before the run"),
         "methodologies": Param(None, type=["null", "array"], description="methodology ids"),
         "republish": Param(False, type="boolean", description="publish a new revision of a published month"),
+        "accept_incomplete_inputs": Param(
+            False, type="boolean", description="publish although the publication gate finds inputs missing"
+        ),
+        "incomplete_inputs_reason": Param(
+            None, type=["null", "string"], description="who accepts the incomplete inputs and why (recorded)"
+        ),
     },
 )
 def monthly_rating() -> None:
@@ -54,10 +68,22 @@ def monthly_rating() -> None:
     @task(pool=WAREHOUSE_POOL)
     def rate(month: str) -> list[dict[str, Any]]:
         """Compute, snapshot and publish under each methodology."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from gospublic.rating.steps import rate as rate_month
+        from transforms.publication_gate import PublicationGateError
 
         params = get_current_context()["params"]
-        return rate_month(month, params.get("methodologies"), republish=bool(params.get("republish")))
+        try:
+            return rate_month(
+                month,
+                params.get("methodologies"),
+                republish=bool(params.get("republish")),
+                accept_incomplete_inputs=bool(params.get("accept_incomplete_inputs")),
+                incomplete_inputs_reason=params.get("incomplete_inputs_reason"),
+            )
+        except PublicationGateError as exc:  # inputs missing: retrying would not find them
+            raise AirflowFailException(str(exc)) from exc
 
     rate(rated_month())
 

@@ -814,6 +814,18 @@ CREATE TABLE audit.quarantine (
     quarantined_at  TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
+CREATE TABLE audit.rating_gate (
+    "month"       DATE                     NOT NULL,
+    checked_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id        VARCHAR,
+    run_id        VARCHAR,
+    verdict       VARCHAR                  NOT NULL,
+    reason        VARCHAR,
+    findings      VARCHAR                  NOT NULL,
+    message       VARCHAR                  NOT NULL,
+    snapshot_ids  VARCHAR
+);
+
 CREATE TABLE audit.schema_migrations (
     migration   VARCHAR                  NOT NULL,
     checksum    VARCHAR                  NOT NULL,

@@ -826,6 +826,18 @@ CREATE TABLE audit.quarantine (
     quarantined_at  TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
+CREATE TABLE audit.rating_gate (
+    month         DATE                     NOT NULL,
+    checked_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id        TEXT,
+    run_id        TEXT,
+    verdict       TEXT                     NOT NULL,
+    reason        TEXT,
+    findings      TEXT                     NOT NULL,
+    message       TEXT                     NOT NULL,
+    snapshot_ids  TEXT
+);
+
 CREATE TABLE audit.schema_migrations (
     migration   TEXT                     NOT NULL,
     checksum    TEXT                     NOT NULL,

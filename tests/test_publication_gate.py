@@ -47,7 +47,7 @@ def test_a_missing_vk_day_fails_naming_the_day_in_both_languages() -> None:
     (problem,) = verdict.problems
     assert problem.code == "vk_days"
     message = verdict.message()
-    assert "не загружены 1 из 30 дней (допускается 0): 2025-11-17" in message
+    assert "не загружено дней — 1 из 30 (допускается 0): 2025-11-17" in message
     assert "1 of 30 days not loaded (0 allowed): 2025-11-17" in message
     assert message.index("Рейтинг за 2025-11 не опубликован") < message.index("Rating 2025-11 not published")
 
@@ -91,7 +91,7 @@ def test_an_empty_warehouse_month_lists_everything_missing() -> None:
     assert [p.code for p in verdict.problems] == ["no_bodies", "vk_days", "exports_im", "exports_pos"]
     message = verdict.message()
     assert "нет ни одного органа за 2025-11" in message and "has no body for 2025-11" in message
-    assert "не загружены 30 из 30 дней (допускается 0): 2025-11-01…2025-11-30" in message
+    assert "не загружено дней — 30 из 30 (допускается 0): 2025-11-01…2025-11-30" in message
 
 
 def test_a_fall_in_the_share_of_bodies_with_data_fails() -> None:
@@ -135,7 +135,7 @@ def test_a_non_finite_score_is_never_published(bad: float) -> None:
 def test_a_snapshot_without_a_rated_body_is_never_published() -> None:
     verdict = check_scores("2025-11, penza-2025", [("org-1", False, None), ("org-2", False, None)])
     assert [p.code for p in verdict.problems] == ["no_rated_body"]
-    assert "ни один из 2 органов не получил оценку" in verdict.message()
+    assert "ни один орган не получил оценку (органов: 2)" in verdict.message()
     assert check_scores("2025-11, penza-2025", []).problems[0].code == "no_rated_body"
 
 

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from gospublic.infra.lake import Lake, LocalLake
 from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
+from tests.rating_inputs import record_complete_inputs
 
 MONTH = "2025-11"
 METHODOLOGY = "samara-2022"
@@ -39,7 +40,7 @@ def seed_region(warehouse: Warehouse, months: tuple[date, ...] = (date(2025, 11,
                 names: list[str] | None = None, bodies: int = 8) -> None:  # fmt: skip
     """``bodies`` bodies (the first without a page: not rated) with rating inputs for ``months``;
     a later month reverses the order of the earlier one, so scores and places fall (negative
-    changes)."""
+    changes). Each month's inputs are complete for the publication gate (tests/rating_inputs.py)."""
     migrate(warehouse)
     names = names or []
     with warehouse.begin() as conn:
@@ -70,6 +71,8 @@ def seed_region(warehouse: Warehouse, months: tuple[date, ...] = (date(2025, 11,
                         "er": 0.7 * k, "rs": None if k == 3 else 0.12 * k, "cs": 40 + 7 * k,
                     },
                 )  # fmt: skip
+    for month in months:
+        record_complete_inputs(warehouse, month)
 
 
 def change_inputs(warehouse: Warehouse, share: float = 0.05) -> None:

@@ -80,6 +80,7 @@ class Verdict:
     subject: str  # "2025-11" or "2025-11, penza-2025"
     problems: tuple[Finding, ...]
     notes: tuple[Finding, ...] = ()
+    kind: str = "inputs"  # inputs | scores
 
     @property
     def passed(self) -> bool:
@@ -93,9 +94,14 @@ class Verdict:
                 f"Rating {self.subject}: inputs complete.",
             ]
             return "\n".join(lines + [f"  • {n.ru} / {n.en}" for n in self.notes])
-        ru = [f"Рейтинг за {self.subject} не опубликован — не хватает данных:"]
+        why_ru, why_en = (
+            ("не хватает данных", "inputs are missing")
+            if self.kind == "inputs"
+            else ("оценки нельзя публиковать", "its scores cannot be published")
+        )
+        ru = [f"Рейтинг за {self.subject} не опубликован — {why_ru}:"]
         ru += [f"  • {p.ru}" for p in self.problems]
-        en = [f"Rating {self.subject} not published — inputs are missing:"]
+        en = [f"Rating {self.subject} not published — {why_en}:"]
         en += [f"  • {p.en}" for p in self.problems]
         return "\n".join(ru + en)
 
@@ -103,6 +109,7 @@ class Verdict:
         return json.dumps(
             {
                 "subject": self.subject,
+                "kind": self.kind,
                 "passed": self.passed,
                 "problems": [_finding_json(p) for p in self.problems],
                 "notes": [_finding_json(n) for n in self.notes],
@@ -159,7 +166,7 @@ def check_scores(subject: str, scores: Iterable[tuple[str, bool, float | None]])
         problems.append(
             Finding(
                 "no_rated_body",
-                f"ни один из {len(rows)} органов не получил оценку",
+                f"ни один орган не получил оценку (органов: {len(rows)})",
                 f"none of the {len(rows)} bodies is rated",
                 {"bodies": len(rows)},
             )
@@ -169,12 +176,12 @@ def check_scores(subject: str, scores: Iterable[tuple[str, bool, float | None]])
         problems.append(
             Finding(
                 "non_finite_score",
-                f"оценка не является числом у {len(bad)} органов: {_listed(bad, 'ru')}",
+                f"оценка не является числом (органов: {len(bad)}): {_listed(bad, 'ru')}",
                 f"the score is not a finite number for {len(bad)} bodies: {_listed(bad, 'en')}",
                 {"org_ids": bad},
             )
         )
-    return Verdict(subject, tuple(problems))
+    return Verdict(subject, tuple(problems), kind="scores")
 
 
 def _vk_problems(inputs: MonthInputs, rules: GateRules) -> list[Finding]:
@@ -186,7 +193,7 @@ def _vk_problems(inputs: MonthInputs, rules: GateRules) -> list[Finding]:
     return [
         Finding(
             "vk_days",
-            f"VK: не загружены {len(missing)} из {len(days)} дней (допускается {allowed}): {text}",
+            f"VK: не загружено дней — {len(missing)} из {len(days)} (допускается {allowed}): {text}",
             f"VK: {len(missing)} of {len(days)} days not loaded ({allowed} allowed): {text}",
             {"missing_days": [d.isoformat() for d in missing], "allowed": rules.vk_missing_days},
         )

@@ -30,16 +30,34 @@ RATED = ["penza-2025", "samara-2022"]
 WHEN = datetime(2025, 12, 3, 3, tzinfo=UTC)
 
 
+# Two VK days of the month are loaded (load_world): the publication gate stops the month until
+# the incomplete inputs are accepted with a reason, as an operator would.
+ACCEPTED = {
+    "accept_incomplete_inputs": True,
+    "incomplete_inputs_reason": "test: two VK days of the sample month, accepted to test publication",
+}
+
+
 def run_rating(dagbag, **conf):
-    return dagbag.get_dag("monthly_rating").test(
-        logical_date=WHEN, run_conf={"month": MONTH, "methodologies": RATED, **conf}
-    )
+    """Every param is given: ``dag.test`` in one process keeps an earlier run's conf in the params."""
+    run_conf = {"month": MONTH, "methodologies": RATED, "republish": False, **ACCEPTED, **conf}
+    return dagbag.get_dag("monthly_rating").test(logical_date=WHEN, run_conf=run_conf)
 
 
-def rated_world(world: VkWorld, dagbag, tmp_path: Path) -> Lake:
+def rated_world(world: VkWorld, dagbag, tmp_path: Path, *, gate_first: bool = False) -> Lake:
     load_world(world, dagbag, tmp_path)
     built = dagbag.get_dag("warehouse_build").test(logical_date=WHEN, run_conf={"month": MONTH})
     assert built.state == "success"
+    if gate_first:
+        stopped = run_rating(dagbag, accept_incomplete_inputs=False, incomplete_inputs_reason=None)
+        assert stopped.state == "failed"
+        assert [ti.state for ti in stopped.get_task_instances() if ti.task_id == "rate"] == ["failed"]
+        assert world.warehouse.scalar("SELECT COUNT(*) FROM mart.rating_snapshot") == 0
+        (refusal,) = world.warehouse.query("SELECT * FROM audit.rating_gate")
+        assert refusal["verdict"] == "failed" and refusal["dag_id"] == "monthly_rating"
+        assert "VK: не загружено дней — 28 из 30" in refusal["message"]
+        assert "VK: 28 of 30 days not loaded" in refusal["message"]
+        assert not list(Lake.from_connection().list("publish/"))
     run = run_rating(dagbag)
     assert run.state == "success", {ti.task_id: ti.state for ti in run.get_task_instances()}
     return Lake.from_connection()
@@ -109,7 +127,10 @@ def check_published_files(world: VkWorld, lake: Lake, methodology_id: str, sid: 
 
 def test_month_rated_published_and_immutable(vk_world: VkWorld, dagbag, tmp_path: Path) -> None:
     world, wh = vk_world, vk_world.warehouse
-    lake = rated_world(world, dagbag, tmp_path)
+    lake = rated_world(world, dagbag, tmp_path, gate_first=True)
+    accepted = wh.query("SELECT * FROM audit.rating_gate WHERE verdict = 'accepted'")
+    assert [row["reason"] for row in accepted] == [ACCEPTED["incomplete_inputs_reason"]]
+    assert set(accepted[0]["snapshot_ids"].split(", ")) == {f"{m}:{MONTH}:r1" for m in RATED}
     roots = {}
     for methodology_id in RATED:
         sid = check_scores_ranks_and_zones(world, methodology_id)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transforms.publication_gate import GateRules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +37,9 @@ ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
 ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
 ENV_WORKER_PROCESSES = "GOSPUBLIC_WORKER_PROCESSES"
 ENV_WAREHOUSE_LOCK_TIMEOUT = "GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT"
+ENV_GATE_VK_MISSING_DAYS = "GOSPUBLIC_GATE_VK_MISSING_DAYS"
+ENV_GATE_EXPORT_SOURCES = "GOSPUBLIC_GATE_EXPORT_SOURCES"
+ENV_GATE_MAX_DATA_SHARE_DROP = "GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -49,6 +56,9 @@ ENVIRONMENT = {
     ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
     ENV_WORKER_PROCESSES: "processes a task may start for CPU-bound steps (default: the CPUs, at most 4)",
     ENV_WAREHOUSE_LOCK_TIMEOUT: "seconds a warehouse writer waits for another to finish (default 900)",
+    ENV_GATE_VK_MISSING_DAYS: "days of the month without a VK load monthly_rating tolerates (default 0)",
+    ENV_GATE_EXPORT_SOURCES: "sources whose exports must cover the rated month (default im,pos)",
+    ENV_GATE_MAX_DATA_SHARE_DROP: "tolerated relative fall of the share of bodies with data (default 0.2)",
 }
 
 
@@ -119,3 +129,15 @@ def warehouse_lock_timeout() -> float:
     """Seconds a writer waits for the warehouse's writer lock (the DuckDB file, or a PostgreSQL
     advisory lock of its loader) before it fails naming the holder."""
     return float(os.environ.get(ENV_WAREHOUSE_LOCK_TIMEOUT, "900"))
+
+
+def gate_rules() -> GateRules:
+    """The publication gate's tolerances (``transforms.publication_gate``)."""
+    from transforms.publication_gate import GateRules
+
+    sources = os.environ.get(ENV_GATE_EXPORT_SOURCES, "im,pos")
+    return GateRules(
+        vk_missing_days=int(os.environ.get(ENV_GATE_VK_MISSING_DAYS, "0")),
+        export_sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+        max_data_share_drop=float(os.environ.get(ENV_GATE_MAX_DATA_SHARE_DROP, "0.2")),
+    )

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from gospublic.infra import settings
 from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.gate import require_scores
 from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
 from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
@@ -99,6 +100,8 @@ def compute_snapshot(
     )
     snapshot_id = f"{methodology.id}:{month:%Y-%m}:r{revision}"
     indicators, bodies = score_month(inputs, methodology)
+    # the publication gate: no snapshot without a rated body or with a score that is not a number
+    require_scores(f"{month:%Y-%m}, {methodology.id}", bodies)
     bodies = _with_changes(warehouse, methodology, month, bodies)
     snapshot = {
         "snapshot_id": snapshot_id,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from gospublic.infra import settings
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.gate import check_month, require_publishable
 from gospublic.rating.publish import publish_snapshot, recover
 from gospublic.rating.snapshot import compute_snapshot, methodologies
 from transforms.months import format_month, month_start, parse_month, previous_month
@@ -27,12 +28,20 @@ def rated_month(month: str | None, run_after: datetime) -> str:
 
 
 def rate(
-    month: str, methodology_ids: list[str] | None = None, *, republish: bool = False, publish: bool = True
+    month: str,
+    methodology_ids: list[str] | None = None,
+    *,
+    republish: bool = False,
+    publish: bool = True,
+    accept_incomplete_inputs: bool = False,
+    incomplete_inputs_reason: str | None = None,
 ) -> list[dict[str, Any]]:
     """Compute (and publish) the month under each methodology; unchanged inputs create nothing.
 
     A publication an earlier run left half done is completed (or its staging removed) first, so a
-    month whose publication was committed is published, and a change of its inputs refused."""
+    month whose publication was committed is published, and a change of its inputs refused. Then
+    the publication gate (``gospublic.rating.gate``) checks the month's inputs: incomplete ones stop
+    the run with the reason, unless accepted deliberately with a reason, which is recorded."""
     known = methodologies()
     chosen = methodology_ids or settings.rating_methodologies()
     unknown = [m for m in chosen if m not in known]
@@ -44,16 +53,25 @@ def rate(
     # half-published one and recover it
     with Warehouse.from_connection() as warehouse, warehouse.writer_lock("rating"):
         lake = Lake.from_connection()
+        if publish:
+            for methodology_id in chosen:
+                recover(warehouse, lake, known[methodology_id].id, first_day)
+        gate = check_month(
+            warehouse,
+            first_day,
+            accept_incomplete_inputs=accept_incomplete_inputs,
+            reason=incomplete_inputs_reason,
+        )
         for methodology_id in chosen:
             methodology = known[methodology_id]
-            if publish:
-                recover(warehouse, lake, methodology.id, first_day)
             snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
             result = snapshot.as_dict()
             if publish and snapshot.status == "draft":
+                require_publishable(warehouse, snapshot.snapshot_id, f"{first_day:%Y-%m}, {methodology.id}")
                 publication = publish_snapshot(warehouse, lake, snapshot, methodology)
                 result.update(status="published", path=publication.path, files=len(publication.files))
             results.append(result)
+        gate.record_snapshots(warehouse, [r["snapshot_id"] for r in results])
     return results
 
 
