@@ -29,12 +29,11 @@ without losing or silently dropping a row.
 
 from __future__ import annotations
 
-from typing import Any
-
-from airflow.sdk import dag, task
+from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from gospublic.incidents.results import IngestResult, IngestTotals
 from gospublic.orchestration.assets import INCIDENTS, REGISTRY
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
 
@@ -53,25 +52,26 @@ from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default
 )
 def incidents_ingest() -> None:
     @task(multiple_outputs=True, pool=WAREHOUSE_POOL)
-    def ingest_new_files() -> dict[str, Any]:
+    def ingest_new_files() -> IngestResult:
         """Load, reject or recognise every file waiting in incoming/, oldest first."""
-        from gospublic.incidents.steps import ingest
+        from gospublic.incidents import steps
 
-        return ingest()
+        context = get_current_context()
+        return steps.ingest(dag_id=context["dag"].dag_id, run_id=context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
     def resolve_executors() -> int:
         """Find bodies for incidents loaded without one (aliases added since)."""
-        from gospublic.incidents.steps import resolve
+        from gospublic.incidents import steps
 
-        return resolve()
+        return steps.resolve()
 
     @task(multiple_outputs=True, outlets=INCIDENTS)
-    def publish(summary: dict[str, Any], resolved: int) -> dict[str, Any]:
+    def publish(summary: IngestResult, resolved: int) -> IngestTotals:
         """Announce the incident tables when this run changed them; skipped otherwise."""
-        from gospublic.incidents.steps import publish as check
+        from gospublic.incidents import steps
 
-        return check(summary, resolved)
+        return steps.publish(summary, resolved)
 
     summary = ingest_new_files()
     resolved = resolve_executors()

@@ -27,12 +27,11 @@ methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, defa
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
+from gospublic.rating.results import RatedMonth
 
 
 @dag(
@@ -60,22 +59,22 @@ def monthly_rating() -> None:
     @task
     def rated_month() -> str:
         """The month to rate."""
-        from gospublic.rating.steps import rated_month as month_of
+        from gospublic.rating import steps
 
         context = get_current_context()
-        return month_of(context["params"].get("month"), context["dag_run"].run_after)
+        return steps.rated_month(context["params"].get("month"), context["dag_run"].run_after)
 
     @task(pool=WAREHOUSE_POOL)
-    def rate(month: str) -> list[dict[str, Any]]:
+    def rate(month: str) -> list[RatedMonth]:
         """Compute, snapshot and publish under each methodology."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from gospublic.rating.steps import rate as rate_month
+        from gospublic.rating import steps
         from transforms.publication_gate import PublicationGateError
 
         params = get_current_context()["params"]
         try:
-            return rate_month(
+            return steps.rate(
                 month,
                 params.get("methodologies"),
                 republish=bool(params.get("republish")),

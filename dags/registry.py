@@ -17,13 +17,12 @@ Loads the registry of bodies and their official pages (`orgs.csv`, `pages.csv`, 
 
 from __future__ import annotations
 
-from typing import Any
-
-from airflow.sdk import dag, task
+from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.assets import REGISTRY
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.registry.results import RegistryCounts
 
 
 @dag(
@@ -38,16 +37,12 @@ from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default
 )
 def registry() -> None:
     @task(multiple_outputs=True, outlets=REGISTRY, pool=WAREHOUSE_POOL)
-    def load_registry() -> dict[str, Any]:
+    def load_registry() -> RegistryCounts:
         """Validate the registry files and replace the dimensions; returns the counts."""
-        from airflow.sdk import get_current_context
-
-        from gospublic.infra.warehouse import Warehouse
-        from gospublic.registry.load import load_registry as load
+        from gospublic.registry import steps
 
         context = get_current_context()
-        with Warehouse.from_connection() as warehouse:
-            return load(warehouse, dag_id=context["dag"].dag_id, run_id=context["run_id"]).as_dict()
+        return steps.load(dag_id=context["dag"].dag_id, run_id=context["run_id"])
 
     load_registry()
 

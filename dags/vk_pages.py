@@ -37,22 +37,14 @@ replies (`wall.getComments`), through the real `vk-api` client.
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.assets import VK_PAGES
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.vk.results import Batch, BatchResult, DayLoad, DaySummary
 
 VK_POOL = "vk_api"
-
-
-def _partition() -> tuple[Any, str, dict[str, Any]]:
-    from gospublic.vk.steps import partition_date
-
-    context = get_current_context()
-    return partition_date(context["logical_date"]), context["run_id"], context["params"]
 
 
 @dag(
@@ -78,37 +70,33 @@ def vk_pages() -> None:
     @task.branch
     def choose_mode() -> str:
         """Replay loads from the lake only; otherwise extract first."""
-        _, _, params = _partition()
-        return "load" if params.get("replay") else "plan"
+        from gospublic.vk import steps
+
+        return steps.first_task(bool(get_current_context()["params"].get("replay")))
 
     @task
-    def plan() -> list[dict[str, Any]]:
+    def plan() -> list[Batch]:
         """The day's VK pages in batches, with the start of the posts' re-read window."""
-        from gospublic.infra.warehouse import Warehouse
-        from gospublic.vk.steps import plan as make_plan
+        from gospublic.vk import steps
 
-        dt, _, params = _partition()
-        with Warehouse.from_connection() as warehouse:
-            return make_plan(warehouse, dt, window_days=params.get("window_days"))["batches"]
+        context = get_current_context()
+        return steps.plan(context["logical_date"], window_days=context["params"].get("window_days"))
 
     @task(multiple_outputs=True, pool=VK_POOL)
-    def extract(batch: dict[str, Any]) -> dict[str, Any]:
+    def extract(batch: Batch) -> BatchResult:
         """Call VK for one batch of pages; every answer lands in the lake."""
-        from gospublic.infra.lake import Lake
-        from gospublic.vk.client import VkClient
-        from gospublic.vk.steps import extract as run_extract
+        from gospublic.vk import steps
 
-        dt, run_id, _ = _partition()
-        return run_extract(VkClient.from_connection(), Lake.from_connection(), batch, dt, run_id)
+        context = get_current_context()
+        return steps.extract(batch, context["logical_date"], context["run_id"])
 
     @task(multiple_outputs=True)
-    def finish(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    def finish(outcomes: list[BatchResult]) -> DaySummary:
         """Write the run's manifest; move latest.json to it only if it passed its checks."""
-        from gospublic.infra.lake import Lake
-        from gospublic.vk.steps import finish as write_finish
+        from gospublic.vk import steps
 
-        dt, run_id, _ = _partition()
-        return write_finish(Lake.from_connection(), dt, run_id, list(outcomes))
+        context = get_current_context()
+        return steps.finish(context["logical_date"], context["run_id"], list(outcomes))
 
     @task(
         multiple_outputs=True,
@@ -116,19 +104,17 @@ def vk_pages() -> None:
         trigger_rule="none_failed_min_one_success",
         pool=WAREHOUSE_POOL,
     )
-    def load() -> dict[str, Any]:
+    def load() -> DayLoad:
         """Load the day's latest manifest from the lake into staging and core."""
-        from gospublic.infra.lake import Lake
-        from gospublic.infra.pseudonym_key import pseudonymizer
-        from gospublic.infra.warehouse import Warehouse
-        from gospublic.vk.load import load_day
+        from gospublic.vk import steps
 
-        dt, _, params = _partition()
-        with Warehouse.from_connection() as warehouse:
-            return load_day(
-                warehouse, Lake.from_connection(), dt, pseudonymizer(), dag_id="vk_pages", task_id="load",
-                allow_fewer_pages=bool(params.get("allow_fewer_pages")),
-            )  # fmt: skip
+        context = get_current_context()
+        return steps.load(
+            context["logical_date"],
+            allow_fewer_pages=bool(context["params"].get("allow_fewer_pages")),
+            dag_id=context["dag"].dag_id,
+            task_id=context["task"].task_id,
+        )
 
     mode = choose_mode()
     batches = plan()

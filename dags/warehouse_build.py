@@ -18,10 +18,9 @@ Builds the marts — the BI contract in schema `mart` ([docs/data-dictionary.md]
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.sdk import AssetAny, dag, get_current_context, task
 
+from gospublic.marts.results import MonthBuilt
 from gospublic.orchestration.assets import INCIDENTS, MARTS, VK_PAGES
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
 
@@ -41,25 +40,24 @@ def warehouse_build() -> None:
     @task
     def months() -> list[str]:
         """The months to rebuild."""
-        from gospublic.marts.steps import months_to_build
+        from gospublic.marts import steps
 
         context = get_current_context()
-        run_after = context["dag_run"].run_after
-        return months_to_build(context["params"].get("month"), run_after)
+        return steps.months_to_build(context["params"].get("month"), context["dag_run"].run_after)
 
     @task(pool=WAREHOUSE_POOL)
-    def build(months: list[str]) -> list[dict[str, Any]]:
+    def build(months: list[str]) -> list[MonthBuilt]:
         """Incident timing, then every mart model, month by month."""
-        from gospublic.marts.steps import build as build_months
+        from gospublic.marts import steps
 
-        return build_months(months)
+        return steps.build(months)
 
     @task(multiple_outputs=True, outlets=MARTS)
-    def check(months: list[str]) -> dict[str, Any]:
+    def check(months: list[str]) -> dict[str, dict[str, int]]:
         """GE suites and reconciliation of each rebuilt month."""
-        from gospublic.marts.steps import check as check_months
+        from gospublic.marts import steps
 
-        return check_months(months)
+        return steps.check(months)
 
     chosen = months()
     build(chosen) >> check(chosen)

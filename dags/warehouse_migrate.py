@@ -32,24 +32,16 @@ def warehouse_migrate() -> None:
     @task(pool=WAREHOUSE_POOL)
     def apply_migrations() -> list[str]:
         """Apply pending migrations; returns their names."""
-        from gospublic.infra.migrations import migrate
-        from gospublic.infra.warehouse import Warehouse
+        from gospublic.infra import steps
 
-        with Warehouse.from_connection() as warehouse:
-            return migrate(warehouse)
+        return steps.migrate()
 
     @task
     def check_schemas(applied: list[str]) -> list[str]:
         """Fail unless every warehouse schema exists and no migration is pending."""
-        from gospublic.infra.migrations import status
-        from gospublic.infra.warehouse import SCHEMAS, Warehouse
+        from gospublic.infra import steps
 
-        with Warehouse.from_connection() as warehouse:
-            missing = sorted(set(SCHEMAS) - set(warehouse.schemas()))
-            pending = status(warehouse).pending
-        if missing or pending:
-            raise RuntimeError(f"warehouse incomplete: missing schemas {missing}, pending {pending}")
-        return sorted(SCHEMAS)
+        return steps.check_schemas()
 
     check_schemas(apply_migrations())
 

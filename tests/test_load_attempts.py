@@ -19,7 +19,7 @@ from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
 from gospublic.registry import load as registry_load
 from gospublic.registry.load import load_registry
-from gospublic.vk.steps import plan
+from gospublic.vk.daily import plan
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT / "config" / "registry"

@@ -10,8 +10,8 @@ import pytest
 
 from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
+from gospublic.vk.daily import wall_counts
 from gospublic.vk.extract import MIN_WALL_COUNT, PAGE_SIZE, wall_count_hint
-from gospublic.vk.steps import wall_counts
 
 
 @pytest.mark.parametrize(

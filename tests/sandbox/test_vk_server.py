@@ -23,7 +23,7 @@ import requests
 import vk_api
 from vk_api.requests_pool import vk_request_one_param_pool
 
-from gospublic.vk.http import make_session
+from gospublic.vk.session import make_session
 from sandbox.model import metric_at
 from sandbox.vk_server import serve
 from sandbox.vk_server.data import DatasetError, load_dataset

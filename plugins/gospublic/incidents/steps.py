@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from gospublic.incidents.files import ingest_landed
 from gospublic.incidents.load import resolve_unresolved
+from gospublic.incidents.results import IngestResult, IngestTotals
 from gospublic.infra import settings
 from gospublic.infra.lake import Lake
 from gospublic.infra.pseudonym_key import pseudonymizer
@@ -15,7 +15,7 @@ from gospublic.infra.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 
-def ingest(dag_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+def ingest(dag_id: str | None = None, run_id: str | None = None) -> IngestResult:
     """One pass over the lake's ``incoming/``; returns what was loaded, rejected and recognised."""
     with Warehouse.from_connection() as warehouse:
         summary = ingest_landed(
@@ -32,17 +32,20 @@ def ingest(dag_id: str | None = None, run_id: str | None = None) -> dict[str, An
         len(summary.rejected),
         len(summary.already_loaded),
     )
-    return summary.as_dict()
+    return IngestResult(
+        loaded=summary.loaded, rejected=summary.rejected, already_loaded=summary.already_loaded
+    )
 
 
 def resolve() -> int:
+    """Find bodies for incidents loaded without one (aliases added since); returns how many."""
     with Warehouse.from_connection() as warehouse:
         return resolve_unresolved(warehouse)
 
 
-def publish(summary: dict[str, Any], resolved: int) -> dict[str, Any]:
+def publish(summary: IngestResult, resolved: int) -> IngestTotals:
     """Totals of the run; skips the task (no Asset event) when the tables did not change."""
-    totals = {
+    totals: IngestTotals = {
         "files_loaded": len(summary["loaded"]),
         "files_rejected": len(summary["rejected"]),
         "files_already_loaded": len(summary["already_loaded"]),

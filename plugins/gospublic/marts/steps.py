@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from gospublic.infra.warehouse import Warehouse
 from gospublic.marts.build import build_month
 from gospublic.marts.check import check_month
+from gospublic.marts.results import MonthBuilt
 from transforms.months import format_month, month_start, parse_month, previous_month
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -31,13 +31,16 @@ def _first_day(month: str) -> date:
     return parse_month(month)
 
 
-def build(months: list[str]) -> list[dict[str, Any]]:
+def build(months: list[str]) -> list[MonthBuilt]:
+    """Incident timing, then every mart model, month by month."""
     firsts = [_first_day(m) for m in months]  # a bad month fails before the warehouse opens
     with Warehouse.from_connection() as warehouse:
-        return [build_month(warehouse, first).as_dict() for first in firsts]
+        built = [build_month(warehouse, first) for first in firsts]
+    return [MonthBuilt(month=b.month, incidents=b.incidents, mart_rows=b.mart_rows) for b in built]
 
 
 def check(months: list[str]) -> dict[str, dict[str, int]]:
+    """GE suites and reconciliation of each rebuilt month: checks run per mart, by month."""
     firsts = {m: _first_day(m) for m in months}
     with Warehouse.from_connection() as warehouse:
         return {m: check_month(warehouse, first) for m, first in firsts.items()}

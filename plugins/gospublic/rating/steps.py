@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from gospublic.infra import settings
@@ -12,6 +11,7 @@ from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.gate import check_month, require_publishable
 from gospublic.rating.publish import publish_snapshot, recover
+from gospublic.rating.results import RatedMonth
 from gospublic.rating.snapshot import compute_snapshot, methodologies
 from transforms.months import format_month, month_start, parse_month, previous_month
 
@@ -35,7 +35,7 @@ def rate(
     publish: bool = True,
     accept_incomplete_inputs: bool = False,
     incomplete_inputs_reason: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RatedMonth]:
     """Compute (and publish) the month under each methodology; unchanged inputs create nothing.
 
     A publication an earlier run left half done is completed (or its staging removed) first, so a
@@ -48,7 +48,7 @@ def rate(
     if unknown:
         raise ValueError(f"unknown methodologies {unknown}; config/methodologies has {sorted(known)}")
     first_day = parse_month(month)
-    results = []
+    results: list[RatedMonth] = []
     # one rating run at a time: a second would take the first's publication under way for a
     # half-published one and recover it
     with Warehouse.from_connection() as warehouse, warehouse.writer_lock("rating"):
@@ -65,11 +65,21 @@ def rate(
         for methodology_id in chosen:
             methodology = known[methodology_id]
             snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
-            result = snapshot.as_dict()
+            result = RatedMonth(
+                snapshot_id=snapshot.snapshot_id,
+                month=f"{snapshot.month:%Y-%m}",
+                methodology_id=snapshot.methodology_id,
+                revision=snapshot.revision,
+                status=snapshot.status,
+                input_fingerprint=snapshot.input_fingerprint,
+                created=snapshot.created,
+            )
             if publish and snapshot.status == "draft":
                 require_publishable(warehouse, snapshot.snapshot_id, f"{first_day:%Y-%m}, {methodology.id}")
                 publication = publish_snapshot(warehouse, lake, snapshot, methodology)
-                result.update(status="published", path=publication.path, files=len(publication.files))
+                result["status"] = "published"
+                result["path"] = publication.path
+                result["files"] = len(publication.files)
             results.append(result)
         gate.record_snapshots(warehouse, [r["snapshot_id"] for r in results])
     return results

@@ -290,7 +290,7 @@ class VkClient:
     def _session(self, token: VkToken) -> Any:
         import vk_api
 
-        from gospublic.vk.http import make_session
+        from gospublic.vk.session import make_session
 
         session = make_session(self.config.base_url)
         vk = vk_api.VkApi(token=token.secret, api_version=API_VERSION, session=session)

@@ -33,6 +33,7 @@ from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.infra.workers import process_pool, worker_count
 from gospublic.vk.days import pages_loaded, record_day
 from gospublic.vk.extract import error_kind, manifest_key, manifest_problems, read_manifest
+from gospublic.vk.results import DayLoad
 from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def load_day(
     dag_id: str | None = None,
     task_id: str | None = None,
     allow_fewer_pages: bool = False,
-) -> dict[str, Any]:
+) -> DayLoad:
     """Load ``dt`` from its latest manifest; returns counts per method.
 
     Refuses a manifest whose run did not pass its checks, and a load that would leave the day

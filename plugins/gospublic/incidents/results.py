@@ -1,0 +1,23 @@
+"""What the ``incidents_ingest`` tasks hand each other (XCom): typed, JSON-ready dictionaries."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class IngestResult(TypedDict):
+    """One pass over ``incoming/``: each loaded file's reconciled counts, each rejected file with
+    its reason, and the names of files recognised as already loaded."""
+
+    loaded: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    already_loaded: list[str]
+
+
+class IngestTotals(TypedDict):
+    files_loaded: int
+    files_rejected: int
+    files_already_loaded: int
+    rows_loaded: int
+    rows_quarantined: int
+    incidents_resolved: int
