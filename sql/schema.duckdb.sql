@@ -749,26 +749,29 @@ COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'Изменение с 
 -- audit ------------------------------------------------------------------------------------------
 
 CREATE TABLE audit.export_file (
-    file_sha          VARCHAR                  NOT NULL,
-    "source"          VARCHAR                  NOT NULL,
-    file              VARCHAR                  NOT NULL,
-    landed_key        VARCHAR                  NOT NULL,
-    stored_key        VARCHAR,
-    state             VARCHAR                  NOT NULL,
-    reject_kind       VARCHAR,
-    reason            VARCHAR,
-    format            VARCHAR,
-    region_code       VARCHAR,
-    export_date       DATE,
-    rows_read         BIGINT,
-    rows_loaded       BIGINT,
-    rows_quarantined  BIGINT,
-    rows_duplicate    BIGINT,
-    rows_empty        BIGINT,
-    bytes             BIGINT                   NOT NULL,
-    processed_at      TIMESTAMP WITH TIME ZONE NOT NULL,
-    dag_id            VARCHAR,
-    run_id            VARCHAR,
+    file_sha              VARCHAR                  NOT NULL,
+    "source"              VARCHAR                  NOT NULL,
+    file                  VARCHAR                  NOT NULL,
+    landed_key            VARCHAR                  NOT NULL,
+    stored_key            VARCHAR,
+    state                 VARCHAR                  NOT NULL,
+    reject_kind           VARCHAR,
+    reason                VARCHAR,
+    format                VARCHAR,
+    region_code           VARCHAR,
+    export_date           DATE,
+    rows_read             BIGINT,
+    rows_loaded           BIGINT,
+    rows_quarantined      BIGINT,
+    rows_duplicate        BIGINT,
+    rows_empty            BIGINT,
+    bytes                 BIGINT                   NOT NULL,
+    processed_at          TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id                VARCHAR,
+    run_id                VARCHAR,
+    columns_read          VARCHAR,
+    columns_unrecognised  VARCHAR,
+    columns_changed       VARCHAR,
     PRIMARY KEY(file_sha)
 );
 
@@ -881,4 +884,13 @@ CREATE TABLE restricted.incident_text (
     url           VARCHAR,
     message_text  VARCHAR,
     answer_text   VARCHAR
+);
+
+CREATE TABLE restricted.quarantine_raw_row (
+    partition_key  VARCHAR NOT NULL,
+    load_id        VARCHAR NOT NULL,
+    file           VARCHAR NOT NULL,
+    row_number     BIGINT  NOT NULL,
+    line_number    BIGINT  NOT NULL,
+    raw_text       VARCHAR NOT NULL
 );

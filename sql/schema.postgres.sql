@@ -761,26 +761,29 @@ COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'Изменение с 
 -- audit ------------------------------------------------------------------------------------------
 
 CREATE TABLE audit.export_file (
-    file_sha          TEXT                     NOT NULL,
-    source            TEXT                     NOT NULL,
-    file              TEXT                     NOT NULL,
-    landed_key        TEXT                     NOT NULL,
-    stored_key        TEXT,
-    state             TEXT                     NOT NULL,
-    reject_kind       TEXT,
-    reason            TEXT,
-    format            TEXT,
-    region_code       TEXT,
-    export_date       DATE,
-    rows_read         BIGINT,
-    rows_loaded       BIGINT,
-    rows_quarantined  BIGINT,
-    rows_duplicate    BIGINT,
-    rows_empty        BIGINT,
-    bytes             BIGINT                   NOT NULL,
-    processed_at      TIMESTAMP WITH TIME ZONE NOT NULL,
-    dag_id            TEXT,
-    run_id            TEXT,
+    file_sha              TEXT                     NOT NULL,
+    source                TEXT                     NOT NULL,
+    file                  TEXT                     NOT NULL,
+    landed_key            TEXT                     NOT NULL,
+    stored_key            TEXT,
+    state                 TEXT                     NOT NULL,
+    reject_kind           TEXT,
+    reason                TEXT,
+    format                TEXT,
+    region_code           TEXT,
+    export_date           DATE,
+    rows_read             BIGINT,
+    rows_loaded           BIGINT,
+    rows_quarantined      BIGINT,
+    rows_duplicate        BIGINT,
+    rows_empty            BIGINT,
+    bytes                 BIGINT                   NOT NULL,
+    processed_at          TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id                TEXT,
+    run_id                TEXT,
+    columns_read          TEXT,
+    columns_unrecognised  TEXT,
+    columns_changed       TEXT,
     CONSTRAINT export_file_pkey PRIMARY KEY (file_sha)
 );
 
@@ -904,6 +907,15 @@ CREATE TABLE restricted.incident_text (
     CONSTRAINT incident_text_pkey PRIMARY KEY (source, incident_id, load_id)
 );
 CREATE INDEX incident_text_load_id ON restricted.incident_text USING btree (load_id);
+
+CREATE TABLE restricted.quarantine_raw_row (
+    partition_key  TEXT   NOT NULL,
+    load_id        TEXT   NOT NULL,
+    file           TEXT   NOT NULL,
+    row_number     BIGINT NOT NULL,
+    line_number    BIGINT NOT NULL,
+    raw_text       TEXT   NOT NULL
+);
 
 
 -- privileges of other roles (sql/grants/) --------------------------------------------------------

@@ -3,6 +3,11 @@
 Vectorised with pandas so that a million-row export parses in seconds. Value sets (status,
 channel, message type) map known labels to codes and keep unknown labels as written, so that the
 Great Expectations suite names them. Dates are the region's local time and come out in UTC.
+
+Each typed field also keeps its cells as written in the file (column ``<field>#written``), so that
+a row quarantined later, by the suite, shows what the file said rather than the typed value. CSV
+rows that could not be read as written (``transforms.incident_read.ReadFault``: wrong number of
+fields, bytes not in the file's encoding) become problems of their whole row.
 """
 
 from __future__ import annotations
@@ -14,11 +19,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transforms.incident_read import READ_FAULTS, ReadFault
 from transforms.incident_spec import ExportSpec, FieldSpec, SourceSpec, header_key
 from transforms.quarantine import Problem
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 PROFILE_ID = r"^id(\d+)$"
+WRITTEN = "#written"  # suffix of a typed field's column of cells as written in the file
+
+
+def written_column(field_name: str) -> str:
+    """The column of ``field_name``'s cells as written (typed fields only)."""
+    return f"{field_name}{WRITTEN}"
 
 
 @dataclass
@@ -29,6 +41,7 @@ class ParsedChunk:
     row_hash: pd.Series
     problems: list[Problem] = field(default_factory=list)
     empty_rows: int = 0
+    read_faults: list[ReadFault] = field(default_factory=list)  # rows unreadable as written
 
 
 def parse_chunk(
@@ -43,9 +56,10 @@ def parse_chunk(
     pseudonymize: Callable[[str], str],
 ) -> ParsedChunk:
     """Type the cells of ``raw`` (columns by position) for the fields in ``mapping``."""
+    faults: list[ReadFault] = list(raw.attrs.get(READ_FAULTS, []))
     blank = raw.astype(str).apply(lambda col: col.str.strip().eq("")).astype(bool)
     empty = raw.isna().astype(bool) | blank
-    blank_rows = empty.all(axis=1)
+    blank_rows = empty.all(axis=1) & ~raw.index.isin([f.row for f in faults])
     raw = raw[~blank_rows]
     row_hash = pd.Series(pd.util.hash_pandas_object(raw.astype(str), index=False).to_numpy(), index=raw.index)
     header_of = {name: str(headers[pos]) for pos, name in mapping.items()}
@@ -61,12 +75,22 @@ def parse_chunk(
             out[spec_field.name], out["satisfied"] = typed
         else:
             out[spec_field.name] = typed
+        if spec_field.type != "text" or spec_field.values:
+            out[written_column(spec_field.name)] = _written(cells)
         problems += [
             Problem(file, int(row), header, reason, _shown(cells.at[row])) for row, reason in bad.items()
         ]
     if "author" in out:
         out["author_key"] = author_keys(out["author"], out.get("channel"), source.code, pseudonymize)
-    return ParsedChunk(out, row_hash, problems, int(blank_rows.sum()))
+    problems += [Problem(file, fault.row, None, fault.reason, None) for fault in faults]
+    return ParsedChunk(out, row_hash, problems, int(blank_rows.sum()), faults)
+
+
+def _written(cells: pd.Series) -> pd.Series:
+    """Cells as written: text as it is, Excel cells as their text (dates ``ДД.ММ.ГГГГ ЧЧ:ММ:СС``)."""
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+        return cells.astype(object).where(cells.notna(), None)
+    return cells.map(_shown).astype(object)
 
 
 def _typed(

@@ -25,19 +25,21 @@ CLOSEST_CUTOFF = 0.8  # difflib's ratio above which a known header is named as t
 
 
 class FileRejectedError(ValueError):
-    """The whole file cannot be used; ``reason`` is recorded with the file in ``rejected/``."""
+    """The whole file cannot be used; ``reason`` is recorded with the file in ``rejected/``,
+    ``reason_ru`` (when given) tells ЦУР staff the same in Russian in the file's report."""
 
-    def __init__(self, reason: str, *, kind: str) -> None:
+    def __init__(self, reason: str, *, kind: str, reason_ru: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
+        self.reason_ru = reason_ru
 
     def __reduce__(self) -> tuple[Any, ...]:  # crosses from worker processes intact
-        return (_file_rejected, (self.reason, self.kind))
+        return (_file_rejected, (self.reason, self.kind, self.reason_ru))
 
 
-def _file_rejected(reason: str, kind: str) -> FileRejectedError:
-    return FileRejectedError(reason, kind=kind)
+def _file_rejected(reason: str, kind: str, reason_ru: str | None = None) -> FileRejectedError:
+    return FileRejectedError(reason, kind=kind, reason_ru=reason_ru)
 
 
 @dataclass(frozen=True)

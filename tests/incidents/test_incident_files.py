@@ -92,10 +92,10 @@ REJECTIONS = [
         "(tried 'Статус', 'Состояние', 'Статус инцидента')",
     ),
     (
-        "im_58_20251110.csv",
-        lambda h, r: write_csv(h, [r[0], [*r[1], "лишнее"], r[2]]),
-        "malformed_csv",
-        "im_58_20251110.csv: malformed CSV: Error tokenizing data. C error: Expected",
+        "im_58_20251110.xlsx",
+        lambda h, r: b"<!DOCTYPE html><html><head><title>Export</title></head><body></body></html>",
+        "html",
+        "im_58_20251110.xlsx: an HTML page titled 'Export', not a spreadsheet",
     ),
     (
         "export_november.csv",

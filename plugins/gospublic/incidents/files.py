@@ -6,6 +6,11 @@ taken in arrival order and known by the SHA-256 of their content: a file dropped
 once (the copy is archived, nothing changes). A loaded file moves to
 ``archive/<source>/YYYY/MM/``; a file that cannot be used moves to ``rejected/<source>/`` next to
 ``<name>.report.json`` saying why. ``audit.export_file`` keeps every file's fate and counts.
+
+Every object under ``incoming/`` is taken: one placed directly in ``incoming/`` or in a folder that
+is not a source's (its source unknown) moves to ``rejected/`` with the same kind of report, naming
+the folder it belongs in. A loaded file's row also says which fields its columns gave, which columns
+no field reads, and how its fields differ from the last file of its source and region.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from gospublic.incidents.load import (
     stage_export,
 )
 from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures, record_load_runs
-from gospublic.infra.lake import Lake, LakeObject
+from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.infra.workers import process_pool, worker_count
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
@@ -75,13 +80,22 @@ class _Runs(TypedDict):
 @dataclass(frozen=True)
 class LandedFile:
     key: str
-    source: str
+    source: str  # "unknown" for a misplaced file whose name does not tell it
     size: int
     modified: datetime
+    misplaced: FileRejectedError | None = None  # why a file outside incoming/<source>/ is set aside
 
     @property
     def name(self) -> str:
         return PurePosixPath(self.key).name
+
+    @property
+    def rejected_key(self) -> str:
+        """Where the file goes when rejected: ``rejected/<source>/<name>``, or for a misplaced
+        file the same path under ``rejected/`` as it had under ``incoming/``."""
+        if self.misplaced is not None:
+            return f"{REJECTED}/{self.key.removeprefix(INCOMING + '/')}"
+        return f"{REJECTED}/{self.source}/{self.name}"
 
 
 @dataclass
@@ -97,16 +111,51 @@ class IngestSummary:
 
 
 def landed_files(lake: Lake) -> list[LandedFile]:
-    """Files waiting in ``incoming/<source>/``, oldest arrival first."""
-    found: list[tuple[LakeObject, str]] = []
-    for source in SOURCES:
-        for obj in lake.list(f"{INCOMING}/{source}/"):
-            name = PurePosixPath(obj.key).name
-            if name.startswith(".") or name.endswith(REPORT_SUFFIX):
-                continue
-            found.append((obj, source))
-    found.sort(key=lambda item: (item[0].modified, item[0].key))
-    return [LandedFile(obj.key, source, obj.size, obj.modified) for obj, source in found]
+    """Every object under ``incoming/``, oldest arrival first: exports in ``incoming/<source>/``,
+    and anything else marked ``misplaced`` with the reason it will be rejected for."""
+    found: list[LandedFile] = []
+    for obj in lake.list(f"{INCOMING}/"):
+        if obj.key.endswith("/"):  # a folder marker of an S3 console, not a file
+            continue
+        parts = PurePosixPath(obj.key).parts[1:]
+        if len(parts) == 2 and parts[0] in SOURCES and not _set_aside(parts[1]):
+            found.append(LandedFile(obj.key, parts[0], obj.size, obj.modified))
+        else:
+            source, reason = _misplaced(obj.key, parts)
+            found.append(LandedFile(obj.key, source, obj.size, obj.modified, reason))
+    found.sort(key=lambda landed: (landed.modified, landed.key))
+    return found
+
+
+def _set_aside(name: str) -> bool:
+    """Names in a source folder that are no export: hidden files and rejection reports."""
+    return name.startswith(".") or name.endswith(REPORT_SUFFIX)
+
+
+def _misplaced(key: str, parts: tuple[str, ...]) -> tuple[str, FileRejectedError]:
+    """The source a misplaced object's name tells ("unknown" when none) and why it is rejected."""
+    name = parts[-1]
+    match = FILE_NAME.match(name)
+    named = match["source"].lower() if match and match["source"].lower() in SOURCES else None
+    folders = " or ".join(f"{INCOMING}/{s}/" for s in ((named,) if named else SOURCES))
+    if len(parts) == 2 and parts[0] in SOURCES and name.endswith(REPORT_SUFFIX):
+        what, what_ru = "a rejection report, not an export", "отчёт об отклонении, а не выгрузка"
+    elif len(parts) == 2 and parts[0] in SOURCES:
+        what, what_ru = "a hidden file, not an export", "скрытый файл, а не выгрузка"
+    elif len(parts) == 1:
+        what, what_ru = f"placed directly in {INCOMING}/", f"лежит прямо в {INCOMING}/"
+    else:
+        folder = "/".join(parts[:-1])
+        what = f"placed in {INCOMING}/{folder}/, which is not a source's folder"
+        what_ru = f"лежит в {INCOMING}/{folder}/ — это не папка источника"
+    reason = FileRejectedError(
+        f"{key}: {what}; exports go into {folders} (one folder per source: "
+        f"{', '.join(SOURCES)}), named <source>_<region code>_<YYYYMMDD>.<xlsx|xls|csv>",
+        kind="misplaced",
+        reason_ru=f"{key}: {what_ru}; выгрузки кладите в {folders}",
+    )
+    in_source_folder = len(parts) == 2 and parts[0] in SOURCES
+    return parts[0] if in_source_folder else named or "unknown", reason
 
 
 def file_sha(path: Path) -> str:
@@ -123,7 +172,10 @@ def stream_sha(stream: IO[bytes]) -> str:
 
 
 def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
-    """Region and export day from the file name; rejects a name that does not tell them."""
+    """Region and export day from the file name; rejects a name that does not tell them and a
+    file outside its source's folder."""
+    if landed.misplaced is not None:
+        raise landed.misplaced
     match = FILE_NAME.match(landed.name)
     if not match or match["source"].lower() != landed.source:
         raise FileRejectedError(
@@ -203,6 +255,7 @@ class _Ingestion:
     summary: IngestSummary = field(default_factory=IngestSummary)
     batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
     attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
+    fields_seen: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, region) → fields
 
     def marking_failures(self) -> AbstractContextManager[None]:
         """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
@@ -237,10 +290,37 @@ class _Ingestion:
             summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
             self.attempts.pop(sha)
             return
+        staged.load.columns_changed = self._columns_changed(staged)
         self.batch.append((landed, staged))
         held = sum(staged.held_rows for _, staged in self.batch)
         if len(self.batch) >= BATCH_FILES or held >= BATCH_HELD_ROWS:
             self.apply_batch()
+
+    def _columns_changed(self, staged: StagedExport) -> str | None:
+        """How the fields of a file's columns differ from those of the last file of its source and
+        region (``+field`` gained, ``-field`` lost); None when they are the same or it is the first."""
+        load = staged.load
+        key = (load.source, load.region_code)
+        before = self.fields_seen.get(key)
+        if before is None:
+            rows = self.warehouse.query(
+                "SELECT columns_read FROM audit.export_file WHERE source = :source AND region_code = :region "
+                "AND state = 'loaded' AND columns_read IS NOT NULL AND file_sha <> :sha "
+                "ORDER BY export_date DESC, processed_at DESC LIMIT 1",
+                {"source": load.source, "region": load.region_code, "sha": load.sha},
+            )
+            before = str(rows[0]["columns_read"]).split(", ") if rows else None
+        self.fields_seen[key] = load.columns_read
+        if before is None:
+            return None
+        gained = [f"+{name}" for name in load.columns_read if name not in before]
+        lost = [f"-{name}" for name in before if name not in load.columns_read]
+        if not gained and not lost:
+            return None
+        changed = " ".join(gained + lost)
+        log.warning("%s: its columns give other fields than the last %s file of region %s: %s",
+                    load.file, load.source, load.region_code, changed)  # fmt: skip
+        return changed
 
     def apply_batch(self) -> None:
         """Apply the staged files in one transaction, then archive them."""
@@ -376,7 +456,7 @@ def _reject(
     attempt: LoadAttempt | None = None,
     **run: str | None,
 ) -> dict[str, Any]:
-    target = _free_key(lake, f"{REJECTED}/{landed.source}/{landed.name}", sha)
+    target = _free_key(lake, landed.rejected_key, sha)
     report = {
         "file": landed.name,
         "landed_key": landed.key,
@@ -385,6 +465,7 @@ def _reject(
         "bytes": landed.size,
         "kind": exc.kind,
         "reason": exc.reason,
+        "reason_ru": exc.reason_ru,
         "rejected_at": datetime.now(UTC).isoformat(),
         "help": "docs/incident-exports.md describes the formats; fix the file, drop it into incoming/ again",
     }
@@ -394,7 +475,13 @@ def _reject(
     )
     lake.move(landed.key, target)
     log.error("rejected %s: %s", landed.key, exc.reason)
-    return {"file": landed.name, "kind": exc.kind, "reason": exc.reason, "report": target + REPORT_SUFFIX}
+    return {
+        "file": landed.name,
+        "landed_key": landed.key,
+        "kind": exc.kind,
+        "reason": exc.reason,
+        "report": target + REPORT_SUFFIX,
+    }
 
 
 def _record_file(
@@ -472,6 +559,9 @@ def _export_file_row(
         "rows_quarantined": load.rows_quarantined if load else None,
         "rows_duplicate": load.rows_duplicate if load else None,
         "rows_empty": load.rows_empty if load else None,
+        "columns_read": ", ".join(load.columns_read) if load else None,
+        "columns_unrecognised": "; ".join(load.columns_unrecognised) or None if load else None,
+        "columns_changed": load.columns_changed if load else None,
         "bytes": landed.size,
         "processed_at": datetime.now(UTC),
         "dag_id": dag_id,

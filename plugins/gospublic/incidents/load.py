@@ -7,6 +7,11 @@ pseudonymize authors, and stage the valid rows (texts in a staging table bound f
 applies all their rows in one pass, each file's quarantine and validation results are replaced, and
 ``audit.load_runs`` records read = loaded + quarantined + duplicates per file. Loading the same
 files again, in any batches, gives the same tables.
+
+Nothing is dropped in silence: columns that no field reads are listed per file (with the closest
+known header), CSV rows that cannot be read as written are quarantined alone (their text kept in
+``restricted.quarantine_raw_row``, as it is personal data), and a quarantined row shows the cells
+it was quarantined for as the file wrote them (``Дата регистрации=…; Дата ответа=…``).
 """
 
 from __future__ import annotations
@@ -30,14 +35,28 @@ from gospublic.infra import settings
 from gospublic.infra.audit import LoadRun, quarantine_frame
 from gospublic.infra.model_graph import graph
 from gospublic.infra.model_runner import run_models
-from gospublic.infra.validation import ExpectationResult, ValidationOutcome, validate_frame, validate_frames
+from gospublic.infra.validation import (
+    ExpectationResult,
+    RowFailure,
+    ValidationOutcome,
+    load_suite_dict,
+    validate_frame,
+    validate_frames,
+)
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.registry import executor_resolvers, region_timezones
 from transforms.arrow_files import take_table, write_table
 from transforms.executor_resolve import ExecutorResolver
-from transforms.incident_parse import parse_chunk
-from transforms.incident_read import DEFAULT_CHUNK_ROWS, detect_format, read_chunks
-from transforms.incident_spec import ExportSpec, FileRejectedError, SourceSpec, load_spec, match_headers
+from transforms.incident_parse import WRITTEN, parse_chunk, written_column
+from transforms.incident_read import DEFAULT_CHUNK_ROWS, ReadFault, detect_format, read_chunks
+from transforms.incident_spec import (
+    ExportSpec,
+    FileRejectedError,
+    SourceSpec,
+    load_spec,
+    match_headers,
+    unrecognised_columns,
+)
 from transforms.quarantine import Problem
 
 log = logging.getLogger(__name__)
@@ -51,6 +70,7 @@ STAGING_COLUMNS = (
 )  # fmt: skip
 NO_ALIASES = pd.DataFrame(columns=["alias_key", "org_id", "valid_from", "valid_to"])
 DUPLICATE_ID = "unique_id"
+RAW_ROWS = "restricted.quarantine_raw_row"  # the text of rows unreadable as written (personal data)
 UNKNOWN_EXECUTOR = "executor_known"
 
 
@@ -92,6 +112,9 @@ class ExportLoad:
     rows_duplicate: int = 0
     rows_empty: int = 0
     rows_unresolved: int = 0
+    columns_read: list[str] = field(default_factory=list)  # the fields read, in the file's order
+    columns_unrecognised: list[str] = field(default_factory=list)  # columns no field reads
+    columns_changed: str | None = None  # fields gained/lost since the source's last file of the region
     problems: list[Problem] = field(default_factory=list, repr=False)
 
     @property
@@ -257,6 +280,12 @@ def _screen(
     headers, chunks = read_chunks(info.path, fmt, chunk_rows=chunk_rows)
     mapping = match_headers(headers, source, info.file)
     checks = _ChunkChecks(source, {name: str(headers[pos]) for pos, name in mapping.items()})
+    checks.columns_read = [mapping[position] for position in sorted(mapping)]
+    checks.columns_unrecognised = [c.describe() for c in unrecognised_columns(headers, source, mapping)]
+    if checks.columns_unrecognised:
+        log.warning(
+            "%s: columns no field reads (not loaded): %s", info.file, "; ".join(checks.columns_unrecognised)
+        )
 
     def screened() -> Iterator[tuple[pd.DataFrame, int]]:
         for raw in chunks:
@@ -265,8 +294,9 @@ def _screen(
                 pseudonymize=pseudonymize,
             )  # fmt: skip
             rows = checks.screen(
-                parsed.rows, parsed.row_hash, parsed.problems, resolver=job.resolver, timezone=timezone
-            )
+                parsed.rows, parsed.row_hash, parsed.problems, resolver=job.resolver, timezone=timezone,
+                read_faults=parsed.read_faults,
+            )  # fmt: skip
             yield rows, parsed.empty_rows
 
     return fmt.describe(), checks, screened()
@@ -340,6 +370,8 @@ def stage_export(
     result.rows_quarantined = len({p.row for p in checks.problems})
     result.rows_duplicate = checks.duplicates
     result.rows_unresolved = checks.unresolved
+    result.columns_read = checks.columns_read
+    result.columns_unrecognised = checks.columns_unrecognised
     result.problems = checks.problems
     if result.rows_read == 0:
         raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
@@ -386,7 +418,7 @@ def _record_applied(
 ) -> None:
     """The applied files' quarantine, validation verdicts and load runs, replaced file by file
     (a statement per table for the whole batch)."""
-    quarantine, verdicts, load_runs = [], [], []
+    quarantine, raw_rows, verdicts, load_runs = [], [], [], []
     for staged in batch:
         info, checks, result = staged.info, staged.checks, staged.load
         source = f"incidents/{info.source}"
@@ -395,6 +427,17 @@ def _record_applied(
                 source=source, partition_key=info.sha, load_id=info.load_id, problems=checks.problems
             )
         )
+        raw_rows += [
+            {
+                "partition_key": info.sha,
+                "load_id": info.load_id,
+                "file": info.file,
+                "row_number": fault.row,
+                "line_number": fault.line,
+                "raw_text": fault.raw,
+            }
+            for fault in checks.read_faults
+        ]
         verdicts.append(
             pd.DataFrame(checks.results(spec.sources[info.source].code)).assign(
                 load_id=info.load_id, file=info.file
@@ -427,6 +470,11 @@ def _record_applied(
     quarantined = [frame for frame in quarantine if len(frame)]
     if quarantined:
         warehouse.bulk_load_in(conn, "audit.quarantine", pd.concat(quarantined, ignore_index=True))
+    warehouse.delete_in(conn, RAW_ROWS, "partition_key", shas)
+    if raw_rows:
+        frame = pd.DataFrame(raw_rows)
+        frame[["row_number", "line_number"]] = frame[["row_number", "line_number"]].astype("int64")
+        warehouse.bulk_load_in(conn, RAW_ROWS, frame)
     warehouse.delete_in(conn, "audit.validation_result", "load_id", load_ids)
     warehouse.bulk_load_in(conn, "audit.validation_result", pd.concat(verdicts, ignore_index=True))
     warehouse.delete_in(conn, "audit.load_runs", "load_id", load_ids)
@@ -443,12 +491,16 @@ class _ChunkChecks:
         self.seen_hashes: set[int] = set()
         self.first_row_of: dict[str, int] = {}
         self.problems: list[Problem] = []
+        self.read_faults: list[ReadFault] = []
+        self.columns_read: list[str] = []
+        self.columns_unrecognised: list[str] = []
+        self.columns_of = _expectation_columns(self.suite)
         self.read = self.loaded = self.duplicates = self.unresolved = 0
         self._results: dict[tuple[str, str | None, str], list[Any]] = {}
 
     def screen(
         self, rows: pd.DataFrame, row_hash: pd.Series, problems: list[Problem], *, resolver: ExecutorResolver,
-        timezone: str,
+        timezone: str, read_faults: list[ReadFault] | None = None,
     ) -> pd.DataFrame:  # fmt: skip
         """The rows of one chunk that go on to validation: exact duplicates and rows with cells
         that could not be typed are recorded and left out; executors resolve to bodies."""
@@ -460,13 +512,15 @@ class _ChunkChecks:
         problems = [p for p in problems if p.row in rows.index]
         unparsed = {p.row for p in problems}
         self.problems += problems
+        self.read_faults += [f for f in read_faults or [] if f.row in unparsed]
         rows = rows.drop(index=[r for r in unparsed if r in rows.index])
         local_day = rows["registered_at"].dt.tz_convert(timezone).dt.date
         return rows.assign(org_id=resolver.resolve(rows["executor"], local_day))
 
     def validated(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """What the suite sees of screened rows: no personal column (its results may quote values)."""
-        return rows[[c for c in rows.columns if c not in self.personal]]
+        """What the suite sees of screened rows: no personal column (its results may quote values)
+        and no cells as written (the suite checks typed values)."""
+        return rows[[c for c in rows.columns if c not in self.personal and not str(c).endswith(WRITTEN)]]
 
     def settle(self, rows: pd.DataFrame, outcome: ValidationOutcome, *, file: str) -> pd.DataFrame:
         """The screened rows that load, given the suite's ``outcome``; records the others."""
@@ -489,7 +543,7 @@ class _ChunkChecks:
                     int(failure.row),
                     None if column is None else self.header_of.get(column, column),
                     reason,
-                    _shown(failure.value),
+                    self._as_written(rows, failure),
                 )
             )
             bad.add(int(failure.row))
@@ -508,6 +562,21 @@ class _ChunkChecks:
         self.loaded += len(rows)
         self.unresolved += int(rows["org_id"].isna().sum())
         return rows
+
+    def _as_written(self, rows: pd.DataFrame, failure: RowFailure) -> str | None:
+        """The cells ``failure`` is about, as the file wrote them: one cell's text, or each cell
+        labelled by its header in the file's column order (``Дата регистрации=…; Дата ответа=…``)."""
+        columns = self.columns_of.get((failure.expectation, failure.column)) or (failure.column,)
+        columns = tuple("executor" if c == "org_id" else c for c in columns if c is not None)
+        order = list(self.header_of)
+        shown = []
+        for column in sorted(columns, key=lambda c: order.index(c) if c in order else len(order)):
+            written = written_column(column)
+            source = written if written in rows.columns else column if column in rows.columns else None
+            shown.append((column, None if source is None else _shown(rows.at[failure.row, source])))
+        if len(shown) == 1:
+            return shown[0][1]
+        return "; ".join(f"{self.header_of.get(c, c)}={'' if v is None else v}" for c, v in shown) or None
 
     def done(self) -> _ChunkChecks:
         """The checks with what only preparing needs dropped (they travel back from a worker)."""
@@ -547,6 +616,19 @@ def clear_staging(warehouse: Warehouse) -> None:
     with warehouse.begin() as conn:
         for table in STAGING_TABLES:
             conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def _expectation_columns(suite: str) -> dict[tuple[str, str | None], tuple[str, ...]]:
+    """The columns each expectation of ``suite`` reads, by its type and the column its failures
+    name (``column``, or ``column_A`` of a pair)."""
+    found: dict[tuple[str, str | None], tuple[str, ...]] = {}
+    for expectation in load_suite_dict(suite).get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        columns = [str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+        columns += [str(c) for c in kwargs.get("column_list") or []]
+        named = kwargs.get("column") or kwargs.get("column_A")
+        found[(str(expectation["type"]), named)] = tuple(columns)
+    return found
 
 
 def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:

@@ -20,4 +20,7 @@ class IngestTotals(TypedDict):
     files_already_loaded: int
     rows_loaded: int
     rows_quarantined: int
+    files_misplaced: int  # objects outside incoming/<source>/, set aside in rejected/
+    files_with_unrecognised_columns: int  # loaded files with columns no field reads
+    files_with_changed_columns: int  # loaded files whose fields differ from their region's last file
     incidents_resolved: int

@@ -51,9 +51,21 @@ def publish(summary: IngestResult, resolved: int) -> IngestTotals:
         "files_already_loaded": len(summary["already_loaded"]),
         "rows_loaded": sum(f["rows_loaded"] for f in summary["loaded"]),
         "rows_quarantined": sum(f["rows_quarantined"] for f in summary["loaded"]),
+        "files_misplaced": sum(1 for f in summary["rejected"] if f["kind"] == "misplaced"),
+        "files_with_unrecognised_columns": sum(1 for f in summary["loaded"] if f["columns_unrecognised"]),
+        "files_with_changed_columns": sum(1 for f in summary["loaded"] if f["columns_changed"]),
         "incidents_resolved": resolved,
     }
     log.info("incidents_ingest: %s", totals)
+    for loaded in summary["loaded"]:  # alerts: a file whose header changed or holds unread columns
+        if loaded["columns_unrecognised"] or loaded["columns_changed"]:
+            log.warning(
+                "%s: columns no field reads: %s; fields changed since the region's last file: %s",
+                loaded["file"], "; ".join(loaded["columns_unrecognised"]) or "none",
+                loaded["columns_changed"] or "none",
+            )  # fmt: skip
+    for rejected in summary["rejected"]:
+        log.warning("rejected %s (%s): %s", rejected["landed_key"], rejected["kind"], rejected["reason"])
     if not totals["files_loaded"] and not resolved:
         from airflow.sdk.exceptions import AirflowSkipException
 
