@@ -159,9 +159,10 @@ def _minhash(shingle_lists: list[list[str]], num_perm: int) -> tuple[np.ndarray,
     return signatures, per_doc
 
 
-def _band_candidates(signatures: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def _band_candidates(signatures: np.ndarray, groups: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """Pairs (representative, member) of docs of one group sharing a band; star-shaped per bucket,
-    the representative being the bucket's first doc."""
+    the representative being the bucket's doc of lowest ``rank`` (its text's place in sorted
+    order), so the pairs tested, and the clusters, do not depend on the order of the input rows."""
     pairs = []
     mix = np.uint64(0x9E3779B97F4A7C15)
     for band in range(signatures.shape[1] // ROWS_PER_BAND):
@@ -169,7 +170,7 @@ def _band_candidates(signatures: np.ndarray, groups: np.ndarray) -> np.ndarray:
         key = cols[:, 0].copy()
         for c in range(1, cols.shape[1]):
             key = (key * mix) ^ cols[:, c]
-        order = np.lexsort((key, groups))  # stable: a bucket's docs keep their order
+        order = np.lexsort((ranks, key, groups))  # a bucket's docs by rank
         sorted_key, sorted_group = key[order], groups[order]
         new_run = np.concatenate(
             ([True], (sorted_key[1:] != sorted_key[:-1]) | (sorted_group[1:] != sorted_group[:-1]))
@@ -192,7 +193,8 @@ def _template_roots(
     raw_codes, raw_uniques = pd.factorize(pd.Series(list(answers), dtype=object), sort=False)
     raw_normalized = np.array([normalize_for_template(a) for a in raw_uniques] + [""], dtype=object)
     normalized = raw_normalized[raw_codes]  # code -1 (a missing answer) picks the "" at the end
-    text_codes, texts = pd.factorize(pd.Series(normalized, dtype=object), sort=False)
+    # sorted: a text's code is its rank, the same whatever the order of the rows
+    text_codes, texts = pd.factorize(pd.Series(normalized, dtype=object), sort=True)
     if not len(text_codes):
         return np.zeros(0, dtype=np.int64)
     # A unit: one normalized text within one group, numbered in order of first appearance.
@@ -205,7 +207,7 @@ def _template_roots(
         signatures, per_doc = _minhash([_shingles(t) for t in texts], NUM_BANDS * ROWS_PER_BAND)
         sets: dict[int, frozenset[int]] = {}
         similar: dict[tuple[int, int], bool] = {}
-        for i, j in _band_candidates(signatures[unit_text], unit_group).tolist():
+        for i, j in _band_candidates(signatures[unit_text], unit_group, unit_text).tolist():
             if union.find(i) == union.find(j):
                 continue
             ti, tj = int(unit_text[i]), int(unit_text[j])
