@@ -52,17 +52,68 @@ def ensure_sample() -> Path:
     return SAMPLE
 
 
-def warehouse_checksums(conn: dict) -> dict[str, str]:
-    from tests.reliability.harness import open_warehouse, table_checksums, warehouse_tables
+# Besides the harness's VOLATILE_COLUMNS (when a load ran, which run): when VK was called, which is
+# the extracting task's clock (gospublic.vk.extract), not the sandbox's.
+EXTRACTED_AT = frozenset({"observed_at", "first_observed_at", "observed_dt"})
+RUN_TIME_COLUMNS = {"mart.rating_snapshot": {"published_at"}}  # when monthly_rating published it
+
+
+def plain(value: object) -> object:
+    """The harness's one representation per value on both engines; floats first rounded to 12
+    decimals, so that the engines' last-bit differences (sums in another order) cannot tip a
+    value that lies on a rounding tie at 6 decimals (k / 128 hours) one way on each."""
+    from decimal import Decimal
+
+    from tests.reliability.harness import _plain
+
+    if isinstance(value, float | Decimal):
+        value = round(float(value), 12)
+    return _plain(value)
+
+
+def warehouse_digests(conn: dict, rows_out: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """``{table: {column: digest of its sorted values}}`` plus ``"*"``: the digest of the sorted
+    rows, and ``"rows"``: their count; columns that record when something ran left out. The sorted
+    rows go to ``rows_out`` (to show a difference)."""
+    import hashlib
+
+    from tests.reliability.harness import VOLATILE_COLUMNS, open_warehouse, warehouse_tables
 
     warehouse = open_warehouse(conn)
+    digests: dict[str, dict[str, str]] = {}
     try:
-        tables = [t for t in warehouse_tables(warehouse) if t.split(".")[0] in COMPARED_SCHEMAS]
-        sums = table_checksums(warehouse, tables)
-        counts = {t: int(warehouse.query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}
+        for table in warehouse_tables(warehouse):
+            if table.split(".")[0] not in COMPARED_SCHEMAS:
+                continue
+            skipped = VOLATILE_COLUMNS | EXTRACTED_AT | RUN_TIME_COLUMNS.get(table, set())
+            rows = [
+                {c: plain(v) for c, v in row.items() if c not in skipped}
+                for row in warehouse.query(f"SELECT * FROM {table}")
+            ]
+            columns = sorted(rows[0]) if rows else []
+            digest = {
+                c: hashlib.sha256("\n".join(sorted(repr(r[c]) for r in rows)).encode()).hexdigest()
+                for c in columns
+            }
+            whole = sorted(repr(tuple(r[c] for c in columns)) for r in rows)
+            digest["*"] = hashlib.sha256("\n".join([",".join(columns), *whole]).encode()).hexdigest()
+            rows_out[table] = [",".join(columns), *whole]
+            digest["rows"] = str(len(rows))
+            digests[table] = digest
     finally:
         warehouse.close()
-    return {t: f"{counts[t]}:{sums[t]}" for t in tables}
+    return digests
+
+
+def differences(prod: dict[str, dict[str, str]], embedded: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Tables whose rows differ, with the row counts and the columns whose values differ."""
+    found = {}
+    for table in sorted(prod.keys() | embedded.keys()):
+        ours, theirs = prod.get(table, {}), embedded.get(table, {})
+        if ours.get("*") != theirs.get("*"):
+            columns = sorted(c for c in ours.keys() | theirs.keys() if ours.get(c) != theirs.get(c))
+            found[table] = f"rows {ours.get('rows')} vs {theirs.get('rows')}; differing: {', '.join(columns)}"
+    return found
 
 
 def published_rating(top: topology.Topology) -> dict[str, str]:
@@ -116,12 +167,16 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
     started = time.monotonic()
     timings: dict[str, float] = {}
     sample = ensure_sample()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(RESULTS, ignore_errors=True)  # no table of an earlier run survives a failed start
+    RESULTS.mkdir(parents=True)
     folder = Path(tempfile.mkdtemp(prefix="gospublic-prod-"))
     try:
         # The embedded reference runs alongside: its own process, SQLite, DuckDB and lake folder.
         embedded_out = folder / "embedded.json"
-        embedded_env = topology.embedded_environment(folder / "embedded")
+        prod_rows: dict[str, list[str]] = {}
+        embedded_rows: dict[str, list[str]] = {}
+        env_file = folder / ".env"  # one deployer's .env: the same secrets and pseudonym key for both
+        embedded_env = topology.embedded_environment(folder / "embedded", env_file)
         with open(folder / "embedded.log", "wb") as log:
             embedded = subprocess.Popen(
                 [sys.executable, "-m", "tests.prod.driver", "embedded", "--sample", str(sample),
@@ -129,7 +184,7 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
                 cwd=PROJECT, env=embedded_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         try:
-            with topology.running(folder / "prod") as top:
+            with topology.running(folder / "prod", env_file) as top:
                 timings["topology start"] = time.monotonic() - started
                 prod_out = folder / "prod.json"
                 month_started = time.monotonic()
@@ -144,7 +199,7 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
                 top.check_alive()
                 published = published_rating(top) if driven.returncode == 0 else {}
                 warehouse = json.loads(top.env["AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE"])
-                prod_sums = warehouse_checksums(warehouse) if driven.returncode == 0 else {}
+                prod_sums = warehouse_digests(warehouse, prod_rows) if driven.returncode == 0 else {}
                 stop_started = time.monotonic()
             timings["teardown"] = time.monotonic() - stop_started
             embedded.wait(timeout=900)
@@ -156,15 +211,21 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
         (RESULTS / "embedded.log").write_text((folder / "embedded.log").read_text(errors="replace"))
         reference = json.loads(embedded_out.read_text()) if embedded_out.exists() else []
         embedded_sums = (
-            warehouse_checksums(
+            warehouse_digests(
                 {
                     "conn_type": "duckdb",
                     "extra": {"path": embedded_env["GOSPUBLIC_VAR_DIR"] + "/warehouse.duckdb"},
-                }
+                },
+                embedded_rows,
             )
             if embedded.returncode == 0
             else {}
         )
+        for table in differences(prod_sums, embedded_sums):  # both sides' rows, for a diff
+            for side, rows in (("prod", prod_rows), ("embedded", embedded_rows)):
+                (RESULTS / f"{table}.{side}.txt").write_text("\n".join(rows.get(table, [])) + "\n")
+        digests = {"prod": prod_sums, "embedded": embedded_sums}
+        (RESULTS / "digests.json").write_text(json.dumps(digests, indent=1))
         timings["total"] = time.monotonic() - started
         table = run_table(prod, reference, timings)
         (RESULTS / "run-table.md").write_text(table)
@@ -190,6 +251,6 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
     assert len(published) == len(methodologies.split(",")), published
 
     assert prod_sums and prod_sums.keys() == embedded_sums.keys(), prod_sums.keys() ^ embedded_sums.keys()
-    differ = {t: (prod_sums[t], embedded_sums[t]) for t in prod_sums if prod_sums[t] != embedded_sums[t]}
-    assert not differ, f"tables differ from the embedded run's (rows:checksum prod, embedded): {differ}"
-    assert any(int(v.split(":")[0]) > 0 for t, v in prod_sums.items() if t.startswith("mart.")), prod_sums
+    differ = differences(prod_sums, embedded_sums)
+    assert not differ, f"tables differ from the embedded run's (prod vs embedded): {differ}"
+    assert any(int(d["rows"]) > 0 for t, d in prod_sums.items() if t.startswith("mart.")), prod_sums

@@ -175,11 +175,13 @@ class Endpoints:
     s3_endpoint: str = ""
     vk_base_url: str = ""
     sample_dir: Path = PROJECT / "var" / "sample" / "2025-11"
+    env_file: Path | None = None  # the deployer's .env (default: <folder>/.env, made on first use)
 
     @classmethod
-    def new(cls, folder: Path) -> Endpoints:
+    def new(cls, folder: Path, env_file: Path | None = None) -> Endpoints:
         tag = uuid.uuid4().hex[:8]
         return cls(
+            env_file=env_file,
             folder=folder,
             metadata_db=f"gospublic_prod_airflow_{tag}",
             warehouse_db=f"gospublic_prod_warehouse_{tag}",
@@ -195,9 +197,9 @@ class Endpoints:
 def dotenv(endpoints: Endpoints) -> dict[str, str]:
     """The ``.env`` compose would read, made as a deployer makes it: ``docker/generate-env.sh``
     (``.env.example`` with every secret generated), then this run's VK sandbox and tokens."""
-    target = endpoints.folder / ".env"
+    target = endpoints.env_file or endpoints.folder / ".env"
     if not target.exists():
-        endpoints.folder.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["bash", str(GENERATE_ENV), str(target)], check=True, capture_output=True)
     values = read_dotenv(target)
     values.update({"VK_API_BASE_URL": endpoints.vk_base_url, "VK_TOKENS": json.dumps(VK_TOKENS)})
@@ -560,11 +562,13 @@ class Topology:
 
 
 @contextlib.contextmanager
-def running(folder: Path | None = None, keep: bool = False) -> Iterator[Topology]:
+def running(
+    folder: Path | None = None, env_file: Path | None = None, keep: bool = False
+) -> Iterator[Topology]:
     """A started :class:`Topology` in ``folder`` (a new temporary one by default), stopped on exit."""
     owned = folder is None
     folder = Path(tempfile.mkdtemp(prefix="gospublic-prod-")) if folder is None else folder
-    topology = Topology(Endpoints.new(folder))
+    topology = Topology(Endpoints.new(folder, env_file))
     try:
         topology.start()
         yield topology
@@ -576,13 +580,14 @@ def running(folder: Path | None = None, keep: bool = False) -> Iterator[Topology
             print("test-prod teardown:", *errors, sep="\n  ", file=sys.stderr)
 
 
-def embedded_environment(folder: Path, spec: Mapping[str, Any] | None = None) -> dict[str, str]:
+def embedded_environment(
+    folder: Path, env_file: Path, spec: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The embedded setup's environment for the reference run: compose's gospublic settings and
-    pseudonym key (so pseudonyms match), with SQLite, the DuckDB file and the lake folder under
-    ``folder``; the same test overrides as the topology."""
+    the pseudonym key of the same ``env_file`` (so pseudonyms match), with SQLite, the DuckDB file
+    and the lake folder under ``folder``; the same test settings as the topology."""
     spec = spec or compose()
-    endpoints = Endpoints.new(folder)
-    prod = environment(endpoints, spec)
+    prod = environment(Endpoints.new(folder, env_file), spec)
     settings = {k: v for k, v in prod.items() if k.startswith("GOSPUBLIC_")}
     return {
         **host_environment(),
