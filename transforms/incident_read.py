@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -282,27 +283,76 @@ def _csv_chunks(path: Path, fmt: FileFormat, chunk_rows: int) -> tuple[list[Any]
     width = len(header)
 
     def chunks() -> Iterator[pd.DataFrame]:
-        rows = _records(path, fmt)
-        next(rows, None)  # the header
-        buffer: list[list[Any]] = []
-        faults: list[ReadFault] = []
-        first_row = 2
-        for row, record in enumerate(rows, start=2):
-            fields = record.fields
-            if len(fields) == width and record.bad_at is None:  # the common case, kept cheap
-                buffer.append(fields)
-            else:
-                fault = _fault(record, row, width, fmt)
-                if fault is not None:
-                    faults.append(fault)
-                buffer.append(fields[:width] + [None] * (width - len(fields)))
-            if len(buffer) == chunk_rows:
-                yield _frame(buffer, width, first_row, faults)
-                first_row, buffer, faults = row + 1, [], []
-        if buffer:
-            yield _frame(buffer, width, first_row, faults)
+        done = 0  # data rows handed out before a row turned out not to be in the file's encoding
+        try:
+            for frame in _text_chunks(path, fmt, width, chunk_rows):
+                done += len(frame)
+                yield frame
+            return
+        except UnicodeDecodeError:
+            pass
+        yield from _line_chunks(path, fmt, width, chunk_rows, skip=done)
 
     return header, chunks()
+
+
+def _text_chunks(path: Path, fmt: FileFormat, width: int, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Chunks read from the decoded text (fast); raises ``UnicodeDecodeError`` at the first bytes
+    not in the file's encoding, for :func:`_line_chunks` to go on from the rows handed out."""
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    with open(path, encoding=fmt.encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=fmt.separator)
+        try:
+            next(reader, None)  # the header
+            buffer: list[list[Any]] = []
+            faults: list[ReadFault] = []
+            first_row = row = 2
+            last_line = reader.line_num
+            for fields in reader:
+                if len(fields) == width:  # the common case, kept cheap
+                    buffer.append(fields)
+                else:
+                    record = _Record(fields, last_line + 1, reader.line_num - last_line, b"", None)
+                    fault = _fault(record, row, width, fmt)
+                    if fault is not None:
+                        faults.append(fault)
+                    buffer.append(fields[:width] + [None] * (width - len(fields)))
+                last_line, row = reader.line_num, row + 1
+                if len(buffer) == chunk_rows:
+                    yield _frame(buffer, width, first_row, faults)
+                    first_row, buffer, faults = row, [], []
+            if buffer:
+                yield _frame(buffer, width, first_row, faults)
+        except csv.Error as exc:
+            raise _malformed(path, reader.line_num, exc) from exc
+
+
+def _line_chunks(
+    path: Path, fmt: FileFormat, width: int, chunk_rows: int, *, skip: int
+) -> Iterator[pd.DataFrame]:
+    """Chunks read line by line, each line decoded alone, so that a row whose bytes are not in
+    the file's encoding is a fault of that row; the first ``skip`` data rows are passed over."""
+    rows = _records(path, fmt)
+    next(rows, None)  # the header
+    buffer: list[list[Any]] = []
+    faults: list[ReadFault] = []
+    first_row = 2 + skip
+    for row, record in enumerate(rows, start=2):
+        if row < first_row:
+            continue
+        fields = record.fields
+        if len(fields) == width and record.bad_at is None:
+            buffer.append(fields)
+        else:
+            fault = _fault(record, row, width, fmt)
+            if fault is not None:
+                faults.append(fault)
+            buffer.append(fields[:width] + [None] * (width - len(fields)))
+        if len(buffer) == chunk_rows:
+            yield _frame(buffer, width, first_row, faults)
+            first_row, buffer, faults = row + 1, [], []
+    if buffer:
+        yield _frame(buffer, width, first_row, faults)
 
 
 def _fault(record: _Record, row: int, width: int, fmt: FileFormat) -> ReadFault | None:
@@ -339,9 +389,16 @@ def _fault(record: _Record, row: int, width: int, fmt: FileFormat) -> ReadFault 
     raw = (
         record.raw.decode(guess or _plain(fmt.encoding), errors="replace")
         if record.raw
-        else fmt.separator.join(fields)
+        else _as_csv(fields, fmt.separator)
     )
     return ReadFault(row, record.line, "; ".join(reasons), raw.rstrip("\r\n"))
+
+
+def _as_csv(fields: list[str], separator: str) -> str:
+    """A record written back as CSV: its text when the fast path did not keep the bytes."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=separator, lineterminator="").writerow(fields)
+    return buffer.getvalue()
 
 
 def _plain(encoding: str) -> str:
