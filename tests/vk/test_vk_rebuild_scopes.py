@@ -24,6 +24,8 @@ from tests.vk.test_vk_load_forward import hide_comments_seen_before
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 RUN_DAYS = days(date(2025, 11, 24), 4)
+WINDOW_DAYS = 7  # as vk_pages in production: each day re-reads a week of posts, so a post is
+# observed on several days and the forward scope must carry its first observation from core
 CORE = ("core.fct_page_daily", "core.fct_post", "core.fct_comment")
 # What step vk writes besides core: the posts it rebuilt and their new rows (the day's, after a load).
 WORK = ("staging.vk_rebuild_posts", "staging.vk_day_posts", "staging.vk_day_comments")
@@ -58,7 +60,7 @@ def full_rebuild(conn: sa.Connection, day: date) -> None:
 def test_each_forward_day_equals_its_full_rebuild_table_by_table(vk_world: VkWorld, tmp_path) -> None:
     wh = vk_world.warehouse
     lake = LocalLake(tmp_path / "lake")
-    assert land_month(vk_world.data, lake, RUN_DAYS)["days"] == len(RUN_DAYS)
+    assert land_month(vk_world.data, lake, RUN_DAYS, window_days=WINDOW_DAYS)["days"] == len(RUN_DAYS)
     hidden = hide_comments_seen_before(lake.root, RUN_DAYS[-1], RUN_DAYS[:-1])
     assert hidden > 0  # the last day carries core comments it did not see: the forward-only read
     key = pseudonymizer()
@@ -79,13 +81,20 @@ def test_each_forward_day_equals_its_full_rebuild_table_by_table(vk_world: VkWor
             sa.text("SELECT COUNT(*) FROM staging.vk_day_comments WHERE observed_dt < :last"),
             {"last": RUN_DAYS[-1]},
         ).scalar()
+        seen_thrice = conn.execute(  # posts whose first observation the forward scope took from core
+            sa.text(
+                "SELECT COUNT(*) FROM (SELECT vk_group_id, post_id FROM staging.vk_post_observations"
+                " GROUP BY vk_group_id, post_id HAVING COUNT(DISTINCT dt) >= 3) AS p"
+            )
+        ).scalar()
     assert carried == hidden
+    assert seen_thrice > 0
 
 
 def test_forward_sequence_equals_full_rebuild_of_every_day(vk_world: VkWorld, tmp_path) -> None:
     wh = vk_world.warehouse
     lake = LocalLake(tmp_path / "lake")
-    land_month(vk_world.data, lake, RUN_DAYS)
+    land_month(vk_world.data, lake, RUN_DAYS, window_days=WINDOW_DAYS)
     hide_comments_seen_before(lake.root, RUN_DAYS[-1], RUN_DAYS[:-1])
     key = pseudonymizer()
     assert [load_day(wh, lake, day, key)["rebuild"] for day in RUN_DAYS] == ["forward"] * len(RUN_DAYS)
