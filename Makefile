@@ -68,7 +68,8 @@ browser: ## Headless Chromium for the rating page's browser test (Debian's chrom
 	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 test-prod: venv ## docker-compose.yml's topology as local processes (Celery, PostgreSQL, Redis, moto S3) runs the sample month; run table in var/test-prod/
-	$(BIN)/pytest --prod -m prod tests/prod
+	@status=0; $(BIN)/pytest --prod -m prod tests/prod || status=$$?; \
+	  cat var/test-prod/run-table.md 2>/dev/null; exit $$status
 
 test-fast: venv ## The suite without the slow end-to-end DAG runs
 	$(BIN)/pytest -m "not slow"
