@@ -203,3 +203,10 @@ def test_airflows_plugin_scan_imports_no_module_of_the_package() -> None:
     assert probe.returncode == 0, probe.stderr[-2000:]
     (loaded,) = [line for line in probe.stdout.splitlines() if line.startswith("LOADED:")]
     assert loaded == "LOADED:", f"imported by Airflow's plugin scan: {loaded}"
+
+
+def test_the_project_home_defaults_to_the_checkout_the_package_runs_from() -> None:
+    env_free = "import os; os.environ.pop('GOSPUBLIC_HOME', None);"
+    probe = _clean_python(env_free + "from gospublic.infra import settings; print(settings.project_home())")
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert Path(probe.stdout.strip()) == PROJECT

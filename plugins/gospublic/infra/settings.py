@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from transforms.publication_gate import GateRules
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The checkout this module runs from (plugins/gospublic/infra/settings.py), when it is one: an
+# editable install. An installed copy (the Docker image) has no sql/ beside it and needs GOSPUBLIC_HOME.
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 # Airflow connections.
 CONN_WAREHOUSE = "gospublic_warehouse"
@@ -63,8 +65,17 @@ ENVIRONMENT = {
 
 
 def project_home() -> Path:
-    """Folder holding ``sql/``, ``config/`` and ``expectations/``."""
-    return Path(os.environ.get(ENV_HOME) or PROJECT_ROOT)
+    """Folder holding ``sql/``, ``config/`` and ``expectations/``: ``$GOSPUBLIC_HOME``, else the
+    checkout the package runs from."""
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home)
+    if not (PROJECT_ROOT / "sql" / "models.yml").is_file():
+        raise RuntimeError(
+            f"{ENV_HOME} is not set and {PROJECT_ROOT} is not a gospublic checkout (no sql/models.yml): "
+            f"set {ENV_HOME} to the folder holding sql/, config/ and expectations/"
+        )
+    return PROJECT_ROOT
 
 
 def var_dir() -> Path:
