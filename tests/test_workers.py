@@ -13,6 +13,8 @@ import csv
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -166,3 +168,38 @@ def test_one_process_means_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_WORKER_PROCESSES, "1")
     assert workers.process_pool() is None
     assert workers.worker_count(None) == 1
+
+
+MAIN_THAT_MUST_NOT_RERUN = """
+import multiprocessing, sys
+if __name__ != "__main__":
+    # What Celery's worker command does when a spawned child runs it again: its imports set up
+    # Airflow against the task's placeholder database and the child dies.
+    raise SystemExit("a pool worker re-ran the parent's __main__")
+
+
+def task():
+    from gospublic.infra import workers
+    pool = workers.process_pool()
+    assert pool is not None
+    print(sum(pool.map(abs, range(-100, 100), chunksize=10)))
+
+
+if __name__ == "__main__":
+    daemonic = multiprocessing.get_context("fork").Process(target=task, daemon=True)  # as in Celery
+    daemonic.start()
+    daemonic.join(120)
+    sys.exit(daemonic.exitcode)
+"""
+
+
+def test_pool_workers_do_not_rerun_the_parents_main(tmp_path: Path) -> None:
+    """Under `airflow celery worker`, __main__ is the `airflow` command: a spawned worker that ran
+    it again died (BrokenProcessPool) before it could take any work."""
+    script = tmp_path / "celery_like_main.py"
+    script.write_text(MAIN_THAT_MUST_NOT_RERUN)
+    env = {**os.environ, settings.ENV_WORKER_PROCESSES: str(PROCESSES)}
+    command = [sys.executable, str(script)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == str(sum(abs(n) for n in range(-100, 100)))

@@ -19,6 +19,7 @@ import atexit
 import multiprocessing
 import multiprocessing.util
 import os
+import sys
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -48,16 +49,27 @@ class TaskWorkerProcess(SpawnProcess):
         # starting process's key, which in billiard's process is billiard's type, refusing to be
         # pickled by multiprocessing. Both are made plain for this start only, under a lock, and
         # restored whatever happens.
+        # And a spawned child re-runs the starting process's __main__ by its path: under Celery that
+        # is the `airflow` console script, whose import initializes Airflow's ORM against the URL the
+        # task supervisor puts in the task's environment ("airflow-db-not-allowed:///"), and the
+        # worker dies (BrokenProcessPool). The workers run functions of transforms/ and need none
+        # of __main__, so it is hidden for this start too.
         config = multiprocessing.current_process()._config  # type: ignore[attr-defined]  # private, not in typeshed
+        main = sys.modules["__main__"]
         with _starting:
             saved = {name: config[name] for name in ("daemon", "authkey") if name in config}
+            hidden = ("__file__", "__spec__")
+            main_saved = {name: main.__dict__[name] for name in hidden if name in main.__dict__}
             try:
                 config.pop("daemon", None)
                 if "authkey" in saved:
                     config["authkey"] = AuthenticationString(bytes(saved["authkey"]))
+                main.__dict__.pop("__file__", None)
+                main.__spec__ = None
                 super().start()
             finally:
                 config.update(saved)
+                main.__dict__.update(main_saved)
 
 
 class TaskWorkerContext(SpawnContext):
