@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from gospublic.infra import settings
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.gate import require_scores
+from gospublic.rating.results import RatedMonth
 from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
 from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
@@ -40,8 +41,17 @@ class RatingSnapshot:
     input_fingerprint: str
     created: bool  # False: the existing snapshot already had these inputs
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "month": f"{self.month:%Y-%m}"}
+    def as_dict(self) -> RatedMonth:
+        """The task's result (XCom): the month as ``YYYY-MM``."""
+        return RatedMonth(
+            snapshot_id=self.snapshot_id,
+            month=f"{self.month:%Y-%m}",
+            methodology_id=self.methodology_id,
+            revision=self.revision,
+            status=self.status,
+            input_fingerprint=self.input_fingerprint,
+            created=self.created,
+        )
 
 
 def methodologies() -> dict[str, Methodology]:

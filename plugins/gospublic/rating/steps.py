@@ -65,15 +65,7 @@ def rate(
         for methodology_id in chosen:
             methodology = known[methodology_id]
             snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
-            result = RatedMonth(
-                snapshot_id=snapshot.snapshot_id,
-                month=f"{snapshot.month:%Y-%m}",
-                methodology_id=snapshot.methodology_id,
-                revision=snapshot.revision,
-                status=snapshot.status,
-                input_fingerprint=snapshot.input_fingerprint,
-                created=snapshot.created,
-            )
+            result = snapshot.as_dict()
             if publish and snapshot.status == "draft":
                 require_publishable(warehouse, snapshot.snapshot_id, f"{first_day:%Y-%m}, {methodology.id}")
                 publication = publish_snapshot(warehouse, lake, snapshot, methodology)
