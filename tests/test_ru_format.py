@@ -1,0 +1,61 @@
+"""Russian formats for what ЦУР staff read (issue 25): 80,6; 88,4 %; «ноябрь 2025»; Moscow time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from transforms import ru_format as ru
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(80.6, 1, "80,6"), (63.55, 1, "63,5"), (12345.6, 1, f"12{NBSP}345,6"), (-3.5, 1, "\u22123,5"),
+     (7, 0, "7"), (None, 1, "—"), (float("nan"), 1, "—"), (0.0, 2, "0,00")],
+)  # fmt: skip
+def test_numbers_have_a_decimal_comma_and_non_breaking_thousands(
+    value: object, digits: int, text: str
+) -> None:
+    assert ru.number(value, digits) == text
+
+
+def test_shares_counts_and_changes() -> None:
+    assert ru.share(0.884) == f"88,4{NBSP}%"
+    assert ru.share(0.6, 0) == f"60{NBSP}%"
+    assert ru.percent(88.44) == f"88,4{NBSP}%"
+    assert ru.share(None) == "—"
+    assert ru.count(1234) == f"1{NBSP}234"
+    assert ru.change(1.26) == "+1,3"
+    assert ru.change(-3) == "\u22123,0"
+    assert ru.change(2, 0) == "+2"
+    assert ru.change(0.01) == "0"
+    assert ru.change(None) == "—"
+
+
+def test_months_are_nominative_lower_case() -> None:
+    assert ru.month(date(2025, 11, 1)) == "ноябрь 2025"
+    assert ru.month("2025-05") == "май 2025"
+    assert ru.month("2026-03") == "март 2026"
+
+
+def test_dates_and_moscow_time() -> None:
+    at = datetime(2026, 12, 3, 7, 1, 47, tzinfo=UTC)
+    assert ru.moscow_time(at) == "3 декабря 2026, 10:01 МСК"
+    assert ru.moscow_time("2026-12-03T07:01:47+00:00") == "3 декабря 2026, 10:01 МСК"
+    assert ru.moscow_time(datetime(2026, 12, 31, 22, 30)) == "1 января 2027, 01:30 МСК"  # naive is UTC
+    assert ru.day(date(2025, 11, 3)) == "3 ноября 2025"
+    assert ru.day(at) == "3 декабря 2026"
+    assert ru.short_day(date(2025, 11, 3)) == "03.11.2025"
+
+
+def test_durations_and_plurals() -> None:
+    assert ru.hours(4 + 31 / 60) == f"4{NBSP}ч 31{NBSP}мин"
+    assert ru.hours(3) == f"3{NBSP}ч"
+    assert ru.hours(0.75) == f"45{NBSP}мин"
+    nouns = ("орган", "органа", "органов")
+    assert [ru.plural(n, *nouns) for n in (1, 2, 5, 11, 21, 22, 25, 111)] == [
+        "орган", "органа", "органов", "органов", "орган", "органа", "органов", "органов"]  # fmt: skip
+    assert ru.counted(145, *nouns) == f"145{NBSP}органов"
