@@ -21,12 +21,12 @@ min_incidents: 2
 zones: {green: 80, yellow: 60}
 indicators:
   - {id: speed, caption: "Скорость", expression: answer_hours_mean, direction: lower,
-     scoring: {type: linear, worst: 48, best: 0}, weight: 30, missing: reweight}
+     scoring: {type: linear, worst: 48, best: 0}, weight: 30, required: false}
   - {id: happy, caption: "Удовлетворённость", expression: satisfied_share, direction: higher,
      scoring: {type: steps, steps: [{at: 0.8, points: 100}, {at: 0.5, points: 50}]},
-     weight: 50, missing: zero}
+     weight: 50, required: true}
   - {id: place, caption: "Место по ответам", expression: 1 - overdue_share, direction: higher,
-     scoring: {type: percentile}, weight: 20, missing: reweight}
+     scoring: {type: percentile}, weight: 20, required: false}
 """
 
 
@@ -62,6 +62,8 @@ def test_presets_load_and_weigh_as_documented() -> None:
         (("type: percentile", "type: magic"), "scoring.type must be one of"),
         (("green: 80, yellow: 60", "green: 50, yellow: 60"), "zones need"),
         (("title: Тест\n", ""), "title is required"),
+        (("weight: 30, required: false", "weight: 30, missing: reweight"), "indicators[1].missing is no longer a key: use required"),
+        (("weight: 30, required: false", "weight: 30, required: maybe"), "indicators[1].required must be true or false"),
     ],
 )
 def test_invalid_methodologies_are_refused_naming_the_field(tmp_path: Path, change, message) -> None:

@@ -167,7 +167,7 @@ title: Пробелы
 groups: {by: all}
 indicators:
   - {id: satisfaction, caption: "Удовлетворённость", expression: satisfied_share, direction: higher,
-     scoring: {type: linear, worst: 0, best: 1}, weight: 1, missing: reweight}
+     scoring: {type: linear, worst: 0, best: 1}, weight: 1, required: false}
 """
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.methodology import Methodology
+from transforms.methodology import ALL_GROUP, Methodology
 
 ZONE_GREEN, ZONE_YELLOW, ZONE_RED = "green", "yellow", "red"
 ZONE_CAPTIONS = {ZONE_GREEN: "зелёная", ZONE_YELLOW: "жёлтая", ZONE_RED: "красная"}
@@ -22,17 +22,10 @@ def assign_groups(base: pd.DataFrame, methodology: Methodology) -> pd.Series:
     if methodology.groups_by == "registry":
         return base["rating_group"].fillna("Без группы").astype(str)
     if methodology.groups_by == "all":
-        return pd.Series("Все органы", index=base.index)
-    high, low = methodology.volume_bounds
-    captions = {
-        "high": f"Более {high} сообщений",
-        "moderate": f"От {low + 1} до {high} сообщений",
-        "low": f"{low} сообщений и менее",
-        **methodology.group_captions,
-    }
+        return pd.Series(ALL_GROUP, index=base.index)
+    bands = methodology.grouping.volume
     volume = base["incidents"].fillna(0)
-    kind = np.where(volume > high, "high", np.where(volume > low, "moderate", "low"))
-    return pd.Series([captions[k] for k in kind], index=base.index)
+    return pd.Series([bands.caption(bands.band(v)) for v in volume], index=base.index)
 
 
 def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,7 +61,7 @@ def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFr
         for index in rated.index:
             value = values.at[index]
             missing = bool(np.isnan(value))
-            if missing and indicator.missing == "reweight":
+            if missing and not indicator.required:
                 continue
             rows.append(
                 {

@@ -33,7 +33,7 @@ title: Тест
 groups: {by: all}
 indicators:
   - {id: probe, caption: "Проба", expression: satisfied_share, direction: higher,
-     scoring: {type: linear, worst: 0, best: 1}, weight: 1, missing: reweight}
+     scoring: {type: linear, worst: 0, best: 1}, weight: 1, required: false}
 """
 
 # (expression, what the refusal says). Each is a way SQL or another table could be reached, a way
