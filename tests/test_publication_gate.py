@@ -10,7 +10,19 @@ from datetime import date
 
 import pytest
 
-from transforms.publication_gate import GateRules, MonthInputs, check_inputs, check_scores, month_days
+from transforms.publication_gate import (
+    OVERRIDABLE_RATING_CHECKS,
+    GateRules,
+    MonthInputs,
+    RatingFacts,
+    check_inputs,
+    check_rating,
+    check_scores,
+    month_days,
+    required_gaps,
+)
+
+NBSP = "\u00a0"
 
 NOVEMBER = date(2025, 11, 1)
 ALL_DAYS = frozenset(month_days(NOVEMBER))
@@ -144,3 +156,119 @@ def test_rules_refuse_nonsense() -> None:
         GateRules(vk_missing_days=-1)
     with pytest.raises(ValueError, match="max_data_share_drop"):
         GateRules(max_data_share_drop=1.5)
+
+
+# The rating-level checks (issue 24): required indicators, group sizes, rated bodies against the
+# previous month's published snapshot; which of them an override lifts.
+
+
+def rating(**changes: object) -> RatingFacts:
+    facts = RatingFacts(
+        subject="2025-11, penza-2025",
+        scores=(("org-1", True, 81.5), ("org-2", True, 64.0), ("org-3", True, 40.2), ("org-4", False, None)),
+        groups={"ОИВ": (3, 4)},
+        min_group_size=3,
+        required_gaps={},
+        previous_rated=3,
+        previous_snapshot="penza-2025:2025-10:r1",
+    )
+    return replace(facts, **changes)
+
+
+def test_a_sound_rating_passes() -> None:
+    verdict = check_rating(rating(), GateRules())
+    assert verdict.passed and verdict.overridable, verdict.message()
+
+
+def test_a_rated_body_without_a_required_indicator_fails_and_no_override_lifts_it() -> None:
+    gaps = {"org-2": ("page_compliance",), "org-3": ("on_time", "page_compliance")}
+    verdict = check_rating(rating(required_gaps=gaps), GateRules())
+    (problem,) = verdict.problems
+    assert problem.code == "required_indicator_missing" and not verdict.overridable
+    assert problem.ru == (
+        "у органов в рейтинге нет обязательных показателей (органов: 2): org-2 (page_compliance), "
+        "org-3 (on_time, page_compliance)"
+    )
+    assert "2 rated bodies lack required indicators: org-2 (page_compliance)" in problem.en
+    assert problem.details["org_ids"] == {
+        "org-2": ["page_compliance"],
+        "org-3": ["on_time", "page_compliance"],
+    }
+
+
+def test_required_gaps_are_found_from_the_indicator_rows() -> None:
+    rows = [
+        ("org-1", "on_time", 100.0, 50.0), ("org-1", "page_compliance", 0.0, 50.0),  # 0 points: still there
+        ("org-2", "on_time", 80.0, 100.0),  # page_compliance re-weighted away: a gap
+        ("org-3", "on_time", float("nan"), 50.0), ("org-3", "page_compliance", 90.0, 0.0),  # NaN, weight 0
+        ("org-9", "on_time", 1.0, 1.0),  # not rated: not asked
+    ]  # fmt: skip
+    gaps = required_gaps(["org-1", "org-2", "org-3"], rows, ["on_time", "page_compliance"])
+    assert gaps == {"org-2": ("page_compliance",), "org-3": ("on_time", "page_compliance")}
+    assert required_gaps(["org-2"], rows, []) == {}
+
+
+def test_a_group_below_its_minimum_size_fails_naming_it_overridably() -> None:
+    verdict = check_rating(rating(groups={"ОИВ": (3, 4), "РСО": (2, 5), "Учреждения": (0, 2)}), GateRules())
+    (problem,) = verdict.problems
+    assert problem.code == "small_group" and verdict.overridable
+    assert (
+        problem.ru
+        == "групп с числом органов в рейтинге меньше минимума (3): 2 — «РСО»: 2 из 5, «Учреждения»: 0 из 2"
+    )
+    assert (
+        "2 groups have fewer rated bodies than the minimum (3): «РСО» 2 of 5, «Учреждения» 0 of 2"
+        in problem.en
+    )
+    assert problem.details["groups"] == {"РСО": 2, "Учреждения": 0}
+    assert check_rating(rating(groups={"ОИВ": (3, 4), "РСО": (2, 5)}, min_group_size=2), GateRules()).passed
+
+
+def test_a_drop_in_rated_bodies_beyond_the_share_fails_overridably() -> None:
+    scores = tuple((f"org-{n}", n < 75, 50.0 if n < 75 else None) for n in range(100))
+    verdict = check_rating(rating(scores=scores, groups={"ОИВ": (75, 100)}, previous_rated=100), GateRules())
+    (problem,) = verdict.problems
+    assert problem.code == "rated_drop" and verdict.overridable
+    assert problem.ru == (
+        f"органов в рейтинге 75 против 100 в опубликованном рейтинге прошлого месяца "
+        f"(penza-2025:2025-10:r1): на 25{NBSP}% меньше (допускается 20{NBSP}%)"
+    )
+    assert "75 rated bodies against 100 in the previous month's published rating" in problem.en
+    assert "25% fewer (20% allowed)" in problem.en
+    previous = "penza-2025:2025-10:r1"
+    assert problem.details == {
+        "rated": 75, "previous_rated": 100, "previous_snapshot": previous, "drop": 0.25, "allowed": 0.2
+    }  # fmt: skip
+    assert check_rating(rating(scores=scores, groups={"ОИВ": (75, 100)}, previous_rated=100),
+                        GateRules(max_rated_drop=0.25)).passed  # fmt: skip
+    assert check_rating(
+        rating(scores=scores, groups={"ОИВ": (75, 100)}, previous_rated=90), GateRules()
+    ).passed
+
+
+def test_without_a_previous_publication_the_count_is_noted() -> None:
+    verdict = check_rating(rating(previous_rated=None, previous_snapshot=None), GateRules())
+    assert verdict.passed and [n.code for n in verdict.notes] == ["no_previous_rating"]
+    assert f"3{NBSP}органа в рейтинге" in verdict.notes[0].ru
+
+
+def test_scores_are_checked_with_the_rest_and_a_blocking_problem_wins() -> None:
+    verdict = check_rating(
+        rating(
+            scores=(("org-1", True, math.nan), ("org-2", True, 60.0)),
+            groups={"ОИВ": (2, 2)},
+            previous_rated=2,
+        ),
+        GateRules(),
+    )
+    assert [p.code for p in verdict.problems] == ["non_finite_score", "small_group"]
+    assert not verdict.overridable
+    message = verdict.message()
+    assert message.startswith("Рейтинг за 2025-11, penza-2025 не опубликован — рейтинг не прошёл проверки:")
+    assert "Rating 2025-11, penza-2025 not published — the rating failed its checks:" in message
+    assert [c for c in OVERRIDABLE_RATING_CHECKS] == ["small_group", "rated_drop"]
+
+
+def test_the_rated_drop_tolerance_is_validated() -> None:
+    with pytest.raises(ValueError, match="max_rated_drop"):
+        GateRules(max_rated_drop=-0.1)

@@ -12,9 +12,18 @@ Inputs are complete when
 * bodies: the month has bodies, and the share of them with any data (messages, posts or page
   checks) has not fallen by more than ``max_data_share_drop`` (relative) from the previous month.
 
-Scores are publishable when at least one body is rated and every score is a finite number; no
-override lifts that. Incomplete inputs can be published deliberately (``accept_incomplete_inputs``
-with a reason), which is recorded.
+A computed rating is publishable (``check_rating``) when
+
+* at least one body is rated and every rated score is a finite number;
+* every rated body has a row of every required indicator with finite points and its weight (a
+  required indicator without data scores 0 points; it is never re-weighted away);
+* every rating group has at least the methodology's ``min_group_size`` rated bodies;
+* the number of rated bodies has not fallen by more than ``max_rated_drop`` (relative) from the
+  previous month's published snapshot under the same methodology.
+
+Incomplete inputs, small groups and a fall in rated bodies can be published deliberately
+(``accept_incomplete_inputs`` with a reason), which is recorded; a non-finite score, a snapshot
+without a rated body or a missing required indicator never (``OVERRIDABLE_RATING_CHECKS``).
 """
 
 from __future__ import annotations
@@ -26,9 +35,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from transforms import ru_format as ru
+
 SOURCE_NAMES_RU = {"im": "ИМ (Инцидент Менеджмент)", "pos": "ПОС (Платформа обратной связи)"}
 SOURCE_NAMES_EN = {"im": "IM (Incident Management)", "pos": "ПОС (Feedback Platform)"}
 LISTED = 10  # items named in a message before "… and N more"
+# rating-level findings a deliberate publication (accept_incomplete_inputs + reason) may lift; the
+# others (no_rated_body, non_finite_score, required_indicator_missing) no override lifts
+OVERRIDABLE_RATING_CHECKS = ("small_group", "rated_drop")
 
 
 class PublicationGateError(RuntimeError):
@@ -44,12 +58,15 @@ class GateRules:
     vk_missing_days: int = 0
     export_sources: tuple[str, ...] = ("im", "pos")
     max_data_share_drop: float = 0.2
+    max_rated_drop: float = 0.2  # tolerated relative fall of the rated bodies since last month
 
     def __post_init__(self) -> None:
         if self.vk_missing_days < 0:
             raise ValueError(f"vk_missing_days must be 0 or more, not {self.vk_missing_days}")
         if not 0 <= self.max_data_share_drop <= 1:
             raise ValueError(f"max_data_share_drop must be within 0..1, not {self.max_data_share_drop}")
+        if not 0 <= self.max_rated_drop <= 1:
+            raise ValueError(f"max_rated_drop must be within 0..1, not {self.max_rated_drop}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,19 @@ class MonthInputs:
 
 
 @dataclass(frozen=True)
+class RatingFacts:
+    """What the gate reads of one computed rating (a snapshot of a month under a methodology)."""
+
+    subject: str  # "2025-11, penza-2025"
+    scores: Sequence[tuple[str, bool, float | None]]  # (org_id, is_rated, score) of every body
+    groups: Mapping[str, tuple[int, int]]  # caption → (rated bodies, all bodies), publication order
+    min_group_size: int
+    required_gaps: Mapping[str, tuple[str, ...]]  # org_id → required indicators it lacks
+    previous_rated: int | None = None  # rated bodies of last month's published snapshot, if any
+    previous_snapshot: str | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     ru: str
@@ -80,11 +110,19 @@ class Verdict:
     subject: str  # "2025-11" or "2025-11, penza-2025"
     problems: tuple[Finding, ...]
     notes: tuple[Finding, ...] = ()
-    kind: str = "inputs"  # inputs | scores
+    kind: str = "inputs"  # inputs | scores | rating
 
     @property
     def passed(self) -> bool:
         return not self.problems
+
+    @property
+    def overridable(self) -> bool:
+        """Whether a deliberate publication may lift every problem: inputs always, a rating's
+        only ``OVERRIDABLE_RATING_CHECKS``."""
+        if self.kind == "inputs":
+            return True
+        return all(p.code in OVERRIDABLE_RATING_CHECKS for p in self.problems)
 
     def message(self) -> str:
         """The reason, Russian first, then English; each problem on a line of its own."""
@@ -94,11 +132,10 @@ class Verdict:
                 f"Rating {self.subject}: inputs complete.",
             ]
             return "\n".join(lines + [f"  • {n.ru} / {n.en}" for n in self.notes])
-        why_ru, why_en = (
-            ("не хватает данных", "inputs are missing")
-            if self.kind == "inputs"
-            else ("оценки нельзя публиковать", "its scores cannot be published")
-        )
+        why_ru, why_en = {
+            "inputs": ("не хватает данных", "inputs are missing"),
+            "scores": ("оценки нельзя публиковать", "its scores cannot be published"),
+        }.get(self.kind, ("рейтинг не прошёл проверки", "the rating failed its checks"))
         ru = [f"Рейтинг за {self.subject} не опубликован — {why_ru}:"]
         ru += [f"  • {p.ru}" for p in self.problems]
         en = [f"Rating {self.subject} not published — {why_en}:"]
@@ -182,6 +219,103 @@ def check_scores(subject: str, scores: Iterable[tuple[str, bool, float | None]])
             )
         )
     return Verdict(subject, tuple(problems), kind="scores")
+
+
+def check_rating(facts: RatingFacts, rules: GateRules) -> Verdict:
+    """Whether a computed rating may be published: its scores (``check_scores``), its required
+    indicators, its groups' sizes and its rated bodies against last month's publication."""
+    problems = list(check_scores(facts.subject, facts.scores).problems)
+    notes: list[Finding] = []
+    if facts.required_gaps:
+        problems.append(_required_problem(facts.required_gaps))
+    small = [
+        (group, rated, total)
+        for group, (rated, total) in facts.groups.items()
+        if rated < facts.min_group_size
+    ]
+    if small:
+        problems.append(_small_groups(small, facts.min_group_size))
+    rated = sum(1 for _, is_rated, _ in facts.scores if is_rated)
+    drop = _rated_drop(facts, rated, rules)
+    if drop is not None:
+        (problems if drop.code == "rated_drop" else notes).append(drop)
+    return Verdict(facts.subject, tuple(problems), tuple(notes), kind="rating")
+
+
+def required_gaps(
+    rated_orgs: Iterable[str],
+    rows: Iterable[tuple[str, str, float | None, float | None]],
+    required: Sequence[str],
+) -> dict[str, tuple[str, ...]]:
+    """org_id → the ``required`` indicators a rated body lacks: no row among ``rows`` (org_id,
+    indicator_id, points, weight), or one whose points are not a finite number or whose weight is
+    not positive (a required indicator without data keeps its weight with 0 points)."""
+    if not required:
+        return {}
+    present = {
+        (str(org), str(indicator))
+        for org, indicator, points, weight in rows
+        if _finite(points) and _finite(weight) and float(weight or 0) > 0
+    }
+    gaps = {
+        org: tuple(i for i in sorted(required) if (org, i) not in present) for org in map(str, rated_orgs)
+    }
+    return {org: lacking for org, lacking in sorted(gaps.items()) if lacking}
+
+
+def _required_problem(gaps: Mapping[str, tuple[str, ...]]) -> Finding:
+    items = [f"{org} ({', '.join(lacking)})" for org, lacking in sorted(gaps.items())]
+    return Finding(
+        "required_indicator_missing",
+        f"у органов в рейтинге нет обязательных показателей (органов: {len(items)}): {_listed(items, 'ru')}",
+        f"{len(items)} rated bodies lack required indicators: {_listed(items, 'en')}",
+        {"org_ids": {org: list(lacking) for org, lacking in sorted(gaps.items())}},
+    )
+
+
+def _small_groups(small: Sequence[tuple[str, int, int]], minimum: int) -> Finding:
+    ru_items = [f"«{group}»: {rated} из {total}" for group, rated, total in small]
+    en_items = [f"«{group}» {rated} of {total}" for group, rated, total in small]
+    return Finding(
+        "small_group",
+        f"групп с числом органов в рейтинге меньше минимума ({minimum}): {len(small)} — "
+        f"{_listed(ru_items, 'ru')}",
+        f"{len(small)} groups have fewer rated bodies than the minimum ({minimum}): "
+        f"{_listed(en_items, 'en')}",
+        {"groups": {group: rated for group, rated, _ in small}, "minimum": minimum},
+    )
+
+
+def _rated_drop(facts: RatingFacts, rated: int, rules: GateRules) -> Finding | None:
+    if facts.previous_rated is None:
+        return Finding(
+            "no_previous_rating",
+            f"{ru.counted(rated, 'орган', 'органа', 'органов')} в рейтинге; опубликованного рейтинга "
+            "прошлого месяца по этой методике нет — сравнить не с чем",
+            f"{rated} rated bodies; no published rating of the previous month under this methodology "
+            "to compare with",
+            {"rated": rated},
+        )
+    previous = facts.previous_rated
+    drop = 0.0 if previous == 0 else max(0.0, (previous - rated) / previous)
+    if drop <= rules.max_rated_drop:
+        return None
+    before = f"({facts.previous_snapshot})" if facts.previous_snapshot else ""
+    fewer, allowed = ru.percent(drop * 100, 0), ru.percent(rules.max_rated_drop * 100, 0)
+    return Finding(
+        "rated_drop",
+        f"органов в рейтинге {ru.count(rated)} против {ru.count(previous)} в опубликованном рейтинге "
+        f"прошлого месяца {before}: на {fewer} меньше (допускается {allowed})",
+        f"{rated} rated bodies against {previous} in the previous month's published rating {before}: "
+        f"{drop:.0%} fewer ({rules.max_rated_drop:.0%} allowed)",
+        {
+            "rated": rated,
+            "previous_rated": previous,
+            "previous_snapshot": facts.previous_snapshot,
+            "drop": round(drop, 4),
+            "allowed": rules.max_rated_drop,
+        },
+    )
 
 
 def _vk_problems(inputs: MonthInputs, rules: GateRules) -> list[Finding]:
