@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from gospublic.infra import settings
 from gospublic.infra.mart_contract import load_contract
-from gospublic.infra.model_graph import ModelGraphError, graph, load_graph, table_reads
-from gospublic.infra.sql_files import model_files, written_tables
+from gospublic.infra.migrations import migrate
+from gospublic.infra.model_graph import ModelGraphError, ModelParamsError, graph, load_graph, table_reads
+from gospublic.infra.sql_files import bind_params, model_files, written_tables
+from gospublic.infra.warehouse import Warehouse
 
 # The tuples the callers held before the graph (registry_load.CORE_MODELS, vk_load.CORE_MODELS and
 # FORWARD_MODELS, incidents_load.EVENT_MODEL and ORG_FIX_MODEL, marts_build.MART_MODELS).
@@ -32,6 +35,7 @@ STEPS_BEFORE = {
         "mart/040_page_compliance_monthly.sql",
         "mart/050_response_metrics_monthly.sql",
         "mart/060_rating_base.sql",
+        "mart/070_incident_topics_monthly.sql",
     ),
 }
 # The Asset lists of gospublic.orchestration.assets before the graph.
@@ -46,6 +50,7 @@ ASSETS_BEFORE = {
         "mart.page_activity_monthly",
         "mart.page_compliance_monthly",
         "mart.response_metrics_monthly",
+        "mart.incident_topics_monthly",
     ),
 }
 CHECKED_BEFORE = (  # marts_check.MONTHLY_MARTS and the counts of marts_build
@@ -53,6 +58,7 @@ CHECKED_BEFORE = (  # marts_check.MONTHLY_MARTS and the counts of marts_build
     "mart.page_activity_monthly",
     "mart.page_compliance_monthly",
     "mart.response_metrics_monthly",
+    "mart.incident_topics_monthly",
 )
 
 
@@ -172,3 +178,89 @@ def test_a_new_dependency_reorders_the_step(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     order = load_graph(home).step("marts")
     assert order.index("mart/020_subscribers_daily.sql") > order.index("mart/060_rating_base.sql")
+
+
+# -- bind parameters: declared per model in sql/models.yml, checked against the SQL and the caller --
+
+
+def test_every_model_declares_the_bind_parameters_its_sql_uses() -> None:
+    declared = {m.file: dict(m.params) for m in graph().models}
+    assert declared["core/020_fct_post.sql"] == {"dt": "date", "forward": "boolean"}
+    assert declared["core/040_fct_incident.sql"] == {"batch_id": "text"}
+    assert declared["mart/030_page_activity_monthly.sql"]["window_start"] == "timestamp"
+    assert declared["core/001_dim_org.sql"] == {}
+    for model in graph().models:
+        text = (settings.sql_dir() / model.file).read_text(encoding="utf-8")
+        assert set(dict(model.params)) == set(bind_params(text)), model.file
+
+
+PARAMS_BROKEN = [
+    # a parameter the SQL uses and the graph does not declare
+    ("    params: {dt: date, forward: boolean}\n    depends_on: [staging.vk_post_observations",
+     "    params: {dt: date}\n    depends_on: [staging.vk_post_observations",
+     r"core/020_fct_post.sql.*uses bind parameters \['forward'\] it does not declare"),
+    # a parameter declared that the SQL does not use
+    ("    params: {batch_id: text}\n", "    params: {batch_id: text, region: text}\n",
+     r"core/040_fct_incident.sql.*declares bind parameters \['region'\] its SQL does not use"),
+    # a type outside the allow-list
+    ("    params: {batch_id: text}\n", "    params: {batch_id: sql}\n", "type must be one of"),
+    # two models of a step giving one parameter two types
+    ("    params: {dt: date}\n", "    params: {dt: text}\n", r"parameter 'dt' of step vk is"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"), PARAMS_BROKEN, ids=[f"p{n}" for n in range(len(PARAMS_BROKEN))]
+)
+def test_a_graph_whose_parameters_disagree_with_the_sql_is_refused(
+    tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    home = _copy(tmp_path)
+    path = home / "sql" / "models.yml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ModelGraphError, match=error):
+        load_graph(home)
+
+
+def test_a_step_refuses_parameters_missing_undeclared_or_of_the_wrong_type() -> None:
+    vk = graph().step("vk")
+    graph().check_params(vk, {"dt": date(2025, 11, 3), "forward": True})  # what the VK load binds
+    with pytest.raises(ModelParamsError, match=r"core/020_fct_post.sql needs :forward \(boolean\)"):
+        graph().check_params(vk, {"dt": date(2025, 11, 3)})
+    with pytest.raises(ModelParamsError, match=r"\['month_start'\] declared by no model of"):
+        graph().check_params(vk, {"dt": date(2025, 11, 3), "forward": True, "month_start": date(2025, 11, 1)})
+    with pytest.raises(ModelParamsError, match=r":forward must be boolean, not str"):
+        graph().check_params(vk, {"dt": date(2025, 11, 3), "forward": "false"})
+    with pytest.raises(ModelParamsError, match=r":dt must be date, not datetime"):
+        graph().check_params(vk, {"dt": datetime(2025, 11, 3, tzinfo=UTC), "forward": True})
+    with pytest.raises(ModelParamsError, match=r":w_total must be number, not bool"):
+        marts = graph().step("marts")
+        params = {name: 1.0 for m in marts for name, kind in graph().model(m).params if kind == "number"}
+        params |= {"month_start": date(2025, 11, 1), "month_end": date(2025, 12, 1)}
+        params |= {
+            "window_start": datetime(2025, 10, 31, tzinfo=UTC),
+            "window_end": datetime(2025, 12, 2, tzinfo=UTC),
+        }
+        graph().check_params(marts, params | {"w_total": True})
+
+
+def test_the_runner_refuses_a_step_run_with_a_parameter_missing_before_any_statement(
+    warehouse: Warehouse,
+) -> None:
+    """``tx.run_models`` checks the parameters before the first statement: a VK run without its
+    scope fails naming the model, and the step's first model (which needs only ``dt`` and would
+    replace the day's pages) has not run."""
+    migrate(warehouse)
+    day = date(2025, 11, 3)
+    with warehouse.transaction() as tx:
+        tx.execute(
+            "INSERT INTO core.fct_page_daily (vk_group_id, dt, observed_at) VALUES (1, :dt, :at)",
+            {"dt": day, "at": datetime(2025, 11, 3, 12, tzinfo=UTC)},
+        )
+        with pytest.raises(ModelParamsError, match=":forward"):
+            tx.run_models("vk", {"dt": day})
+        assert tx.scalar("SELECT COUNT(*) FROM core.fct_page_daily WHERE dt = :dt", {"dt": day}) == 1
+        assert tx.run_models("vk", {"dt": day, "forward": False}) == graph().step("vk")
+        assert tx.scalar("SELECT COUNT(*) FROM core.fct_page_daily WHERE dt = :dt", {"dt": day}) == 0

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from gospublic.infra.warehouse import Warehouse
+from gospublic.infra.warehouse import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,28 @@ class LoadRun:
 
 def record_load_runs(warehouse: Warehouse, conn: sa.Connection, runs: Iterable[LoadRun], prefix: str) -> None:
     """Replace the load runs whose ``load_id`` starts with ``prefix`` by ``runs`` (same transaction);
-    the rows of attempts (started, abandoned, failed) stay."""
-    conn.execute(
-        sa.text(f"DELETE FROM audit.load_runs WHERE load_id LIKE :prefix AND {FINISHED_LOAD}"),
-        {"prefix": f"{prefix}%"},
-    )
+    the rows of attempts (started, abandoned, failed) stay. The entry point of the callers that
+    still hold a connection (``gospublic.marts.build``); others call ``tx.record_load_runs``."""
+    write_load_runs(Transaction(warehouse, conn), list(runs), prefix=prefix)
+
+
+def write_load_runs(tx: Transaction, runs: list[LoadRun], *, prefix: str | None) -> None:
+    """The final ``audit.load_runs`` rows of a load, in its transaction: with ``prefix``, they
+    replace the finished runs whose ``load_id`` starts with it (an attempt's started, abandoned and
+    failed rows stay); without, the rows of the same ``load_id``s. Refuses a run whose counts do not
+    reconcile (read = written + rejected + duplicate): that is a bug of the load, never input."""
+    if broken := [run.load_id for run in runs if not run.reconciles]:
+        raise AssertionError(f"load runs whose counts do not reconcile: {broken}")
+    if prefix is not None:
+        tx.execute(
+            f"DELETE FROM audit.load_runs WHERE load_id LIKE :prefix AND {FINISHED_LOAD}",
+            {"prefix": f"{prefix}%"},
+        )
+    else:
+        tx.delete_where_in("audit.load_runs", "load_id", [run.load_id for run in runs])
     frame = pd.DataFrame([run.as_row() for run in runs])
     if len(frame):
-        warehouse.bulk_load_in(conn, "audit.load_runs", frame)
+        tx.bulk_load("audit.load_runs", frame)
 
 
 @dataclass(frozen=True)

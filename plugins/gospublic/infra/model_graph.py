@@ -6,14 +6,21 @@ own layer and writes exactly the tables declared (``INSERT``/``UPDATE`` targets)
 reads is declared (``depends_on`` or ``reads_prior``) and built by a model or a loader, and the
 ``depends_on`` edges have no cycle. A step runs its models in the graph's order: dependencies first,
 ties by file name.
+
+Bind parameters are allow-listed: each model declares the ``:name`` parameters its SQL uses, with
+a type of ``PARAM_TYPES`` (``params: {dt: date, forward: boolean}``); loading refuses a model whose
+SQL and declaration differ, and :meth:`ModelGraph.check_params` (called by the runner before the
+first statement) refuses a run missing a declared parameter, given one no model of the run
+declares, or given a value of another type.
 """
 
 from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,12 +28,16 @@ from typing import Any
 import yaml
 
 from gospublic.infra import settings
-from gospublic.infra.sql_files import split_statements, written_tables
+from gospublic.infra.sql_files import bind_params, split_statements, written_tables
 
 GRAPH_FILE = "models.yml"
 PARTITIONS = ("whole", "dt", "month", "batch_id")
 SCHEMAS = ("staging", "core", "mart", "restricted", "audit")
-_KEYS = {"target", "also_writes", "partition", "steps", "depends_on", "reads_prior", "assets", "suite"}
+_KEYS = {
+    "target", "also_writes", "partition", "steps", "params", "depends_on", "reads_prior", "assets", "suite",
+}  # fmt: skip
+PARAM_TYPES = ("date", "timestamp", "boolean", "number", "text")  # what a bind parameter may be
+_PARAM = re.compile(r"[a-z_][a-z0-9_]*")
 _FILE = re.compile(r"(core|mart)/[0-9]{3}_[a-z0-9_]+\.sql")
 _STEP = re.compile(r"[a-z_]+(\.[a-z_]+)?")
 _TABLE = re.compile(rf"(?:{'|'.join(SCHEMAS)})\.[a-z_][a-z0-9_]*")
@@ -39,6 +50,10 @@ class ModelGraphError(ValueError):
     """``sql/models.yml`` disagrees with itself or with the SQL; the message names file and model."""
 
 
+class ModelParamsError(ValueError):
+    """A run of models was given bind parameters their declarations do not allow."""
+
+
 @dataclass(frozen=True)
 class Model:
     """One model of the graph, as declared."""
@@ -48,6 +63,7 @@ class Model:
     also_writes: tuple[str, ...]
     partition: str
     steps: tuple[str, ...]
+    params: tuple[tuple[str, str], ...]  # (name, type) of each bind parameter, as declared
     depends_on: tuple[str, ...]
     reads_prior: tuple[str, ...]
     assets: tuple[str, ...]
@@ -71,6 +87,26 @@ class ModelGraph:
         if not files:
             raise KeyError(f"{GRAPH_FILE}: no model runs in step {name!r}; steps: {self.step_names()}")
         return files
+
+    def check_params(self, files: Iterable[str], params: Mapping[str, Any]) -> None:
+        """Refuse running the models ``files`` with ``params``: every parameter a model declares
+        must be given, with a value of its type, and every one given must be declared by one of
+        them (configuration reaches SQL only as the declared, typed bind parameters)."""
+        files = tuple(files)
+        declared: dict[str, str] = {}
+        problems: list[str] = []
+        for file in files:
+            for name, kind in self.model(file).params:
+                declared[name] = kind
+                if name not in params:
+                    problems.append(f"{file} needs :{name} ({kind})")
+        if undeclared := sorted(set(params) - set(declared)):
+            problems.append(f"parameters {undeclared} declared by no model of {list(files)}")
+        for name, value in params.items():
+            if name in declared and not _is_of(declared[name], value):
+                problems.append(f":{name} must be {declared[name]}, not {type(value).__name__}")
+        if problems:
+            raise ModelParamsError(f"{GRAPH_FILE}: refused: {'; '.join(problems)}")
 
     def step_names(self) -> list[str]:
         return sorted({s for m in self.models for s in m.steps})
@@ -131,6 +167,7 @@ def load_graph(home: Path) -> ModelGraph:
         raise ModelGraphError(f"{path}: no models")
     for model in models:
         _check_against_sql(path, home, model, models, loaded)
+    _check_param_types(path, models)
     return ModelGraph(models=_ordered(path, models), loaded=dict(loaded))
 
 
@@ -171,6 +208,7 @@ def _model(path: Path, file: Any, spec: Any) -> Model:
         also_writes=names("also_writes"),
         partition=str(spec["partition"]),
         steps=steps,
+        params=_params(where, spec.get("params")),
         depends_on=names("depends_on"),
         reads_prior=names("reads_prior"),
         assets=names("assets"),
@@ -185,6 +223,19 @@ def _model(path: Path, file: Any, spec: Any) -> Model:
     if stray := set(model.assets) - set(model.writes):
         raise ModelGraphError(f"{where}: assets {sorted(stray)} are not tables it writes")
     return model
+
+
+def _params(where: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    """A model's declared bind parameters: ``{name: type}``, each type one of ``PARAM_TYPES``."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ModelGraphError(f"{where}: params must map each bind parameter to its type")
+    for name, kind in raw.items():
+        if not isinstance(name, str) or not _PARAM.fullmatch(name):
+            raise ModelGraphError(f"{where}: bind parameter {name!r} must be a lower-case name")
+        if kind not in PARAM_TYPES:
+            raise ModelGraphError(f"{where}: parameter {name!r}: type must be one of {PARAM_TYPES}")
+    return tuple((str(name), str(kind)) for name, kind in raw.items())
 
 
 def _check_table(path: Path, where: str, table: Any) -> None:
@@ -206,6 +257,13 @@ def _check_against_sql(
             f"{where}: declares writes {sorted(model.writes)}, "
             f"its SQL inserts into or updates {sorted(written)}"
         )
+    used, declared = bind_params(text), [name for name, _ in model.params]
+    if undeclared_params := [p for p in used if p not in declared]:
+        raise ModelGraphError(
+            f"{where}: uses bind parameters {undeclared_params} it does not declare in params"
+        )
+    if unused := [p for p in declared if p not in used]:
+        raise ModelGraphError(f"{where}: declares bind parameters {unused} its SQL does not use")
     reads = table_reads(text)
     if undeclared := [t for t in reads if t not in (*model.writes, *model.depends_on, *model.reads_prior)]:
         raise ModelGraphError(f"{where}: reads {undeclared}, not in depends_on or reads_prior")
@@ -217,6 +275,33 @@ def _check_against_sql(
     suite = home / "expectations" / f"{model.suite}.json"
     if model.suite and not suite.is_file():
         raise ModelGraphError(f"{where}: no suite {suite}")
+
+
+def _check_param_types(path: Path, models: list[Model]) -> None:
+    """A parameter has one type across the models of a step (the step binds one value)."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for model in models:
+        for step in model.steps:
+            for name, kind in model.params:
+                first = seen.setdefault((step, name), (kind, model.file))
+                if first[0] != kind:
+                    raise ModelGraphError(
+                        f"{path}: parameter {name!r} of step {step} is {first[0]} in {first[1]} "
+                        f"and {kind} in {model.file}"
+                    )
+
+
+def _is_of(kind: str, value: Any) -> bool:
+    """Whether ``value`` is a bind value of the declared ``kind``."""
+    if kind == "date":
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if kind == "timestamp":
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
 
 
 def _ordered(path: Path, models: list[Model]) -> tuple[Model, ...]:

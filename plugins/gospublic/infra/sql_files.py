@@ -106,6 +106,17 @@ def written_tables(text: str) -> list[str]:
     return tables
 
 
+def bind_params(text: str) -> list[str]:
+    """The bind parameters (``:name``) the statements of ``text`` use, first-seen order, as the
+    runner finds them (SQLAlchemy's ``text``: ``::type`` casts and quoted text are not parameters)."""
+    import sqlalchemy as sa
+
+    names: list[str] = []
+    for statement in split_statements(text):
+        names += [name for name in sa.text(statement).compile().params if name not in names]
+    return names
+
+
 def split_statements(text: str) -> list[str]:
     """Split SQL text on ``;`` outside quotes, comments and dollar-quoted bodies.
 

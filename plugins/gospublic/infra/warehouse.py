@@ -220,8 +220,19 @@ class Warehouse:
     # -- statements ---------------------------------------------------------------------------
 
     @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction as an object with named operations (``tx.replace_partition``,
+        ``tx.bulk_load``, ``tx.run_models``, ``tx.record_load_runs``…): committed when the block
+        ends, rolled back when it raises. Callers outside ``gospublic.infra`` use this, never a
+        connection."""
+        with self.engine.begin() as conn:
+            yield Transaction(self, conn)
+
+    @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A connection inside one transaction: committed on success, rolled back on error."""
+        """A connection inside one transaction: committed on success, rolled back on error.
+
+        For ``gospublic.infra`` (and the callers not yet moved to :meth:`transaction`)."""
         with self.engine.begin() as conn:
             yield conn
 
@@ -377,6 +388,127 @@ class Warehouse:
         where = " AND ".join(f'"{col}" = :p_{i}' for i, col in enumerate(partition))
         params = {f"p_{i}": value for i, value in enumerate(partition.values())}
         return conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params).rowcount
+
+
+class Transaction:
+    """One open warehouse transaction (from :meth:`Warehouse.transaction`) and what a load does in
+    it: statements with bind parameters, bulk loads, partition replacements, statistics, the
+    models of a step and the audit rows. SQLAlchemy stays inside ``gospublic.infra``: a caller
+    passes this object, never a connection."""
+
+    def __init__(self, warehouse: Warehouse, conn: sa.Connection) -> None:
+        self.warehouse = warehouse
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.warehouse.dialect
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The connection, for the modules of ``gospublic.infra`` only."""
+        return self._conn
+
+    def __repr__(self) -> str:
+        return f"Transaction({self.warehouse.description})"
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; returns the affected row count."""
+        return int(self._conn.execute(sa.text(sql), dict(params or {})).rowcount)
+
+    def execute_script(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run every statement of ``sql`` (each given the bind params it uses); returns the rows affected."""
+        return run_script(self._conn, sql, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query as dicts."""
+        return [dict(row) for row in self._conn.execute(sa.text(sql), dict(params or {})).mappings()]
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        return self._conn.execute(sa.text(sql), dict(params or {})).scalar()
+
+    def exists(self, sql: str, params: Mapping[str, Any] | None = None) -> bool:
+        """Whether the query returns a row."""
+        return self._conn.execute(sa.text(sql), dict(params or {})).first() is not None
+
+    # -- tables -------------------------------------------------------------------------------
+
+    def bulk_load(self, table: str, data: FrameSource) -> int:
+        """Append ``data`` to ``table``; returns the rows written."""
+        return self.warehouse.bulk_load_in(self._conn, table, data)
+
+    def replace_partition(self, table: str, data: FrameSource, partition: Mapping[str, Any]) -> ReplaceResult:
+        """Replace the rows of ``table`` where every ``partition`` column equals its value."""
+        return self.warehouse.replace_partition_in(self._conn, table, data, partition)
+
+    def replace_table(self, table: str, data: FrameSource) -> int:
+        """Empty ``table`` (a work or staging table) and load ``data``; returns the rows written."""
+        self.empty(table)
+        return self.bulk_load(table, data)
+
+    def replace_where_in(self, table: str, column: str, values: Iterable[Any], data: FrameSource) -> int:
+        """Delete the rows of ``table`` whose ``column`` is one of ``values``, then load ``data``
+        (several partitions of one column at once); returns the rows written."""
+        self.delete_where_in(table, column, values)
+        return self.bulk_load(table, data)
+
+    def delete_partition(self, table: str, partition: Mapping[str, Any]) -> int:
+        """Delete the rows of ``table`` where every ``partition`` column equals its value."""
+        return self.warehouse.delete_partition_in(self._conn, table, partition)
+
+    def delete_where_in(self, table: str, column: str, values: Iterable[Any]) -> int:
+        """Delete the rows of ``table`` whose ``column`` is one of ``values``."""
+        return self.warehouse.delete_in(self._conn, table, column, values)
+
+    def empty(self, table: str) -> int:
+        """Delete every row of ``table`` (checked as ``schema.table``); returns how many."""
+        (name,) = _table_names([table])
+        return int(self._conn.execute(sa.text(f"DELETE FROM {name}")).rowcount)
+
+    def analyze(self, tables: Iterable[str], *, rows_written: int | None = None) -> list[str]:
+        """Refresh the planner statistics of ``tables`` after a bulk write (see :func:`analyze`)."""
+        return analyze(self._conn, tables, rows_written=rows_written)
+
+    # -- models and audit ---------------------------------------------------------------------
+
+    def run_models(self, step: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Run the models of ``step`` of ``sql/models.yml`` in the graph's order with the bind
+        ``params`` (checked against those the models declare); returns the files run."""
+        from gospublic.infra import model_graph, model_runner
+
+        files = model_graph.graph().step(step)
+        model_runner.run_models(self._conn, files, params)
+        return files
+
+    def record_load_runs(self, runs: Iterable[Any], *, prefix: str | None = None) -> None:
+        """Write the final ``audit.load_runs`` rows of a load (``audit.LoadRun``): replacing the
+        finished runs whose ``load_id`` starts with ``prefix``, or without it those of the same
+        ``load_id``s."""
+        from gospublic.infra import audit
+
+        audit.write_load_runs(self, list(runs), prefix=prefix)
+
+    def finish(self, *attempts: Any) -> None:
+        """Delete the ``started`` rows of ``attempts`` (``audit.LoadAttempt``): the load's final
+        rows replace them in this transaction."""
+        for attempt in attempts:
+            self.delete_where_in("audit.load_runs", "load_id", list(attempt.load_ids))
+
+    def replace_quarantine(
+        self, *, source: str, partition_key: str, load_id: str, problems: Iterable[Any]
+    ) -> int:
+        """Replace the quarantine of (source, partition) with ``problems``; returns the rows."""
+        from gospublic.infra import audit
+
+        frame = audit.quarantine_frame(
+            source=source, partition_key=partition_key, load_id=load_id, problems=problems
+        )
+        return self.replace_partition(
+            "audit.quarantine", frame, {"source": source, "partition_key": partition_key}
+        ).inserted
 
 
 def run_script(conn: sa.Connection, sql: str, params: Mapping[str, Any] | None = None) -> int:
