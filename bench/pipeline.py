@@ -131,7 +131,7 @@ def _stage_registry(warehouse, data, _vk, _lake, _month) -> int:
 
     migrate(warehouse)
     result = load_registry(warehouse, data / "registry")
-    return result.orgs_read + result.pages_read
+    return result["orgs_read"] + result["pages_read"]
 
 
 def _reset_incidents(warehouse, lake, data) -> None:

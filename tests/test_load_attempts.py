@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gospublic.infra import model_runner
 from gospublic.infra.audit import LoadRun, begin_attempt
 from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
-from gospublic.registry import load as registry_load
 from gospublic.registry.load import load_registry
 from gospublic.vk.daily import plan
 
@@ -29,13 +29,14 @@ SAMPLE = PROJECT / "config" / "registry"
 _DIES_MID_LOAD = textwrap.dedent(
     """
     import os, sys
+    from gospublic.infra import model_runner
     from gospublic.registry import load as registry_load
     from gospublic.infra.warehouse import Warehouse
 
     def die(conn, *args, **kwargs):
         os._exit(137)
 
-    registry_load.run_models = die
+    model_runner.run_models = die
     with Warehouse.from_connection() as warehouse:
         registry_load.load_registry(warehouse, sys.argv[1], run_id="killed-run")
     """
@@ -91,7 +92,7 @@ def test_a_killed_attempt_stays_started_and_the_next_run_closes_it_abandoned(mig
         if run["status"] == "abandoned":
             assert run["run_id"] == "killed-run" and run["rows_read"] == 0
             assert "never finished" in run["message"]
-            assert f"by load {result.load_id}:" in run["message"] and "(run next-run)" in run["message"]
+            assert f"by load {result['load_id']}:" in run["message"] and "(run next-run)" in run["message"]
     # A later run finds nothing left to close, and keeps the closed attempts.
     load_registry(migrated, SAMPLE)
     assert sorted(r["status"] for r in registry_runs(migrated)) == ["abandoned"] * 2 + ["success"] * 2
@@ -103,7 +104,7 @@ def test_a_failed_attempt_is_marked_failed_with_its_error(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(registry_load, "run_models", broken)
+    monkeypatch.setattr(model_runner, "run_models", broken)
     with pytest.raises(RuntimeError, match="model exploded"):
         load_registry(migrated, SAMPLE)
     runs = registry_runs(migrated)
@@ -143,7 +144,7 @@ def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: py
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"could not connect with {secret}")
 
-    monkeypatch.setattr(registry_load, "run_models", broken)
+    monkeypatch.setattr(model_runner, "run_models", broken)
     with pytest.raises(RuntimeError):
         load_registry(migrated, SAMPLE)
     assert {r["message"] for r in registry_runs(migrated)} == {

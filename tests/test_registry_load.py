@@ -41,7 +41,7 @@ def migrated(warehouse: Warehouse) -> Warehouse:
 def test_sample_registry_loads_completely(migrated: Warehouse) -> None:
     result = load_registry(migrated, SAMPLE)
     orgs, pages = rows(SAMPLE / "orgs.csv"), rows(SAMPLE / "pages.csv")
-    assert result.quarantined == 0
+    assert result["quarantined"] == 0
     assert migrated.scalar("SELECT COUNT(*) FROM core.dim_org") == len(orgs)
     assert migrated.scalar("SELECT COUNT(*) FROM core.dim_page") == len(pages)
     aliases = {(r["org_id"], a) for r in orgs for a in r["aliases"].split("|")}
@@ -108,13 +108,13 @@ def test_bad_rows_are_quarantined_with_file_row_column(migrated: Warehouse, tmp_
     } <= found
     reasons = migrated.query("SELECT reason FROM audit.quarantine WHERE row_number = 5 AND file = 'orgs.csv'")
     assert "kind must be" in reasons[0]["reason"]
-    assert result.orgs_loaded + len({r for f, r, _ in found if f == "orgs.csv"}) == len(orgs)
+    assert result["orgs_loaded"] + len({r for f, r, _ in found if f == "orgs.csv"}) == len(orgs)
     pages_rejected = {r for f, r, _ in found if f == "pages.csv"}
-    assert result.pages_loaded + len(pages_rejected) == len(pages)
-    assert migrated.scalar("SELECT COUNT(*) FROM core.dim_page") == result.pages_loaded
+    assert result["pages_loaded"] + len(pages_rejected) == len(pages)
+    assert migrated.scalar("SELECT COUNT(*) FROM core.dim_page") == result["pages_loaded"]
     runs = migrated.query("SELECT * FROM audit.load_runs WHERE source LIKE 'registry/%'")
     assert all(r["rows_read"] == r["rows_written"] + r["rows_rejected"] for r in runs)
-    rejected = len(pages) - result.pages_loaded + len(orgs) - result.orgs_loaded
+    rejected = len(pages) - result["pages_loaded"] + len(orgs) - result["orgs_loaded"]
     assert sum(r["rows_rejected"] for r in runs) == rejected
 
 

@@ -6,7 +6,7 @@ from typing import TypedDict
 
 
 class RegistryCounts(TypedDict):
-    """Counts of one registry load (``load.RegistryLoad``)."""
+    """Counts of one registry load: what ``load.load_registry`` returns."""
 
     load_id: str
     checksum: str
