@@ -3,7 +3,7 @@ published files are never rewritten, leftovers of interrupted runs cleaned, and 
 cells cannot execute (OWASP's CSV-injection rule).
 
 A small region is written straight into ``core.dim_org`` and ``mart.rating_base`` and rated under
-``samara-2022`` (one group, rated with an official page)."""
+``samara-2022`` (the bodies are ministries, one group «ОИВ», rated with an official page)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def seed_region(warehouse: Warehouse, months: tuple[date, ...] = (date(2025, 11,
             conn.execute(
                 sa.text(
                     "INSERT INTO core.dim_org (org_id, version, name, kind, region_code, region_name, "
-                    "timezone, valid_from, is_current, load_id) VALUES (:o, 1, :name, 'ministry', '58', "
+                    "timezone, valid_from, is_current, load_id) VALUES (:o, 1, :name, 'ОИВ', '58', "
                     "'Пензенская область', 'Europe/Moscow', DATE '2020-01-01', TRUE, 'test')"
                 ),
                 {"o": f"org-{n:02d}", "name": name},
@@ -61,14 +61,14 @@ def seed_region(warehouse: Warehouse, months: tuple[date, ...] = (date(2025, 11,
                 k = n if index % 2 == 0 else bodies - n
                 conn.execute(
                     sa.text(
-                        "INSERT INTO mart.rating_base (org_id, month, region_code, incidents, incidents_im, "
-                        "incidents_pos, answers_assessed, pages, photo_video_share, engagement_rate_pct, "
-                        "replied_share, compliance_score) VALUES (:o, :m, '58', 10, 5, 5, 4, :pages, :pv, "
-                        ":er, :rs, :cs)"
+                        "INSERT INTO mart.rating_base (org_id, month, region_code, kind, incidents, "
+                        "incidents_im, incidents_pos, answers_assessed, pages, posts_per_week, "
+                        "photo_video_share, engagement_rate_pct, replied_share, compliance_score) VALUES "
+                        "(:o, :m, '58', 'ОИВ', 10, 5, 5, 4, :pages, :ppw, :pv, :er, :rs, :cs)"
                     ),
                     {
-                        "o": f"org-{n:02d}", "m": month, "pages": 0 if n == 0 else 1, "pv": 0.1 * k,
-                        "er": 0.7 * k, "rs": None if k == 3 else 0.12 * k, "cs": 40 + 7 * k,
+                        "o": f"org-{n:02d}", "m": month, "pages": 0 if n == 0 else 1, "ppw": 0.5 * k,
+                        "pv": 0.1 * k, "er": 0.7 * k, "rs": None if k == 3 else 0.12 * k, "cs": 40 + 7 * k,
                     },
                 )  # fmt: skip
     for month in months:
@@ -105,6 +105,12 @@ def snapshots(warehouse: Warehouse) -> list[dict]:
         "WHERE methodology_id = :m ORDER BY month, revision",
         {"m": METHODOLOGY},
     )
+
+
+@pytest.fixture(autouse=True)
+def no_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The protocol's tests publish often: PDFs (a browser each time) are tested in test_publication."""
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")
 
 
 @pytest.fixture

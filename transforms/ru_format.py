@@ -30,8 +30,8 @@ def _missing(value: Any) -> bool:
         return True
     try:
         return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError):  # pandas' NA, or not a number at all
+        return True
 
 
 def _pattern(digits: int) -> str:

@@ -189,6 +189,7 @@ def test_publication_survives_kill_9_at_any_point(
     warehouse: Warehouse, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN, raising=False)
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")  # the child too: no browser per trial
     seed_region(warehouse)
     warehouse.close()  # DuckDB: the child needs the file
     code, points = publish_in_child(tmp_path)

@@ -1,0 +1,331 @@
+"""Every file of a revision by name, from the snapshot in the warehouse and the publication time:
+
+* ``index.html`` — the month's summary; ``groups/<group>.html`` — a group's chart and table;
+  ``rating.html`` — every group on one page; ``methodology.html``; ``cards/<name>--<id>.html`` —
+  a card per rated body (``cards/<id>.html`` redirects to it, the name earlier revisions used);
+* ``rating.xlsx``; ``rating-excel.csv`` (Russian Excel); ``rating.csv`` and ``rating.json``
+  (machines, unchanged); ``pdf/summary.pdf`` and ``pdf/<group>.pdf`` (when Chromium prints).
+
+The same snapshot and time give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.snapshot import RatingSnapshot
+from transforms import ru_format as ru
+from transforms.methodology import Indicator, Methodology
+
+from . import hooks, model, queries
+from .cards import CardData, card_context
+from .charts import Bar, bar_chart
+from .config import PublicationConfig, load_config, pdf_mode
+from .csv_files import excel_csv, machine_csv
+from .html import render
+from .pdf import chromium, print_pages
+from .slugs import card_name, unique_slugs
+from .xlsx import rating_xlsx
+
+FILE_CAPTIONS = {
+    "rating.xlsx": "таблица Excel: группы, не оценённые органы, показатели, методика, диаграммы",
+    "rating-excel.csv": "CSV для Excel (разделитель «;», UTF-8)",
+    "rating.csv": "CSV для программ (разделитель «,», английские названия столбцов)",
+    "rating.json": "JSON для программ",
+    "rating.html": "все группы на одной странице",
+    "pdf/summary.pdf": "эта сводка в PDF",
+}
+
+
+def publication_meta(
+    snapshot: RatingSnapshot, methodology: Methodology, published_at: datetime
+) -> dict[str, Any]:
+    stamp = pd.Timestamp(published_at)
+    at = (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)).to_pydatetime()
+    return {
+        "snapshot_id": snapshot.snapshot_id,
+        "month": f"{snapshot.month:%Y-%m}",
+        "revision": snapshot.revision,
+        "methodology": {"id": methodology.id, "version": methodology.version, "title": methodology.title},
+        "input_fingerprint": snapshot.input_fingerprint,
+        "published_at": at.isoformat(timespec="seconds"),
+    }
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def scale_text(indicator: Indicator) -> str:
+    scoring = indicator.scoring
+    if scoring.type == "linear":
+        return f"линейно: 0 баллов при {_plain(scoring.worst)}, 100 при {_plain(scoring.best)}"
+    if scoring.type == "steps":
+        sign = "≥" if scoring.higher_is_better else "≤"
+        return (
+            "; ".join(f"{sign} {_plain(at)}: {_plain(points)}" for at, points in scoring.steps) + "; иначе 0"
+        )
+    return "по месту в группе: 0 худшему, 100 лучшему"
+
+
+def _plain(value: float | None) -> str:
+    return ru.number(value, 0) if value is not None and float(value).is_integer() else ru.number(value, 2)
+
+
+def methodology_rows(methodology: Methodology) -> list[dict[str, str]]:
+    return [
+        {
+            "caption": i.caption,
+            "direction": "больше — лучше" if i.higher_is_better else "меньше — лучше",
+            "weight": ru.percent(i.weight * 100 / methodology.total_weight),
+            "scale": scale_text(i),
+            "missing": "0 баллов" if getattr(i, "required", False) else "вес переходит к другим показателям",
+        }
+        for i in methodology.indicators
+    ]
+
+
+def rated_when_text(methodology: Methodology) -> str:
+    parts = []
+    if methodology.min_incidents:
+        parts.append(f"не меньше {ru.count(methodology.min_incidents)} сообщений за месяц")
+    for source, minimum in getattr(getattr(methodology, "rated_when", None), "incidents_by_source", ()):
+        parts.append(f"не меньше {ru.count(minimum)} сообщений {'ИМ' if source == 'im' else 'ПОС'}")
+    if methodology.min_pages:
+        parts.append("есть официальная страница (госпаблик)")
+    return ", ".join(parts)
+
+
+def _benchmarks(
+    config: PublicationConfig, measures: dict[str, tuple[float | None, int]]
+) -> list[dict[str, str]]:
+    out = []
+    bases = {"im_reaction_hours_mean": "сообщений ИМ с реакцией", "pos_answer_days_median": "ответов ПОС",
+             "pos_high_ratings_share": "оценок ПОС"}  # fmt: skip
+    for b in config.benchmarks:
+        value, basis = measures.get(b.measure, (None, 0))
+        if b.unit == "hours":
+            region = ru.hours(value)
+        elif b.unit == "days":
+            region = "—" if value is None else f"{ru.number(value)} дн."
+        else:
+            region = ru.share(value)
+        if value is None:
+            verdict = "нет данных"
+        elif (value <= b.target) if b.lower_is_better else (value >= b.target):
+            verdict = "ориентир достигнут"
+        else:
+            verdict = "хуже ориентира"
+        out.append({"caption": b.caption, "region": region, "basis": f"{bases[b.measure]}: {ru.count(basis)}",
+                    "text": b.text, "verdict": verdict, "source": b.source})  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the pages of one revision are rendered from."""
+
+    warehouse: Warehouse
+    snapshot: RatingSnapshot
+    methodology: Methodology
+    config: PublicationConfig
+    shown: pd.DataFrame
+    groups: list[dict[str, Any]]
+    common: dict[str, Any]
+    indicators: pd.DataFrame
+
+
+def render_files(
+    warehouse: Warehouse, snapshot: RatingSnapshot, methodology: Methodology, published_at: datetime
+) -> dict[str, bytes]:
+    """Every file of the revision by name (module doc)."""
+    config = load_config()
+    meta = publication_meta(snapshot, methodology, published_at)
+    table = queries.rating_table(warehouse, snapshot.snapshot_id)
+    indicators = queries.indicator_rows(warehouse, snapshot.snapshot_id)
+    files: dict[str, bytes] = {
+        "rating.csv": machine_csv(table),
+        "rating.json": json_bytes(
+            {**meta, "rows": json.loads(table.to_json(orient="records", force_ascii=False))}
+        ),
+    }
+    rule = model.ranking_rule(methodology, config)
+    shown = model.with_places(table, queries.previous_places(warehouse, methodology.id, snapshot.month), rule)
+    shown["card"] = [card_name(str(n), str(o)) for n, o in zip(shown["name"], shown["org_id"], strict=True)]
+    points = {(r["org_id"], r["indicator_id"]): r["points"] for r in indicators.to_dict("records")}
+    shown["scores"] = [{i.id: points.get((o, i.id)) for i in methodology.indicators} for o in shown["org_id"]]
+    kinds = queries.org_kinds(warehouse)
+    name_column = model.name_column(kinds, [str(o) for o in shown["org_id"]], config)
+    order = model.group_order(methodology, shown)
+    slugs = unique_slugs(order, "group")
+    planned_pdf = pdf_mode() != "off" and chromium() is not None
+    green, yellow = methodology.zones
+    zones = {"green": green, "yellow": yellow}
+    groups = []
+    for caption in order:
+        rows = shown[shown["rating_group"].astype(str) == caption]
+        rated = rows[rows["is_rated"]].sort_values(["place", "name"], kind="stable")
+        groups.append(
+            {
+                "caption": caption,
+                "slug": slugs[caption],
+                "page": f"groups/{slugs[caption]}.html",
+                "pdf": f"pdf/{slugs[caption]}.pdf" if planned_pdf else None,
+                "counts": model.zone_counts(rows),
+                "rows": rated.to_dict("records"),
+                "unrated": rows[~rows["is_rated"]].sort_values("name").to_dict("records"),
+                "chart": bar_chart(
+                    [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()],
+                    title=f"Баллы группы «{caption}»",
+                    bounds=(green, yellow),
+                ),
+            }
+        )
+    for group in groups:
+        for row in group["rows"]:
+            row["places"] = int(max((r["place"] for r in group["rows"]), default=0))
+    common = {
+        "methodology": methodology, "meta": meta, "zones": zones, "name_column": name_column,
+        "rule_text": model.RULE_TEXT[rule], "indicators": methodology_rows(methodology),
+        "rated_when": rated_when_text(methodology),
+        "degeneracies": _lines(hooks.degeneracies(warehouse, snapshot.snapshot_id)),
+        "changes": _lines(hooks.revision_changes(warehouse, snapshot.snapshot_id)),
+    }  # fmt: skip
+    run = _Run(warehouse, snapshot, methodology, config, shown, groups, common, indicators)
+    pages = _pages(run, planned_pdf)
+    printed = print_pages(
+        {"pdf/summary.pdf": pages["index.html"], **{g["pdf"]: pages[g["page"]] for g in groups if g["pdf"]}},
+        _utc(published_at),
+    )
+    if planned_pdf and not printed:  # Chromium failed (auto): the pages must not link to absent PDFs
+        for group in groups:
+            group["pdf"] = None
+        pages = _pages(run, with_pdf=False)
+    files.update(pages)
+    files.update(printed)
+    listed = [row for group in groups for row in group["rows"]]
+    unrated = shown[~shown["is_rated"]].sort_values(["rating_group", "name"]).to_dict("records")
+    files["rating-excel.csv"] = excel_csv(listed + unrated, name_column)
+    files["rating.xlsx"] = rating_xlsx(
+        groups, unrated, _indicator_rows(shown, indicators, methodology), methodology=methodology, meta=meta,
+        name_column=name_column, published_at=published_at, methodology_rows=methodology_rows(methodology),
+    )  # fmt: skip
+    return files
+
+
+def _pages(run: _Run, with_pdf: bool) -> dict[str, bytes]:
+    warehouse, snapshot, config, shown, groups, common = (
+        run.warehouse,
+        run.snapshot,
+        run.config,
+        run.shown,
+        run.groups,
+        run.common,
+    )
+    templates = config.templates
+    pages: dict[str, bytes] = {}
+    top = {**common, "root": "", "groups": groups}
+    for group in groups:
+        pages[group["page"]] = render(templates, "group.html", **common, root="../", group=group)
+    pages["rating.html"] = render(templates, "rating.html", **top)
+    pages["methodology.html"] = render(templates, "methodology.html", **top)
+    up, down = model.movers(shown, config.movers)
+    file_list = [{"href": name, "caption": caption} for name, caption in FILE_CAPTIONS.items()
+                 if with_pdf or not name.startswith("pdf/")]  # fmt: skip
+    file_list += [
+        {"href": g["pdf"], "caption": f"таблица группы «{g['caption']}» в PDF"} for g in groups if g["pdf"]
+    ]
+    rated = int(shown["is_rated"].sum())
+    pages["index.html"] = render(
+        templates, "index.html", **top, totals=queries.month_totals(warehouse, snapshot.month),
+        benchmarks=_benchmarks(config, queries.region_measures(warehouse, snapshot.month)),
+        movers_up=up, movers_down=down, has_previous=bool(shown["score_change"].notna().any()),
+        not_rated=model.not_rated(shown), files=file_list, rated=rated, listed=len(shown),
+        municipalities=hooks.municipalities(warehouse, snapshot.month),
+    )  # fmt: skip
+    pages.update(_cards(run))
+    return pages
+
+
+def _cards(run: _Run) -> dict[str, bytes]:
+    warehouse, snapshot, methodology, config, shown, groups, common, indicators = (
+        run.warehouse, run.snapshot, run.methodology, run.config, run.shown, run.groups, run.common,
+        run.indicators,
+    )  # fmt: skip
+    month = snapshot.month
+    quality = queries.quality_by_org(warehouse, month)
+    counts = queries.share_counts(warehouse, month)
+    checks = queries.page_checks(warehouse, month)
+    answers = queries.listed_answers(warehouse, month, config.listed_answers)
+    rows = [row for group in groups for row in group["rows"]]
+    trends = hooks.card_trends(warehouse, methodology.id, month, [str(r["org_id"]) for r in rows]) or {}
+    data = CardData.of(shown, indicators)
+    page_of = {row["org_id"]: group["page"] for group in groups for row in group["rows"]}
+    out: dict[str, bytes] = {}
+    for row in rows:
+        org_id = str(row["org_id"])
+        data.bodies[org_id].update(place=row["place"], places=row["places"])
+        context = card_context(
+            data, org_id, methodology=methodology, config=config, counts=counts.get(org_id, {}),
+            quality=quality.get(org_id, {}), checks=checks.get(org_id, []), answers=answers.get(org_id),
+        )  # fmt: skip
+        out[row["card"]] = render(
+            config.templates, "card.html", **common, **context, root="../", group_page=page_of[org_id],
+            trend=trends.get(org_id),
+        )  # fmt: skip
+        old = f"cards/{org_id}.html"
+        if old != row["card"]:
+            out[old] = render(
+                config.templates, "redirect.html", target=row["card"].split("/", 1)[1], name=row["name"]
+            )
+    return out
+
+
+def _indicator_rows(
+    shown: pd.DataFrame, indicators: pd.DataFrame, methodology: Methodology
+) -> list[dict[str, Any]]:
+    bodies = shown.set_index("org_id")
+    captions = {i.id: i.caption for i in methodology.indicators}
+    order = {i.id: n for n, i in enumerate(methodology.indicators)}
+    out = []
+    for row in indicators.to_dict("records"):
+        if row["org_id"] not in bodies.index:
+            continue
+        body = bodies.loc[row["org_id"]]
+        out.append({**row, "name": body["name"], "rating_group": body["rating_group"],
+                    "caption": captions.get(row["indicator_id"], row["indicator_id"]),
+                    "lost": float(row["weight"]) * (100 - float(row["points"])) / 100})  # fmt: skip
+    group_rank = {caption: n for n, caption in enumerate(model.group_order(methodology, shown))}
+    return sorted(
+        out,
+        key=lambda r: (
+            group_rank.get(str(r["rating_group"]), 0),
+            str(r["name"]),
+            order.get(r["indicator_id"], 0),
+        ),
+    )
+
+
+def _lines(value: Any) -> list[str]:
+    """A hook's result as lines of text (a list of strings or of objects with ``text_ru``/``text``)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    lines = []
+    for item in value:
+        text = getattr(item, "text_ru", None) or getattr(item, "text", None)
+        if isinstance(item, dict):
+            text = item.get("text_ru") or item.get("text")
+        lines.append(str(text if text else item))
+    return lines
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,176 @@
+"""PDF of pages printed by headless Chromium (one browser for all pages, driven over its DevTools
+pipe), with the publication time as the files' dates so the bytes are reproducible.
+
+``GOSPUBLIC_PUBLICATION_PDF``: ``auto`` (default) prints when a Chromium is installed and skips
+with a warning when none is or it fails; ``on`` requires the PDFs; ``off`` makes none.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import pdf_mode
+
+log = logging.getLogger(__name__)
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+TIMEOUT = 180.0  # seconds for the whole batch
+_DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
+
+
+class PdfError(RuntimeError):
+    """Chromium could not print a page."""
+
+
+def chromium() -> str | None:
+    for name in BROWSERS:
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def print_pages(pages: dict[str, bytes], at: datetime) -> dict[str, bytes]:
+    """``{pdf name: bytes}`` for ``{pdf name: html bytes}`` as the setting says (module doc)."""
+    mode = pdf_mode()
+    if mode == "off" or not pages:
+        return {}
+    browser = chromium()
+    if browser is None:
+        if mode == "on":
+            raise PdfError("GOSPUBLIC_PUBLICATION_PDF=on but no Chromium is installed (make browser)")
+        log.warning("no Chromium installed: the publication has no PDF (make browser installs it)")
+        return {}
+    try:
+        return {name: stamped(data, at) for name, data in _print(browser, pages).items()}
+    except (OSError, PdfError) as exc:
+        if mode == "on":
+            raise PdfError(f"Chromium could not print the publication's PDF: {exc}") from exc
+        log.warning("the publication has no PDF: Chromium could not print it: %s", exc)
+        return {}
+
+
+def stamped(data: bytes, at: datetime) -> bytes:
+    """The PDF with its creation and modification dates set to ``at`` (same length: the
+    cross-reference offsets stay right)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%d%H%M%S").encode()
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        new = b"/" + match.group(1) + b" (D:" + stamp + b"+00'00')"
+        old = match.group(0)
+        return (
+            new[: len(old)].ljust(len(old), b" ")
+            if len(new) >= len(old)
+            else new + b" " * (len(old) - len(new))
+        )
+
+    return _DATES.sub(replace, data)
+
+
+class _Pipe:
+    """Chromium's ``--remote-debugging-pipe``: JSON messages ended by NUL on fds 3 (in) and 4 (out)."""
+
+    def __init__(self, browser: str, profile: str) -> None:
+        to_child, self._write = os.pipe()
+        self._read, from_child = os.pipe()
+
+        def wire() -> None:  # in the child, before exec: its ends on fds 3 and 4, via free numbers
+            high_in, high_out = os.dup(to_child), os.dup(from_child)
+            os.dup2(high_in, 3)
+            os.dup2(high_out, 4)
+
+        self.process = subprocess.Popen(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
+             f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=False, preexec_fn=wire,  # noqa: PLW1509  # only 3 and 4 are inheritable (PEP 446)
+        )  # fmt: skip
+        os.close(to_child)
+        os.close(from_child)
+        self._buffer = b""
+        self._next = 0
+        self._deadline = time.monotonic() + TIMEOUT
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
+        self._next += 1
+        message: dict[str, Any] = {"id": self._next, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self.receive()
+            if reply.get("id") == self._next:
+                if "error" in reply:
+                    raise PdfError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def wait_event(self, method: str, session: str) -> None:
+        while True:
+            reply = self.receive()
+            if reply.get("method") == method and reply.get("sessionId") == session:
+                return
+
+    def receive(self) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise PdfError(f"Chromium did not answer within {TIMEOUT:.0f} s")
+            ready, _, _ = select.select([self._read], [], [], left)
+            if ready:
+                chunk = os.read(self._read, 1 << 20)
+                if not chunk:
+                    raise PdfError("Chromium closed its pipe")
+                self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        parsed: dict[str, Any] = json.loads(message)
+        return parsed
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._write, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._write)
+        os.close(self._read)
+
+
+def _print(browser: str, pages: dict[str, bytes]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="gospublic-pdf-") as folder:
+        pipe = _Pipe(browser, str(Path(folder) / "profile"))
+        try:
+            for n, (name, page) in enumerate(sorted(pages.items())):
+                source = Path(folder) / f"page-{n}.html"
+                source.write_bytes(page)
+                target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+                session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+                    "sessionId"
+                ]
+                pipe.call("Page.enable", session=session)
+                pipe.call("Page.navigate", {"url": source.as_uri()}, session=session)
+                pipe.wait_event("Page.loadEventFired", session)
+                result = pipe.call(
+                    "Page.printToPDF",
+                    {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False},
+                    session=session,
+                )
+                out[name] = base64.b64decode(result["data"])
+                pipe.call("Target.closeTarget", {"targetId": target})
+        finally:
+            pipe.close()
+    return out

@@ -1,0 +1,207 @@
+"""What a publication reads from the warehouse: the snapshot's rows, its indicators and, for the
+month, the counts behind the shares, page checks, identifiers of late or formal answers, the
+region's figures and the previous month's places. No citizens' data: identifiers, dates, counts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from gospublic.infra.warehouse import Warehouse
+from transforms.months import previous_month
+from transforms.rating import ZONE_CAPTIONS
+
+FLAGS = ("formal", "no_specifics", "impolite", "redirect", "template")
+LISTED_KINDS = ("overdue", "formal", "redirect")  # answers a card lists by identifier
+
+
+def rating_table(warehouse: Warehouse, snapshot_id: str) -> pd.DataFrame:
+    """The snapshot's rows with the bodies' names, ordered by group and place (the machine files'
+    columns: kept as they are for the programs that read rating.csv and rating.json)."""
+    frame = warehouse.query_df(
+        "SELECT r.*, o.name, o.short_name FROM mart.rating_monthly AS r "
+        "LEFT JOIN core.dim_org AS o ON o.org_id = r.org_id AND o.is_current "
+        "WHERE r.snapshot_id = :s ORDER BY r.rating_group, r.is_rated DESC, r.rank, r.org_id",
+        {"s": snapshot_id},
+    )
+    frame["name"] = frame["name"].fillna(frame["org_id"])
+    for column in ("rank", "ranked_in_group", "rank_change", "incidents"):
+        frame[column] = frame[column].astype("Int64")
+    frame["zone_ru"] = frame["zone"].map(ZONE_CAPTIONS)
+    frame["month"] = frame["month"].astype(str)
+    return frame.drop(columns=["short_name"])
+
+
+def indicator_rows(warehouse: Warehouse, snapshot_id: str) -> pd.DataFrame:
+    return warehouse.query_df(
+        "SELECT org_id, indicator_id, raw_value, points, weight, weighted_points FROM mart.rating_indicator "
+        "WHERE snapshot_id = :s ORDER BY org_id, indicator_id",
+        {"s": snapshot_id},
+    )
+
+
+def org_kinds(warehouse: Warehouse) -> dict[str, str]:
+    rows = warehouse.query("SELECT org_id, kind FROM core.dim_org WHERE is_current")
+    return {str(row["org_id"]): str(row["kind"]) for row in rows}
+
+
+def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]]:
+    """Counts of answer-quality flags and the stock phrases the rules matched, per body."""
+    counts = warehouse.query_df(
+        "SELECT org_id, COUNT(*) AS answers, "
+        + ", ".join(f"SUM(CASE WHEN {f} THEN 1 ELSE 0 END) AS {f}" for f in FLAGS)
+        + " FROM core.fct_incident_timing WHERE month = :m AND has_answer_text AND org_id IS NOT NULL "
+        "GROUP BY org_id",
+        {"m": month},
+    )
+    phrases = warehouse.query(
+        "SELECT org_id, flag, phrase, uses FROM ("
+        "  SELECT org_id, flag, phrase, uses, ROW_NUMBER() OVER ("
+        "    PARTITION BY org_id, flag ORDER BY uses DESC, phrase) AS n FROM ("
+        "    SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
+        "    FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
+        "    ON t.source = e.source AND t.incident_id = e.incident_id "
+        "    WHERE e.month = :m AND e.flag IN ('formal', 'redirect')"
+        "    GROUP BY t.org_id, e.flag, LOWER(e.evidence)) AS counted"
+        ") AS ranked WHERE n <= 5 ORDER BY org_id, flag, n",
+        {"m": month},
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for row in counts.to_dict("records"):
+        result[row["org_id"]] = {"answers": int(row["answers"]), **{f: int(row[f] or 0) for f in FLAGS}}
+    for row in phrases:  # the top five phrases of each flag, most used first
+        by_flag = result.setdefault(str(row["org_id"]), {}).setdefault("phrases", {})
+        by_flag.setdefault(str(row["flag"]), []).append((row["phrase"], int(row["uses"])))
+    return result
+
+
+def share_counts(warehouse: Warehouse, month: date) -> dict[str, dict[str, int]]:
+    """Per body, the counts behind mart.rating_base's shares (names as in ``cards.COUNTED``)."""
+    rows = warehouse.query(
+        "SELECT org_id, source, incidents, answered, overdue, rated, satisfied_share, answers_assessed, "
+        + ", ".join(f"{f}_share" for f in FLAGS)
+        + " FROM mart.response_metrics_monthly WHERE month = :m",
+        {"m": month},
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = out.setdefault(str(row["org_id"]), {})
+        source = str(row["source"])
+        satisfied = round(float(row["satisfied_share"] or 0) * int(row["rated"]))
+        assessed = int(row["answers_assessed"])
+        own = {"incidents": int(row["incidents"]), "answered": int(row["answered"]),
+               "overdue": int(row["overdue"]), "rated": int(row["rated"]), "satisfied": satisfied,
+               "answers_assessed": assessed,
+               **{f: round(float(row[f"{f}_share"] or 0) * assessed) for f in FLAGS}}  # fmt: skip
+        for name, value in own.items():
+            counts[name] = counts.get(name, 0) + value
+            counts[f"{source}_{name}"] = counts.get(f"{source}_{name}", 0) + value
+    for row in warehouse.query(
+        "SELECT org_id, SUM(citizen_comments) AS comments, SUM(replied_comments) AS replied "
+        "FROM mart.page_activity_monthly WHERE month = :m GROUP BY org_id",
+        {"m": month},
+    ):
+        counts = out.setdefault(str(row["org_id"]), {})
+        counts["citizen_comments"], counts["replied_comments"] = int(row["comments"]), int(row["replied"])
+    return out
+
+
+def page_checks(warehouse: Warehouse, month: date) -> dict[str, list[dict[str, Any]]]:
+    """Per body, its pages' compliance score and failed checks (mart.page_compliance_monthly)."""
+    rows = warehouse.query(
+        "SELECT c.org_id, c.page_id, c.observed_on, c.score, c.failed_checks, p.vk_group_id "
+        "FROM mart.page_compliance_monthly AS c "
+        "LEFT JOIN mart.page_activity_monthly AS p ON p.page_id = c.page_id AND p.month = c.month "
+        "WHERE c.month = :m ORDER BY c.org_id, c.page_id",
+        {"m": month},
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        failed = [check.strip() for check in str(row["failed_checks"] or "").split(",") if check.strip()]
+        out.setdefault(str(row["org_id"]), []).append(
+            {
+                "page_id": str(row["page_id"]),
+                "vk_group_id": row["vk_group_id"],
+                "observed_on": row["observed_on"],
+                "score": float(row["score"]),
+                "failed": failed,
+            }
+        )
+    return out
+
+
+def listed_answers(warehouse: Warehouse, month: date, limit: int) -> dict[str, dict[str, Any]]:
+    """Per body and kind (overdue, formal, redirect): how many, and the first ``limit`` by
+    registration as source, incident identifier, registration and deadline — identifiers only."""
+    rows = warehouse.query(
+        "SELECT org_id, source, incident_id, registered_at, deadline_at, is_overdue, "
+        "COALESCE(formal, FALSE) AS formal, COALESCE(redirect, FALSE) AS redirect "
+        "FROM core.fct_incident_timing WHERE month = :m AND org_id IS NOT NULL "
+        "AND (is_overdue OR formal OR redirect) ORDER BY org_id, registered_at, source, incident_id",
+        {"m": month},
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        body = out.setdefault(str(row["org_id"]), {kind: {"count": 0, "rows": []} for kind in LISTED_KINDS})
+        flags = {"overdue": row["is_overdue"], "formal": row["formal"], "redirect": row["redirect"]}
+        for kind, flagged in flags.items():
+            if flagged:
+                body[kind]["count"] += 1
+                if len(body[kind]["rows"]) < limit:
+                    body[kind]["rows"].append(
+                        {
+                            "source": row["source"],
+                            "incident_id": str(row["incident_id"]),
+                            "registered_at": row["registered_at"],
+                            "deadline_at": row["deadline_at"],
+                        }
+                    )
+    return out
+
+
+def month_totals(warehouse: Warehouse, month: date) -> dict[str, int]:
+    """The month's messages by source and official pages, over the bodies of mart.rating_base."""
+    (row,) = warehouse.query(
+        "SELECT COUNT(*) AS bodies, COALESCE(SUM(incidents_im), 0) AS im, "
+        "COALESCE(SUM(incidents_pos), 0) AS pos, COALESCE(SUM(incidents), 0) AS incidents, "
+        "COALESCE(SUM(pages), 0) AS pages "
+        "FROM mart.rating_base WHERE month = :m",
+        {"m": month},
+    )
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+def region_measures(warehouse: Warehouse, month: date) -> dict[str, tuple[float | None, int]]:
+    """The region's figures set against the national benchmarks: each with the count behind it."""
+    frame = warehouse.query_df(
+        "SELECT source, reaction_hours, answer_hours, satisfaction FROM core.fct_incident_timing "
+        "WHERE month = :m",
+        {"m": month},
+    )
+    im = frame.loc[frame["source"] == "im", "reaction_hours"].dropna().astype(float)
+    pos_answers = frame.loc[frame["source"] == "pos", "answer_hours"].dropna().astype(float)
+    ratings = frame.loc[frame["source"] == "pos", "satisfaction"].dropna().astype(float)
+    return {
+        "im_reaction_hours_mean": (float(im.mean()) if len(im) else None, len(im)),
+        "pos_answer_days_median": (
+            float(pos_answers.median()) / 24 if len(pos_answers) else None,
+            len(pos_answers),
+        ),
+        "pos_high_ratings_share": (float((ratings >= 4).mean()) if len(ratings) else None, len(ratings)),
+    }
+
+
+def previous_places(warehouse: Warehouse, methodology_id: str, month: date) -> pd.DataFrame:
+    """The rows of the newest published revision of the month before (org_id, rating_group, rank,
+    score, zone); empty when there is none."""
+    frame = warehouse.query_df(
+        "SELECT r.org_id, r.rating_group, r.rank, r.score, r.zone FROM mart.rating_monthly AS r "
+        "WHERE r.snapshot_id = (SELECT s.snapshot_id FROM mart.rating_snapshot AS s "
+        "  WHERE s.methodology_id = :m AND s.month = :month AND s.status = 'published' "
+        "  ORDER BY s.revision DESC LIMIT 1) AND r.is_rated",
+        {"m": methodology_id, "month": previous_month(month)},
+    )
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame
