@@ -20,7 +20,7 @@ groups: {by: registry}
 min_incidents: 2
 zones: {green: 80, yellow: 60}
 indicators:
-  - {id: speed, caption: "Скорость", expression: answer_hours_mean, direction: lower,
+  - {id: speed, caption: "Скорость", expression: im_answer_hours_mean, direction: lower,
      scoring: {type: linear, worst: 48, best: 0}, weight: 30, required: false}
   - {id: happy, caption: "Удовлетворённость", expression: satisfied_share, direction: higher,
      scoring: {type: steps, steps: [{at: 0.8, points: 100}, {at: 0.5, points: 50}]},
@@ -55,7 +55,7 @@ def test_presets_load_and_weigh_as_documented() -> None:
     [
         (("direction: lower", "direction: sideways"), "indicators[1].direction must be higher or lower"),
         (("weight: 30", "weight: 0"), "indicators[1].weight must be positive"),
-        (("expression: answer_hours_mean", "expression: 1; DROP TABLE core.dim_org"), "must be a column"),
+        (("expression: im_answer_hours_mean", "expression: 1; DROP TABLE core.dim_org"), "must be a column"),
         (("id: speed", "id: incidents"), "must be a name other than"),
         (("id: happy", "id: speed"), "id 'speed' is repeated"),
         (("worst: 48, best: 0", "worst: 0, best: 48"), "contradict the direction"),
@@ -95,7 +95,10 @@ def test_scores_are_sums_of_reweighted_points_with_dense_ranks_and_zones(tmp_pat
     assert bodies.loc["b", "score"] == 46.7
     # c: no speed — weights 50 + 20 become 71.43 % and 28.57 %; happy missing → 0; place 33.3 → 9.5.
     c = indicators[indicators["org_id"] == "c"].set_index("indicator_id")
-    assert set(c.index) == {"happy", "place"} and c["weight"].sum() == pytest.approx(100.0)
+    assert set(c.index) == {"speed", "happy", "place"} and c["weight"].sum() == pytest.approx(100.0)
+    assert c.loc["speed", "weight"] == 0 and c.loc["speed", "missing"]  # listed, weight 0 (spec 24)
+    assert c.loc["speed", "missing_reason"] == "нет данных за месяц"
+    assert c.loc["happy", "missing"] and c.loc["happy", "weight"] == pytest.approx(71.428571)
     assert bodies.loc["c", "score"] == 9.5 == round(c["weighted_points"].sum(), 1)
     assert bodies.loc[["a", "d", "b"], "rank"].tolist() == [1, 1, 2]  # dense: ties share, no gap
     assert bodies.loc["a", "zone"] == "green" and bodies.loc["b", "zone"] == "red"

@@ -1,4 +1,8 @@
-"""The deadline an incident's answer is measured against (``config/marts.yaml`` → ``deadlines``)."""
+"""The deadline an incident's answer is measured against (``config/marts.yaml`` → ``deadlines``).
+
+A region's own deadline names its ``source``, the regulation that sets it: how a rating scores
+speed (Ulyanovsk's full points within 8 hours) is the methodology's business, never a deadline.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ class DeadlineRule:
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> DeadlineRule:
+        if unknown := set(raw) - {"hours", "work_hours", "export_due", "days", "source"}:
+            raise ValueError(f"deadline rule {raw!r}: unknown keys {sorted(unknown)}")
         rule = cls(
             hours=raw.get("hours"),
             work_hours=raw.get("work_hours"),
@@ -49,6 +55,11 @@ class Deadlines:
         for source, spec in config.items():
             self._rules[(source, None)] = DeadlineRule.from_config(spec["default"])
             for region, rule in (spec.get("regions") or {}).items():
+                if not str(rule.get("source") or "").strip():
+                    raise ValueError(
+                        f"deadlines.{source}.regions.{region}: a region's deadline needs its source "
+                        "(the regulation that sets it); a rating's scoring rule is not a deadline"
+                    )
                 self._rules[(source, str(region))] = DeadlineRule.from_config(rule)
 
     def rule(self, source: str, region_code: str) -> DeadlineRule:

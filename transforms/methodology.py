@@ -31,7 +31,16 @@ MEASURE_ENDS = ("answer", "reaction")
 STATUS_RULES = ("excluded", "answered", "overdue", "standard")
 NOT_RATED = "not_rated"
 DEFAULT_STATUSES = {"rejected": "excluded"}  # «Отклонён»: out of every share, never overdue
-RESERVED_IDS = ("org_id", "rating_group", "incidents", "pages")  # inputs every rating reads
+# inputs every rating reads beside its indicators (groups, rated_when, min_volume, min_ratings)
+RESERVED_IDS = (
+    "org_id", "rating_group", "incidents", "pages", "kind", "incidents_im", "incidents_pos", "rated",
+    "im_rated", "pos_rated",
+)  # fmt: skip
+# columns of mart.rating_base kept for BI that no indicator may score, and why
+UNSCORABLE_COLUMNS = {
+    "answer_hours_mean": "it mixes IM hours with ПОС days; score im_answer_hours_mean, "
+    "pos_answer_work_days_mean or a measure of one source",
+}
 _METHODOLOGY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # in snapshot ids and lake paths
 _INDICATOR_ID = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a result column: lower-case ASCII, ≤ 63 chars
 _STATUS = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a normalised incident status (core.fct_incident.status)
@@ -316,9 +325,10 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
         measure = _measure(path, f"{where}measure.", item["measure"])
     else:
         try:
-            parse(expression)
+            tree = parse(expression)
         except ExpressionError as exc:
             raise MethodologyError(f"{path}: {where}expression: {exc}") from exc
+        _scorable(f"{path}: {where}", tree)
     default_source = measure.source if measure else "all"
     source = _choice(path, f"{where}source", str(item.get("source", default_source)), SOURCES)
     if measure and source != measure.source:
@@ -437,6 +447,15 @@ def _rated_when(path: Path, raw: dict[str, Any]) -> RatedWhen:
     return RatedWhen(total, by_source, pages)
 
 
+def _scorable(where: str, tree: Any) -> None:
+    """Refuse an expression reading a column no indicator may score (``UNSCORABLE_COLUMNS``)."""
+    if unscorable := sorted(set(columns_of(tree)) & set(UNSCORABLE_COLUMNS)):
+        column = unscorable[0]
+        raise MethodologyError(
+            f"{where}expression reads {column}, which cannot be scored: {UNSCORABLE_COLUMNS[column]}"
+        )
+
+
 def _known_keys(path: Path, mapping: dict[str, Any], kind: str, where: str) -> None:
     for key in mapping:
         if key in _RENAMED and kind == "indicator":
@@ -525,6 +544,7 @@ def compile_indicators(methodology: Methodology) -> list[CompiledIndicator]:
             tree = parse(indicator.expression)
         except ExpressionError as exc:
             raise MethodologyError(f"{where}expression: {exc}") from exc
+        _scorable(where, tree)
         compiled.append(
             CompiledIndicator(quote_identifier(indicator.id), to_sql(tree), frozenset(columns_of(tree)))
         )

@@ -17,7 +17,7 @@ Grammar (whitespace between tokens is free)::
 Semantics, the same on DuckDB and PostgreSQL: every value is DOUBLE PRECISION (integer columns
 such as ``incidents`` are cast, so ``incidents / pages`` never divides integers); ``a / b`` is NULL
 when ``b`` is 0 or NULL (``a / NULLIF(b, 0)``: PostgreSQL would fail, DuckDB would give infinity);
-NULL in arithmetic gives NULL — the indicator's ``missing`` rule then applies; ``least`` and
+NULL in arithmetic gives NULL — the indicator is then missing (``required`` decides what follows); ``least`` and
 ``greatest`` ignore NULLs (NULL only when all are); ``coalesce`` takes the first non-NULL.
 """
 
@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# The numeric columns of mart.rating_base (sql/migrations/0009_rating.sql, config/mart_contract.yaml);
+# The numeric columns of mart.rating_base (sql/migrations/0009_rating.sql, 0019, config/mart_contract.yaml);
 # tests/test_methodology_expression.py checks this list against both and against the warehouse, and
 # gospublic.rating.snapshot checks the columns an expression uses against the warehouse before its SQL.
 RATING_BASE_COLUMNS: tuple[str, ...] = (
@@ -60,6 +60,19 @@ RATING_BASE_COLUMNS: tuple[str, ...] = (
     "engagement_rate_pct",
     "replied_share",
     "photo_video_share",
+    "im_answered_share",
+    "pos_answered_share",
+    "im_answer_hours_median",
+    "im_answer_hours_mean",
+    "im_answer_work_hours_mean",
+    "pos_answer_hours_median",
+    "pos_answer_work_days_median",
+    "pos_answer_work_days_mean",
+    "im_satisfaction_avg",
+    "im_satisfied_share",
+    "rated",
+    "im_rated",
+    "pos_rated",
 )
 # name → (fewest, most) arguments
 FUNCTIONS: dict[str, tuple[int, int]] = {

@@ -242,6 +242,38 @@ def work_hours_between_many(
     return result
 
 
+def work_days_between_many(
+    starts: ArrayLike | pd.Series,
+    ends: ArrayLike | pd.Series,
+    tz: str = "Europe/Moscow",
+    schedule: WorkSchedule | None = None,
+) -> np.ndarray:
+    """Working days from each start to its end, counted as Russian terms in working days run
+    (ГК РФ ст. 191, 193): from the day after the start's local day up to and including the end's
+    local day. An answer on the day of registration is 0, on the next working day 1; a body that
+    answered within "N working days" has a value of at most N.
+
+    A float64 numpy array: 0 where ``end <= start``, NaN where either side is missing.
+    """
+    start_us, start_missing = _wall_us_many(starts, tz, "starts")
+    end_us, end_missing = _wall_us_many(ends, tz, "ends")
+    if start_us.shape != end_us.shape:
+        raise ValueError(f"starts and ends differ in length: {start_us.size} != {end_us.size}")
+    missing = start_missing | end_missing
+    result = np.full(start_us.shape, np.nan)
+    if (~missing).any():
+        a, b = start_us[~missing], end_us[~missing]
+        years = _year_many(np.concatenate([a, b]))
+        table = _table_for_years((int(years.min()), int(years.max())), schedule or DEFAULT_SCHEDULE)
+        days_before = np.zeros(len(table.starts) + 1, dtype=np.int64)
+        np.cumsum((table.ends - table.starts).sum(axis=1) > 0, out=days_before[1:])
+        first = a // US_PER_DAY - table.first_day
+        last = b // US_PER_DAY - table.first_day
+        counted = days_before[last + 1] - days_before[first + 1]
+        result[~missing] = np.where(b > a, counted, 0)
+    return result
+
+
 def _wall_us_many(values: ArrayLike | pd.Series, tz: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Local wall-clock microseconds since 1970 and a mask of missing values."""
     try:

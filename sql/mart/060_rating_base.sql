@@ -8,10 +8,13 @@ INSERT INTO mart.rating_base (
     im_reaction_work_hours_median, pos_answer_hours_mean, satisfaction_avg, satisfied_share,
     pos_satisfaction_avg, pos_satisfied_share, answers_assessed, formal_share, no_specifics_share,
     impolite_share, redirect_share, template_share, pages, posts_per_week, compliance_score,
-    engagement_rate_pct, replied_share, photo_video_share
+    engagement_rate_pct, replied_share, photo_video_share, kind, im_answered_share, pos_answered_share,
+    im_answer_hours_median, im_answer_hours_mean, im_answer_work_hours_mean, pos_answer_hours_median,
+    pos_answer_work_days_median, pos_answer_work_days_mean, im_satisfaction_avg, im_satisfied_share, rated,
+    im_rated, pos_rated
 )
 WITH orgs AS (
-    SELECT o.org_id, o.region_code, o.rating_group
+    SELECT o.org_id, o.region_code, o.rating_group, o.kind
     FROM core.dim_org AS o
     WHERE o.valid_from < :month_end AND (o.valid_to IS NULL OR o.valid_to > :month_start)
       AND o.version = (
@@ -24,8 +27,8 @@ responses AS (
            SUM(incidents) AS incidents,
            SUM(CASE WHEN source = 'im' THEN incidents ELSE 0 END) AS incidents_im,
            SUM(CASE WHEN source = 'pos' THEN incidents ELSE 0 END) AS incidents_pos,
-           1.0 * SUM(answered) / SUM(incidents) AS answered_share,
-           1.0 * SUM(overdue) / SUM(incidents) AS overdue_share,
+           1.0 * SUM(answered) / NULLIF(SUM(counted), 0) AS answered_share,
+           1.0 * SUM(overdue) / NULLIF(SUM(counted), 0) AS overdue_share,
            MAX(CASE WHEN source = 'im' THEN overdue_share END) AS im_overdue_share,
            MAX(CASE WHEN source = 'pos' THEN overdue_share END) AS pos_overdue_share,
            SUM(answer_hours_mean * answered) / NULLIF(SUM(CASE WHEN answer_hours_mean IS NOT NULL
@@ -44,7 +47,20 @@ responses AS (
            SUM(no_specifics_share * answers_assessed) / NULLIF(SUM(answers_assessed), 0) AS no_specifics_share,
            SUM(impolite_share * answers_assessed) / NULLIF(SUM(answers_assessed), 0) AS impolite_share,
            SUM(redirect_share * answers_assessed) / NULLIF(SUM(answers_assessed), 0) AS redirect_share,
-           SUM(template_share * answers_assessed) / NULLIF(SUM(answers_assessed), 0) AS template_share
+           SUM(template_share * answers_assessed) / NULLIF(SUM(answers_assessed), 0) AS template_share,
+           MAX(CASE WHEN source = 'im' THEN answered_share END) AS im_answered_share,
+           MAX(CASE WHEN source = 'pos' THEN answered_share END) AS pos_answered_share,
+           MAX(CASE WHEN source = 'im' THEN answer_hours_median END) AS im_answer_hours_median,
+           MAX(CASE WHEN source = 'im' THEN answer_hours_mean END) AS im_answer_hours_mean,
+           MAX(CASE WHEN source = 'im' THEN answer_work_hours_mean END) AS im_answer_work_hours_mean,
+           MAX(CASE WHEN source = 'pos' THEN answer_hours_median END) AS pos_answer_hours_median,
+           MAX(CASE WHEN source = 'pos' THEN answer_work_days_median END) AS pos_answer_work_days_median,
+           MAX(CASE WHEN source = 'pos' THEN answer_work_days_mean END) AS pos_answer_work_days_mean,
+           MAX(CASE WHEN source = 'im' THEN satisfaction_avg END) AS im_satisfaction_avg,
+           MAX(CASE WHEN source = 'im' THEN satisfied_share END) AS im_satisfied_share,
+           SUM(rated) AS rated,
+           SUM(CASE WHEN source = 'im' THEN rated ELSE 0 END) AS im_rated,
+           SUM(CASE WHEN source = 'pos' THEN rated ELSE 0 END) AS pos_rated
     FROM mart.response_metrics_monthly
     WHERE month = :month_start
     GROUP BY org_id
@@ -70,7 +86,10 @@ SELECT o.org_id, :month_start, o.region_code, o.rating_group,
        COALESCE(r.answers_assessed, 0), r.formal_share, r.no_specifics_share, r.impolite_share,
        r.redirect_share, r.template_share,
        COALESCE(p.pages, 0), p.posts_per_week, p.compliance_score, p.engagement_rate_pct, p.replied_share,
-       p.photo_video_share
+       p.photo_video_share, o.kind, r.im_answered_share, r.pos_answered_share, r.im_answer_hours_median,
+       r.im_answer_hours_mean, r.im_answer_work_hours_mean, r.pos_answer_hours_median,
+       r.pos_answer_work_days_median, r.pos_answer_work_days_mean, r.im_satisfaction_avg, r.im_satisfied_share,
+       COALESCE(r.rated, 0), COALESCE(r.im_rated, 0), COALESCE(r.pos_rated, 0)
 FROM orgs AS o
 LEFT JOIN responses AS r ON r.org_id = o.org_id
 LEFT JOIN page_stats AS p ON p.org_id = o.org_id

@@ -74,7 +74,7 @@ def test_working_hours_on_the_production_calendar(incident_world: IncidentWorld)
 def test_deadlines_per_source_and_region() -> None:
     deadlines = Deadlines(
         {
-            "im": {"default": {"hours": 24}, "regions": {"92": {"work_hours": 9}}},
+            "im": {"default": {"hours": 24}, "regions": {"92": {"work_hours": 9, "source": "Sevastopol"}}},
             "pos": {"default": {"export_due": True, "days": 30}},
         }
     )

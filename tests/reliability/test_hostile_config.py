@@ -156,7 +156,7 @@ VALID: list[tuple[str, list[float | None]]] = [
     ("1 - formal_share", [0.75, 0.5]),
     ("incidents / pages", [2.5, None]),  # no integer division; ÷ 0 → NULL
     ("incidents / 4", [2.5, 1.25]),
-    ("1 / answer_hours_mean", [0.2, None]),  # ÷ 0.0 → NULL (not an error, not infinity)
+    ("1 / im_answer_hours_mean", [0.2, None]),  # ÷ 0.0 → NULL (not an error, not infinity)
     ("1 / overdue_share", [None, 10.0]),  # ÷ NULL → NULL
     ("-formal_share * 2", [-0.5, -1.0]),
     ("- -formal_share", [0.25, 0.5]),
@@ -193,7 +193,7 @@ def seed_month(warehouse) -> None:
             "satisfied_share": [0.8, None],
             "formal_share": [0.25, 0.5],
             "overdue_share": [None, 0.1],
-            "answer_hours_mean": [5.0, 0.0],
+            "im_answer_hours_mean": [5.0, 0.0],
         }
     )
     warehouse.bulk_load("mart.rating_base", base)

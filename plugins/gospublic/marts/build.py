@@ -36,7 +36,8 @@ from transforms.answer_quality import (
 )
 from transforms.deadlines import Deadlines
 from transforms.months import next_month, parse_month
-from transforms.worktime import work_hours_between_many
+from transforms.methodology import DEFAULT_STATUSES
+from transforms.worktime import work_days_between_many, work_hours_between_many
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def incident_timing_batches(
     held: _TimingBatch | None = None
     for regions in region_batches(warehouse, params, batch_rows or TIMING_BATCH_ROWS):
         incidents = warehouse.query_df(
-            "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.registered_at, "
+            "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.status, i.registered_at, "
             "i.first_reaction_at, i.answered_at, i.due_at, i.satisfaction, i.satisfied, "
             "i.last_exported_at, t.answer_text "
             "FROM core.fct_incident AS i "
@@ -252,6 +253,7 @@ _TIMING_COLUMNS = [
     "source", "incident_id", "month", "org_id", "region_code", "registered_at", "is_answered",
     "reaction_hours", "reaction_work_hours", "answer_hours", "answer_work_hours", "deadline_at",
     "deadline_rule", "is_overdue", "satisfaction", "satisfied", "has_answer_text", *QUALITY_FLAGS, "template",
+    "status", "is_counted", "answer_work_days", "reaction_work_days",
 ]  # fmt: skip
 
 
@@ -274,6 +276,12 @@ def _region_timing(
     rows["answer_hours"] = (answered - registered).dt.total_seconds() / 3600
     rows["reaction_work_hours"] = work_hours_between_many(registered, reacted, tz)
     rows["answer_work_hours"] = work_hours_between_many(registered, answered, tz)
+    rows["reaction_work_days"] = pd.array(work_days_between_many(registered, reacted, tz), dtype="Int32")
+    rows["answer_work_days"] = pd.array(work_days_between_many(registered, answered, tz), dtype="Int32")
+    # the default status rule (a methodology's own rule applies to its measures): an excluded
+    # status (rejected) counts in no share and is never overdue
+    excluded = [status for status, rule in DEFAULT_STATUSES.items() if rule == "excluded"]
+    rows["is_counted"] = ~rows["status"].isin(excluded).to_numpy()
     parts = []
     for source, part in rows.groupby("source"):
         due, rule = deadlines.deadline_at(
@@ -285,7 +293,7 @@ def _region_timing(
     answered = pd.to_datetime(rows["answered_at"], utc=True)
     as_of = pd.to_datetime(rows["last_exported_at"], utc=True)
     rows["is_overdue"] = (answered > rows["deadline_at"]).where(answered.notna(), as_of > rows["deadline_at"])
-    rows["is_overdue"] = rows["is_overdue"].astype(bool)
+    rows["is_overdue"] = rows["is_overdue"].astype(bool) & rows["is_counted"]
     rows["month"] = start
     for column in ("satisfaction", "satisfied"):
         rows[column] = pd.to_numeric(rows[column]).astype("Int32")

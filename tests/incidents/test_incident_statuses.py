@@ -1,0 +1,101 @@
+"""Statuses and clocks of the incident timing (issue 24): a rejected incident («Отклонён») counts in
+no share and is never overdue; working days for ПОС; a region's overdue deadline is a deadline, not
+a methodology's scoring rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from gospublic.marts.build import build_month, marts_config
+from tests.incidents.conftest import IncidentWorld
+from transforms.deadlines import Deadlines
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def moscow(*parts: int) -> pd.Timestamp:
+    return pd.Timestamp(dt.datetime(*parts, tzinfo=MOSCOW)).tz_convert("UTC")
+
+
+def incident(org_id: str, incident_id: str, status: str, registered, answered, source: str = "im") -> dict:
+    return {
+        "source": source, "incident_id": incident_id, "region_code": "58", "org_id": org_id,
+        "executor": "x", "status": status, "registered_at": registered,
+        "first_reaction_at": answered, "answered_at": answered,
+        "due_at": registered + pd.Timedelta(days=8), "is_answered": answered is not None,
+        "is_overdue": False, "observations": 1,
+        "first_export_date": dt.date(2025, 12, 1), "last_export_date": dt.date(2025, 12, 1),
+        "last_exported_at": moscow(2025, 12, 1, 9), "last_file": "hand.csv", "load_id": "hand",
+    }  # fmt: skip
+
+
+def test_rejected_incidents_are_excluded_from_shares_and_never_overdue(incident_world: IncidentWorld) -> None:
+    """The finding: 154 of 810 overdue IM incidents of the demo month were rejected ones. Here one
+    IM incident answered in 2 h, one never answered (overdue) and two rejected long ago and never
+    answered: overdue 1 of the 2 counted, not 3 of 4."""
+    wh = incident_world.warehouse
+    org_id = wh.scalar("SELECT MIN(org_id) FROM core.dim_org WHERE region_code = '58'")
+    rows = [
+        incident(org_id, "1", "answered", moscow(2025, 11, 10, 10), moscow(2025, 11, 10, 12)),
+        incident(org_id, "2", "overdue", moscow(2025, 11, 10, 10), None),
+        incident(org_id, "3", "rejected", moscow(2025, 11, 11, 10), None),
+        incident(org_id, "4", "rejected", moscow(2025, 11, 12, 10), None),
+    ]
+    wh.bulk_load("core.fct_incident", pd.DataFrame(rows))
+    build_month(wh, dt.date(2025, 11, 1))
+    timing = wh.query_df("SELECT * FROM core.fct_incident_timing").set_index("incident_id")
+    assert timing["is_overdue"].to_dict() == {"1": False, "2": True, "3": False, "4": False}
+    metrics = wh.query_df("SELECT * FROM mart.response_metrics_monthly WHERE source = 'im'").iloc[0]
+    assert (metrics["incidents"], metrics["overdue"]) == (4, 1)
+    assert metrics["overdue_share"] == pytest.approx(0.5)  # 1 of the 2 counted
+    assert metrics["answered_share"] == pytest.approx(0.5)
+    assert (metrics["counted"], metrics["excluded"]) == (2, 2)
+    base = wh.query_df("SELECT * FROM mart.rating_base").iloc[0]
+    assert base["im_overdue_share"] == pytest.approx(0.5) and base["overdue_share"] == pytest.approx(0.5)
+    assert timing.loc["3", "status"] == "rejected" and not timing.loc["3", "is_counted"]
+
+
+def test_pos_answers_are_measured_in_working_days(incident_world: IncidentWorld) -> None:
+    """ПОС deadlines run in working days (ГК РФ ст. 191: from the day after registration)."""
+    wh = incident_world.warehouse
+    org_id = wh.scalar("SELECT MIN(org_id) FROM core.dim_org WHERE region_code = '58'")
+    cases = [
+        # Fri 31 Oct → Wed 5 Nov: Sat 1 Nov works (moved), 2–4 Nov off, Wed 5 Nov → 2 working days
+        ("p1", moscow(2025, 10, 31, 10), moscow(2025, 11, 5, 10), 2),
+        # Fri 7 Nov 15:00 → Sat 8 Nov: no working day passed → 0; the same day → 0
+        ("p2", moscow(2025, 11, 7, 15), moscow(2025, 11, 8, 12), 0),
+        ("p3", moscow(2025, 11, 7, 15), moscow(2025, 11, 7, 17), 0),
+        # Mon 10 Nov → Mon 17 Nov: 11–14 and 17 Nov → 5
+        ("p4", moscow(2025, 11, 10, 9), moscow(2025, 11, 17, 9), 5),
+    ]
+    rows = [incident(org_id, i, "answered", r, a, source="pos") for i, r, a, _ in cases]
+    wh.bulk_load("core.fct_incident", pd.DataFrame(rows))
+    build_month(wh, dt.date(2025, 10, 1))
+    build_month(wh, dt.date(2025, 11, 1))
+    timing = wh.query_df("SELECT incident_id, answer_work_days FROM core.fct_incident_timing")
+    assert timing.set_index("incident_id")["answer_work_days"].to_dict() == {i: d for i, _, _, d in cases}
+    base = wh.query_df("SELECT * FROM mart.rating_base WHERE month = '2025-11-01'").iloc[0]
+    assert base["pos_answer_work_days_median"] == pytest.approx(0.0)  # 0, 0, 5
+    assert base["pos_answer_work_days_mean"] == pytest.approx(5 / 3)
+
+
+def test_a_regions_overdue_deadline_is_not_a_scoring_rule() -> None:
+    """Ulyanovsk's "full points for answers within 8 hours" is how its rating scores (domain.md),
+    not a deadline: its IM incidents are overdue after the federal 24 hours. Sevastopol's 9
+    working hours is a deadline and stays. Every regional deadline names its source."""
+    config = marts_config()["deadlines"]
+    deadlines = Deadlines(config)
+    assert deadlines.rule("im", "73").describe() == "24 hours"
+    assert deadlines.rule("im", "92").describe() == "9 working hours"
+    for source, spec in config.items():
+        for region, rule in (spec.get("regions") or {}).items():
+            assert rule.get("source"), f"deadlines.{source}.regions.{region} names no source"
+
+
+def test_a_regional_deadline_without_its_source_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"deadlines\.im\.regions\.92.*source"):
+        Deadlines({"im": {"default": {"hours": 24}, "regions": {"92": {"work_hours": 9}}}})
