@@ -18,6 +18,10 @@ methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, defa
   sources and counts. To publish anyway: `{"accept_incomplete_inputs": true,
   "incomplete_inputs_reason": "…"}`; every check is recorded in `audit.rating_gate`. A snapshot with
   no rated body or a score that is not a number is never made, whatever the params.
+* **What-if:** `{"dry_run": true}` rates the month under each methodology and compares it with the
+  published rating (place moves, zone changes, the indicator that moved each body most) in
+  `whatif/YYYY-MM/<methodology>/<run id>/comparison.html|xlsx`; nothing is published or snapshotted.
+  From a shell, with a draft methodology or `--set` overrides: `python -m gospublic.cli rate`.
 * **Publication:** `publish/rating/YYYY-MM/<methodology>/rev-N/` in the lake — `rating.xlsx`,
   `rating.html`, `rating.csv`, `rating.json`, `cards/<body>.html`, `manifest.json` — and
   `latest.json` beside. One atomic step: staged, committed by the snapshot turning `published`,
@@ -31,7 +35,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
-from gospublic.rating.results import RatedMonth
+from gospublic.rating.results import RatedMonth, WhatIfMonth
 
 
 @dag(
@@ -53,6 +57,11 @@ from gospublic.rating.results import RatedMonth
         "incomplete_inputs_reason": Param(
             None, type=["null", "string"], description="who accepts the incomplete inputs and why (recorded)"
         ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            description="what-if: compare with the published rating (lake: whatif/); publish nothing",
+        ),
     },
 )
 def monthly_rating() -> None:
@@ -65,14 +74,15 @@ def monthly_rating() -> None:
         return steps.rated_month(context["params"].get("month"), context["dag_run"].run_after)
 
     @task(pool=WAREHOUSE_POOL)
-    def rate(month: str) -> list[RatedMonth]:
-        """Compute, snapshot and publish under each methodology."""
+    def rate(month: str) -> list[RatedMonth] | list[WhatIfMonth]:
+        """Compute, snapshot and publish under each methodology (``dry_run``: compare only)."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from gospublic.rating import steps
         from transforms.publication_gate import PublicationGateError
 
-        params = get_current_context()["params"]
+        context = get_current_context()
+        params = context["params"]
         try:
             return steps.rate(
                 month,
@@ -80,6 +90,8 @@ def monthly_rating() -> None:
                 republish=bool(params.get("republish")),
                 accept_incomplete_inputs=bool(params.get("accept_incomplete_inputs")),
                 incomplete_inputs_reason=params.get("incomplete_inputs_reason"),
+                dry_run=bool(params.get("dry_run")),
+                run_id=context["run_id"],
             )
         except PublicationGateError as exc:  # inputs missing: retrying would not find them
             raise AirflowFailException(str(exc)) from exc

@@ -829,6 +829,14 @@ CREATE TABLE audit.rating_gate (
     snapshot_ids  VARCHAR
 );
 
+CREATE TABLE audit.rating_snapshot_input (
+    snapshot_id  VARCHAR NOT NULL,
+    input_id     VARCHAR NOT NULL,
+    fingerprint  VARCHAR NOT NULL,
+    bodies       INTEGER NOT NULL,
+    PRIMARY KEY(snapshot_id, input_id)
+);
+
 CREATE TABLE audit.schema_migrations (
     migration   VARCHAR                  NOT NULL,
     checksum    VARCHAR                  NOT NULL,

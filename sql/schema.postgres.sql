@@ -841,6 +841,14 @@ CREATE TABLE audit.rating_gate (
     snapshot_ids  TEXT
 );
 
+CREATE TABLE audit.rating_snapshot_input (
+    snapshot_id  TEXT    NOT NULL,
+    input_id     TEXT    NOT NULL,
+    fingerprint  TEXT    NOT NULL,
+    bodies       INTEGER NOT NULL,
+    CONSTRAINT rating_snapshot_input_pkey PRIMARY KEY (snapshot_id, input_id)
+);
+
 CREATE TABLE audit.schema_migrations (
     migration   TEXT                     NOT NULL,
     checksum    TEXT                     NOT NULL,

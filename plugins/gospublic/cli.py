@@ -1,9 +1,11 @@
 """Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary,
-schema-snapshot}``.
+rate,schema-snapshot}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
-prints where the results are: the warehouse's tables with row counts and the lake.
+prints where the results are: the warehouse's tables with row counts and the lake. ``rate`` rates a
+month under any methodology (a preset id or a draft YAML file, ``--set`` overrides) without
+publishing or writing a snapshot, and writes its comparison with the published rating to a folder.
 """
 
 from __future__ import annotations
@@ -80,6 +82,21 @@ def summary() -> int:
     return 0
 
 
+def rate(month: str, methodology: str, overrides: list[str], against: str | None, out: Path) -> int:
+    """What-if: the month under ``methodology`` compared with the published rating, written to ``out``."""
+    from gospublic.rating.steps import what_if_folder
+    from transforms.methodology import MethodologyError
+
+    try:
+        outcome = what_if_folder(month, methodology, overrides, against, out)
+    except MethodologyError as exc:
+        print(f"rate: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(outcome.headline))
+    print(f"written {out / 'comparison.html'} and {out / 'comparison.xlsx'} (nothing published)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gospublic.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +117,27 @@ def main(argv: list[str] | None = None) -> int:
     rating.add_argument(
         "--methodology", help="methodology id (default: the first of GOSPUBLIC_RATING_METHODOLOGIES)"
     )
+    what_if = commands.add_parser(
+        "rate",
+        help="what-if: rate a month under a methodology (a preset or a draft YAML) without publishing, "
+        "compared with the published rating (comparison.html, comparison.xlsx)",
+    )
+    what_if.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
+    what_if.add_argument("--methodology", required=True, help="a preset id or a methodology YAML file")
+    what_if.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change one field, e.g. on_time.weight=25, groups.volume.high=120, zones.green=85 (repeatable)",
+    )
+    what_if.add_argument(
+        "--against", help="compare with the published rating of this methodology id (default: the same id)"
+    )
+    what_if.add_argument(
+        "--out", required=True, type=Path, help="folder for comparison.html and comparison.xlsx"
+    )
     snapshot = commands.add_parser(
         "schema-snapshot",
         help="write sql/schema.<engine>.sql (the DDL after all migrations); --check only compares",
@@ -112,27 +150,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     snapshot.add_argument("--sql-dir", type=Path, help="the sql/ folder (default: the project's)")
     args = parser.parse_args(argv)
-    if args.command == "schema-snapshot":
-        from gospublic.infra import schema_snapshot
+    commands_run = {
+        "schema-snapshot": lambda: schema_snapshot(args),
+        "run-dag": lambda: run_dag(args.dag_id, args.date, args.log_dir, args.conf),
+        "migrate": migrate,
+        "rating-summary": lambda: rating_summary(args.month, args.methodology),
+        "rate": lambda: rate(args.month, args.methodology, args.overrides, args.against, args.out),
+        "data-dictionary": data_dictionary,
+    }
+    return commands_run.get(args.command, summary)()
 
-        engines = tuple(args.engine) if args.engine else schema_snapshot.ENGINES
-        return schema_snapshot.run(args.check, engines, args.pg_url, args.sql_dir)
-    if args.command == "run-dag":
-        return run_dag(args.dag_id, args.date, args.log_dir, args.conf)
-    if args.command == "migrate":
-        return migrate()
-    if args.command == "rating-summary":
-        from gospublic.infra import settings
-        from gospublic.rating.steps import summary_lines
 
-        print("\n".join(summary_lines(args.month, args.methodology or settings.rating_methodologies()[0])))
-        return 0
-    if args.command == "data-dictionary":
-        from gospublic.infra.mart_contract import write_dictionary
+def schema_snapshot(args: argparse.Namespace) -> int:
+    from gospublic.infra import schema_snapshot as snapshots
 
-        print(f"written {write_dictionary()}")
-        return 0
-    return summary()
+    engines = tuple(args.engine) if args.engine else snapshots.ENGINES
+    return snapshots.run(args.check, engines, args.pg_url, args.sql_dir)
+
+
+def rating_summary(month: str, methodology: str | None) -> int:
+    from gospublic.infra import settings
+    from gospublic.rating.steps import summary_lines
+
+    print("\n".join(summary_lines(month, methodology or settings.rating_methodologies()[0])))
+    return 0
+
+
+def data_dictionary() -> int:
+    from gospublic.infra.mart_contract import write_dictionary
+
+    print(f"written {write_dictionary()}")
+    return 0
 
 
 if __name__ == "__main__":

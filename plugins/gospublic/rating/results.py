@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class RatedMonth(TypedDict):
@@ -17,3 +17,18 @@ class RatedMonth(TypedDict):
     created: bool  # False: the existing snapshot already had these inputs
     path: NotRequired[str]  # the published revision's folder in the lake
     files: NotRequired[int]
+    degeneracies: NotRequired[list[dict[str, Any]]]  # transforms.rating_degeneracy.Degeneracy.as_dict()
+
+
+class WhatIfMonth(TypedDict):
+    """A dry run (``dry_run``): the month rated under one methodology and compared, nothing published."""
+
+    month: str
+    methodology_id: str
+    status: str  # what-if
+    against_snapshot: str | None  # the published snapshot compared with; None: the preset rated now
+    path: str  # the comparison's folder in the lake (whatif/<month>/<methodology>/<run id>)
+    files: list[str]
+    rated: int
+    moved: int
+    zone_changed: int

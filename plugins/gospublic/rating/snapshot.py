@@ -20,12 +20,12 @@ from gospublic.infra import settings
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.gate import require_scores
 from gospublic.rating.results import RatedMonth
-from transforms.measures import NEEDED_COLUMNS, measure_values
-from transforms.methodology import RESERVED_IDS, Methodology, MethodologyError, compile_indicators, load_all
+from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
 from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
 
 log = logging.getLogger(__name__)
+SNAPSHOT_TABLES = ("mart.rating_indicator", "mart.rating_monthly", "mart.rating_snapshot")
 
 
 class SnapshotChangedError(RuntimeError):
@@ -60,9 +60,7 @@ def methodologies() -> dict[str, Methodology]:
 
 
 def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -> pd.DataFrame:
-    """One row per body of the month: group inputs, volumes and ratings per source, and every
-    indicator's raw value (an expression's from ``mart.rating_base``, a measure's from
-    ``core.fct_incident_timing`` by ``transforms.measures``).
+    """One row per body of the month: group inputs and every indicator's raw value.
 
     No text of the methodology reaches the SQL: each expression is parsed into an allow-listed
     tree and written out by ``transforms.rating_expression``; the columns it reads are checked
@@ -70,30 +68,18 @@ def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -
     """
     compiled = compile_indicators(methodology)
     present = set(warehouse.table_columns("mart.rating_base"))
-    where = methodology.source or methodology.id
-    positions = [n for n, i in enumerate(methodology.indicators, start=1) if i.measure is None]
-    for n, indicator in zip(positions, compiled, strict=True):
+    for n, indicator in enumerate(compiled, start=1):
         if missing := sorted(indicator.columns - present):
             raise MethodologyError(
-                f"{where}: indicators[{n}].expression reads {missing}, "
+                f"{methodology.source or methodology.id}: indicators[{n}].expression reads {missing}, "
                 "which mart.rating_base of the warehouse lacks: migrate the warehouse"
             )
-    if missing := sorted(set(RESERVED_IDS) - present):
-        raise MethodologyError(f"{where}: mart.rating_base lacks {missing}: migrate the warehouse")
-    columns = [*RESERVED_IDS, *(f"{i.sql} AS {i.name}" for i in compiled)]
-    inputs = warehouse.query_df(
-        f"SELECT {', '.join(columns)} FROM mart.rating_base WHERE month = :month ORDER BY org_id",
+    values = ", ".join(f"{i.sql} AS {i.name}" for i in compiled)
+    return warehouse.query_df(
+        f"SELECT org_id, rating_group, incidents, pages, {values} FROM mart.rating_base "
+        "WHERE month = :month ORDER BY org_id",
         {"month": month},
     )
-    if not methodology.measures() or inputs.empty:
-        return inputs.assign(**{i.id: float("nan") for i in methodology.measures()})
-    timing = warehouse.query_df(
-        f"SELECT {', '.join(NEEDED_COLUMNS)} FROM core.fct_incident_timing "
-        "WHERE month = :month AND org_id IS NOT NULL",
-        {"month": month},
-    )
-    measured = measure_values(timing, methodology)
-    return inputs.merge(measured, on="org_id", how="left")
 
 
 def fingerprint(methodology: Methodology, inputs: pd.DataFrame) -> str:
@@ -101,14 +87,46 @@ def fingerprint(methodology: Methodology, inputs: pd.DataFrame) -> str:
     return hashlib.sha256(f"{methodology.content_hash}\n{canonical}".encode()).hexdigest()[:24]
 
 
+def input_parts(methodology: Methodology, inputs: pd.DataFrame) -> pd.DataFrame:
+    """The fingerprint part by part (``audit.rating_snapshot_input``): the methodology, the bodies
+    (every column that is not an indicator's value) and each indicator's raw values."""
+    ordered = inputs.sort_values("org_id").round(9)
+    indicator_ids = [i.id for i in methodology.indicators if i.id in ordered.columns]
+    body_columns = [c for c in ordered.columns if c not in indicator_ids]
+    rows = [{"input_id": "methodology", "fingerprint": methodology.content_hash, "bodies": len(ordered)}]
+    parts = [("bodies", body_columns)] + [(f"indicator:{i}", ["org_id", i]) for i in indicator_ids]
+    for input_id, columns in parts:
+        canonical = ordered[columns].to_csv(index=False, na_rep="")
+        present = len(ordered) if input_id == "bodies" else int(ordered[columns[-1]].notna().sum())
+        rows.append(
+            {
+                "input_id": input_id,
+                "fingerprint": hashlib.sha256(canonical.encode()).hexdigest()[:24],
+                "bodies": present,
+            }
+        )
+    return pd.DataFrame(rows, columns=["input_id", "fingerprint", "bodies"])
+
+
+def score_without_writing(
+    warehouse: Warehouse, methodology: Methodology, month: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(inputs, indicators, bodies)``: the month scored under ``methodology`` as a snapshot would
+    be, nothing written (what-if ratings; ``compute_snapshot`` stores the same)."""
+    month = parse_month(month)
+    inputs = rating_inputs(warehouse, methodology, month)
+    if inputs.empty:
+        raise ValueError(f"mart.rating_base has no body for {month:%Y-%m}: build the marts first")
+    indicators, bodies = score_month(inputs, methodology)
+    return inputs, indicators, bodies
+
+
 def compute_snapshot(
     warehouse: Warehouse, methodology: Methodology, month: date, *, republish: bool = False
 ) -> RatingSnapshot:
     """The month's snapshot under ``methodology``: existing when inputs are unchanged, else a new one."""
     month = parse_month(month)
-    inputs = rating_inputs(warehouse, methodology, month)
-    if inputs.empty:
-        raise ValueError(f"mart.rating_base has no body for {month:%Y-%m}: build the marts first")
+    inputs, indicators, bodies = score_without_writing(warehouse, methodology, month)
     digest = fingerprint(methodology, inputs)
     latest = _latest(warehouse, methodology.id, month)
     if latest and latest["input_fingerprint"] == digest:
@@ -124,7 +142,6 @@ def compute_snapshot(
         (latest["revision"] + 1 if latest["status"] == "published" else latest["revision"]) if latest else 1
     )
     snapshot_id = f"{methodology.id}:{month:%Y-%m}:r{revision}"
-    indicators, bodies = score_month(inputs, methodology)
     # the publication gate: no snapshot without a rated body or with a score that is not a number
     require_scores(f"{month:%Y-%m}, {methodology.id}", bodies)
     bodies = _with_changes(warehouse, methodology, month, bodies)
@@ -142,8 +159,10 @@ def compute_snapshot(
         "publish_path": None,
     }
     with warehouse.begin() as conn:
-        for table in ("mart.rating_indicator", "mart.rating_monthly", "mart.rating_snapshot"):
+        for table in (*SNAPSHOT_TABLES, "audit.rating_snapshot_input"):
             conn.execute(sa.text(f"DELETE FROM {table} WHERE snapshot_id = :s"), {"s": snapshot_id})
+        parts = input_parts(methodology, inputs).assign(snapshot_id=snapshot_id)
+        warehouse.bulk_load_in(conn, "audit.rating_snapshot_input", parts)
         frame = pd.DataFrame([snapshot])
         frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
         warehouse.bulk_load_in(conn, "mart.rating_snapshot", frame.astype({"publish_path": object}))

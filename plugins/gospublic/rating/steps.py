@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gospublic.infra import settings
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
+from gospublic.rating import whatif
 from gospublic.rating.gate import check_month, require_publishable
 from gospublic.rating.publish import publish_snapshot, recover
-from gospublic.rating.results import RatedMonth
+from gospublic.rating.results import RatedMonth, WhatIfMonth
 from gospublic.rating.snapshot import compute_snapshot, methodologies
 from transforms.months import format_month, month_start, parse_month, previous_month
 
@@ -35,18 +37,25 @@ def rate(
     publish: bool = True,
     accept_incomplete_inputs: bool = False,
     incomplete_inputs_reason: str | None = None,
-) -> list[RatedMonth]:
+    dry_run: bool = False,
+    run_id: str | None = None,
+) -> list[RatedMonth] | list[WhatIfMonth]:
     """Compute (and publish) the month under each methodology; unchanged inputs create nothing.
 
     A publication an earlier run left half done is completed (or its staging removed) first, so a
     month whose publication was committed is published, and a change of its inputs refused. Then
     the publication gate (``gospublic.rating.gate``) checks the month's inputs: incomplete ones stop
-    the run with the reason, unless accepted deliberately with a reason, which is recorded."""
+    the run with the reason, unless accepted deliberately with a reason, which is recorded.
+
+    ``dry_run``: each methodology's what-if comparison with the month's published snapshot is written
+    to the lake under ``whatif/<month>/<methodology>/<run_id>/`` instead; nothing else is written."""
     known = methodologies()
     chosen = methodology_ids or settings.rating_methodologies()
     unknown = [m for m in chosen if m not in known]
     if unknown:
         raise ValueError(f"unknown methodologies {unknown}; config/methodologies has {sorted(known)}")
+    if dry_run:
+        return what_if_month(month, chosen, run_id or f"manual-{datetime.now(MOSCOW):%Y%m%dT%H%M%S}")
     first_day = parse_month(month)
     results: list[RatedMonth] = []
     # one rating run at a time: a second would take the first's publication under way for a
@@ -75,6 +84,47 @@ def rate(
             results.append(result)
         gate.record_snapshots(warehouse, [r["snapshot_id"] for r in results])
     return results
+
+
+def what_if_month(month: str, methodology_ids: list[str], run_id: str) -> list[WhatIfMonth]:
+    """The month under each methodology compared with its published snapshot; the comparisons go to
+    the lake under ``whatif/`` (never ``publish/``), the warehouse is only read."""
+    first_day = parse_month(month)
+    lake = Lake.from_connection()
+    results: list[WhatIfMonth] = []
+    with Warehouse.from_connection() as warehouse:
+        for methodology_id in methodology_ids:
+            methodology = methodologies()[methodology_id]
+            outcome = whatif.what_if(warehouse, first_day, methodology)
+            root = whatif.lake_folder(first_day, methodology_id, run_id)
+            written = whatif.write_lake(outcome, lake, root)
+            summary = outcome.comparison.summary
+            log.info("what-if %s %s: %s", methodology_id, f"{first_day:%Y-%m}", " ".join(outcome.headline))
+            results.append(
+                WhatIfMonth(
+                    month=f"{first_day:%Y-%m}",
+                    methodology_id=methodology_id,
+                    status="what-if",
+                    against_snapshot=outcome.against_snapshot,
+                    path=root,
+                    files=written,
+                    rated=summary.rated_after,
+                    moved=summary.moved,
+                    zone_changed=summary.zone_changed,
+                )
+            )
+    return results
+
+
+def what_if_folder(
+    month: str, methodology: str, overrides: list[str], against: str | None, out: Path
+) -> whatif.WhatIf:
+    """``python -m gospublic.cli rate``: the comparison written to the folder ``out``."""
+    draft = whatif.resolve(methodology, overrides)
+    with Warehouse.from_connection() as warehouse:
+        outcome = whatif.what_if(warehouse, month, draft, overrides=overrides, against=against)
+    whatif.write_folder(outcome, out)
+    return outcome
 
 
 def summary_lines(month: str, methodology_id: str, top: int = 5) -> list[str]:
