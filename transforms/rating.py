@@ -80,7 +80,9 @@ def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFr
     reasons = reasons.mask(unscored, "нет данных ни по одному показателю методики")
     indicators = indicators[~indicators["org_id"].isin(no_data)].reset_index(drop=True)
     bodies["is_rated"] = reasons.isna().to_numpy()
-    bodies["not_rated_reason"] = reasons.astype(object).to_numpy()
+    bodies["not_rated_reason"] = pd.Series(  # object, not pandas' string dtype: None stays None
+        [None if pd.isna(reason) else reason for reason in reasons], index=bodies.index, dtype=object
+    )
     total = indicators.groupby("org_id")["weight"].transform("sum")
     indicators["weight"] = (indicators["weight"] * 100.0 / total).round(6)
     indicators["weighted_points"] = (indicators["points"] * indicators["weight"] / 100.0).round(6)

@@ -17,8 +17,8 @@ Grammar (whitespace between tokens is free)::
 Semantics, the same on DuckDB and PostgreSQL: every value is DOUBLE PRECISION (integer columns
 such as ``incidents`` are cast, so ``incidents / pages`` never divides integers); ``a / b`` is NULL
 when ``b`` is 0 or NULL (``a / NULLIF(b, 0)``: PostgreSQL would fail, DuckDB would give infinity);
-NULL in arithmetic gives NULL — the indicator is then missing (``required`` decides what follows); ``least`` and
-``greatest`` ignore NULLs (NULL only when all are); ``coalesce`` takes the first non-NULL.
+NULL in arithmetic gives NULL — the indicator is then missing (``required`` decides what follows);
+``least`` and ``greatest`` ignore NULLs (NULL only when all are); ``coalesce`` takes the first non-NULL.
 """
 
 from __future__ import annotations

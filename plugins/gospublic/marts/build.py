@@ -35,8 +35,8 @@ from transforms.answer_quality import (
     submit_distinct,
 )
 from transforms.deadlines import Deadlines
-from transforms.months import next_month, parse_month
 from transforms.methodology import DEFAULT_STATUSES
+from transforms.months import next_month, parse_month
 from transforms.worktime import work_days_between_many, work_hours_between_many
 
 log = logging.getLogger(__name__)
