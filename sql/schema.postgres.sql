@@ -76,7 +76,9 @@ CREATE TABLE staging.registry_org (
     valid_from     DATE    NOT NULL,
     valid_to       DATE,
     source_row     INTEGER NOT NULL,
-    load_id        TEXT    NOT NULL
+    load_id        TEXT    NOT NULL,
+    municipality   TEXT,
+    oktmo          TEXT
 );
 
 CREATE TABLE staging.registry_org_alias (
@@ -219,6 +221,8 @@ CREATE TABLE core.dim_org (
     valid_to       DATE,
     is_current     BOOLEAN NOT NULL,
     load_id        TEXT    NOT NULL,
+    municipality   TEXT,
+    oktmo          TEXT,
     CONSTRAINT dim_org_pkey PRIMARY KEY (org_id, version)
 );
 
@@ -345,6 +349,10 @@ CREATE TABLE core.fct_incident_timing (
     impolite             BOOLEAN,
     redirect             BOOLEAN,
     template             BOOLEAN,
+    status               TEXT,
+    is_counted           BOOLEAN,
+    answer_work_days     INTEGER,
+    reaction_work_days   INTEGER,
     CONSTRAINT fct_incident_timing_pkey PRIMARY KEY (source, incident_id)
 );
 
@@ -407,6 +415,8 @@ CREATE TABLE mart.dim_org (
     valid_from     DATE    NOT NULL,
     valid_to       DATE,
     is_current     BOOLEAN NOT NULL,
+    municipality   TEXT,
+    oktmo          TEXT,
     CONSTRAINT dim_org_pkey PRIMARY KEY (org_id, version)
 );
 COMMENT ON TABLE mart.dim_org IS 'Органы власти. Bodies (state bodies and local governments) with the period each version was valid. Grain: one row per body version (org_id × version).';
@@ -423,6 +433,8 @@ COMMENT ON COLUMN mart.dim_org.timezone IS 'Часовой пояс: the region'
 COMMENT ON COLUMN mart.dim_org.valid_from IS 'Действует с: first day of this version';
 COMMENT ON COLUMN mart.dim_org.valid_to IS 'Действует до: day after the last day of this version (empty while current)';
 COMMENT ON COLUMN mart.dim_org.is_current IS 'Текущая версия: this is today''s version';
+COMMENT ON COLUMN mart.dim_org.municipality IS 'Муниципальное образование: the municipality (district or city district) the body works in; empty for bodies of the whole region';
+COMMENT ON COLUMN mart.dim_org.oktmo IS 'Код ОКТМО: the municipality''s OKTMO code (8 or 11 digits; sample codes in the demo registry, docs/registry-format.md)';
 
 CREATE TABLE mart.dim_page (
     page_id      TEXT    NOT NULL,
@@ -448,6 +460,33 @@ COMMENT ON COLUMN mart.dim_page.status IS 'Статус: registry status of the 
 COMMENT ON COLUMN mart.dim_page.valid_from IS 'Официальна с: first day the page was official';
 COMMENT ON COLUMN mart.dim_page.valid_to IS 'Официальна до: day after the last official day (empty while official)';
 COMMENT ON COLUMN mart.dim_page.is_current IS 'Действующая: the page is official today';
+
+CREATE TABLE mart.incident_topics_monthly (
+    org_id       TEXT    NOT NULL,
+    source       TEXT    NOT NULL,
+    month        DATE    NOT NULL,
+    rubric       TEXT    NOT NULL,
+    channel      TEXT    NOT NULL,
+    region_code  TEXT    NOT NULL,
+    incidents    INTEGER NOT NULL,
+    answered     INTEGER NOT NULL,
+    overdue      INTEGER NOT NULL,
+    rated        INTEGER NOT NULL,
+    satisfied    INTEGER NOT NULL,
+    CONSTRAINT incident_topics_monthly_pkey PRIMARY KEY (org_id, source, month, rubric, channel)
+);
+COMMENT ON TABLE mart.incident_topics_monthly IS 'Темы и каналы обращений за месяц. What citizens wrote about and how they reached each body: incidents by the export''s rubric and channel. Its incidents add up to response_metrics_monthly''s per body, source and month; incidents without a body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos), month of registration (the region''s local month), rubric and channel.';
+COMMENT ON COLUMN mart.incident_topics_monthly.org_id IS 'ID органа: body id';
+COMMENT ON COLUMN mart.incident_topics_monthly.source IS 'Источник: im (Инцидент Менеджмент) or pos (ПОС)';
+COMMENT ON COLUMN mart.incident_topics_monthly.month IS 'Месяц: first day of the month of registration';
+COMMENT ON COLUMN mart.incident_topics_monthly.rubric IS 'Рубрика: the export''s rubric (category) as written; «не указано» when empty';
+COMMENT ON COLUMN mart.incident_topics_monthly.channel IS 'Канал поступления: the channel the message came by (VK, Госуслуги, site…) as exported; «не указано» when empty';
+COMMENT ON COLUMN mart.incident_topics_monthly.region_code IS 'Код региона: region code';
+COMMENT ON COLUMN mart.incident_topics_monthly.incidents IS 'Поступило сообщений: messages registered in the month';
+COMMENT ON COLUMN mart.incident_topics_monthly.answered IS 'Дан ответ: of them, answered (latest state)';
+COMMENT ON COLUMN mart.incident_topics_monthly.overdue IS 'Просрочено: answered after the deadline, or unanswered past it at the last export';
+COMMENT ON COLUMN mart.incident_topics_monthly.rated IS 'Получено оценок: incidents the citizen rated';
+COMMENT ON COLUMN mart.incident_topics_monthly.satisfied IS 'Удовлетворены ответом: ratings that are satisfied (4–5 or «Удовлетворён»)';
 
 CREATE TABLE mart.page_activity_monthly (
     page_id                     TEXT             NOT NULL,
@@ -557,6 +596,20 @@ CREATE TABLE mart.rating_base (
     engagement_rate_pct            DOUBLE PRECISION,
     replied_share                  DOUBLE PRECISION,
     photo_video_share              DOUBLE PRECISION,
+    kind                           TEXT,
+    im_answered_share              DOUBLE PRECISION,
+    pos_answered_share             DOUBLE PRECISION,
+    im_answer_hours_median         DOUBLE PRECISION,
+    im_answer_hours_mean           DOUBLE PRECISION,
+    im_answer_work_hours_mean      DOUBLE PRECISION,
+    pos_answer_hours_median        DOUBLE PRECISION,
+    pos_answer_work_days_median    DOUBLE PRECISION,
+    pos_answer_work_days_mean      DOUBLE PRECISION,
+    im_satisfaction_avg            DOUBLE PRECISION,
+    im_satisfied_share             DOUBLE PRECISION,
+    rated                          INTEGER,
+    im_rated                       INTEGER,
+    pos_rated                      INTEGER,
     CONSTRAINT rating_base_pkey PRIMARY KEY (org_id, month)
 );
 COMMENT ON TABLE mart.rating_base IS 'Исходные данные рейтинга. Everything a rating methodology may score, per body and month; indicators of config/methodologies are columns of this table or arithmetic over them. Shares over both sources are weighted by incidents, quality shares by assessed answers. Grain: one row per body and month (bodies with incidents or an official page that month).';
@@ -567,11 +620,11 @@ COMMENT ON COLUMN mart.rating_base.rating_group IS 'Группа по реест
 COMMENT ON COLUMN mart.rating_base.incidents IS 'Поступило сообщений: messages of both sources registered in the month';
 COMMENT ON COLUMN mart.rating_base.incidents_im IS 'Из них ИМ: of them, Incident Management';
 COMMENT ON COLUMN mart.rating_base.incidents_pos IS 'Из них ПОС: of them, ПОС';
-COMMENT ON COLUMN mart.rating_base.answered_share IS 'Доля отвеченных: answered ÷ incidents, both sources';
-COMMENT ON COLUMN mart.rating_base.overdue_share IS 'Доля просроченных: overdue ÷ incidents, both sources';
+COMMENT ON COLUMN mart.rating_base.answered_share IS 'Доля отвеченных: answered ÷ counted (rejected excluded), both sources';
+COMMENT ON COLUMN mart.rating_base.overdue_share IS 'Доля просроченных: overdue ÷ counted (rejected excluded), both sources';
 COMMENT ON COLUMN mart.rating_base.im_overdue_share IS 'Доля просроченных, ИМ: overdue share of IM';
 COMMENT ON COLUMN mart.rating_base.pos_overdue_share IS 'Доля просроченных, ПОС: overdue share of ПОС';
-COMMENT ON COLUMN mart.rating_base.answer_hours_mean IS 'Среднее время ответа, ч: mean hours to the answer, both sources';
+COMMENT ON COLUMN mart.rating_base.answer_hours_mean IS 'Среднее время ответа (ИМ и ПОС вместе), ч: mean hours to the answer, both sources: for reference only — it mixes IM hours with ПОС days, so no methodology may score it (use im_answer_hours_mean, pos_answer_work_days_mean or a measure)';
 COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_median IS 'Медианное время ответа, ИМ, рабочих ч: median working hours to the answer, IM';
 COMMENT ON COLUMN mart.rating_base.im_reaction_work_hours_median IS 'Медианное время реакции, ИМ, рабочих ч: median working hours to the first reaction, IM';
 COMMENT ON COLUMN mart.rating_base.pos_answer_hours_mean IS 'Среднее время ответа, ПОС, ч: mean hours to the answer, ПОС';
@@ -591,6 +644,20 @@ COMMENT ON COLUMN mart.rating_base.compliance_score IS 'Балл соответ�
 COMMENT ON COLUMN mart.rating_base.engagement_rate_pct IS 'Вовлечённость (ER), %: engagement rate %, averaged over the body''s pages';
 COMMENT ON COLUMN mart.rating_base.replied_share IS 'Доля комментариев с ответом: citizens'' comments answered by the body''s pages ÷ comments';
 COMMENT ON COLUMN mart.rating_base.photo_video_share IS 'Доля публикаций с фото или видео: share of posts with photo or video, averaged over pages';
+COMMENT ON COLUMN mart.rating_base.kind IS 'Тип органа: the registry''s kind of the body (ОИВ, ОМСУ, учреждение, РСО-УК…), for groups by kind';
+COMMENT ON COLUMN mart.rating_base.im_answered_share IS 'Доля отвеченных, ИМ: answered ÷ counted, IM';
+COMMENT ON COLUMN mart.rating_base.pos_answered_share IS 'Доля отвеченных, ПОС: answered ÷ counted, ПОС';
+COMMENT ON COLUMN mart.rating_base.im_answer_hours_median IS 'Медианное время ответа, ИМ, ч: median calendar hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.im_answer_hours_mean IS 'Среднее время ответа, ИМ, ч: mean calendar hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_mean IS 'Среднее время ответа, ИМ, рабочих ч: mean working hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.pos_answer_hours_median IS 'Медианное время ответа, ПОС, ч: median calendar hours to the answer, ПОС';
+COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_median IS 'Медианное время ответа, ПОС, рабочих дней: median working days to the answer, ПОС (from the day after registration)';
+COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_mean IS 'Среднее время ответа, ПОС, рабочих дней: mean working days to the answer, ПОС';
+COMMENT ON COLUMN mart.rating_base.im_satisfaction_avg IS 'Средняя оценка, ИМ: average rating 1–5, IM';
+COMMENT ON COLUMN mart.rating_base.im_satisfied_share IS 'Доля удовлетворённых, ИМ: share of satisfied ratings, IM';
+COMMENT ON COLUMN mart.rating_base.rated IS 'Получено оценок: citizens'' ratings behind satisfaction_avg and satisfied_share, both sources';
+COMMENT ON COLUMN mart.rating_base.im_rated IS 'Получено оценок, ИМ: citizens'' ratings, IM';
+COMMENT ON COLUMN mart.rating_base.pos_rated IS 'Получено оценок, ПОС: citizens'' ratings, ПОС';
 
 CREATE TABLE mart.rating_indicator (
     snapshot_id      TEXT             NOT NULL,
@@ -601,9 +668,11 @@ CREATE TABLE mart.rating_indicator (
     points           DOUBLE PRECISION NOT NULL,
     weight           DOUBLE PRECISION NOT NULL,
     weighted_points  DOUBLE PRECISION NOT NULL,
+    missing          BOOLEAN,
+    missing_reason   TEXT,
     CONSTRAINT rating_indicator_pkey PRIMARY KEY (snapshot_id, org_id, indicator_id)
 );
-COMMENT ON TABLE mart.rating_indicator IS 'Показатели рейтинга. How each indicator scored: raw value, points 0–100, weight in % after re-weighting, weighted points. Grain: one row per snapshot, body and indicator (rated bodies; indicators dropped for missing data are absent).';
+COMMENT ON TABLE mart.rating_indicator IS 'Показатели рейтинга. How each indicator scored: raw value, points 0–100, weight in % after re-weighting, weighted points. Grain: one row per snapshot, rated body and indicator (a missing indicator too: optional ones with weight 0, required ones with 0 points).';
 COMMENT ON COLUMN mart.rating_indicator.snapshot_id IS 'ID выпуска: snapshot id';
 COMMENT ON COLUMN mart.rating_indicator.org_id IS 'ID органа: body id';
 COMMENT ON COLUMN mart.rating_indicator.month IS 'Месяц: the rated month';
@@ -612,6 +681,8 @@ COMMENT ON COLUMN mart.rating_indicator.raw_value IS 'Значение: the valu
 COMMENT ON COLUMN mart.rating_indicator.points IS 'Баллы: points 0–100';
 COMMENT ON COLUMN mart.rating_indicator.weight IS 'Вес, %: weight in % of the score (weights of indicators with data add up to 100)';
 COMMENT ON COLUMN mart.rating_indicator.weighted_points IS 'Взвешенные баллы: points × weight ÷ 100; their sum is the score';
+COMMENT ON COLUMN mart.rating_indicator.missing IS 'Нет данных: the indicator had no value, or too little data behind it (min_volume, min_ratings)';
+COMMENT ON COLUMN mart.rating_indicator.missing_reason IS 'Причина отсутствия: why it is missing, in Russian (empty when scored)';
 
 CREATE TABLE mart.rating_monthly (
     snapshot_id       TEXT             NOT NULL,
@@ -702,6 +773,10 @@ CREATE TABLE mart.response_metrics_monthly (
     impolite_share              DOUBLE PRECISION,
     redirect_share              DOUBLE PRECISION,
     template_share              DOUBLE PRECISION,
+    counted                     INTEGER,
+    excluded                    INTEGER,
+    answer_work_days_median     DOUBLE PRECISION,
+    answer_work_days_mean       DOUBLE PRECISION,
     CONSTRAINT response_metrics_monthly_pkey PRIMARY KEY (org_id, source, month)
 );
 COMMENT ON TABLE mart.response_metrics_monthly IS 'Работа с обращениями за месяц. How fast, how well and how satisfyingly each body answered citizens'' messages. Incidents whose executor matches no body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos) and month of registration (the region''s local month).';
@@ -710,8 +785,8 @@ COMMENT ON COLUMN mart.response_metrics_monthly.source IS 'Источник: im 
 COMMENT ON COLUMN mart.response_metrics_monthly.month IS 'Месяц: first day of the month of registration';
 COMMENT ON COLUMN mart.response_metrics_monthly.region_code IS 'Код региона: region code';
 COMMENT ON COLUMN mart.response_metrics_monthly.incidents IS 'Поступило сообщений: messages registered in the month';
-COMMENT ON COLUMN mart.response_metrics_monthly.answered IS 'Дан ответ: of them, answered (latest state)';
-COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'Доля отвеченных: answered ÷ incidents';
+COMMENT ON COLUMN mart.response_metrics_monthly.answered IS 'Дан ответ: counted messages answered (latest state)';
+COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'Доля отвеченных: answered ÷ counted';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_median IS 'Время реакции, медиана, ч: median hours from registration to the first reaction (ПОС, IM without a reaction — the answer)';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_mean IS 'Время реакции, среднее, ч: mean of the same';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_p90 IS 'Время реакции, 90-й процентиль, ч: 90th percentile of the same';
@@ -725,8 +800,8 @@ COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_median IS 'В�
 COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_mean IS 'Время ответа, среднее, рабочих ч: mean answer time in working hours';
 COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_p90 IS 'Время ответа, 90-й процентиль, рабочих ч: 90th percentile of answer time in working hours';
 COMMENT ON COLUMN mart.response_metrics_monthly.overdue IS 'Просрочено: answered after the deadline, or unanswered past it at the last export (deadlines in config/marts.yaml)';
-COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'Доля просроченных: overdue ÷ incidents';
-COMMENT ON COLUMN mart.response_metrics_monthly.rated IS 'Получено оценок: incidents the citizen rated';
+COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'Доля просроченных: overdue ÷ counted';
+COMMENT ON COLUMN mart.response_metrics_monthly.rated IS 'Получено оценок: counted incidents the citizen rated';
 COMMENT ON COLUMN mart.response_metrics_monthly.satisfaction_avg IS 'Средняя оценка: average rating on the 1–5 scale';
 COMMENT ON COLUMN mart.response_metrics_monthly.satisfied_share IS 'Доля удовлетворённых: share of ratings that are satisfied (4–5 or «Удовлетворён»)';
 COMMENT ON COLUMN mart.response_metrics_monthly.answers_assessed IS 'Оценено ответов: answers with a text assessed for quality';
@@ -735,6 +810,10 @@ COMMENT ON COLUMN mart.response_metrics_monthly.no_specifics_share IS 'Доля 
 COMMENT ON COLUMN mart.response_metrics_monthly.impolite_share IS 'Доля невежливых ответов: share of answers with neither greeting nor thanks or apology';
 COMMENT ON COLUMN mart.response_metrics_monthly.redirect_share IS 'Доля переадресаций: share of answers sending the citizen to another body';
 COMMENT ON COLUMN mart.response_metrics_monthly.template_share IS 'Доля шаблонных ответов: share of answers reused as a template by the body in the month';
+COMMENT ON COLUMN mart.response_metrics_monthly.counted IS 'Учтено сообщений: messages of the month counted in the shares, times and ratings (every status but rejected, «Отклонён»)';
+COMMENT ON COLUMN mart.response_metrics_monthly.excluded IS 'Исключено (отклонены): messages of the month excluded from the shares: rejected («Отклонён»), never overdue';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_median IS 'Время ответа, медиана, рабочих дней: median working days to the answer, counted from the day after registration to the answer''s day (0: answered the same day)';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_mean IS 'Время ответа, среднее, рабочих дней: mean working days to the answer';
 
 CREATE TABLE mart.subscribers_daily (
     page_id       TEXT   NOT NULL,
@@ -841,14 +920,6 @@ CREATE TABLE audit.rating_gate (
     snapshot_ids  TEXT
 );
 
-CREATE TABLE audit.rating_snapshot_input (
-    snapshot_id  TEXT    NOT NULL,
-    input_id     TEXT    NOT NULL,
-    fingerprint  TEXT    NOT NULL,
-    bodies       INTEGER NOT NULL,
-    CONSTRAINT rating_snapshot_input_pkey PRIMARY KEY (snapshot_id, input_id)
-);
-
 CREATE TABLE audit.schema_migrations (
     migration   TEXT                     NOT NULL,
     checksum    TEXT                     NOT NULL,
@@ -931,6 +1002,7 @@ CREATE TABLE restricted.quarantine_raw_row (
 GRANT USAGE ON SCHEMA mart TO bi_reader;
 GRANT SELECT ON mart.dim_org TO bi_reader;
 GRANT SELECT ON mart.dim_page TO bi_reader;
+GRANT SELECT ON mart.incident_topics_monthly TO bi_reader;
 GRANT SELECT ON mart.page_activity_monthly TO bi_reader;
 GRANT SELECT ON mart.page_compliance_monthly TO bi_reader;
 GRANT SELECT ON mart.rating_base TO bi_reader;

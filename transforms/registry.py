@@ -3,7 +3,7 @@
 Pure pandas. Frames are indexed by the row number in their file (header = 1, first data row = 2),
 so every problem can name file, row and column. Column-level rules live in the Great Expectations
 suites ``registry_orgs`` and ``registry_pages``; the rules that need several rows (overlapping
-versions, unknown parents, pages of unknown bodies) are here.
+versions, unknown parents, pages of unknown bodies, municipalities and their OKTMO codes) are here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from transforms.quarantine import Problem
 
 ORG_COLUMNS = (
     "org_id", "version", "name", "short_name", "kind", "rating_group", "parent_org_id",
-    "region_code", "region_name", "timezone", "domain", "aliases", "valid_from", "valid_to",
+    "region_code", "region_name", "municipality", "oktmo", "timezone", "domain", "aliases", "valid_from",
+    "valid_to",
 )  # fmt: skip
 PAGE_COLUMNS = (
     "page_id", "org_id", "network", "vk_group_id", "screen_name", "previous_screen_name", "url",
@@ -91,6 +92,45 @@ def cross_row_problems(orgs: pd.DataFrame, pages: pd.DataFrame) -> list[Problem]
     replaced = pages["replaced_by"]
     for row in pages.index[replaced.notna() & ~replaced.isin(known_pages)]:
         problems.append(Problem(PAGES_FILE, row, "replaced_by", "unknown replacing page", replaced[row]))
+    if {"kind", "region_code", "municipality", "oktmo"} <= set(orgs.columns):  # a file's frame has them
+        problems += municipality_problems(orgs)
+    return problems
+
+
+def municipality_problems(orgs: pd.DataFrame) -> list[Problem]:
+    """Municipality rules: name and OKTMO code come together, every ОМСУ has them, and within a
+    region one code names one municipality and one municipality has one code (the spelling most
+    rows use wins; the rows that disagree are named)."""
+    problems: list[Problem] = []
+    name, code = orgs["municipality"], orgs["oktmo"]
+    for row in orgs.index[name.notna() & code.isna()]:
+        problems.append(Problem(ORGS_FILE, row, "oktmo", "a municipality needs its OKTMO code", None))
+    for row in orgs.index[name.isna() & code.notna()]:
+        problems.append(
+            Problem(ORGS_FILE, row, "municipality", "an OKTMO code needs its municipality", code[row])
+        )
+    for row in orgs.index[orgs["kind"].eq("ОМСУ") & name.isna() & code.isna()]:
+        problems.append(
+            Problem(
+                ORGS_FILE, row, "municipality", "a body of local self-government needs its municipality", None
+            )
+        )
+    both = orgs[name.notna() & code.notna()]
+    for key, other, reason in (
+        ("oktmo", "municipality", "OKTMO code {key} names another municipality here: «{usual}»"),
+        ("municipality", "oktmo", "municipality «{key}» has another OKTMO code here: {usual}"),
+    ):
+        for (_region, key_value), group in both.groupby(["region_code", key], sort=True):
+            counts = group[other].value_counts(sort=False)
+            usual = max(
+                counts.index, key=lambda value: (counts[value], -group.index[group[other] == value][0])
+            )
+            for row in group.index[group[other] != usual]:
+                problems.append(
+                    Problem(
+                        ORGS_FILE, row, other, reason.format(key=key_value, usual=usual), group.at[row, other]
+                    )
+                )
     return problems
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sandbox.generator import municipalities
+from sandbox.generator.municipalities import REGION_WIDE, Municipality
 from sandbox.generator.regions import GENERIC_DISTRICTS, PENZA, PENZA_DISTRICTS, PENZA_TOWNS, Region
 
 GROUP_OIV = "ОИВ"
@@ -25,6 +27,7 @@ class BodySpec:
     domain: str
     parent: str = ""
     weight: float = 1.0  # relative share of citizens' messages routed to it
+    municipality: Municipality = REGION_WIDE  # where it works; region-wide bodies have none
 
 
 # (name template, short template, domain, weight); {gen} is the region in genitive, {abbr} its letters.
@@ -125,6 +128,11 @@ INSTITUTIONS = [
     ("РСО-УК", "АО «Горэлектросеть г. {cap_gen}»", "utilities", "oiv_utilities", 0.3, 2.0),
     ("РСО-УК", "ООО «Региональный оператор по обращению с ТКО {n}»", "utilities", "oiv_utilities", 0.3, 3.0),
 ]
+# Where each kind of institution works: its district, the regional capital, or the whole region.
+PLACES = [
+    "capital", "capital", "district", "capital", "district", "district", "district", "district",
+    "capital", "district", "capital", "capital", "district", "capital", "capital", "region",
+]  # fmt: skip
 COMPANIES = [
     "Жилсервис",
     "Комфорт",
@@ -196,6 +204,7 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
         for name, short, domain, weight in OIV[:n_oiv]
     ]
     government = bodies[0].name
+    capital = municipalities.city(region, region.capital, 0)
     city: list[BodySpec] = []
     for name, short, domain, weight in CITY:
         if "{district}" in name:
@@ -208,12 +217,19 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
                         GROUP_CITY,
                         domain,
                         weight=weight,
+                        municipality=capital,
                     )
                 )
         else:
             city.append(
                 BodySpec(
-                    _fill(name, region), [_fill(short, region)], "ОМСУ", GROUP_CITY, domain, weight=weight
+                    _fill(name, region),
+                    [_fill(short, region)],
+                    "ОМСУ",
+                    GROUP_CITY,
+                    domain,
+                    weight=weight,
+                    municipality=capital,
                 )
             )
     city = city[:n_city]
@@ -221,7 +237,7 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
         body.parent = city[0].name
     districts: list[BodySpec] = []
     names = PENZA_DISTRICTS if region == PENZA else GENERIC_DISTRICTS
-    for adjective in names:
+    for index, adjective in enumerate(names):
         gen = genitive(adjective)
         districts.append(
             BodySpec(
@@ -231,11 +247,12 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
                 GROUP_DISTRICTS,
                 "general",
                 weight=1.5,
+                municipality=municipalities.district(region, adjective, index),
             )
         )
     if region == PENZA:
         towns = {"Заречный": "Заречного", "Кузнецк": "Кузнецка"}
-        for town in PENZA_TOWNS:
+        for index, town in enumerate(PENZA_TOWNS, start=1):
             districts.append(
                 BodySpec(
                     f"Администрация города {towns[town]} {region.genitive}",
@@ -244,6 +261,7 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
                     GROUP_DISTRICTS,
                     "general",
                     weight=3.0,
+                    municipality=municipalities.city(region, town, index),
                 )
             )
     while len(districts) < n_districts:  # more districts than names: numbered settlements
@@ -256,6 +274,7 @@ def rated_bodies(region: Region, n_rated: int) -> list[BodySpec]:
                 GROUP_DISTRICTS,
                 "general",
                 weight=1.0,
+                municipality=municipalities.numbered(region, k),
             )
         )
     for body in bodies[1:]:
@@ -271,6 +290,7 @@ def institutions(
     city = [body for body in rated if body.rating_group == GROUP_CITY]
     districts = [body for body in rated if body.rating_group == GROUP_DISTRICTS and " района " in body.name]
     fallback = rated[0].name
+    capital = municipalities.city(region, region.capital, 0)
     parents = {
         "oiv_health": by_domain.get("health", fallback),
         "oiv_social": by_domain.get("social", fallback),
@@ -309,7 +329,8 @@ def institutions(
             continue
         seen.add(name)
         parent = district.name if parent_key == "district" and district else parents.get(parent_key, fallback)
-        result.append(
-            BodySpec(name, [], kind, GROUP_UTILITIES if kind == "РСО-УК" else "", domain, parent, weight)
-        )
+        group = GROUP_UTILITIES if kind == "РСО-УК" else ""
+        place = {"capital": capital, "district": district.municipality if district else capital}
+        where = place.get(PLACES[k], REGION_WIDE)
+        result.append(BodySpec(name, [], kind, group, domain, parent, weight, where))
     return result

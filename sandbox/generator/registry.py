@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sandbox.generator import aliases, bodies, translit
+from sandbox.generator.municipalities import REGION_WIDE, Municipality
 from sandbox.generator.regions import Region
 
 ORG_COLUMNS = [
@@ -25,6 +26,8 @@ ORG_COLUMNS = [
     "parent_org_id",
     "region_code",
     "region_name",
+    "municipality",
+    "oktmo",
     "timezone",
     "domain",
     "aliases",
@@ -63,6 +66,7 @@ class OrgVersion:
     valid_from: str
     valid_to: str = ""
     weight: float = 1.0
+    municipality: Municipality = REGION_WIDE
 
     def row(self) -> list[str]:
         """The CSV row."""
@@ -76,6 +80,8 @@ class OrgVersion:
             self.parent_org_id,
             self.region.code,
             self.region.name,
+            self.municipality.name,
+            self.municipality.oktmo,
             self.region.timezone,
             self.domain,
             "|".join(self.aliases),
@@ -193,6 +199,7 @@ def build_region(
                 aliases.variants(spec.name, spec.short_names, rng),
                 since.isoformat(),
                 weight=spec.weight * float(rng.lognormal(0.0, 0.6)),
+                municipality=spec.municipality,
             )
         )
     _add_renames(registry, month_start, rng)
@@ -219,6 +226,7 @@ def _add_renames(registry: RegionRegistry, month_start: dt.date, rng: np.random.
         new = OrgVersion(
             old.org_id, 2, new_name, short, old.kind, old.rating_group, old.parent_org_id, old.region,
             old.domain, aliases.variants(new_name, [short], rng), switch, weight=old.weight,
+            municipality=old.municipality,
         )  # fmt: skip
         registry.orgs.insert(i + 1, new)
 

@@ -3,10 +3,10 @@ DELETE FROM core.dim_org;
 
 INSERT INTO core.dim_org (
     org_id, version, name, short_name, kind, rating_group, parent_org_id, region_code, region_name,
-    timezone, domain, valid_from, valid_to, is_current, load_id
+    municipality, oktmo, timezone, domain, valid_from, valid_to, is_current, load_id
 )
 SELECT org_id, version, name, short_name, kind, rating_group, parent_org_id, region_code, region_name,
-       timezone, domain, valid_from, valid_to, valid_to IS NULL, load_id
+       municipality, oktmo, timezone, domain, valid_from, valid_to, valid_to IS NULL, load_id
 FROM staging.registry_org;
 
 DELETE FROM core.dim_org_alias;

@@ -3,8 +3,8 @@ DELETE FROM mart.dim_org;
 
 INSERT INTO mart.dim_org (
     org_id, version, name, short_name, kind, rating_group, parent_org_id, region_code, region_name,
-    timezone, valid_from, valid_to, is_current
+    municipality, oktmo, timezone, valid_from, valid_to, is_current
 )
 SELECT org_id, version, name, short_name, kind, rating_group, parent_org_id, region_code, region_name,
-       timezone, valid_from, valid_to, is_current
+       municipality, oktmo, timezone, valid_from, valid_to, is_current
 FROM core.dim_org;

@@ -29,6 +29,13 @@ RECONCILIATIONS = {
         "WHERE NOT EXISTS (SELECT 1 FROM mart.response_metrics_monthly AS m "
         "WHERE m.month = :month_start AND m.org_id = t.org_id AND m.source = t.source)"
     ),
+    "topics add up to each body's incidents per source": (
+        "SELECT COUNT(*) FROM (SELECT org_id, source, SUM(incidents) AS incidents "
+        "FROM mart.incident_topics_monthly WHERE month = :month_start GROUP BY org_id, source) AS t "
+        "FULL OUTER JOIN (SELECT org_id, source, incidents FROM mart.response_metrics_monthly "
+        "WHERE month = :month_start) AS r ON r.org_id = t.org_id AND r.source = t.source "
+        "WHERE t.incidents IS NULL OR r.incidents IS NULL OR t.incidents <> r.incidents"
+    ),
     "every VK page official in the month has its activity row": (
         "SELECT COUNT(*) FROM core.dim_page AS p WHERE p.vk_group_id IS NOT NULL "
         "AND p.valid_from < :month_end AND (p.valid_to IS NULL OR p.valid_to > :month_start) "
