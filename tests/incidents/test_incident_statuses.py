@@ -21,7 +21,7 @@ def moscow(*parts: int) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime(*parts, tzinfo=MOSCOW)).tz_convert("UTC")
 
 
-def incident(org_id: str, incident_id: str, status: str, registered, answered, source: str = "im") -> dict:
+def incident(org_id: str, incident_id: str, status: str, registered, answered, *, source: str = "im") -> dict:
     return {
         "source": source, "incident_id": incident_id, "region_code": "58", "org_id": org_id,
         "executor": "x", "status": status, "registered_at": registered,
@@ -99,3 +99,58 @@ def test_a_regions_overdue_deadline_is_not_a_scoring_rule() -> None:
 def test_a_regional_deadline_without_its_source_is_refused() -> None:
     with pytest.raises(ValueError, match=r"deadlines\.im\.regions\.92.*source"):
         Deadlines({"im": {"default": {"hours": 24}, "regions": {"92": {"work_hours": 9}}}})
+
+
+MEASURED = """
+id: measured
+version: 1
+title: Тест
+groups: {by: registry}
+rated_when: {incidents: {im: 1}}
+statuses: {rejected: excluded}
+indicators:
+  - {id: within_8, caption: "В пределах 8 рабочих часов", direction: higher, weight: 1,
+     measure: {type: share_within, source: im, clock: work_hours, limit: 8},
+     scoring: {type: linear, worst: 0, best: 1}}
+  - {id: pos_days, caption: "Среднее время ответа ПОС, рабочих дней", direction: lower, weight: 1,
+     measure: {type: mean, source: pos, clock: work_days}, scoring: {type: linear, worst: 8, best: 0}}
+"""
+
+
+def test_measures_are_read_from_the_incident_timing(incident_world: IncidentWorld, tmp_path) -> None:
+    """A measure indicator's value comes from core.fct_incident_timing with the methodology's
+    statuses; the snapshot's inputs carry it beside mart.rating_base's columns."""
+    from gospublic.rating.snapshot import rating_inputs
+    from transforms.methodology import load_methodology
+
+    wh = incident_world.warehouse
+    org_id = wh.scalar("SELECT MIN(org_id) FROM core.dim_org WHERE region_code = '58'")
+    rows = [
+        # Fri 7 Nov 19:00 → Sat 10:00: registered and answered off hours → 0 working hours, within
+        incident(org_id, "1", "answered", moscow(2025, 11, 7, 19), moscow(2025, 11, 8, 10)),
+        # Fri 7 Nov 17:00 → Mon 10 Nov 17:00: 1 h + 7 h (break 13–14) = 8 h → within
+        incident(org_id, "2", "answered", moscow(2025, 11, 7, 17), moscow(2025, 11, 10, 17)),
+        # Mon 10 Nov 9:00 → Tue 11 Nov 12:00: 8 h + 3 h = 11 h → late
+        incident(org_id, "3", "answered", moscow(2025, 11, 10, 9), moscow(2025, 11, 11, 12)),
+        incident(org_id, "4", "rejected", moscow(2025, 11, 10, 9), None),  # excluded
+        incident(org_id, "p", "answered", moscow(2025, 11, 10, 9), moscow(2025, 11, 13, 9), source="pos"),
+    ]
+    wh.bulk_load("core.fct_incident", pd.DataFrame(rows))
+    build_month(wh, dt.date(2025, 11, 1))
+    hours = wh.query_df(
+        "SELECT incident_id, answer_work_hours FROM core.fct_incident_timing WHERE source = 'im'"
+    )
+    assert hours.set_index("incident_id")["answer_work_hours"].dropna().to_dict() == {
+        "1": 0.0,
+        "2": 8.0,
+        "3": 11.0,
+    }
+    path = tmp_path / "measured.yaml"
+    path.write_text(MEASURED, encoding="utf-8")
+    inputs = rating_inputs(wh, load_methodology(path), dt.date(2025, 11, 1)).set_index("org_id")
+    assert inputs.loc[org_id, "within_8"] == pytest.approx(2 / 3)
+    assert inputs.loc[org_id, "pos_days"] == pytest.approx(3.0)  # Tue, Wed, Thu
+    assert (inputs.loc[org_id, "incidents_im"], inputs.loc[org_id, "kind"]) == (
+        4,
+        wh.scalar("SELECT kind FROM core.dim_org WHERE org_id = :o", {"o": org_id}),
+    )
