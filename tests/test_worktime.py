@@ -463,3 +463,30 @@ def test_sql_on_dim_calendar_gives_the_same_numbers() -> None:
 
 def _days(year: int) -> list[dt.date]:
     return [D(year, 1, 1) + dt.timedelta(days=i) for i in range((D(year + 1, 1, 1) - D(year, 1, 1)).days)]
+
+
+def test_working_days_run_from_the_day_after_registration() -> None:
+    """ГК РФ ст. 191: a term in days starts the day after the event; only working days count."""
+    work_days_between_many = worktime.work_days_between_many
+    moscow = "+03:00"
+    starts = pd.to_datetime(
+        [f"2025-10-31 10:00{moscow}", f"2025-11-07 15:00{moscow}", f"2025-11-07 15:00{moscow}",
+         f"2025-12-30 12:00{moscow}", f"2025-11-10 12:00{moscow}", None],
+        utc=True, format="ISO8601",
+    )  # fmt: skip
+    ends = pd.to_datetime(
+        [f"2025-11-05 10:00{moscow}", f"2025-11-07 17:00{moscow}", f"2025-11-10 09:00{moscow}",
+         f"2026-01-12 09:00{moscow}", f"2025-11-10 11:00{moscow}", f"2025-11-10 11:00{moscow}"],
+        utc=True, format="ISO8601",
+    )  # fmt: skip
+    days = work_days_between_many(starts, ends, "Europe/Moscow")
+    # Sat 1 Nov 2025 works (moved), 3–4 Nov off → 2; same day → 0; Fri → Mon → 1;
+    # 30 Dec → 12 Jan: 31 Dec and 1–11 Jan 2026 off → 1; an end before its start → 0; missing → NaN
+    assert days[:5].tolist() == [2.0, 0.0, 1.0, 1.0, 0.0] and np.isnan(days[5])
+    # Thursday 23:30 in Moscow is Friday 06:30 in Vladivostok: the answer's local day → 0
+    late = work_days_between_many(
+        pd.to_datetime(["2025-11-06 23:30+03:00"], utc=True),
+        pd.to_datetime(["2025-11-07 12:00+03:00"], utc=True),
+        "Asia/Vladivostok",
+    )
+    assert late.tolist() == [0.0]
