@@ -13,6 +13,7 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.municipalities import municipality_bodies
 from gospublic.rating.topics import topics_of, topics_summary
 from gospublic.rating.trends import body_history, body_trends, group_moves
+from transforms.rating import ZONE_CAPTIONS
 
 M = "penza-2025"
 NOVEMBER, OCTOBER = date(2025, 11, 1), date(2025, 10, 1)
@@ -80,6 +81,10 @@ def test_a_body_s_last_12_months_come_from_published_snapshots_of_one_methodolog
     assert by_month[NOVEMBER].published is False and by_month[NOVEMBER].score == 88.0
     assert all(p.published for p in points[:-1]) and all(p.rating_group == OIV for p in points)
     assert by_month[NOVEMBER].ranked_in_group == 4
+    assert (by_month[OCTOBER].rank, by_month[OCTOBER].zone_ru) == (
+        2,
+        ZONE_CAPTIONS["green"],
+    )  # the card's names
 
 
 def test_trends_of_several_bodies_keep_the_group_each_month(rated) -> None:
@@ -172,6 +177,7 @@ def test_municipality_pages_gather_the_bodies_valid_at_the_month_s_end(bodies: W
         ("org-2", "ОМСУ", 10), ("org-3", "учреждение", 0), ("org-4", "РСО-УК", 5),
     ]  # fmt: skip
     assert bashmakovo.incidents == 15 and places[2].bodies[0].name == "Новая школа"
+    assert bashmakovo.page == "municipalities/56603000.html"
     october = {p.name: [b.org_id for b in p.bodies] for p in municipality_bodies(bodies, OCTOBER)}
     assert october[BEKOVO] == ["org-7", "org-6"]  # by name: «Закрытая…», «Старая…»
 

@@ -34,6 +34,11 @@ class MunicipalityBodies:
     def incidents(self) -> int:
         return sum(body.incidents for body in self.bodies)
 
+    @property
+    def page(self) -> str:
+        """The municipality's page in a publication, named by its OKTMO code."""
+        return f"municipalities/{self.oktmo}.html"
+
 
 KIND_ORDER = {"ОМСУ": 0, "учреждение": 1, "РСО-УК": 2}
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from gospublic.infra.warehouse import Warehouse
 from transforms.months import parse_month
+from transforms.rating import ZONE_CAPTIONS
 
 MONTHS = 12
 
@@ -35,6 +36,16 @@ class TrendPoint:
     ranked_in_group: int | None  # bodies ranked in the group that month
     zone: str | None  # green, yellow, red
     published: bool  # False: the month's draft (being published now)
+
+    @property
+    def rank(self) -> int | None:
+        """The place, under the name mart.rating_monthly and the card template use."""
+        return self.place
+
+    @property
+    def zone_ru(self) -> str | None:
+        """The zone in Russian («зелёная»…)."""
+        return ZONE_CAPTIONS.get(self.zone) if self.zone else None
 
 
 @dataclass(frozen=True)
