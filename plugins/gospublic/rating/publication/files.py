@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.snapshot import RatingSnapshot
@@ -180,10 +181,12 @@ def render_files(
                 "counts": model.zone_counts(rows),
                 "rows": rated.to_dict("records"),
                 "unrated": rows[~rows["is_rated"]].sort_values("name").to_dict("records"),
-                "chart": bar_chart(
-                    [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()],
-                    title=f"Баллы группы «{caption}»",
-                    bounds=(green, yellow),
+                "chart": Markup(
+                    bar_chart(
+                        [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()],
+                        title=f"Баллы группы «{caption}»",
+                        bounds=(green, yellow),
+                    ),
                 ),
             }
         )

@@ -26,7 +26,7 @@ from .config import pdf_mode
 
 log = logging.getLogger(__name__)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-TIMEOUT = 180.0  # seconds for the whole batch
+TIMEOUT = 120.0  # seconds Chromium may take over one step (start, load, print)
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
 
 
@@ -78,8 +78,10 @@ def stamped(data: bytes, at: datetime) -> bytes:
     return _DATES.sub(replace, data)
 
 
-class _Pipe:
-    """Chromium's ``--remote-debugging-pipe``: JSON messages ended by NUL on fds 3 (in) and 4 (out)."""
+class Browser:
+    """A headless Chromium driven over ``--remote-debugging-pipe`` (JSON messages ended by NUL on
+    its fds 3 and 4): open pages, evaluate script, print PDF, take screenshots. One process for
+    many pages; ``close`` ends it."""
 
     def __init__(self, browser: str, profile: str) -> None:
         to_child, self._write = os.pipe()
@@ -102,9 +104,11 @@ class _Pipe:
         self._buffer = b""
         self._next = 0
         self._deadline = time.monotonic() + TIMEOUT
+        self._targets: dict[str, str] = {}
 
     def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
         self._next += 1
+        self._deadline = time.monotonic() + TIMEOUT
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
@@ -117,6 +121,7 @@ class _Pipe:
                 return reply.get("result", {})
 
     def wait_event(self, method: str, session: str) -> None:
+        self._deadline = time.monotonic() + TIMEOUT
         while True:
             reply = self.receive()
             if reply.get("method") == method and reply.get("sessionId") == session:
@@ -137,6 +142,49 @@ class _Pipe:
         parsed: dict[str, Any] = json.loads(message)
         return parsed
 
+    def open(self, url: str, width: int = 1400, height: int = 1000) -> str:
+        """A new tab of ``width`` × ``height`` CSS pixels (a phone's when narrower than 600) showing
+        ``url`` once loaded; returns its session."""
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session: str = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self._targets[session] = target
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+            session=session,
+        )
+        self.call("Page.enable", session=session)
+        self.call("Page.navigate", {"url": url}, session=session)
+        self.wait_event("Page.loadEventFired", session)
+        return session
+
+    def evaluate(self, session: str, expression: str) -> Any:
+        """The value of a JavaScript expression in the tab."""
+        result = self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session
+        )
+        if "exceptionDetails" in result:
+            raise PdfError(f"script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def screenshot(self, session: str) -> bytes:
+        """A PNG of the whole page at the tab's width."""
+        result = self.call(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session
+        )
+        return base64.b64decode(result["data"])
+
+    def pdf(self, session: str) -> bytes:
+        result = self.call(
+            "Page.printToPDF",
+            {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False},
+            session=session,
+        )
+        return base64.b64decode(result["data"])
+
+    def close_tab(self, session: str) -> None:
+        self.call("Target.closeTarget", {"targetId": self._targets.pop(session)})
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self._write, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
@@ -152,25 +200,14 @@ class _Pipe:
 def _print(browser: str, pages: dict[str, bytes]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gospublic-pdf-") as folder:
-        pipe = _Pipe(browser, str(Path(folder) / "profile"))
+        tabs = Browser(browser, str(Path(folder) / "profile"))
         try:
             for n, (name, page) in enumerate(sorted(pages.items())):
                 source = Path(folder) / f"page-{n}.html"
                 source.write_bytes(page)
-                target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-                session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
-                    "sessionId"
-                ]
-                pipe.call("Page.enable", session=session)
-                pipe.call("Page.navigate", {"url": source.as_uri()}, session=session)
-                pipe.wait_event("Page.loadEventFired", session)
-                result = pipe.call(
-                    "Page.printToPDF",
-                    {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False},
-                    session=session,
-                )
-                out[name] = base64.b64decode(result["data"])
-                pipe.call("Target.closeTarget", {"targetId": target})
+                session = tabs.open(source.as_uri(), width=1100)
+                out[name] = tabs.pdf(session)
+                tabs.close_tab(session)
         finally:
-            pipe.close()
+            tabs.close()
     return out
