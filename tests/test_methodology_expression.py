@@ -180,12 +180,12 @@ def test_a_column_missing_from_the_warehouse_is_named_before_any_sql(warehouse) 
     warehouse.execute("ALTER TABLE mart.rating_base DROP COLUMN photo_video_share")
     samara = load_all(settings.project_home())["samara-2022"]
     with pytest.raises(
-        MethodologyError, match=re.escape("indicators[1].expression reads ['photo_video_share']")
+        MethodologyError, match=re.escape("indicators[2].expression reads ['photo_video_share']")
     ):
         rating_inputs(warehouse, samara, MONTH)
     assert [c.name for c in compile_indicators(samara)] == [
-        '"content"',
+        '"regularity"',
+        '"visuals"',
         '"engagement"',
         '"comments"',
-        '"compliance"',
     ]
