@@ -259,3 +259,22 @@ def test_republished_revision_says_what_changed(warehouse: Warehouse, lake: Lake
     (fall,) = [line for line in body_lines if "ниже" in line]
     assert fall.startswith(HOSTILE_NAMES[4]) and "ниже на 2\u00a0места" in fall  # org-05
     assert "зона жёлтая → красная" in fall and "«Доля публикаций с фото или видео» (\u221222,5)" in fall
+
+
+def test_against_a_methodology_file_rated_now(
+    warehouse: Warehouse, lake: Lake, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--against FILE``: the draft against another draft, both rated now, although the month is
+    published (the published snapshot is left out of it)."""
+    from gospublic.cli import main
+
+    published(warehouse, lake)
+    base, draft = tmp_path / "base.yaml", tmp_path / "draft.yaml"
+    base.write_text(BASE_YAML, encoding="utf-8")
+    draft.write_text(DRAFT_YAML.replace("weight: 50", "weight: 20"), encoding="utf-8")  # 80/20
+    out = tmp_path / "out"
+    assert main(["rate", "--month", MONTH, "--methodology", str(draft), "--against", str(base),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert "Место изменилось у 6\u00a0органов" in capsys.readouterr().out
+    params = dict(load_workbook(out / "comparison.xlsx")["Параметры"].iter_rows(values_only=True))
+    assert params["Сравнение с"] == f"расчёт по методике {METHODOLOGY} из файла base.yaml"

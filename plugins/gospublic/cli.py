@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         help="change one field, e.g. on_time.weight=25, groups.volume.high=120, zones.green=85 (repeatable)",
     )
     what_if.add_argument(
-        "--against", help="compare with the published rating of this methodology id (default: the same id)"
+        "--against",
+        help="compare with the published rating of this methodology id (default: the same id), "
+        "or with a methodology file rated now",
     )
     what_if.add_argument(
         "--out", required=True, type=Path, help="folder for comparison.html and comparison.xlsx"

@@ -15,6 +15,7 @@ from gospublic.rating.gate import check_month, require_publishable
 from gospublic.rating.publish import publish_snapshot, recover
 from gospublic.rating.results import RatedMonth, WhatIfMonth
 from gospublic.rating.snapshot import compute_snapshot, methodologies
+from transforms.methodology import Methodology
 from transforms.months import format_month, month_start, parse_month, previous_month
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,12 @@ def what_if_folder(
 ) -> whatif.WhatIf:
     """``python -m gospublic.cli rate``: the comparison written to the folder ``out``."""
     draft = whatif.resolve(methodology, overrides)
+    # a file to compare with is rated now; an id means its published rating
+    compared: str | Methodology | None = against
+    if against and against not in methodologies() and Path(against).is_file():
+        compared = whatif.resolve(against)
     with Warehouse.from_connection() as warehouse:
-        outcome = whatif.what_if(warehouse, month, draft, overrides=overrides, against=against)
+        outcome = whatif.what_if(warehouse, month, draft, overrides=overrides, against=compared)
     whatif.write_folder(outcome, out)
     return outcome
 

@@ -48,6 +48,7 @@ class WhatIf:
     comparison: Comparison
     names: dict[str, str]
     captions: dict[str, str]  # indicator id → caption (the draft's, else the compared one's)
+    against_file: str | None = None  # compared with this methodology file rated now
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -101,18 +102,23 @@ def what_if(
     methodology: Methodology,
     *,
     overrides: Sequence[str] = (),
-    against: str | None = None,
+    against: str | Methodology | None = None,
 ) -> WhatIf:
     """``month`` rated under ``methodology`` (nothing written) against the published snapshot of
     ``against`` (default: the same methodology id); when that month is not published under it, against
-    the preset ``against`` rated now."""
+    the preset ``against`` rated now. A ``Methodology`` (a draft file) is always rated now."""
     first_day = parse_month(month)
-    against_id = against or methodology.id
     _, indicators, bodies = score_without_writing(warehouse, methodology, first_day)
     after = Rated(bodies, indicators)
-    snapshot_id = published_snapshot(warehouse, against_id, first_day)
     known = methodologies()
-    if snapshot_id:
+    draft = against if isinstance(against, Methodology) else None
+    against_id = draft.id if draft else (against if isinstance(against, str) else None) or methodology.id
+    snapshot_id = None if draft else published_snapshot(warehouse, against_id, first_day)
+    if draft:
+        _, old_indicators, old_bodies = score_without_writing(warehouse, draft, first_day)
+        before = Rated(old_bodies, old_indicators)
+        known = {**known, draft.id: draft}
+    elif snapshot_id:
         before = snapshot_side(warehouse, snapshot_id)
     elif against_id in known:
         _, old_indicators, old_bodies = score_without_writing(warehouse, known[against_id], first_day)
@@ -122,13 +128,25 @@ def what_if(
             f"{first_day:%Y-%m} is not published under {against_id!r} and no preset has that id: "
             f"compare with --against one of {sorted(known)}"
         )
-    captions = {i.id: i.caption for i in known[against_id].indicators} if against_id in known else {}
-    captions.update({i.id: i.caption for i in methodology.indicators})
+    captions = indicator_captions(
+        [methodology, *([known[against_id]] if against_id in known else []), *known.values()]
+    )
     comparison = compare(before, after, group_order=methodology.group_order())
     return WhatIf(
         first_day, methodology, tuple(overrides), against_id, snapshot_id, comparison,
         body_names(warehouse, comparison.bodies["org_id"].tolist()), captions,
+        against_file=Path(draft.source).name if draft else None,
     )  # fmt: skip
+
+
+def indicator_captions(sources: Sequence[Methodology]) -> dict[str, str]:
+    """Each indicator id's caption from the first methodology that has it (the draft, the compared
+    one, then any preset: a published snapshot may hold an indicator its preset has since dropped)."""
+    captions: dict[str, str] = {}
+    for methodology in sources:
+        for indicator in methodology.indicators:
+            captions.setdefault(indicator.id, indicator.caption)
+    return captions
 
 
 def body_names(warehouse: Warehouse, org_ids: list[str]) -> dict[str, str]:
@@ -248,11 +266,12 @@ def indicator_rows(result: WhatIf) -> pd.DataFrame:
 
 def parameters(result: WhatIf) -> list[tuple[str, str]]:
     methodology = result.methodology
-    against = (
-        f"опубликованный выпуск {result.against_snapshot}"
-        if result.against_snapshot
-        else f"расчёт по действующей методике {result.against_id} (месяц по ней не опубликован)"
-    )
+    if result.against_snapshot:
+        against = f"опубликованный выпуск {result.against_snapshot}"
+    elif result.against_file:
+        against = f"расчёт по методике {result.against_id} из файла {result.against_file}"
+    else:
+        against = f"расчёт по действующей методике {result.against_id} (месяц по ней не опубликован)"
     return [
         ("Месяц", ru.month(result.month)),
         ("Методика", f"{methodology.id}, версия {methodology.version}: {methodology.title}"),
