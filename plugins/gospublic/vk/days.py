@@ -20,9 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from gospublic.infra.warehouse import Warehouse
+from gospublic.infra.warehouse import Transaction, Warehouse
 from gospublic.vk.extract import GAVE_UP, PAGE_ERROR, error_kind
 
 _FIRST_INCOMPLETE = "SELECT MIN(dt) FROM audit.vk_day_status WHERE NOT complete AND dt < :dt"
@@ -46,12 +44,12 @@ def first_incomplete_day(warehouse: Warehouse, dt: date) -> date | None:
     return _as_date(warehouse.scalar(_FIRST_INCOMPLETE, {"dt": dt}))
 
 
-def pages_loaded(conn: sa.Connection, dt: date) -> int:
+def pages_loaded(tx: Transaction, dt: date) -> int:
     """Pages with a row in ``core.fct_page_daily`` on ``dt``."""
-    return int(conn.execute(sa.text(_PAGES_LOADED), {"dt": dt}).scalar() or 0)
+    return int(tx.scalar(_PAGES_LOADED, {"dt": dt}) or 0)
 
 
-def record_day(conn: sa.Connection, manifest: Mapping[str, Any], dt: date) -> dict[str, Any]:
+def record_day(tx: Transaction, manifest: Mapping[str, Any], dt: date) -> dict[str, Any]:
     """Replace ``dt``'s row from the manifest loaded (same transaction as the load); a complete
     day marks complete the incomplete earlier days its window covered. Returns the row."""
     errors = [e for batch in manifest["batches"] for e in batch["errors"]]
@@ -60,7 +58,7 @@ def record_day(conn: sa.Connection, manifest: Mapping[str, Any], dt: date) -> di
     calls = manifest.get("given_up_calls")  # None: a manifest from before it was recorded
     if calls is None:
         calls = {"all": sum(error_kind(e) == GAVE_UP for e in errors)}
-    covered_by = _as_date(conn.execute(sa.text(_COVERED_BEFORE), {"dt": dt}).scalar())
+    covered_by = _as_date(tx.scalar(_COVERED_BEFORE, {"dt": dt}))
     row = {
         "dt": dt,
         "run_id": manifest["run_id"],
@@ -73,12 +71,12 @@ def record_day(conn: sa.Connection, manifest: Mapping[str, Any], dt: date) -> di
         "covered_by_dt": covered_by if given_up else None,
         "loaded_at": datetime.now(UTC),
     }
-    conn.execute(sa.text("DELETE FROM audit.vk_day_status WHERE dt = :dt"), {"dt": dt})
-    conn.execute(sa.text(_INSERT), row)
+    tx.delete_partition("audit.vk_day_status", {"dt": dt})
+    tx.execute(_INSERT, row)
     window = manifest.get("window_start")
     if not given_up and window:
         window_day = datetime.fromisoformat(window).astimezone(UTC).date()
-        conn.execute(sa.text(_COVER), {"dt": dt, "window_day": window_day})
+        tx.execute(_COVER, {"dt": dt, "window_day": window_day})
     return row
 
 

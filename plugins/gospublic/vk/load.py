@@ -19,17 +19,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
-import sqlalchemy as sa
 
-from gospublic.infra.audit import LoadRun, begin_attempt, record_load_runs
+from gospublic.infra.audit import LoadRun
 from gospublic.infra.lake import Lake
-from gospublic.infra.model_graph import graph
-from gospublic.infra.model_runner import run_models
-from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.infra.load_skeleton import PartitionLoad
+from gospublic.infra.warehouse import Transaction, Warehouse, writer
 from gospublic.infra.workers import process_pool, worker_count
 from gospublic.vk.days import pages_loaded, record_day
 from gospublic.vk.extract import error_kind, manifest_key, manifest_problems, read_manifest
@@ -100,52 +98,99 @@ def load_day(
 
     Refuses a manifest whose run did not pass its checks, and a load that would leave the day
     with fewer pages than are loaded for it unless ``allow_fewer_pages``."""
-    manifest = read_manifest(lake, dt)
-    run_id = manifest["run_id"]
-    load_id = f"vk:{dt.isoformat()}:{run_id}"
-    started = datetime.now(UTC)
-    window = manifest.get("window_start")  # manifests written before it was recorded: no cut
-    ctx = _Context(
-        dt,
-        load_id,
-        pseudonymize,
-        int(datetime.fromisoformat(window).timestamp()) if window else None,
+    day = VkDayLoad(
+        lake, dt, pseudonymize, dag_id=dag_id, task_id=task_id, allow_fewer_pages=allow_fewer_pages
     )
-    counts: dict[str, dict[str, int]] = {}
-    before_window = 0
-    audit_ids = {"started": started, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
-    attempt = begin_attempt(warehouse, _runs(load_id, dt, **audit_ids))
-    with attempt.marking_failure(), warehouse.begin() as conn:
-        _check_manifest(manifest, dt)  # a refusal is a failed attempt in audit.load_runs
-        pages_before = pages_loaded(conn, dt)
+    return day.run(warehouse)
+
+
+class VkDayLoad(PartitionLoad[DayLoad]):
+    """One day of the lake into staging (a partition per method) and core (step ``vk``)."""
+
+    step = "vk"
+
+    def __init__(
+        self,
+        lake: Lake,
+        dt: date,
+        pseudonymize: Callable[[str], str],
+        *,
+        dag_id: str | None,
+        task_id: str | None,
+        allow_fewer_pages: bool,
+    ) -> None:
+        self.lake, self.dt, self.allow_fewer_pages = lake, dt, allow_fewer_pages
+        self.manifest = read_manifest(lake, dt)
+        self.run_id: str = self.manifest["run_id"]
+        self.load_id = f"vk:{dt.isoformat()}:{self.run_id}"
+        self.window = self.manifest.get("window_start")  # manifests written before it was recorded: no cut
+        self.ctx = _Context(
+            dt,
+            self.load_id,
+            pseudonymize,
+            int(datetime.fromisoformat(self.window).timestamp()) if self.window else None,
+        )
+        self.started, self.dag_id, self.task_id = datetime.now(UTC), dag_id, task_id
+        self.counts: dict[str, dict[str, int]] = {}
+        self.before_window = 0
+        self.errors = 0
+        self.pages_before = 0
+        self.forward = False
+        self.day: dict[str, Any] = {}
+
+    def attempt_runs(self) -> list[LoadRun]:
+        return self.runs()
+
+    def read(self, warehouse: Warehouse) -> None:
+        """The day's files are read while they are staged; a refused manifest fails the attempt."""
+        _check_manifest(self.manifest, self.dt)
+
+    def stage(self, tx: Transaction) -> dict[str, int | None]:
+        self.pages_before = pages_loaded(tx, self.dt)
         for target in TARGETS:
             stats = {"read": 0, "rejected": 0, "before_window": 0}
-            keys = manifest["files"].get(target.method, [])
-            frames = _frames(lake, keys, target, ctx, stats)
-            result = warehouse.replace_partition_in(conn, target.table, frames, {"dt": dt})
-            before_window += stats.pop("before_window")
-            counts[target.method] = {**stats, "written": result.inserted}
-        errors = pd.DataFrame(_error_rows(manifest, dt), columns=list(ERROR_COLUMNS))
-        warehouse.replace_partition_in(conn, "audit.extract_errors", errors, {"dt": dt})
-        for target in TARGETS:  # the first days: later ones add little to what the statistics counted
-            warehouse.analyze_in(conn, [target.table], rows_written=counts[target.method]["written"])
-        forward = conn.execute(sa.text(NOT_FORWARD), {"dt": dt}).first() is None
-        run_models(conn, graph().step("vk"), {"dt": dt, "forward": forward})
-        _check_pages(pages_before, pages_loaded(conn, dt), dt, run_id, allow_fewer_pages)
-        day = record_day(conn, manifest, dt)
-        attempt.finish_in(conn)
-        runs = _runs(load_id, dt, counts=counts, **audit_ids)
-        record_load_runs(warehouse, conn, runs, prefix=f"vk:{dt.isoformat()}:")
-    warehouse.vacuum(VACUUMED)
-    log.info(
-        "loaded VK day %s from run %s (%s rebuild): %s (%d posts from before the window %s left out)",
-        dt, run_id, "forward" if forward else "full", counts, before_window, window,
-    )  # fmt: skip
-    return {
-        "dt": dt.isoformat(), "run_id": run_id, "counts": counts, "errors": len(errors),
-        "posts_before_window": before_window, "rebuild": "forward" if forward else "full",
-        "complete": day["complete"],
-    }  # fmt: skip
+            keys = self.manifest["files"].get(target.method, [])
+            frames = _frames(self.lake, keys, target, self.ctx, stats)
+            result = tx.replace_partition(target.table, frames, {"dt": self.dt})
+            self.before_window += stats.pop("before_window")
+            self.counts[target.method] = {**stats, "written": result.inserted}
+        errors = pd.DataFrame(_error_rows(self.manifest, self.dt), columns=list(ERROR_COLUMNS))
+        tx.replace_partition("audit.extract_errors", errors, {"dt": self.dt})
+        self.errors = len(errors)
+        return {target.table: self.counts[target.method]["written"] for target in TARGETS}
+
+    def model_params(self, tx: Transaction) -> dict[str, Any]:
+        self.forward = not tx.exists(NOT_FORWARD, {"dt": self.dt})
+        return {"dt": self.dt, "forward": self.forward}
+
+    def after_models(self, tx: Transaction) -> None:
+        _check_pages(
+            self.pages_before, pages_loaded(tx, self.dt), self.dt, self.run_id, self.allow_fewer_pages
+        )
+        self.day = record_day(tx, self.manifest, self.dt)
+
+    def runs(self) -> list[LoadRun]:
+        return _runs(
+            self.load_id, self.dt, started=self.started, dag_id=self.dag_id, run_id=self.run_id,
+            task_id=self.task_id, counts=self.counts,
+        )  # fmt: skip
+
+    def prefix(self) -> str:
+        return f"vk:{self.dt.isoformat()}:"
+
+    def after_commit(self, warehouse: Warehouse) -> None:
+        warehouse.vacuum(VACUUMED)
+
+    def result(self) -> DayLoad:
+        rebuild: Literal["forward", "full"] = "forward" if self.forward else "full"
+        log.info(
+            "loaded VK day %s from run %s (%s rebuild): %s (%d posts from before the window %s left out)",
+            self.dt, self.run_id, rebuild, self.counts, self.before_window, self.window,
+        )  # fmt: skip
+        return {
+            "dt": self.dt.isoformat(), "run_id": self.run_id, "counts": self.counts, "errors": self.errors,
+            "posts_before_window": self.before_window, "rebuild": rebuild, "complete": self.day["complete"],
+        }  # fmt: skip
 
 
 def _check_manifest(manifest: dict[str, Any], dt: date) -> None:
