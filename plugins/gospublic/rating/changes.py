@@ -97,8 +97,9 @@ def revision_changes(warehouse: Warehouse, snapshot_id: str) -> RevisionChanges 
     if not previous_rows:
         return None
     previous = previous_rows[0]
-    methodology = methodologies().get(str(current["methodology_id"]))
-    captions = {i.id: i.caption for i in methodology.indicators} if methodology else {}
+    known = methodologies()
+    methodology = known.get(str(current["methodology_id"]))
+    captions = whatif.indicator_captions([*([methodology] if methodology else []), *known.values()])
     comparison = compare(
         whatif.snapshot_side(warehouse, str(previous["snapshot_id"])),
         whatif.snapshot_side(warehouse, snapshot_id),

@@ -213,6 +213,12 @@ def _rank(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
+def caption_of(result: WhatIf, indicator_id: str) -> str:
+    """The indicator's caption; an id no methodology at hand knows (a published snapshot's indicator
+    since dropped) is named as such."""
+    return result.captions.get(indicator_id) or f"{indicator_id} (показатель прежней методики)"
+
+
 def body_rows(result: WhatIf) -> pd.DataFrame:
     """The comparison as the reader's table: captions in Russian, numbers as numbers."""
     rows = []
@@ -231,7 +237,7 @@ def body_rows(result: WhatIf) -> pd.DataFrame:
                 "Изменение балла": _number(row.score_change),
                 "Зона была": zone_caption(row.zone_before),
                 "Зона стала": zone_caption(row.zone_after),
-                "Больше всего изменил балл": result.captions.get(top, top) if top else "",
+                "Больше всего изменил балл": caption_of(result, top) if top else "",
                 "Изменение его баллов": _number(row.top_indicator_change) if top else None,
                 "ID органа": row.org_id,
             }
@@ -247,7 +253,7 @@ def indicator_rows(result: WhatIf) -> pd.DataFrame:
         {
             "Орган": result.names.get(r.org_id, r.org_id),
             "Группа": groups.get(r.org_id, ""),
-            "Показатель": result.captions.get(r.indicator_id, r.indicator_id),
+            "Показатель": caption_of(result, r.indicator_id),
             "Значение было": _number(r.raw_value_before),
             "Значение стало": _number(r.raw_value_after),
             "Баллы были": _number(r.points_before),
