@@ -180,6 +180,10 @@ def test_defaults(tmp_path: Path) -> None:
             ),
             "indicators[1].source (pos) differs from measure.source (im)",
         ),
+        (
+            ("expression: im_answer_hours_mean,", "measure: {type: on_time, source: im, clock: work_hours},"),
+            "indicators[1].measure.clock is not used by on_time",
+        ),
         (("groups: {by: registry}", "groups: {by: district}"), "groups.by must be one of"),
         (("groups: {by: registry}", "groups: {by: kind}"), "groups.kinds is required when groups.by is kind"),
         (
@@ -380,13 +384,13 @@ def test_required_missing_scores_zero_and_keeps_its_weight(tmp_path: Path) -> No
 def timing() -> pd.DataFrame:
     rows = [
         # org, source, status, answered, work hours, calendar hours, work days
-        ("a", "im", "answered", True, 0.0, 10.0, 0),  # registered and answered in one night
-        ("a", "im", "answered", True, 6.0, 6.0, 0),
-        ("a", "im", "closed", True, 12.0, 30.0, 1),
-        ("a", "im", "overdue", False, None, None, None),  # never answered
-        ("a", "im", "rejected", False, None, None, None),
-        ("a", "pos", "answered", True, 20.0, 70.0, 3),
-        ("b", "im", "rejected", False, None, None, None),
+        ("a", "im", "answered", True, 0.0, 10.0, 0, False),  # registered and answered in one night
+        ("a", "im", "answered", True, 6.0, 6.0, 0, False),
+        ("a", "im", "closed", True, 12.0, 30.0, 1, True),  # answered after 24 h
+        ("a", "im", "overdue", False, None, None, None, True),  # never answered
+        ("a", "im", "rejected", False, None, None, None, False),
+        ("a", "pos", "answered", True, 20.0, 70.0, 3, False),
+        ("b", "im", "rejected", False, None, None, None, False),
     ]
     frame = pd.DataFrame(
         rows,
@@ -398,6 +402,7 @@ def timing() -> pd.DataFrame:
             "answer_work_hours",
             "answer_hours",
             "answer_work_days",
+            "is_overdue",
         ],
     )
     for column in ("reaction_work_hours", "reaction_hours", "reaction_work_days"):
@@ -450,3 +455,18 @@ def test_measure_values_join_the_bodies_and_score(tmp_path: Path) -> None:
     base = scored_frame().drop(columns=["speed"]).merge(values, on="org_id", how="left")
     indicators, _ = score_month(base, m)
     assert indicators.set_index(["org_id", "indicator_id"]).loc[("a", "speed"), "points"] == 50.0
+
+
+def test_on_time_follows_the_deadline_and_the_statuses() -> None:
+    on_time = Measure("on_time", "im", "")
+    assert body_measure(timing(), on_time, {"rejected": "excluded"}).to_dict() == {"a": 0.5}  # 2 of 4
+    # rejected counted as overdue: a 2 of 5, b 0 of 1; closed counted as answered on time: a 3 of 5
+    assert body_measure(timing(), on_time, {"rejected": "overdue"}).to_dict() == {"a": 0.4, "b": 0.0}
+    assert body_measure(timing(), on_time, {"rejected": "excluded", "closed": "answered"}).to_dict() == {
+        "a": 0.75
+    }
+
+
+def test_on_time_loads_without_a_clock(tmp_path: Path) -> None:
+    m = load(tmp_path, with_(("expression: im_answer_hours_mean,", "measure: {type: on_time, source: pos},")))
+    assert m.indicators[0].measure == Measure("on_time", "pos", "") and m.indicators[0].source == "pos"

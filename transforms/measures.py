@@ -2,7 +2,8 @@
 
 A ``measure`` indicator reads one source's incidents of the month, counts their statuses by the
 methodology's rule (``statuses``: excluded, answered, overdue or standard) and gives one value per
-body: the share answered (or reacted to) within a limit of its clock, or the mean or median time.
+body: the share answered (or reacted to) within a limit of its clock, the mean or median time, or
+the share answered on time against the region's deadline.
 Pure pandas; the values join ``mart.rating_base``'s row of the body as the indicator's column.
 """
 
@@ -22,7 +23,9 @@ TIMING_COLUMNS = {
     ("reaction", "calendar_hours"): "reaction_hours",
     ("reaction", "work_days"): "reaction_work_days",
 }
-NEEDED_COLUMNS = ("org_id", "source", "status", "is_answered", *sorted(set(TIMING_COLUMNS.values())))
+NEEDED_COLUMNS = (
+    "org_id", "source", "status", "is_answered", "is_overdue", *sorted(set(TIMING_COLUMNS.values())),
+)  # fmt: skip
 
 
 def measure_values(timing: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
@@ -42,13 +45,19 @@ def body_measure(timing: pd.DataFrame, measure: Measure, statuses: dict[str, str
 
     Statuses: ``excluded`` incidents are left out; ``answered`` ones count as answered in time (within
     any limit; their time, when they have one, enters a mean or median); ``overdue`` ones count as
-    not within the limit; ``standard`` ones are measured as they are. An incident without an answer
-    (or reaction) is not within the limit and has no time.
+    not within the limit and overdue; ``standard`` ones are measured as they are. An incident
+    without an answer (or reaction) is not within the limit and has no time.
     """
     rows = timing[(timing["source"] == measure.source) & timing["org_id"].notna()]
     rule = rows["status"].map(lambda s: statuses.get(str(s), "standard"))
     rows = rows[(rule != "excluded").to_numpy()]
     rule = rule[rule != "excluded"]
+    if measure.type == "on_time":
+        on_time = ~rows["is_overdue"].astype(bool)
+        on_time = on_time.mask((rule == "answered").to_numpy(), True).mask(
+            (rule == "overdue").to_numpy(), False
+        )
+        return on_time.astype(float).groupby(rows["org_id"]).mean()
     elapsed = pd.to_numeric(rows[TIMING_COLUMNS[(measure.to, measure.clock)]], errors="coerce").astype(float)
     if measure.type == "share_within":
         assert measure.limit is not None

@@ -24,7 +24,7 @@ from transforms.rating_expression import ExpressionError, columns_of, parse, quo
 SCORING_TYPES = ("linear", "steps", "percentile")
 GROUPING = ("registry", "kind", "volume", "kind_volume", "all")
 SOURCES = ("im", "pos", "all", "pages")  # what an indicator reads; its volume: messages or pages
-MEASURE_TYPES = ("share_within", "mean", "median")
+MEASURE_TYPES = ("share_within", "mean", "median", "on_time")
 MEASURE_SOURCES = ("im", "pos")
 CLOCKS = ("work_hours", "calendar_hours", "work_days")
 MEASURE_ENDS = ("answer", "reaction")
@@ -91,7 +91,8 @@ class Measure:
 
     ``share_within``: the share of the source's counted incidents answered (or reacted to) within
     ``limit`` of the clock — an incident still unanswered counts as not within; ``mean``/``median``:
-    of the answered ones.
+    of the answered ones; ``on_time``: the share not overdue against the region's deadline
+    (``config/marts.yaml``), with the methodology's statuses (no clock).
     """
 
     type: str
@@ -366,6 +367,12 @@ def _measure(path: Path, where: str, raw: Any) -> Measure:
     _known_keys(path, raw, "measure", where)
     kind = _choice(path, f"{where}type", str(raw.get("type", "")), MEASURE_TYPES)
     source = _choice(path, f"{where}source", str(raw.get("source", "")), MEASURE_SOURCES)
+    if kind == "on_time":  # the region's deadline decides (core.fct_incident_timing.is_overdue)
+        if unused := sorted({"clock", "limit", "to"} & set(raw)):
+            raise MethodologyError(
+                f"{path}: {where}{unused[0]} is not used by on_time (the deadline decides)"
+            )
+        return Measure(kind, source, "")
     clock = _choice(path, f"{where}clock", str(raw.get("clock", "")), CLOCKS)
     to = _choice(path, f"{where}to", str(raw.get("to", "answer")), MEASURE_ENDS)
     limit = raw.get("limit")
