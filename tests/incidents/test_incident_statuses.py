@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from gospublic.marts.build import build_month, marts_config
+from gospublic.marts.check import check_month
 from tests.incidents.conftest import IncidentWorld
 from transforms.deadlines import Deadlines
 
@@ -57,6 +58,8 @@ def test_rejected_incidents_are_excluded_from_shares_and_never_overdue(incident_
     base = wh.query_df("SELECT * FROM mart.rating_base").iloc[0]
     assert base["im_overdue_share"] == pytest.approx(0.5) and base["overdue_share"] == pytest.approx(0.5)
     assert timing.loc["3", "status"] == "rejected" and not timing.loc["3", "is_counted"]
+    # the mart suite holds: overdue <= counted <= incidents, answered <= counted
+    assert check_month(wh, dt.date(2025, 11, 1))["mart.response_metrics_monthly"] >= 1
 
 
 def test_pos_answers_are_measured_in_working_days(incident_world: IncidentWorld) -> None:
