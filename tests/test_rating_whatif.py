@@ -156,6 +156,7 @@ def test_cli_rate_compares_a_draft_without_writing(
     page = (out / "comparison.html").read_text(encoding="utf-8")
     assert "ноябрь 2025" in page and "49,2" in page and "25,7" in page and "+15,5" in page
     assert "\u221223,5" in page  # a fall with a true minus
+    assert "<td class='n up'>+6</td>" in page and "<td class='n down'>\u22126</td>" in page  # places: whole
     assert '=HYPERLINK("http' not in page and "<script" not in page
 
 

@@ -306,9 +306,9 @@ def _e(value: Any) -> str:
 def _cell(value: Any, kind: str = "") -> str:
     if kind == "score":
         return f"<td class='n'>{ru.number(value)}</td>"
-    if kind == "change":
+    if kind in ("change", "move"):
         css = "" if value is None or value == 0 else (" up" if value > 0 else " down")
-        return f"<td class='n{css}'>{ru.change(value)}</td>"
+        return f"<td class='n{css}'>{ru.change(value, 0 if kind == 'move' else 1)}</td>"
     if kind == "place":
         return f"<td class='n'>{'—' if value is None else ru.count(value)}</td>"
     return f"<td>{_e(value)}</td>"
@@ -329,7 +329,7 @@ def comparison_html(result: WhatIf) -> str:
     ]
     table = body_rows(result)
     kinds = {
-        "Место было": "place", "Место стало": "place", "Движение": "change", "Балл был": "score",
+        "Место было": "place", "Место стало": "place", "Движение": "move", "Балл был": "score",
         "Балл стал": "score", "Изменение балла": "change", "Изменение его баллов": "change",
     }  # fmt: skip
     shown = [c for c in table.columns if c not in ("Группа", "ID органа")]
