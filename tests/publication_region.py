@@ -19,8 +19,8 @@ from tests.rating_inputs import record_complete_inputs
 METHODOLOGY = "penza-2025"
 MONTHS = (date(2025, 10, 1), date(2025, 11, 1))
 LONG_NAME = (
-    "Государственное бюджетное учреждение здравоохранения «Пензенская областная клиническая "
-    "больница имени Н. Н. Бурденко»"
+    "Муниципальное унитарное предприятие «Пензенское городское водопроводно-канализационное "
+    "хозяйство» (Пензаводоканал)"
 )
 BODIES = [
     ("Министерство здравоохранения Пензенской области", "ОИВ"),
@@ -34,9 +34,9 @@ BODIES = [
     ("Администрация Кузнецкого района Пензенской области", "ОМСУ"),
     ("Администрация Пензенского района Пензенской области", "ОМСУ"),
     ("Администрация Сердобского района Пензенской области", "ОМСУ"),
-    ("Администрация Никольского района Пензенской области", "ОМСУ"),
-    ("Администрация Каменского района Пензенской области", "ОМСУ"),
-    (LONG_NAME, "учреждение"),
+    ("Администрация города Кузнецка", "ОМСУ"),
+    ("Администрация города Сердобска", "ОМСУ"),
+    (LONG_NAME, "РСО-УК"),
     (
         "Муниципальное бюджетное общеобразовательное учреждение средняя общеобразовательная школа № 1 "
         "г. Пензы",
@@ -45,20 +45,41 @@ BODIES = [
     ("ГБУЗ «Пензенская областная детская клиническая больница им. Н. Ф. Филатова»", "учреждение"),
     ("МБОУ «Лицей № 55» г. Пензы", "учреждение"),
     ("ГБУЗ «Кузнецкая межрайонная больница»", "учреждение"),
+    (
+        "Государственное бюджетное учреждение здравоохранения «Пензенская областная клиническая больница "
+        "имени Н. Н. Бурденко»",
+        "учреждение",
+    ),
     ("АО «Горэлектросеть г. Пензы»", "РСО-УК"),
     ("АО «Теплоэнерго г. Пензы»", "РСО-УК"),
     ("ООО «Управляющая компания Жилье-12»", "РСО-УК"),
     ("Администрация Белинского района Пензенской области", "ОМСУ"),
     ("Администрация Лопатинского района Пензенской области", "ОМСУ"),
 ]
-# November's messages per body: > 100, 31–100 and 10–30 (penza-2025's groups); under 10 is not rated.
-VOLUMES = [240, 180, 150, 130, 120, 160, 90, 85, 70, 60, 55, 40, 35, 30, 28, 25, 22, 20, 18, 15, 12, 6, 4]
-MOVED = "org-06"  # 90 in November (31–100), 130 in October (more than 100)
-NO_PAGE = "org-18"
+# November's messages per body: > 100, 31–100 and 10–30 (volume groups); under 10 is not rated.
+VOLUMES = [240, 180, 150, 130, 120, 160, 90, 85, 70, 60, 55, 40, 35, 30, 28, 25, 22, 26, 20, 18, 15, 12, 6, 4]
+# Municipalities (name, OKTMO) by body: the city's administration, school, utilities; a district's.
+MUNICIPALITIES = {
+    **{n: ("город Пенза", "56701000") for n in (5, 13, 14, 16, 19, 20)},
+    **{n: ("Кузнецкий муниципальный район", "56640000") for n in (8, 17)},
+}
+TOPICS = (("ЖКХ", "vk"), ("Дороги", "vk"), ("Здравоохранение", "госуслуги"), ("не указано", "телефон"))
+MOVED = "org-06"  # 90 in November (31–100), 130 in October (more than 100); a district's group then
+NO_PAGE = "org-19"
 
 
 def org_id(n: int) -> str:
     return f"org-{n:02d}"
+
+
+def registry_group(n: int, month: date) -> str:
+    """The registry's rating group: «ОМСУ города» for the cities' administrations, «ОМСУ районов»
+    for the districts' (the moved body is a district's in October), else the kind."""
+    name, kind = BODIES[n]
+    if kind != "ОМСУ":
+        return kind
+    city = "города" in name and not (org_id(n) == MOVED and month == MONTHS[0])
+    return "ОМСУ города" if city else "ОМСУ районов"
 
 
 RANGES = {"_share": (0.05, 0.95), "_avg": (2.5, 4.9), "hours": (2, 90), "compliance_score": (40, 100),
@@ -87,6 +108,13 @@ def seed_publication_region(warehouse: Warehouse) -> None:
                 ),
                 {"o": org_id(n), "name": name, "kind": kind},
             )
+    org_columns = set(warehouse.query_df("SELECT * FROM core.dim_org WHERE 1 = 0").columns)
+    if {"municipality", "oktmo"} <= org_columns:  # the registry's municipalities (issue 25)
+        for n, (municipality, oktmo) in MUNICIPALITIES.items():
+            warehouse.execute(
+                "UPDATE core.dim_org SET municipality = :m, oktmo = :k WHERE org_id = :o",
+                {"m": municipality, "k": oktmo, "o": org_id(n)},
+            )
     base_columns = list(warehouse.query_df("SELECT * FROM mart.rating_base WHERE 1 = 0").columns)
     for month in MONTHS:
         rows = []
@@ -94,11 +122,13 @@ def seed_publication_region(warehouse: Warehouse) -> None:
             incidents = 130 if (org_id(n) == MOVED and month == MONTHS[0]) else volume
             row: dict[str, object] = {c: _value(c, rng) for c in base_columns}
             row.update(
-                org_id=org_id(n), month=month, region_code="58", rating_group=BODIES[n][1],
+                org_id=org_id(n), month=month, region_code="58", rating_group=registry_group(n, month),
                 incidents=incidents,
                 incidents_im=incidents * 2 // 3, incidents_pos=incidents - incidents * 2 // 3,
                 answers_assessed=incidents // 2, pages=0 if org_id(n) == NO_PAGE else 1,
             )  # fmt: skip
+            if "kind" in row:
+                row["kind"] = BODIES[n][1]
             rows.append(row)
         warehouse.bulk_load("mart.rating_base", pd.DataFrame(rows))
         record_complete_inputs(warehouse, month)
@@ -186,6 +216,26 @@ def _seed_details(warehouse: Warehouse, month: date, rng: random.Random) -> None
                 }
             )
     warehouse.bulk_load("core.fct_incident_timing", pd.DataFrame(timing))
+    if warehouse.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'mart' "
+                       "AND table_name = 'incident_topics_monthly'")[0]["n"]:  # fmt: skip
+        topics = [
+            {
+                "org_id": org_id(n),
+                "source": "im",
+                "month": month,
+                "rubric": rubric,
+                "channel": channel,
+                "region_code": "58",
+                "incidents": volume // (k + 2),
+                "answered": volume // (k + 3),
+                "overdue": k,
+                "rated": 0,
+                "satisfied": 0,
+            }
+            for n, volume in enumerate(VOLUMES)
+            for k, (rubric, channel) in enumerate(TOPICS)
+        ]
+        warehouse.bulk_load("mart.incident_topics_monthly", pd.DataFrame(topics))
     warehouse.bulk_load("mart.response_metrics_monthly", pd.DataFrame(metrics))
     warehouse.bulk_load("mart.page_compliance_monthly", pd.DataFrame(checks))
 

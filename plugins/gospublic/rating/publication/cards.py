@@ -30,7 +30,11 @@ COUNTED = {
     "redirect_share": ("redirect", "answers_assessed", "с переадресацией"),
     "template_share": ("template", "answers_assessed", "шаблонных"),
     "replied_share": ("replied_comments", "citizen_comments", "комментариев с ответом"),
+    "im_satisfied_share": ("im_satisfied", "im_rated", "оценки 4–5"),
+    "im_answered_share": ("im_answered", "im_incidents", "с ответом"),
+    "pos_answered_share": ("pos_answered", "pos_incidents", "с ответом"),
 }
+CLOCK_UNITS = {"work_hours": "рабочих ч", "calendar_hours": "ч", "work_days": "рабочих дн."}
 CHECK_CAPTIONS = {
     "verified": "нет отметки «официальная страница»",
     "has_photo": "нет аватара",
@@ -123,8 +127,17 @@ def value_text(value: Any, indicator: Indicator) -> str:
 
 
 def counts_text(indicator: Indicator, counts: dict[str, int]) -> list[str]:
-    """``просрочено 5 из 50`` for every counted share the indicator reads."""
+    """``просрочено 5 из 50`` for every counted share the indicator reads; ``в пределах 24 ч: 40
+    из 50`` for a share measure."""
     out = []
+    measure = indicator.measure
+    if measure is not None and f"{indicator.id}__all" in counts:
+        ok, total = ru.count(counts[f"{indicator.id}__ok"]), ru.count(counts[f"{indicator.id}__all"])
+        if measure.type == "on_time":
+            return [f"в срок {ok} из {total}"]
+        return [
+            f"в пределах {ru.number(measure.limit, 0)} {CLOCK_UNITS.get(measure.clock, '')}: {ok} из {total}"
+        ]
     for column in indicator_columns(indicator):
         if column in COUNTED:
             part, whole, what = COUNTED[column]

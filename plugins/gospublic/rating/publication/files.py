@@ -140,6 +140,8 @@ class _Run:
     groups: list[dict[str, Any]]
     common: dict[str, Any]
     indicators: pd.DataFrame
+    municipalities: list[Any] | None
+    topics: Any | None
 
 
 def render_files(
@@ -197,10 +199,14 @@ def render_files(
         "methodology": methodology, "meta": meta, "zones": zones, "name_column": name_column,
         "rule_text": model.RULE_TEXT[rule], "indicators": methodology_rows(methodology),
         "rated_when": rated_when_text(methodology),
-        "degeneracies": _lines(hooks.degeneracies(warehouse, snapshot.snapshot_id)),
-        "changes": _lines(hooks.revision_changes(warehouse, snapshot.snapshot_id)),
+        "degeneracies": hooks.degeneracies(warehouse, snapshot.snapshot_id),
+        "changes": hooks.revision_changes(warehouse, snapshot.snapshot_id),
     }  # fmt: skip
-    run = _Run(warehouse, snapshot, methodology, config, shown, groups, common, indicators)
+    topics = hooks.region_topics(warehouse, snapshot.month)
+    run = _Run(
+        warehouse, snapshot, methodology, config, shown, groups, common, indicators,
+        hooks.municipalities(warehouse, snapshot.month), topics,
+    )  # fmt: skip
     pages = _pages(run, planned_pdf)
     printed = print_pages(
         {"pdf/summary.pdf": pages["index.html"], **{g["pdf"]: pages[g["page"]] for g in groups if g["pdf"]}},
@@ -250,10 +256,31 @@ def _pages(run: _Run, with_pdf: bool) -> dict[str, bytes]:
         benchmarks=_benchmarks(config, queries.region_measures(warehouse, snapshot.month)),
         movers_up=up, movers_down=down, has_previous=bool(shown["score_change"].notna().any()),
         not_rated=model.not_rated(shown), files=file_list, rated=rated, listed=len(shown),
-        municipalities=hooks.municipalities(warehouse, snapshot.month),
+        municipalities=run.municipalities,
+        topics=run.topics,
     )  # fmt: skip
     pages.update(_cards(run))
+    pages.update(_municipalities(run))
     return pages
+
+
+def _municipalities(run: _Run) -> dict[str, bytes]:
+    """A page per municipality: its administration, schools, hospitals and utilities, each with
+    its score and place where rated, or why not."""
+    bodies = run.shown.set_index("org_id")
+    page_of = {row["org_id"]: group["page"] for group in run.groups for row in group["rows"]}
+    out: dict[str, bytes] = {}
+    for municipality in run.municipalities or []:
+        rows = []
+        for body in municipality.bodies:
+            row = bodies.loc[body.org_id].to_dict() if body.org_id in bodies.index else None
+            rows.append({"name": body.name, "kind": body.kind, "incidents": body.incidents, "row": row,
+                         "group_page": page_of.get(body.org_id)})  # fmt: skip
+        out[municipality.page] = render(
+            run.config.templates, "municipality.html", **run.common, root="../", municipality=municipality,
+            rows=rows,
+        )  # fmt: skip
+    return out
 
 
 def _cards(run: _Run) -> dict[str, bytes]:
@@ -264,10 +291,13 @@ def _cards(run: _Run) -> dict[str, bytes]:
     month = snapshot.month
     quality = queries.quality_by_org(warehouse, month)
     counts = queries.share_counts(warehouse, month)
+    for org_id, measured in queries.measure_counts(warehouse, month, methodology).items():
+        counts.setdefault(org_id, {}).update(measured)
     checks = queries.page_checks(warehouse, month)
     answers = queries.listed_answers(warehouse, month, config.listed_answers)
     rows = [row for group in groups for row in group["rows"]]
     trends = hooks.card_trends(warehouse, methodology.id, month, [str(r["org_id"]) for r in rows]) or {}
+    topics = queries.topics_by_org(warehouse, month) if run.topics is not None else {}
     data = CardData.of(shown, indicators)
     page_of = {row["org_id"]: group["page"] for group in groups for row in group["rows"]}
     out: dict[str, bytes] = {}
@@ -281,6 +311,7 @@ def _cards(run: _Run) -> dict[str, bytes]:
         out[row["card"]] = render(
             config.templates, "card.html", **common, **context, root="../", group_page=page_of[org_id],
             trend=trends.get(org_id),
+            topics=topics.get(org_id),
         )  # fmt: skip
         old = f"cards/{org_id}.html"
         if old != row["card"]:
@@ -313,21 +344,6 @@ def _indicator_rows(
             order.get(r["indicator_id"], 0),
         ),
     )
-
-
-def _lines(value: Any) -> list[str]:
-    """A hook's result as lines of text (a list of strings or of objects with ``text_ru``/``text``)."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [value]
-    lines = []
-    for item in value:
-        text = getattr(item, "text_ru", None) or getattr(item, "text", None)
-        if isinstance(item, dict):
-            text = item.get("text_ru") or item.get("text")
-        lines.append(str(text if text else item))
-    return lines
 
 
 def _utc(value: datetime) -> datetime:

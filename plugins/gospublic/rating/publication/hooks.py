@@ -1,12 +1,14 @@
-"""What other parts of the rating contribute to a publication, looked up when they are there:
+"""What other parts of the rating contribute to a publication, each read through one function here:
 
-* ``card_trend`` — a body's last 12 months (score, place, zone) from published snapshots;
-* ``municipalities`` — the bodies of each municipality (name, OKTMO code);
-* ``degeneracies`` — the degeneracy report of a snapshot's indicators (the publication gate);
-* ``revision_changes`` — what a republished revision changed against the one before.
+* ``card_trends`` — a body's last 12 months (``gospublic.rating.trends.body_trends``);
+* ``group_moves`` — places against the previous month within a group (``trends.group_moves``);
+* ``municipalities`` — the bodies of each municipality (``gospublic.rating.municipalities``);
+* ``region_topics`` — the month's messages by rubric and channel (``gospublic.rating.topics``);
+* ``degeneracies`` — the degeneracy report of the snapshot (``gospublic.rating.degeneracy``);
+* ``revision_changes`` — what a republished revision changed («Что изменилось»,
+  ``gospublic.rating.changes``).
 
-Each returns ``None`` while its provider has not landed (the page then says nothing of it), so
-the publication does not depend on the order in which those parts arrive.
+A provider that is not installed gives ``None`` (the page then says nothing of it).
 """
 
 from __future__ import annotations
@@ -29,21 +31,40 @@ def _provider(module: str, name: str) -> Callable[..., Any] | None:
 def card_trends(
     warehouse: Warehouse, methodology_id: str, month: Any, org_ids: list[str]
 ) -> dict[str, Any] | None:
-    """org_id → its last 12 months, or ``None`` until the trend queries exist."""
+    """org_id → its points of the last 12 months, oldest first (``TrendPoint``: month, score,
+    rank, rating_group, zone_ru)."""
     provider = _provider("gospublic.rating.trends", "body_trends")
     return provider(warehouse, methodology_id, month, org_ids) if provider else None
 
 
-def municipalities(warehouse: Warehouse, month: Any) -> Any | None:
+def group_moves(warehouse: Warehouse, methodology_id: str, month: Any) -> dict[str, Any] | None:
+    """group → ``PlaceMove`` of each rated body (move within the group, group_changed)."""
+    provider = _provider("gospublic.rating.trends", "group_moves")
+    return provider(warehouse, methodology_id, month) if provider else None
+
+
+def municipalities(warehouse: Warehouse, month: Any) -> list[Any] | None:
+    """``MunicipalityBodies`` (oktmo, name, bodies, page) of the month."""
     provider = _provider("gospublic.rating.municipalities", "municipality_bodies")
+    return list(provider(warehouse, month)) if provider else None
+
+
+def region_topics(warehouse: Warehouse, month: Any) -> Any | None:
+    """``Topics`` of the region (incidents, rubrics, channels)."""
+    provider = _provider("gospublic.rating.topics", "topics_summary")
     return provider(warehouse, month) if provider else None
 
 
-def degeneracies(warehouse: Warehouse, snapshot_id: str) -> Any | None:
-    provider = _provider("gospublic.rating.gate", "degeneracies_of")
-    return provider(warehouse, snapshot_id) if provider else None
+def degeneracies(warehouse: Warehouse, snapshot_id: str) -> list[str]:
+    """The degeneracy report's findings, a sentence each."""
+    provider = _provider("gospublic.rating.degeneracy", "degeneracies_of")
+    return [str(d.message_ru) for d in provider(warehouse, snapshot_id)] if provider else []
 
 
-def revision_changes(warehouse: Warehouse, snapshot_id: str) -> Any | None:
-    provider = _provider("gospublic.rating.whatif", "revision_changes")
-    return provider(warehouse, snapshot_id) if provider else None
+def revision_changes(warehouse: Warehouse, snapshot_id: str) -> list[str]:
+    """«Что изменилось» against the previous published revision; empty for a first revision."""
+    provider = _provider("gospublic.rating.changes", "revision_changes")
+    changes = provider(warehouse, snapshot_id) if provider else None
+    if changes is None:
+        return []
+    return [*changes.lines(), *changes.body_lines(limit=30)]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from gospublic.infra.warehouse import Warehouse
+from transforms.methodology import Methodology
 from transforms.months import previous_month
 from transforms.rating import ZONE_CAPTIONS
 
@@ -205,3 +206,64 @@ def previous_places(warehouse: Warehouse, methodology_id: str, month: date) -> p
     )
     frame["rank"] = frame["rank"].astype("Int64")
     return frame
+
+
+def topics_by_org(
+    warehouse: Warehouse, month: date, top: int = 5
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per body, its ``top`` rubrics and channels of the month by messages (with answered and
+    overdue), from mart.incident_topics_monthly (one query for every card)."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for dimension in ("rubric", "channel"):  # fixed column names, never configuration
+        rows = warehouse.query(
+            f"SELECT org_id, {dimension} AS label, SUM(incidents) AS incidents, SUM(answered) AS answered, "
+            "SUM(overdue) AS overdue FROM mart.incident_topics_monthly "
+            "WHERE month = :m AND org_id IS NOT NULL "
+            f"GROUP BY org_id, {dimension}",
+            {"m": month},
+        )
+        for row in sorted(rows, key=lambda r: (str(r["org_id"]), -int(r["incidents"]), str(r["label"]))):
+            listed = out.setdefault(str(row["org_id"]), {"rubric": [], "channel": []})[dimension]
+            if len(listed) < top:
+                listed.append({"label": str(row["label"]), "incidents": int(row["incidents"]),
+                               "answered": int(row["answered"]), "overdue": int(row["overdue"])})  # fmt: skip
+    return out
+
+
+def measure_counts(warehouse: Warehouse, month: date, methodology: Methodology) -> dict[str, dict[str, int]]:
+    """Per body, the counts behind each share measure of ``methodology`` (share_within, on_time):
+    ``{<indicator id>__ok: answered within / on time, <indicator id>__all: incidents counted}``,
+    by the same status rule the rating applies (``transforms.measures``)."""
+    shares = [
+        i
+        for i in methodology.indicators
+        if i.measure is not None and i.measure.type in ("share_within", "on_time")
+    ]
+    if not shares:
+        return {}
+    from transforms.measures import NEEDED_COLUMNS, TIMING_COLUMNS
+
+    timing = warehouse.query_df(
+        f"SELECT {', '.join(NEEDED_COLUMNS)} FROM core.fct_incident_timing "
+        "WHERE month = :m AND org_id IS NOT NULL",
+        {"m": month},
+    )
+    statuses = dict(methodology.statuses)
+    out: dict[str, dict[str, int]] = {}
+    for indicator in shares:
+        measure = indicator.measure
+        assert measure is not None
+        rows = timing[timing["source"] == measure.source]
+        rule = rows["status"].map(lambda s: statuses.get(str(s), "standard"))
+        kept = (rule != "excluded").to_numpy()
+        rows, rule = rows[kept], rule[kept]
+        if measure.type == "on_time":
+            good = ~rows["is_overdue"].astype(bool)
+        else:
+            elapsed = pd.to_numeric(rows[TIMING_COLUMNS[(measure.to, measure.clock)]], errors="coerce")
+            good = (elapsed <= float(measure.limit or 0)).fillna(False).astype(bool)
+        good = good.mask((rule == "answered").to_numpy(), True).mask((rule == "overdue").to_numpy(), False)
+        for org_id, part in good.groupby(rows["org_id"]):
+            counts = out.setdefault(str(org_id), {})
+            counts[f"{indicator.id}__ok"], counts[f"{indicator.id}__all"] = int(part.sum()), len(part)
+    return out
