@@ -59,13 +59,13 @@ format: venv ## ruff: fix what can be fixed and format
 test: lint browser ## Lint, then the whole suite on DuckDB and PostgreSQL (CI=true: no PostgreSQL = failure)
 	$(BIN)/pytest
 
-browser: ## Headless Chromium for the rating page's browser test (Debian's chromium package, via apt)
-	@command -v chromium >/dev/null 2>&1 || { \
+browser: ## Headless Chromium (the publication's PDFs and browser tests) and poppler-utils (pdftoppm), via apt
+	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
 	  else echo "make browser: install Debian's chromium package (needs root)"; exit 1; fi; \
-	  echo "installing chromium (apt)"; \
+	  echo "installing chromium and poppler-utils (apt)"; \
 	  $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+	    --no-install-recommends chromium fonts-dejavu-core poppler-utils >/dev/null; }
 
 test-prod: venv ## docker-compose.yml's topology as local processes (Celery, PostgreSQL, Redis, moto S3) runs the sample month; run table in var/test-prod/
 	@status=0; $(BIN)/pytest --prod -m prod tests/prod || status=$$?; \

@@ -115,6 +115,9 @@ def seed_publication_region(warehouse: Warehouse) -> None:
                 "UPDATE core.dim_org SET municipality = :m, oktmo = :k WHERE org_id = :o",
                 {"m": municipality, "k": oktmo, "o": org_id(n)},
             )
+    mart_columns = set(warehouse.query_df("SELECT * FROM mart.dim_org WHERE 1 = 0").columns)
+    shared = ", ".join(sorted(mart_columns & org_columns))  # the BI copy, as sql/mart/010_dim_org.sql makes
+    warehouse.execute(f"INSERT INTO mart.dim_org ({shared}) SELECT {shared} FROM core.dim_org")
     base_columns = list(warehouse.query_df("SELECT * FROM mart.rating_base WHERE 1 = 0").columns)
     for month in MONTHS:
         rows = []
