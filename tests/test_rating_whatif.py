@@ -80,7 +80,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def counts(warehouse: Warehouse) -> dict[str, int]:
-    return {table: warehouse.scalar(f"SELECT COUNT(*) FROM {table}") for table in TABLES}
+    """Rows of every rating table of mart and audit (those of TABLES and any other named rating_*)."""
+    found = warehouse.query(
+        "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
+        "WHERE table_schema IN ('mart', 'audit') AND table_name LIKE 'rating%'"
+    )
+    tables = sorted({*TABLES, *(row["name"] for row in found)})
+    return {table: warehouse.scalar(f"SELECT COUNT(*) FROM {table}") for table in tables}
 
 
 def published(warehouse: Warehouse, lake: Lake, *, seed: bool = True, republish: bool = False) -> str:
@@ -203,12 +209,18 @@ def test_cli_refuses_a_bad_override(warehouse: Warehouse, lake: Lake, home: Path
 def test_unpublished_month_is_compared_with_the_preset_rated_now(
     warehouse: Warehouse, lake: Lake, home: Path
 ) -> None:
-    from gospublic.rating.whatif import resolve, what_if
+    from gospublic.rating.whatif import comparison_html, resolve, what_if
 
     seed_region(warehouse, names=NAMES)
     result = what_if(warehouse, MONTH, resolve(METHODOLOGY, ["content.weight=80", "compliance.weight=20"]))
     assert result.against_snapshot is None
     assert result.comparison.summary.moved == 6 and result.comparison.summary.zone_changed == 7
+    assert result.degeneracies == ()
+    # a draft that puts every body in one zone: its degeneracy report says so
+    lenient = what_if(warehouse, MONTH, resolve(METHODOLOGY, ["zones.green=20", "zones.yellow=10"]))
+    assert lenient.comparison.summary.zone_changed == 5  # all green now; 2 were green
+    assert any("зелён" in line for line in lenient.degeneracies), lenient.degeneracies
+    assert "Вырожденность по новой методике" in comparison_html(lenient)
     assert warehouse.scalar("SELECT COUNT(*) FROM mart.rating_snapshot") == 0
 
 

@@ -30,6 +30,7 @@ from transforms.methodology_override import load_with_overrides
 from transforms.months import parse_month
 from transforms.rating import ZONE_CAPTIONS
 from transforms.rating_compare import Comparison, Rated, Summary, compare
+from transforms.rating_degeneracy import find_degeneracies
 from transforms.spreadsheet import spreadsheet_value
 
 FILES = ("comparison.html", "comparison.xlsx")
@@ -49,6 +50,7 @@ class WhatIf:
     names: dict[str, str]
     captions: dict[str, str]  # indicator id → caption (the draft's, else the compared one's)
     against_file: str | None = None  # compared with this methodology file rated now
+    degeneracies: tuple[str, ...] = ()  # the draft's degeneracy report (transforms.rating_degeneracy)
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -110,6 +112,7 @@ def what_if(
     first_day = parse_month(month)
     _, indicators, bodies = score_without_writing(warehouse, methodology, first_day)
     after = Rated(bodies, indicators)
+    found = find_degeneracies(indicators, bodies, methodology)
     known = methodologies()
     draft = against if isinstance(against, Methodology) else None
     against_id = draft.id if draft else (against if isinstance(against, str) else None) or methodology.id
@@ -136,6 +139,7 @@ def what_if(
         first_day, methodology, tuple(overrides), against_id, snapshot_id, comparison,
         body_names(warehouse, comparison.bodies["org_id"].tolist()), captions,
         against_file=Path(draft.source).name if draft else None,
+        degeneracies=tuple(d.message_ru for d in found),
     )  # fmt: skip
 
 
@@ -326,6 +330,8 @@ def comparison_html(result: WhatIf) -> str:
         "</table>",
         "<h2>Итог</h2>",
         *[f"<p>{_e(line)}</p>" for line in result.headline],
+        "<h2>Вырожденность по новой методике</h2>",
+        *([f"<p>{_e(line)}</p>" for line in result.degeneracies] or ["<p>Не найдена.</p>"]),
     ]
     table = body_rows(result)
     kinds = {
@@ -389,7 +395,10 @@ def comparison_xlsx(result: WhatIf) -> bytes:
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     params = workbook.create_sheet("Параметры")
-    for key, value in [*parameters(result), *[("Итог", line) for line in result.headline]]:
+    degenerate = [("Вырожденность", line) for line in result.degeneracies] or [
+        ("Вырожденность", "не найдена")
+    ]
+    for key, value in [*parameters(result), *[("Итог", line) for line in result.headline], *degenerate]:
         params.append([spreadsheet_value(key), spreadsheet_value(value)])
     params.column_dimensions["A"].width = 22
     params.column_dimensions["B"].width = 120
