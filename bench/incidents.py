@@ -334,7 +334,7 @@ def child(spec_path: Path) -> int:
             "setup_seconds": setup_seconds,
             "rss_before_mb": before,
             "peak_rss_mb": peak_rss_mb(),
-            "summary": summary.as_dict(),
+            "summary": summary,
         }
     Path(spec["result"]).write_text(json.dumps(result, default=str))
     return 0

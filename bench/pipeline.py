@@ -150,8 +150,8 @@ def _stage_incidents(warehouse, _data, _vk, lake, _month) -> int:
     from transforms.pseudonymize import make_pseudonymizer
 
     summary = ingest_landed(lake, warehouse, pseudonymize=make_pseudonymizer(PSEUDONYM_KEY))
-    assert not summary.rejected, summary.rejected
-    return sum(f["rows_read"] for f in summary.loaded)
+    assert not summary["rejected"], summary["rejected"]
+    return sum(f["rows_read"] for f in summary["loaded"])
 
 
 def _stage_vk_load(warehouse, _data, vk, _lake, _month) -> int:

@@ -46,7 +46,7 @@ def test_a_rating_header_written_with_e_for_yo_loads_its_ratings(incident_world:
     assert rated > 0
     world.drop_bytes("im_58_20251110.csv", write_csv(header, rows, encoding=encoding, separator=separator))
 
-    (loaded,) = ingest(world).loaded
+    (loaded,) = ingest(world)["loaded"]
 
     assert "satisfaction" in loaded["columns_read"]
     assert wh.scalar("SELECT COUNT(*) FROM core.fct_incident_event WHERE satisfaction IS NOT NULL") > 0
@@ -54,7 +54,6 @@ def test_a_rating_header_written_with_e_for_yo_loads_its_ratings(incident_world:
 
 
 def test_unrecognised_and_changed_columns_are_recorded_and_counted(incident_world: IncidentWorld) -> None:
-    from gospublic.incidents.results import IngestResult
     from gospublic.incidents.steps import publish
 
     world, wh = incident_world, incident_world.warehouse
@@ -72,8 +71,8 @@ def test_unrecognised_and_changed_columns_are_recorded_and_counted(incident_worl
 
     second = ingest(world)
 
-    assert first.loaded[0]["columns_unrecognised"] == [] and first.loaded[0]["columns_changed"] is None
-    (loaded,) = second.loaded
+    assert first["loaded"][0]["columns_unrecognised"] == [] and first["loaded"][0]["columns_changed"] is None
+    (loaded,) = second["loaded"]
     assert loaded["columns_unrecognised"] == [
         f"column {rating + 1} 'Оценка отвта' (closest known: 'Оценка ответа')",
         f"column {len(header) + 1} 'Примечание'",
@@ -90,10 +89,7 @@ def test_unrecognised_and_changed_columns_are_recorded_and_counted(incident_worl
             "columns_changed": "-satisfaction",
         }
     ]
-    result = IngestResult(
-        loaded=second.loaded, rejected=second.rejected, already_loaded=second.already_loaded
-    )
-    totals = publish(result, resolved=0)
+    totals = publish(second, resolved=0)  # ingest_landed returns the task's IngestResult
     assert (totals["files_with_unrecognised_columns"], totals["files_with_changed_columns"]) == (1, 1)
 
 
@@ -112,7 +108,7 @@ def test_short_and_long_csv_rows_are_quarantined_alone(incident_world: IncidentW
 
     summary = ingest(world)
 
-    (loaded,) = summary.loaded
+    (loaded,) = summary["loaded"]
     assert loaded["rows_read"] == 30
     assert (
         loaded["rows_read"] == loaded["rows_loaded"] + loaded["rows_quarantined"] + loaded["rows_duplicate"]
@@ -162,8 +158,8 @@ def test_objects_outside_a_source_folder_are_rejected_with_a_reason(incident_wor
     summary = ingest(world)
 
     assert world.keys("incoming/") == []
-    assert summary.loaded == []
-    assert sorted(r["landed_key"] for r in summary.rejected) == [
+    assert summary["loaded"] == []
+    assert sorted(r["landed_key"] for r in summary["rejected"]) == [
         "incoming/exports/pos_58_20251110.csv",
         "incoming/im/.~lock.im_58_20251110.csv#",
         "incoming/im_58_20251110.csv",
@@ -202,7 +198,7 @@ def test_html_saved_as_xlsx_is_rejected_as_html(incident_world: IncidentWorld) -
         b"<html><head><meta charset='utf-8'><title>Report</title></head><body><table></table></body></html>",
     )
 
-    (rejected,) = ingest(world).rejected
+    (rejected,) = ingest(world)["rejected"]
 
     assert rejected["kind"] == "html"
     assert rejected["reason"].startswith(
@@ -217,7 +213,7 @@ def test_a_utf16_export_loads(incident_world: IncidentWorld) -> None:
         "im_58_20251110.csv", write_csv(header, rows[:25], encoding="utf-16", separator=separator)
     )
 
-    (loaded,) = ingest(world).loaded
+    (loaded,) = ingest(world)["loaded"]
 
     assert loaded["format"].startswith("csv (utf-16")
     assert loaded["rows_read"] == 25
@@ -235,7 +231,7 @@ def test_a_cp1251_row_in_a_utf8_export_is_quarantined_with_its_row_and_byte(
     first_bad = next(i for i, b in enumerate(bad) if b >= 0x80)
     world.drop_bytes("im_58_20251110.csv", head + bad + tail)
 
-    (loaded,) = ingest(world).loaded
+    (loaded,) = ingest(world)["loaded"]
 
     assert loaded["rows_read"] == 50
     (problem,) = wh.query("SELECT row_number, reason FROM audit.quarantine WHERE row_number = 42")

@@ -124,7 +124,7 @@ def test_unusable_file_moves_to_rejected_with_its_reason(
 
     summary = ingest(world)
 
-    assert summary.loaded == [] and len(summary.rejected) == 1
+    assert summary["loaded"] == [] and len(summary["rejected"]) == 1
     assert world.keys("incoming/") == []
     assert world.keys("rejected/") == [f"rejected/im/{name}", f"rejected/im/{name}.report.json"]
     report = json.loads(world.lake.get_bytes(f"rejected/im/{name}.report.json"))
@@ -154,7 +154,7 @@ def test_an_older_export_arriving_late_changes_nothing(incident_world: IncidentW
         world.drop(path)
     summary = ingest(world)
 
-    assert len(summary.loaded) == len(im_files) - 1
+    assert len(summary["loaded"]) == len(im_files) - 1
     after = wh.query_df("SELECT * FROM core.fct_incident ORDER BY incident_id")
     assert len(after) > len(newest)  # incidents whose rows in the newest export were invalid
     after = after[after["incident_id"].isin(newest["incident_id"])].reset_index(drop=True)
@@ -222,7 +222,7 @@ def test_repeated_id_first_row_wins_and_blank_rows_are_not_data(incident_world: 
 
     summary = ingest(world)
 
-    (loaded,) = summary.loaded
+    (loaded,) = summary["loaded"]
     assert (
         loaded["rows_read"],
         loaded["rows_loaded"],
@@ -291,7 +291,7 @@ def test_files_prepared_by_worker_processes_load_as_in_one_process(
             world.drop(path)
         monkeypatch.setenv(settings.ENV_WORKER_PROCESSES, processes)
         summary = ingest(world)
-        assert len(summary.loaded) == len(export_files(world.data)) and not summary.rejected
+        assert len(summary["loaded"]) == len(export_files(world.data)) and not summary["rejected"]
         out = {}
         for table, selected in columns.items():
             frame = wh.query_df(f"SELECT {selected} FROM {table}").drop(columns=["load_id"], errors="ignore")
@@ -329,7 +329,7 @@ def test_batches_give_the_tables_of_files_applied_one_by_one(
         world.drop(copied, name=copied.name.replace("_2025", "_2026"))  # the same content, another name
         monkeypatch.setattr(incident_files, "BATCH_FILES", files_per_batch)
         summary = ingest(world)
-        assert len(summary.loaded) == len(files) and len(summary.already_loaded) == 1
+        assert len(summary["loaded"]) == len(files) and len(summary["already_loaded"]) == 1
         assert wh.scalar("SELECT COUNT(*) FROM staging.incident_export") == 0
         out = {}
         for table, selected in columns.items():

@@ -32,7 +32,6 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypedDict
 
 import pandas as pd
-import sqlalchemy as sa
 
 from gospublic.incidents.load import (
     STAGING_TABLES,
@@ -48,9 +47,10 @@ from gospublic.incidents.load import (
     prepare_exports,
     stage_export,
 )
-from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures, record_load_runs
+from gospublic.incidents.results import IngestResult
+from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures
 from gospublic.infra.lake import Lake
-from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.infra.warehouse import Transaction, Warehouse, writer
 from gospublic.infra.workers import process_pool, worker_count
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
 
@@ -98,16 +98,9 @@ class LandedFile:
         return f"{REJECTED}/{self.source}/{self.name}"
 
 
-@dataclass
-class IngestSummary:
-    """What one pass over ``incoming/`` did."""
-
-    loaded: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    already_loaded: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"loaded": self.loaded, "rejected": self.rejected, "already_loaded": self.already_loaded}
+def _no_files() -> IngestResult:
+    """What a pass over ``incoming/`` did, before it looked at a file."""
+    return IngestResult(loaded=[], rejected=[], already_loaded=[])
 
 
 def landed_files(lake: Lake) -> list[LandedFile]:
@@ -210,8 +203,9 @@ def ingest_landed(
     chunk_rows: int | None = None,
     dag_id: str | None = None,
     run_id: str | None = None,
-) -> IngestSummary:
-    """Load, reject or recognise every file in ``incoming/``, in arrival order.
+) -> IngestResult:
+    """Load, reject or recognise every file in ``incoming/``, in arrival order; returns what was
+    loaded (each file's reconciled counts), rejected (with the reason) and recognised.
 
     Files are checked one by one and applied in batches (up to ``BATCH_FILES`` files, one
     transaction each: the same tables as one by one, a pass of the incident model per batch rather
@@ -252,7 +246,7 @@ class _Ingestion:
     options: dict[str, Any]
     dag_id: str | None
     run_id: str | None
-    summary: IngestSummary = field(default_factory=IngestSummary)
+    summary: IngestResult = field(default_factory=_no_files)
     batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
     attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
     fields_seen: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, region) → fields
@@ -275,7 +269,7 @@ class _Ingestion:
             target = _free_key(lake, str(known[0]["stored_key"]), sha)
             lake.move(landed.key, target)
             log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
-            summary.already_loaded.append(landed.key)
+            summary["already_loaded"].append(landed.key)
             return
         runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **runs)])
@@ -287,7 +281,7 @@ class _Ingestion:
                 prepared=fetched.prepared, **self.options,
             )  # fmt: skip
         except FileRejectedError as exc:
-            summary.rejected.append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
+            summary["rejected"].append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
             self.attempts.pop(sha)
             return
         staged.load.columns_changed = self._columns_changed(staged)
@@ -332,23 +326,22 @@ class _Ingestion:
             info = staged.info
             target = _free_key(self.lake, archive_key(landed.source, info.export_date, landed.name), info.sha)
             archived.append((landed, staged, target))
-        with self.warehouse.begin() as conn:
-            apply_exports(self.warehouse, conn, [staged for _, staged in self.batch], spec=self.spec, **runs)
-            for _, staged in self.batch:
-                self.attempts[staged.info.sha].finish_in(conn)
+        with self.warehouse.transaction() as tx:
+            attempts = [self.attempts[staged.info.sha] for _, staged in self.batch]
+            apply_exports(tx, [staged for _, staged in self.batch], spec=self.spec, attempts=attempts, **runs)
             rows = [
                 _export_file_row(
                     landed, staged.info.sha, state="loaded", stored_key=target, load=staged.load, **runs
                 )
                 for landed, staged, target in archived
             ]
-            _write_export_files(self.warehouse, conn, rows)
+            _write_export_files(tx, rows)
         for _, staged in self.batch:
             self.attempts.pop(staged.info.sha)
         self.warehouse.vacuum(STAGING_TABLES)  # the batch's staged rows, deleted by the apply
         for landed, staged, target in archived:  # after the commit: a file still in incoming/ is known
             self.lake.move(landed.key, target)
-            self.summary.loaded.append(staged.load.as_dict())
+            self.summary["loaded"].append(staged.load.as_dict())
         self.batch = []
 
 
@@ -506,11 +499,11 @@ def _record_file(
         status="rejected",
         message=reject.reason,
     )
-    with warehouse.begin() as conn:
+    with warehouse.transaction() as tx:
         if attempt is not None:
-            attempt.finish_in(conn)
-        _write_export_files(warehouse, conn, [row])
-        record_load_runs(warehouse, conn, [run], prefix=run.load_id)
+            tx.finish(attempt)
+        _write_export_files(tx, [row])
+        tx.record_load_runs([run], prefix=run.load_id)
 
 
 def _load_run(
@@ -569,11 +562,10 @@ def _export_file_row(
     }
 
 
-def _write_export_files(warehouse: Warehouse, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+def _write_export_files(tx: Transaction, rows: list[dict[str, Any]]) -> None:
     """Replace the files' rows of ``audit.export_file`` (known by content hash)."""
     frame = pd.DataFrame(rows)
     for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
         frame[column] = frame[column].astype("Int64")
     frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
-    warehouse.delete_in(conn, "audit.export_file", "file_sha", frame["file_sha"].tolist())
-    warehouse.bulk_load_in(conn, "audit.export_file", frame)
+    tx.replace_where_in("audit.export_file", "file_sha", frame["file_sha"].tolist(), frame)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,12 +29,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
-import sqlalchemy as sa
 
 from gospublic.infra import settings
-from gospublic.infra.audit import LoadRun, quarantine_frame
-from gospublic.infra.model_graph import graph
-from gospublic.infra.model_runner import run_models
+from gospublic.infra.audit import LoadAttempt, LoadRun, quarantine_frame
+from gospublic.infra.load_skeleton import PartitionLoad
 from gospublic.infra.validation import (
     ExpectationResult,
     RowFailure,
@@ -43,7 +41,7 @@ from gospublic.infra.validation import (
     validate_frame,
     validate_frames,
 )
-from gospublic.infra.warehouse import Warehouse, writer
+from gospublic.infra.warehouse import Transaction, Warehouse, writer
 from gospublic.registry import executor_resolvers, region_timezones
 from transforms.arrow_files import take_table, write_table
 from transforms.executor_resolve import ExecutorResolver
@@ -379,106 +377,119 @@ def stage_export(
 
 
 def apply_exports(
-    warehouse: Warehouse,
-    conn: sa.Connection,
+    tx: Transaction,
     batch: list[StagedExport],
     *,
     spec: ExportSpec,
+    attempts: Sequence[LoadAttempt] = (),
     dag_id: str | None = None,
     run_id: str | None = None,
-) -> None:
-    """Apply staged files to core, restricted and audit inside the caller's transaction ``conn``:
-    one pass of ``040_fct_incident.sql`` for the whole batch, the same tables as one by one."""
-    load_ids = [staged.info.load_id for staged in batch]
-    if len(set(load_ids)) != len(load_ids):
-        raise ValueError(f"a batch holds a file twice: {sorted(load_ids)}")
-    held = [tables for staged in batch for tables in staged.held]
-    if held:
-        events, texts = (
-            pa.concat_tables(part, promote_options="permissive") for part in zip(*held, strict=True)
-        )
-        _stage(warehouse, conn, events, texts)
-    batch_id = f"batch:{uuid.uuid4().hex}"
-    warehouse.bulk_load_in(
-        conn, "staging.incident_batch", pd.DataFrame({"batch_id": batch_id, "load_id": load_ids})
-    )
-    warehouse.analyze_in(conn, STAGING_TABLES)
-    run_models(conn, graph().step("incidents.events"), {"batch_id": batch_id})
-    _record_applied(warehouse, conn, batch, spec, dag_id=dag_id, run_id=run_id)
+) -> list[LoadRun]:
+    """Apply staged files to core, restricted and audit inside the transaction ``tx``: one pass of
+    ``040_fct_incident.sql`` for the whole batch, the same tables as one by one; the files'
+    ``attempts`` are replaced by their load runs (returned)."""
+    return ExportBatch(batch, spec, dag_id=dag_id, run_id=run_id).apply(tx, attempts)
 
 
-def _record_applied(
-    warehouse: Warehouse,
-    conn: sa.Connection,
-    batch: list[StagedExport],
-    spec: ExportSpec,
-    *,
-    dag_id: str | None,
-    run_id: str | None,
-) -> None:
-    """The applied files' quarantine, validation verdicts and load runs, replaced file by file
-    (a statement per table for the whole batch)."""
-    quarantine, raw_rows, verdicts, load_runs = [], [], [], []
-    for staged in batch:
-        info, checks, result = staged.info, staged.checks, staged.load
-        source = f"incidents/{info.source}"
-        quarantine.append(
-            quarantine_frame(
-                source=source, partition_key=info.sha, load_id=info.load_id, problems=checks.problems
+class ExportBatch(PartitionLoad[None]):
+    """A batch of staged export files applied together (the partitions are the files: each
+    file's quarantine, validation verdicts and load run are replaced, a statement per table for
+    the whole batch). Read and checked before, file by file (``stage_export``), so this load is
+    only the skeleton's transaction (``apply``)."""
+
+    step = "incidents.events"
+
+    def __init__(
+        self, batch: list[StagedExport], spec: ExportSpec, *, dag_id: str | None, run_id: str | None
+    ) -> None:
+        load_ids = [staged.info.load_id for staged in batch]
+        if len(set(load_ids)) != len(load_ids):
+            raise ValueError(f"a batch holds a file twice: {sorted(load_ids)}")
+        self.batch, self.spec, self.dag_id, self.run_id = batch, spec, dag_id, run_id
+        self.batch_id = f"batch:{uuid.uuid4().hex}"
+
+    def stage(self, tx: Transaction) -> dict[str, int | None]:
+        held = [tables for staged in self.batch for tables in staged.held]
+        if held:
+            events, texts = (
+                pa.concat_tables(part, promote_options="permissive") for part in zip(*held, strict=True)
             )
-        )
-        raw_rows += [
-            {
-                "partition_key": info.sha,
-                "load_id": info.load_id,
-                "file": info.file,
-                "row_number": fault.row,
-                "line_number": fault.line,
-                "raw_text": fault.raw,
-            }
-            for fault in checks.read_faults
-        ]
-        verdicts.append(
-            pd.DataFrame(checks.results(spec.sources[info.source].code)).assign(
-                load_id=info.load_id, file=info.file
-            )
-        )
-        run = LoadRun(
-            load_id=info.load_id,
-            source=source,
-            partition_key=info.file,
-            target_table="core.fct_incident_event",
-            rows_read=result.rows_read,
-            rows_written=result.rows_loaded,
-            rows_rejected=result.rows_quarantined,
-            rows_duplicate=result.rows_duplicate,
-            started_at=staged.started,
-            dag_id=dag_id,
-            run_id=run_id,
-        )
-        if not run.reconciles:  # pragma: no cover - a bug, never input
-            raise AssertionError(f"{info.file}: counts do not reconcile: {result.as_dict()}")
-        load_runs.append(run.as_row())
-        for problem in checks.problems[:10]:
-            log.warning(
-                "%s row %s column %s: %s (%r)", problem.file, problem.row, problem.column, problem.reason,
-                problem.value,
+            tx.bulk_load("staging.incident_export", events)
+            tx.bulk_load("staging.incident_text", texts)
+        load_ids = [staged.info.load_id for staged in self.batch]
+        tx.bulk_load("staging.incident_batch", pd.DataFrame({"batch_id": self.batch_id, "load_id": load_ids}))
+        return dict.fromkeys(STAGING_TABLES)
+
+    def model_params(self, tx: Transaction) -> dict[str, Any]:
+        return {"batch_id": self.batch_id}
+
+    def after_models(self, tx: Transaction) -> None:
+        """The applied files' quarantine (with the raw text of unreadable rows) and validation
+        verdicts, replaced file by file."""
+        quarantine, raw_rows, verdicts = [], [], []
+        for staged in self.batch:
+            info, checks, result = staged.info, staged.checks, staged.load
+            quarantine.append(
+                quarantine_frame(
+                    source=f"incidents/{info.source}", partition_key=info.sha, load_id=info.load_id,
+                    problems=checks.problems,
+                )
             )  # fmt: skip
-        log.info("loaded %s: %s", info.file, result.as_dict())
-    shas, load_ids = [s.info.sha for s in batch], [s.info.load_id for s in batch]
-    warehouse.delete_in(conn, "audit.quarantine", "partition_key", shas)  # a file's: its content hash
-    quarantined = [frame for frame in quarantine if len(frame)]
-    if quarantined:
-        warehouse.bulk_load_in(conn, "audit.quarantine", pd.concat(quarantined, ignore_index=True))
-    warehouse.delete_in(conn, RAW_ROWS, "partition_key", shas)
-    if raw_rows:
-        frame = pd.DataFrame(raw_rows)
-        frame[["row_number", "line_number"]] = frame[["row_number", "line_number"]].astype("int64")
-        warehouse.bulk_load_in(conn, RAW_ROWS, frame)
-    warehouse.delete_in(conn, "audit.validation_result", "load_id", load_ids)
-    warehouse.bulk_load_in(conn, "audit.validation_result", pd.concat(verdicts, ignore_index=True))
-    warehouse.delete_in(conn, "audit.load_runs", "load_id", load_ids)
-    warehouse.bulk_load_in(conn, "audit.load_runs", pd.DataFrame(load_runs))
+            raw_rows += [
+                {
+                    "partition_key": info.sha,
+                    "load_id": info.load_id,
+                    "file": info.file,
+                    "row_number": fault.row,
+                    "line_number": fault.line,
+                    "raw_text": fault.raw,
+                }
+                for fault in checks.read_faults
+            ]
+            verdicts.append(
+                pd.DataFrame(checks.results(self.spec.sources[info.source].code)).assign(
+                    load_id=info.load_id, file=info.file
+                )
+            )
+            for problem in checks.problems[:10]:
+                log.warning(
+                    "%s row %s column %s: %s (%r)", problem.file, problem.row, problem.column, problem.reason,
+                    problem.value,
+                )  # fmt: skip
+            log.info("loaded %s: %s", info.file, result.as_dict())
+        shas = [s.info.sha for s in self.batch]
+        tx.delete_where_in("audit.quarantine", "partition_key", shas)  # a file's: its content hash
+        quarantined = [frame for frame in quarantine if len(frame)]
+        if quarantined:
+            tx.bulk_load("audit.quarantine", pd.concat(quarantined, ignore_index=True))
+        tx.delete_where_in(RAW_ROWS, "partition_key", shas)
+        if raw_rows:
+            frame = pd.DataFrame(raw_rows)
+            frame[["row_number", "line_number"]] = frame[["row_number", "line_number"]].astype("int64")
+            tx.bulk_load(RAW_ROWS, frame)
+        tx.replace_where_in(
+            "audit.validation_result", "load_id", [s.info.load_id for s in self.batch],
+            pd.concat(verdicts, ignore_index=True),
+        )  # fmt: skip
+
+    def runs(self) -> list[LoadRun]:
+        """A load run per file: read = loaded + quarantined + duplicate."""
+        return [
+            LoadRun(
+                load_id=staged.info.load_id,
+                source=f"incidents/{staged.info.source}",
+                partition_key=staged.info.file,
+                target_table="core.fct_incident_event",
+                rows_read=staged.load.rows_read,
+                rows_written=staged.load.rows_loaded,
+                rows_rejected=staged.load.rows_quarantined,
+                rows_duplicate=staged.load.rows_duplicate,
+                started_at=staged.started,
+                dag_id=self.dag_id,
+                run_id=self.run_id,
+            )
+            for staged in self.batch
+        ]
 
 
 class _ChunkChecks:
@@ -613,9 +624,9 @@ STAGING_TABLES = ("staging.incident_export", "staging.incident_text", "staging.i
 
 def clear_staging(warehouse: Warehouse) -> None:
     """Empty the incident staging tables: rows an interrupted ingestion left behind."""
-    with warehouse.begin() as conn:
+    with warehouse.transaction() as tx:
         for table in STAGING_TABLES:
-            conn.execute(sa.text(f"DELETE FROM {table}"))
+            tx.empty(table)
 
 
 def _expectation_columns(suite: str) -> dict[tuple[str, str | None], tuple[str, ...]]:
@@ -681,13 +692,6 @@ def _staging_frames(
     return events.reset_index(drop=True), texts.reset_index(drop=True)
 
 
-def _stage(
-    warehouse: Warehouse, conn: sa.Connection, events: pd.DataFrame | pa.Table, texts: pd.DataFrame | pa.Table
-) -> None:
-    warehouse.bulk_load_in(conn, "staging.incident_export", events)
-    warehouse.bulk_load_in(conn, "staging.incident_text", texts)
-
-
 @writer("incidents")
 def resolve_unresolved(warehouse: Warehouse) -> int:
     """Give incidents without a body the body their executor now resolves to; returns how many."""
@@ -709,11 +713,10 @@ def resolve_unresolved(warehouse: Warehouse) -> int:
     fixed = pd.concat(fixes) if fixes else pd.DataFrame()
     if fixed.empty:
         return 0
-    with warehouse.begin() as conn:
-        conn.execute(sa.text("DELETE FROM staging.incident_org_fix"))
-        warehouse.bulk_load_in(conn, "staging.incident_org_fix", fixed)
-        warehouse.analyze_in(conn, ["staging.incident_org_fix"])
-        run_models(conn, graph().step("incidents.org_fix"), {})
+    with warehouse.transaction() as tx:
+        tx.replace_table("staging.incident_org_fix", fixed)
+        tx.analyze(["staging.incident_org_fix"])
+        tx.run_models("incidents.org_fix", {})
     log.info("resolved the body of %d incidents loaded without one", len(fixed))
     return len(fixed)
 

@@ -6,8 +6,9 @@ from typing import Any, TypedDict
 
 
 class IngestResult(TypedDict):
-    """One pass over ``incoming/``: each loaded file's reconciled counts, each rejected file with
-    its reason, and the names of files recognised as already loaded."""
+    """One pass over ``incoming/`` (what ``files.ingest_landed`` returns): each loaded file's
+    reconciled counts, each rejected file with its reason, and the names of files recognised as
+    already loaded."""
 
     loaded: list[dict[str, Any]]
     rejected: list[dict[str, Any]]

@@ -28,13 +28,11 @@ def ingest(dag_id: str | None = None, run_id: str | None = None) -> IngestResult
         )
     log.info(
         "incoming: %d loaded, %d rejected, %d already loaded",
-        len(summary.loaded),
-        len(summary.rejected),
-        len(summary.already_loaded),
+        len(summary["loaded"]),
+        len(summary["rejected"]),
+        len(summary["already_loaded"]),
     )
-    return IngestResult(
-        loaded=summary.loaded, rejected=summary.rejected, already_loaded=summary.already_loaded
-    )
+    return summary
 
 
 def resolve() -> int:
