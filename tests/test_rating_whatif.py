@@ -154,6 +154,13 @@ def test_cli_rate_compares_a_draft_without_writing(
                 assert cell.data_type != "f", (worksheet.title, cell.coordinate)
                 if isinstance(cell.value, str):
                     assert not cell.value.startswith(FORMULA_STARTS), (worksheet.title, cell.coordinate)
+    points = workbook["Показатели"]
+    columns = [cell.value for cell in points[1]]
+    formats = {
+        (line[columns.index("ID показателя")].value, line[columns.index("Значение стало")].number_format)
+        for line in points.iter_rows(min_row=2)
+    }
+    assert formats == {("content", "0.0%"), ("compliance", "0.00")}  # a share reads as a percentage
     params = dict(workbook["Параметры"].iter_rows(values_only=True))
     assert params["Месяц"] == "ноябрь 2025" and params["Изменения (--set)"] == "compliance.weight=20"
     assert params["Сравнение с"] == f"опубликованный выпуск {METHODOLOGY}:{MONTH}:r1"

@@ -51,6 +51,7 @@ class WhatIf:
     captions: dict[str, str]  # indicator id → caption (the draft's, else the compared one's)
     against_file: str | None = None  # compared with this methodology file rated now
     degeneracies: tuple[str, ...] = ()  # the draft's degeneracy report (transforms.rating_degeneracy)
+    units: dict[str, str] = field(default_factory=dict)  # indicator id → unit (share, hours, points…)
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -131,15 +132,15 @@ def what_if(
             f"{first_day:%Y-%m} is not published under {against_id!r} and no preset has that id: "
             f"compare with --against one of {sorted(known)}"
         )
-    captions = indicator_captions(
-        [methodology, *([known[against_id]] if against_id in known else []), *known.values()]
-    )
+    sources = [methodology, *([known[against_id]] if against_id in known else []), *known.values()]
+    captions = indicator_captions(sources)
     comparison = compare(before, after, group_order=methodology.group_order())
     return WhatIf(
         first_day, methodology, tuple(overrides), against_id, snapshot_id, comparison,
         body_names(warehouse, comparison.bodies["org_id"].tolist()), captions,
         against_file=Path(draft.source).name if draft else None,
         degeneracies=tuple(d.message_ru for d in found),
+        units=indicator_units(sources),
     )  # fmt: skip
 
 
@@ -151,6 +152,15 @@ def indicator_captions(sources: Sequence[Methodology]) -> dict[str, str]:
         for indicator in methodology.indicators:
             captions.setdefault(indicator.id, indicator.caption)
     return captions
+
+
+def indicator_units(sources: Sequence[Methodology]) -> dict[str, str]:
+    """Each indicator id's unit, found as ``indicator_captions`` finds captions."""
+    units: dict[str, str] = {}
+    for methodology in sources:
+        for indicator in methodology.indicators:
+            units.setdefault(indicator.id, indicator.unit)
+    return units
 
 
 def body_names(warehouse: Warehouse, org_ids: list[str]) -> dict[str, str]:
@@ -268,6 +278,7 @@ def indicator_rows(result: WhatIf) -> pd.DataFrame:
             "Взвешенные баллы стали": _number(r.weighted_points_after),
             "Изменение": _number(r.change),
             "ID органа": r.org_id,
+            "ID показателя": r.indicator_id,
         }
         for r in frame.itertuples()
     ]
@@ -392,6 +403,8 @@ def comparison_xlsx(result: WhatIf) -> bytes:
             if column in NUMBER_FORMATS:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                     cell.number_format = NUMBER_FORMATS[column]
+        if "ID показателя" in columns:  # a share reads as a percentage, other values as they are
+            _value_formats(sheet, columns, result.units)
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     params = workbook.create_sheet("Параметры")
@@ -405,6 +418,15 @@ def comparison_xlsx(result: WhatIf) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _value_formats(sheet: Any, columns: list[str], units: dict[str, str]) -> None:
+    ident = columns.index("ID показателя")
+    values = [columns.index(c) for c in ("Значение было", "Значение стало")]
+    for row in sheet.iter_rows(min_row=2):
+        unit = units.get(str(row[ident].value), "")
+        for index in values:
+            row[index].number_format = "0.0%" if unit == "share" else "0.00"
 
 
 def _blank(value: Any) -> bool:
