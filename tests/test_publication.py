@@ -215,6 +215,8 @@ def test_the_month_reads_as_russians_read_it(
     in_table = moved_page[moved_page.index('<table class="rating">') :]
     row_html = in_table[in_table.index(moved["name"]) :].split("</tr>", 1)[0]
     assert "группа изменилась" in row_html  # places are not compared across groups
+    movement = moved_page[moved_page.index("<svg class='chart movement'") :]
+    assert "в прошлом месяце в группе" in movement.split("</svg>", 1)[0]  # the movement chart says why
 
     # Municipalities and topics (tests/test_rating_history.py tests the queries behind them).
     city = pages.get("municipalities/56701000.html")

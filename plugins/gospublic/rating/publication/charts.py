@@ -68,3 +68,58 @@ def bar_chart(bars: Sequence[Bar], *, title: str, bounds: tuple[float, float]) -
         f"aria-label='{html.escape(title)}'><title>{html.escape(title)}</title>"
         f"{ticks}{zones}{''.join(rows)}{axis}</svg>"
     )
+
+
+@dataclass(frozen=True)
+class Move:
+    label: str
+    place: int
+    previous_place: int | None  # None: not ranked in this group the month before
+    note: str = ""  # why there is no line («из группы …», «новый в группе»)
+
+
+def movement_chart(moves: Sequence[Move], *, title: str, before: str, after: str) -> str:
+    """A slope chart of places in a group: the month before on the left, this month on the right,
+    a line per body ranked in the group both months (green up, red down, grey kept), a dot for the
+    others with the reason beside its name."""
+    row, top, left, right = 18, 30, 40, 220
+    deepest = max([m.place for m in moves] + [m.previous_place or 0 for m in moves] + [1])
+    label_x = right + 12
+    widest = max((len(f"{m.place}. {m.label} {m.note}") for m in moves), default=10)
+    width, height = label_x + 7 * widest + 20, top + deepest * row + 10
+
+    def y(place: int) -> int:
+        return top + (place - 1) * row + row // 2
+
+    parts = [
+        f"<text x='{left}' y='16' text-anchor='middle'>{html.escape(before)}</text>",
+        f"<text x='{right}' y='16' text-anchor='middle'>{html.escape(after)}</text>",
+        f"<line x1='{left}' y1='{top}' x2='{left}' y2='{top + deepest * row}' class='axis'/>",
+        f"<line x1='{right}' y1='{top}' x2='{right}' y2='{top + deepest * row}' class='axis'/>",
+    ]
+    for place in range(1, deepest + 1):
+        parts.append(f"<text x='{left - 6}' y='{y(place) + 4}' text-anchor='end'>{place}</text>")
+    for move in moves:
+        if move.previous_place is not None:
+            colour = (
+                "#2e7d32"
+                if move.previous_place > move.place
+                else "#c62828"
+                if move.previous_place < move.place
+                else "#888"
+            )
+            y1, y2 = y(move.previous_place), y(move.place)
+            parts.append(
+                f"<line x1='{left}' y1='{y1}' x2='{right}' y2='{y2}' stroke='{colour}' stroke-width='2'/>"
+                f"<circle cx='{left}' cy='{y1}' r='3' fill='{colour}'/>"
+                f"<circle cx='{right}' cy='{y2}' r='3' fill='{colour}'/>"
+            )
+        else:
+            parts.append(f"<circle cx='{right}' cy='{y(move.place)}' r='3' fill='#fff' stroke='#555'/>")
+        label = html.escape(move.label + (f" — {move.note}" if move.note else ""))
+        parts.append(f"<text x='{label_x}' y='{y(move.place) + 4}'>{move.place}. {label}</text>")
+    caption = html.escape(title)
+    return (
+        f"<svg class='chart movement' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{caption}'><title>{caption}</title>{''.join(parts)}</svg>"
+    )

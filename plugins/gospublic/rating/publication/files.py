@@ -26,7 +26,7 @@ from transforms.methodology import Indicator, Methodology
 
 from . import hooks, model, queries
 from .cards import CardData, card_context
-from .charts import Bar, bar_chart
+from .charts import Bar, Move, bar_chart, movement_chart
 from .config import PublicationConfig, load_config, pdf_mode
 from .csv_files import excel_csv, machine_csv
 from .html import render
@@ -168,6 +168,7 @@ def render_files(
     order = model.group_order(methodology, shown)
     slugs = unique_slugs(order, "group")
     planned_pdf = pdf_mode() != "off" and chromium() is not None
+    has_previous = bool(shown["score_change"].notna().any())
     green, yellow = methodology.zones
     zones = {"green": green, "yellow": yellow}
     groups = []
@@ -195,6 +196,7 @@ def render_files(
     for group in groups:
         for row in group["rows"]:
             row["places"] = int(max((r["place"] for r in group["rows"]), default=0))
+        group["movement"] = _movement(group, snapshot.month) if has_previous else None
     common = {
         "methodology": methodology, "meta": meta, "zones": zones, "name_column": name_column,
         "rule_text": model.RULE_TEXT[rule], "indicators": methodology_rows(methodology),
@@ -344,6 +346,35 @@ def _indicator_rows(
             order.get(r["indicator_id"], 0),
         ),
     )
+
+
+def _movement(group: dict[str, Any], month: Any) -> Markup:
+    """The group's places this month against the month before (same group only)."""
+    moves = []
+    for row in group["rows"]:
+        change = row["place_change"]
+        if row["previous_group"]:
+            previous, note = None, f"в прошлом месяце в группе «{row['previous_group']}»"
+        elif change is None or pd.isna(change):
+            previous, note = None, "не было в группе в прошлом месяце"
+        else:
+            previous, note = int(row["place"]) + int(change), ""
+        moves.append(Move(str(row["name"]), int(row["place"]), previous, note))
+    before = ru.month(_previous(month))
+    return Markup(
+        movement_chart(
+            moves,
+            title=f"Места группы «{group['caption']}»: {before} и {ru.month(month)}",
+            before=before,
+            after=ru.month(month),
+        )
+    )
+
+
+def _previous(month: Any) -> Any:
+    from transforms.months import previous_month
+
+    return previous_month(month)
 
 
 def _utc(value: datetime) -> datetime:

@@ -1,7 +1,6 @@
 """What other parts of the rating contribute to a publication, each read through one function here:
 
 * ``card_trends`` — a body's last 12 months (``gospublic.rating.trends.body_trends``);
-* ``group_moves`` — places against the previous month within a group (``trends.group_moves``);
 * ``municipalities`` — the bodies of each municipality (``gospublic.rating.municipalities``);
 * ``region_topics`` — the month's messages by rubric and channel (``gospublic.rating.topics``);
 * ``degeneracies`` — the degeneracy report of the snapshot (``gospublic.rating.degeneracy``);
@@ -35,12 +34,6 @@ def card_trends(
     rank, rating_group, zone_ru)."""
     provider = _provider("gospublic.rating.trends", "body_trends")
     return provider(warehouse, methodology_id, month, org_ids) if provider else None
-
-
-def group_moves(warehouse: Warehouse, methodology_id: str, month: Any) -> dict[str, Any] | None:
-    """group → ``PlaceMove`` of each rated body (move within the group, group_changed)."""
-    provider = _provider("gospublic.rating.trends", "group_moves")
-    return provider(warehouse, methodology_id, month) if provider else None
 
 
 def municipalities(warehouse: Warehouse, month: Any) -> list[Any] | None:
