@@ -71,8 +71,14 @@ def test_presets_load_and_weigh_as_documented() -> None:
         (("type: percentile", "type: magic"), "scoring.type must be one of"),
         (("green: 80, yellow: 60", "green: 50, yellow: 60"), "zones need"),
         (("title: Тест\n", ""), "title is required"),
-        (("weight: 30, required: false", "weight: 30, missing: reweight"), "indicators[1].missing is no longer a key: use required"),
-        (("weight: 30, required: false", "weight: 30, required: maybe"), "indicators[1].required must be true or false"),
+        (
+            ("weight: 30, required: false", "weight: 30, missing: reweight"),
+            "indicators[1].missing is no longer a key: use required",
+        ),
+        (
+            ("weight: 30, required: false", "weight: 30, required: maybe"),
+            "indicators[1].required must be true or false",
+        ),
     ],
 )
 def test_invalid_methodologies_are_refused_naming_the_field(tmp_path: Path, change, message) -> None:
