@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 
@@ -130,6 +131,55 @@ def test_delete_in_deletes_the_rows_of_several_values_and_learns_new_columns(
     assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table} WHERE note = 'новая'") == 2
     with pytest.raises(WarehouseError, match="has no columns"):
         warehouse.bulk_load(sample_table, _frame(date(2025, 11, 1), "im", range(2)).assign(nothing=1))
+
+
+def test_a_transaction_object_does_a_load_in_one_transaction_or_none_of_it(
+    warehouse: Warehouse, sample_table: str
+) -> None:
+    """``Warehouse.transaction()``: named operations on one transaction, committed together when
+    the block ends and rolled back together when it raises; no connection in the caller's hands."""
+    nov, dec = date(2025, 11, 1), date(2025, 12, 1)
+    warehouse.bulk_load(sample_table, _frame(nov, "im", range(10)))
+    warehouse.bulk_load(sample_table, _frame(dec, "pos", range(5)))
+    with warehouse.transaction() as tx:
+        assert tx.replace_partition(sample_table, _frame(nov, "im", range(4)), {"month": nov}).deleted == 10
+        assert tx.delete_where_in(sample_table, "id", [0, 1]) == 4  # two per month
+        assert tx.replace_where_in(sample_table, "source", ["pos"], _frame(dec, "pos", range(2))) == 2
+        assert tx.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 4
+        assert tx.exists(f"SELECT 1 FROM {sample_table} WHERE source = :s", {"s": "pos"})
+        assert tx.execute(f"UPDATE {sample_table} SET title = :t WHERE id = 2", {"t": "ответ"}) == 1
+        assert [r["id"] for r in tx.query(f"SELECT id FROM {sample_table} WHERE title = 'ответ'")] == [2]
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 4
+
+    with pytest.raises(RuntimeError, match="stop"), warehouse.transaction() as tx:
+        assert tx.replace_table(sample_table, _frame(nov, "im", range(100))) == 100
+        assert tx.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 100
+        raise RuntimeError("stop")
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {sample_table}") == 4  # all of it rolled back
+    with pytest.raises(WarehouseError, match=r"schema\.table"), warehouse.transaction() as tx:
+        tx.empty("staging.sample; DROP TABLE x")
+
+
+def test_load_runs_that_do_not_reconcile_are_refused(warehouse: Warehouse) -> None:
+    from gospublic.infra.audit import LoadRun
+    from gospublic.infra.migrations import migrate
+
+    migrate(warehouse)
+    run = LoadRun(
+        load_id="test:1", source="test", partition_key="p", target_table="core.x", rows_read=5,
+        rows_written=3, rows_rejected=1, started_at=datetime.now(UTC),
+    )  # fmt: skip
+    with (
+        pytest.raises(AssertionError, match=r"do not reconcile: \['test:1'\]"),
+        warehouse.transaction() as tx,
+    ):
+        tx.record_load_runs([run], prefix="test:")
+    with warehouse.transaction() as tx:
+        tx.record_load_runs([dataclasses.replace(run, rows_duplicate=1)], prefix="test:")
+        tx.record_load_runs([dataclasses.replace(run, rows_rejected=2)])  # by load_id
+    assert warehouse.query("SELECT rows_rejected, rows_duplicate FROM audit.load_runs") == [
+        {"rows_rejected": 2, "rows_duplicate": 0}
+    ]
 
 
 def test_replace_partition_twice_gives_the_same_table(warehouse: Warehouse, sample_table: str) -> None:
