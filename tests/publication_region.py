@@ -219,6 +219,18 @@ def _seed_details(warehouse: Warehouse, month: date, rng: random.Random) -> None
                 }
             )
     warehouse.bulk_load("core.fct_incident_timing", pd.DataFrame(timing))
+    evidence = [  # the stock phrases the answer-quality rules matched (restricted; a card quotes them)
+        {
+            "source": row["source"],
+            "incident_id": row["incident_id"],
+            "month": month,
+            "flag": "formal",
+            "evidence": "Ваше обращение рассмотрено",
+        }
+        for row in timing
+        if row["formal"]
+    ]
+    warehouse.bulk_load("restricted.answer_quality_evidence", pd.DataFrame(evidence))
     if warehouse.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'mart' "
                        "AND table_name = 'incident_topics_monthly'")[0]["n"]:  # fmt: skip
         topics = [

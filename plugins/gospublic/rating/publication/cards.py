@@ -212,7 +212,7 @@ def card_context(
         )
     flags = [{"caption": c, "count": ru.count(quality.get(f, 0))} for f, c in FLAG_CAPTIONS.items()]
     phrases = [
-        {"caption": FLAG_CAPTIONS[flag], "items": [(p, ru.count(n)) for p, n in items]}
+        {"caption": FLAG_CAPTIONS[flag], "entries": [(p, ru.count(n)) for p, n in items]}
         for flag, items in (quality.get("phrases") or {}).items()
         if flag in PUBLIC_EVIDENCE
     ]
