@@ -28,6 +28,7 @@ import pandas as pd
 
 from transforms import ru_format as ru
 from transforms.methodology import Methodology
+from transforms.rating import OUTSIDE_GROUPS
 
 EQUAL_SHARE = 0.9  # equal points for at least this share of a group's rated bodies
 DEFAULT_MIN_GROUP_SIZE = 3
@@ -109,6 +110,9 @@ def _ordered_groups(bodies: pd.DataFrame, methodology: Methodology) -> list[str]
     present = [str(g) for g in bodies["rating_group"].dropna().unique()]
     order = getattr(methodology, "group_order", None)
     listed = [str(g) for g in order()] if callable(order) else []
+    # the bodies outside every group of the methodology are listed unrated under OUTSIDE_GROUPS:
+    # not a rating group
+    present = [g for g in present if g != OUTSIDE_GROUPS]
     return [g for g in listed if g in present] + sorted(g for g in present if g not in listed)
 
 

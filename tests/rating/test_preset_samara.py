@@ -106,3 +106,16 @@ def test_samara_scores_places_and_zones_as_computed_by_hand(warehouse: Warehouse
     # a page without posts: the required visuals cost their points
     assert points(indicators, "s-oiv-5", "visuals") == 0.0
     assert weight(indicators, "s-oiv-5", "visuals") == 25.0
+
+
+def test_bodies_outside_the_groups_are_no_group_of_the_degeneracy_report(warehouse: Warehouse) -> None:
+    """The institution and the utility are listed unrated under «Вне групп методики», which is not a
+    rating group: the report names no small group for it (the demo month had one for every preset)."""
+    from gospublic.rating.snapshot import methodologies, score_without_writing
+    from tests.rating.month import MONTH
+    from transforms.rating_degeneracy import find_degeneracies
+
+    seed_month(warehouse, BODIES)
+    _, indicators, bodies = score_without_writing(warehouse, methodologies()["samara-2022"], MONTH)
+    found = find_degeneracies(indicators, bodies, methodologies()["samara-2022"])
+    assert {d.group for d in found if d.kind == "small_group"} == set(), [d.message_ru for d in found]
