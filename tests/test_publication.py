@@ -190,6 +190,8 @@ def test_the_month_reads_as_russians_read_it(
     zones_table = text[text.index("Зоны по группам") :]
     positions = [zones_table.index(c) for c in captions]
     assert positions == sorted(positions), captions
+    groups_rated = len({r["rating_group"] for r in rated})
+    assert f"Оценено {len(rated)} органов из {len(rows)} в {groups_rated} группах" in text
     assert "1, 2, 2, 3" in text
     assert "4 ч 31 мин" in text and "8 дней" in text and "Минцифры" in text and re.search(r"60\s%", text)
     assert "Выросли" in text and "Снизились" in text
