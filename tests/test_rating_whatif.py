@@ -211,6 +211,16 @@ def test_cli_refuses_a_bad_override(warehouse: Warehouse, lake: Lake, home: Path
                  "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 2 and "zones.green=101" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    # a draft under a new id has nothing published to compare with: it names --against
+    draft = tmp_path / "new-id.yaml"
+    draft.write_text(BASE_YAML.replace("id: whatif-test", "id: whatif-new"), encoding="utf-8")
+    code = main(["rate", "--month", MONTH, "--methodology", str(draft), "--out", str(tmp_path / "out")])
+    assert code == 2 and "--against" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    # a lenient draft: its degeneracy report is printed with the headline
+    code = main(["rate", "--month", MONTH, "--methodology", METHODOLOGY, "--set", "zones.green=20",
+                 "--set", "zones.yellow=10", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0 and "Вырожденность: " in capsys.readouterr().out
 
 
 def test_unpublished_month_is_compared_with_the_preset_rated_now(

@@ -93,6 +93,8 @@ def rate(month: str, methodology: str, overrides: list[str], against: str | None
         print(f"rate: {exc}", file=sys.stderr)
         return 2
     print("\n".join(outcome.headline))
+    for line in outcome.degeneracies:  # the draft's degeneracy report
+        print(f"Вырожденность: {line}")
     print(f"written {out / 'comparison.html'} and {out / 'comparison.xlsx'} (nothing published)")
     return 0
 
