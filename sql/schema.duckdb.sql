@@ -896,16 +896,38 @@ CREATE TABLE audit.quarantine (
     quarantined_at  TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
+CREATE TABLE audit.rating_degeneracy (
+    snapshot_id   VARCHAR NOT NULL,
+    finding_no    INTEGER NOT NULL,
+    kind          VARCHAR NOT NULL,
+    rating_group  VARCHAR,
+    indicator_id  VARCHAR,
+    counts        VARCHAR NOT NULL,
+    org_ids       VARCHAR NOT NULL,
+    message_ru    VARCHAR NOT NULL,
+    PRIMARY KEY(snapshot_id, finding_no)
+);
+
 CREATE TABLE audit.rating_gate (
-    "month"       DATE                     NOT NULL,
-    checked_at    TIMESTAMP WITH TIME ZONE NOT NULL,
-    dag_id        VARCHAR,
-    run_id        VARCHAR,
-    verdict       VARCHAR                  NOT NULL,
-    reason        VARCHAR,
-    findings      VARCHAR                  NOT NULL,
-    message       VARCHAR                  NOT NULL,
-    snapshot_ids  VARCHAR
+    "month"         DATE                     NOT NULL,
+    checked_at      TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id          VARCHAR,
+    run_id          VARCHAR,
+    verdict         VARCHAR                  NOT NULL,
+    reason          VARCHAR,
+    findings        VARCHAR                  NOT NULL,
+    message         VARCHAR                  NOT NULL,
+    snapshot_ids    VARCHAR,
+    stage           VARCHAR,
+    methodology_id  VARCHAR
+);
+
+CREATE TABLE audit.rating_snapshot_input (
+    snapshot_id  VARCHAR NOT NULL,
+    input_id     VARCHAR NOT NULL,
+    fingerprint  VARCHAR NOT NULL,
+    bodies       INTEGER NOT NULL,
+    PRIMARY KEY(snapshot_id, input_id)
 );
 
 CREATE TABLE audit.schema_migrations (

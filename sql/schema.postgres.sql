@@ -908,16 +908,38 @@ CREATE TABLE audit.quarantine (
     quarantined_at  TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
+CREATE TABLE audit.rating_degeneracy (
+    snapshot_id   TEXT    NOT NULL,
+    finding_no    INTEGER NOT NULL,
+    kind          TEXT    NOT NULL,
+    rating_group  TEXT,
+    indicator_id  TEXT,
+    counts        TEXT    NOT NULL,
+    org_ids       TEXT    NOT NULL,
+    message_ru    TEXT    NOT NULL,
+    CONSTRAINT rating_degeneracy_pkey PRIMARY KEY (snapshot_id, finding_no)
+);
+
 CREATE TABLE audit.rating_gate (
-    month         DATE                     NOT NULL,
-    checked_at    TIMESTAMP WITH TIME ZONE NOT NULL,
-    dag_id        TEXT,
-    run_id        TEXT,
-    verdict       TEXT                     NOT NULL,
-    reason        TEXT,
-    findings      TEXT                     NOT NULL,
-    message       TEXT                     NOT NULL,
-    snapshot_ids  TEXT
+    month           DATE                     NOT NULL,
+    checked_at      TIMESTAMP WITH TIME ZONE NOT NULL,
+    dag_id          TEXT,
+    run_id          TEXT,
+    verdict         TEXT                     NOT NULL,
+    reason          TEXT,
+    findings        TEXT                     NOT NULL,
+    message         TEXT                     NOT NULL,
+    snapshot_ids    TEXT,
+    stage           TEXT,
+    methodology_id  TEXT
+);
+
+CREATE TABLE audit.rating_snapshot_input (
+    snapshot_id  TEXT    NOT NULL,
+    input_id     TEXT    NOT NULL,
+    fingerprint  TEXT    NOT NULL,
+    bodies       INTEGER NOT NULL,
+    CONSTRAINT rating_snapshot_input_pkey PRIMARY KEY (snapshot_id, input_id)
 );
 
 CREATE TABLE audit.schema_migrations (

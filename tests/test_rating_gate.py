@@ -3,13 +3,21 @@ rated only when its inputs are complete — or when incomplete inputs are accept
 a reason — and a snapshot with no rated body or a non-finite score is never made, whatever the
 override. Every check is recorded in ``audit.rating_gate``.
 
+Issue 24 adds the rating-level checks (required indicators, group sizes, rated bodies against last
+month's publication; which of them an override lifts) and the degeneracy report stored with each
+snapshot.
+
 The region of tests/test_rating_publish.py (``mart.rating_base`` seeded directly) with its inputs'
-records (tests/rating_inputs.py). The DAG's params are tested in tests/vk/test_dag_monthly_rating.py.
+records (tests/rating_inputs.py), rated under a methodology of this file (the presets change with
+their regions; these checks should not). The DAG's params are tested in
+tests/vk/test_dag_monthly_rating.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from datetime import date
 from pathlib import Path
 
@@ -21,12 +29,47 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.gate import month_inputs
 from gospublic.rating.snapshot import compute_snapshot
 from tests.rating_inputs import record_vk_days
-from tests.test_rating_publish import METHODOLOGY, seed_region
-from transforms.methodology import load_methodology
+from tests.test_rating_publish import seed_region
+from transforms.methodology import Methodology, load_methodology
 from transforms.publication_gate import PublicationGateError
 
 MONTH = "2025-11"
 OCTOBER, NOVEMBER = date(2025, 10, 1), date(2025, 11, 1)
+METHODOLOGY = "gate-test"
+# one group; rated with an official page (org-00 has none); three required indicators, one optional
+GATE_METHODOLOGY = """
+id: gate-test
+version: 1
+title: Проверка ворот публикации
+groups: {by: all}
+min_pages: 1
+zones: {green: 80, yellow: 60}
+indicators:
+  - {id: content, caption: "Доля публикаций с фото или видео", expression: photo_video_share,
+     direction: higher, scoring: {type: linear, worst: 0.2, best: 0.8}, weight: 25, required: true}
+  - {id: engagement, caption: "Вовлечённость (ER), %", expression: engagement_rate_pct, direction: higher,
+     scoring: {type: percentile}, weight: 25, required: true, unit: percent}
+  - {id: comments, caption: "Доля комментариев с ответом", expression: replied_share, direction: higher,
+     scoring: {type: linear, worst: 0.2, best: 0.9}, weight: 25, required: false, unit: share}
+  - {id: compliance, caption: "Соответствие требованиям", expression: compliance_score, direction: higher,
+     scoring: {type: linear, worst: 40, best: 100}, weight: 25, required: true, unit: points}
+"""
+
+
+@pytest.fixture(autouse=True)
+def gate_methodology(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Methodology:
+    """The rating step rates under this file's methodology (the only one it knows here)."""
+    path = tmp_path / f"{METHODOLOGY}.yaml"
+    path.write_text(GATE_METHODOLOGY, encoding="utf-8")
+    methodology = load_methodology(path)
+    use_methodology(monkeypatch, methodology)
+    return methodology
+
+
+def use_methodology(monkeypatch: pytest.MonkeyPatch, methodology: Methodology) -> None:
+    from gospublic.rating import steps
+
+    monkeypatch.setattr(steps, "methodologies", lambda: {METHODOLOGY: methodology})
 
 
 def rate(**options):
@@ -35,10 +78,11 @@ def rate(**options):
     return rate_month(MONTH, [METHODOLOGY], **options)
 
 
-def gate_rows(warehouse: Warehouse) -> list[dict]:
+def gate_rows(warehouse: Warehouse, stage: str = "inputs") -> list[dict]:
     return warehouse.query(
-        "SELECT month, verdict, reason, findings, message, snapshot_ids FROM audit.rating_gate "
-        "ORDER BY checked_at"
+        "SELECT month, verdict, reason, findings, message, snapshot_ids, methodology_id "
+        "FROM audit.rating_gate WHERE stage = :stage ORDER BY checked_at",
+        {"stage": stage},
     )
 
 
@@ -171,9 +215,11 @@ indicators:
 """
 
 
-def test_a_snapshot_with_a_nan_score_is_never_made(warehouse: Warehouse, tmp_path: Path) -> None:
-    """A rated body with every indicator missing (all re-weighted away) scores NaN: the snapshot
-    is refused before anything is written, and no override reaches this check."""
+def test_a_body_without_any_data_is_not_rated_rather_than_scored_nan(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """A body whose every indicator is missing and optional has nothing to be scored on: it is
+    listed as not rated with the reason (issue 24), where it once scored NaN."""
     complete_region(warehouse)
     warehouse.execute("UPDATE mart.rating_base SET satisfied_share = 0.5 WHERE month = :m", {"m": NOVEMBER})
     warehouse.execute(
@@ -182,18 +228,199 @@ def test_a_snapshot_with_a_nan_score_is_never_made(warehouse: Warehouse, tmp_pat
     )
     path = tmp_path / "gaps.yaml"
     path.write_text(METHODOLOGY_WITH_GAPS, encoding="utf-8")
+    snapshot = compute_snapshot(warehouse, load_methodology(path), NOVEMBER)
+    rows = warehouse.query(
+        "SELECT org_id, is_rated, score FROM mart.rating_monthly WHERE snapshot_id = :s ORDER BY org_id",
+        {"s": snapshot.snapshot_id},
+    )
+    assert [(r["org_id"], r["is_rated"], r["score"]) for r in rows if r["org_id"] == "org-03"] == [
+        ("org-03", False, None)
+    ]
+    assert all(math.isfinite(r["score"]) for r in rows if r["is_rated"])
+
+
+def test_a_non_finite_score_stops_the_snapshot_before_it_is_written(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorer fault (here injected: a score turned NaN after scoring) is refused before anything
+    is written, and no override reaches this check; nor does a snapshot without a rated body."""
+    from gospublic.rating import snapshot as snapshot_module
+
+    complete_region(warehouse)
+    warehouse.execute("UPDATE mart.rating_base SET satisfied_share = 0.5 WHERE month = :m", {"m": NOVEMBER})
+    path = tmp_path / "gaps.yaml"
+    path.write_text(METHODOLOGY_WITH_GAPS, encoding="utf-8")
+    real = snapshot_module.score_month
+
+    def faulty(base, methodology):
+        indicators, bodies = real(base, methodology)
+        bodies.loc[bodies["org_id"] == "org-03", "score"] = math.nan
+        return indicators, bodies
+
+    monkeypatch.setattr(snapshot_module, "score_month", faulty)
     with pytest.raises(PublicationGateError) as stopped:
         compute_snapshot(warehouse, load_methodology(path), NOVEMBER)
     message = str(stopped.value)
     assert "оценка не является числом (органов: 1): org-03" in message
     assert "the score is not a finite number for 1 bodies: org-03" in message
+    assert "оценки нельзя публиковать" in message and "its scores cannot be published" in message
     assert snapshot_count(warehouse) == 0
     assert warehouse.scalar("SELECT COUNT(*) FROM mart.rating_monthly") == 0
-
-    assert "оценки нельзя публиковать" in message and "its scores cannot be published" in message
+    monkeypatch.setattr(snapshot_module, "score_month", real)
 
     nobody = tmp_path / "nobody.yaml"  # every body needs two official pages: none has them
     nobody.write_text(METHODOLOGY_WITH_GAPS.replace("id: gaps", "id: nobody\nmin_pages: 2"), encoding="utf-8")
     with pytest.raises(PublicationGateError, match=r"ни один орган не получил оценку \(органов: 8\)"):
         compute_snapshot(warehouse, load_methodology(nobody), NOVEMBER)
     assert snapshot_count(warehouse) == 0
+
+
+def test_a_stored_non_finite_score_is_never_published(warehouse: Warehouse, lake: Lake) -> None:
+    """A draft whose stored score is not a number (NaN, or empty for a rated body) is refused
+    before publication, whatever the params."""
+    complete_region(warehouse)
+    (draft,) = rate(publish=False)
+    for bad in ("CAST('NaN' AS DOUBLE PRECISION)", "NULL"):
+        warehouse.execute(
+            f"UPDATE mart.rating_monthly SET score = {bad} WHERE snapshot_id = :s AND org_id = 'org-05'",
+            {"s": draft["snapshot_id"]},
+        )
+        with pytest.raises(PublicationGateError) as stopped:
+            rate(accept_incomplete_inputs=True, incomplete_inputs_reason="всё равно")
+        assert "оценка не является числом (органов: 1): org-05" in str(stopped.value)
+        assert "Такой рейтинг не публикуется ни при каких параметрах" in str(stopped.value)
+        assert not list(lake.list("publish/"))
+
+
+# -- the rating-level checks and the degeneracy report (issue 24) ----------------------------------
+
+
+def with_methodology(monkeypatch: pytest.MonkeyPatch, methodology: Methodology, **changes) -> None:
+    """The rating step's methodology with ``changes`` (e.g. a larger ``min_group_size``)."""
+    use_methodology(monkeypatch, dataclasses.replace(methodology, **changes))
+
+
+def test_a_published_rating_records_its_check(warehouse: Warehouse, lake: Lake) -> None:
+    complete_region(warehouse)
+    (result,) = rate()
+    (row,) = gate_rows(warehouse, "rating")
+    assert (row["verdict"], row["methodology_id"], row["snapshot_ids"]) == (
+        "passed",
+        METHODOLOGY,
+        result["snapshot_id"],
+    )
+    findings = json.loads(row["findings"])
+    assert findings["problems"] == [] and [n["code"] for n in findings["notes"]] == ["no_previous_rating"]
+
+
+def test_a_group_below_its_minimum_size_stops_publication_until_accepted(
+    warehouse: Warehouse, lake: Lake, monkeypatch: pytest.MonkeyPatch, gate_methodology: Methodology
+) -> None:
+    complete_region(warehouse)
+    with_methodology(
+        monkeypatch, gate_methodology, min_group_size=8
+    )  # 7 of the 8 bodies are rated (one has no page)
+    with pytest.raises(PublicationGateError) as stopped:
+        rate()
+    message = str(stopped.value)
+    assert "групп с числом органов в рейтинге меньше минимума (8): 1 — «Все органы»: 7 из 8" in message
+    assert "1 groups have fewer rated bodies than the minimum (8): «Все органы» 7 of 8" in message
+    assert '"accept_incomplete_inputs": true' in message  # overridable: the hint says how
+    assert [s["status"] for s in warehouse.query("SELECT status FROM mart.rating_snapshot")] == ["draft"]
+    assert not list(lake.list("publish/"))
+    (row,) = gate_rows(warehouse, "rating")
+    assert row["verdict"] == "failed" and row["message"] in message
+
+    reason = "Группа из семи органов утверждена руководителем ЦУР"
+    (result,) = rate(accept_incomplete_inputs=True, incomplete_inputs_reason=reason)
+    assert result["status"] == "published"
+    row = gate_rows(warehouse, "rating")[-1]
+    assert (row["verdict"], row["reason"], row["snapshot_ids"]) == ("accepted", reason, result["snapshot_id"])
+
+
+def test_a_fall_in_rated_bodies_stops_publication(
+    warehouse: Warehouse, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complete_region(warehouse)
+    from gospublic.rating.steps import rate as rate_month
+
+    rate_month("2025-10", [METHODOLOGY])  # 7 rated, published
+    warehouse.execute(  # two bodies lose their page in November: 5 rated, 29 % fewer
+        "UPDATE mart.rating_base SET pages = 0 WHERE month = :m AND org_id IN ('org-01', 'org-02')",
+        {"m": NOVEMBER},
+    )
+    with pytest.raises(PublicationGateError) as stopped:
+        rate()
+    message = str(stopped.value)
+    assert (
+        "органов в рейтинге 5 против 7 в опубликованном рейтинге прошлого месяца "
+        "(gate-test:2025-10:r1): на 29\u00a0% меньше (допускается 20\u00a0%)"
+    ) in message
+    assert "5 rated bodies against 7 in the previous month's published rating" in message
+    assert json.loads(gate_rows(warehouse, "rating")[-1]["findings"])["problems"][0]["code"] == "rated_drop"
+    monkeypatch.setenv("GOSPUBLIC_GATE_MAX_RATED_DROP", "0.3")
+    (result,) = rate()
+    assert result["status"] == "published"
+
+
+def test_a_rated_body_without_a_required_indicator_is_never_published(
+    warehouse: Warehouse, lake: Lake
+) -> None:
+    """A draft whose stored rows lack a required indicator (here taken away after it was computed)
+    is refused before publication, whatever the params."""
+    complete_region(warehouse)
+    (draft,) = rate(publish=False)
+    removed = warehouse.execute(
+        "DELETE FROM mart.rating_indicator "
+        "WHERE snapshot_id = :s AND org_id = 'org-04' AND indicator_id = 'compliance'",
+        {"s": draft["snapshot_id"]},
+    )
+    assert removed == 1
+    reason = "пробуем опубликовать всё равно"
+    with pytest.raises(PublicationGateError) as stopped:
+        rate(accept_incomplete_inputs=True, incomplete_inputs_reason=reason)
+    message = str(stopped.value)
+    assert "у органов в рейтинге нет обязательных показателей (органов: 1): org-04 (compliance)" in message
+    assert "1 rated bodies lack required indicators: org-04 (compliance)" in message
+    assert "Такой рейтинг не публикуется ни при каких параметрах" in message
+    assert not list(lake.list("publish/"))
+    row = gate_rows(warehouse, "rating")[-1]
+    assert row["verdict"] == "failed" and row["reason"] is None
+
+
+def test_the_degeneracy_report_is_stored_with_the_snapshot_logged_and_returned(
+    warehouse: Warehouse, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gospublic.rating.degeneracy import degeneracies_of
+
+    complete_region(warehouse)
+    warehouse.execute("UPDATE mart.rating_base SET compliance_score = 100 WHERE month = :m", {"m": NOVEMBER})
+    with caplog.at_level("INFO"):
+        (result,) = rate()
+    found = degeneracies_of(warehouse, result["snapshot_id"])
+    assert [(d.kind, d.group, d.indicator) for d in found] == [("equal_points", "Все органы", "compliance")]
+    assert dict(found[0].counts) == {"equal": 7, "rated": 7, "points": 100.0, "share": 1.0}
+    assert found[0].message_ru.startswith(
+        "«Соответствие требованиям», группа «Все органы»: одинаковый балл (100,0)"
+    )
+    assert result["degeneracies"] == [d.as_dict() for d in found]
+    from gospublic.rating.publication import hooks
+
+    # the methodology page of the publication
+    assert hooks.degeneracies(warehouse, result["snapshot_id"]) == [found[0].message_ru]
+    assert found[0].message_ru in caplog.text
+    (again,) = rate()  # inputs unchanged: the stored report is returned and logged again
+    assert not again["created"] and again["degeneracies"] == result["degeneracies"]
+
+
+def test_the_rated_drop_setting_is_parsed_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gospublic.infra import settings
+
+    assert settings.gate_rules().max_rated_drop == 0.2
+    monkeypatch.setenv("GOSPUBLIC_GATE_MAX_RATED_DROP", "0.35")
+    assert settings.gate_rules().max_rated_drop == 0.35
+    for bad, why in (("a fifth", "could not convert"), ("1.5", "max_rated_drop must be within 0..1")):
+        monkeypatch.setenv("GOSPUBLIC_GATE_MAX_RATED_DROP", bad)
+        with pytest.raises(ValueError, match=why) as refused_value:
+            settings.gate_rules()
+        assert f"GOSPUBLIC_GATE_MAX_RATED_DROP={bad!r}" in str(refused_value.value)

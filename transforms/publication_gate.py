@@ -227,7 +227,7 @@ def check_rating(facts: RatingFacts, rules: GateRules) -> Verdict:
     problems = list(check_scores(facts.subject, facts.scores).problems)
     notes: list[Finding] = []
     if facts.required_gaps:
-        problems.append(_required_problem(facts.required_gaps))
+        problems.append(required_problem(facts.required_gaps))
     small = [
         (group, rated, total)
         for group, (rated, total) in facts.groups.items()
@@ -263,7 +263,8 @@ def required_gaps(
     return {org: lacking for org, lacking in sorted(gaps.items()) if lacking}
 
 
-def _required_problem(gaps: Mapping[str, tuple[str, ...]]) -> Finding:
+def required_problem(gaps: Mapping[str, tuple[str, ...]]) -> Finding:
+    """The finding of rated bodies lacking required indicators (``required_gaps``)."""
     items = [f"{org} ({', '.join(lacking)})" for org, lacking in sorted(gaps.items())]
     return Finding(
         "required_indicator_missing",

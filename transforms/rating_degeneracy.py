@@ -48,6 +48,11 @@ class Degeneracy:
     message_ru: str = ""
     org_ids: tuple[str, ...] = ()
 
+    @property
+    def text_ru(self) -> str:
+        """The Russian line of the methodology sheet (the publication reads ``text_ru``)."""
+        return self.message_ru
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the run log, the task's result, the stored row."""
         return {

@@ -42,6 +42,7 @@ ENV_WAREHOUSE_LOCK_TIMEOUT = "GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT"
 ENV_GATE_VK_MISSING_DAYS = "GOSPUBLIC_GATE_VK_MISSING_DAYS"
 ENV_GATE_EXPORT_SOURCES = "GOSPUBLIC_GATE_EXPORT_SOURCES"
 ENV_GATE_MAX_DATA_SHARE_DROP = "GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP"
+ENV_GATE_MAX_RATED_DROP = "GOSPUBLIC_GATE_MAX_RATED_DROP"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -61,6 +62,7 @@ ENVIRONMENT = {
     ENV_GATE_VK_MISSING_DAYS: "days of the month without a VK load monthly_rating tolerates (default 0)",
     ENV_GATE_EXPORT_SOURCES: "sources whose exports must cover the rated month (default im,pos)",
     ENV_GATE_MAX_DATA_SHARE_DROP: "tolerated relative fall of the share of bodies with data (default 0.2)",
+    ENV_GATE_MAX_RATED_DROP: "tolerated relative fall of rated bodies since last publication (default 0.2)",
 }
 
 
@@ -143,12 +145,22 @@ def warehouse_lock_timeout() -> float:
 
 
 def gate_rules() -> GateRules:
-    """The publication gate's tolerances (``transforms.publication_gate``)."""
+    """The publication gate's tolerances (``transforms.publication_gate``); a value that is not a
+    number, or out of range, fails naming its variable."""
     from transforms.publication_gate import GateRules
 
     sources = os.environ.get(ENV_GATE_EXPORT_SOURCES, "im,pos")
-    return GateRules(
-        vk_missing_days=int(os.environ.get(ENV_GATE_VK_MISSING_DAYS, "0")),
-        export_sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
-        max_data_share_drop=float(os.environ.get(ENV_GATE_MAX_DATA_SHARE_DROP, "0.2")),
-    )
+    try:
+        return GateRules(
+            vk_missing_days=int(os.environ.get(ENV_GATE_VK_MISSING_DAYS, "0")),
+            export_sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+            max_data_share_drop=float(os.environ.get(ENV_GATE_MAX_DATA_SHARE_DROP, "0.2")),
+            max_rated_drop=float(os.environ.get(ENV_GATE_MAX_RATED_DROP, "0.2")),
+        )
+    except ValueError as exc:
+        names = ", ".join(
+            f"{name}={os.environ[name]!r}"
+            for name in (ENV_GATE_VK_MISSING_DAYS, ENV_GATE_MAX_DATA_SHARE_DROP, ENV_GATE_MAX_RATED_DROP)
+            if name in os.environ
+        )
+        raise ValueError(f"publication gate settings ({names or 'defaults'}): {exc}") from exc

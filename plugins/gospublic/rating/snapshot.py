@@ -18,11 +18,13 @@ import sqlalchemy as sa
 
 from gospublic.infra import settings
 from gospublic.infra.warehouse import Warehouse
+from gospublic.rating import degeneracy
 from gospublic.rating.gate import require_scores
 from gospublic.rating.results import RatedMonth
 from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
 from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
+from transforms.rating_degeneracy import find_degeneracies
 
 log = logging.getLogger(__name__)
 SNAPSHOT_TABLES = ("mart.rating_indicator", "mart.rating_monthly", "mart.rating_snapshot")
@@ -142,8 +144,9 @@ def compute_snapshot(
         (latest["revision"] + 1 if latest["status"] == "published" else latest["revision"]) if latest else 1
     )
     snapshot_id = f"{methodology.id}:{month:%Y-%m}:r{revision}"
-    # the publication gate: no snapshot without a rated body or with a score that is not a number
-    require_scores(f"{month:%Y-%m}, {methodology.id}", bodies)
+    # the publication gate: no snapshot without a rated body, with a score that is not a number or
+    # with a rated body lacking a required indicator
+    require_scores(f"{month:%Y-%m}, {methodology.id}", bodies, indicators, methodology)
     bodies = _with_changes(warehouse, methodology, month, bodies)
     snapshot = {
         "snapshot_id": snapshot_id,
@@ -170,6 +173,7 @@ def compute_snapshot(
             conn, "mart.rating_indicator", indicators.assign(snapshot_id=snapshot_id, month=month)
         )
         warehouse.bulk_load_in(conn, "mart.rating_monthly", _monthly_rows(bodies, snapshot_id, month))
+        degeneracy.store(warehouse, conn, snapshot_id, find_degeneracies(indicators, bodies, methodology))
     log.info(
         "rating %s %s: snapshot %s (%d bodies)", methodology.id, f"{month:%Y-%m}", snapshot_id, len(bodies)
     )

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from gospublic.infra import settings
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
-from gospublic.rating import whatif
-from gospublic.rating.gate import check_month, require_publishable
+from gospublic.rating import degeneracy, whatif
+from gospublic.rating.gate import check_month, check_snapshot
 from gospublic.rating.publish import publish_snapshot, recover
 from gospublic.rating.results import RatedMonth, WhatIfMonth
 from gospublic.rating.snapshot import compute_snapshot, methodologies
@@ -76,8 +76,9 @@ def rate(
             methodology = known[methodology_id]
             snapshot = compute_snapshot(warehouse, methodology, first_day, republish=republish)
             result = snapshot.as_dict()
+            result["degeneracies"] = degeneracy.report(warehouse, snapshot.snapshot_id)
             if publish and snapshot.status == "draft":
-                require_publishable(warehouse, snapshot.snapshot_id, f"{first_day:%Y-%m}, {methodology.id}")
+                check_snapshot(warehouse, gate, snapshot.snapshot_id, methodology)
                 publication = publish_snapshot(warehouse, lake, snapshot, methodology)
                 result["status"] = "published"
                 result["path"] = publication.path
