@@ -16,8 +16,16 @@ methodologies of `config/methodologies/` (`GOSPUBLIC_RATING_METHODOLOGIES`, defa
   with data not fallen by more than `GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP` (0.2) from the month before.
   Missing inputs fail the run (no retry) with the reason in Russian and English listing the days,
   sources and counts. To publish anyway: `{"accept_incomplete_inputs": true,
-  "incomplete_inputs_reason": "…"}`; every check is recorded in `audit.rating_gate`. A snapshot with
-  no rated body or a score that is not a number is never made, whatever the params.
+  "incomplete_inputs_reason": "…"}`; every check is recorded in `audit.rating_gate`. Then each
+  rating: no snapshot is made, whatever the params, with no rated body, a score that is not a
+  number or a rated body lacking a required indicator; a draft is published only when every group
+  has the methodology's `min_group_size` rated bodies and the rated bodies have not fallen by more
+  than `GOSPUBLIC_GATE_MAX_RATED_DROP` (0.2) from last month's publication (these two lifted by the
+  same params).
+* **Degeneracy report:** every snapshot stores (`audit.rating_degeneracy`), logs and returns where
+  its scores cannot tell bodies apart — an indicator with equal points for ≥ 90 % of a group, a group
+  below its minimum size, an indicator missing for more than half a group, a group in one zone,
+  shared 100s; the publication's methodology page shows it (docs/rating.md).
 * **What-if:** `{"dry_run": true}` rates the month under each methodology and compares it with the
   published rating (place moves, zone changes, the indicator that moved each body most) in
   `whatif/YYYY-MM/<methodology>/<run id>/comparison.html|xlsx`; nothing is published or snapshotted.
