@@ -21,7 +21,8 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.rating import degeneracy
 from gospublic.rating.gate import require_scores
 from gospublic.rating.results import RatedMonth
-from transforms.methodology import Methodology, MethodologyError, compile_indicators, load_all
+from transforms.measures import NEEDED_COLUMNS, measure_values
+from transforms.methodology import RESERVED_IDS, Methodology, MethodologyError, compile_indicators, load_all
 from transforms.months import parse_month, previous_month
 from transforms.rating import score_month
 from transforms.rating_degeneracy import find_degeneracies
@@ -62,7 +63,9 @@ def methodologies() -> dict[str, Methodology]:
 
 
 def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -> pd.DataFrame:
-    """One row per body of the month: group inputs and every indicator's raw value.
+    """One row per body of the month: group inputs, volumes and ratings per source, and every
+    indicator's raw value (an expression's from ``mart.rating_base``, a measure's from
+    ``core.fct_incident_timing`` by ``transforms.measures``).
 
     No text of the methodology reaches the SQL: each expression is parsed into an allow-listed
     tree and written out by ``transforms.rating_expression``; the columns it reads are checked
@@ -70,18 +73,30 @@ def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -
     """
     compiled = compile_indicators(methodology)
     present = set(warehouse.table_columns("mart.rating_base"))
-    for n, indicator in enumerate(compiled, start=1):
+    where = methodology.source or methodology.id
+    positions = [n for n, i in enumerate(methodology.indicators, start=1) if i.measure is None]
+    for n, indicator in zip(positions, compiled, strict=True):
         if missing := sorted(indicator.columns - present):
             raise MethodologyError(
-                f"{methodology.source or methodology.id}: indicators[{n}].expression reads {missing}, "
+                f"{where}: indicators[{n}].expression reads {missing}, "
                 "which mart.rating_base of the warehouse lacks: migrate the warehouse"
             )
-    values = ", ".join(f"{i.sql} AS {i.name}" for i in compiled)
-    return warehouse.query_df(
-        f"SELECT org_id, rating_group, incidents, pages, {values} FROM mart.rating_base "
-        "WHERE month = :month ORDER BY org_id",
+    if missing := sorted(set(RESERVED_IDS) - present):
+        raise MethodologyError(f"{where}: mart.rating_base lacks {missing}: migrate the warehouse")
+    columns = [*RESERVED_IDS, *(f"{i.sql} AS {i.name}" for i in compiled)]
+    inputs = warehouse.query_df(
+        f"SELECT {', '.join(columns)} FROM mart.rating_base WHERE month = :month ORDER BY org_id",
         {"month": month},
     )
+    if not methodology.measures() or inputs.empty:
+        return inputs.assign(**{i.id: float("nan") for i in methodology.measures()})
+    timing = warehouse.query_df(
+        f"SELECT {', '.join(NEEDED_COLUMNS)} FROM core.fct_incident_timing "
+        "WHERE month = :month AND org_id IS NOT NULL",
+        {"month": month},
+    )
+    measured = measure_values(timing, methodology)
+    return inputs.merge(measured, on="org_id", how="left")
 
 
 def fingerprint(methodology: Methodology, inputs: pd.DataFrame) -> str:
