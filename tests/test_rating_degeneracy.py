@@ -1,6 +1,6 @@
 """The degeneracy report (transforms.rating_degeneracy) on small hand-made frames shaped like
-``score_month``'s output; the report of every preset on a month through ``score_month`` is in
-tests/test_rating_presets_finite.py, its storing in tests/test_rating_gate.py."""
+``score_month``'s output; its storing, logging and return by the rating step are tested in
+tests/test_rating_gate.py (both engines)."""
 
 from __future__ import annotations
 
