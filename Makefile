@@ -10,6 +10,10 @@ STAMP := $(VENV)/.installed
 DEMO_MONTH ?= 2025-11
 DEMO_DIR := $(CURDIR)/var/sample/$(DEMO_MONTH)
 LOGS := $(CURDIR)/var/logs
+# The suite's worker processes (pytest-xdist): one per core by default; a test file stays on one
+# worker (its module fixtures are built once). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 WAREHOUSE_WRITER_SLOTS ?= 1  # pool warehouse_writer: DuckDB admits one writing process per file
 
 # The embedded setup: everything under var/, Airflow on SQLite, no server needed.
@@ -57,7 +61,7 @@ format: venv ## ruff: fix what can be fixed and format
 	$(BIN)/ruff format .
 
 test: lint browser ## Lint, then the whole suite on DuckDB and PostgreSQL (CI=true: no PostgreSQL = failure)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 browser: ## Headless Chromium (the publication's PDFs and browser tests) and poppler-utils (pdftoppm), via apt
 	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
@@ -72,7 +76,7 @@ test-prod: venv ## docker-compose.yml's topology as local processes (Celery, Pos
 	  cat var/test-prod/run-table.md 2>/dev/null; exit $$status
 
 test-fast: venv ## The suite without the slow end-to-end DAG runs
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
 schema: venv ## Regenerate sql/schema.{duckdb,postgres}.sql, the DDL after all migrations (PostgreSQL: GOSPUBLIC_TEST_PG)
 	$(BIN)/python -m gospublic.cli schema-snapshot --pg-url "$${GOSPUBLIC_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres}"

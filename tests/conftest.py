@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,13 @@ _SESSION_DIR = Path(
     os.environ.get("GOSPUBLIC_TEST_SESSION_DIR") or tempfile.mkdtemp(prefix="gospublic-tests-")
 )
 os.environ["GOSPUBLIC_TEST_SESSION_DIR"] = str(_SESSION_DIR)
+# Under pytest-xdist (make test runs ``-n``) each worker process inherits the controller's folder:
+# a folder of its own keeps the workers' Airflow SQLite metadata and var/ apart.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and _SESSION_DIR.name != _WORKER:
+    _SESSION_DIR = _SESSION_DIR / _WORKER
+    _SESSION_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["GOSPUBLIC_TEST_SESSION_DIR"] = str(_SESSION_DIR)
 
 # Airflow reads its configuration at import: settle it before anything imports airflow.
 os.environ.update(
@@ -227,3 +236,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("prod")]
+
+
+# -- pytest-xdist: what workers report to the controller -------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker hands its kill trials (tests/reliability) to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.reliability.harness import KILL_TALLY
+
+        workeroutput["kill_tally"] = json.dumps(KILL_TALLY)
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller collects a finished worker's kill trials."""
+    from tests.reliability.harness import KILL_TALLY
+
+    KILL_TALLY.extend(json.loads(getattr(node, "workeroutput", {}).get("kill_tally", "[]")))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.reliability.harness import print_kill_tally
+
+    print_kill_tally(terminalreporter)

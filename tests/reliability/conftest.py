@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.harness import KILL_TALLY, StateStore, open_warehouse
+from tests.reliability.harness import StateStore, open_warehouse
 
 MONTH = "2025-11"
 SMALL = {"pages": 40, "incidents": 600, "bodies": 12, "start_days_before": 5}
@@ -116,23 +116,3 @@ def kill_states(
         yield states
     finally:
         store.close()
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not KILL_TALLY:
-        return
-    terminalreporter.section("kill -9 trials of the loads")
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in KILL_TALLY:
-        groups.setdefault((row["load"], row["engine"]), []).append(row)
-    for (load, engine), rows in sorted(groups.items()):
-        outcomes = ", ".join(f"{r['outcome']}@{r['kill_after']:.2f}s" for r in rows)
-        terminalreporter.write_line(
-            f"{load:<10} {engine:<8} {len(rows)} trials (clean run {rows[0]['duration']:.2f}s): {outcomes}"
-        )
-    killed = sum(1 for row in KILL_TALLY if row["killed"])
-    terminalreporter.write_line(
-        f"total: {len(KILL_TALLY)} trials, {killed} killed ({len(KILL_TALLY) - killed} finished before "
-        "their moment); outcomes: before = nothing of it visible, after = committed, "
-        "before its attempt = killed before its started rows were committed"
-    )

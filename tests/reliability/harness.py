@@ -258,3 +258,24 @@ def _child(step: Callable[..., Any], kwargs: dict[str, Any], environment: dict[s
         traceback.print_exc()
         os._exit(1)
     os._exit(0)  # no atexit handlers of the parent's (pytest's) in the child
+
+
+def print_kill_tally(terminalreporter: Any) -> None:
+    """The tally of the kill trials (tests/conftest.py's ``pytest_terminal_summary``)."""
+    if not KILL_TALLY:
+        return
+    terminalreporter.section("kill -9 trials of the loads")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in KILL_TALLY:
+        groups.setdefault((row["load"], row["engine"]), []).append(row)
+    for (load, engine), rows in sorted(groups.items()):
+        outcomes = ", ".join(f"{r['outcome']}@{r['kill_after']:.2f}s" for r in rows)
+        terminalreporter.write_line(
+            f"{load:<10} {engine:<8} {len(rows)} trials (clean run {rows[0]['duration']:.2f}s): {outcomes}"
+        )
+    killed = sum(1 for row in KILL_TALLY if row["killed"])
+    terminalreporter.write_line(
+        f"total: {len(KILL_TALLY)} trials, {killed} killed ({len(KILL_TALLY) - killed} finished before "
+        "their moment); outcomes: before = nothing of it visible, after = committed, "
+        "before its attempt = killed before its started rows were committed"
+    )
