@@ -90,6 +90,25 @@ def test_places_follow_the_stated_rule() -> None:
     assert places(scores, groups, "competition").tolist() == [1, 2, 2, 4, 1]
 
 
+def test_bodies_outside_every_group_are_no_group_of_their_own() -> None:
+    """A methodology that leaves some kinds unrated lists those bodies as not rated, not as a group
+    with its own page, PDF and sheet (found on the sample month: «Вне групп методики» was one)."""
+    import pandas as pd
+
+    from gospublic.rating.publication.model import group_order
+    from transforms.methodology import load_all
+    from transforms.rating import OUTSIDE_GROUPS
+
+    penza = load_all(ROOT)["penza-2025"]
+    table = pd.DataFrame(
+        {
+            "rating_group": ["ОИВ", OUTSIDE_GROUPS, "ОМСУ районов", OUTSIDE_GROUPS],
+            "incidents": [10, 3, 5, 0],
+        }
+    )
+    assert group_order(penza, table) == ["ОМСУ районов", "ОИВ"]
+
+
 def test_card_names_are_readable_and_unique() -> None:
     from gospublic.rating.publication.slugs import card_name, unique_slugs
 

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.methodology import Methodology
+from transforms.rating import OUTSIDE_GROUPS
 
 from .config import RANKING_RULES, PublicationConfig
 
@@ -30,7 +31,8 @@ def group_order(methodology: Methodology, table: pd.DataFrame) -> list[str]:
     """The table's groups in publication order: ``Methodology.group_order()`` when the methodology
     has it; otherwise volume groups from the most messages down, then the captions' order in the
     methodology, then alphabetical."""
-    present = list(dict.fromkeys(str(g) for g in table["rating_group"]))
+    # bodies no group of the methodology holds are listed as not rated, never as a group
+    present = [g for g in dict.fromkeys(str(g) for g in table["rating_group"]) if g != OUTSIDE_GROUPS]
     ordered: list[str] = []
     order_of = getattr(methodology, "group_order", None)
     if callable(order_of):
