@@ -90,17 +90,16 @@ def in_child(step: Callable[..., None], began: str, **kwargs: Any) -> None:
     ``started`` rows are committed (calls through ``audit.begin_attempt`` where the loaders call
     it), so that the parent knows whether the kill came before or after that commit."""
     from gospublic.incidents import files as incident_files
-    from gospublic.infra import audit
+    from gospublic.infra import audit, load_skeleton
     from gospublic.marts import build as marts_build
-    from gospublic.registry import load as registry_load
-    from gospublic.vk import load as vk_load
 
     def begin_attempt(*args: Any, **kw: Any) -> Any:
         attempt = audit.begin_attempt(*args, **kw)
         Path(began).touch()
         return attempt
 
-    for module in (registry_load, vk_load, incident_files, marts_build):
+    # the registry and VK loads begin their attempt in the shared skeleton (PartitionLoad.run)
+    for module in (load_skeleton, incident_files, marts_build):
         module.begin_attempt = begin_attempt  # type: ignore[attr-defined]
     step(**kwargs)
 

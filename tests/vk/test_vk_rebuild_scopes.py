@@ -10,13 +10,11 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-import sqlalchemy as sa
 
 from bench.vk_raw import land_month
 from gospublic.infra.lake import LocalLake
-from gospublic.infra.model_graph import graph
-from gospublic.infra.model_runner import run_models
 from gospublic.infra.pseudonym_key import pseudonymizer
+from gospublic.infra.warehouse import Transaction
 from gospublic.vk.load import load_day
 from tests.vk.conftest import VkWorld, days
 from tests.vk.test_vk_load_forward import hide_comments_seen_before
@@ -43,18 +41,18 @@ def _plain(value: object) -> object:
     return value
 
 
-def digests(conn: sa.Connection, tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent digest of each table, as ``conn`` sees it."""
+def digests(tx: Transaction, tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of each table, as ``tx`` sees it."""
     out = {}
     for table in tables:
-        result = conn.execute(sa.text(f"SELECT * FROM {table}"))
-        rows = sorted(repr(tuple(_plain(v) for v in row)) for row in result)
+        result = tx.query(f"SELECT * FROM {table}")  # columns in table order
+        rows = sorted(repr(tuple(_plain(v) for v in row.values())) for row in result)
         out[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
     return out
 
 
-def full_rebuild(conn: sa.Connection, day: date) -> None:
-    run_models(conn, graph().step("vk"), {"dt": day, "forward": False})
+def full_rebuild(tx: Transaction, day: date) -> None:
+    tx.run_models("vk", {"dt": day, "forward": False})
 
 
 def test_each_forward_day_equals_its_full_rebuild_table_by_table(vk_world: VkWorld, tmp_path) -> None:
@@ -67,26 +65,23 @@ def test_each_forward_day_equals_its_full_rebuild_table_by_table(vk_world: VkWor
 
     for day in RUN_DAYS:
         assert load_day(wh, lake, day, key)["rebuild"] == "forward"
-        with wh.begin() as conn:
-            forward = digests(conn, CORE + WORK)
+        with wh.transaction() as tx:
+            forward = digests(tx, CORE + WORK)
         assert forward["staging.vk_rebuild_posts"][0] > 0 and forward["staging.vk_day_comments"][0] > 0
-        with pytest.raises(_RollbackError), wh.begin() as conn:
-            full_rebuild(conn, day)
-            full = digests(conn, CORE + WORK)
+        with pytest.raises(_RollbackError), wh.transaction() as tx:
+            full_rebuild(tx, day)
+            full = digests(tx, CORE + WORK)
             raise _RollbackError
         assert {t: full[t] for t in full if full[t] != forward[t]} == {}, f"scopes diverge on {day}"
 
-    with wh.begin() as conn:
-        carried = conn.execute(
-            sa.text("SELECT COUNT(*) FROM staging.vk_day_comments WHERE observed_dt < :last"),
-            {"last": RUN_DAYS[-1]},
-        ).scalar()
-        seen_thrice = conn.execute(  # posts whose first observation the forward scope took from core
-            sa.text(
-                "SELECT COUNT(*) FROM (SELECT vk_group_id, post_id FROM staging.vk_post_observations"
-                " GROUP BY vk_group_id, post_id HAVING COUNT(DISTINCT dt) >= 3) AS p"
-            )
-        ).scalar()
+    with wh.transaction() as tx:
+        carried = tx.scalar(
+            "SELECT COUNT(*) FROM staging.vk_day_comments WHERE observed_dt < :last", {"last": RUN_DAYS[-1]}
+        )
+        seen_thrice = tx.scalar(  # posts whose first observation the forward scope took from core
+            "SELECT COUNT(*) FROM (SELECT vk_group_id, post_id FROM staging.vk_post_observations"
+            " GROUP BY vk_group_id, post_id HAVING COUNT(DISTINCT dt) >= 3) AS p"
+        )
     assert carried == hidden
     assert seen_thrice > 0
 
@@ -98,15 +93,15 @@ def test_forward_sequence_equals_full_rebuild_of_every_day(vk_world: VkWorld, tm
     hide_comments_seen_before(lake.root, RUN_DAYS[-1], RUN_DAYS[:-1])
     key = pseudonymizer()
     assert [load_day(wh, lake, day, key)["rebuild"] for day in RUN_DAYS] == ["forward"] * len(RUN_DAYS)
-    with wh.begin() as conn:
-        forward = digests(conn, CORE)
+    with wh.transaction() as tx:
+        forward = digests(tx, CORE)
     assert all(rows > 0 for rows, _ in forward.values())
 
-    with pytest.raises(_RollbackError), wh.begin() as conn:
+    with pytest.raises(_RollbackError), wh.transaction() as tx:
         for table in ("core.fct_post", "core.fct_comment"):
-            conn.execute(sa.text(f"DELETE FROM {table}"))
+            tx.empty(table)
         for day in RUN_DAYS:  # the staged month rebuilt from an empty core, oldest day first
-            full_rebuild(conn, day)
-        full = digests(conn, CORE)
+            full_rebuild(tx, day)
+        full = digests(tx, CORE)
         raise _RollbackError
     assert {t: full[t] for t in full if full[t] != forward[t]} == {}

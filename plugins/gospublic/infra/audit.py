@@ -3,7 +3,7 @@
 Every attempt of a load leaves a row in ``audit.load_runs``: ``begin_attempt`` commits a
 ``started`` row per target in a short transaction of its own (its ``load_id`` is the load's with
 ``#<attempt stamp>``), the load's own transaction deletes it and writes the final rows
-(``LoadAttempt.finish_in``), a failure marks it ``failed``, and the next attempt on the same
+(``tx.finish(attempt)``), a failure marks it ``failed``, and the next attempt on the same
 source and partition closes a ``started`` row left by a killed process as ``abandoned``. Readers
 that want loads which happened take ``status NOT IN ATTEMPT_STATUSES`` (``FINISHED_LOAD``).
 """
@@ -96,12 +96,13 @@ class LoadAttempt:
 
     def finish_in(self, conn: sa.Connection) -> None:
         """Delete this attempt's ``started`` rows inside the load's transaction (its final rows
-        replace them there)."""
+        replace them there). For callers holding a connection (``marts.build``); others call
+        ``tx.finish(attempt)``."""
         self.warehouse.delete_in(conn, "audit.load_runs", "load_id", list(self.load_ids))
 
     def marking_failure(self) -> AbstractContextManager[None]:
         """Mark the attempt ``failed`` when the block raises; put it outside the load's
-        transaction (``with attempt.marking_failure(), warehouse.begin() as conn:``) so that the
+        transaction (``with attempt.marking_failure(), warehouse.transaction() as tx:``) so that the
         mark is written after the rollback. A kill marks nothing: the next attempt abandons it."""
         return marking_failures(lambda: [self])
 
@@ -197,23 +198,6 @@ def _stamp(value: datetime | str) -> str:
     if value.tzinfo is None:  # DuckDB hands TIMESTAMPTZ back aware, but be safe
         value = value.replace(tzinfo=UTC)
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def replace_quarantine(
-    warehouse: Warehouse,
-    conn: sa.Connection,
-    *,
-    source: str,
-    partition_key: str,
-    load_id: str,
-    problems: Iterable[Any],
-) -> int:
-    """Replace the quarantine of (source, partition) with ``problems`` (file, row, column, reason, value)."""
-    frame = quarantine_frame(source=source, partition_key=partition_key, load_id=load_id, problems=problems)
-    result = warehouse.replace_partition_in(
-        conn, "audit.quarantine", frame, {"source": source, "partition_key": partition_key}
-    )
-    return result.inserted
 
 
 def quarantine_frame(
