@@ -749,7 +749,7 @@ CREATE TABLE mart.response_metrics_monthly (
     region_code                 TEXT             NOT NULL,
     incidents                   INTEGER          NOT NULL,
     answered                    INTEGER          NOT NULL,
-    answered_share              DOUBLE PRECISION NOT NULL,
+    answered_share              DOUBLE PRECISION,
     reaction_hours_median       DOUBLE PRECISION,
     reaction_hours_mean         DOUBLE PRECISION,
     reaction_hours_p90          DOUBLE PRECISION,
@@ -763,7 +763,7 @@ CREATE TABLE mart.response_metrics_monthly (
     answer_work_hours_mean      DOUBLE PRECISION,
     answer_work_hours_p90       DOUBLE PRECISION,
     overdue                     INTEGER          NOT NULL,
-    overdue_share               DOUBLE PRECISION NOT NULL,
+    overdue_share               DOUBLE PRECISION,
     rated                       INTEGER          NOT NULL,
     satisfaction_avg            DOUBLE PRECISION,
     satisfied_share             DOUBLE PRECISION,
@@ -786,7 +786,7 @@ COMMENT ON COLUMN mart.response_metrics_monthly.month IS 'Месяц: first day 
 COMMENT ON COLUMN mart.response_metrics_monthly.region_code IS 'Код региона: region code';
 COMMENT ON COLUMN mart.response_metrics_monthly.incidents IS 'Поступило сообщений: messages registered in the month';
 COMMENT ON COLUMN mart.response_metrics_monthly.answered IS 'Дан ответ: counted messages answered (latest state)';
-COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'Доля отвеченных: answered ÷ counted';
+COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'Доля отвеченных: answered ÷ counted; NULL when nothing was counted (every incident rejected)';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_median IS 'Время реакции, медиана, ч: median hours from registration to the first reaction (ПОС, IM without a reaction — the answer)';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_mean IS 'Время реакции, среднее, ч: mean of the same';
 COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_p90 IS 'Время реакции, 90-й процентиль, ч: 90th percentile of the same';
@@ -800,7 +800,7 @@ COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_median IS 'В�
 COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_mean IS 'Время ответа, среднее, рабочих ч: mean answer time in working hours';
 COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_p90 IS 'Время ответа, 90-й процентиль, рабочих ч: 90th percentile of answer time in working hours';
 COMMENT ON COLUMN mart.response_metrics_monthly.overdue IS 'Просрочено: answered after the deadline, or unanswered past it at the last export (deadlines in config/marts.yaml)';
-COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'Доля просроченных: overdue ÷ counted';
+COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'Доля просроченных: overdue ÷ counted; NULL when nothing was counted (every incident rejected)';
 COMMENT ON COLUMN mart.response_metrics_monthly.rated IS 'Получено оценок: counted incidents the citizen rated';
 COMMENT ON COLUMN mart.response_metrics_monthly.satisfaction_avg IS 'Средняя оценка: average rating on the 1–5 scale';
 COMMENT ON COLUMN mart.response_metrics_monthly.satisfied_share IS 'Доля удовлетворённых: share of ratings that are satisfied (4–5 or «Удовлетворён»)';

@@ -62,6 +62,24 @@ def test_rejected_incidents_are_excluded_from_shares_and_never_overdue(incident_
     assert check_month(wh, dt.date(2025, 11, 1))["mart.response_metrics_monthly"] >= 1
 
 
+def test_a_body_whose_every_incident_was_rejected_builds_with_no_shares(incident_world: IncidentWorld) -> None:
+    """Found on the sample month (org-0096, org-0197, org-0199): a body with a source's every
+    incident rejected has nothing to take a share of — its shares are unknown (NULL), and the
+    month's build must not fail on them."""
+    wh = incident_world.warehouse
+    org_id = wh.scalar("SELECT MIN(org_id) FROM core.dim_org WHERE region_code = '58'")
+    rows = [
+        incident(org_id, "r1", "rejected", moscow(2025, 11, 11, 10), None),
+        incident(org_id, "r2", "rejected", moscow(2025, 11, 12, 10), None),
+    ]
+    wh.bulk_load("core.fct_incident", pd.DataFrame(rows))
+    build_month(wh, dt.date(2025, 11, 1))
+    metrics = wh.query_df("SELECT * FROM mart.response_metrics_monthly WHERE source = 'im'").iloc[0]
+    assert (metrics["incidents"], metrics["counted"], metrics["excluded"], metrics["overdue"]) == (2, 0, 2, 0)
+    assert pd.isna(metrics["answered_share"]) and pd.isna(metrics["overdue_share"])
+    assert check_month(wh, dt.date(2025, 11, 1))["mart.response_metrics_monthly"] >= 1
+
+
 def test_pos_answers_are_measured_in_working_days(incident_world: IncidentWorld) -> None:
     """ПОС deadlines run in working days (ГК РФ ст. 191: from the day after registration)."""
     wh = incident_world.warehouse
