@@ -1,6 +1,14 @@
 # gospublic's Airflow image: the official image plus the project's locked dependencies.
 FROM apache/airflow:3.3.2-python3.11
 
+# Headless Chromium prints the publication's PDFs (GOSPUBLIC_PUBLICATION_PDF=on in compose), with
+# DejaVu fonts for Cyrillic; Debian's packages, as `make browser` installs them for development.
+USER root
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+USER airflow
+
 # The lock is hashed (`make lock`): --require-hashes refuses any archive whose sha256 is not in it,
 # and any requirement that is not pinned with == and hashed. The lock is complete (every dependency
 # resolved and pinned), so --no-deps: pip's resolver, in hash mode, rejects a dependency asked for

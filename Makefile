@@ -71,7 +71,7 @@ browser: ## Headless Chromium (the publication's PDFs and browser tests) and pop
 	  $$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends chromium fonts-dejavu-core poppler-utils >/dev/null; }
 
-test-prod: venv ## docker-compose.yml's topology as local processes (Celery, PostgreSQL, Redis, moto S3) runs the sample month; run table in var/test-prod/
+test-prod: venv browser ## docker-compose.yml's topology as local processes (Celery, PostgreSQL, Redis, moto S3) runs the sample month; run table in var/test-prod/
 	@status=0; $(BIN)/pytest --prod -m prod tests/prod || status=$$?; \
 	  cat var/test-prod/run-table.md 2>/dev/null; exit $$status
 

@@ -109,6 +109,24 @@ def test_bodies_outside_every_group_are_no_group_of_their_own() -> None:
     assert group_order(penza, table) == ["ОМСУ районов", "ОИВ"]
 
 
+def test_the_excel_csv_leaves_what_is_unknown_empty() -> None:
+    """pandas gives NaN, not None, for a missing zone, reason or previous group: each must be an
+    empty cell, never «nan» (found under kirov-2024: the zone of unrated bodies read «nan»)."""
+    import math
+
+    from gospublic.rating.publication.csv_files import excel_csv
+
+    rated = {"rating_group": "ОИВ", "place": 1, "name": "Минздрав", "score": 80.64, "zone_ru": "зелёная",
+             "score_change": math.nan, "previous_group": math.nan, "place_change": 2.0, "incidents": 12,
+             "is_rated": True, "not_rated_reason": math.nan, "org_id": "org-1"}  # fmt: skip
+    unrated = {**rated, "place": math.nan, "score": math.nan, "zone_ru": math.nan, "place_change": math.nan,
+               "is_rated": False, "not_rated_reason": "меньше 2 сообщений ИМ", "org_id": "org-2"}  # fmt: skip
+    lines = excel_csv([rated, unrated], "Организация").decode("utf-8-sig").splitlines()
+    assert lines[1] == "ОИВ;1;Минздрав;80,6;зелёная;;2;12;да;;org-1"
+    assert lines[2] == "ОИВ;;Минздрав;;;;;12;нет;меньше 2 сообщений ИМ;org-2"
+    assert "nan" not in "\n".join(lines).lower()
+
+
 def test_card_names_are_readable_and_unique() -> None:
     from gospublic.rating.publication.slugs import card_name, unique_slugs
 

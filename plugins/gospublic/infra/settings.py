@@ -43,6 +43,7 @@ ENV_GATE_VK_MISSING_DAYS = "GOSPUBLIC_GATE_VK_MISSING_DAYS"
 ENV_GATE_EXPORT_SOURCES = "GOSPUBLIC_GATE_EXPORT_SOURCES"
 ENV_GATE_MAX_DATA_SHARE_DROP = "GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP"
 ENV_GATE_MAX_RATED_DROP = "GOSPUBLIC_GATE_MAX_RATED_DROP"
+ENV_PUBLICATION_PDF = "GOSPUBLIC_PUBLICATION_PDF"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -63,6 +64,7 @@ ENVIRONMENT = {
     ENV_GATE_EXPORT_SOURCES: "sources whose exports must cover the rated month (default im,pos)",
     ENV_GATE_MAX_DATA_SHARE_DROP: "tolerated relative fall of the share of bodies with data (default 0.2)",
     ENV_GATE_MAX_RATED_DROP: "tolerated relative fall of rated bodies since last publication (default 0.2)",
+    ENV_PUBLICATION_PDF: "PDFs of the publication: auto (when Chromium is installed; default), on, off",
 }
 
 

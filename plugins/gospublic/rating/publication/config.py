@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from gospublic.infra.settings import project_home
+from gospublic.infra.settings import ENV_PUBLICATION_PDF, project_home
 
-ENV_PDF = "GOSPUBLIC_PUBLICATION_PDF"
+ENV_PDF = ENV_PUBLICATION_PDF
 PDF_CHOICES = ("auto", "on", "off")
 RANKING_RULES = ("dense", "competition")
 MEASURES = ("im_reaction_hours_mean", "pos_answer_days_median", "pos_high_ratings_share")

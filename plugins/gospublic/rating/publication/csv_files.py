@@ -30,6 +30,13 @@ def _decimal(value: Any, digits: int) -> str:
     return text.replace(".", ",")  # a plain minus: Excel reads "-3,5" as a number
 
 
+def _text(value: Any) -> str:
+    """A text cell: empty for None and for pandas' NaN (which is truthy, and prints as «nan»)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
 def excel_csv(rows: list[dict[str, Any]], name_column: str) -> bytes:
     """``rows`` (the publication's rows in group and place order) for Russian-locale Excel."""
     header = ["Группа", "Место", name_column, "Балл", "Зона", "Изменение балла", "Изменение места в группе",
@@ -44,12 +51,12 @@ def excel_csv(rows: list[dict[str, Any]], name_column: str) -> bytes:
                 _decimal(row["place"], 0),
                 spreadsheet_value(row["name"]),
                 _decimal(row["score"], 1),
-                row["zone_ru"] or "",
+                _text(row["zone_ru"]),
                 _decimal(row["score_change"], 1),
-                "" if row["previous_group"] else _decimal(row["place_change"], 0),
+                "" if _text(row["previous_group"]) else _decimal(row["place_change"], 0),
                 _decimal(row["incidents"], 0),
                 "да" if row["is_rated"] else "нет",
-                spreadsheet_value(row["not_rated_reason"] or ""),
+                spreadsheet_value(_text(row["not_rated_reason"])),
                 spreadsheet_value(row["org_id"]),
             ]
         )
