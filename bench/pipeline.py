@@ -171,7 +171,7 @@ def _stage_marts(warehouse, _data, _vk, _lake, month) -> int:
     from gospublic.marts.build import build_month
 
     result = build_month(warehouse, month)
-    return result.incidents + sum(result.mart_rows.values())
+    return result["incidents"] + sum(result["mart_rows"].values())
 
 
 def _reset_rating(warehouse, _lake, _data) -> None:

@@ -155,18 +155,19 @@ def test_a_failed_attempt_records_no_secret(migrated: Warehouse, monkeypatch: py
 def test_a_failed_marts_build_is_marked_failed_and_the_next_one_succeeds(
     migrated: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from gospublic.infra import model_runner
     from gospublic.marts import build as marts_build
 
     load_registry(migrated, SAMPLE)
-    real_run_models = marts_build.run_models
+    real_run_models = model_runner.run_models  # the build runs its models through the transaction
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("mart model exploded")
 
-    monkeypatch.setattr(marts_build, "run_models", broken)
+    monkeypatch.setattr(model_runner, "run_models", broken)
     with pytest.raises(RuntimeError):
         marts_build.build_month(migrated, date(2025, 11, 1))
-    monkeypatch.setattr(marts_build, "run_models", real_run_models)
+    monkeypatch.setattr(model_runner, "run_models", real_run_models)
     marts_build.build_month(migrated, date(2025, 11, 1))
     runs = migrated.query(
         "SELECT status, message, partition_key FROM audit.load_runs WHERE source = 'marts' "

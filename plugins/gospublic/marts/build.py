@@ -17,15 +17,14 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 import yaml
 
 from gospublic.infra import settings
-from gospublic.infra.audit import LoadRun, begin_attempt, record_load_runs
+from gospublic.infra.audit import LoadRun, begin_attempt
 from gospublic.infra.model_graph import graph
-from gospublic.infra.model_runner import run_models
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.infra.workers import process_pool
+from gospublic.marts.results import MonthBuilt
 from gospublic.registry import region_timezones
 from transforms.answer_quality import (
     AnswerQualityRules,
@@ -76,46 +75,32 @@ def mart_params(start: date) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class MonthBuild:
-    month: str
-    incidents: int
-    mart_rows: dict[str, int]
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 @writer("marts")  # the mart dimensions are rebuilt whole: builds of any month take turns
-def build_month(warehouse: Warehouse, month: date) -> MonthBuild:
+def build_month(warehouse: Warehouse, month: date) -> MonthBuilt:
     """Replace the month's incident timing and every mart's rows of the month."""
     start = parse_month(month)
     incidents = 0
     run = _load_run(start, datetime.now(UTC))
     attempt = begin_attempt(warehouse, [run])
-    with attempt.marking_failure(), warehouse.begin() as conn:
+    with attempt.marking_failure(), warehouse.transaction() as tx:
         for table in TIMING_TABLES:
-            warehouse.delete_partition_in(conn, table, {"month": start})
+            tx.delete_partition(table, {"month": start})
         for timing, evidence in incident_timing_batches(warehouse, start):
-            incidents += warehouse.bulk_load_in(conn, "core.fct_incident_timing", timing)
-            warehouse.bulk_load_in(conn, "restricted.answer_quality_evidence", evidence)
-        warehouse.analyze_in(conn, TIMING_TABLES)
-        run_models(conn, graph().step("marts"), mart_params(start))
-        counts = {  # the checked marts' rows of the month
-            table: int(
-                conn.execute(
-                    sa.text(f"SELECT COUNT(*) FROM {table} WHERE month = :m"), {"m": start}
-                ).scalar_one()
-            )
+            incidents += tx.bulk_load("core.fct_incident_timing", timing)
+            tx.bulk_load("restricted.answer_quality_evidence", evidence)
+        tx.analyze(TIMING_TABLES)
+        tx.run_models("marts", mart_params(start))
+        counts = {  # the checked marts' rows of the month (table names from the model graph)
+            table: int(tx.scalar(f"SELECT COUNT(*) FROM {table} WHERE month = :m", {"m": start}))
             for table in checked_marts()
         }
-        attempt.finish_in(conn)
+        tx.finish(attempt)
         finished = dataclasses.replace(
             run, rows_read=incidents, rows_written=incidents, message=f"marts: {counts}"
         )
-        record_load_runs(warehouse, conn, [finished], prefix=run.load_id)
-    result = MonthBuild(f"{start:%Y-%m}", incidents, counts)
-    log.info("marts of %s built: %s", result.month, result.as_dict())
+        tx.record_load_runs([finished], prefix=run.load_id)
+    result = MonthBuilt(month=f"{start:%Y-%m}", incidents=incidents, mart_rows=counts)
+    log.info("marts of %s built: %s", result["month"], result)
     return result
 
 
