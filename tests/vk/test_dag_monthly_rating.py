@@ -22,6 +22,7 @@ from gospublic.infra.lake import Lake
 from gospublic.rating.snapshot import methodologies
 from tests.vk.conftest import VkWorld
 from tests.vk.test_dag_warehouse_build import load_world
+from transforms.rating import OUTSIDE_GROUPS
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -102,24 +103,35 @@ def check_published_files(world: VkWorld, lake: Lake, methodology_id: str, sid: 
     }
     payload = json.loads(lake.get_bytes(f"{root}/rating.json"))
     assert payload["snapshot_id"] == sid and len(payload["rows"]) == len(table)
+    # groups: those of the methodology holding a body of the table; bodies outside every group
+    # are listed as not rated, never as a group (docs/publication.md)
+    groups = [g for g in table["rating_group"].unique() if g != OUTSIDE_GROUPS]
+    rated, unrated = int(table["is_rated"].sum()), int((~table["is_rated"]).sum())
     workbook = load_workbook(io.BytesIO(lake.get_bytes(f"{root}/rating.xlsx")))
-    assert workbook.sheetnames[-1] == "Методика"
-    groups = table.groupby("rating_group").size()
-    assert len(workbook.sheetnames) == len(groups) + 1
-    assert sum(ws.max_row - 2 for ws in workbook.worksheets[:-1]) == len(table)
-    assert workbook.worksheets[0]["A2"].value == "Место"
+    assert workbook.sheetnames[len(groups) :] == ["Не оценены", "Показатели", "Методика"]
+    group_sheets = workbook.worksheets[: len(groups)]
+    assert sum(ws.max_row - 2 for ws in group_sheets) == rated
+    assert workbook["Не оценены"].max_row - 1 == unrated
+    assert group_sheets[0]["A2"].value == "Место" and group_sheets[0].freeze_panes == "C3"
     zoned = 0
-    for sheet in workbook.worksheets[:-1]:
-        for cells in sheet.iter_rows(min_row=3):
+    for sheet in group_sheets:
+        for cells in sheet.iter_rows(min_row=3, max_col=7):
             colours = {cell.fill.fgColor.rgb for cell in cells}
-            assert len(colours) == 1  # a row is filled whole by its zone's colour, or not at all
+            assert len(colours) == 1  # a row's columns are filled by its zone's colour, or none is
             zoned += colours != {"00000000"}
     assert zoned == table["zone"].notna().sum() > 0
     page = lake.get_bytes(f"{root}/rating.html").decode("utf-8")
-    assert page.count("<table class='rating'>") == len(groups) and "Методика" in page
-    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+    assert page.count('<table class="rating">') == len(groups) and "Методика" in page
+    for name in ("rating.html", "index.html", "methodology.html"):
+        text = lake.get_bytes(f"{root}/{name}").decode("utf-8")
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
+    group_pages = [obj.key for obj in lake.list(f"{root}/groups/")]
+    assert len(group_pages) == len(groups)
     cards = {obj.key.rsplit("/", 1)[-1] for obj in lake.list(f"{root}/cards/")}
-    assert cards == {f"{org}.html" for org in table.loc[table["is_rated"], "org_id"]}
+    rated_ids = set(table.loc[table["is_rated"], "org_id"])
+    # a card per rated body, named by its name's slug and its id, and the id-only name redirecting
+    assert {c.rsplit("--", 1)[1] for c in cards if "--" in c} == {f"{org}.html" for org in rated_ids}
+    assert {c for c in cards if "--" not in c} == {f"{org}.html" for org in rated_ids}
     latest = json.loads(lake.get_bytes(f"publish/rating/{MONTH}/{methodology_id}/latest.json"))
     assert latest["path"] == root
     return root
@@ -128,14 +140,16 @@ def check_published_files(world: VkWorld, lake: Lake, methodology_id: str, sid: 
 def test_month_rated_published_and_immutable(vk_world: VkWorld, dagbag, tmp_path: Path) -> None:
     world, wh = vk_world, vk_world.warehouse
     lake = rated_world(world, dagbag, tmp_path, gate_first=True)
-    accepted = wh.query("SELECT * FROM audit.rating_gate WHERE verdict = 'accepted'")
+    # the inputs' check (the rating's own check of the small world's groups is its own row)
+    accepted = wh.query("SELECT * FROM audit.rating_gate WHERE verdict = 'accepted' AND stage = 'inputs'")
     assert [row["reason"] for row in accepted] == [ACCEPTED["incomplete_inputs_reason"]]
     assert set(accepted[0]["snapshot_ids"].split(", ")) == {f"{m}:{MONTH}:r1" for m in RATED}
     roots = {}
     for methodology_id in RATED:
         sid = check_scores_ranks_and_zones(world, methodology_id)
         roots[methodology_id] = check_published_files(world, lake, methodology_id, sid)
-    card = lake.get_bytes(next(lake.list(f"{roots['penza-2025']}/cards/")).key).decode("utf-8")
+    card_key = next(o.key for o in lake.list(f"{roots['penza-2025']}/cards/") if "--" in o.key)
+    card = lake.get_bytes(card_key).decode("utf-8")
     assert "Больше всего баллов потеряно" in card and "Медиана группы" in card
 
     # Same inputs: nothing new. Changed inputs: refused until republished as revision 2.
@@ -145,7 +159,7 @@ def test_month_rated_published_and_immutable(vk_world: VkWorld, dagbag, tmp_path
     assert wh.scalar("SELECT COUNT(*) FROM mart.rating_snapshot") == 2
     assert lake.get_bytes(f"{roots['penza-2025']}/rating.csv") == csv_before
     wh.execute(
-        "UPDATE mart.rating_base SET satisfied_share = 0.05 "
+        "UPDATE mart.rating_base SET im_satisfied_share = 0.05 "  # penza-2025 reads IM satisfaction
         "WHERE org_id = (SELECT MIN(org_id) FROM mart.rating_base)"
     )
     refused = run_rating(dagbag, methodologies=["penza-2025"])
