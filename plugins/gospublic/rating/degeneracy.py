@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
-from gospublic.infra.warehouse import Warehouse
+from gospublic.infra.warehouse import Transaction, Warehouse
 from transforms.rating_degeneracy import Degeneracy
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,9 @@ _READ = (
 )
 
 
-def store(warehouse: Warehouse, conn: sa.Connection, snapshot_id: str, found: Sequence[Degeneracy]) -> None:
-    """Replace the snapshot's report within the snapshot's transaction ``conn``."""
-    conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE snapshot_id = :s"), {"s": snapshot_id})
+def store(tx: Transaction, snapshot_id: str, found: Sequence[Degeneracy]) -> None:
+    """Replace the snapshot's report within the snapshot's transaction ``tx``."""
+    tx.delete_partition(TABLE, {"snapshot_id": snapshot_id})
     if not found:
         return
     rows = [
@@ -53,7 +52,7 @@ def store(warehouse: Warehouse, conn: sa.Connection, snapshot_id: str, found: Se
         for n, d in enumerate(found, start=1)
     ]
     frame = pd.DataFrame(rows, columns=_COLUMNS).astype({"rating_group": object, "indicator_id": object})
-    warehouse.bulk_load_in(conn, TABLE, frame)
+    tx.bulk_load(TABLE, frame)
 
 
 def degeneracies_of(warehouse: Warehouse, snapshot_id: str) -> list[Degeneracy]:

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from gospublic.infra import settings
 from gospublic.infra.warehouse import Warehouse
@@ -176,19 +175,18 @@ def compute_snapshot(
         "published_at": None,
         "publish_path": None,
     }
-    with warehouse.begin() as conn:
+    with warehouse.transaction() as tx:
         for table in (*SNAPSHOT_TABLES, "audit.rating_snapshot_input"):
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE snapshot_id = :s"), {"s": snapshot_id})
-        parts = input_parts(methodology, inputs).assign(snapshot_id=snapshot_id)
-        warehouse.bulk_load_in(conn, "audit.rating_snapshot_input", parts)
+            tx.delete_partition(table, {"snapshot_id": snapshot_id})
+        tx.bulk_load(
+            "audit.rating_snapshot_input", input_parts(methodology, inputs).assign(snapshot_id=snapshot_id)
+        )
         frame = pd.DataFrame([snapshot])
         frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
-        warehouse.bulk_load_in(conn, "mart.rating_snapshot", frame.astype({"publish_path": object}))
-        warehouse.bulk_load_in(
-            conn, "mart.rating_indicator", indicators.assign(snapshot_id=snapshot_id, month=month)
-        )
-        warehouse.bulk_load_in(conn, "mart.rating_monthly", _monthly_rows(bodies, snapshot_id, month))
-        degeneracy.store(warehouse, conn, snapshot_id, find_degeneracies(indicators, bodies, methodology))
+        tx.bulk_load("mart.rating_snapshot", frame.astype({"publish_path": object}))
+        tx.bulk_load("mart.rating_indicator", indicators.assign(snapshot_id=snapshot_id, month=month))
+        tx.bulk_load("mart.rating_monthly", _monthly_rows(bodies, snapshot_id, month))
+        degeneracy.store(tx, snapshot_id, find_degeneracies(indicators, bodies, methodology))
     log.info(
         "rating %s %s: snapshot %s (%d bodies)", methodology.id, f"{month:%Y-%m}", snapshot_id, len(bodies)
     )
