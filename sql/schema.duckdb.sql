@@ -964,6 +964,21 @@ CREATE TABLE audit.vk_day_status (
     PRIMARY KEY(dt)
 );
 
+CREATE VIEW audit.health_export AS
+    SELECT "source", region_code, max(export_date) AS last_export_date, count_star() AS files, sum(rows_loaded) AS rows_loaded, sum(rows_quarantined) AS rows_quarantined FROM audit.export_file WHERE ((state = 'loaded') AND (region_code IS NOT NULL) AND (export_date IS NOT NULL)) GROUP BY "source", region_code;
+
+CREATE VIEW audit.health_extract_errors AS
+    SELECT dt, run_id, kind, count_star() AS errors, count(DISTINCT vk_group_id) AS pages FROM audit.extract_errors GROUP BY dt, run_id, kind;
+
+CREATE VIEW audit.health_quarantine AS
+    SELECT q.load_id, q."source", q.partition_key, q.file, r.dag_id, r.run_id, r.status, count_star() AS rows_quarantined, max(q.quarantined_at) AS last_quarantined_at FROM (audit.quarantine AS q LEFT JOIN audit.load_runs AS r ON ((q.load_id = r.load_id))) GROUP BY q.load_id, q."source", q.partition_key, q.file, r.dag_id, r.run_id, r.status;
+
+CREATE VIEW audit.health_silent_body AS
+    WITH bucketed AS (SELECT i."source", i.region_code, i.org_id, e.last_export_date, floor(((e.last_export_date - CAST(i.registered_at AS DATE)) / 30.0)) AS window_no FROM (core.fct_incident AS i INNER JOIN audit.health_export AS e ON (((i."source" = e."source") AND (i.region_code = e.region_code)))) WHERE (i.org_id IS NOT NULL)) SELECT "source", region_code, org_id, last_export_date FROM bucketed WHERE (window_no BETWEEN 0 AND 3) GROUP BY "source", region_code, org_id, last_export_date HAVING ((count(DISTINCT CASE  WHEN ((window_no > 0)) THEN (window_no) ELSE NULL END) = 3) AND (min(window_no) > 0));
+
+CREATE VIEW audit.health_vk_page AS
+    WITH page AS (SELECT page_id, org_id, vk_group_id FROM core.dim_page WHERE ((network = 'vk') AND (vk_group_id IS NOT NULL))), failed AS (SELECT DISTINCT e.vk_group_id, e.dt FROM (audit.extract_errors AS e INNER JOIN audit.vk_day_status AS s ON ((e.dt = s.dt))) WHERE (e.vk_group_id IS NOT NULL)), last_ok AS (SELECT page.vk_group_id, max(s.dt) AS last_ok_dt FROM ((page CROSS JOIN audit.vk_day_status AS s) LEFT JOIN failed AS f ON (((page.vk_group_id = f.vk_group_id) AND (s.dt = f.dt)))) WHERE (f.dt IS NULL) GROUP BY page.vk_group_id) SELECT page.page_id, page.org_id, page.vk_group_id, last_ok.last_ok_dt, (SELECT max(d.dt) FROM core.fct_page_daily AS d WHERE (d.vk_group_id = page.vk_group_id)) AS last_loaded_dt, (SELECT max(f.dt) FROM failed AS f WHERE (f.vk_group_id = page.vk_group_id)) AS last_failed_dt, (SELECT count_star() FROM failed AS f WHERE ((f.vk_group_id = page.vk_group_id) AND ((last_ok.last_ok_dt IS NULL) OR (f.dt > last_ok.last_ok_dt)))) AS failing_days FROM (page LEFT JOIN last_ok ON ((page.vk_group_id = last_ok.vk_group_id)));
+
 CREATE VIEW audit.unresolved_executor AS
     SELECT "source", region_code, executor, count_star() AS incidents, min(registered_at) AS first_registered_at, max(last_export_date) AS last_export_date FROM core.fct_incident WHERE (org_id IS NULL) GROUP BY "source", region_code, executor;
 

@@ -976,6 +976,102 @@ CREATE TABLE audit.vk_day_status (
     CONSTRAINT vk_day_status_pkey PRIMARY KEY (dt)
 );
 
+CREATE VIEW audit.health_export AS
+ SELECT export_file.source,
+    export_file.region_code,
+    max(export_file.export_date) AS last_export_date,
+    count(*) AS files,
+    sum(export_file.rows_loaded) AS rows_loaded,
+    sum(export_file.rows_quarantined) AS rows_quarantined
+   FROM audit.export_file
+  WHERE export_file.state = 'loaded'::text AND export_file.region_code IS NOT NULL AND export_file.export_date IS NOT NULL
+  GROUP BY export_file.source, export_file.region_code;
+
+CREATE VIEW audit.health_extract_errors AS
+ SELECT extract_errors.dt,
+    extract_errors.run_id,
+    extract_errors.kind,
+    count(*) AS errors,
+    count(DISTINCT extract_errors.vk_group_id) AS pages
+   FROM audit.extract_errors
+  GROUP BY extract_errors.dt, extract_errors.run_id, extract_errors.kind;
+
+CREATE VIEW audit.health_quarantine AS
+ SELECT q.load_id,
+    q.source,
+    q.partition_key,
+    q.file,
+    r.dag_id,
+    r.run_id,
+    r.status,
+    count(*) AS rows_quarantined,
+    max(q.quarantined_at) AS last_quarantined_at
+   FROM audit.quarantine q
+     LEFT JOIN audit.load_runs r ON q.load_id = r.load_id
+  GROUP BY q.load_id, q.source, q.partition_key, q.file, r.dag_id, r.run_id, r.status;
+
+CREATE VIEW audit.health_silent_body AS
+ WITH bucketed AS (
+         SELECT i.source,
+            i.region_code,
+            i.org_id,
+            e.last_export_date,
+            floor((e.last_export_date - i.registered_at::date)::numeric / 30.0) AS window_no
+           FROM core.fct_incident i
+             JOIN audit.health_export e ON i.source = e.source AND i.region_code = e.region_code
+          WHERE i.org_id IS NOT NULL
+        )
+ SELECT bucketed.source,
+    bucketed.region_code,
+    bucketed.org_id,
+    bucketed.last_export_date
+   FROM bucketed
+  WHERE bucketed.window_no >= 0::numeric AND bucketed.window_no <= 3::numeric
+  GROUP BY bucketed.source, bucketed.region_code, bucketed.org_id, bucketed.last_export_date
+ HAVING count(DISTINCT
+        CASE
+            WHEN bucketed.window_no > 0::numeric THEN bucketed.window_no
+            ELSE NULL::numeric
+        END) = 3 AND min(bucketed.window_no) > 0::numeric;
+
+CREATE VIEW audit.health_vk_page AS
+ WITH page AS (
+         SELECT dim_page.page_id,
+            dim_page.org_id,
+            dim_page.vk_group_id
+           FROM core.dim_page
+          WHERE dim_page.network = 'vk'::text AND dim_page.vk_group_id IS NOT NULL
+        ), failed AS (
+         SELECT DISTINCT e.vk_group_id,
+            e.dt
+           FROM audit.extract_errors e
+             JOIN audit.vk_day_status s ON e.dt = s.dt
+          WHERE e.vk_group_id IS NOT NULL
+        ), last_ok AS (
+         SELECT page_1.vk_group_id,
+            max(s.dt) AS last_ok_dt
+           FROM page page_1
+             CROSS JOIN audit.vk_day_status s
+             LEFT JOIN failed f ON page_1.vk_group_id = f.vk_group_id AND s.dt = f.dt
+          WHERE f.dt IS NULL
+          GROUP BY page_1.vk_group_id
+        )
+ SELECT page.page_id,
+    page.org_id,
+    page.vk_group_id,
+    last_ok.last_ok_dt,
+    ( SELECT max(d.dt) AS max
+           FROM core.fct_page_daily d
+          WHERE d.vk_group_id = page.vk_group_id) AS last_loaded_dt,
+    ( SELECT max(f.dt) AS max
+           FROM failed f
+          WHERE f.vk_group_id = page.vk_group_id) AS last_failed_dt,
+    ( SELECT count(*) AS count
+           FROM failed f
+          WHERE f.vk_group_id = page.vk_group_id AND (last_ok.last_ok_dt IS NULL OR f.dt > last_ok.last_ok_dt)) AS failing_days
+   FROM page
+     LEFT JOIN last_ok ON page.vk_group_id = last_ok.vk_group_id;
+
 CREATE VIEW audit.unresolved_executor AS
  SELECT fct_incident.source,
     fct_incident.region_code,

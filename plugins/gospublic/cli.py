@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from transforms.months import month_argument
@@ -109,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-dir", type=Path, default=Path("var/logs"))
     commands.add_parser("summary", help="where the results are")
     commands.add_parser("migrate", help="apply pending warehouse migrations")
+    health_command = commands.add_parser(
+        "health", help="operational health: VK days and pages, exports, quarantine (ops_check's thresholds)"
+    )
+    health_command.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="judge as of this date, YYYY-MM-DD (default: today in Moscow)",
+    )
     commands.add_parser(
         "data-dictionary", help="write docs/data-dictionary.md from config/mart_contract.yaml"
     )
@@ -154,15 +164,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     snapshot.add_argument("--sql-dir", type=Path, help="the sql/ folder (default: the project's)")
     args = parser.parse_args(argv)
-    commands_run = {
+    commands_run: dict[str, Callable[[], int]] = {
         "schema-snapshot": lambda: schema_snapshot(args),
         "run-dag": lambda: run_dag(args.dag_id, args.date, args.log_dir, args.conf),
         "migrate": migrate,
         "rating-summary": lambda: rating_summary(args.month, args.methodology),
         "rate": lambda: rate(args.month, args.methodology, args.overrides, args.against, args.out),
         "data-dictionary": data_dictionary,
+        "health": lambda: health(args.today),
     }
     return commands_run.get(args.command, summary)()
+
+
+def health(today: date | None = None) -> int:
+    """Print the health views as ops_check judges them; exit 1 when a threshold is crossed."""
+    from gospublic.infra.warehouse import Warehouse
+    from gospublic.ops import health as ops_health
+    from gospublic.ops import report, steps, thresholds
+
+    limits = thresholds.from_environment()
+    today = today or steps.today_moscow()
+    with Warehouse.from_connection() as warehouse:
+        state = ops_health.read(warehouse, today)
+    found = ops_health.findings(state, limits)
+    print(report.render(state, limits, found))
+    return 1 if found else 0
 
 
 def schema_snapshot(args: argparse.Namespace) -> int:

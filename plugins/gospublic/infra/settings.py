@@ -44,6 +44,9 @@ ENV_GATE_EXPORT_SOURCES = "GOSPUBLIC_GATE_EXPORT_SOURCES"
 ENV_GATE_MAX_DATA_SHARE_DROP = "GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP"
 ENV_GATE_MAX_RATED_DROP = "GOSPUBLIC_GATE_MAX_RATED_DROP"
 ENV_PUBLICATION_PDF = "GOSPUBLIC_PUBLICATION_PDF"
+ENV_OPS_EXPORT_MAX_DAYS = "GOSPUBLIC_OPS_EXPORT_MAX_DAYS"
+ENV_OPS_PAGE_FAILING_DAYS = "GOSPUBLIC_OPS_PAGE_FAILING_DAYS"
+ENV_OPS_VK_MISSING_DAYS = "GOSPUBLIC_OPS_VK_MISSING_DAYS"
 
 ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
@@ -65,6 +68,9 @@ ENVIRONMENT = {
     ENV_GATE_MAX_DATA_SHARE_DROP: "tolerated relative fall of the share of bodies with data (default 0.2)",
     ENV_GATE_MAX_RATED_DROP: "tolerated relative fall of rated bodies since last publication (default 0.2)",
     ENV_PUBLICATION_PDF: "PDFs of the publication: auto (when Chromium is installed; default), on, off",
+    ENV_OPS_EXPORT_MAX_DAYS: "ops_check: days without an export per source[/region] (default im=3,pos=7; 58:pos=10)",
+    ENV_OPS_PAGE_FAILING_DAYS: "ops_check: VK page errors on this many loaded days in a row fail it (default 3)",
+    ENV_OPS_VK_MISSING_DAYS: "ops_check: VK days of the last 7 not fully loaded it tolerates (default 0)",
 }
 
 

@@ -1,0 +1,1 @@
+"""Operational health: the audit's health views read, judged against thresholds, printed."""

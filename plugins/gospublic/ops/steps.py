@@ -1,0 +1,43 @@
+"""The ops_check DAG's step: read the health views and fail on a crossed threshold."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from gospublic.infra.warehouse import Warehouse
+from gospublic.ops import health, thresholds
+from gospublic.ops.results import OpsChecked
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+class OpsThresholdError(RuntimeError):
+    """Thresholds crossed; the message is in Russian, then in English."""
+
+
+def today_moscow(now: datetime | None = None) -> date:
+    """Today's date in Moscow."""
+    return (now or datetime.now(MOSCOW)).astimezone(MOSCOW).date()
+
+
+def check(now: datetime | None = None) -> OpsChecked:
+    """Judge the warehouse's health today (Moscow); raise ``OpsThresholdError`` when crossed."""
+    today = today_moscow(now)
+    limits = thresholds.from_environment()
+    with Warehouse.from_connection() as warehouse:
+        state = health.read(warehouse, today)
+    found = health.findings(state, limits)
+    if found:
+        raise OpsThresholdError(
+            "Проверка эксплуатации: превышены пороги.\n"
+            + "\n".join(f"- {f.ru}" for f in found)
+            + "\n\nOps check: thresholds crossed.\n"
+            + "\n".join(f"- {f.en}" for f in found)
+        )
+    return OpsChecked(
+        today=today.isoformat(),
+        pages=len(state.pages),
+        exports=len(state.exports),
+        quarantined_rows=sum(int(q["rows_quarantined"]) for q in state.quarantine),
+    )

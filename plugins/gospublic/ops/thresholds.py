@@ -1,0 +1,74 @@
+"""The ops_check thresholds, parsed and validated from the environment (infra.settings names them)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from gospublic.infra import settings
+
+DEFAULT_EXPORT_MAX_DAYS = "im=3,pos=7"
+DEFAULT_PAGE_FAILING_DAYS = 3
+DEFAULT_VK_MISSING_DAYS = 0
+VK_WINDOW_DAYS = 7  # the days before today whose VK loads are checked
+
+_ENTRY = re.compile(r"^(?:(?P<region>[0-9]{2}):)?(?P<source>[a-z]+)=(?P<days>[0-9]+)$")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits beyond which ops_check fails."""
+
+    # days without an export tolerated, by (region or None for every region, source)
+    export_max_days: dict[tuple[str | None, str], int] = field(default_factory=dict)
+    page_failing_days: int = DEFAULT_PAGE_FAILING_DAYS
+    vk_missing_days: int = DEFAULT_VK_MISSING_DAYS
+
+    def export_limit(self, source: str, region: str) -> int | None:
+        """The tolerated days without an export of ``source`` in ``region`` (None: unchecked)."""
+        return self.export_max_days.get((region, source), self.export_max_days.get((None, source)))
+
+
+def parse_export_max_days(text: str) -> dict[tuple[str | None, str], int]:
+    """``"im=3,pos=7,58:pos=10"`` → {(None, "im"): 3, (None, "pos"): 7, ("58", "pos"): 10}."""
+    limits: dict[tuple[str | None, str], int] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _ENTRY.match(entry)
+        if not match:
+            raise ValueError(
+                f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} is not source=days or region:source=days"
+            )
+        key = (match["region"], match["source"])
+        if key in limits:
+            raise ValueError(f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} given twice")
+        days = int(match["days"])
+        if days < 1:
+            raise ValueError(f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} needs at least 1 day")
+        limits[key] = days
+    return limits
+
+
+def _count(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}: {raw!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError(f"{name}: {raw!r} is negative")
+    return value
+
+
+def from_environment() -> Thresholds:
+    """The thresholds of this deployment."""
+    return Thresholds(
+        export_max_days=parse_export_max_days(
+            os.environ.get(settings.ENV_OPS_EXPORT_MAX_DAYS, DEFAULT_EXPORT_MAX_DAYS)
+        ),
+        page_failing_days=max(1, _count(settings.ENV_OPS_PAGE_FAILING_DAYS, DEFAULT_PAGE_FAILING_DAYS)),
+        vk_missing_days=_count(settings.ENV_OPS_VK_MISSING_DAYS, DEFAULT_VK_MISSING_DAYS),
+    )

@@ -1,0 +1,183 @@
+"""Operational health (issue 26): the audit.health_* views on seeded audit rows, the thresholds
+ops_check applies and their parsing, the `health` report — on both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from gospublic.infra.migrations import migrate
+from gospublic.infra.warehouse import Warehouse
+from gospublic.ops import health, report, steps
+from gospublic.ops.thresholds import Thresholds, parse_export_max_days
+
+TODAY = date(2025, 12, 10)
+NOW = datetime(2025, 12, 10, 6, 0, tzinfo=UTC)  # 09:00 Moscow
+
+
+def _insert(wh: Warehouse, table: str, rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        names = ", ".join(row)
+        wh.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in row)})", row)
+
+
+def _page(page_id: str, group: int) -> dict[str, object]:
+    return {"page_id": page_id, "org_id": f"org-{page_id}", "network": "vk", "vk_group_id": group,
+            "url": f"https://vk.com/club{group}", "status": "active", "valid_from": date(2025, 1, 1),
+            "is_current": True, "load_id": "reg"}  # fmt: skip
+
+
+def _incident(n: int, org: str, day: str) -> dict[str, object]:
+    at = datetime.fromisoformat(f"{day}T09:00:00+00:00")
+    return {"source": "im", "incident_id": f"i{n}", "region_code": "58", "org_id": org, "executor": org,
+            "status": "closed", "registered_at": at, "due_at": at, "is_answered": True, "is_overdue": False,
+            "observations": 1, "first_export_date": at.date(), "last_export_date": at.date(),
+            "last_exported_at": at, "last_file": "f", "load_id": "inc"}  # fmt: skip
+
+
+@pytest.fixture
+def seeded(warehouse: Warehouse) -> Warehouse:
+    """Pages p1 (fails the last 3 loaded days), p2 (failed once, then fine), p3 (never loaded);
+    VK days 03..09.12 loaded except 07.12, 08.12 incomplete; IM 58 exported on 05.12 (5 days
+    old), ПОС 58 on 08.12; body A with incidents in three 30-day windows before the latest one and
+    none in it (silent), B in the latest one too, C in one window only."""
+    migrate(warehouse)
+    _insert(warehouse, "core.dim_page", [_page("p1", 101), _page("p2", 102), _page("p3", 103)])
+    days = [TODAY - timedelta(days=n) for n in range(1, 8)]  # 09.12 .. 03.12
+    loaded = [d for d in days if d != date(2025, 12, 7)]
+    _insert(warehouse, "audit.vk_day_status", [
+        {"dt": d, "run_id": f"r{d}", "pages": 3, "failed_pages": 1, "given_up_pages": 0, "given_up_calls": 0,
+         "complete": d != date(2025, 12, 8), "covered_by_dt": None, "loaded_at": NOW}
+        for d in loaded
+    ])  # fmt: skip
+    _insert(warehouse, "core.fct_page_daily", [
+        {"vk_group_id": g, "dt": d, "observed_at": NOW} for d in loaded for g in (101, 102)
+    ])  # fmt: skip
+    errors = [(101, date(2025, 12, 9)), (101, date(2025, 12, 8)), (101, date(2025, 12, 6)),
+              (101, date(2025, 12, 6)), (102, date(2025, 12, 4))]  # fmt: skip
+    _insert(warehouse, "audit.extract_errors", [
+        {"dt": d, "run_id": f"r{d}", "vk_group_id": g, "method": "groups.getById", "kind": "page",
+         "error_code": 15, "error_msg": "closed", "occurred_at": NOW}
+        for g, d in errors
+    ])  # fmt: skip
+    _insert(warehouse, "audit.export_file", [
+        {"file_sha": sha, "source": src, "file": f"{sha}.csv", "landed_key": sha, "state": state,
+         "region_code": "58", "export_date": day, "rows_loaded": 10, "rows_quarantined": 2, "bytes": 1,
+         "processed_at": NOW}
+        for sha, src, state, day in [
+            ("a", "im", "loaded", date(2025, 12, 1)), ("b", "im", "loaded", date(2025, 12, 5)),
+            ("c", "im", "rejected", date(2025, 12, 9)), ("d", "pos", "loaded", date(2025, 12, 8)),
+        ]
+    ])  # fmt: skip
+    # IM 58's latest export: 05.12; its windows: 06.11–05.12 (0), 07.10–05.11 (1), 07.09–06.10 (2),
+    # 08.08–06.09 (3). A: windows 3, 2, 1, none in 0 (silent); B: also in 0; C: window 1 only.
+    incidents = [("A", d) for d in ("2025-08-20", "2025-09-20", "2025-10-20", "2025-11-05")]
+    incidents += [("B", d) for d in ("2025-09-20", "2025-10-20", "2025-11-05", "2025-11-20")] + [
+        ("C", "2025-11-01")
+    ]
+    _insert(warehouse, "core.fct_incident", [_incident(n, org, d) for n, (org, d) in enumerate(incidents)])
+    _insert(warehouse, "audit.load_runs", [
+        {"load_id": "L1", "dag_id": "incidents_ingest", "run_id": "run1", "source": "im",
+         "partition_key": "b1", "target_table": "staging.incident_export", "rows_read": 12,
+         "rows_written": 10, "rows_rejected": 2,
+         "status": "succeeded", "started_at": NOW}
+    ])  # fmt: skip
+    _insert(warehouse, "audit.quarantine", [
+        {"source": "im", "partition_key": "b1", "file": f, "row_number": n, "reason": "bad date",
+         "load_id": "L1", "quarantined_at": NOW}
+        for n, f in enumerate(["x.csv", "x.csv", "y.csv"])
+    ])  # fmt: skip
+    return warehouse
+
+
+def test_health_views_give_each_row(seeded: Warehouse) -> None:
+    pages = {r["page_id"]: r for r in seeded.query("SELECT * FROM audit.health_vk_page")}
+    assert (
+        pages["p1"]["failing_days"] == 3
+    )  # loaded days 09, 08 and 06.12 failed (07.12 not loaded); 05.12 ok
+    assert pages["p1"]["last_ok_dt"] == date(2025, 12, 5)
+    assert pages["p1"]["last_failed_dt"] == date(2025, 12, 9)
+    assert pages["p1"]["last_loaded_dt"] == date(2025, 12, 9)
+    assert pages["p2"]["failing_days"] == 0 and pages["p2"]["last_ok_dt"] == date(2025, 12, 9)
+    assert pages["p3"]["last_loaded_dt"] is None and pages["p3"]["failing_days"] == 0
+
+    exports = {(r["source"], r["region_code"]): r for r in seeded.query("SELECT * FROM audit.health_export")}
+    assert exports[("im", "58")]["last_export_date"] == date(2025, 12, 5)  # the rejected 09.12 does not count
+    assert exports[("im", "58")]["files"] == 2 and exports[("im", "58")]["rows_quarantined"] == 4
+    assert exports[("pos", "58")]["last_export_date"] == date(2025, 12, 8)
+
+    silent = seeded.query("SELECT source, region_code, org_id FROM audit.health_silent_body")
+    assert silent == [{"source": "im", "region_code": "58", "org_id": "A"}]
+
+    quarantine = {r["file"]: r for r in seeded.query("SELECT * FROM audit.health_quarantine")}
+    assert {f: int(r["rows_quarantined"]) for f, r in quarantine.items()} == {"x.csv": 2, "y.csv": 1}
+    assert quarantine["x.csv"]["run_id"] == "run1" and quarantine["x.csv"]["dag_id"] == "incidents_ingest"
+
+    errors = {r["dt"]: r for r in seeded.query("SELECT * FROM audit.health_extract_errors")}
+    assert int(errors[date(2025, 12, 6)]["errors"]) == 2 and int(errors[date(2025, 12, 6)]["pages"]) == 1
+    assert len(errors) == 4
+
+
+def test_findings_flag_each_threshold_crossed(seeded: Warehouse) -> None:
+    state = health.read(seeded, TODAY)
+    assert [(d["dt"], d["complete"]) for d in state.vk_days if not d["complete"]] == [
+        (date(2025, 12, 7), False),
+        (date(2025, 12, 8), False),
+    ]
+    limits = Thresholds(export_max_days=parse_export_max_days("im=3,pos=7,77:im=5"), page_failing_days=2)
+    found = health.findings(state, limits)
+    sections = [f.section for f in found]
+    assert sections == ["vk_days", "pages", "exports", "exports", "silent_bodies"]
+    assert "p1 (3)" in found[1].en and "p2" not in found[1].en
+    assert found[2].ru.startswith("Выгрузки IM, регион 58: нет новых 5 дней") and "05.12.2025" in found[2].ru
+    assert found[3].en == "Exports im region 77: none received"
+    relaxed = Thresholds(
+        export_max_days=parse_export_max_days("im=5,pos=7"), page_failing_days=4, vk_missing_days=2
+    )
+    assert [f.section for f in health.findings(state, relaxed)] == ["silent_bodies"]
+
+
+def test_check_fails_in_russian_and_english_and_the_report_flags(
+    seeded: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOSPUBLIC_OPS_EXPORT_MAX_DAYS", "im=3,pos=7")
+    with pytest.raises(steps.OpsThresholdError) as failed:
+        steps.check(NOW)
+    message = str(failed.value)
+    assert "Проверка эксплуатации" in message and "Ops check: thresholds crossed" in message
+    assert "07.12.2025, 08.12.2025" in message
+    state = health.read(seeded, TODAY)
+    limits = Thresholds(export_max_days=parse_export_max_days("im=3,pos=7"))
+    text = report.render(state, limits, health.findings(state, limits))
+    im_line = next(line for line in text.splitlines() if line.startswith("!!") and " im " in f" {line} ")
+    assert "2025-12-05" in im_line and " 5 " in im_line
+    assert "4 threshold(s) crossed" in text
+
+
+def test_check_passes_when_healthy(warehouse: Warehouse) -> None:
+    migrate(warehouse)
+    _insert(warehouse, "audit.vk_day_status", [
+        {"dt": TODAY - timedelta(days=n), "run_id": "r", "pages": 0, "failed_pages": 0, "given_up_pages": 0,
+         "given_up_calls": 0, "complete": True, "covered_by_dt": None, "loaded_at": NOW}
+        for n in range(1, 8)
+    ])  # fmt: skip
+    assert steps.check(NOW) == {"today": "2025-12-10", "pages": 0, "exports": 0, "quarantined_rows": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("im=x", "not source=days"), ("im=3,im=4", "given twice"), ("im=0", "at least 1"),
+     ("58pos=1", "not source=days"), ("im=3;pos=4", "not source=days")],
+)  # fmt: skip
+def test_export_max_days_refuses_bad_settings(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_export_max_days(text)
+
+
+def test_export_max_days_parses_sources_and_regions() -> None:
+    limits = Thresholds(export_max_days=parse_export_max_days(" im=3, pos=7 ,58:pos=10"))
+    assert limits.export_limit("pos", "58") == 10
+    assert limits.export_limit("pos", "43") == 7
+    assert limits.export_limit("im", "58") == 3
+    assert limits.export_limit("vk", "58") is None
