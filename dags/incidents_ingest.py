@@ -35,23 +35,34 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.incidents.results import IngestResult, IngestTotals
 from gospublic.orchestration.assets import INCIDENTS, REGISTRY
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
 
 
 @dag(
     dag_id="incidents_ingest",
+    description="Loads incident exports from incoming/ every 15 minutes, Moscow time, and after the registry",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("*/15 * * * *", timezone="Europe/Moscow"), assets=REGISTRY
     ),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
     tags=["gospublic", "incidents", "ingest"],
     doc_md=__doc__,
     default_args=default_args(),
 )
 def incidents_ingest() -> None:
     @task(multiple_outputs=True, pool=WAREHOUSE_POOL)
+    @fail_fast
     def ingest_new_files() -> IngestResult:
         """Load, reject or recognise every file waiting in incoming/, oldest first."""
         from gospublic.incidents import steps
@@ -60,6 +71,7 @@ def incidents_ingest() -> None:
         return steps.ingest(dag_id=context["dag"].dag_id, run_id=context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def resolve_executors() -> int:
         """Find bodies for incidents loaded without one (aliases added since)."""
         from gospublic.incidents import steps
@@ -67,6 +79,7 @@ def incidents_ingest() -> None:
         return steps.resolve()
 
     @task(multiple_outputs=True, outlets=INCIDENTS)
+    @fail_fast
     def publish(summary: IngestResult, resolved: int) -> IngestTotals:
         """Announce the incident tables when this run changed them; skipped otherwise."""
         from gospublic.incidents import steps

@@ -42,16 +42,30 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
+from gospublic.orchestration.deadlines import RATING_PUBLISHED_WITHIN, deadline
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+    month_param,
+    notify_published,
+)
+from gospublic.orchestration.failures import fail_fast
 from gospublic.rating.results import RatedMonth, WhatIfMonth
 
 
 @dag(
     dag_id="monthly_rating",
+    description="Rates and publishes the month before: the 3rd at 06:00, Moscow time",
     schedule=CronTriggerTimetable("0 6 3 * *", timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    deadline=deadline(RATING_PUBLISHED_WITHIN, "the month's rating published by the 3rd, 12:00 Moscow time"),
     tags=["gospublic", "rating", "publish"],
     doc_md=__doc__,
     default_args=default_args(),
@@ -74,6 +88,7 @@ from gospublic.rating.results import RatedMonth, WhatIfMonth
 )
 def monthly_rating() -> None:
     @task
+    @fail_fast
     def rated_month() -> str:
         """The month to rate."""
         from gospublic.rating import steps
@@ -81,28 +96,23 @@ def monthly_rating() -> None:
         context = get_current_context()
         return steps.rated_month(context["params"].get("month"), context["dag_run"].run_after)
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=WAREHOUSE_POOL, on_success_callback=notify_published)  # the notice with links
+    @fail_fast
     def rate(month: str) -> list[RatedMonth] | list[WhatIfMonth]:
         """Compute, snapshot and publish under each methodology (``dry_run``: compare only)."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from gospublic.rating import steps
-        from transforms.publication_gate import PublicationGateError
 
         context = get_current_context()
         params = context["params"]
-        try:
-            return steps.rate(
-                month,
-                params.get("methodologies"),
-                republish=bool(params.get("republish")),
-                accept_incomplete_inputs=bool(params.get("accept_incomplete_inputs")),
-                incomplete_inputs_reason=params.get("incomplete_inputs_reason"),
-                dry_run=bool(params.get("dry_run")),
-                run_id=context["run_id"],
-            )
-        except PublicationGateError as exc:  # inputs missing: retrying would not find them
-            raise AirflowFailException(str(exc)) from exc
+        return steps.rate(
+            month,
+            params.get("methodologies"),
+            republish=bool(params.get("republish")),
+            accept_incomplete_inputs=bool(params.get("accept_incomplete_inputs")),
+            incomplete_inputs_reason=params.get("incomplete_inputs_reason"),
+            dry_run=bool(params.get("dry_run")),
+            run_id=context["run_id"],
+        )
 
     rate(rated_month())
 

@@ -21,22 +21,33 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.assets import REGISTRY
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
 from gospublic.registry.results import RegistryCounts
 
 
 @dag(
     dag_id="registry",
+    description="Reloads the registry of bodies and their pages: daily at 00:15, Moscow time",
     schedule=CronTriggerTimetable("15 0 * * *", timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
     tags=["gospublic", "registry"],
     doc_md=__doc__,
     default_args=default_args(),
 )
 def registry() -> None:
     @task(multiple_outputs=True, outlets=REGISTRY, pool=WAREHOUSE_POOL)
+    @fail_fast
     def load_registry() -> RegistryCounts:
         """Validate the registry files and replace the dimensions; returns the counts."""
         from gospublic.registry import steps

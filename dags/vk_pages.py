@@ -41,7 +41,15 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.orchestration.assets import VK_PAGES
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.deadlines import VK_DAY_LOADED_WITHIN, deadline
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
 from gospublic.vk.results import Batch, BatchResult, DayLoad, DaySummary
 
 VK_POOL = "vk_api"
@@ -49,10 +57,14 @@ VK_POOL = "vk_api"
 
 @dag(
     dag_id="vk_pages",
+    description="Loads the day's VK pages and posts: daily at 23:30, Moscow time",
     schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    deadline=deadline(VK_DAY_LOADED_WITHIN, "the VK day loaded by 03:00 Moscow time"),
     tags=["gospublic", "vk", "extract"],
     doc_md=__doc__,
     default_args=default_args(),
@@ -68,6 +80,7 @@ VK_POOL = "vk_api"
 )
 def vk_pages() -> None:
     @task.branch
+    @fail_fast
     def choose_mode() -> str:
         """Replay loads from the lake only; otherwise extract first."""
         from gospublic.vk import steps
@@ -75,6 +88,7 @@ def vk_pages() -> None:
         return steps.first_task(bool(get_current_context()["params"].get("replay")))
 
     @task
+    @fail_fast
     def plan() -> list[Batch]:
         """The day's VK pages in batches, with the start of the posts' re-read window."""
         from gospublic.vk import steps
@@ -83,6 +97,7 @@ def vk_pages() -> None:
         return steps.plan(context["logical_date"], window_days=context["params"].get("window_days"))
 
     @task(multiple_outputs=True, pool=VK_POOL)
+    @fail_fast
     def extract(batch: Batch) -> BatchResult:
         """Call VK for one batch of pages; every answer lands in the lake."""
         from gospublic.vk import steps
@@ -91,6 +106,7 @@ def vk_pages() -> None:
         return steps.extract(batch, context["logical_date"], context["run_id"])
 
     @task(multiple_outputs=True)
+    @fail_fast
     def finish(outcomes: list[BatchResult]) -> DaySummary:
         """Write the run's manifest; move latest.json to it only if it passed its checks."""
         from gospublic.vk import steps
@@ -104,6 +120,7 @@ def vk_pages() -> None:
         trigger_rule="none_failed_min_one_success",
         pool=WAREHOUSE_POOL,
     )
+    @fail_fast
     def load() -> DayLoad:
         """Load the day's latest manifest from the lake into staging and core."""
         from gospublic.vk import steps

@@ -22,15 +22,26 @@ from airflow.sdk import AssetAny, dag, get_current_context, task
 
 from gospublic.marts.results import MonthBuilt
 from gospublic.orchestration.assets import INCIDENTS, MARTS, VK_PAGES
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args, month_param
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+    month_param,
+)
+from gospublic.orchestration.failures import fail_fast
 
 
 @dag(
     dag_id="warehouse_build",
+    description="Rebuilds the marts of the months whose VK or incident tables changed",
     schedule=AssetAny(*VK_PAGES, *INCIDENTS),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
     tags=["gospublic", "warehouse", "mart"],
     doc_md=__doc__,
     default_args=default_args(),
@@ -38,6 +49,7 @@ from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default
 )
 def warehouse_build() -> None:
     @task
+    @fail_fast
     def months() -> list[str]:
         """The months to rebuild."""
         from gospublic.marts import steps
@@ -46,6 +58,7 @@ def warehouse_build() -> None:
         return steps.months_to_build(context["params"].get("month"), context["dag_run"].run_after)
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def build(months: list[str]) -> list[MonthBuilt]:
         """Incident timing, then every mart model, month by month."""
         from gospublic.marts import steps
@@ -53,6 +66,7 @@ def warehouse_build() -> None:
         return steps.build(months)
 
     @task(multiple_outputs=True, outlets=MARTS)
+    @fail_fast
     def check(months: list[str]) -> dict[str, dict[str, int]]:
         """GE suites and reconciliation of each rebuilt month."""
         from gospublic.marts import steps

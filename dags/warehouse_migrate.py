@@ -15,21 +15,32 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from gospublic.orchestration.defaults import START_DATE, WAREHOUSE_POOL, default_args
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
 
 
 @dag(
     dag_id="warehouse_migrate",
+    description="Applies pending warehouse migrations; run by hand",
     schedule=None,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
     tags=["gospublic", "warehouse", "setup"],
     doc_md=__doc__,
     default_args=default_args(),
 )
 def warehouse_migrate() -> None:
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def apply_migrations() -> list[str]:
         """Apply pending migrations; returns their names."""
         from gospublic.infra import steps
@@ -37,6 +48,7 @@ def warehouse_migrate() -> None:
         return steps.migrate()
 
     @task
+    @fail_fast
     def check_schemas(applied: list[str]) -> list[str]:
         """Fail unless every warehouse schema exists and no migration is pending."""
         from gospublic.infra import steps

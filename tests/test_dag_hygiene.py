@@ -113,3 +113,98 @@ def test_every_pool_a_task_uses_is_created_by_init(production_dagbag) -> None:
     for pool in pools:
         assert f"airflow pools set {pool} " in compose, f"compose's init job does not create pool {pool}"
         assert f"airflow pools set {pool} " in makefile, f"make airflow-init does not create pool {pool}"
+
+
+def _cron_timetables(dag):
+    """The cron timetables behind a DAG's schedule (an AssetOrTimeSchedule wraps one)."""
+    from airflow.timetables.assets import AssetOrTimeSchedule
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    timetable = dag.timetable
+    if isinstance(timetable, AssetOrTimeSchedule):
+        timetable = timetable.timetable
+    return [timetable] if isinstance(timetable, CronTriggerTimetable) else []
+
+
+def test_each_dag_has_a_one_line_description_and_a_moscow_clock(production_dagbag) -> None:
+    cron_dags = 0
+    for dag_id, dag in production_dagbag.dags.items():
+        if dag_id == "ops_check":  # helper "health"'s DAG; checked once it lands
+            continue
+        assert dag.description and "\n" not in dag.description and len(dag.description) <= 100, dag_id
+        for timetable in _cron_timetables(dag):
+            cron_dags += 1
+            assert str(timetable._timezone.name) == "Europe/Moscow", dag_id
+            assert "Moscow time" in dag.description, dag_id
+    assert cron_dags >= 4  # registry, incidents_ingest, vk_pages, monthly_rating
+
+
+def test_each_dag_and_task_has_a_timeout_and_one_writer_at_a_time(production_dagbag) -> None:
+    from gospublic.orchestration.defaults import DAGRUN_TIMEOUT, MAX_ACTIVE_TASKS, TASK_TIMEOUT
+
+    for dag_id, dag in production_dagbag.dags.items():
+        if dag_id == "ops_check":
+            continue
+        assert dag.dagrun_timeout == DAGRUN_TIMEOUT, dag_id
+        assert dag.max_active_tasks == MAX_ACTIVE_TASKS, dag_id
+        for task in dag.tasks:
+            assert task.execution_timeout == TASK_TIMEOUT, (dag_id, task.task_id)
+            # a run of every attempt with its backoff fits in the run's timeout
+            assert task.execution_timeout * (task.retries + 1) < dag.dagrun_timeout, (dag_id, task.task_id)
+
+
+def test_deadlines_of_the_rating_and_the_vk_day(production_dagbag) -> None:
+    """The rating by the 3rd, 12:00 Moscow (run at 06:00); the VK day by 03:00 (run at 23:30)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from airflow.sdk.definitions.callback import SyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineReference
+
+    moscow = ZoneInfo("Europe/Moscow")
+    expected = {
+        "monthly_rating": (
+            datetime(2025, 12, 3, 6, 0, tzinfo=moscow),
+            datetime(2025, 12, 3, 12, 0, tzinfo=moscow),
+        ),
+        "vk_pages": (
+            datetime(2025, 12, 1, 23, 30, tzinfo=moscow),
+            datetime(2025, 12, 2, 3, 0, tzinfo=moscow),
+        ),
+    }
+    for dag_id, (logical, due) in expected.items():
+        dag = production_dagbag.get_dag(dag_id)
+        alerts = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+        assert len(alerts) == 1, dag_id
+        alert = alerts[0]
+        assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE, dag_id
+        # the timetable's run at `logical` is due at `due`
+        run = dag.timetable.next_dagrun_info(last_automated_data_interval=None, restriction=_from(logical))
+        assert run is not None and run.logical_date == logical, dag_id
+        assert run.logical_date + alert.interval == due, dag_id
+        assert isinstance(alert.callback, SyncCallback), dag_id
+        assert alert.callback.path == "gospublic.orchestration.deadlines.deadline_missed", dag_id
+    for dag_id, dag in production_dagbag.dags.items():
+        if dag_id not in expected:
+            assert not dag.deadline, dag_id
+
+
+def _from(moment):
+    from airflow.timetables.base import TimeRestriction
+
+    return TimeRestriction(earliest=moment, latest=None, catchup=True)
+
+
+def test_deadline_callback_resolves_and_writes_an_alert(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.module_loading import import_string
+
+    alerts = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("GOSPUBLIC_ALERT_LOG", str(alerts))
+    callback = import_string("gospublic.orchestration.deadlines.deadline_missed")
+
+    class Run:
+        dag_id, run_id = "vk_pages", "scheduled__2025-12-01"
+
+    callback(context={"dag_run": Run()}, what="the VK day loaded by 03:00 Moscow time")
+    alert = json.loads(alerts.read_text())
+    assert (alert["kind"], alert["dag_id"], alert["run_id"]) == ("deadline_missed", "vk_pages", Run.run_id)

@@ -36,6 +36,10 @@ class MigrationError(RuntimeError):
     """An applied migration was edited, or a migration failed."""
 
 
+class MigrationEditedError(MigrationError):
+    """An applied migration was edited: its checksum no longer matches (retrying cannot heal it)."""
+
+
 @dataclass(frozen=True)
 class MigrationStatus:
     applied: list[str]
@@ -52,7 +56,7 @@ def status(warehouse: Warehouse, root: Path | None = None) -> MigrationStatus:
     }
     edited = [f.name for f in files if f.name in recorded and recorded[f.name] != f.checksum]
     if edited:
-        raise MigrationError(
+        raise MigrationEditedError(
             f"applied migrations were edited: {edited}; add a new migration instead of changing them"
         )
     return MigrationStatus(

@@ -1,0 +1,57 @@
+"""Deadline Alerts of the DAGs: when a run's result must be there, and who hears when it is not.
+
+A deadline counts from the run's logical date (its trigger time on the Moscow clock of the
+DAG's ``CronTriggerTimetable``). The callback runs on the executor; until the notifiers of
+issue 26 land it logs one structured line (and appends to ``GOSPUBLIC_ALERT_LOG``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gospublic.infra import settings
+
+log = logging.getLogger("gospublic.alerts")
+
+CALLBACK = "gospublic.orchestration.deadlines.deadline_missed"
+
+# monthly_rating runs on the 3rd at 06:00 Moscow: the rating published by 12:00 the same day.
+RATING_PUBLISHED_WITHIN = timedelta(hours=6)
+# vk_pages runs at 23:30 Moscow for the day ending: loaded by 03:00 Moscow the next morning.
+VK_DAY_LOADED_WITHIN = timedelta(hours=3, minutes=30)
+
+
+def deadline(interval: timedelta, what: str) -> Any:
+    """A ``DeadlineAlert`` ``interval`` after the run's logical date; ``what`` names the promise."""
+    from airflow.sdk.definitions.callback import SyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=interval,
+        callback=SyncCallback(CALLBACK, kwargs={"what": what}),
+        name=what,
+    )
+
+
+def deadline_missed(context: Any = None, what: str = "", **kwargs: Any) -> None:
+    """Called by Airflow when a run misses its deadline: one alert line, no payloads."""
+    context = context or {}
+    dag_run = context.get("dag_run") if isinstance(context, dict) else None
+    alert = {
+        "at": datetime.now(UTC).isoformat(),
+        "kind": "deadline_missed",
+        "what": what,
+        "dag_id": getattr(dag_run, "dag_id", None)
+        or (context.get("dag_id") if isinstance(context, dict) else None),
+        "run_id": getattr(dag_run, "run_id", None),
+    }
+    log.error("deadline missed: %s", json.dumps(alert, ensure_ascii=False))
+    path = os.environ.get(settings.ENV_ALERT_LOG)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(alert, ensure_ascii=False) + "\n")
