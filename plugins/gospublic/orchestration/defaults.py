@@ -21,6 +21,16 @@ START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 # where runs of one loader still take turns through its advisory lock (Warehouse.writer_lock).
 WAREHOUSE_POOL = "warehouse_writer"
 
+# Timeouts, sized from docs/benchmarks.md (national scale, the slower engine, 2026-12-01): the
+# slowest task is vk_load on PostgreSQL (415 s); marts 122 s, incidents 141 s, rating 17 s, the
+# registry 9 s; VK extraction of all 4,825 pages with one token 564 s (a task does one batch).
+# A task gets 1 hour (about 8x the slowest stage, 6x a whole-country extraction); a run gets
+# 4 hours: three attempts of its longest task (retries 2) plus their backoff, and the rest.
+TASK_TIMEOUT = timedelta(hours=1)
+DAGRUN_TIMEOUT = timedelta(hours=4)
+# Tasks of one DAG run at once: 2 cores, and the warehouse writers take turns in their pool anyway.
+MAX_ACTIVE_TASKS = 2
+
 
 def default_args(**overrides: Any) -> dict[str, Any]:
     """``default_args`` for a DAG: retries with exponential backoff and the failure hook."""
@@ -30,6 +40,7 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": notify_failure,
     }
     args.update(overrides)
