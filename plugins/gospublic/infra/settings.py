@@ -21,8 +21,11 @@ CONN_WAREHOUSE = "gospublic_warehouse"
 CONN_LAKE = "gospublic_lake"
 CONN_VK = "gospublic_vk"
 CONN_PSEUDONYM = "gospublic_pseudonym"
+# Alert channels, each on when its connection exists (gospublic.orchestration.notify).
+CONN_SMTP = "gospublic_smtp"
+CONN_TELEGRAM = "gospublic_telegram"
 
-CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_PSEUDONYM)
+CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_PSEUDONYM, CONN_SMTP, CONN_TELEGRAM)
 
 # Environment variables (name -> meaning). Defaults live in the functions below.
 ENV_HOME = "GOSPUBLIC_HOME"
@@ -52,7 +55,7 @@ ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
     ENV_VAR_DIR: "runtime state folder: warehouse file, lake, Airflow home (default: <home>/var)",
     ENV_TASK_RETRIES: "retries of every task (default 2; tests set 0)",
-    ENV_ALERT_LOG: "file that task-failure alerts are appended to as JSON lines (optional)",
+    ENV_ALERT_LOG: "file task-failure alerts are appended to as JSON lines (optional; besides mail, Telegram)",
     ENV_REGISTRY_DIR: "folder with the registry's orgs.csv and pages.csv (default: <home>/config/registry)",
     ENV_VK_WINDOW_DAYS: "days of posts re-read by vk_pages to refresh their metrics (default 7)",
     ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",

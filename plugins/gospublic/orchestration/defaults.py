@@ -60,11 +60,12 @@ def month_param(when_empty: str) -> Any:
 
 
 def notify_failure(context: dict[str, Any]) -> None:
-    """Hook point for alerts when a task fails for good.
+    """Alerts when a task fails for good.
 
     Logs one structured line and, when ``GOSPUBLIC_ALERT_LOG`` names a file, appends the alert
-    there as JSON (a sidecar can forward it to mail or a messenger). Only ids, never payloads
-    or connection details, so no secret can leak through an alert.
+    there as JSON (only ids, never payloads or connection details); then sends the message of
+    :func:`gospublic.orchestration.notify.failure_message` by mail and Telegram when their
+    connections exist (docs/operations.md, "Notifications").
     """
     ti = context.get("ti") or context.get("task_instance")
     exception = context.get("exception")
@@ -81,3 +82,14 @@ def notify_failure(context: dict[str, Any]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    from gospublic.orchestration import notify
+
+    notify.alert_failure(context)
+
+
+def notify_published(context: dict[str, Any]) -> None:
+    """``on_success_callback`` of monthly_rating's ``rate``: a notice with links to the files of
+    each rating the run published (nothing when it published nothing new)."""
+    from gospublic.orchestration import notify
+
+    notify.alert_published(context)

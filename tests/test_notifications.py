@@ -1,0 +1,264 @@
+"""Alerts reach people on the real notifier path: a task that fails under ``dag.test`` sends an
+e-mail (SMTP provider's SmtpNotifier) to an SMTP server in this process and a message to a stub of
+the Telegram Bot API; a published rating sends its notice; a missed deadline too."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.airflow
+
+BOT_TOKEN = "123456:bot-Token-Qw9Er8Ty7"
+CHAT_ID = "-1001234"
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: greet, accept one message per DATA, keep it."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 localhost test SMTP\r\n")
+        while line := self.rfile.readline():
+            verb = line.decode().strip().split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.wfile.write(b"250 localhost\r\n")
+            elif verb == "DATA":
+                self.wfile.write(b"354 go on\r\n")
+                data = b""
+                while (chunk := self.rfile.readline()) and chunk != b".\r\n":
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                self.server.messages.append(email.message_from_bytes(data))  # type: ignore[attr-defined]
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+class _Threaded(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Message]]:
+    server = _Threaded(("127.0.0.1", 0), _SmtpHandler)
+    server.messages = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": server.server_address[1],
+        "extra": {
+            "from_email": "gospublic@example.ru",
+            "to": "duty@example.ru, analyst@example.ru",
+            "disable_tls": True,
+            "disable_ssl": True,
+            "timeout": 10,
+            "retry_limit": 0,
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_SMTP", json.dumps(conn))
+    yield server.messages  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def telegram_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            ok = self.path == f"/bot{BOT_TOKEN}/sendMessage"
+            received.append({"path": self.path, **body})
+            answer = json.dumps({"ok": ok, "result": {"message_id": len(received)}}).encode()
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn = {
+        "conn_type": "http",
+        "host": f"http://127.0.0.1:{server.server_address[1]}",
+        "password": BOT_TOKEN,
+        "extra": {"chat_id": CHAT_ID},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_TELEGRAM", json.dumps(conn))
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+def _subject(message: Message) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def _mail_text(message: Message) -> str:
+    import html
+    import re
+
+    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    raw = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return html.unescape(re.sub(r"<[^>]+>", "", raw))
+
+
+def test_a_failed_task_is_mailed_and_sent_to_telegram(
+    dagbag: Any, tmp_path: Path, smtp_server: list[Message], telegram_stub: list[dict[str, Any]], monkeypatch
+) -> None:
+    """monthly_rating against an empty warehouse: ``rate`` fails for good (no retries in tests)."""
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.example.ru/")
+    monkeypatch.setenv("GOSPUBLIC_TASK_RETRIES", "0")
+    warehouse = {"conn_type": "duckdb", "extra": {"path": str(tmp_path / "empty.duckdb")}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", json.dumps(warehouse))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path)}})
+    )
+    run = dagbag.get_dag("monthly_rating").test(
+        logical_date=datetime(2025, 12, 3, tzinfo=UTC),
+        run_conf={"month": "2025-11", "methodologies": ["penza-2025"]},
+    )
+    assert run.state == "failed"
+
+    assert len(smtp_server) == 1, "no e-mail reached the SMTP server"
+    mail = smtp_server[0]
+    assert mail["To"] == "duty@example.ru, analyst@example.ru"
+    assert _subject(mail) == "Сбой задачи rate в DAG monthly_rating"
+    text = _mail_text(mail)
+    for line in (
+        "DAG: monthly_rating",
+        "Задача: rate",
+        f"Запуск: {run.run_id}",
+        "Период: 2025-11",
+    ):
+        assert line in text.splitlines(), (line, text)
+    error = next(line for line in text.splitlines() if line.startswith("Ошибка: "))
+    assert len(error) > len("Ошибка: ") + 10, error
+    log_line = next(line for line in text.splitlines() if line.startswith("Лог: "))
+    assert log_line.startswith("Лог: http://airflow.example.ru/dags/monthly_rating/runs/")
+    assert "/tasks/rate" in log_line
+
+    assert len(telegram_stub) == 1, "no message reached the Telegram stub"
+    sent = telegram_stub[0]
+    assert sent["path"] == f"/bot{BOT_TOKEN}/sendMessage"
+    assert sent["chat_id"] == CHAT_ID
+    assert sent["text"] == text.strip()
+    assert error in sent["text"].splitlines()
+    assert log_line in sent["text"]
+    assert BOT_TOKEN not in sent["text"] and BOT_TOKEN not in text
+    print("\n--- delivered alert ---\n" + sent["text"])
+
+
+def test_no_connection_no_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gospublic.orchestration import notify
+
+    monkeypatch.delenv("AIRFLOW_CONN_GOSPUBLIC_SMTP", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_GOSPUBLIC_TELEGRAM", raising=False)
+    assert notify.notifiers("s", "t") == []
+    assert notify.deliver("s", "t") == 0
+
+
+def test_a_channel_that_fails_does_not_stop_the_other(
+    smtp_server: list[Message], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gospublic.orchestration import notify
+
+    conn = {"conn_type": "http", "host": "http://127.0.0.1:9", "password": BOT_TOKEN, "extra": {"chat_id": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_TELEGRAM", json.dumps(conn))
+    assert notify.deliver("Проверка", "текст") == 1
+    assert len(smtp_server) == 1
+
+
+def test_a_secret_in_the_error_is_masked() -> None:
+    from gospublic.infra.connections import mask_secret
+    from gospublic.orchestration import notify
+
+    mask_secret("s3cr3t-Value-Zz9")
+    line = notify.error_line(ValueError("login failed with s3cr3t-Value-Zz9 for user"))
+    assert line is not None and "s3cr3t-Value-Zz9" not in line and "***" in line
+
+
+class _PublishedTi:
+    dag_id, task_id, run_id, map_index, try_number = "monthly_rating", "rate", "scheduled__2025-12-03", -1, 1
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def xcom_pull(self, task_ids: str) -> Any:
+        assert task_ids == "rate"
+        return self.value
+
+
+def test_a_published_rating_is_announced_with_links(
+    tmp_path: Path, smtp_server: list[Message], telegram_stub: list[dict[str, Any]], monkeypatch
+) -> None:
+    from gospublic.orchestration.defaults import notify_published
+
+    folder = "publish/rating/2025-11/penza-2025/rev-1"
+    for name in ("rating.html", "rating.xlsx", "rating.pdf", "cards/x.html", "manifest.json"):
+        (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / name).write_text("x")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path)}})
+    )
+    rated = [
+        {"month": "2025-11", "methodology_id": "penza-2025", "revision": 1, "status": "published",
+         "created": True, "path": folder, "snapshot_id": "s", "input_fingerprint": "f"},
+        {"month": "2025-11", "methodology_id": "kirov-2024", "revision": 1, "status": "draft",
+         "created": True, "snapshot_id": "t", "input_fingerprint": "g"},
+    ]  # fmt: skip
+    notify_published({"ti": _PublishedTi(rated)})
+
+    assert len(telegram_stub) == 1 and len(smtp_server) == 1
+    text = telegram_stub[0]["text"]
+    assert text.splitlines()[0] == "Рейтинг за ноябрь 2025 опубликован: penza-2025, редакция 1"
+    for name in ("rating.html", "rating.xlsx", "rating.pdf"):
+        assert f"{(tmp_path / folder / name).as_uri()}" in text.splitlines(), (name, text)
+    assert "cards/" not in text and "manifest.json" not in text and "kirov-2024" not in text
+    assert "ноябрь 2025" in _mail_text(smtp_server[0])
+
+
+def test_nothing_published_nothing_sent(telegram_stub: list[dict[str, Any]]) -> None:
+    from gospublic.orchestration.defaults import notify_published
+
+    unchanged = [{"month": "2025-11", "methodology_id": "penza-2025", "revision": 1, "status": "published",
+                  "created": False, "path": "publish/x"}]  # fmt: skip
+    notify_published({"ti": _PublishedTi(unchanged)})
+    assert telegram_stub == []
+
+
+def test_a_missed_deadline_reaches_both_channels(
+    smtp_server: list[Message], telegram_stub: list[dict[str, Any]]
+) -> None:
+    from gospublic.orchestration import notify
+
+    what = "рейтинг за ноябрь 2025 не опубликован к 3 декабря, 12:00 МСК"
+    assert len(notify.deadline_notifiers(what)) == 2
+    context = {"dag_run": {"dag_id": "monthly_rating", "run_id": "scheduled__2025-12-03"}}
+    asyncio.run(notify.notify_deadline_missed(what=what, context=context))
+    assert notify.send_deadline_missed(what, context) == 2
+    assert len(telegram_stub) == len(smtp_server) == 2
+    assert telegram_stub[0]["text"].splitlines()[0] == f"Пропущен срок: {what}"
+    assert "DAG: monthly_rating" in telegram_stub[0]["text"]
+    assert _subject(smtp_server[0]) == "Пропущен срок" and what in _mail_text(smtp_server[0])
