@@ -216,7 +216,14 @@ def test_a_published_rating_is_announced_with_links(
     from gospublic.orchestration.defaults import notify_published
 
     folder = "publish/rating/2025-11/penza-2025/rev-1"
-    for name in ("rating.html", "rating.xlsx", "rating.pdf", "cards/x.html", "manifest.json"):
+    for name in (
+        "index.html",
+        "rating.xlsx",
+        "pdf/summary.pdf",
+        "pdf/big.pdf",
+        "cards/x.html",
+        "manifest.json",
+    ):
         (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / name).write_text("x")
     monkeypatch.setenv(
@@ -233,7 +240,7 @@ def test_a_published_rating_is_announced_with_links(
     assert len(telegram_stub) == 1 and len(smtp_server) == 1
     text = telegram_stub[0]["text"]
     assert text.splitlines()[0] == "Рейтинг за ноябрь 2025 опубликован: penza-2025, редакция 1"
-    for name in ("rating.html", "rating.xlsx", "rating.pdf"):
+    for name in ("index.html", "rating.xlsx", "pdf/summary.pdf", "pdf/big.pdf"):
         assert f"{(tmp_path / folder / name).as_uri()}" in text.splitlines(), (name, text)
     assert "cards/" not in text and "manifest.json" not in text and "kirov-2024" not in text
     assert "ноябрь 2025" in _mail_text(smtp_server[0])
@@ -262,3 +269,44 @@ def test_a_missed_deadline_reaches_both_channels(
     assert telegram_stub[0]["text"].splitlines()[0] == f"Пропущен срок: {what}"
     assert "DAG: monthly_rating" in telegram_stub[0]["text"]
     assert _subject(smtp_server[0]) == "Пропущен срок" and what in _mail_text(smtp_server[0])
+
+
+def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
+    """Quarantined rows and failed pages of this run only, from the audit tables; nothing for a
+    run with no records (unknown is not zero)."""
+    from datetime import date
+
+    from gospublic.infra.migrations import migrate
+    from gospublic.orchestration import notify
+
+    migrate(warehouse)
+    now = datetime(2025, 12, 1, tzinfo=UTC)
+    for load_id, run_id, rejected in (("a", "run-1", 100), ("b", "run-1", 23), ("c", "run-2", 7)):
+        warehouse.execute(
+            "INSERT INTO audit.load_runs (load_id, dag_id, run_id, task_id, source, partition_key,"
+            " target_table, rows_rejected, status, started_at) VALUES (:id, 'vk_pages', :run, 'load',"
+            " 'vk/wall.get', '2025-11-30', 'raw.vk_posts', :rejected, 'success', :now)",
+            {"id": load_id, "run": run_id, "rejected": rejected, "now": now},
+        )
+    for group, run_id in ((1, "run-1"), (1, "run-1"), (2, "run-1"), (3, "run-2")):
+        warehouse.execute(
+            "INSERT INTO audit.extract_errors (dt, run_id, vk_group_id, method, error_code, occurred_at)"
+            " VALUES (:dt, :run, :group, 'wall.get', 15, :now)",
+            {"dt": date(2025, 11, 30), "run": run_id, "group": group, "now": now},
+        )
+    assert notify.run_counts("vk_pages", "run-1") == {"rows_rejected": 123, "pages_failed": 2}
+    assert notify.run_counts("vk_pages", "run-3") == {}
+    assert notify.run_counts("registry", "run-1") == {}
+
+    class Ti:
+        dag_id, task_id, run_id, map_index, try_number, log_url = (
+            "vk_pages",
+            "load",
+            "run-1",
+            -1,
+            1,
+            "http://x/log",
+        )
+
+    text = notify.failure_message({"ti": Ti()}, notify.run_counts("vk_pages", "run-1"))
+    assert "Строк в карантине: 123" in text.splitlines() and "Страниц с ошибкой: 2" in text.splitlines()

@@ -28,10 +28,20 @@ TELEGRAM_API = "https://api.telegram.org"
 TELEGRAM_LIMIT = 4096  # characters in one Bot API message
 ERROR_LINE_LIMIT = 300
 
-_REJECTED_IN_RUN = """
-SELECT COALESCE(SUM(rows_rejected), 0) AS rejected, COUNT(*) AS loads
-FROM audit.load_runs WHERE dag_id = :dag_id AND run_id = :run_id
-"""
+# (count name, SQL giving n and how many records it was counted from). extract_errors has no
+# dag_id: its run ids are vk_pages' (the only writer), matched with the DAG through load_runs.
+_COUNTS = (
+    (
+        "rows_rejected",
+        "SELECT COALESCE(SUM(rows_rejected), 0) AS n, COUNT(*) AS records FROM audit.load_runs"
+        " WHERE dag_id = :dag_id AND run_id = :run_id",
+    ),
+    (
+        "pages_failed",
+        "SELECT COUNT(DISTINCT vk_group_id) AS n, COUNT(*) AS records FROM audit.extract_errors"
+        " WHERE run_id = :run_id AND :dag_id = 'vk_pages'",
+    ),
+)
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -123,24 +133,31 @@ def log_url(ti: Any) -> str | None:
 
 
 def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
-    """Rows the run's loads put in quarantine (``audit.load_runs``); empty when unknown — no
-    load recorded, no warehouse, or it cannot be read now (a guess would be worse than nothing)."""
+    """What the run's audit records count: rows its loads put in quarantine (``audit.load_runs``)
+    and VK pages with extraction errors (``audit.extract_errors``). A count is left out when
+    unknown — nothing recorded, no warehouse, or it cannot be read now: no guess."""
     if not dag_id or not run_id:
         return {}
     try:
         from gospublic.infra.warehouse import Warehouse
 
         warehouse = Warehouse.from_connection()
-        try:
-            rows = warehouse.query(_REJECTED_IN_RUN, {"dag_id": dag_id, "run_id": run_id})
-        finally:
-            warehouse.close()
     except Exception as exc:  # an alert must go out whatever the warehouse's state
         log.info("alert counts unknown: %s", type(exc).__name__)
         return {}
-    if not rows or not rows[0]["loads"]:
-        return {}
-    return {"rows_rejected": int(rows[0]["rejected"])}
+    counts: dict[str, int] = {}
+    try:
+        for name, sql in _COUNTS:
+            try:
+                rows = warehouse.query(sql, {"dag_id": dag_id, "run_id": run_id})
+            except Exception as exc:
+                log.info("alert count %s unknown: %s", name, type(exc).__name__)
+                continue
+            if rows and rows[0]["records"]:
+                counts[name] = int(rows[0]["n"])
+    finally:
+        warehouse.close()
+    return counts
 
 
 def published_message(context: Mapping[str, Any], rated: Iterable[Mapping[str, Any]]) -> str | None:
@@ -164,7 +181,11 @@ def published_message(context: Mapping[str, Any], rated: Iterable[Mapping[str, A
     return "\n\n".join([*blocks, f"DAG: {getattr(ti, 'dag_id', '?')}, запуск: {run_id}"])
 
 
-PUBLISHED_FILES = ("index.html", "rating.html", "rating.xlsx", "rating.csv")
+PUBLISHED_FILES = ("index.html", "rating.xlsx", "rating.csv")  # and pdf/*.pdf (docs/publication.md)
+
+
+def _is_pdf(name: str) -> bool:
+    return name.endswith(".pdf") and name.count("/") <= 1
 
 
 def publication_links(folder: str) -> list[str]:
@@ -176,8 +197,7 @@ def publication_links(folder: str) -> list[str]:
         lake = Lake.from_connection()
         prefix = folder.rstrip("/") + "/"
         keys = sorted(obj.key for obj in lake.list(prefix))
-        top = [k for k in keys if "/" not in k[len(prefix) :]]
-        wanted = [k for k in top if k.rsplit("/", 1)[-1] in PUBLISHED_FILES or k.endswith(".pdf")]
+        wanted = [k for k in keys if k[len(prefix) :] in PUBLISHED_FILES or _is_pdf(k[len(prefix) :])]
         return [lake.uri(k) for k in wanted] or [lake.uri(prefix)]
     except Exception as exc:
         log.info("publication links unknown: %s", type(exc).__name__)
