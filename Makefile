@@ -24,6 +24,16 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export GOSPUBLIC_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
+# The embedded setup fits 2 cores and DuckDB's single writer (docs/operations.md, "The embedded
+# setup"): 2 task processes at once, 2 tasks of a DAG at once, writers through pool warehouse_writer;
+# the UI and the API listen on this machine only. DAGs start paused (see the README to unpause).
+EMBEDDED_PARALLELISM ?= 2
+up demo airflow airflow-init: export AIRFLOW__CORE__PARALLELISM := $(EMBEDDED_PARALLELISM)
+up demo airflow airflow-init: export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := $(EMBEDDED_PARALLELISM)
+up demo airflow airflow-init: export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES := 1
+up demo airflow airflow-init: export AIRFLOW__API__WORKERS := 1
+up demo airflow airflow-init: export AIRFLOW__API__HOST := 127.0.0.1
+
 .PHONY: help venv lock lint format test test-fast test-prod schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
 
 help: ## List the commands
@@ -92,8 +102,8 @@ sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (dete
 
 demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)
-	@$(BIN)/python -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) > $(LOGS)/demo.log 2>&1 || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
-	@grep -E "^(registry|vk_pages|incidents_ingest|warehouse_build|monthly_rating|demo)" $(LOGS)/demo.log
+	@echo "demo: the runs of $(DEMO_MONTH), one line each as it ends (full log: $(LOGS)/demo.log)"
+	@set -o pipefail; $(BIN)/python -u -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) 2>&1 | tee $(LOGS)/demo.log | grep --line-buffered -E "^([0-9]+/[0-9]+ |demo:)" || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
 	@$(BIN)/python -m gospublic.cli summary
 	@$(BIN)/python -m gospublic.cli rating-summary --month $(DEMO_MONTH)
 
@@ -110,8 +120,8 @@ bench-pipeline: venv ## Every stage at region and national scale on both engines
 bench-incidents: venv ## Time and peak memory of a 1,000,000-row incident export through incidents_ingest's loader
 	$(BIN)/python bench/incidents.py
 
-up: airflow-init ## Airflow's UI on the embedded setup: http://localhost:8080
-	@echo "Airflow UI on http://localhost:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+up: airflow-init ## Airflow's UI on the embedded setup: http://127.0.0.1:8080 (this machine only)
+	@echo "Airflow UI on http://127.0.0.1:8080 — the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
 	$(BIN)/airflow standalone
 
 airflow: airflow-init ## Any Airflow CLI command on the embedded setup: make airflow CMD="dags list-import-errors"

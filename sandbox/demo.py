@@ -71,19 +71,24 @@ def run(args: argparse.Namespace) -> int:
         bag = DagBag(dag_folder=os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "dags"))
         exports = exports_by_day(args.data)
         first = datetime.combine(days[0], dtime(0, 30), MOSCOW)
-        results = [_run(bag.get_dag("registry"), first, None, server, "registry")]
+        # the whole plan first, so each line can say how far the demo is ("12/37")
+        plan: list[tuple[str, datetime, dict | None, list[Path]]] = [("registry", first, None, [])]
         for n, day in enumerate(days):
             when = datetime.combine(day, dtime(23, 30), MOSCOW)
-            conf = {"window_days": 7 if n == 0 else args.window_days}
-            results.append(_run(bag.get_dag("vk_pages"), when, conf, server, f"vk_pages {day}"))
+            plan.append(("vk_pages", when, {"window_days": 7 if n == 0 else args.window_days}, []))
             if day in exports:
-                results.append(_ingest(bag, exports.pop(day), day, server))
+                plan.append(("incidents_ingest", _ingest_time(day), None, exports.pop(day)))
         for day in sorted(d for d in exports if d > days[-1] and args.days is None):
-            results.append(_ingest(bag, exports.pop(day), day, server))
+            plan.append(("incidents_ingest", _ingest_time(day), None, exports.pop(day)))
         built = datetime.combine(days[-1], dtime(23, 59), MOSCOW)
-        month_conf = {"month": args.month}
         for dag_id in ("warehouse_build", "monthly_rating"):
-            results.append(_run(bag.get_dag(dag_id), built, month_conf, server, f"{dag_id} {args.month}"))
+            plan.append((dag_id, built, {"month": args.month}, []))
+        results = []
+        for n, (dag_id, when, conf, files) in enumerate(plan, start=1):
+            _drop(files)
+            label = f"{dag_id} {args.month if conf and 'month' in conf else when.date()}"
+            count = f"{n}/{len(plan)}"
+            results.append(_run(bag.get_dag(dag_id), when, conf, server, f"{count} {label}"))
     failures = sum(results)
     print(f"demo: {len(results) - failures} of {len(results)} runs succeeded")
     return 1 if failures else 0
@@ -99,22 +104,41 @@ def exports_by_day(data: Path) -> dict[date, list[Path]]:
     return by_day
 
 
-def _ingest(bag, files: list[Path], day: date, server) -> int:
-    """Drop the day's exports into the lake's incoming/ and run ``incidents_ingest``."""
+def _ingest_time(day: date) -> datetime:
+    """When the demo's incidents_ingest picks up a day's exports: 11:00 Moscow time."""
+    return datetime.combine(day, dtime(11, 0), MOSCOW)
+
+
+def _drop(files: list[Path]) -> None:
+    """Drop export files into the lake's incoming/, where ``incidents_ingest`` finds them."""
+    if not files:
+        return
     from gospublic.infra.lake import Lake
 
     lake = Lake.from_connection()
     for path in files:
         lake.put_file(f"incoming/{path.parent.name}/{path.name}", path)
-    when = datetime.combine(day, dtime(11, 0), MOSCOW)
-    return _run(bag.get_dag("incidents_ingest"), when, None, server, f"incidents_ingest {day}")
+
+
+def _real_times(dag_run, started: datetime) -> None:
+    """``dag.test()`` sets a run's start to its logical date (a month-old run then lasts a month in
+    the UI); record when the run really started instead."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(DagRun).filter(DagRun.dag_id == dag_run.dag_id, DagRun.run_id == dag_run.run_id).update(
+            {DagRun.start_date: started}, synchronize_session=False
+        )
 
 
 def _run(dag, when: datetime, conf: dict | None, server, label: str) -> int:
     server.set_clock(when)
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     calls_before = server.stats()["total_requests"]
     dag_run = dag.test(logical_date=when.astimezone(UTC), run_conf=conf)
+    _real_times(dag_run, started_at)
     requests = server.stats()["total_requests"] - calls_before
     print(
         f"{label}: {dag_run.state} in {time.monotonic() - started:.1f} s ({requests} VK requests)", flush=True
