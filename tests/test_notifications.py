@@ -310,3 +310,23 @@ def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
 
     text = notify.failure_message({"ti": Ti()}, notify.run_counts("vk_pages", "run-1"))
     assert "Строк в карантине: 123" in text.splitlines() and "Страниц с ошибкой: 2" in text.splitlines()
+
+
+def test_the_deadline_callback_of_the_dags_sends_the_alert(
+    smtp_server: list[Message], telegram_stub: list[dict[str, Any]]
+) -> None:
+    """The callable the DAGs' Deadline Alerts name (``deadlines.CALLBACK``) delivers by both channels."""
+    import importlib
+
+    from gospublic.orchestration import deadlines
+
+    module, name = deadlines.CALLBACK.rsplit(".", 1)
+    callback = getattr(importlib.import_module(module), name)
+    context = {"dag_run": {"dag_id": "vk_pages", "run_id": "scheduled__2025-11-30T20:30:00+00:00"}}
+    callback(context=context, what="день VK за 30 ноября не загружен к 03:00 МСК")
+    assert telegram_stub[0]["text"].splitlines() == [
+        "Пропущен срок: день VK за 30 ноября не загружен к 03:00 МСК",
+        "DAG: vk_pages",
+        "Запуск: scheduled__2025-11-30T20:30:00+00:00",
+    ]
+    assert _subject(smtp_server[0]) == "Пропущен срок"

@@ -1,8 +1,9 @@
 """Deadline Alerts of the DAGs: when a run's result must be there, and who hears when it is not.
 
 A deadline counts from the run's logical date (its trigger time on the Moscow clock of the
-DAG's ``CronTriggerTimetable``). The callback runs on the executor; until the notifiers of
-issue 26 land it logs one structured line (and appends to ``GOSPUBLIC_ALERT_LOG``).
+DAG's ``CronTriggerTimetable``). The callback runs on the executor: it logs one structured line
+(and appends to ``GOSPUBLIC_ALERT_LOG``), then sends the alert by the channels of
+``gospublic.orchestration.notify`` (mail, Telegram).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def deadline(interval: timedelta, what: str) -> Any:
 
 
 def deadline_missed(context: Any = None, what: str = "", **kwargs: Any) -> None:
-    """Called by Airflow when a run misses its deadline: one alert line, no payloads."""
+    """Called by Airflow when a run misses its deadline; ``what`` names the promise in Russian
+    (ЦУР staff read it). One alert line with ids only, then every configured channel."""
     context = context or {}
     dag_run = context.get("dag_run") if isinstance(context, dict) else None
     alert = {
@@ -55,3 +57,6 @@ def deadline_missed(context: Any = None, what: str = "", **kwargs: Any) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    from gospublic.orchestration import notify
+
+    notify.send_deadline_missed(what, context if isinstance(context, dict) else None)
