@@ -65,7 +65,9 @@ from gospublic.rating.results import RatedMonth, WhatIfMonth
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
     max_active_tasks=MAX_ACTIVE_TASKS,
-    deadline=deadline(RATING_PUBLISHED_WITHIN, "the month's rating published by the 3rd, 12:00 Moscow time"),
+    deadline=deadline(
+        RATING_PUBLISHED_WITHIN, "рейтинг за месяц опубликован к 12:00 3-го числа (московское время)"
+    ),
     tags=["gospublic", "rating", "publish"],
     doc_md=__doc__,
     default_args=default_args(),

@@ -64,7 +64,9 @@ VK_POOL = "vk_api"
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
     max_active_tasks=MAX_ACTIVE_TASKS,
-    deadline=deadline(VK_DAY_LOADED_WITHIN, "the VK day loaded by 03:00 Moscow time"),
+    deadline=deadline(
+        VK_DAY_LOADED_WITHIN, "данные VK за прошедший день загружены к 03:00 (московское время)"
+    ),
     tags=["gospublic", "vk", "extract"],
     doc_md=__doc__,
     default_args=default_args(),

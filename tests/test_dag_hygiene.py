@@ -205,6 +205,8 @@ def test_deadline_callback_resolves_and_writes_an_alert(tmp_path, monkeypatch: p
     class Run:
         dag_id, run_id = "vk_pages", "scheduled__2025-12-01"
 
-    callback(context={"dag_run": Run()}, what="the VK day loaded by 03:00 Moscow time")
+    callback(
+        context={"dag_run": Run()}, what="данные VK за прошедший день загружены к 03:00 (московское время)"
+    )
     alert = json.loads(alerts.read_text())
     assert (alert["kind"], alert["dag_id"], alert["run_id"]) == ("deadline_missed", "vk_pages", Run.run_id)
