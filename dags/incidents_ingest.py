@@ -34,7 +34,7 @@ from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.incidents.results import IngestResult, IngestTotals
-from gospublic.orchestration.assets import INCIDENTS, REGISTRY
+from gospublic.orchestration.assets import INCIDENTS, REGISTRY, record_counts
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
     MAX_ACTIVE_TASKS,
@@ -84,7 +84,13 @@ def incidents_ingest() -> None:
         """Announce the incident tables when this run changed them; skipped otherwise."""
         from gospublic.incidents import steps
 
-        return steps.publish(summary, resolved)
+        totals = steps.publish(summary, resolved)
+        record_counts(  # shown on the Asset events in the UI
+            get_current_context()["outlet_events"],
+            INCIDENTS,
+            {k: totals[k] for k in ("files_loaded", "files_rejected", "rows_loaded", "rows_quarantined")},
+        )
+        return totals
 
     summary = ingest_new_files()
     resolved = resolve_executors()

@@ -42,6 +42,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from gospublic.orchestration.assets import MARTS, RATING, RATING_PUBLICATION, record_counts
 from gospublic.orchestration.deadlines import RATING_PUBLISHED_WITHIN, deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
@@ -98,7 +99,15 @@ def monthly_rating() -> None:
         context = get_current_context()
         return steps.rated_month(context["params"].get("month"), context["dag_run"].run_after)
 
-    @task(pool=WAREHOUSE_POOL, on_success_callback=notify_published)  # the notice with links
+    # Lineage: reads the marts (inlets; scheduled by the clock, not by their updates: a rating
+    # follows the month's late answers, not each rebuild), updates the rating tables and the
+    # publication, whose events carry each methodology's revision and folder.
+    @task(
+        pool=WAREHOUSE_POOL,
+        on_success_callback=notify_published,  # the notice with links
+        inlets=MARTS,
+        outlets=[*RATING, RATING_PUBLICATION],
+    )
     @fail_fast
     def rate(month: str) -> list[RatedMonth] | list[WhatIfMonth]:
         """Compute, snapshot and publish under each methodology (``dry_run``: compare only)."""
@@ -106,7 +115,7 @@ def monthly_rating() -> None:
 
         context = get_current_context()
         params = context["params"]
-        return steps.rate(
+        rated = steps.rate(
             month,
             params.get("methodologies"),
             republish=bool(params.get("republish")),
@@ -115,6 +124,17 @@ def monthly_rating() -> None:
             dry_run=bool(params.get("dry_run")),
             run_id=context["run_id"],
         )
+        record_counts(
+            context["outlet_events"],
+            [*RATING, RATING_PUBLICATION],
+            {
+                "month": month,
+                "ratings": [
+                    {k: r.get(k) for k in ("methodology_id", "status", "revision", "path")} for r in rated
+                ],
+            },
+        )
+        return rated
 
     rate(rated_month())
 

@@ -17,18 +17,21 @@ from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.ops.results import OpsChecked
-from gospublic.orchestration.defaults import START_DATE, default_args
+from gospublic.orchestration.defaults import DAGRUN_TIMEOUT, MAX_ACTIVE_TASKS, START_DATE, default_args
 
 
 @dag(
     dag_id="ops_check",
+    description="Fails on crossed health thresholds (exports, VK days and pages): 09:00, Moscow time",
     schedule=CronTriggerTimetable("0 9 * * *", timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
     tags=["gospublic", "ops"],
     doc_md=__doc__,
-    default_args=default_args(retries=0),
+    default_args=default_args(),
 )
 def ops_check() -> None:
     @task

@@ -40,7 +40,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.orchestration.assets import VK_PAGES
+from gospublic.orchestration.assets import VK_PAGES, record_counts
 from gospublic.orchestration.deadlines import VK_DAY_LOADED_WITHIN, deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
@@ -128,12 +128,23 @@ def vk_pages() -> None:
         from gospublic.vk import steps
 
         context = get_current_context()
-        return steps.load(
+        loaded = steps.load(
             context["logical_date"],
             allow_fewer_pages=bool(context["params"].get("allow_fewer_pages")),
             dag_id=context["dag"].dag_id,
             task_id=context["task"].task_id,
         )
+        record_counts(  # shown on the Asset events in the UI
+            context["outlet_events"],
+            VK_PAGES,
+            {
+                "dt": loaded["dt"],
+                "complete": loaded["complete"],
+                "extraction_errors": loaded["errors"],
+                "rows_rejected": sum(int(c.get("rejected", 0)) for c in loaded["counts"].values()),
+            },
+        )
+        return loaded
 
     mode = choose_mode()
     batches = plan()

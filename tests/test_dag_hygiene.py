@@ -129,8 +129,6 @@ def _cron_timetables(dag):
 def test_each_dag_has_a_one_line_description_and_a_moscow_clock(production_dagbag) -> None:
     cron_dags = 0
     for dag_id, dag in production_dagbag.dags.items():
-        if dag_id == "ops_check":  # helper "health"'s DAG; checked once it lands
-            continue
         assert dag.description and "\n" not in dag.description and len(dag.description) <= 100, dag_id
         for timetable in _cron_timetables(dag):
             cron_dags += 1
@@ -143,8 +141,6 @@ def test_each_dag_and_task_has_a_timeout_and_one_writer_at_a_time(production_dag
     from gospublic.orchestration.defaults import DAGRUN_TIMEOUT, MAX_ACTIVE_TASKS, TASK_TIMEOUT
 
     for dag_id, dag in production_dagbag.dags.items():
-        if dag_id == "ops_check":
-            continue
         assert dag.dagrun_timeout == DAGRUN_TIMEOUT, dag_id
         assert dag.max_active_tasks == MAX_ACTIVE_TASKS, dag_id
         for task in dag.tasks:

@@ -1,6 +1,15 @@
-"""Airflow Assets for warehouse tables: downstream DAGs are scheduled on data, not on clocks."""
+"""Airflow Assets for warehouse tables and the published rating: downstream DAGs are scheduled on
+data, not on clocks, and lineage runs from the loads through the marts to the publication.
+
+    registry, vk_pages, incidents_ingest ──▶ REGISTRY, VK_PAGES, INCIDENTS
+    warehouse_build (scheduled on them)  ──▶ MARTS
+    monthly_rating (cron, the 3rd; MARTS as inlets) ──▶ RATING (its tables) + RATING_PUBLICATION
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from airflow.sdk import Asset
 
@@ -22,7 +31,25 @@ def pipeline_assets(pipeline: str) -> list[Asset]:
     return [table_asset(t) for t in graph().assets(pipeline)]
 
 
+def loaded_assets(pipeline: str) -> list[Asset]:
+    """The Assets of the tables a pipeline loads itself (``loaded:`` in ``sql/models.yml``)."""
+    return [table_asset(t) for t, loader in graph().loaded.items() if loader == pipeline]
+
+
+def record_counts(outlet_events: Any, assets: Iterable[Asset], counts: Mapping[str, Any]) -> None:
+    """Put a run's counts (quarantined rows, failed pages…) on the events of its outlet Assets,
+    where the Airflow UI shows them beside each Asset update (``outlet_events`` from the context)."""
+    for asset in assets:
+        outlet_events[asset].extra.update(counts)
+
+
 REGISTRY = pipeline_assets("registry")
 VK_PAGES = pipeline_assets("vk")
 INCIDENTS = pipeline_assets("incidents")
 MARTS = pipeline_assets("marts")
+# The rating's snapshot tables and its publication in the lake (publish/rating/YYYY-MM/<methodology>/
+# rev-N and latest.json beside): one Asset for every methodology, the event's extra names them.
+RATING = loaded_assets("rating")
+RATING_PUBLICATION = Asset(
+    name="publish/rating", group="publication", extra={"lake_prefix": "publish/rating/"}
+)
