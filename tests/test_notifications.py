@@ -330,3 +330,22 @@ def test_the_deadline_callback_of_the_dags_sends_the_alert(
         "Запуск: scheduled__2025-11-30T20:30:00+00:00",
     ]
     assert _subject(smtp_server[0]) == "Пропущен срок"
+
+
+def test_the_rate_task_announces_publications(dagbag: Any) -> None:
+    from gospublic.orchestration.defaults import notify_published
+
+    rate = dagbag.get_dag("monthly_rating").get_task("rate")
+    callbacks = (
+        rate.on_success_callback if isinstance(rate.on_success_callback, list) else [rate.on_success_callback]
+    )
+    assert notify_published in callbacks
+
+
+def test_no_warehouse_no_counts_and_none_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gospublic.orchestration import notify
+
+    monkeypatch.delenv("AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE", raising=False)
+    monkeypatch.setenv("GOSPUBLIC_VAR_DIR", str(tmp_path))
+    assert notify.run_counts("vk_pages", "run-1") == {}
+    assert list(tmp_path.iterdir()) == []

@@ -141,6 +141,8 @@ def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
     try:
         from gospublic.infra.warehouse import Warehouse
 
+        if get_connection(settings.CONN_WAREHOUSE) is None and not settings.default_warehouse_path().exists():
+            return {}  # the embedded warehouse was never made: nothing to count, nothing to create
         warehouse = Warehouse.from_connection()
     except Exception as exc:  # an alert must go out whatever the warehouse's state
         log.info("alert counts unknown: %s", type(exc).__name__)
