@@ -1,11 +1,12 @@
 """Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary,
-rate,schema-snapshot}``.
+rate,health,schema-snapshot}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
 prints where the results are: the warehouse's tables with row counts and the lake. ``rate`` rates a
 month under any methodology (a preset id or a draft YAML file, ``--set`` overrides) without
 publishing or writing a snapshot, and writes its comparison with the published rating to a folder.
+``health`` prints the warehouse's operational health (``audit.health_*``) with ops_check's thresholds.
 """
 
 from __future__ import annotations
