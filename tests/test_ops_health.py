@@ -181,3 +181,26 @@ def test_export_max_days_parses_sources_and_regions() -> None:
     assert limits.export_limit("pos", "43") == 7
     assert limits.export_limit("im", "58") == 3
     assert limits.export_limit("vk", "58") is None
+
+
+def test_ops_check_dag_fails_for_good_and_alerts(
+    seeded: Warehouse, airflow_home, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DAG run for real (dag.test): crossed thresholds (the seeded rows are a year old) fail
+    its task without a retry and the failure hook records the alert."""
+    import json
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    alerts = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("GOSPUBLIC_ALERT_LOG", str(alerts))
+    monkeypatch.setenv("GOSPUBLIC_TASK_RETRIES", "2")
+    dag = DagBag(dag_folder=str(Path(__file__).parents[1] / "dags")).dags["ops_check"]
+    assert dag.get_task("check").retries == 2  # so a first-try failure is the task's own doing
+    run = dag.test()
+    assert run.state == "failed"
+    (ti,) = run.get_task_instances()
+    assert (ti.task_id, ti.state, ti.try_number) == ("check", "failed", 1)
+    alert = json.loads(alerts.read_text().splitlines()[-1])
+    assert (alert["dag_id"], alert["task_id"]) == ("ops_check", "check")
