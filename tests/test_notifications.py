@@ -349,3 +349,33 @@ def test_no_warehouse_no_counts_and_none_created(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("GOSPUBLIC_VAR_DIR", str(tmp_path))
     assert notify.run_counts("vk_pages", "run-1") == {}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_counts_wait_briefly_for_a_busy_duckdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DuckDB warehouse held by another process: the counts are left out after a short wait,
+    not after the writers' 900 s."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "busy.duckdb"
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=1); time.sleep(99)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE",
+            json.dumps({"conn_type": "duckdb", "extra": {"path": str(path)}}),
+        )
+        monkeypatch.delenv("GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT", raising=False)
+        from gospublic.orchestration import notify
+
+        started = time.monotonic()
+        assert notify.run_counts("vk_pages", "run-1") == {}
+        assert time.monotonic() - started < 30  # the writers would wait 900 s
+        import os
+
+        assert "GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT" not in os.environ
+    finally:
+        holder.kill()
+        holder.wait()

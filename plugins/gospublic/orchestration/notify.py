@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ log = logging.getLogger("gospublic.alerts")
 TELEGRAM_API = "https://api.telegram.org"
 TELEGRAM_LIMIT = 4096  # characters in one Bot API message
 ERROR_LINE_LIMIT = 300
+COUNTS_LOCK_WAIT = 5  # seconds an alert waits for a DuckDB warehouse held by a writer
 
 # (count name, SQL giving n and how many records it was counted from). extract_errors has no
 # dag_id: its run ids are vk_pages' (the only writer), matched with the DAG through load_runs.
@@ -139,7 +141,7 @@ def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
     if not dag_id or not run_id:
         return {}
     try:
-        from gospublic.infra.warehouse import Warehouse
+        from gospublic.infra.warehouse import Warehouse, WarehouseLockTimeout
 
         if get_connection(settings.CONN_WAREHOUSE) is None and not settings.default_warehouse_path().exists():
             return {}  # the embedded warehouse was never made: nothing to count, nothing to create
@@ -148,10 +150,17 @@ def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
         log.info("alert counts unknown: %s", type(exc).__name__)
         return {}
     counts: dict[str, int] = {}
+    waited = os.environ.get(settings.ENV_WAREHOUSE_LOCK_TIMEOUT)
+    # An embedded DuckDB file held by a writer would hold the alert back for the writers' wait
+    # (default 900 s): the counts wait COUNTS_LOCK_WAIT seconds at most, then are left out.
+    os.environ[settings.ENV_WAREHOUSE_LOCK_TIMEOUT] = str(COUNTS_LOCK_WAIT)
     try:
         for name, sql in _COUNTS:
             try:
                 rows = warehouse.query(sql, {"dag_id": dag_id, "run_id": run_id})
+            except WarehouseLockTimeout:
+                log.info("alert counts unknown: the warehouse is busy")
+                break
             except Exception as exc:
                 log.info("alert count %s unknown: %s", name, type(exc).__name__)
                 continue
@@ -159,6 +168,10 @@ def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
                 counts[name] = int(rows[0]["n"])
     finally:
         warehouse.close()
+        if waited is None:
+            os.environ.pop(settings.ENV_WAREHOUSE_LOCK_TIMEOUT, None)
+        else:
+            os.environ[settings.ENV_WAREHOUSE_LOCK_TIMEOUT] = waited
     return counts
 
 
