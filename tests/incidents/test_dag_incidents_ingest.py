@@ -151,3 +151,24 @@ def test_sample_month_reconciles_with_truth(incident_world: IncidentWorld, dagba
     assert world.keys("incoming/") == []
     assert fingerprint(world) == before
     assert repeated_keys(wh) == {}
+
+    # The run's counts on its Asset events, where the Airflow UI shows them (issue 26), and the
+    # health views agree with the files (audit.health_export, audit.health_quarantine).
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        extras = session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "core.fct_incident", AssetEvent.source_run_id == dag_run.run_id)
+        ).all()
+    assert len(extras) == 1, extras
+    assert extras[0]["rows_quarantined"] == len(quarantine) > 0
+    assert extras[0]["rows_loaded"] == sum(f["rows_loaded"] for f in files)
+    assert (extras[0]["files_loaded"], extras[0]["files_rejected"]) == (len(files), 0)
+    health = wh.query("SELECT source, region_code, last_export_date, files FROM audit.health_export")
+    assert sum(h["files"] for h in health) == len(files)
+    assert max(h["last_export_date"] for h in health) == max(f["export_date"] for f in files)
+    assert wh.scalar("SELECT SUM(rows_quarantined) FROM audit.health_quarantine") == len(quarantine)
