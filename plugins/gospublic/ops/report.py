@@ -41,14 +41,16 @@ def render(health: Health, thresholds: Thresholds, found: Sequence[Finding]) -> 
             for d in health.vk_days
         ],
     )
+    never = sum(1 for p in health.pages if p["last_loaded_dt"] is None)
     out += _table(
-        f"VK pages (failing {thresholds.page_failing_days}+ days in a row flagged)",
+        f"VK pages with errors (failing {thresholds.page_failing_days}+ loaded days in a row flagged; "
+        f"never loaded: {never} of {len(health.pages)})",
         ["", "page_id", "vk_group_id", "last_loaded_dt", "last_ok_dt", "failing_days"],
         [
             [FLAG if p["failing_days"] >= thresholds.page_failing_days else "", p["page_id"],
              p["vk_group_id"], p["last_loaded_dt"], p["last_ok_dt"], p["failing_days"]]
             for p in health.pages
-            if p["failing_days"] or p["last_loaded_dt"] is None
+            if p["failing_days"]
         ],
     )  # fmt: skip
     rows = []
