@@ -120,7 +120,8 @@ def findings(health: Health, thresholds: Thresholds) -> list[Finding]:
                 "pages",
                 f"VK: страниц с ошибками {thresholds.page_failing_days} и более загруженных дней подряд: "
                 f"{len(failing)} — {listed}",
-                f"VK: {len(failing)} pages failing {thresholds.page_failing_days}+ days in a row: {listed}",
+                f"VK: {len(failing)} pages failing {thresholds.page_failing_days}+ loaded days in a row: "
+                f"{listed}",
             )
         )
     seen = {(e["source"], e["region_code"]) for e in health.exports}

@@ -74,11 +74,8 @@ def render(health: Health, thresholds: Thresholds, found: Sequence[Finding]) -> 
     )
     out += _table(
         "Quarantine per load and file (latest)",
-        ["source", "partition", "file", "rows", "run_id"],
-        [
-            [q["source"], q["partition_key"], q["file"], q["rows_quarantined"], q["run_id"]]
-            for q in health.quarantine
-        ],
+        ["source", "file", "rows", "run_id"],
+        [[q["source"], q["file"], q["rows_quarantined"], q["run_id"]] for q in health.quarantine],
     )
     out += _table(
         "VK extraction errors per run (latest)",
