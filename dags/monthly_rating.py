@@ -129,6 +129,7 @@ def monthly_rating() -> None:
             [*RATING, RATING_PUBLICATION],
             {
                 "month": month,
+                "dry_run": bool(params.get("dry_run")),  # a what-if run publishes nothing
                 "ratings": [
                     {k: r.get(k) for k in ("methodology_id", "status", "revision", "path")} for r in rated
                 ],
