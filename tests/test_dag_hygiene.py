@@ -34,6 +34,7 @@ def production_dagbag(airflow_home, monkeypatch: pytest.MonkeyPatch):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.delenv("GOSPUBLIC_TASK_RETRIES", raising=False)
+    monkeypatch.delenv("GOSPUBLIC_DEADLINE_ALERTS", raising=False)  # the default: on
     return DagBag(dag_folder=str(PROJECT / "dags"))
 
 
@@ -206,3 +207,20 @@ def test_deadline_callback_resolves_and_writes_an_alert(tmp_path, monkeypatch: p
     )
     alert = json.loads(alerts.read_text())
     assert (alert["kind"], alert["dag_id"], alert["run_id"]) == ("deadline_missed", "vk_pages", Run.run_id)
+
+
+def test_deadline_alerts_are_off_only_when_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GOSPUBLIC_DEADLINE_ALERTS=off`` (the suite, make demo, test-prod's embedded reference:
+    dag.test() fails a successful run of a DAG with a deadline, apache/airflow#73428) drops them;
+    anything but on/off is refused rather than read as either."""
+    from datetime import timedelta
+
+    from gospublic.orchestration.deadlines import deadline
+
+    monkeypatch.delenv("GOSPUBLIC_DEADLINE_ALERTS", raising=False)
+    assert deadline(timedelta(hours=1), "проба") is not None
+    monkeypatch.setenv("GOSPUBLIC_DEADLINE_ALERTS", "off")
+    assert deadline(timedelta(hours=1), "проба") is None
+    monkeypatch.setenv("GOSPUBLIC_DEADLINE_ALERTS", "sometimes")
+    with pytest.raises(ValueError, match="GOSPUBLIC_DEADLINE_ALERTS must be on or off"):
+        deadline(timedelta(hours=1), "проба")

@@ -62,7 +62,9 @@ def test_rejected_incidents_are_excluded_from_shares_and_never_overdue(incident_
     assert check_month(wh, dt.date(2025, 11, 1))["mart.response_metrics_monthly"] >= 1
 
 
-def test_a_body_whose_every_incident_was_rejected_builds_with_no_shares(incident_world: IncidentWorld) -> None:
+def test_a_body_whose_every_incident_was_rejected_builds_with_no_shares(
+    incident_world: IncidentWorld,
+) -> None:
     """Found on the sample month (org-0096, org-0197, org-0199): a body with a source's every
     incident rejected has nothing to take a share of — its shares are unknown (NULL), and the
     month's build must not fail on them."""

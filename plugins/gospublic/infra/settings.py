@@ -47,6 +47,7 @@ ENV_GATE_EXPORT_SOURCES = "GOSPUBLIC_GATE_EXPORT_SOURCES"
 ENV_GATE_MAX_DATA_SHARE_DROP = "GOSPUBLIC_GATE_MAX_DATA_SHARE_DROP"
 ENV_GATE_MAX_RATED_DROP = "GOSPUBLIC_GATE_MAX_RATED_DROP"
 ENV_PUBLICATION_PDF = "GOSPUBLIC_PUBLICATION_PDF"
+ENV_DEADLINE_ALERTS = "GOSPUBLIC_DEADLINE_ALERTS"
 ENV_OPS_EXPORT_MAX_DAYS = "GOSPUBLIC_OPS_EXPORT_MAX_DAYS"
 ENV_OPS_PAGE_FAILING_DAYS = "GOSPUBLIC_OPS_PAGE_FAILING_DAYS"
 ENV_OPS_VK_MISSING_DAYS = "GOSPUBLIC_OPS_VK_MISSING_DAYS"
@@ -55,7 +56,7 @@ ENVIRONMENT = {
     ENV_HOME: "project root with sql/, config/ and expectations/ (default: the checkout)",
     ENV_VAR_DIR: "runtime state folder: warehouse file, lake, Airflow home (default: <home>/var)",
     ENV_TASK_RETRIES: "retries of every task (default 2; tests set 0)",
-    ENV_ALERT_LOG: "file task-failure alerts are appended to as JSON lines (optional; besides mail, Telegram)",
+    ENV_ALERT_LOG: "file failure alerts are appended to as JSON lines (optional; beside mail, Telegram)",
     ENV_REGISTRY_DIR: "folder with the registry's orgs.csv and pages.csv (default: <home>/config/registry)",
     ENV_VK_WINDOW_DAYS: "days of posts re-read by vk_pages to refresh their metrics (default 7)",
     ENV_VK_BATCH_PAGES: "pages per mapped extraction task of vk_pages (default 500)",
@@ -71,8 +72,9 @@ ENVIRONMENT = {
     ENV_GATE_MAX_DATA_SHARE_DROP: "tolerated relative fall of the share of bodies with data (default 0.2)",
     ENV_GATE_MAX_RATED_DROP: "tolerated relative fall of rated bodies since last publication (default 0.2)",
     ENV_PUBLICATION_PDF: "PDFs of the publication: auto (when Chromium is installed; default), on, off",
-    ENV_OPS_EXPORT_MAX_DAYS: "ops_check: days without an export per source[/region] (default im=3,pos=7; 58:pos=10)",
-    ENV_OPS_PAGE_FAILING_DAYS: "ops_check: VK page errors on this many loaded days in a row fail it (default 3)",
+    ENV_DEADLINE_ALERTS: "on (default): DAGs carry their Deadline Alerts; off for `airflow dags test` runs",
+    ENV_OPS_EXPORT_MAX_DAYS: "ops_check: days without an export per [region:]source (default im=3,pos=7)",
+    ENV_OPS_PAGE_FAILING_DAYS: "ops_check: VK page errors on this many loaded days in a row (default 3)",
     ENV_OPS_VK_MISSING_DAYS: "ops_check: VK days of the last 7 not fully loaded it tolerates (default 0)",
 }
 
@@ -175,3 +177,16 @@ def gate_rules() -> GateRules:
             if name in os.environ
         )
         raise ValueError(f"publication gate settings ({names or 'defaults'}): {exc}") from exc
+
+
+def deadline_alerts() -> bool:
+    """Whether DAGs carry their Deadline Alerts (``GOSPUBLIC_DEADLINE_ALERTS``, default on).
+
+    Off where runs go through ``dag.test()`` / ``airflow dags test`` (the test suite, ``make demo``,
+    test-prod's embedded reference): Airflow 3.3.2 fails such a run of a DAG with a deadline after
+    it succeeded (apache/airflow#73428: the in-memory serialized DAG holds the alerts, not their ids).
+    The scheduler, which checks deadlines, is not affected."""
+    value = os.environ.get(ENV_DEADLINE_ALERTS, "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{ENV_DEADLINE_ALERTS} must be on or off, not {value!r}")
+    return value == "on"

@@ -27,7 +27,11 @@ VK_DAY_LOADED_WITHIN = timedelta(hours=3, minutes=30)
 
 
 def deadline(interval: timedelta, what: str) -> Any:
-    """A ``DeadlineAlert`` ``interval`` after the run's logical date; ``what`` names the promise."""
+    """A ``DeadlineAlert`` ``interval`` after the run's logical date; ``what`` names the promise.
+    None when ``GOSPUBLIC_DEADLINE_ALERTS=off`` (runs through ``dag.test()``; see
+    ``settings.deadline_alerts``)."""
+    if not settings.deadline_alerts():
+        return None
     from airflow.sdk.definitions.callback import SyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
