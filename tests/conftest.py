@@ -144,6 +144,15 @@ def warehouse(warehouse_conn: dict, monkeypatch: pytest.MonkeyPatch):
     wh.close()
 
 
+@pytest.fixture
+def migrated(warehouse):
+    """``warehouse`` with every migration applied."""
+    from gospublic.infra.migrations import migrate
+
+    migrate(warehouse)
+    return warehouse
+
+
 # -- lake ---------------------------------------------------------------------------------------
 
 

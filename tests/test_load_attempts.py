@@ -16,7 +16,6 @@ import pytest
 
 from gospublic.infra import model_runner
 from gospublic.infra.audit import LoadRun, begin_attempt
-from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
 from gospublic.registry.load import load_registry
 from gospublic.vk.daily import plan
@@ -41,12 +40,6 @@ _DIES_MID_LOAD = textwrap.dedent(
         registry_load.load_registry(warehouse, sys.argv[1], run_id="killed-run")
     """
 )
-
-
-@pytest.fixture
-def migrated(warehouse: Warehouse) -> Warehouse:
-    migrate(warehouse)
-    return warehouse
 
 
 def registry_runs(warehouse: Warehouse) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -10,32 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
 from gospublic.registry.load import load_registry
+from tests.registry_csv import SAMPLE, rows, write
 from transforms.names import normalize_alias
 from transforms.registry import RegistryFormatError
-
-PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "config" / "registry"
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def write(path: Path, records: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-
-
-@pytest.fixture
-def migrated(warehouse: Warehouse) -> Warehouse:
-    migrate(warehouse)
-    return warehouse
 
 
 def test_sample_registry_loads_completely(migrated: Warehouse) -> None:

@@ -4,36 +4,12 @@ one) with bad rows quarantined by file, row and column."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import pytest
-
-from gospublic.infra.migrations import migrate
 from gospublic.infra.model_runner import run_models
 from gospublic.infra.warehouse import Warehouse
 from gospublic.registry.load import load_registry
-
-PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "config" / "registry"
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def write(path: Path, records: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-
-
-@pytest.fixture
-def migrated(warehouse: Warehouse) -> Warehouse:
-    migrate(warehouse)
-    return warehouse
+from tests.registry_csv import SAMPLE, rows, write
 
 
 def test_sample_registry_names_the_30_municipalities_of_penza_oblast() -> None:
