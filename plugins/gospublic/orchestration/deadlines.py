@@ -8,9 +8,7 @@ DAG's ``CronTriggerTimetable``). The callback runs on the executor: it logs one 
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,11 +54,7 @@ def deadline_missed(context: Any = None, what: str = "", **kwargs: Any) -> None:
         or (context.get("dag_id") if isinstance(context, dict) else None),
         "run_id": getattr(dag_run, "run_id", None),
     }
-    log.error("deadline missed: %s", json.dumps(alert, ensure_ascii=False))
-    path = os.environ.get(settings.ENV_ALERT_LOG)
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(alert, ensure_ascii=False) + "\n")
     from gospublic.orchestration import notify
 
+    notify.record_alert("deadline missed", alert)
     notify.send_deadline_missed(what, context if isinstance(context, dict) else None)

@@ -5,9 +5,7 @@ Kept free of heavy imports: DAG files import it at parse time.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,13 +75,9 @@ def notify_failure(context: dict[str, Any]) -> None:
         "try_number": getattr(ti, "try_number", None),
         "error": type(exception).__name__ if exception else None,
     }
-    log.error("task failed: %s", json.dumps(alert, ensure_ascii=False))
-    path = os.environ.get(settings.ENV_ALERT_LOG)
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(alert, ensure_ascii=False) + "\n")
     from gospublic.orchestration import notify
 
+    notify.record_alert("task failed", alert)
     notify.alert_failure(context)
 
 

@@ -14,6 +14,7 @@ task's log and counts read from ``audit.load_runs``; never a connection's fields
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +45,17 @@ _COUNTS = (
         " WHERE run_id = :run_id AND :dag_id = 'vk_pages'",
     ),
 )
+
+
+def record_alert(label: str, alert: Mapping[str, Any]) -> None:
+    """One structured log line ``<label>: <alert as JSON>`` and, when ``GOSPUBLIC_ALERT_LOG`` names
+    a file, the alert appended there as a JSON line (ids only: the callers put nothing else in)."""
+    line = json.dumps(alert, ensure_ascii=False)
+    log.error("%s: %s", label, line)
+    path = os.environ.get(settings.ENV_ALERT_LOG)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
 
 
 # -- messages --------------------------------------------------------------------------------------
