@@ -1,4 +1,4 @@
-"""Command line of the sandbox: ``python -m sandbox {generate,serve-vk,demo} ...``."""
+"""Command line of the sandbox: ``python -m sandbox {generate,generate-ok,serve-vk,serve-ok,demo} ...``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Assemble the sub-commands contributed by the sandbox modules."""
     from sandbox.demo import register as register_demo
     from sandbox.generator.cli import register as register_generate
+    from sandbox.generator.ok_pages import register as register_generate_ok
+    from sandbox.ok_server.cli import register as register_serve_ok
     from sandbox.vk_server.cli import register as register_serve_vk
 
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     register_generate(commands)
+    register_generate_ok(commands)
     register_serve_vk(commands)
+    register_serve_ok(commands)
     register_demo(commands)
     return parser
 

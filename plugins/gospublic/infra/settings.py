@@ -20,12 +20,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CONN_WAREHOUSE = "gospublic_warehouse"
 CONN_LAKE = "gospublic_lake"
 CONN_VK = "gospublic_vk"
+CONN_OK = "gospublic_ok"  # OK (Odnoklassniki) application and token, gospublic.ok.client
 CONN_PSEUDONYM = "gospublic_pseudonym"
 # Alert channels, each on when its connection exists (gospublic.orchestration.notify).
 CONN_SMTP = "gospublic_smtp"
 CONN_TELEGRAM = "gospublic_telegram"
 
-CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_PSEUDONYM, CONN_SMTP, CONN_TELEGRAM)
+CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_OK, CONN_PSEUDONYM, CONN_SMTP, CONN_TELEGRAM)
 
 # Environment variables (name -> meaning). Defaults live in the functions below.
 ENV_HOME = "GOSPUBLIC_HOME"

@@ -1,0 +1,126 @@
+"""The day's OK extraction around its batches, given open adapters (``gospublic.ok.steps`` opens
+them): plan → extract (a batch of pages at a time) → finish (manifest, checks, errors recorded).
+
+The partition is a calendar day ``dt`` in Moscow time, as for VK; the posts' re-read window
+starts ``window_days`` before it at Moscow midnight.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import date, datetime, time, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from gospublic.infra.lake import Lake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.ok.client import OkClient, OkExtractionError
+from gospublic.ok.errors import record_errors
+from gospublic.ok.extract import (
+    MAX_FAILED_SHARE,
+    MAX_GIVEUP_SHARE,
+    BatchOutcome,
+    extract_batch,
+    manifest_key,
+    write_manifest,
+)
+from gospublic.ok.results import Batch, BatchResult, DayPlan, DaySummary
+
+log = logging.getLogger(__name__)
+
+PARTITION_ZONE = ZoneInfo("Europe/Moscow")
+WINDOW_DAYS = 7
+BATCH_PAGES = 500
+
+_OK_PAGES_ON = """
+SELECT DISTINCT screen_name FROM core.dim_page
+WHERE network = 'ok' AND screen_name IS NOT NULL
+  AND valid_from <= :dt AND (valid_to IS NULL OR :dt < valid_to)
+ORDER BY screen_name
+"""  # the registry keeps an OK page's numeric group id in screen_name (https://ok.ru/group/<id>)
+
+
+class TooManyFailedPagesError(OkExtractionError):
+    """The run did not pass its checks (too many pages refused by OK, or given up)."""
+
+
+def partition_date(logical_date: datetime) -> date:
+    """The day a run covers: its logical date's calendar day in Moscow."""
+    return logical_date.astimezone(PARTITION_ZONE).date()
+
+
+def window_start_for(dt: date, window_days: int = WINDOW_DAYS) -> datetime:
+    """Moscow midnight ``window_days`` before ``dt``: topics from then on are read again."""
+    return datetime.combine(dt - timedelta(days=window_days), time(), PARTITION_ZONE)
+
+
+def plan(
+    warehouse: Warehouse, dt: date, *, window_days: int = WINDOW_DAYS, batch_pages: int = BATCH_PAGES
+) -> DayPlan:
+    """The OK pages official on ``dt`` (``core.dim_page``) in batches, with the window's start."""
+    gids = [str(r["screen_name"]) for r in warehouse.query(_OK_PAGES_ON, {"dt": dt})]
+    if not gids:
+        raise OkExtractionError(f"no OK pages in core.dim_page official on {dt}: load the registry first")
+    start = window_start_for(dt, window_days).isoformat()
+    batches: list[Batch] = [
+        {"batch": n, "gids": gids[i : i + batch_pages], "window_start": start}
+        for n, i in enumerate(range(0, len(gids), batch_pages))
+    ]
+    log.info(
+        "ok_pages %s: %d pages in %d batches, topics re-read since %s", dt, len(gids), len(batches), start
+    )
+    return {"dt": dt.isoformat(), "pages": len(gids), "window_start": start, "batches": batches}
+
+
+def extract(client: OkClient, lake: Lake, batch: Batch, dt: date, run_id: str) -> BatchResult:
+    """Extract one batch into the lake; its outcome (files, calls, errors) and requests made."""
+    outcome = extract_batch(
+        client, lake, gids=list(batch["gids"]), dt=dt,
+        window_start=datetime.fromisoformat(batch["window_start"]), run_id=run_id, batch=int(batch["batch"]),
+    )  # fmt: skip
+    return cast(BatchResult, {**asdict(outcome), "requests": client.requests_sent})
+
+
+def finish(
+    warehouse: Warehouse,
+    lake: Lake,
+    dt: date,
+    run_id: str,
+    outcomes: list[BatchResult],
+    *,
+    max_failed_share: float = MAX_FAILED_SHARE,
+    max_giveup_share: float = MAX_GIVEUP_SHARE,
+) -> DaySummary:
+    """Write the run's manifest (``latest.json`` only when it passed its checks), record its
+    errors in ``audit.extract_errors``, and fail when it did not pass."""
+    batches = [
+        BatchOutcome(
+            batch=o["batch"], pages=o["pages"], window_start=o["window_start"], files=o["files"],
+            calls=o["calls"], errors=o["errors"],
+        )
+        for o in outcomes
+    ]  # fmt: skip
+    manifest = write_manifest(
+        lake, dt, run_id, batches, max_failed_share=max_failed_share, max_giveup_share=max_giveup_share
+    )
+    recorded = record_errors(warehouse, manifest)
+    summary: DaySummary = {
+        "dt": dt.isoformat(),
+        "run_id": run_id,
+        "status": manifest["status"],
+        "pages": manifest["pages"],
+        "failed_pages": len(manifest["failed_pages"]),
+        "given_up_pages": len(manifest["given_up_pages"]),
+        "complete": manifest["complete"],
+        "calls": {m: sum(o["calls"].get(m, 0) for o in outcomes) for m in manifest["files"]},
+        "errors_recorded": recorded,
+    }
+    log.info("ok_pages %s extracted: %s", dt, summary)
+    if manifest["problems"]:
+        raise TooManyFailedPagesError(
+            f"ok_pages run {run_id} did not pass its checks: {'; '.join(manifest['problems'])}. Its "
+            f"manifest ({manifest_key(dt, run_id)}) lists the errors; the day's latest.json still points "
+            "at the last run that passed."
+        )
+    return summary

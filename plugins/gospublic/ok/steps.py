@@ -1,0 +1,36 @@
+"""What an ``ok_pages`` DAG's tasks call, one function each; each opens the adapters it needs.
+
+plan → extract (one call per batch of pages, mapped) → finish (manifest, checks, errors in
+``audit.extract_errors``). A run's partition is its logical date's calendar day in Moscow. (The
+DAG itself, the load into staging and core, and the marts come with issue 28's later parts.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gospublic.infra.lake import Lake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.ok import daily
+from gospublic.ok.client import OkClient
+from gospublic.ok.results import Batch, BatchResult, DaySummary
+
+
+def plan(logical_date: datetime) -> list[Batch]:
+    """The day's OK pages in batches, with the start of the topics' re-read window."""
+    with Warehouse.from_connection() as warehouse:
+        return daily.plan(warehouse, daily.partition_date(logical_date))["batches"]
+
+
+def extract(batch: Batch, logical_date: datetime, run_id: str) -> BatchResult:
+    """Call OK for one batch of pages; every answer lands in the lake."""
+    client, lake = OkClient.from_connection(), Lake.from_connection()
+    return daily.extract(client, lake, batch, daily.partition_date(logical_date), run_id)
+
+
+def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> DaySummary:
+    """Write the run's manifest and record its errors; fail when it did not pass its checks."""
+    with Warehouse.from_connection() as warehouse:
+        return daily.finish(
+            warehouse, Lake.from_connection(), daily.partition_date(logical_date), run_id, outcomes
+        )
