@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import functools
 import gzip
 import hashlib
 import json
@@ -20,17 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 
 from sandbox.generator import cli, export_spec, incident_texts, params, sample_config
 from sandbox.generator.pipeline import generate
 from sandbox.model import metric_at
-from tests.sandbox.vk_fixtures import schema_dir
+from tests.sandbox import vk_schema
 
 PROJECT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = schema_dir()
 SMALL = {"pages": 40, "incidents": 600, "bodies": 12, "start_days_before": 5}
 SANDBOX_KEYS = ("_final", "_tau_hours")
 
@@ -149,95 +144,71 @@ def test_region_preset_has_the_penza_shape(region: Path) -> None:
 
 # --- VK objects validate against the official schema -----------------------------------------
 
-
-@functools.cache
-def _schema_registry() -> Registry:
-    def strip_boolean_required(node: object) -> object:
-        # Drop draft-3 leftovers ("required": true) and groups_group's "additionalProperties": false,
-        # which under groups_group_full's allOf would reject every field of the full object;
-        # test_vk_objects_use_only_declared_fields checks the declared fields instead.
-        if isinstance(node, dict):
-            return {
-                k: strip_boolean_required(v)
-                for k, v in node.items()
-                if not (k == "required" and v is True) and not (k == "additionalProperties" and v is False)
-            }
-        if isinstance(node, list):
-            return [strip_boolean_required(v) for v in node]
-        return node
-
-    referenced: dict[str, set[str]] = defaultdict(set)
-    for path in SCHEMA_DIR.rglob("*.json"):
-        for folder, name in re.findall(r"\.\./(\w+)/objects\.json#/definitions/(\w+)", path.read_text()):
-            referenced[folder].add(name)
-
-    resources = []
-    for folder in sorted(set(referenced) | {p.parent.name for p in SCHEMA_DIR.glob("*/objects.json")}):
-        path = SCHEMA_DIR / folder / "objects.json"
-        if path.exists():
-            contents = strip_boolean_required(json.loads(path.read_text()))
-        else:  # the published schema set lacks some folders (photos, video, ...): any object passes there
-            contents = {"definitions": {name: {"type": "object"} for name in referenced[folder]}}
-        uri = f"https://vk.local/{folder}/objects.json"
-        resources.append((uri, Resource.from_contents(contents, default_specification=DRAFT7)))
-    return Registry().with_resources(resources).crawl()
-
-
-def _validator(folder: str, definition: str) -> Draft7Validator:
-    schema = {"$ref": f"https://vk.local/{folder}/objects.json#/definitions/{definition}"}
-    return Draft7Validator(schema, registry=_schema_registry())
+GROUP = vk_schema.object_ref("groups", "groups_group_full")
+POST = vk_schema.object_ref("wall", "wall_wallpost_full")
+COMMENT = vk_schema.object_ref("wall", "wall_wall_comment")
+ATTACHMENT = vk_schema.object_ref("wall", "wall_wallpost_attachment")
 
 
 def _public(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if not k.startswith("_sandbox_") and k not in SANDBOX_KEYS}
 
 
-def _errors(validator: Draft7Validator, objects: list[dict]) -> list[str]:
-    return [
-        f"{obj.get('id')}: {error.message}"
-        for obj in objects
-        for error in validator.iter_errors(_public(obj))
-    ]
+def _errors(ref: str, objects: list[dict]) -> list[str]:
+    return [f"{obj.get('id')}: {error}" for obj in objects for error in vk_schema.errors(_public(obj), ref)]
 
 
 def test_groups_posts_comments_validate_against_vk_schema(small: Path) -> None:
+    """Every object in full, attachments and reposts included, against the whole official schema."""
     groups = jsonl(small / "vk" / "groups.jsonl")
     posts = jsonl(small / "vk" / "posts.jsonl.gz")
     comments = jsonl(small / "vk" / "comments.jsonl.gz")
-    assert _errors(_validator("groups", "groups_group_full"), groups) == []
-    assert _errors(_validator("wall", "wall_wallpost_full"), posts) == []
-    assert _errors(_validator("wall", "wall_wall_comment"), comments) == []
+    assert _errors(GROUP, groups) == []
+    assert _errors(POST, posts) == []
+    assert _errors(POST, [shared for p in posts for shared in p.get("copy_history", [])]) == []
+    assert _errors(COMMENT, comments) == []
+    # each attachment on its own too, so a type the wall schema might not reach is still checked
+    attachments = [
+        a for p in posts for shared in [p, *p.get("copy_history", [])] for a in shared["attachments"]
+    ]
+    assert _errors(ATTACHMENT, attachments) == []
+    for attachment in attachments:  # the object under the type's key is there and is that type's
+        assert set(attachment) == {"type", attachment["type"]}, attachment
     # the validator does catch a wrong object
-    assert _errors(_validator("groups", "groups_group_full"), [{**groups[0], "is_closed": 5}])
-    assert _errors(_validator("wall", "wall_wall_comment"), [{**comments[0], "date": "yesterday"}])
+    assert _errors(GROUP, [{**groups[0], "is_closed": 5}])
+    assert _errors(COMMENT, [{**comments[0], "date": "yesterday"}])
 
 
-def _declared(folder: str, definition: str) -> set[str]:
-    """Property names a definition declares, following allOf and $ref."""
-    definitions = json.loads((SCHEMA_DIR / folder / "objects.json").read_text())["definitions"]
-    node = definitions[definition]
-    names = set(node.get("properties", {}))
-    for part in node.get("allOf", []):
-        if "$ref" in part:
-            ref_folder, ref_name = re.match(
-                r"\.\./(\w+)/objects.json#/definitions/(\w+)", part["$ref"]
-            ).groups()
-            names |= _declared(ref_folder, ref_name)
-        names |= set(part.get("properties", {}))
-    return names
+def test_the_validator_catches_wrong_attachments(small: Path) -> None:
+    """Each kind of attachment the generator writes, broken, fails (so the test above means something)."""
+    posts = jsonl(small / "vk" / "posts.jsonl.gz")
+    first = {a["type"]: a for p in posts for a in p["attachments"]}
+    assert set(first) == {"photo", "video", "link"}
+    photo, video, link = first["photo"], first["video"], first["link"]
+    wrong = [
+        {"type": "photo", "photo": {k: v for k, v in photo["photo"].items() if k != "has_tags"}},
+        {"type": "photo", "photo": {**photo["photo"], "sizes": [{"type": "x", "url": "u"}]}},  # no width
+        {"type": "video", "video": {**video["video"], "duration": "10:00"}},
+        {"type": "video", "video": {**video["video"], "image": [{"url": "u"}]}},  # image without size
+        {"type": "link", "link": {**link["link"], "url": 5}},
+        {"type": "sticker_pack"},  # not an attachment type
+    ]
+    for attachment in wrong:
+        assert _errors(ATTACHMENT, [attachment]), attachment
+        post = {**_public(posts[0]), "attachments": [attachment]}
+        assert _errors(POST, [post]), attachment
 
 
 def test_vk_objects_use_only_declared_fields(small: Path) -> None:
-    cases = [
-        ("groups.jsonl", "groups", "groups_group_full"),
-        ("posts.jsonl.gz", "wall", "wall_wallpost_full"),
-        ("comments.jsonl.gz", "wall", "wall_wall_comment"),
-    ]
-    for file, folder, definition in cases:
-        declared = _declared(folder, definition)
+    cases = [("groups.jsonl", GROUP), ("posts.jsonl.gz", POST), ("comments.jsonl.gz", COMMENT)]
+    for file, ref in cases:
         used = {key for obj in jsonl(small / "vk" / file) for key in _public(obj)}
-        assert used <= declared, (file, used - declared)
-    assert "id" in _declared("groups", "groups_group_full")
+        assert used <= vk_schema.declared(ref), (file, used - vk_schema.declared(ref))
+    posts = jsonl(small / "vk" / "posts.jsonl.gz")
+    for kind in ("photo", "video", "link"):
+        used = {key for p in posts for a in p["attachments"] if a["type"] == kind for key in a[kind]}
+        assert used and used <= vk_schema.declared(vk_schema.attachment_ref(kind)), (kind, used)
+    assert "id" in vk_schema.declared(GROUP)
 
 
 def test_group_objects_follow_the_sandbox_contract(small: Path) -> None:

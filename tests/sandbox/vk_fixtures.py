@@ -1,24 +1,17 @@
-"""A tiny VK dataset in the generator's format, and a validator for the official VK JSON schema."""
+"""A tiny VK dataset in the generator's format (the schema validator is in vk_schema.py)."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema import validators
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
-
 MSK = timezone(timedelta(hours=3))
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_BASE = "https://vk-api-schema.local/"
 
 MAIN = 101  # the page with posts, a pinned post and comments
 ERROR_PAGES = {102: 30, 103: 18, 104: 15, 105: 100}  # page id → _sandbox_error
@@ -206,114 +199,6 @@ def _comment(
         comment["reply_to_user"] = reply_to_user
         comment["reply_to_comment"] = reply_to_comment
     return comment
-
-
-# --- the official VK API JSON schema -----------------------------------------------------------
-
-
-def schema_dir() -> Path:
-    """Where the VK API schema lives: $VK_API_SCHEMA_DIR, tests/data/vk-api-schema or ../shared."""
-    candidates = [
-        os.environ.get("VK_API_SCHEMA_DIR", ""),
-        str(REPO / "tests" / "data" / "vk-api-schema"),
-        str(REPO.parent / "shared" / "vk-api-schema"),
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "wall" / "responses.json").exists():
-            return Path(candidate)
-    raise FileNotFoundError(f"VK API JSON schema not found; looked in {[c for c in candidates if c]}")
-
-
-def _properties_with_required_flags(validator: Any, properties: dict, instance: Any, schema: dict) -> Any:
-    """The schema marks required properties draft-3 style (``"required": true`` inside the property).
-
-    ``inner_type`` is exempt: it is a code generator's discriminator that VK never sends.
-    """
-    if validator.is_type(instance, "object"):
-        for name, subschema in properties.items():
-            if subschema.get("required") is True and name not in instance and name != "inner_type":
-                yield jsonschema.ValidationError(f"{name!r} is a required property")
-    yield from validators.Draft7Validator.VALIDATORS["properties"](validator, properties, instance, schema)
-
-
-def _required_list_only(validator: Any, required: Any, instance: Any, schema: dict) -> Any:
-    if isinstance(required, list):
-        yield from validators.Draft7Validator.VALIDATORS["required"](validator, required, instance, schema)
-
-
-VkSchemaValidator = validators.extend(
-    validators.Draft7Validator,
-    {"properties": _properties_with_required_flags, "required": _required_list_only},
-)
-
-
-def _merge_all_of(docs: dict[str, Any]) -> None:
-    """Flatten every ``allOf`` into one object schema, in place.
-
-    The schema composes objects with ``allOf`` while a part says ``additionalProperties: false``
-    (``groups_group_full`` = ``groups_group`` + more fields): read literally no object with the
-    extra fields can pass. Code generators merge the parts; so do we, keeping the union of the
-    properties strict when any part is strict. All files sit one folder deep, so a relative
-    ``$ref`` means the same in every file and properties can move between files unchanged.
-    """
-
-    def resolve(ref: str) -> dict[str, Any]:
-        file_part, _, pointer = ref.partition("#")
-        node = docs[file_part.rsplit("../", 1)[-1]]
-        for key in pointer.strip("/").split("/"):
-            node = node[key]
-        return node
-
-    def flatten(schema: dict[str, Any]) -> dict[str, Any]:
-        if "allOf" not in schema:
-            return schema
-        merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-        merged["type"] = "object"
-        properties: dict[str, Any] = dict(merged.get("properties", {}))
-        strict = merged.get("additionalProperties") is False
-        for raw_part in schema["allOf"]:
-            try:
-                part = flatten(resolve(raw_part["$ref"]) if "$ref" in raw_part else raw_part)
-            except KeyError:  # a part from a file the folder lacks: leave this one as it is
-                return schema
-            properties.update(part.get("properties", {}))
-            strict = strict or part.get("additionalProperties") is False
-        merged["properties"] = properties
-        if strict:
-            merged["additionalProperties"] = False
-        return merged
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in list(node.items()):
-                if isinstance(value, dict) and "allOf" in value:
-                    node[key] = flatten(value)
-                walk(node[key])
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, dict) and "allOf" in value:
-                    node[index] = flatten(value)
-                walk(node[index])
-
-    for doc in docs.values():
-        walk(doc)
-
-
-def vk_registry() -> Registry:
-    root = schema_dir()
-    docs = {
-        path.relative_to(root).as_posix(): json.loads(path.read_text(encoding="utf-8"))
-        for path in root.rglob("*.json")
-    }
-    _merge_all_of(docs)
-    return Registry().with_resources(
-        (SCHEMA_BASE + name, Resource(contents, DRAFT7)) for name, contents in docs.items()
-    )
-
-
-def validate(instance: Any, ref: str, registry: Registry) -> None:
-    """Validate against e.g. ``wall/responses.json#/definitions/wall_get_response``."""
-    VkSchemaValidator({"$ref": SCHEMA_BASE + ref}, registry=registry).validate(instance)
 
 
 ALL_GROUP_FIELDS = ",".join(
