@@ -275,7 +275,9 @@ def simulate(
 
 
 def attachments(wall: Wall, i: int, owner_id: int, rnd: random.Random) -> list[dict]:
-    """Minimal VK attachments (photo / video / link) of post ``i``."""
+    """VK attachments (photo / video / link) of post ``i``, each with every field the official
+    5.199 schema requires of it (a photo's ``has_tags`` included); constant fields draw nothing
+    from ``rnd``, so adding one leaves every other value of the sample as it was."""
     kind, date = int(wall.post_attach[i]), int(wall.post_ts[i])
     if kind == 1:
         result = []
@@ -291,6 +293,7 @@ def attachments(wall: Wall, i: int, owner_id: int, rnd: random.Random) -> list[d
                         "owner_id": owner_id,
                         "date": date,
                         "text": "",
+                        "has_tags": False,
                         "sizes": [
                             {"type": "x", "url": url, "width": 604, "height": 403},
                             {"type": "y", "url": url + "?size=807", "width": 807, "height": 538},
