@@ -106,6 +106,8 @@ demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over 
 	@set -o pipefail; $(BIN)/python -u -m sandbox demo --data $(DEMO_DIR) --month $(DEMO_MONTH) 2>&1 | tee $(LOGS)/demo.log | grep --line-buffered -E "^([0-9]+/[0-9]+ |demo:)" || { grep -v "^\s*$$" $(LOGS)/demo.log | tail -40; exit 1; }
 	@$(BIN)/python -m gospublic.cli summary
 	@$(BIN)/python -m gospublic.cli rating-summary --month $(DEMO_MONTH)
+	@echo "demo: health as of the day after $(DEMO_MONTH) (the sample has closed, private and deleted VK pages: they are flagged)"
+	@$(BIN)/python -m gospublic.cli health --month $(DEMO_MONTH) --exit-zero
 
 bench: bench-pipeline bench-extract bench-incidents ## All benchmarks (bench/results.json, bench/extract.json, docs/benchmarks.md)
 

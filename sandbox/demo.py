@@ -134,13 +134,23 @@ def _real_times(dag_run, started: datetime) -> None:
         )
 
 
+def run_once(dag, logical_date: datetime, conf: dict | None = None):
+    """One ``dag.test()`` run as the demo makes it: its tasks' logs written where Airflow's UI reads
+    them (``dag.test()`` writes none), and the time the run really started recorded."""
+    from gospublic.orchestration.dag_test_logs import task_log_files
+
+    started_at = datetime.now(UTC)
+    with task_log_files():
+        dag_run = dag.test(logical_date=logical_date, run_conf=conf)
+    _real_times(dag_run, started_at)
+    return dag_run
+
+
 def _run(dag, when: datetime, conf: dict | None, server, label: str) -> int:
     server.set_clock(when)
     started = time.monotonic()
-    started_at = datetime.now(UTC)
     calls_before = server.stats()["total_requests"]
-    dag_run = dag.test(logical_date=when.astimezone(UTC), run_conf=conf)
-    _real_times(dag_run, started_at)
+    dag_run = run_once(dag, when.astimezone(UTC), conf)
     requests = server.stats()["total_requests"] - calls_before
     print(
         f"{label}: {dag_run.state} in {time.monotonic() - started:.1f} s ({requests} VK requests)", flush=True

@@ -2,11 +2,12 @@
 rate,health,schema-snapshot}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
-``run-dag`` wraps ``airflow dags test`` with a log file and a one-line verdict; ``summary``
-prints where the results are: the warehouse's tables with row counts and the lake. ``rate`` rates a
-month under any methodology (a preset id or a draft YAML file, ``--set`` overrides) without
-publishing or writing a snapshot, and writes its comparison with the published rating to a folder.
-``health`` prints the warehouse's operational health (``audit.health_*``) with ops_check's thresholds.
+``run-dag`` wraps ``airflow dags test`` with a log file, the tasks' logs where the UI reads them,
+and a one-line verdict; ``summary`` prints where the results are: the warehouse's tables with row
+counts and the lake. ``rate`` rates a month under any methodology (a preset id or a draft YAML
+file, ``--set`` overrides) without publishing or writing a snapshot, and writes its comparison with
+the published rating to a folder. ``health`` prints the warehouse's operational health
+(``audit.health_*``) with ops_check's thresholds (``--month``: as of the day after a past month).
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from transforms.months import month_argument
+from transforms.months import month_argument, next_month, parse_month
 
 _FINISHED = re.compile(r"DagRun Finished: dag_id=(?P<dag>\S+?),.*?state=(?P<state>\w+)")
 
 
 def run_dag(dag_id: str, logical_date: str, log_dir: Path, conf: str | None = None) -> int:
-    """Run one DAG in-process with ``airflow dags test``; 0 when the run succeeded."""
+    """Run one DAG with ``airflow dags test`` in a process of its own; 0 when the run succeeded.
+
+    The tasks' logs are written where the api-server reads them (``dag_test_logs``): plain
+    ``airflow dags test`` writes none, and the UI would say "Log file not found on worker".
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}-{logical_date}.log"
-    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", dag_id, logical_date]
+    command = [sys.executable, "-m", "gospublic.orchestration.dag_test_logs", dag_id, logical_date]
     if conf:
         command += ["--conf", conf]
     started = time.monotonic()
@@ -134,10 +139,21 @@ def main(argv: list[str] | None = None) -> int:
     health_command = commands.add_parser(
         "health", help="operational health: VK days and pages, exports, quarantine (ops_check's thresholds)"
     )
-    health_command.add_argument(
+    as_of = health_command.add_mutually_exclusive_group()
+    as_of.add_argument(
         "--today",
         type=date.fromisoformat,
         help="judge as of this date, YYYY-MM-DD (default: today in Moscow)",
+    )
+    as_of.add_argument(
+        "--month",
+        type=month_argument,
+        help="judge a past month as of the day after it, YYYY-MM (make demo's month)",
+    )
+    health_command.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when a threshold is crossed (the report still flags it)",
     )
     commands.add_parser(
         "data-dictionary", help="write docs/data-dictionary.md from config/mart_contract.yaml"
@@ -191,13 +207,20 @@ def main(argv: list[str] | None = None) -> int:
         "rating-summary": lambda: rating_summary(args.month, args.methodology),
         "rate": lambda: rate(args.month, args.methodology, args.overrides, args.against, args.out),
         "data-dictionary": data_dictionary,
-        "health": lambda: health(args.today),
+        "health": lambda: health(args.today or _day_after(args.month), fail=not args.exit_zero),
     }
     return commands_run.get(args.command, summary)()
 
 
-def health(today: date | None = None) -> int:
-    """Print the health views as ops_check judges them; exit 1 when a threshold is crossed."""
+def _day_after(month: str | None) -> date | None:
+    """The first day after ``month`` (YYYY-MM): the day a finished month is judged on."""
+    if month is None:
+        return None
+    return next_month(parse_month(month))
+
+
+def health(today: date | None = None, fail: bool = True) -> int:
+    """Print the health views as ops_check judges them; exit 1 when a threshold is crossed (``fail``)."""
     from gospublic.infra.warehouse import Warehouse
     from gospublic.ops import health as ops_health
     from gospublic.ops import report, steps, thresholds
@@ -208,7 +231,7 @@ def health(today: date | None = None) -> int:
         state = ops_health.read(warehouse, today)
     found = ops_health.findings(state, limits)
     print(report.render(state, limits, found))
-    return 1 if found else 0
+    return 1 if found and fail else 0
 
 
 def schema_snapshot(args: argparse.Namespace) -> int:
