@@ -14,6 +14,7 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.ok import steps
 from gospublic.ok.client import GAVE_UP_CODE
 from gospublic.ok.daily import TooManyFailedPagesError, window_start_for
+from gospublic.ok.errors import record_errors
 from gospublic.ok.extract import manifest_key, read_lines, read_manifest
 from gospublic.ok.results import DaySummary
 from gospublic.registry.load import load_registry
@@ -125,6 +126,15 @@ def test_a_run_failing_its_checks_keeps_the_latest_manifest(
     assert lake.exists(manifest_key(DAY, "manual__bad"))
     rows = day_world.query(OK_ERRORS)
     assert sum(r["error_code"] == GAVE_UP_CODE and r["kind"] == "gave_up" for r in rows) == 26
+
+
+def test_a_day_without_errors_leaves_no_ok_rows(day_world: Warehouse, lake: Lake, sandbox) -> None:
+    extract_day("manual__1")
+    manifest = read_manifest(lake, DAY)
+    assert day_world.query(OK_ERRORS)
+    clean = {**manifest, "batches": [{**batch, "errors": []} for batch in manifest["batches"]]}
+    assert record_errors(day_world, clean) == 0
+    assert day_world.query(OK_ERRORS) == []
 
 
 def test_the_window_starts_a_week_before_at_moscow_midnight() -> None:
