@@ -8,6 +8,7 @@
 CREATE SCHEMA staging;
 CREATE SCHEMA core;
 CREATE SCHEMA mart;
+CREATE SCHEMA mart_ru;
 CREATE SCHEMA audit;
 CREATE SCHEMA restricted;
 
@@ -407,22 +408,59 @@ CREATE TABLE mart.dim_org (
     oktmo          VARCHAR,
     PRIMARY KEY(org_id, "version")
 );
-COMMENT ON TABLE mart.dim_org IS 'Органы власти. Bodies (state bodies and local governments) with the period each version was valid. Grain: one row per body version (org_id × version).';
-COMMENT ON COLUMN mart.dim_org.org_id IS 'ID органа: body id of the registry';
-COMMENT ON COLUMN mart.dim_org."version" IS 'Версия: version of the body''s record (renames and reorganisations make new ones)';
-COMMENT ON COLUMN mart.dim_org."name" IS 'Наименование: full name';
-COMMENT ON COLUMN mart.dim_org.short_name IS 'Краткое наименование: short name';
-COMMENT ON COLUMN mart.dim_org.kind IS 'Тип органа: kind of body (ОИВ, ОМСУ, подведомственное учреждение…)';
-COMMENT ON COLUMN mart.dim_org.rating_group IS 'Группа рейтинга: the group the body is rated in';
-COMMENT ON COLUMN mart.dim_org.parent_org_id IS 'Вышестоящий орган: the superior body';
-COMMENT ON COLUMN mart.dim_org.region_code IS 'Код региона: region code (two digits)';
-COMMENT ON COLUMN mart.dim_org.region_name IS 'Регион: region name';
-COMMENT ON COLUMN mart.dim_org.timezone IS 'Часовой пояс: the region''s IANA time zone';
-COMMENT ON COLUMN mart.dim_org.valid_from IS 'Действует с: first day of this version';
-COMMENT ON COLUMN mart.dim_org.valid_to IS 'Действует до: day after the last day of this version (empty while current)';
-COMMENT ON COLUMN mart.dim_org.is_current IS 'Текущая версия: this is today''s version';
-COMMENT ON COLUMN mart.dim_org.municipality IS 'Муниципальное образование: the municipality (district or city district) the body works in; empty for bodies of the whole region';
-COMMENT ON COLUMN mart.dim_org.oktmo IS 'Код ОКТМО: the municipality''s OKTMO code (8 or 11 digits; sample codes in the demo registry, docs/registry-format.md)';
+COMMENT ON TABLE mart.dim_org IS 'Bodies (state bodies and local governments) with the period each version was valid. Grain: one row per body version (org_id × version).';
+COMMENT ON COLUMN mart.dim_org.org_id IS 'body id of the registry';
+COMMENT ON COLUMN mart.dim_org."version" IS 'version of the body''s record (renames and reorganisations make new ones)';
+COMMENT ON COLUMN mart.dim_org."name" IS 'full name';
+COMMENT ON COLUMN mart.dim_org.short_name IS 'short name';
+COMMENT ON COLUMN mart.dim_org.kind IS 'kind of body (ОИВ, ОМСУ, подведомственное учреждение…)';
+COMMENT ON COLUMN mart.dim_org.rating_group IS 'the group the body is rated in';
+COMMENT ON COLUMN mart.dim_org.parent_org_id IS 'the superior body';
+COMMENT ON COLUMN mart.dim_org.region_code IS 'region code (two digits)';
+COMMENT ON COLUMN mart.dim_org.region_name IS 'region name';
+COMMENT ON COLUMN mart.dim_org.timezone IS 'the region''s IANA time zone';
+COMMENT ON COLUMN mart.dim_org.valid_from IS 'first day of this version';
+COMMENT ON COLUMN mart.dim_org.valid_to IS 'day after the last day of this version (empty while current)';
+COMMENT ON COLUMN mart.dim_org.is_current IS 'this is today''s version';
+COMMENT ON COLUMN mart.dim_org.municipality IS 'the municipality (district or city district) the body works in; empty for bodies of the whole region';
+COMMENT ON COLUMN mart.dim_org.oktmo IS 'the municipality''s OKTMO code (8 or 11 digits; sample codes in the demo registry, docs/registry-format.md)';
+
+CREATE TABLE mart.dim_org_current (
+    org_id         VARCHAR NOT NULL,
+    "version"      INTEGER NOT NULL,
+    "name"         VARCHAR NOT NULL,
+    short_name     VARCHAR,
+    kind           VARCHAR NOT NULL,
+    rating_group   VARCHAR,
+    parent_org_id  VARCHAR,
+    region_code    VARCHAR NOT NULL,
+    region_name    VARCHAR NOT NULL,
+    municipality   VARCHAR,
+    oktmo          VARCHAR,
+    timezone       VARCHAR NOT NULL,
+    valid_from     DATE    NOT NULL,
+    valid_to       DATE,
+    is_current     BOOLEAN NOT NULL,
+    versions       INTEGER NOT NULL,
+    PRIMARY KEY(org_id)
+);
+COMMENT ON TABLE mart.dim_org_current IS 'Bodies as they are now, for BI joins on org_id that must not multiply rows. The last version of a body without a current one is the latest valid_from, then the highest version. Grain: one row per body (org_id): its current version, else (a body closed or merged away) its last version.';
+COMMENT ON COLUMN mart.dim_org_current.org_id IS 'body id of the registry';
+COMMENT ON COLUMN mart.dim_org_current."version" IS 'the version shown (the current one, else the last)';
+COMMENT ON COLUMN mart.dim_org_current."name" IS 'full name';
+COMMENT ON COLUMN mart.dim_org_current.short_name IS 'short name';
+COMMENT ON COLUMN mart.dim_org_current.kind IS 'kind of body (ОИВ, ОМСУ, подведомственное учреждение…)';
+COMMENT ON COLUMN mart.dim_org_current.rating_group IS 'the group the body is rated in';
+COMMENT ON COLUMN mart.dim_org_current.parent_org_id IS 'the superior body';
+COMMENT ON COLUMN mart.dim_org_current.region_code IS 'region code (two digits)';
+COMMENT ON COLUMN mart.dim_org_current.region_name IS 'region name';
+COMMENT ON COLUMN mart.dim_org_current.municipality IS 'the municipality the body works in; empty for bodies of the whole region';
+COMMENT ON COLUMN mart.dim_org_current.oktmo IS 'the municipality''s OKTMO code';
+COMMENT ON COLUMN mart.dim_org_current.timezone IS 'the region''s IANA time zone';
+COMMENT ON COLUMN mart.dim_org_current.valid_from IS 'first day of the version shown';
+COMMENT ON COLUMN mart.dim_org_current.valid_to IS 'day after the last day of the version shown (empty while current)';
+COMMENT ON COLUMN mart.dim_org_current.is_current IS 'the version shown is today''s (false: the body has no current version)';
+COMMENT ON COLUMN mart.dim_org_current.versions IS 'versions of the body in mart.dim_org';
 
 CREATE TABLE mart.dim_page (
     page_id      VARCHAR NOT NULL,
@@ -437,17 +475,46 @@ CREATE TABLE mart.dim_page (
     is_current   BOOLEAN NOT NULL,
     PRIMARY KEY(page_id)
 );
-COMMENT ON TABLE mart.dim_page IS 'Госпаблики. Official pages (госпаблики) of the bodies with the period they were official. Grain: one row per official page.';
-COMMENT ON COLUMN mart.dim_page.page_id IS 'ID страницы: page id of the registry';
-COMMENT ON COLUMN mart.dim_page.org_id IS 'ID органа: the body the page belongs to';
-COMMENT ON COLUMN mart.dim_page.network IS 'Соцсеть: social network (vk, ok, tg)';
-COMMENT ON COLUMN mart.dim_page.vk_group_id IS 'ID сообщества VK: VK community id (VK pages only)';
-COMMENT ON COLUMN mart.dim_page.screen_name IS 'Короткий адрес: short address of the page';
-COMMENT ON COLUMN mart.dim_page.url IS 'Ссылка: link to the page';
-COMMENT ON COLUMN mart.dim_page.status IS 'Статус: registry status of the page';
-COMMENT ON COLUMN mart.dim_page.valid_from IS 'Официальна с: first day the page was official';
-COMMENT ON COLUMN mart.dim_page.valid_to IS 'Официальна до: day after the last official day (empty while official)';
-COMMENT ON COLUMN mart.dim_page.is_current IS 'Действующая: the page is official today';
+COMMENT ON TABLE mart.dim_page IS 'Official pages (госпаблики) of the bodies with the period they were official. Grain: one row per official page.';
+COMMENT ON COLUMN mart.dim_page.page_id IS 'page id of the registry';
+COMMENT ON COLUMN mart.dim_page.org_id IS 'the body the page belongs to';
+COMMENT ON COLUMN mart.dim_page.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page.vk_group_id IS 'VK community id (VK pages only)';
+COMMENT ON COLUMN mart.dim_page.screen_name IS 'short address of the page';
+COMMENT ON COLUMN mart.dim_page.url IS 'link to the page';
+COMMENT ON COLUMN mart.dim_page.status IS 'registry status of the page';
+COMMENT ON COLUMN mart.dim_page.valid_from IS 'first day the page was official';
+COMMENT ON COLUMN mart.dim_page.valid_to IS 'day after the last official day (empty while official)';
+COMMENT ON COLUMN mart.dim_page.is_current IS 'the page is official today';
+
+CREATE TABLE mart.dim_page_current (
+    page_id         VARCHAR NOT NULL,
+    org_id          VARCHAR NOT NULL,
+    org_name        VARCHAR,
+    org_short_name  VARCHAR,
+    network         VARCHAR NOT NULL,
+    vk_group_id     BIGINT,
+    screen_name     VARCHAR,
+    url             VARCHAR NOT NULL,
+    status          VARCHAR NOT NULL,
+    valid_from      DATE    NOT NULL,
+    valid_to        DATE,
+    is_current      BOOLEAN NOT NULL,
+    PRIMARY KEY(page_id)
+);
+COMMENT ON TABLE mart.dim_page_current IS 'Official pages with the names of their body (mart.dim_org_current), for BI joins on page_id that must not multiply rows. Grain: one row per official page (page_id), with its body''s current names.';
+COMMENT ON COLUMN mart.dim_page_current.page_id IS 'page id of the registry';
+COMMENT ON COLUMN mart.dim_page_current.org_id IS 'the body the page belongs to';
+COMMENT ON COLUMN mart.dim_page_current.org_name IS 'the body''s full name (its current version)';
+COMMENT ON COLUMN mart.dim_page_current.org_short_name IS 'the body''s short name (its current version)';
+COMMENT ON COLUMN mart.dim_page_current.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page_current.vk_group_id IS 'VK community id (VK pages only)';
+COMMENT ON COLUMN mart.dim_page_current.screen_name IS 'short address of the page';
+COMMENT ON COLUMN mart.dim_page_current.url IS 'link to the page';
+COMMENT ON COLUMN mart.dim_page_current.status IS 'registry status of the page';
+COMMENT ON COLUMN mart.dim_page_current.valid_from IS 'first day the page was official';
+COMMENT ON COLUMN mart.dim_page_current.valid_to IS 'day after the last official day (empty while official)';
+COMMENT ON COLUMN mart.dim_page_current.is_current IS 'the page is official today';
 
 CREATE TABLE mart.incident_topics_monthly (
     org_id       VARCHAR NOT NULL,
@@ -463,18 +530,18 @@ CREATE TABLE mart.incident_topics_monthly (
     satisfied    INTEGER NOT NULL,
     PRIMARY KEY(org_id, "source", "month", rubric, channel)
 );
-COMMENT ON TABLE mart.incident_topics_monthly IS 'Темы и каналы обращений за месяц. What citizens wrote about and how they reached each body: incidents by the export''s rubric and channel. Its incidents add up to response_metrics_monthly''s per body, source and month; incidents without a body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos), month of registration (the region''s local month), rubric and channel.';
-COMMENT ON COLUMN mart.incident_topics_monthly.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.incident_topics_monthly."source" IS 'Источник: im (Инцидент Менеджмент) or pos (ПОС)';
-COMMENT ON COLUMN mart.incident_topics_monthly."month" IS 'Месяц: first day of the month of registration';
-COMMENT ON COLUMN mart.incident_topics_monthly.rubric IS 'Рубрика: the export''s rubric (category) as written; «не указано» when empty';
-COMMENT ON COLUMN mart.incident_topics_monthly.channel IS 'Канал поступления: the channel the message came by (VK, Госуслуги, site…) as exported; «не указано» when empty';
-COMMENT ON COLUMN mart.incident_topics_monthly.region_code IS 'Код региона: region code';
-COMMENT ON COLUMN mart.incident_topics_monthly.incidents IS 'Поступило сообщений: messages registered in the month';
-COMMENT ON COLUMN mart.incident_topics_monthly.answered IS 'Дан ответ: of them, answered (latest state)';
-COMMENT ON COLUMN mart.incident_topics_monthly.overdue IS 'Просрочено: answered after the deadline, or unanswered past it at the last export';
-COMMENT ON COLUMN mart.incident_topics_monthly.rated IS 'Получено оценок: incidents the citizen rated';
-COMMENT ON COLUMN mart.incident_topics_monthly.satisfied IS 'Удовлетворены ответом: ratings that are satisfied (4–5 or «Удовлетворён»)';
+COMMENT ON TABLE mart.incident_topics_monthly IS 'What citizens wrote about and how they reached each body: incidents by the export''s rubric and channel. Its incidents add up to response_metrics_monthly''s per body, source and month; incidents without a body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos), month of registration (the region''s local month), rubric and channel.';
+COMMENT ON COLUMN mart.incident_topics_monthly.org_id IS 'body id';
+COMMENT ON COLUMN mart.incident_topics_monthly."source" IS 'im (Инцидент Менеджмент) or pos (ПОС)';
+COMMENT ON COLUMN mart.incident_topics_monthly."month" IS 'first day of the month of registration';
+COMMENT ON COLUMN mart.incident_topics_monthly.rubric IS 'the export''s rubric (category) as written; «не указано» when empty';
+COMMENT ON COLUMN mart.incident_topics_monthly.channel IS 'the channel the message came by (VK, Госуслуги, site…) as exported; «не указано» when empty';
+COMMENT ON COLUMN mart.incident_topics_monthly.region_code IS 'region code';
+COMMENT ON COLUMN mart.incident_topics_monthly.incidents IS 'messages registered in the month';
+COMMENT ON COLUMN mart.incident_topics_monthly.answered IS 'of them, answered (latest state)';
+COMMENT ON COLUMN mart.incident_topics_monthly.overdue IS 'answered after the deadline, or unanswered past it at the last export';
+COMMENT ON COLUMN mart.incident_topics_monthly.rated IS 'incidents the citizen rated';
+COMMENT ON COLUMN mart.incident_topics_monthly.satisfied IS 'ratings that are satisfied (4–5 or «Удовлетворён»)';
 
 CREATE TABLE mart.page_activity_monthly (
     page_id                     VARCHAR NOT NULL,
@@ -495,23 +562,23 @@ CREATE TABLE mart.page_activity_monthly (
     subscribers_end             BIGINT,
     PRIMARY KEY(page_id, "month")
 );
-COMMENT ON TABLE mart.page_activity_monthly IS 'Активность госпабликов за месяц. How actively each page posts and answers comments. Grain: one row per VK page and month the page was official (days are the body''s local days).';
-COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'ID страницы: page id';
-COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'ID сообщества VK: VK community id';
-COMMENT ON COLUMN mart.page_activity_monthly."month" IS 'Месяц: first day of the month';
-COMMENT ON COLUMN mart.page_activity_monthly.days_in_month IS 'Дней в месяце: days in the month';
-COMMENT ON COLUMN mart.page_activity_monthly.posts IS 'Публикаций: posts published in the month';
-COMMENT ON COLUMN mart.page_activity_monthly.days_with_post IS 'Дней с публикациями: days with at least one post';
-COMMENT ON COLUMN mart.page_activity_monthly.longest_gap_days IS 'Самый долгий перерыв, дней: longest run of days without a post within the month';
-COMMENT ON COLUMN mart.page_activity_monthly.photo_video_share IS 'Доля публикаций с фото или видео: share of posts with a photo or a video (0..1)';
-COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'Средние просмотры публикации: average views of the month''s posts (as last observed)';
-COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS 'Вовлечённость (ER), %: (likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts';
-COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'Комментариев граждан: citizens'' comments published in the month';
-COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'С ответом страницы: of them, answered by the page in the thread';
-COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'Доля комментариев с ответом: replied ÷ citizens'' comments (0..1; empty without comments)';
-COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'Медианное время ответа на комментарий, мин: median minutes from a comment to the page''s first reply';
-COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'Подписчики на конец месяца: subscribers at the month''s last observed day';
+COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Grain: one row per VK page and month the page was official (days are the body''s local days).';
+COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'page id';
+COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'body id';
+COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.page_activity_monthly."month" IS 'first day of the month';
+COMMENT ON COLUMN mart.page_activity_monthly.days_in_month IS 'days in the month';
+COMMENT ON COLUMN mart.page_activity_monthly.posts IS 'posts published in the month';
+COMMENT ON COLUMN mart.page_activity_monthly.days_with_post IS 'days with at least one post';
+COMMENT ON COLUMN mart.page_activity_monthly.longest_gap_days IS 'longest run of days without a post within the month';
+COMMENT ON COLUMN mart.page_activity_monthly.photo_video_share IS 'share of posts with a photo or a video (0..1)';
+COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'average views of the month''s posts (as last observed)';
+COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS '(likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts';
+COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'citizens'' comments published in the month';
+COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'of them, answered by the page in the thread';
+COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'replied ÷ citizens'' comments (0..1; empty without comments)';
+COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'median minutes from a comment to the page''s first reply';
+COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'subscribers at the month''s last observed day';
 
 CREATE TABLE mart.page_compliance_monthly (
     page_id                VARCHAR NOT NULL,
@@ -533,24 +600,24 @@ CREATE TABLE mart.page_compliance_monthly (
     failed_checks          VARCHAR NOT NULL,
     PRIMARY KEY(page_id, "month")
 );
-COMMENT ON TABLE mart.page_compliance_monthly IS 'Соответствие госпабликов требованиям. Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
-COMMENT ON COLUMN mart.page_compliance_monthly.page_id IS 'ID страницы: page id';
-COMMENT ON COLUMN mart.page_compliance_monthly.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.page_compliance_monthly."month" IS 'Месяц: first day of the month';
-COMMENT ON COLUMN mart.page_compliance_monthly.observed_on IS 'Дата проверки: day of the observation checked';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'Есть аватар: the page has an avatar';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'Есть обложка: the page has a cover';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'Есть описание: the page has a description';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'Есть контакты или ссылки: contacts, links or a site are filled in';
-COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'Открыты сообщения: citizens can write messages to the page';
-COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'Открыта стена: the wall is open or limited (not closed)';
-COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'Есть отметка верификации: the page has VK''s verification mark';
-COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week IS 'Публикаций в неделю: posts of the month per 7 days';
-COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week_ok IS 'Норматив публикаций выполнен: posts a week reach the target (3)';
-COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'Охват публикации от подписчиков: average views of a post ÷ subscribers at month end';
-COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'Норматив охвата выполнен: the share reaches the target (10 %)';
-COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'Балл соответствия: weight of the checks passed (0–100)';
-COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'Невыполненные требования: the checks that failed, comma separated';
+COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
+COMMENT ON COLUMN mart.page_compliance_monthly.page_id IS 'page id';
+COMMENT ON COLUMN mart.page_compliance_monthly.org_id IS 'body id';
+COMMENT ON COLUMN mart.page_compliance_monthly."month" IS 'first day of the month';
+COMMENT ON COLUMN mart.page_compliance_monthly.observed_on IS 'day of the observation checked';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'the page has an avatar';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'the page has a cover';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'the page has a description';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'contacts, links or a site are filled in';
+COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'citizens can write messages to the page';
+COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'the wall is open or limited (not closed)';
+COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'the page has VK''s verification mark';
+COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week IS 'posts of the month per 7 days';
+COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week_ok IS 'posts a week reach the target (3)';
+COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'average views of a post ÷ subscribers at month end';
+COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %)';
+COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the checks passed (0–100)';
+COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that failed, comma separated';
 
 CREATE TABLE mart.rating_base (
     org_id                         VARCHAR NOT NULL,
@@ -600,52 +667,52 @@ CREATE TABLE mart.rating_base (
     pos_rated                      INTEGER,
     PRIMARY KEY(org_id, "month")
 );
-COMMENT ON TABLE mart.rating_base IS 'Исходные данные рейтинга. Everything a rating methodology may score, per body and month; indicators of config/methodologies are columns of this table or arithmetic over them. Shares over both sources are weighted by incidents, quality shares by assessed answers. Grain: one row per body and month (bodies with incidents or an official page that month).';
-COMMENT ON COLUMN mart.rating_base.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.rating_base."month" IS 'Месяц: first day of the month';
-COMMENT ON COLUMN mart.rating_base.region_code IS 'Код региона: region code';
-COMMENT ON COLUMN mart.rating_base.rating_group IS 'Группа по реестру: the registry''s rating group of the body';
-COMMENT ON COLUMN mart.rating_base.incidents IS 'Поступило сообщений: messages of both sources registered in the month';
-COMMENT ON COLUMN mart.rating_base.incidents_im IS 'Из них ИМ: of them, Incident Management';
-COMMENT ON COLUMN mart.rating_base.incidents_pos IS 'Из них ПОС: of them, ПОС';
-COMMENT ON COLUMN mart.rating_base.answered_share IS 'Доля отвеченных: answered ÷ counted (rejected excluded), both sources';
-COMMENT ON COLUMN mart.rating_base.overdue_share IS 'Доля просроченных: overdue ÷ counted (rejected excluded), both sources';
-COMMENT ON COLUMN mart.rating_base.im_overdue_share IS 'Доля просроченных, ИМ: overdue share of IM';
-COMMENT ON COLUMN mart.rating_base.pos_overdue_share IS 'Доля просроченных, ПОС: overdue share of ПОС';
-COMMENT ON COLUMN mart.rating_base.answer_hours_mean IS 'Среднее время ответа (ИМ и ПОС вместе), ч: mean hours to the answer, both sources: for reference only — it mixes IM hours with ПОС days, so no methodology may score it (use im_answer_hours_mean, pos_answer_work_days_mean or a measure)';
-COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_median IS 'Медианное время ответа, ИМ, рабочих ч: median working hours to the answer, IM';
-COMMENT ON COLUMN mart.rating_base.im_reaction_work_hours_median IS 'Медианное время реакции, ИМ, рабочих ч: median working hours to the first reaction, IM';
-COMMENT ON COLUMN mart.rating_base.pos_answer_hours_mean IS 'Среднее время ответа, ПОС, ч: mean hours to the answer, ПОС';
-COMMENT ON COLUMN mart.rating_base.satisfaction_avg IS 'Средняя оценка: average rating 1–5, both sources';
-COMMENT ON COLUMN mart.rating_base.satisfied_share IS 'Доля удовлетворённых: share of satisfied ratings, both sources';
-COMMENT ON COLUMN mart.rating_base.pos_satisfaction_avg IS 'Средняя оценка, ПОС: average rating 1–5, ПОС';
-COMMENT ON COLUMN mart.rating_base.pos_satisfied_share IS 'Доля удовлетворённых, ПОС: share of satisfied ratings, ПОС';
-COMMENT ON COLUMN mart.rating_base.answers_assessed IS 'Оценено ответов: answers with a text assessed for quality';
-COMMENT ON COLUMN mart.rating_base.formal_share IS 'Доля формальных ответов: share of formal answers';
-COMMENT ON COLUMN mart.rating_base.no_specifics_share IS 'Доля ответов без конкретики: share of answers without specifics';
-COMMENT ON COLUMN mart.rating_base.impolite_share IS 'Доля невежливых ответов: share of impolite answers';
-COMMENT ON COLUMN mart.rating_base.redirect_share IS 'Доля переадресаций: share of redirecting answers';
-COMMENT ON COLUMN mart.rating_base.template_share IS 'Доля шаблонных ответов: share of template answers';
-COMMENT ON COLUMN mart.rating_base.pages IS 'Госпабликов: official VK pages of the body in the month';
-COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'Публикаций в неделю: posts a week, averaged over the body''s pages';
-COMMENT ON COLUMN mart.rating_base.compliance_score IS 'Балл соответствия госпабликов: page compliance score 0–100, averaged over the body''s pages';
-COMMENT ON COLUMN mart.rating_base.engagement_rate_pct IS 'Вовлечённость (ER), %: engagement rate %, averaged over the body''s pages';
-COMMENT ON COLUMN mart.rating_base.replied_share IS 'Доля комментариев с ответом: citizens'' comments answered by the body''s pages ÷ comments';
-COMMENT ON COLUMN mart.rating_base.photo_video_share IS 'Доля публикаций с фото или видео: share of posts with photo or video, averaged over pages';
-COMMENT ON COLUMN mart.rating_base.kind IS 'Тип органа: the registry''s kind of the body (ОИВ, ОМСУ, учреждение, РСО-УК…), for groups by kind';
-COMMENT ON COLUMN mart.rating_base.im_answered_share IS 'Доля отвеченных, ИМ: answered ÷ counted, IM';
-COMMENT ON COLUMN mart.rating_base.pos_answered_share IS 'Доля отвеченных, ПОС: answered ÷ counted, ПОС';
-COMMENT ON COLUMN mart.rating_base.im_answer_hours_median IS 'Медианное время ответа, ИМ, ч: median calendar hours to the answer, IM';
-COMMENT ON COLUMN mart.rating_base.im_answer_hours_mean IS 'Среднее время ответа, ИМ, ч: mean calendar hours to the answer, IM';
-COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_mean IS 'Среднее время ответа, ИМ, рабочих ч: mean working hours to the answer, IM';
-COMMENT ON COLUMN mart.rating_base.pos_answer_hours_median IS 'Медианное время ответа, ПОС, ч: median calendar hours to the answer, ПОС';
-COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_median IS 'Медианное время ответа, ПОС, рабочих дней: median working days to the answer, ПОС (from the day after registration)';
-COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_mean IS 'Среднее время ответа, ПОС, рабочих дней: mean working days to the answer, ПОС';
-COMMENT ON COLUMN mart.rating_base.im_satisfaction_avg IS 'Средняя оценка, ИМ: average rating 1–5, IM';
-COMMENT ON COLUMN mart.rating_base.im_satisfied_share IS 'Доля удовлетворённых, ИМ: share of satisfied ratings, IM';
-COMMENT ON COLUMN mart.rating_base.rated IS 'Получено оценок: citizens'' ratings behind satisfaction_avg and satisfied_share, both sources';
-COMMENT ON COLUMN mart.rating_base.im_rated IS 'Получено оценок, ИМ: citizens'' ratings, IM';
-COMMENT ON COLUMN mart.rating_base.pos_rated IS 'Получено оценок, ПОС: citizens'' ratings, ПОС';
+COMMENT ON TABLE mart.rating_base IS 'Everything a rating methodology may score, per body and month; indicators of config/methodologies are columns of this table or arithmetic over them. Shares over both sources are weighted by incidents, quality shares by assessed answers. Grain: one row per body and month (bodies with incidents or an official page that month).';
+COMMENT ON COLUMN mart.rating_base.org_id IS 'body id';
+COMMENT ON COLUMN mart.rating_base."month" IS 'first day of the month';
+COMMENT ON COLUMN mart.rating_base.region_code IS 'region code';
+COMMENT ON COLUMN mart.rating_base.rating_group IS 'the registry''s rating group of the body';
+COMMENT ON COLUMN mart.rating_base.incidents IS 'messages of both sources registered in the month';
+COMMENT ON COLUMN mart.rating_base.incidents_im IS 'of them, Incident Management';
+COMMENT ON COLUMN mart.rating_base.incidents_pos IS 'of them, ПОС';
+COMMENT ON COLUMN mart.rating_base.answered_share IS 'answered ÷ counted (rejected excluded), both sources';
+COMMENT ON COLUMN mart.rating_base.overdue_share IS 'overdue ÷ counted (rejected excluded), both sources';
+COMMENT ON COLUMN mart.rating_base.im_overdue_share IS 'overdue share of IM';
+COMMENT ON COLUMN mart.rating_base.pos_overdue_share IS 'overdue share of ПОС';
+COMMENT ON COLUMN mart.rating_base.answer_hours_mean IS 'mean hours to the answer, both sources: for reference only — it mixes IM hours with ПОС days, so no methodology may score it (use im_answer_hours_mean, pos_answer_work_days_mean or a measure)';
+COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_median IS 'median working hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.im_reaction_work_hours_median IS 'median working hours to the first reaction, IM';
+COMMENT ON COLUMN mart.rating_base.pos_answer_hours_mean IS 'mean hours to the answer, ПОС';
+COMMENT ON COLUMN mart.rating_base.satisfaction_avg IS 'average rating 1–5, both sources';
+COMMENT ON COLUMN mart.rating_base.satisfied_share IS 'share of satisfied ratings, both sources';
+COMMENT ON COLUMN mart.rating_base.pos_satisfaction_avg IS 'average rating 1–5, ПОС';
+COMMENT ON COLUMN mart.rating_base.pos_satisfied_share IS 'share of satisfied ratings, ПОС';
+COMMENT ON COLUMN mart.rating_base.answers_assessed IS 'answers with a text assessed for quality';
+COMMENT ON COLUMN mart.rating_base.formal_share IS 'share of formal answers';
+COMMENT ON COLUMN mart.rating_base.no_specifics_share IS 'share of answers without specifics';
+COMMENT ON COLUMN mart.rating_base.impolite_share IS 'share of impolite answers';
+COMMENT ON COLUMN mart.rating_base.redirect_share IS 'share of redirecting answers';
+COMMENT ON COLUMN mart.rating_base.template_share IS 'share of template answers';
+COMMENT ON COLUMN mart.rating_base.pages IS 'official VK pages of the body in the month';
+COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'posts a week, averaged over the body''s pages';
+COMMENT ON COLUMN mart.rating_base.compliance_score IS 'page compliance score 0–100, averaged over the body''s pages';
+COMMENT ON COLUMN mart.rating_base.engagement_rate_pct IS 'engagement rate %, averaged over the body''s pages';
+COMMENT ON COLUMN mart.rating_base.replied_share IS 'citizens'' comments answered by the body''s pages ÷ comments';
+COMMENT ON COLUMN mart.rating_base.photo_video_share IS 'share of posts with photo or video, averaged over pages';
+COMMENT ON COLUMN mart.rating_base.kind IS 'the registry''s kind of the body (ОИВ, ОМСУ, учреждение, РСО-УК…), for groups by kind';
+COMMENT ON COLUMN mart.rating_base.im_answered_share IS 'answered ÷ counted, IM';
+COMMENT ON COLUMN mart.rating_base.pos_answered_share IS 'answered ÷ counted, ПОС';
+COMMENT ON COLUMN mart.rating_base.im_answer_hours_median IS 'median calendar hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.im_answer_hours_mean IS 'mean calendar hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.im_answer_work_hours_mean IS 'mean working hours to the answer, IM';
+COMMENT ON COLUMN mart.rating_base.pos_answer_hours_median IS 'median calendar hours to the answer, ПОС';
+COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_median IS 'median working days to the answer, ПОС (from the day after registration)';
+COMMENT ON COLUMN mart.rating_base.pos_answer_work_days_mean IS 'mean working days to the answer, ПОС';
+COMMENT ON COLUMN mart.rating_base.im_satisfaction_avg IS 'average rating 1–5, IM';
+COMMENT ON COLUMN mart.rating_base.im_satisfied_share IS 'share of satisfied ratings, IM';
+COMMENT ON COLUMN mart.rating_base.rated IS 'citizens'' ratings behind satisfaction_avg and satisfied_share, both sources';
+COMMENT ON COLUMN mart.rating_base.im_rated IS 'citizens'' ratings, IM';
+COMMENT ON COLUMN mart.rating_base.pos_rated IS 'citizens'' ratings, ПОС';
 
 CREATE TABLE mart.rating_indicator (
     snapshot_id      VARCHAR NOT NULL,
@@ -660,17 +727,17 @@ CREATE TABLE mart.rating_indicator (
     missing_reason   VARCHAR,
     PRIMARY KEY(snapshot_id, org_id, indicator_id)
 );
-COMMENT ON TABLE mart.rating_indicator IS 'Показатели рейтинга. How each indicator scored: raw value, points 0–100, weight in % after re-weighting, weighted points. Grain: one row per snapshot, rated body and indicator (a missing indicator too: optional ones with weight 0, required ones with 0 points).';
-COMMENT ON COLUMN mart.rating_indicator.snapshot_id IS 'ID выпуска: snapshot id';
-COMMENT ON COLUMN mart.rating_indicator.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.rating_indicator."month" IS 'Месяц: the rated month';
-COMMENT ON COLUMN mart.rating_indicator.indicator_id IS 'Показатель: indicator id of the methodology';
-COMMENT ON COLUMN mart.rating_indicator.raw_value IS 'Значение: the value scored (empty when missing and scored 0)';
-COMMENT ON COLUMN mart.rating_indicator.points IS 'Баллы: points 0–100';
-COMMENT ON COLUMN mart.rating_indicator.weight IS 'Вес, %: weight in % of the score (weights of indicators with data add up to 100)';
-COMMENT ON COLUMN mart.rating_indicator.weighted_points IS 'Взвешенные баллы: points × weight ÷ 100; their sum is the score';
-COMMENT ON COLUMN mart.rating_indicator.missing IS 'Нет данных: the indicator had no value, or too little data behind it (min_volume, min_ratings)';
-COMMENT ON COLUMN mart.rating_indicator.missing_reason IS 'Причина отсутствия: why it is missing, in Russian (empty when scored)';
+COMMENT ON TABLE mart.rating_indicator IS 'How each indicator scored: raw value, points 0–100, weight in % after re-weighting, weighted points. Grain: one row per snapshot, rated body and indicator (a missing indicator too: optional ones with weight 0, required ones with 0 points).';
+COMMENT ON COLUMN mart.rating_indicator.snapshot_id IS 'snapshot id';
+COMMENT ON COLUMN mart.rating_indicator.org_id IS 'body id';
+COMMENT ON COLUMN mart.rating_indicator."month" IS 'the rated month';
+COMMENT ON COLUMN mart.rating_indicator.indicator_id IS 'indicator id of the methodology';
+COMMENT ON COLUMN mart.rating_indicator.raw_value IS 'the value scored (empty when missing and scored 0)';
+COMMENT ON COLUMN mart.rating_indicator.points IS 'points 0–100';
+COMMENT ON COLUMN mart.rating_indicator.weight IS 'weight in % of the score (weights of indicators with data add up to 100)';
+COMMENT ON COLUMN mart.rating_indicator.weighted_points IS 'points × weight ÷ 100; their sum is the score';
+COMMENT ON COLUMN mart.rating_indicator.missing IS 'the indicator had no value, or too little data behind it (min_volume, min_ratings)';
+COMMENT ON COLUMN mart.rating_indicator.missing_reason IS 'why it is missing, in Russian (empty when scored)';
 
 CREATE TABLE mart.rating_monthly (
     snapshot_id       VARCHAR NOT NULL,
@@ -688,20 +755,20 @@ CREATE TABLE mart.rating_monthly (
     rank_change       INTEGER,
     PRIMARY KEY(snapshot_id, org_id)
 );
-COMMENT ON TABLE mart.rating_monthly IS 'Рейтинг органов власти. The rating: score 0–100, place in the group (ties share a place), zone, change since the previous month. Grain: one row per snapshot and body.';
-COMMENT ON COLUMN mart.rating_monthly.snapshot_id IS 'ID выпуска: snapshot id';
-COMMENT ON COLUMN mart.rating_monthly.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.rating_monthly."month" IS 'Месяц: the rated month';
-COMMENT ON COLUMN mart.rating_monthly.rating_group IS 'Группа: the group the body is rated in';
-COMMENT ON COLUMN mart.rating_monthly.incidents IS 'Сообщений: messages in the month';
-COMMENT ON COLUMN mart.rating_monthly.is_rated IS 'В рейтинге: the body had enough data to be rated';
-COMMENT ON COLUMN mart.rating_monthly.not_rated_reason IS 'Причина исключения: why not rated';
-COMMENT ON COLUMN mart.rating_monthly.score IS 'Итоговый балл: score 0–100, one decimal';
-COMMENT ON COLUMN mart.rating_monthly.rank IS 'Место: place in the group; ties share a place (dense)';
-COMMENT ON COLUMN mart.rating_monthly.ranked_in_group IS 'Участников в группе: bodies ranked in the group';
-COMMENT ON COLUMN mart.rating_monthly."zone" IS 'Зона: green, yellow or red by the methodology''s thresholds';
-COMMENT ON COLUMN mart.rating_monthly.score_change IS 'Изменение балла: score change since the previous month''s published rating';
-COMMENT ON COLUMN mart.rating_monthly.rank_change IS 'Изменение места: places gained (+) or lost (−) since the previous month';
+COMMENT ON TABLE mart.rating_monthly IS 'The rating: score 0–100, place in the group (ties share a place), zone, change since the previous month. Grain: one row per snapshot and body.';
+COMMENT ON COLUMN mart.rating_monthly.snapshot_id IS 'snapshot id';
+COMMENT ON COLUMN mart.rating_monthly.org_id IS 'body id';
+COMMENT ON COLUMN mart.rating_monthly."month" IS 'the rated month';
+COMMENT ON COLUMN mart.rating_monthly.rating_group IS 'the group the body is rated in';
+COMMENT ON COLUMN mart.rating_monthly.incidents IS 'messages in the month';
+COMMENT ON COLUMN mart.rating_monthly.is_rated IS 'the body had enough data to be rated';
+COMMENT ON COLUMN mart.rating_monthly.not_rated_reason IS 'why not rated';
+COMMENT ON COLUMN mart.rating_monthly.score IS 'score 0–100, one decimal';
+COMMENT ON COLUMN mart.rating_monthly.rank IS 'place in the group; ties share a place (dense)';
+COMMENT ON COLUMN mart.rating_monthly.ranked_in_group IS 'bodies ranked in the group';
+COMMENT ON COLUMN mart.rating_monthly."zone" IS 'green, yellow or red by the methodology''s thresholds';
+COMMENT ON COLUMN mart.rating_monthly.score_change IS 'score change since the previous month''s published rating';
+COMMENT ON COLUMN mart.rating_monthly.rank_change IS 'places gained (+) or lost (−) since the previous month';
 
 CREATE TABLE mart.rating_snapshot (
     snapshot_id          VARCHAR                  NOT NULL,
@@ -717,18 +784,18 @@ CREATE TABLE mart.rating_snapshot (
     publish_path         VARCHAR,
     PRIMARY KEY(snapshot_id)
 );
-COMMENT ON TABLE mart.rating_snapshot IS 'Выпуски рейтинга. Immutable rating snapshots. A published snapshot never changes; a changed input or methodology makes a new revision only when republished explicitly. Grain: one row per computed rating: month × methodology × revision.';
-COMMENT ON COLUMN mart.rating_snapshot.snapshot_id IS 'ID выпуска: methodology:YYYY-MM:rN';
-COMMENT ON COLUMN mart.rating_snapshot."month" IS 'Месяц: the rated month';
-COMMENT ON COLUMN mart.rating_snapshot.methodology_id IS 'Методика: methodology id (config/methodologies)';
-COMMENT ON COLUMN mart.rating_snapshot.methodology_version IS 'Версия методики: methodology version';
-COMMENT ON COLUMN mart.rating_snapshot.methodology_hash IS 'Контрольная сумма методики: hash of the methodology file''s content';
-COMMENT ON COLUMN mart.rating_snapshot.input_fingerprint IS 'Отпечаток исходных данных: hash of the methodology and of every input value';
-COMMENT ON COLUMN mart.rating_snapshot.revision IS 'Редакция: revision of the month under the methodology, from 1';
-COMMENT ON COLUMN mart.rating_snapshot.status IS 'Статус: draft or published';
-COMMENT ON COLUMN mart.rating_snapshot.created_at IS 'Рассчитан: when computed';
-COMMENT ON COLUMN mart.rating_snapshot.published_at IS 'Опубликован: when published';
-COMMENT ON COLUMN mart.rating_snapshot.publish_path IS 'Путь публикации: where the files are in the lake';
+COMMENT ON TABLE mart.rating_snapshot IS 'Immutable rating snapshots. A published snapshot never changes; a changed input or methodology makes a new revision only when republished explicitly. Grain: one row per computed rating: month × methodology × revision.';
+COMMENT ON COLUMN mart.rating_snapshot.snapshot_id IS 'methodology:YYYY-MM:rN';
+COMMENT ON COLUMN mart.rating_snapshot."month" IS 'the rated month';
+COMMENT ON COLUMN mart.rating_snapshot.methodology_id IS 'methodology id (config/methodologies)';
+COMMENT ON COLUMN mart.rating_snapshot.methodology_version IS 'methodology version';
+COMMENT ON COLUMN mart.rating_snapshot.methodology_hash IS 'hash of the methodology file''s content';
+COMMENT ON COLUMN mart.rating_snapshot.input_fingerprint IS 'hash of the methodology and of every input value';
+COMMENT ON COLUMN mart.rating_snapshot.revision IS 'revision of the month under the methodology, from 1';
+COMMENT ON COLUMN mart.rating_snapshot.status IS 'draft or published';
+COMMENT ON COLUMN mart.rating_snapshot.created_at IS 'when computed';
+COMMENT ON COLUMN mart.rating_snapshot.published_at IS 'when published';
+COMMENT ON COLUMN mart.rating_snapshot.publish_path IS 'where the files are in the lake';
 
 CREATE TABLE mart.response_metrics_monthly (
     org_id                      VARCHAR NOT NULL,
@@ -767,41 +834,41 @@ CREATE TABLE mart.response_metrics_monthly (
     answer_work_days_mean       DOUBLE,
     PRIMARY KEY(org_id, "source", "month")
 );
-COMMENT ON TABLE mart.response_metrics_monthly IS 'Работа с обращениями за месяц. How fast, how well and how satisfyingly each body answered citizens'' messages. Incidents whose executor matches no body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos) and month of registration (the region''s local month).';
-COMMENT ON COLUMN mart.response_metrics_monthly.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.response_metrics_monthly."source" IS 'Источник: im (Инцидент Менеджмент) or pos (ПОС)';
-COMMENT ON COLUMN mart.response_metrics_monthly."month" IS 'Месяц: first day of the month of registration';
-COMMENT ON COLUMN mart.response_metrics_monthly.region_code IS 'Код региона: region code';
-COMMENT ON COLUMN mart.response_metrics_monthly.incidents IS 'Поступило сообщений: messages registered in the month';
-COMMENT ON COLUMN mart.response_metrics_monthly.answered IS 'Дан ответ: counted messages answered (latest state)';
-COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'Доля отвеченных: answered ÷ counted; NULL when nothing was counted (every incident rejected)';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_median IS 'Время реакции, медиана, ч: median hours from registration to the first reaction (ПОС, IM without a reaction — the answer)';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_mean IS 'Время реакции, среднее, ч: mean of the same';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_p90 IS 'Время реакции, 90-й процентиль, ч: 90th percentile of the same';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_median IS 'Время реакции, медиана, рабочих ч: median reaction time in working hours (production calendar, region''s zone)';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_mean IS 'Время реакции, среднее, рабочих ч: mean reaction time in working hours';
-COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_p90 IS 'Время реакции, 90-й процентиль, рабочих ч: 90th percentile of reaction time in working hours';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_median IS 'Время ответа, медиана, ч: median hours from registration to the answer';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_mean IS 'Время ответа, среднее, ч: mean of the same';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_p90 IS 'Время ответа, 90-й процентиль, ч: 90th percentile of the same';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_median IS 'Время ответа, медиана, рабочих ч: median answer time in working hours';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_mean IS 'Время ответа, среднее, рабочих ч: mean answer time in working hours';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_p90 IS 'Время ответа, 90-й процентиль, рабочих ч: 90th percentile of answer time in working hours';
-COMMENT ON COLUMN mart.response_metrics_monthly.overdue IS 'Просрочено: answered after the deadline, or unanswered past it at the last export (deadlines in config/marts.yaml)';
-COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'Доля просроченных: overdue ÷ counted; NULL when nothing was counted (every incident rejected)';
-COMMENT ON COLUMN mart.response_metrics_monthly.rated IS 'Получено оценок: counted incidents the citizen rated';
-COMMENT ON COLUMN mart.response_metrics_monthly.satisfaction_avg IS 'Средняя оценка: average rating on the 1–5 scale';
-COMMENT ON COLUMN mart.response_metrics_monthly.satisfied_share IS 'Доля удовлетворённых: share of ratings that are satisfied (4–5 or «Удовлетворён»)';
-COMMENT ON COLUMN mart.response_metrics_monthly.answers_assessed IS 'Оценено ответов: answers with a text assessed for quality';
-COMMENT ON COLUMN mart.response_metrics_monthly.formal_share IS 'Доля формальных ответов: share of answers that are stock phrases in place of substance';
-COMMENT ON COLUMN mart.response_metrics_monthly.no_specifics_share IS 'Доля ответов без конкретики: share of answers without a date, deadline, amount, place or step';
-COMMENT ON COLUMN mart.response_metrics_monthly.impolite_share IS 'Доля невежливых ответов: share of answers with neither greeting nor thanks or apology';
-COMMENT ON COLUMN mart.response_metrics_monthly.redirect_share IS 'Доля переадресаций: share of answers sending the citizen to another body';
-COMMENT ON COLUMN mart.response_metrics_monthly.template_share IS 'Доля шаблонных ответов: share of answers reused as a template by the body in the month';
-COMMENT ON COLUMN mart.response_metrics_monthly.counted IS 'Учтено сообщений: messages of the month counted in the shares, times and ratings (every status but rejected, «Отклонён»)';
-COMMENT ON COLUMN mart.response_metrics_monthly.excluded IS 'Исключено (отклонены): messages of the month excluded from the shares: rejected («Отклонён»), never overdue';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_median IS 'Время ответа, медиана, рабочих дней: median working days to the answer, counted from the day after registration to the answer''s day (0: answered the same day)';
-COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_mean IS 'Время ответа, среднее, рабочих дней: mean working days to the answer';
+COMMENT ON TABLE mart.response_metrics_monthly IS 'How fast, how well and how satisfyingly each body answered citizens'' messages. Incidents whose executor matches no body are in audit.unresolved_executor, not here. Grain: one row per body, source (im, pos) and month of registration (the region''s local month).';
+COMMENT ON COLUMN mart.response_metrics_monthly.org_id IS 'body id';
+COMMENT ON COLUMN mart.response_metrics_monthly."source" IS 'im (Инцидент Менеджмент) or pos (ПОС)';
+COMMENT ON COLUMN mart.response_metrics_monthly."month" IS 'first day of the month of registration';
+COMMENT ON COLUMN mart.response_metrics_monthly.region_code IS 'region code';
+COMMENT ON COLUMN mart.response_metrics_monthly.incidents IS 'messages registered in the month';
+COMMENT ON COLUMN mart.response_metrics_monthly.answered IS 'counted messages answered (latest state)';
+COMMENT ON COLUMN mart.response_metrics_monthly.answered_share IS 'answered ÷ counted; NULL when nothing was counted (every incident rejected)';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_median IS 'median hours from registration to the first reaction (ПОС, IM without a reaction — the answer)';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_mean IS 'mean of the same';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_hours_p90 IS '90th percentile of the same';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_median IS 'median reaction time in working hours (production calendar, region''s zone)';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_mean IS 'mean reaction time in working hours';
+COMMENT ON COLUMN mart.response_metrics_monthly.reaction_work_hours_p90 IS '90th percentile of reaction time in working hours';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_median IS 'median hours from registration to the answer';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_mean IS 'mean of the same';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_hours_p90 IS '90th percentile of the same';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_median IS 'median answer time in working hours';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_mean IS 'mean answer time in working hours';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_hours_p90 IS '90th percentile of answer time in working hours';
+COMMENT ON COLUMN mart.response_metrics_monthly.overdue IS 'answered after the deadline, or unanswered past it at the last export (deadlines in config/marts.yaml)';
+COMMENT ON COLUMN mart.response_metrics_monthly.overdue_share IS 'overdue ÷ counted; NULL when nothing was counted (every incident rejected)';
+COMMENT ON COLUMN mart.response_metrics_monthly.rated IS 'counted incidents the citizen rated';
+COMMENT ON COLUMN mart.response_metrics_monthly.satisfaction_avg IS 'average rating on the 1–5 scale';
+COMMENT ON COLUMN mart.response_metrics_monthly.satisfied_share IS 'share of ratings that are satisfied (4–5 or «Удовлетворён»)';
+COMMENT ON COLUMN mart.response_metrics_monthly.answers_assessed IS 'answers with a text assessed for quality';
+COMMENT ON COLUMN mart.response_metrics_monthly.formal_share IS 'share of answers that are stock phrases in place of substance';
+COMMENT ON COLUMN mart.response_metrics_monthly.no_specifics_share IS 'share of answers without a date, deadline, amount, place or step';
+COMMENT ON COLUMN mart.response_metrics_monthly.impolite_share IS 'share of answers with neither greeting nor thanks or apology';
+COMMENT ON COLUMN mart.response_metrics_monthly.redirect_share IS 'share of answers sending the citizen to another body';
+COMMENT ON COLUMN mart.response_metrics_monthly.template_share IS 'share of answers reused as a template by the body in the month';
+COMMENT ON COLUMN mart.response_metrics_monthly.counted IS 'messages of the month counted in the shares, times and ratings (every status but rejected, «Отклонён»)';
+COMMENT ON COLUMN mart.response_metrics_monthly.excluded IS 'messages of the month excluded from the shares: rejected («Отклонён»), never overdue';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_median IS 'median working days to the answer, counted from the day after registration to the answer''s day (0: answered the same day)';
+COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_mean IS 'mean working days to the answer';
 
 CREATE TABLE mart.subscribers_daily (
     page_id       VARCHAR NOT NULL,
@@ -814,15 +881,70 @@ CREATE TABLE mart.subscribers_daily (
     change_month  BIGINT,
     PRIMARY KEY(page_id, dt)
 );
-COMMENT ON TABLE mart.subscribers_daily IS 'Подписчики по дням. Subscribers of each official VK page by day, with daily and month-to-date change. Grain: one row per VK page and day observed (the day''s last count, taken at 23:30 Moscow).';
-COMMENT ON COLUMN mart.subscribers_daily.page_id IS 'ID страницы: page id';
-COMMENT ON COLUMN mart.subscribers_daily.org_id IS 'ID органа: body id';
-COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'ID сообщества VK: VK community id';
-COMMENT ON COLUMN mart.subscribers_daily.dt IS 'Дата: day';
-COMMENT ON COLUMN mart.subscribers_daily."month" IS 'Месяц: first day of the day''s month';
-COMMENT ON COLUMN mart.subscribers_daily.subscribers IS 'Подписчики: subscribers that day';
-COMMENT ON COLUMN mart.subscribers_daily.change_day IS 'Изменение за день: change since the day before (empty when that day was not observed)';
-COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'Изменение с начала месяца: change since the month''s start (the last count before the month, else the month''s first)';
+COMMENT ON TABLE mart.subscribers_daily IS 'Subscribers of each official VK page by day, with daily and month-to-date change. Grain: one row per VK page and day observed (the day''s last count, taken at 23:30 Moscow).';
+COMMENT ON COLUMN mart.subscribers_daily.page_id IS 'page id';
+COMMENT ON COLUMN mart.subscribers_daily.org_id IS 'body id';
+COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.subscribers_daily.dt IS 'day';
+COMMENT ON COLUMN mart.subscribers_daily."month" IS 'first day of the day''s month';
+COMMENT ON COLUMN mart.subscribers_daily.subscribers IS 'subscribers that day';
+COMMENT ON COLUMN mart.subscribers_daily.change_day IS 'change since the day before (empty when that day was not observed)';
+COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'change since the month''s start (the last count before the month, else the month''s first)';
+
+
+-- mart_ru ----------------------------------------------------------------------------------------
+
+CREATE VIEW mart_ru.dim_org AS
+    SELECT t.org_id AS "ID органа", t."version" AS "Версия", t."name" AS "Наименование", t.short_name AS "Краткое наименование", t.kind AS "Тип органа", t.rating_group AS "Группа рейтинга", t.parent_org_id AS "Вышестоящий орган", t.region_code AS "Код региона", t.region_name AS "Регион", t.timezone AS "Часовой пояс", t.valid_from AS "Действует с", t.valid_to AS "Действует до", t.is_current AS "Текущая версия", t.municipality AS "Муниципальное образование", t.oktmo AS "Код ОКТМО" FROM mart.dim_org AS t;
+COMMENT ON VIEW mart_ru.dim_org IS 'Органы власти: одна строка на версию органа (ID органа × версия); для соединений — dim_org_current. Русские названия столбцов и значений над mart.dim_org.';
+
+CREATE VIEW mart_ru.dim_org_current AS
+    SELECT t.org_id AS "ID органа", t."version" AS "Версия", t."name" AS "Наименование", t.short_name AS "Краткое наименование", t.kind AS "Тип органа", t.rating_group AS "Группа рейтинга", t.parent_org_id AS "Вышестоящий орган", t.region_code AS "Код региона", t.region_name AS "Регион", t.municipality AS "Муниципальное образование", t.oktmo AS "Код ОКТМО", t.timezone AS "Часовой пояс", t.valid_from AS "Действует с", t.valid_to AS "Действует до", t.is_current AS "Действует сейчас", t.versions AS "Версий в реестре" FROM mart.dim_org_current AS t;
+COMMENT ON VIEW mart_ru.dim_org_current IS 'Органы власти (текущая версия): одна строка на орган: его текущая версия, а у упразднённого органа — последняя. Русские названия столбцов и значений над mart.dim_org_current.';
+
+CREATE VIEW mart_ru.dim_page AS
+    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM (mart.dim_page AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.dim_page IS 'Госпаблики: одна строка на госпаблик. Русские названия столбцов и значений над mart.dim_page.';
+
+CREATE VIEW mart_ru.dim_page_current AS
+    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", t.org_name AS "Наименование органа", t.org_short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM mart.dim_page_current AS t;
+COMMENT ON VIEW mart_ru.dim_page_current IS 'Госпаблики (текущая версия): одна строка на госпаблик, с наименованием органа в его текущей версии. Русские названия столбцов и значений над mart.dim_page_current.';
+
+CREATE VIEW mart_ru.incident_topics_monthly AS
+    SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", CASE  WHEN ((t."source" = 'im')) THEN ('ИМ') WHEN ((t."source" = 'pos')) THEN ('ПОС') ELSE t."source" END AS "Источник", t."month" AS "Месяц", t.rubric AS "Рубрика", t.channel AS "Канал поступления", t.region_code AS "Код региона", t.incidents AS "Поступило сообщений", t.answered AS "Дан ответ", t.overdue AS "Просрочено", t.rated AS "Получено оценок", t.satisfied AS "Удовлетворены ответом" FROM (mart.incident_topics_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.incident_topics_monthly IS 'Темы и каналы обращений за месяц: одна строка на орган, источник, месяц регистрации, рубрику и канал. Русские названия столбцов и значений над mart.incident_topics_monthly.';
+
+CREATE VIEW mart_ru.page_activity_monthly AS
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t."month" AS "Месяц", t.days_in_month AS "Дней в месяце", t.posts AS "Публикаций", t.days_with_post AS "Дней с публикациями", t.longest_gap_days AS "Самый долгий перерыв, дней", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.avg_views AS "Средние просмотры публикации", t.engagement_rate_pct AS "Вовлечённость (ER), %", t.citizen_comments AS "Комментариев граждан", t.replied_comments AS "С ответом страницы", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин", t.subscribers_end AS "Подписчики на конец месяца" FROM ((mart.page_activity_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик VK и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
+
+CREATE VIEW mart_ru.page_compliance_monthly AS
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.observed_on AS "Дата проверки", t.has_photo AS "Есть аватар", t.has_cover AS "Есть обложка", t.has_description AS "Есть описание", t.has_contacts_or_links AS "Есть контакты или ссылки", t.messages_open AS "Открыты сообщения", t.wall_open AS "Открыта стена", t.verified AS "Есть отметка верификации", t.posts_per_week AS "Публикаций в неделю", t.posts_per_week_ok AS "Норматив публикаций выполнен", CAST((t.views_share * 100) AS DECIMAL(9, 1)) AS "Охват публикации от подписчиков, %", t.views_share_ok AS "Норматив охвата выполнен", t.score AS "Балл соответствия", t.failed_checks AS "Невыполненные требования" FROM ((mart.page_compliance_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик VK и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
+
+CREATE VIEW mart_ru.rating_base AS
+    SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.region_code AS "Код региона", t.rating_group AS "Группа по реестру", t.incidents AS "Поступило сообщений", t.incidents_im AS "Из них ИМ", t.incidents_pos AS "Из них ПОС", CAST((t.answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, %", CAST((t.overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, %", CAST((t.im_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ИМ, %", CAST((t.pos_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ПОС, %", t.answer_hours_mean AS "Среднее время ответа (ИМ и ПОС), ч", t.im_answer_work_hours_median AS "Медиана ответа, ИМ, рабочих ч", t.im_reaction_work_hours_median AS "Медиана реакции, ИМ, рабочих ч", t.pos_answer_hours_mean AS "Среднее время ответа, ПОС, ч", t.satisfaction_avg AS "Средняя оценка", CAST((t.satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, %", t.pos_satisfaction_avg AS "Средняя оценка, ПОС", CAST((t.pos_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ПОС, %", t.answers_assessed AS "Оценено ответов", CAST((t.formal_share * 100) AS DECIMAL(9, 1)) AS "Доля формальных ответов, %", CAST((t.no_specifics_share * 100) AS DECIMAL(9, 1)) AS "Доля ответов без конкретики, %", CAST((t.impolite_share * 100) AS DECIMAL(9, 1)) AS "Доля невежливых ответов, %", CAST((t.redirect_share * 100) AS DECIMAL(9, 1)) AS "Доля переадресаций, %", CAST((t.template_share * 100) AS DECIMAL(9, 1)) AS "Доля шаблонных ответов, %", t.pages AS "Госпабликов", t.posts_per_week AS "Публикаций в неделю", t.compliance_score AS "Балл соответствия госпабликов", t.engagement_rate_pct AS "Вовлечённость (ER), %", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.kind AS "Тип органа", CAST((t.im_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ИМ, %", CAST((t.pos_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ПОС, %", t.im_answer_hours_median AS "Медианное время ответа, ИМ, ч", t.im_answer_hours_mean AS "Среднее время ответа, ИМ, ч", t.im_answer_work_hours_mean AS "Среднее время ответа, ИМ, рабочих ч", t.pos_answer_hours_median AS "Медианное время ответа, ПОС, ч", t.pos_answer_work_days_median AS "Медиана ответа, ПОС, рабочих дней", t.pos_answer_work_days_mean AS "Ответ в среднем, ПОС, рабочих дней", t.im_satisfaction_avg AS "Средняя оценка, ИМ", CAST((t.im_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ИМ, %", t.rated AS "Получено оценок", t.im_rated AS "Получено оценок, ИМ", t.pos_rated AS "Получено оценок, ПОС" FROM (mart.rating_base AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.rating_base IS 'Исходные данные рейтинга: одна строка на орган и месяц. Русские названия столбцов и значений над mart.rating_base.';
+
+CREATE VIEW mart_ru.rating_indicator AS
+    SELECT t.snapshot_id AS "ID выпуска", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.indicator_id AS "Показатель", t.raw_value AS "Значение", t.points AS "Баллы", t.weight AS "Вес, %", t.weighted_points AS "Взвешенные баллы", t.missing AS "Нет данных", t.missing_reason AS "Причина отсутствия" FROM (mart.rating_indicator AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.rating_indicator IS 'Показатели рейтинга: одна строка на выпуск, орган и показатель. Русские названия столбцов и значений над mart.rating_indicator.';
+
+CREATE VIEW mart_ru.rating_monthly AS
+    SELECT t.snapshot_id AS "ID выпуска", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.rating_group AS "Группа", t.incidents AS "Сообщений", t.is_rated AS "В рейтинге", t.not_rated_reason AS "Причина исключения", t.score AS "Итоговый балл", t.rank AS "Место", t.ranked_in_group AS "Участников в группе", CASE  WHEN ((t."zone" = 'green')) THEN ('зелёная') WHEN ((t."zone" = 'yellow')) THEN ('жёлтая') WHEN ((t."zone" = 'red')) THEN ('красная') ELSE t."zone" END AS "Зона", t.score_change AS "Изменение балла", t.rank_change AS "Изменение места" FROM (mart.rating_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.rating_monthly IS 'Рейтинг органов власти: одна строка на выпуск рейтинга и орган. Русские названия столбцов и значений над mart.rating_monthly.';
+
+CREATE VIEW mart_ru.rating_snapshot AS
+    SELECT t.snapshot_id AS "ID выпуска", t."month" AS "Месяц", t.methodology_id AS "Методика", t.methodology_version AS "Версия методики", t.methodology_hash AS "Контрольная сумма методики", t.input_fingerprint AS "Отпечаток исходных данных", t.revision AS "Редакция", CASE  WHEN ((t.status = 'draft')) THEN ('черновик') WHEN ((t.status = 'published')) THEN ('опубликован') ELSE t.status END AS "Статус", t.created_at AS "Рассчитан", t.published_at AS "Опубликован", t.publish_path AS "Путь публикации" FROM mart.rating_snapshot AS t;
+COMMENT ON VIEW mart_ru.rating_snapshot IS 'Выпуски рейтинга: одна строка на выпуск рейтинга: месяц × методика × редакция. Русские названия столбцов и значений над mart.rating_snapshot.';
+
+CREATE VIEW mart_ru.response_metrics_monthly AS
+    SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", CASE  WHEN ((t."source" = 'im')) THEN ('ИМ') WHEN ((t."source" = 'pos')) THEN ('ПОС') ELSE t."source" END AS "Источник", t."month" AS "Месяц", t.region_code AS "Код региона", t.incidents AS "Поступило сообщений", t.answered AS "Дан ответ", CAST((t.answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, %", t.reaction_hours_median AS "Время реакции, медиана, ч", t.reaction_hours_mean AS "Время реакции, среднее, ч", t.reaction_hours_p90 AS "Время реакции, 90-й процентиль, ч", t.reaction_work_hours_median AS "Время реакции, медиана, рабочих ч", t.reaction_work_hours_mean AS "Время реакции, среднее, рабочих ч", t.reaction_work_hours_p90 AS "Реакция, 90-й процентиль, рабочих ч", t.answer_hours_median AS "Время ответа, медиана, ч", t.answer_hours_mean AS "Время ответа, среднее, ч", t.answer_hours_p90 AS "Время ответа, 90-й процентиль, ч", t.answer_work_hours_median AS "Время ответа, медиана, рабочих ч", t.answer_work_hours_mean AS "Время ответа, среднее, рабочих ч", t.answer_work_hours_p90 AS "Ответ, 90-й процентиль, рабочих ч", t.overdue AS "Просрочено", CAST((t.overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, %", t.rated AS "Получено оценок", t.satisfaction_avg AS "Средняя оценка", CAST((t.satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, %", t.answers_assessed AS "Оценено ответов", CAST((t.formal_share * 100) AS DECIMAL(9, 1)) AS "Доля формальных ответов, %", CAST((t.no_specifics_share * 100) AS DECIMAL(9, 1)) AS "Доля ответов без конкретики, %", CAST((t.impolite_share * 100) AS DECIMAL(9, 1)) AS "Доля невежливых ответов, %", CAST((t.redirect_share * 100) AS DECIMAL(9, 1)) AS "Доля переадресаций, %", CAST((t.template_share * 100) AS DECIMAL(9, 1)) AS "Доля шаблонных ответов, %", t.counted AS "Учтено сообщений", t.excluded AS "Исключено (отклонены)", t.answer_work_days_median AS "Ответ, медиана, рабочих дней", t.answer_work_days_mean AS "Ответ, среднее, рабочих дней" FROM (mart.response_metrics_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+COMMENT ON VIEW mart_ru.response_metrics_monthly IS 'Работа с обращениями за месяц: одна строка на орган, источник (ИМ, ПОС) и месяц регистрации. Русские названия столбцов и значений над mart.response_metrics_monthly.';
+
+CREATE VIEW mart_ru.subscribers_daily AS
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t.dt AS "Дата", t."month" AS "Месяц", t.subscribers AS "Подписчики", t.change_day AS "Изменение за день", t.change_month AS "Изменение с начала месяца" FROM ((mart.subscribers_daily AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.subscribers_daily IS 'Подписчики по дням: одна строка на госпаблик VK и день наблюдения (последний замер дня, 23:30 МСК). Русские названия столбцов и значений над mart.subscribers_daily.';
 
 
 -- audit ------------------------------------------------------------------------------------------

@@ -161,7 +161,14 @@ def _reads(url: str, login: str) -> dict[str, bool]:
     engine = sa.create_engine(sa.make_url(url).set(username=login, password=None))
     readable: dict[str, bool] = {}
     try:
-        for table in ("mart.dim_page", "core.dim_page", "restricted.incident_text", "audit.load_runs"):
+        for table in (
+            "mart.dim_page",
+            "mart_ru.dim_page",
+            "mart_ru.rating_monthly",
+            "core.dim_page",
+            "restricted.incident_text",
+            "audit.load_runs",
+        ):
             with engine.connect() as conn:
                 try:
                     conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}"))
@@ -196,10 +203,41 @@ def test_a_database_owner_that_is_not_superuser_migrates_and_grants(
             conn.execute(sa.text(f"CREATE ROLE {login} LOGIN IN ROLE bi_reader"))
         assert _reads(owner.url, login) == {
             "mart.dim_page": True,
+            "mart_ru.dim_page": True,
+            "mart_ru.rating_monthly": True,
             "core.dim_page": False,
             "restricted.incident_text": False,
             "audit.load_runs": False,
         }
+    finally:
+        warehouse.close()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {login}"))
+        admin.dispose()
+
+
+def test_bi_reader_reads_what_the_migrator_creates_later_in_mart_and_mart_ru(
+    owner_with_createrole: Owner, pg_admin_url: str
+) -> None:
+    """Default privileges: a table or view the migrator's role creates in mart or mart_ru after the
+    grants ran (a mart_ru view re-created from the contract, a new mart) is readable at once."""
+    warehouse = Warehouse.postgres(owner_with_createrole.url)
+    login = f"bi_test_{uuid.uuid4().hex[:8]}"
+    admin = _admin(pg_admin_url)
+    try:
+        migrate(warehouse)
+        warehouse.execute("CREATE TABLE mart.later_table (x INTEGER)")
+        warehouse.execute('CREATE VIEW mart_ru.later_view AS SELECT 1 AS "Поле"')
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE ROLE {login} LOGIN IN ROLE bi_reader"))
+        engine = sa.create_engine(sa.make_url(owner_with_createrole.url).set(username=login, password=None))
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT COUNT(*) FROM mart.later_table")).scalar() == 0
+                assert conn.execute(sa.text('SELECT "Поле" FROM mart_ru.later_view')).scalar() == 1
+                assert conn.execute(sa.text("SELECT COUNT(*) FROM mart_ru.dim_org_current")).scalar() == 0
+        finally:
+            engine.dispose()
     finally:
         warehouse.close()
         with admin.connect() as conn:
@@ -277,6 +315,8 @@ def test_compose_postgres_init_then_the_migrator_give_bi_its_login(
         assert migrate(warehouse, root), "the warehouse role could not migrate"
         assert _reads(owner_url.render_as_string(hide_password=False), bi_user) == {
             "mart.dim_page": True,
+            "mart_ru.dim_page": True,
+            "mart_ru.rating_monthly": True,
             "core.dim_page": False,
             "restricted.incident_text": False,
             "audit.load_runs": False,

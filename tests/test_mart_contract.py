@@ -1,5 +1,6 @@
-"""The BI contract: every mart column documented and commented, the dictionary current, and the
-bi_reader role confined to schema mart (PostgreSQL)."""
+"""The BI contract: every mart column documented and commented (in English; the Russian side is
+schema mart_ru, tests/test_mart_ru.py), the dictionary current, and the bi_reader role confined to
+schemas mart and mart_ru (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from gospublic.infra import settings
-from gospublic.infra.mart_contract import DICTIONARY, load_contract, render_dictionary
+from gospublic.infra.mart_contract import (
+    DICTIONARY,
+    column_comment,
+    load_contract,
+    render_dictionary,
+    table_comment,
+)
 from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
 
@@ -36,9 +43,21 @@ def test_every_mart_column_carries_its_comment(warehouse: Warehouse) -> None:
             "FROM information_schema.columns AS c WHERE c.table_schema = 'mart'"
         )
     comments = {(r["table_name"], r["column_name"]): r["comment"] for r in warehouse.query(sql)}
+    if warehouse.dialect == "duckdb":
+        sql = "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'mart'"
+    else:
+        sql = (
+            "SELECT table_name, "
+            "obj_description(format('mart.%I', table_name)::regclass, 'pg_class') AS comment "
+            "FROM information_schema.tables WHERE table_schema = 'mart'"
+        )
+    table_comments = {r["table_name"]: r["comment"] for r in warehouse.query(sql)}
     for table in load_contract():
+        assert (
+            table_comments[table.name] == table_comment(table) == f"{table.description} Grain: {table.grain}."
+        )
         for column in table.columns:
-            assert comments[(table.name, column.name)] == f"{column.caption}: {column.description}"
+            assert comments[(table.name, column.name)] == column_comment(column) == column.description
 
 
 def test_data_dictionary_is_generated_from_the_contract() -> None:
@@ -47,7 +66,7 @@ def test_data_dictionary_is_generated_from_the_contract() -> None:
 
 
 @pytest.mark.postgres
-def test_bi_reader_reads_mart_only(pg_database: str) -> None:
+def test_bi_reader_reads_mart_and_mart_ru_only(pg_database: str) -> None:
     warehouse = Warehouse.postgres(pg_database)
     migrate(warehouse)
     warehouse.execute("INSERT INTO mart.dim_page VALUES ('p1', 'o1', 'vk', 1, 'x', 'https://vk.com/x', "
@@ -59,6 +78,7 @@ def test_bi_reader_reads_mart_only(pg_database: str) -> None:
     try:
         with reader.connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM mart.dim_page")).scalar() == 1
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM mart_ru.dim_page")).scalar() == 1
         for table in ("core.dim_page", "core.fct_incident", "restricted.incident_text", "audit.load_runs"):
             with reader.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}"))

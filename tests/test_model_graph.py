@@ -30,6 +30,8 @@ STEPS_BEFORE = {
     "marts": (
         "mart/010_dim_org.sql",
         "mart/011_dim_page.sql",
+        "mart/012_dim_org_current.sql",  # added since (issue 27): one row per id for BI joins
+        "mart/013_dim_page_current.sql",
         "mart/020_subscribers_daily.sql",
         "mart/030_page_activity_monthly.sql",
         "mart/040_page_compliance_monthly.sql",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gospublic.infra import settings
+from gospublic.infra import mart_ru, settings
 from gospublic.infra.mart_contract import apply_comments
 from gospublic.infra.sql_files import SqlFile, migration_files
 from gospublic.infra.warehouse import Warehouse, run_script, writer
@@ -70,11 +70,15 @@ def migrate(warehouse: Warehouse, root: Path | None = None) -> list[str]:
     """Apply pending migrations, each in its own transaction; returns the names applied."""
     files = {f.name: f for f in migration_files(root or settings.sql_dir(), warehouse.dialect)}
     applied: list[str] = []
-    for name in status(warehouse, root).pending:
+    pending = status(warehouse, root).pending
+    if pending:  # a migration may change a mart column a mart_ru view reads; re-created below
+        mart_ru.drop_views(warehouse)
+    for name in pending:
         _apply(warehouse, files[name])
         applied.append(name)
     log.info("warehouse %s: %d migrations applied %s", warehouse.description, len(applied), applied)
     apply_comments(warehouse)
+    mart_ru.apply_views(warehouse)
     apply_grants(warehouse, root)
     return applied
 

@@ -57,7 +57,7 @@ Dialect = Literal["duckdb", "postgres"]
 Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
 FrameSource: TypeAlias = Frame | Iterable[Frame]
 
-SCHEMAS = ("staging", "core", "mart", "audit", "restricted")
+SCHEMAS = ("staging", "core", "mart", "mart_ru", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
 APPLICATION_NAME = "gospublic"  # PostgreSQL sessions; a writer lock's session says whose it is
 ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
