@@ -90,7 +90,7 @@ def extract_batch(
         outcome.errors.extend(_errors(result))
 
     def follow(result: OkResult) -> list[OkCall]:
-        if not result.ok or result.call.method != TOPICS:
+        if not result.ok or result.call.method != TOPICS or not isinstance(result.response, dict):
             return []
         topics = result.response.get("media_topics") or []
         oldest = min((int(t.get("created_ms", 0)) for t in topics), default=None)
