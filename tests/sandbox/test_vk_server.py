@@ -234,12 +234,16 @@ def test_resolve_screen_name(server: Any) -> None:
     assert api.utils.resolveScreenName(screen_name="minzdrav_test") == {"type": "group", "object_id": 101}
     assert api.utils.resolveScreenName(screen_name="old_minzdrav") == {"type": "group", "object_id": 101}
     assert api.utils.resolveScreenName(screen_name="public110") == {"type": "group", "object_id": 110}
-    raw = client(server).method("utils.resolveScreenName", {"screen_name": "minzdrav_test"}, raw=True)
-    vk_schema.validate(raw, RESOLVE_SCREEN_NAME)
     # VK answers an unknown name with an empty list, which the schema's response (an object) does
     # not describe; the client code relies on the list, so the sandbox keeps it
     assert api.utils.resolveScreenName(screen_name="no_such_page") == []
     assert api_error(api.utils.resolveScreenName).code == 100
+
+
+def test_resolve_screen_name_answers_as_the_schema_says(server: Any) -> None:
+    vk_schema.require(RESOLVE_SCREEN_NAME)
+    raw = client(server).method("utils.resolveScreenName", {"screen_name": "minzdrav_test"}, raw=True)
+    vk_schema.validate(raw, RESOLVE_SCREEN_NAME)
 
 
 @pytest.mark.parametrize(("page", "code"), sorted(fx.ERROR_PAGES.items()))
@@ -656,17 +660,21 @@ class _Crawl:
             [client(server, token=spec.partition(":")[0], rps_delay=0) for spec in BULK_TOKENS]
         )
         self.errors: list[dict[str, Any]] = []
+        self.unchecked: set[str] = set()  # methods whose schema files the folder lacks
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         refs = vk_schema.response_refs(method)
-        ref = refs["extendedResponse"] if params.get("extended") else refs["response"]
+        ref = refs.get("extendedResponse" if params.get("extended") else "response")
         try:
             raw = next(self.clients).method(method, params, raw=True)
         except vk_api.ApiError as error:
             assert vk_schema.errors(error.error, BASE_ERROR) == [], error.error
             self.errors.append(error.error)
             return None
-        assert vk_schema.errors(raw, ref) == [], (method, params)
+        if ref is None or ref.partition("#")[0] in vk_schema.unchecked():
+            self.unchecked.add(method)
+        else:
+            assert vk_schema.errors(raw, ref) == [], (method, params)
         return raw["response"]
 
 
@@ -726,6 +734,10 @@ def test_a_generated_region_is_served_valid_whole(generated: Path) -> None:
                     )["items"]
                 seen |= {(r["owner_id"], r["id"]) for r in replies}
         assert seen == {(c["owner_id"], c["id"]) for c in comments if c["owner_id"] in readable}
+        # only a method the schema folder lacks goes unchecked (utils: not in the official subset)
+        lacking = {m for m in crawl.unchecked if not vk_schema.response_refs(m)}
+        assert crawl.unchecked == lacking
+        assert crawl.unchecked <= {"utils.resolveScreenName"}
 
         # execute: the pool's inner results against each method's own response (execute's own
         # response is "not defined yet" in the schema); its execute_errors entries as base_error
