@@ -5,6 +5,7 @@ and a run that fails its checks leaves the day's ``latest.json`` where it was.""
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +26,13 @@ OK_ERRORS = f"SELECT {OK_COLUMNS} FROM audit.extract_errors WHERE method LIKE 'o
 
 
 @pytest.fixture
-def day_world(migrated: Warehouse, ok_world, ok_connection) -> Warehouse:
+def day_world(
+    migrated: Warehouse, ok_world, ok_connection, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> Warehouse:
+    """The registry loaded, and a lake of this test's own (the ``lake`` fixture, when a test asks
+    for it, comes after and replaces it)."""
+    lake_conn = {"conn_type": "fs", "extra": {"path": str(tmp_path / "own-lake")}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps(lake_conn))
     load_registry(migrated, ok_world.root / "registry")
     return migrated
 
@@ -135,6 +142,15 @@ def test_a_day_without_errors_leaves_no_ok_rows(day_world: Warehouse, lake: Lake
     clean = {**manifest, "batches": [{**batch, "errors": []} for batch in manifest["batches"]]}
     assert record_errors(day_world, clean) == 0
     assert day_world.query(OK_ERRORS) == []
+
+
+def test_the_day_s_errors_are_recorded_again_from_the_lake(day_world: Warehouse, sandbox) -> None:
+    """A VK load replaces every row of its day; the OK rows come back from the lake's manifest."""
+    summary = extract_day("manual__1")
+    before = day_world.query(OK_ERRORS)
+    day_world.execute("DELETE FROM audit.extract_errors WHERE dt = :dt", {"dt": DAY})  # as the VK load does
+    assert steps.record_errors(run_time(DAY).astimezone(UTC)) == summary["errors_recorded"] == len(before)
+    assert sorted(map(repr, day_world.query(OK_ERRORS))) == sorted(map(repr, before))
 
 
 def test_the_window_starts_a_week_before_at_moscow_midnight() -> None:

@@ -13,6 +13,8 @@ from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.ok import daily
 from gospublic.ok.client import OkClient
+from gospublic.ok.errors import record_errors as record_manifest_errors
+from gospublic.ok.extract import read_manifest
 from gospublic.ok.results import Batch, BatchResult, DaySummary
 
 
@@ -34,3 +36,11 @@ def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> 
         return daily.finish(
             warehouse, Lake.from_connection(), daily.partition_date(logical_date), run_id, outcomes
         )
+
+
+def record_errors(logical_date: datetime) -> int:
+    """Record the day's OK errors again from its latest manifest in the lake (a VK load of the day
+    replaces all of its ``audit.extract_errors`` rows, OK's included); returns the rows written."""
+    dt = daily.partition_date(logical_date)
+    with Warehouse.from_connection() as warehouse:
+        return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt))
