@@ -44,6 +44,9 @@ from gospublic.orchestration.defaults import (
 )
 from gospublic.orchestration.failures import fail_fast
 
+# The run's counts on its Asset events (IngestTotals' keys)
+EVENT_COUNTS = ("files_loaded", "files_rejected", "rows_loaded", "rows_quarantined", "rows_unresolved")
+
 
 @dag(
     dag_id="incidents_ingest",
@@ -88,7 +91,7 @@ def incidents_ingest() -> None:
         record_counts(  # shown on the Asset events in the UI
             get_current_context()["outlet_events"],
             INCIDENTS,
-            {k: totals[k] for k in ("files_loaded", "files_rejected", "rows_loaded", "rows_quarantined")},
+            {k: totals[k] for k in EVENT_COUNTS},
         )
         return totals
 

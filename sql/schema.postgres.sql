@@ -1280,6 +1280,7 @@ CREATE TABLE audit.export_file (
     columns_read          TEXT,
     columns_unrecognised  TEXT,
     columns_changed       TEXT,
+    rows_unresolved       BIGINT,
     CONSTRAINT export_file_pkey PRIMARY KEY (file_sha)
 );
 
@@ -1428,28 +1429,28 @@ CREATE VIEW audit.health_quarantine AS
   GROUP BY q.load_id, q.source, q.partition_key, q.file, r.dag_id, r.run_id, r.status;
 
 CREATE VIEW audit.health_silent_body AS
- WITH bucketed AS (
-         SELECT i.source,
+ WITH windowed AS (
+         SELECT DISTINCT i.source,
             i.region_code,
             i.org_id,
             e.last_export_date,
             floor((e.last_export_date - i.registered_at::date)::numeric / 30.0) AS window_no
            FROM core.fct_incident i
              JOIN audit.health_export e ON i.source = e.source AND i.region_code = e.region_code
-          WHERE i.org_id IS NOT NULL
+          WHERE i.org_id IS NOT NULL AND i.registered_at >= (e.last_export_date - 121)
         )
- SELECT bucketed.source,
-    bucketed.region_code,
-    bucketed.org_id,
-    bucketed.last_export_date
-   FROM bucketed
-  WHERE bucketed.window_no >= 0::numeric AND bucketed.window_no <= 3::numeric
-  GROUP BY bucketed.source, bucketed.region_code, bucketed.org_id, bucketed.last_export_date
- HAVING count(DISTINCT
+ SELECT windowed.source,
+    windowed.region_code,
+    windowed.org_id,
+    windowed.last_export_date
+   FROM windowed
+  WHERE windowed.window_no >= 0::numeric AND windowed.window_no <= 3::numeric
+  GROUP BY windowed.source, windowed.region_code, windowed.org_id, windowed.last_export_date
+ HAVING count(
         CASE
-            WHEN bucketed.window_no > 0::numeric THEN bucketed.window_no
-            ELSE NULL::numeric
-        END) = 3 AND min(bucketed.window_no) > 0::numeric;
+            WHEN windowed.window_no > 0::numeric THEN 1
+            ELSE NULL::integer
+        END) = 3 AND min(windowed.window_no) > 0::numeric;
 
 CREATE VIEW audit.health_vk_page AS
  WITH page AS (
@@ -1458,36 +1459,43 @@ CREATE VIEW audit.health_vk_page AS
             dim_page.vk_group_id
            FROM core.dim_page
           WHERE dim_page.network = 'vk'::text AND dim_page.vk_group_id IS NOT NULL
+        ), loaded_day AS (
+         SELECT vk_day_status.dt,
+            row_number() OVER (ORDER BY vk_day_status.dt DESC) AS day_no
+           FROM audit.vk_day_status
         ), failed AS (
-         SELECT DISTINCT e.vk_group_id,
-            e.dt
-           FROM audit.extract_errors e
-             JOIN audit.vk_day_status s ON e.dt = s.dt
-          WHERE e.vk_group_id IS NOT NULL
-        ), last_ok AS (
-         SELECT page_1.vk_group_id,
-            max(s.dt) AS last_ok_dt
-           FROM page page_1
-             CROSS JOIN audit.vk_day_status s
-             LEFT JOIN failed f ON page_1.vk_group_id = f.vk_group_id AND s.dt = f.dt
-          WHERE f.dt IS NULL
-          GROUP BY page_1.vk_group_id
+         SELECT e.vk_group_id,
+            d.dt,
+            d.day_no,
+            row_number() OVER (PARTITION BY e.vk_group_id ORDER BY d.dt DESC) AS failed_no
+           FROM ( SELECT DISTINCT extract_errors.vk_group_id,
+                    extract_errors.dt
+                   FROM audit.extract_errors
+                  WHERE extract_errors.vk_group_id IS NOT NULL) e
+             JOIN loaded_day d ON e.dt = d.dt
+        ), failed_page AS (
+         SELECT failed.vk_group_id,
+            max(failed.dt) AS last_failed_dt,
+            count(
+                CASE
+                    WHEN failed.day_no = failed.failed_no THEN 1
+                    ELSE NULL::integer
+                END) AS failing_days
+           FROM failed
+          GROUP BY failed.vk_group_id
         )
  SELECT page.page_id,
     page.org_id,
     page.vk_group_id,
-    last_ok.last_ok_dt,
+    ok.dt AS last_ok_dt,
     ( SELECT max(d.dt) AS max
            FROM core.fct_page_daily d
           WHERE d.vk_group_id = page.vk_group_id) AS last_loaded_dt,
-    ( SELECT max(f.dt) AS max
-           FROM failed f
-          WHERE f.vk_group_id = page.vk_group_id) AS last_failed_dt,
-    ( SELECT count(*) AS count
-           FROM failed f
-          WHERE f.vk_group_id = page.vk_group_id AND (last_ok.last_ok_dt IS NULL OR f.dt > last_ok.last_ok_dt)) AS failing_days
+    f.last_failed_dt,
+    COALESCE(f.failing_days, 0::bigint) AS failing_days
    FROM page
-     LEFT JOIN last_ok ON page.vk_group_id = last_ok.vk_group_id;
+     LEFT JOIN failed_page f ON page.vk_group_id = f.vk_group_id
+     LEFT JOIN loaded_day ok ON (COALESCE(f.failing_days, 0::bigint) + 1) = ok.day_no;
 
 CREATE VIEW audit.unresolved_executor AS
  SELECT fct_incident.source,

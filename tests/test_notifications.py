@@ -5,123 +5,22 @@ the Telegram Bot API; a published rating sends its notice; a missed deadline too
 from __future__ import annotations
 
 import asyncio
-import email
 import json
-import socketserver
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import alert_channels
+from tests.alert_channels import BOT_TOKEN, CHAT_ID
+from tests.alert_channels import mail_text as _mail_text
+from tests.alert_channels import subject_of as _subject
+
 pytestmark = pytest.mark.airflow
 
-BOT_TOKEN = "123456:bot-Token-Qw9Er8Ty7"
-CHAT_ID = "-1001234"
-
-
-class _SmtpHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib: greet, accept one message per DATA, keep it."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 localhost test SMTP\r\n")
-        while line := self.rfile.readline():
-            verb = line.decode().strip().split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.wfile.write(b"250 localhost\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go on\r\n")
-                data = b""
-                while (chunk := self.rfile.readline()) and chunk != b".\r\n":
-                    data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.messages.append(email.message_from_bytes(data))  # type: ignore[attr-defined]
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-class _Threaded(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-@pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Message]]:
-    server = _Threaded(("127.0.0.1", 0), _SmtpHandler)
-    server.messages = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    conn = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": server.server_address[1],
-        "extra": {
-            "from_email": "gospublic@example.ru",
-            "to": "duty@example.ru, analyst@example.ru",
-            "disable_tls": True,
-            "disable_ssl": True,
-            "timeout": 10,
-            "retry_limit": 0,
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_SMTP", json.dumps(conn))
-    yield server.messages  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def telegram_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            ok = self.path == f"/bot{BOT_TOKEN}/sendMessage"
-            received.append({"path": self.path, **body})
-            answer = json.dumps({"ok": ok, "result": {"message_id": len(received)}}).encode()
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    conn = {
-        "conn_type": "http",
-        "host": f"http://127.0.0.1:{server.server_address[1]}",
-        "password": BOT_TOKEN,
-        "extra": {"chat_id": CHAT_ID},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_TELEGRAM", json.dumps(conn))
-    yield received
-    server.shutdown()
-    server.server_close()
-
-
-def _subject(message: Message) -> str:
-    from email.header import decode_header, make_header
-
-    return str(make_header(decode_header(message["Subject"])))
-
-
-def _mail_text(message: Message) -> str:
-    import html
-    import re
-
-    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
-    raw = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
-    return html.unescape(re.sub(r"<[^>]+>", "", raw))
+smtp_server, telegram_stub = alert_channels.smtp_server, alert_channels.telegram_stub  # the fixtures
 
 
 def test_a_failed_task_is_mailed_and_sent_to_telegram(
@@ -272,8 +171,8 @@ def test_a_missed_deadline_reaches_both_channels(
 
 
 def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
-    """Quarantined rows and failed pages of this run only, from the audit tables; nothing for a
-    run with no records (unknown is not zero)."""
+    """Quarantined rows, failed pages and incidents without a body of this run only, from the
+    audit tables; nothing for a run with no records (unknown is not zero)."""
     from datetime import date
 
     from gospublic.infra.migrations import migrate
@@ -297,6 +196,19 @@ def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
     assert notify.run_counts("vk_pages", "run-1") == {"rows_rejected": 123, "pages_failed": 2}
     assert notify.run_counts("vk_pages", "run-3") == {}
     assert notify.run_counts("registry", "run-1") == {}
+    # incidents loaded without a body, per file: None for a rejected file or one loaded before
+    # the count existed (migration 0025)
+    for sha, run_id, unresolved in (("f1", "run-5", 17), ("f2", "run-5", 0), ("f3", "run-5", None),
+                                    ("f4", "run-6", 4), ("f5", "run-7", None)):  # fmt: skip
+        warehouse.execute(
+            "INSERT INTO audit.export_file (file_sha, source, file, landed_key, state, bytes, processed_at,"
+            " dag_id, run_id, rows_unresolved) VALUES (:sha, 'im', :sha, :sha, 'loaded', 1, :now,"
+            " 'incidents_ingest', :run, :unresolved)",
+            {"sha": sha, "run": run_id, "unresolved": unresolved, "now": now},
+        )
+    assert notify.run_counts("incidents_ingest", "run-5") == {"rows_unresolved": 17}
+    assert notify.run_counts("incidents_ingest", "run-7") == {}
+    assert notify.run_counts("vk_pages", "run-5") == {}
 
     class Ti:
         dag_id, task_id, run_id, map_index, try_number, log_url = (
@@ -310,15 +222,20 @@ def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
 
     text = notify.failure_message({"ti": Ti()}, notify.run_counts("vk_pages", "run-1"))
     assert "Строк в карантине: 123" in text.splitlines() and "Страниц с ошибкой: 2" in text.splitlines()
+    text = notify.failure_message({"ti": Ti()}, notify.run_counts("incidents_ingest", "run-5"))
+    assert "Обращений с исполнителем не из реестра: 17" in text.splitlines()
 
 
 def test_the_deadline_callback_of_the_dags_sends_the_alert(
-    smtp_server: list[Message], telegram_stub: list[dict[str, Any]]
+    smtp_server: list[Message], telegram_stub: list[dict[str, Any]], tmp_path: Path, monkeypatch
 ) -> None:
-    """The callable the DAGs' Deadline Alerts name (``deadlines.CALLBACK``) delivers by both channels."""
+    """The callable the DAGs' Deadline Alerts name (``deadlines.CALLBACK``) delivers by both channels
+    and records the run's ids; the scheduler gives it the run as a dict (models/deadline.py)."""
     import importlib
 
     from gospublic.orchestration import deadlines
+
+    monkeypatch.setenv("GOSPUBLIC_ALERT_LOG", str(tmp_path / "alerts.jsonl"))
 
     module, name = deadlines.CALLBACK.rsplit(".", 1)
     callback = getattr(importlib.import_module(module), name)
@@ -330,6 +247,10 @@ def test_the_deadline_callback_of_the_dags_sends_the_alert(
         "Запуск: scheduled__2025-11-30T20:30:00+00:00",
     ]
     assert _subject(smtp_server[0]) == "Пропущен срок"
+    recorded = json.loads((tmp_path / "alerts.jsonl").read_text(encoding="utf-8"))
+    assert (recorded["kind"], recorded["dag_id"], recorded["run_id"]) == (
+        "deadline_missed", "vk_pages", "scheduled__2025-11-30T20:30:00+00:00"
+    )  # fmt: skip
 
 
 def test_the_rate_task_announces_publications(dagbag: Any) -> None:

@@ -119,6 +119,81 @@ def test_health_views_give_each_row(seeded: Warehouse) -> None:
     assert len(errors) == 4
 
 
+def _view_0024(name: str) -> str:
+    """The SELECT of ``audit.<name>`` as migration 0024 wrote it: the definition 0025 keeps."""
+    from gospublic.infra import settings
+
+    text = (settings.sql_dir() / "migrations" / "0024_health_views.sql").read_text(encoding="utf-8")
+    start = text.index(f"CREATE VIEW audit.{name} AS") + len(f"CREATE VIEW audit.{name} AS")
+    return text[start : text.index(";", start)]
+
+
+def test_health_vk_page_gives_the_rows_of_its_first_definition(warehouse: Warehouse) -> None:
+    """0025 rewrote audit.health_vk_page without correlated subqueries (minutes on PostgreSQL at
+    national scale, docs/benchmarks.md): on pages failing on every loaded day, on none, on old
+    days only, in streaks with gaps, on days never loaded, and pages never loaded, its rows are
+    those of 0024's definition."""
+    import random
+
+    migrate(warehouse)
+    rnd = random.Random(26)
+    groups = range(1, 41)
+    _insert(warehouse, "core.dim_page", [_page(f"p{g}", g) for g in groups])
+    days = [TODAY - timedelta(days=n) for n in range(1, 15)]
+    loaded = [d for d in days if rnd.random() < 0.8]
+    _insert(warehouse, "audit.vk_day_status", [
+        {"dt": d, "run_id": f"r{d}", "pages": 40, "failed_pages": 0, "given_up_pages": 0, "given_up_calls": 0,
+         "complete": True, "covered_by_dt": None, "loaded_at": NOW}
+        for d in loaded
+    ])  # fmt: skip
+    page_days = [(g, d) for g in groups if g % 10 for d in loaded if rnd.random() < 0.9]  # p10, p20…: none
+    _insert(
+        warehouse,
+        "core.fct_page_daily",
+        [{"vk_group_id": g, "dt": d, "observed_at": NOW} for g, d in page_days],
+    )
+    failing = {g: (1.0 if g % 7 == 0 else 0.0 if g % 5 == 0 else rnd.random()) for g in groups}
+    errors = [(g, d) for g in groups for d in days if rnd.random() < failing[g]]  # also on days not loaded
+    errors += [(g, d) for g, d in errors[::3]]  # a page's second error of a day
+    _insert(warehouse, "audit.extract_errors", [
+        {"dt": d, "run_id": f"r{d}", "vk_group_id": g, "method": "wall.get", "kind": "page", "error_code": 15,
+         "error_msg": "closed", "occurred_at": NOW}
+        for g, d in errors
+    ])  # fmt: skip
+    columns = "page_id, org_id, vk_group_id, last_ok_dt, last_loaded_dt, last_failed_dt, failing_days"
+
+    def rows(sql: str) -> list[tuple[object, ...]]:
+        found = warehouse.query(f"SELECT {columns} FROM ({sql}) AS v ORDER BY page_id")
+        return [tuple(int(v) if k == "failing_days" else v for k, v in r.items()) for r in found]
+
+    now = rows("SELECT * FROM audit.health_vk_page")
+    assert now == rows(_view_0024("health_vk_page"))
+    streaks = {r[0]: r[6] for r in now}
+    assert streaks["p7"] == len(loaded) and streaks["p5"] == 0 and len(set(streaks.values())) > 3, streaks
+
+
+def test_health_silent_body_gives_the_rows_of_its_first_definition(seeded: Warehouse) -> None:
+    """0025 rewrote audit.health_silent_body (a sort of every incident on PostgreSQL): with bodies
+    active in every mix of the four 30-day windows, before them and after the latest export, its
+    rows are those of 0024's definition."""
+    import random
+
+    rnd = random.Random(26)
+    extra = []
+    for n, body in enumerate(f"body-{k}" for k in range(60)):
+        reach = rnd.choice((100, 130, 200))  # days before the latest export (05.12) its incidents reach
+        for m in range(rnd.randint(1, 8)):
+            day = date(2025, 12, 5) - timedelta(days=rnd.randint(-20, reach))
+            extra.append(_incident(1000 + n * 10 + m, body, day.isoformat()))
+    _insert(seeded, "core.fct_incident", extra)
+    columns = "source, region_code, org_id, last_export_date"
+    now = seeded.query(f"SELECT {columns} FROM audit.health_silent_body ORDER BY org_id")
+    assert now == seeded.query(
+        f"SELECT {columns} FROM ({_view_0024('health_silent_body')}) AS v ORDER BY org_id"
+    )
+    assert 1 < len(now) < 30, now
+
+
 def test_findings_flag_each_threshold_crossed(seeded: Warehouse) -> None:
     state = health.read(seeded, TODAY)
     assert [(d["dt"], d["complete"]) for d in state.vk_days if not d["complete"]] == [

@@ -552,6 +552,7 @@ def _export_file_row(
         "rows_quarantined": load.rows_quarantined if load else None,
         "rows_duplicate": load.rows_duplicate if load else None,
         "rows_empty": load.rows_empty if load else None,
+        "rows_unresolved": load.rows_unresolved if load else None,
         "columns_read": ", ".join(load.columns_read) if load else None,
         "columns_unrecognised": "; ".join(load.columns_unrecognised) or None if load else None,
         "columns_changed": load.columns_changed if load else None,
@@ -565,7 +566,14 @@ def _export_file_row(
 def _write_export_files(tx: Transaction, rows: list[dict[str, Any]]) -> None:
     """Replace the files' rows of ``audit.export_file`` (known by content hash)."""
     frame = pd.DataFrame(rows)
-    for column in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_empty"):
+    for column in (
+        "rows_read",
+        "rows_loaded",
+        "rows_quarantined",
+        "rows_duplicate",
+        "rows_empty",
+        "rows_unresolved",
+    ):
         frame[column] = frame[column].astype("Int64")
     frame["export_date"] = pd.to_datetime(frame["export_date"]).dt.date
     tx.replace_where_in("audit.export_file", "file_sha", frame["file_sha"].tolist(), frame)

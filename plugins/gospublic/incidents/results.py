@@ -21,6 +21,7 @@ class IngestTotals(TypedDict):
     files_already_loaded: int
     rows_loaded: int
     rows_quarantined: int
+    rows_unresolved: int  # rows loaded whose executor matched no body (audit.export_file.rows_unresolved)
     files_misplaced: int  # objects outside incoming/<source>/, set aside in rejected/
     files_with_unrecognised_columns: int  # loaded files with columns no field reads
     files_with_changed_columns: int  # loaded files whose fields differ from their region's last file

@@ -49,6 +49,7 @@ def publish(summary: IngestResult, resolved: int) -> IngestTotals:
         "files_already_loaded": len(summary["already_loaded"]),
         "rows_loaded": sum(f["rows_loaded"] for f in summary["loaded"]),
         "rows_quarantined": sum(f["rows_quarantined"] for f in summary["loaded"]),
+        "rows_unresolved": sum(f["rows_unresolved"] for f in summary["loaded"]),
         "files_misplaced": sum(1 for f in summary["rejected"] if f["kind"] == "misplaced"),
         "files_with_unrecognised_columns": sum(1 for f in summary["loaded"] if f["columns_unrecognised"]),
         "files_with_changed_columns": sum(1 for f in summary["loaded"] if f["columns_changed"]),

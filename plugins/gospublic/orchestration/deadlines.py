@@ -1,9 +1,13 @@
 """Deadline Alerts of the DAGs: when a run's result must be there, and who hears when it is not.
 
 A deadline counts from the run's logical date (its trigger time on the Moscow clock of the
-DAG's ``CronTriggerTimetable``). The callback runs on the executor: it logs one structured line
-(and appends to ``GOSPUBLIC_ALERT_LOG``), then sends the alert by the channels of
-``gospublic.orchestration.notify`` (mail, Telegram).
+DAG's ``CronTriggerTimetable``). The scheduler finds a missed deadline on its loop and queues the
+``SyncCallback`` to the executor, which runs it in a process of its own with the keyword
+arguments given here and a ``context`` of the run (``{"dag_run": {...}, "deadline": {...}}``, the
+run as the REST API shows it). The callback logs one structured line (and appends to
+``GOSPUBLIC_ALERT_LOG``), then sends the alert by the channels of
+``gospublic.orchestration.notify`` (mail, Telegram). ``tests/test_deadline_scheduler.py`` has
+Airflow's own scheduler fire one.
 """
 
 from __future__ import annotations
@@ -44,17 +48,17 @@ def deadline(interval: timedelta, what: str) -> Any:
 def deadline_missed(context: Any = None, what: str = "", **kwargs: Any) -> None:
     """Called by Airflow when a run misses its deadline; ``what`` names the promise in Russian
     (ЦУР staff read it). One alert line with ids only, then every configured channel."""
-    context = context or {}
-    dag_run = context.get("dag_run") if isinstance(context, dict) else None
+    from gospublic.orchestration import notify
+
+    context = context if isinstance(context, dict) else {}
+    dag_id, run_id = notify.deadline_run(context)
     alert = {
         "at": datetime.now(UTC).isoformat(),
         "kind": "deadline_missed",
         "what": what,
-        "dag_id": getattr(dag_run, "dag_id", None)
-        or (context.get("dag_id") if isinstance(context, dict) else None),
-        "run_id": getattr(dag_run, "run_id", None),
+        "dag_id": dag_id,
+        "run_id": run_id,
     }
-    from gospublic.orchestration import notify
 
     notify.record_alert("deadline missed", alert)
-    notify.send_deadline_missed(what, context if isinstance(context, dict) else None)
+    notify.send_deadline_missed(what, context)

@@ -8,7 +8,8 @@ Channels are Airflow connections, each on when its connection exists:
   default ``https://api.telegram.org``; password: the bot token; extra ``chat_id``).
 
 The message holds ids, the error's first line (redacted by the secrets masker), a link to the
-task's log and counts read from ``audit.load_runs``; never a connection's fields.
+task's log and counts read from the audit tables (``load_runs``, ``extract_errors``,
+``export_file``); never a connection's fields.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ ERROR_LINE_LIMIT = 300
 COUNTS_LOCK_WAIT = 5  # seconds an alert waits for a DuckDB warehouse held by a writer
 
 # (count name, SQL giving n and how many records it was counted from). extract_errors has no
-# dag_id: its run ids are vk_pages' (the only writer), matched with the DAG through load_runs.
+# dag_id: its run ids are vk_pages' (the only writer). export_file.rows_unresolved is NULL for files
+# loaded before migration 0025 (not counted) and for rejected files (nothing loaded).
 _COUNTS = (
     (
         "rows_rejected",
@@ -43,6 +45,11 @@ _COUNTS = (
         "pages_failed",
         "SELECT COUNT(DISTINCT vk_group_id) AS n, COUNT(*) AS records FROM audit.extract_errors"
         " WHERE run_id = :run_id AND :dag_id = 'vk_pages'",
+    ),
+    (
+        "rows_unresolved",
+        "SELECT COALESCE(SUM(rows_unresolved), 0) AS n, COUNT(rows_unresolved) AS records"
+        " FROM audit.export_file WHERE dag_id = :dag_id AND run_id = :run_id",
     ),
 )
 
@@ -124,7 +131,7 @@ def _count_lines(counts: Mapping[str, int] | None) -> list[tuple[str, str]]:
     labels = {
         "rows_rejected": "Строк в карантине",
         "pages_failed": "Страниц с ошибкой",
-        "executors_unresolved": "Исполнителей не сопоставлено",
+        "rows_unresolved": "Обращений с исполнителем не из реестра",
     }
     from transforms.ru_format import count
 
@@ -147,9 +154,10 @@ def log_url(ti: Any) -> str | None:
 
 
 def run_counts(dag_id: str | None, run_id: str | None) -> dict[str, int]:
-    """What the run's audit records count: rows its loads put in quarantine (``audit.load_runs``)
-    and VK pages with extraction errors (``audit.extract_errors``). A count is left out when
-    unknown — nothing recorded, no warehouse, or it cannot be read now: no guess."""
+    """What the run's audit records count: rows its loads put in quarantine (``audit.load_runs``),
+    VK pages with extraction errors (``audit.extract_errors``) and incidents loaded whose executor
+    matched no body of the registry (``audit.export_file``). A count is left out when unknown —
+    nothing recorded, no warehouse, or it cannot be read now: no guess."""
     if not dag_id or not run_id:
         return {}
     try:
@@ -334,17 +342,29 @@ def deadline_notifiers(what: str) -> list[Any]:
     return notifiers("Пропущен срок", f"Пропущен срок: {what}")
 
 
+def deadline_run(context: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """The DAG and run ids of a Deadline Alert callback's ``context``. The scheduler sends the run
+    as the REST API shows it (a dict with ``dag_run_id``: ``models/deadline.py``,
+    ``Deadline.handle_miss``); a ``DagRun`` or a dict with ``run_id`` is read too."""
+    dag_run = (context or {}).get("dag_run")
+
+    def field(*names: str) -> str | None:
+        for name in names:
+            value = dag_run.get(name) if isinstance(dag_run, Mapping) else getattr(dag_run, name, None)
+            if value:
+                return str(value)
+        return None
+
+    return field("dag_id") or (context or {}).get("dag_id"), field("run_id", "dag_run_id")
+
+
 def send_deadline_missed(what: str, context: Mapping[str, Any] | None = None) -> int:
     """A missed deadline through every configured channel (for a ``SyncCallback``, e.g.
     ``gospublic.orchestration.deadlines.deadline_missed``); returns how many channels took it."""
-    dag_run = (context or {}).get("dag_run")
-
-    def field(name: str) -> Any:
-        return dag_run.get(name) if isinstance(dag_run, Mapping) else getattr(dag_run, name, None)
-
+    dag_id, run_id = deadline_run(context)
     text = f"Пропущен срок: {what}"
-    if field("dag_id"):
-        text += f"\nDAG: {field('dag_id')}\nЗапуск: {field('run_id')}"
+    if dag_id:
+        text += f"\nDAG: {dag_id}\nЗапуск: {run_id or '?'}"
     return deliver("Пропущен срок", text, None)
 
 
