@@ -1,4 +1,5 @@
-"""Command line of the sandbox: ``python -m sandbox {generate,generate-ok,serve-vk,serve-ok,demo} ...``."""
+"""Command line of the sandbox: ``python -m sandbox {generate,generate-ok,generate-max,serve-vk,serve-ok,
+serve-max,demo} ...``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Assemble the sub-commands contributed by the sandbox modules."""
     from sandbox.demo import register as register_demo
     from sandbox.generator.cli import register as register_generate
+    from sandbox.generator.max_pages import register as register_generate_max
     from sandbox.generator.ok_pages import register as register_generate_ok
+    from sandbox.max_server.cli import register as register_serve_max
     from sandbox.ok_server.cli import register as register_serve_ok
     from sandbox.vk_server.cli import register as register_serve_vk
 
@@ -18,8 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     register_generate(commands)
     register_generate_ok(commands)
+    register_generate_max(commands)
     register_serve_vk(commands)
     register_serve_ok(commands)
+    register_serve_max(commands)
     register_demo(commands)
     return parser
 
