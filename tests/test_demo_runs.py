@@ -66,3 +66,14 @@ def test_run_dag_records_when_the_run_really_started(airflow_home, tmp_path, mon
         assert stored is not None and stored.state == "success"
         assert stored.start_date >= started - timedelta(seconds=1)
         assert stored.end_date - stored.start_date < timedelta(minutes=5)
+
+
+def test_make_demo_judges_the_health_of_its_month_as_of_the_day_after_it() -> None:
+    """``make demo`` runs ``health --month``: a past month judged on its next day, December too."""
+    from datetime import date
+
+    from gospublic.cli import _day_after
+
+    assert _day_after("2025-11") == date(2025, 12, 1)
+    assert _day_after("2025-12") == date(2026, 1, 1)
+    assert _day_after(None) is None
