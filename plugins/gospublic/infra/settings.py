@@ -21,12 +21,22 @@ CONN_WAREHOUSE = "gospublic_warehouse"
 CONN_LAKE = "gospublic_lake"
 CONN_VK = "gospublic_vk"
 CONN_OK = "gospublic_ok"  # OK (Odnoklassniki) application and token, gospublic.ok.client
+CONN_MAX = "gospublic_max"  # MAX Bot API token, gospublic.max.client
 CONN_PSEUDONYM = "gospublic_pseudonym"
 # Alert channels, each on when its connection exists (gospublic.orchestration.notify).
 CONN_SMTP = "gospublic_smtp"
 CONN_TELEGRAM = "gospublic_telegram"
 
-CONNECTIONS = (CONN_WAREHOUSE, CONN_LAKE, CONN_VK, CONN_OK, CONN_PSEUDONYM, CONN_SMTP, CONN_TELEGRAM)
+CONNECTIONS = (
+    CONN_WAREHOUSE,
+    CONN_LAKE,
+    CONN_VK,
+    CONN_OK,
+    CONN_MAX,
+    CONN_PSEUDONYM,
+    CONN_SMTP,
+    CONN_TELEGRAM,
+)
 
 # Environment variables (name -> meaning). Defaults live in the functions below.
 ENV_HOME = "GOSPUBLIC_HOME"
