@@ -2,7 +2,8 @@
 
 The one sandbox module that drives Airflow (``make demo`` calls it; production code never imports
 it). In one process it starts the VK sandbox on a free port, points the ``gospublic_vk``
-connection and the registry folder at the generated data, then runs with ``dag.test()``:
+connection and the registry folder at the generated data, then runs with ``dag.test()`` (each
+task's log written where Airflow's UI reads it, each run's real start recorded: ``run_once``):
 
 1. ``registry`` — the generated registry into ``core.dim_org`` / ``core.dim_page``;
 2. ``vk_pages`` for every day of the month, the sandbox clock at each day's run time (23:30
