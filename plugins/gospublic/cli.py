@@ -1,5 +1,5 @@
 """Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary,
-rate,health,schema-snapshot}``.
+rate,health,schema-snapshot,bi-export}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file, the tasks' logs where the UI reads them,
@@ -8,6 +8,7 @@ counts and the lake. ``rate`` rates a month under any methodology (a preset id o
 file, ``--set`` overrides) without publishing or writing a snapshot, and writes its comparison with
 the published rating to a folder. ``health`` prints the warehouse's operational health
 (``audit.health_*``) with ops_check's thresholds (``--month``: as of the day after a past month).
+``bi-export superset <out.zip>`` zips the Superset starter dashboard (config/bi/superset).
 """
 
 from __future__ import annotations
@@ -199,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL server for a throw-away database (default: postgres@127.0.0.1:5432)",
     )
     snapshot.add_argument("--sql-dir", type=Path, help="the sql/ folder (default: the project's)")
+    bi_export = commands.add_parser(
+        "bi-export",
+        help="zip the BI starter for a BI tool: superset (config/bi/superset → an importable ZIP)",
+    )
+    bi_export.add_argument("tool", choices=("superset",))
+    bi_export.add_argument("out", type=Path, help="the ZIP to write, e.g. var/bi/gospublic-superset.zip")
     args = parser.parse_args(argv)
     commands_run: dict[str, Callable[[], int]] = {
         "schema-snapshot": lambda: schema_snapshot(args),
@@ -208,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         "rate": lambda: rate(args.month, args.methodology, args.overrides, args.against, args.out),
         "data-dictionary": data_dictionary,
         "health": lambda: health(args.today or _day_after(args.month), fail=not args.exit_zero),
+        "bi-export": lambda: bi_export_superset(args.out),
     }
     return commands_run.get(args.command, summary)()
 
@@ -246,6 +254,20 @@ def rating_summary(month: str, methodology: str | None) -> int:
     from gospublic.rating.steps import summary_lines
 
     print("\n".join(summary_lines(month, methodology or settings.rating_methodologies()[0])))
+    return 0
+
+
+def bi_export_superset(out: Path) -> int:
+    """Zip config/bi/superset (Superset's dashboard export) for Superset's import; refuse a bundle
+    with a broken reference or a real password (docs/bi.md, "Starter dashboards")."""
+    from gospublic.infra.bi_starter import write_superset_zip
+
+    try:
+        names = write_superset_zip(out)
+    except ValueError as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    print(f"written {out} ({len(names)} files): import it in Superset (Dashboards → Import dashboard)")
     return 0
 
 
