@@ -189,8 +189,8 @@ def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
         )
     for group, run_id in ((1, "run-1"), (1, "run-1"), (2, "run-1"), (3, "run-2")):
         warehouse.execute(
-            "INSERT INTO audit.extract_errors (dt, run_id, vk_group_id, method, error_code, occurred_at)"
-            " VALUES (:dt, :run, :group, 'wall.get', 15, :now)",
+            "INSERT INTO audit.extract_errors (dt, run_id, network, vk_group_id, method, error_code,"
+            " occurred_at) VALUES (:dt, :run, 'vk', :group, 'wall.get', 15, :now)",
             {"dt": date(2025, 11, 30), "run": run_id, "group": group, "now": now},
         )
     assert notify.run_counts("vk_pages", "run-1") == {"rows_rejected": 123, "pages_failed": 2}

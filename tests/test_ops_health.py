@@ -57,8 +57,9 @@ def seeded(warehouse: Warehouse) -> Warehouse:
     errors = [(101, date(2025, 12, 9)), (101, date(2025, 12, 8)), (101, date(2025, 12, 6)),
               (101, date(2025, 12, 6)), (102, date(2025, 12, 4))]  # fmt: skip
     _insert(warehouse, "audit.extract_errors", [
-        {"dt": d, "run_id": f"r{d}", "vk_group_id": g, "method": "groups.getById", "kind": "page",
-         "error_code": 15, "error_msg": "closed", "occurred_at": NOW}
+        {"dt": d, "run_id": f"r{d}", "network": "vk", "page_key": str(g), "vk_group_id": g,
+         "method": "groups.getById", "kind": "page", "error_code": 15, "error_msg": "closed",
+         "occurred_at": NOW}
         for g, d in errors
     ])  # fmt: skip
     _insert(warehouse, "audit.export_file", [
@@ -116,7 +117,7 @@ def test_health_views_give_each_row(seeded: Warehouse) -> None:
 
     errors = {r["dt"]: r for r in seeded.query("SELECT * FROM audit.health_extract_errors")}
     assert int(errors[date(2025, 12, 6)]["errors"]) == 2 and int(errors[date(2025, 12, 6)]["pages"]) == 1
-    assert len(errors) == 4
+    assert len(errors) == 4 and {r["network"] for r in errors.values()} == {"vk"}
 
 
 def _view_0024(name: str) -> str:
@@ -156,8 +157,8 @@ def test_health_vk_page_gives_the_rows_of_its_first_definition(warehouse: Wareho
     errors = [(g, d) for g in groups for d in days if rnd.random() < failing[g]]  # also on days not loaded
     errors += [(g, d) for g, d in errors[::3]]  # a page's second error of a day
     _insert(warehouse, "audit.extract_errors", [
-        {"dt": d, "run_id": f"r{d}", "vk_group_id": g, "method": "wall.get", "kind": "page", "error_code": 15,
-         "error_msg": "closed", "occurred_at": NOW}
+        {"dt": d, "run_id": f"r{d}", "network": "vk", "page_key": str(g), "vk_group_id": g,
+         "method": "wall.get", "kind": "page", "error_code": 15, "error_msg": "closed", "occurred_at": NOW}
         for g, d in errors
     ])  # fmt: skip
     columns = "page_id, org_id, vk_group_id, last_ok_dt, last_loaded_dt, last_failed_dt, failing_days"
@@ -228,6 +229,9 @@ def test_check_fails_in_russian_and_english_and_the_report_flags(
     im_line = next(line for line in text.splitlines() if line.startswith("!!") and " im " in f" {line} ")
     assert "2025-12-05" in im_line and " 5 " in im_line
     assert "4 threshold(s) crossed" in text
+    errors = text.split("== Extraction errors per run and network (latest)")[1].splitlines()
+    assert errors[1].split() == ["dt", "run_id", "network", "kind", "errors", "pages"]
+    assert errors[2].split()[:3] == ["2025-12-09", "r2025-12-09", "vk"]
 
 
 def test_check_passes_when_healthy(warehouse: Warehouse) -> None:

@@ -21,8 +21,8 @@ from gospublic.ok.results import DaySummary
 from gospublic.registry.load import load_registry
 from tests.ok.conftest import APP_KEY, APP_SECRET, DAY, TOKEN, run_time
 
-OK_COLUMNS = "method, kind, error_code, error_msg, vk_group_id"
-OK_ERRORS = f"SELECT {OK_COLUMNS} FROM audit.extract_errors WHERE method LIKE 'ok/%'"
+OK_COLUMNS = "method, kind, error_code, error_msg, page_key, vk_group_id"
+OK_ERRORS = f"SELECT {OK_COLUMNS} FROM audit.extract_errors WHERE network = 'ok'"
 
 
 @pytest.fixture
@@ -78,9 +78,9 @@ def test_the_day_in_the_lake_equals_the_sandbox_truth(
     # faults recorded: the closed pages, told apart from VK's rows
     rows = day_world.query(OK_ERRORS)
     assert sorted((r["method"], r["kind"], r["error_code"]) for r in rows) == [
-        ("ok/mediatopic.getTopics", "page", 10)
+        ("mediatopic.getTopics", "page", 10)
     ] * len(closed)
-    assert {r["error_msg"].split(":")[0] for r in rows} == {f"group {gid}" for gid in closed}
+    assert {r["page_key"] for r in rows} == closed
     assert all(r["vk_group_id"] is None for r in rows)
 
 
@@ -100,13 +100,13 @@ def test_a_permanent_page_fault_is_recorded_and_a_rerun_replaces_the_day_s_rows(
     readable = sorted(gid for gid, ok in ok_world.pages().items() if ok)
     broken = readable[0]
     vk_row = {
-        "dt": DAY, "run_id": "vk-run", "vk_group_id": 123, "method": "wall.get", "kind": "page",
-        "error_code": 15, "error_msg": "Access denied", "occurred_at": datetime.now(UTC),
+        "dt": DAY, "run_id": "vk-run", "network": "vk", "vk_group_id": 123, "method": "wall.get",
+        "kind": "page", "error_code": 15, "error_msg": "Access denied", "occurred_at": datetime.now(UTC),
     }  # fmt: skip
     day_world.execute(
-        "INSERT INTO audit.extract_errors (dt, run_id, vk_group_id, method, kind, error_code, error_msg, "
-        "occurred_at) VALUES (:dt, :run_id, :vk_group_id, :method, :kind, :error_code, :error_msg, "
-        ":occurred_at)",
+        "INSERT INTO audit.extract_errors (dt, run_id, network, vk_group_id, method, kind, error_code, "
+        "error_msg, occurred_at) VALUES (:dt, :run_id, :network, :vk_group_id, :method, :kind, :error_code, "
+        ":error_msg, :occurred_at)",
         vk_row,
     )
     sandbox.inject("group_error", gid=broken, code=300, method="mediatopic.getTopics")
@@ -115,7 +115,7 @@ def test_a_permanent_page_fault_is_recorded_and_a_rerun_replaces_the_day_s_rows(
     assert first["errors_recorded"] == second["errors_recorded"] == first["failed_pages"]
     rows = day_world.query(OK_ERRORS)
     assert len(rows) == second["errors_recorded"]  # the rerun replaced the day's OK rows
-    assert [r["error_code"] for r in rows if r["error_msg"].startswith(f"group {broken}:")] == [300]
+    assert [r["error_code"] for r in rows if r["page_key"] == broken] == [300]
     vk = day_world.query("SELECT run_id, vk_group_id FROM audit.extract_errors WHERE method = 'wall.get'")
     assert vk == [{"run_id": "vk-run", "vk_group_id": 123}]  # VK's rows are left alone
 
@@ -145,10 +145,11 @@ def test_a_day_without_errors_leaves_no_ok_rows(day_world: Warehouse, lake: Lake
 
 
 def test_the_day_s_errors_are_recorded_again_from_the_lake(day_world: Warehouse, sandbox) -> None:
-    """A VK load replaces every row of its day; the OK rows come back from the lake's manifest."""
+    """The day's rows lost from the warehouse (deleted here), the OK rows come back from the lake's
+    manifest."""
     summary = extract_day("manual__1")
     before = day_world.query(OK_ERRORS)
-    day_world.execute("DELETE FROM audit.extract_errors WHERE dt = :dt", {"dt": DAY})  # as the VK load does
+    day_world.execute("DELETE FROM audit.extract_errors WHERE dt = :dt", {"dt": DAY})
     assert steps.record_errors(run_time(DAY).astimezone(UTC)) == summary["errors_recorded"] == len(before)
     assert sorted(map(repr, day_world.query(OK_ERRORS))) == sorted(map(repr, before))
 

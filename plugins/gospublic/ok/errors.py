@@ -1,13 +1,9 @@
 """OK extraction errors in ``audit.extract_errors``, replaced per day from a run's manifest.
 
-The table was made for VK (``vk_group_id``, no ``network`` column) and this session adds no
-migration, so an OK row is told apart by its method, prefixed ``ok/`` (``ok/group.getInfo``,
-``ok/mediatopic.getTopics``), keeps ``vk_group_id`` empty (an OK group id is not a VK id) and
-names the OK group at the start of ``error_msg`` (``group 5000…: PERMISSION_DENIED : …``).
-Re-running a day replaces only that day's OK rows. The VK load replaces *all* of a day's rows
-(``replace_partition`` on ``dt``), so a VK (re)load of a day removes its OK rows until they are
-recorded again from the lake (:func:`record_errors` with the day's manifest): a ``network``
-column and a VK load scoped to it are the proper fix (a migration, reported).
+The table holds every network's rows (migration 0027): an OK row has ``network`` 'ok', the OK
+group id in ``page_key``, OK's method name (``group.getInfo``, ``mediatopic.getTopics``) and OK's
+message as it came; ``vk_group_id`` stays empty (an OK group id is not a VK id). Re-running a day
+replaces only that day's OK rows, and a VK (re)load of the day replaces only its VK rows.
 """
 
 from __future__ import annotations
@@ -21,9 +17,11 @@ import pandas as pd
 from gospublic.infra.connections import redacted
 from gospublic.infra.warehouse import Warehouse, writer
 
-METHOD_PREFIX = "ok/"
-COLUMNS = ("dt", "run_id", "vk_group_id", "method", "kind", "error_code", "error_msg", "occurred_at")
-_DELETE = "DELETE FROM audit.extract_errors WHERE dt = :dt AND method LIKE 'ok/%'"
+NETWORK = "ok"
+COLUMNS = (
+    "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
+    "occurred_at",
+)  # fmt: skip
 
 
 def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
@@ -32,16 +30,18 @@ def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for batch in manifest["batches"]:
         for error in batch["errors"]:
-            text = f"group {error.get('ok_group_id')}: {error.get('error_msg') or ''}"
+            group, message = error.get("ok_group_id"), error.get("error_msg")
             rows.append(
                 {
                     "dt": dt,
                     "run_id": manifest["run_id"],
+                    "network": NETWORK,
+                    "page_key": None if group is None else str(group),
                     "vk_group_id": None,
-                    "method": METHOD_PREFIX + str(error["method"]),
+                    "method": str(error["method"]),
                     "kind": error["kind"],
                     "error_code": int(error["error_code"]),
-                    "error_msg": redacted(text)[:1000],
+                    "error_msg": redacted(str(message))[:1000] if message else None,
                     "occurred_at": datetime.fromisoformat(error["occurred_at"]).astimezone(UTC),
                 }
             )
@@ -49,11 +49,14 @@ def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
     return frame.astype({"vk_group_id": "Int64"})
 
 
-@writer("vk_load")  # audit.extract_errors is the VK load's table too: take turns with it
+# Two recordings of a day would each delete, then both insert: they take turns. The VK load
+# replaces only VK's rows, so it need not wait for it (nor it for this).
+@writer("ok_load")
 def record_errors(warehouse: Warehouse, manifest: Mapping[str, Any]) -> int:
     """Replace the day's OK rows of ``audit.extract_errors`` with the manifest's errors."""
     frame = error_rows(manifest)
     with warehouse.transaction() as tx:
-        tx.execute(_DELETE, {"dt": date.fromisoformat(manifest["dt"])})
-        tx.bulk_load("audit.extract_errors", frame)
+        tx.replace_partition(
+            "audit.extract_errors", frame, {"dt": date.fromisoformat(manifest["dt"]), "network": NETWORK}
+        )
     return len(frame)

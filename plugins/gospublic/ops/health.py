@@ -1,4 +1,4 @@
-"""Read the health views (migration 0024) and judge them against the thresholds."""
+"""Read the health views (migrations 0024, 0025, 0027) and judge them against the thresholds."""
 
 from __future__ import annotations
 
@@ -78,8 +78,8 @@ def read(warehouse: Warehouse, today: date, *, recent_loads: int = 10) -> Health
             {"n": recent_loads},
         ),
         extract_errors=warehouse.query(
-            "SELECT dt, run_id, kind, errors, pages FROM audit.health_extract_errors "
-            "ORDER BY dt DESC, run_id, kind LIMIT :n",
+            "SELECT dt, run_id, network, kind, errors, pages FROM audit.health_extract_errors "
+            "ORDER BY dt DESC, run_id, network, kind LIMIT :n",
             {"n": recent_loads},
         ),
     )

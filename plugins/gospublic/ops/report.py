@@ -78,9 +78,12 @@ def render(health: Health, thresholds: Thresholds, found: Sequence[Finding]) -> 
         [[q["source"], q["file"], q["rows_quarantined"], q["run_id"]] for q in health.quarantine],
     )
     out += _table(
-        "VK extraction errors per run (latest)",
-        ["dt", "run_id", "kind", "errors", "pages"],
-        [[e["dt"], e["run_id"], e["kind"], e["errors"], e["pages"]] for e in health.extract_errors],
+        "Extraction errors per run and network (latest)",
+        ["dt", "run_id", "network", "kind", "errors", "pages"],
+        [
+            [e["dt"], e["run_id"], e["network"], e["kind"], e["errors"], e["pages"]]
+            for e in health.extract_errors
+        ],
     )
     out.append(f"{len(found)} threshold(s) crossed" if found else "No threshold crossed")
     out += [f"{FLAG} {f.en}" for f in found]

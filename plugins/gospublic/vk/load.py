@@ -1,7 +1,7 @@
 """Load one extracted day of VK data from the lake into staging and core, in one transaction.
 
 Re-runnable for any past day without calling VK: it reads the day's latest manifest, replaces
-the day's staging partitions and extraction errors, rebuilds the affected core rows, and records
+the day's staging partitions and VK extraction errors, rebuilds the affected core rows, and records
 one ``audit.load_runs`` row per method. The core rows are rebuilt by step ``vk`` of
 ``sql/models.yml``, one rule per table in two scopes: a day's first load with no later day staged
 (the daily run) is *forward* — its models read the day's rows and the touched core rows only, so
@@ -49,7 +49,11 @@ UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_post WHERE observed_dt >= :dt LI
 UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_comment WHERE observed_dt >= :dt LIMIT 1) AS d
 """
 POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
-ERROR_COLUMNS = ("dt", "run_id", "vk_group_id", "method", "kind", "error_code", "error_msg", "occurred_at")
+ERROR_COLUMNS = (
+    "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
+    "occurred_at",
+)  # fmt: skip
+NETWORK = "vk"  # audit.extract_errors holds every network's rows: the load replaces only its own
 
 
 class ManifestNotPassedError(RuntimeError):
@@ -155,7 +159,7 @@ class VkDayLoad(PartitionLoad[DayLoad]):
             self.before_window += stats.pop("before_window")
             self.counts[target.method] = {**stats, "written": result.inserted}
         errors = pd.DataFrame(_error_rows(self.manifest, self.dt), columns=list(ERROR_COLUMNS))
-        tx.replace_partition("audit.extract_errors", errors, {"dt": self.dt})
+        tx.replace_partition("audit.extract_errors", errors, {"dt": self.dt, "network": NETWORK})
         self.errors = len(errors)
         return {target.table: self.counts[target.method]["written"] for target in TARGETS}
 
@@ -303,10 +307,13 @@ def _flat_in_pool(
 def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:
     for batch in manifest["batches"]:
         for error in batch["errors"]:
+            group = error.get("vk_group_id")
             yield {
                 "dt": dt,
                 "run_id": manifest["run_id"],
-                "vk_group_id": error.get("vk_group_id"),
+                "network": NETWORK,
+                "page_key": None if group is None else str(group),
+                "vk_group_id": group,
                 "method": error["method"],
                 "kind": error_kind(error),
                 "error_code": error["error_code"],
