@@ -87,8 +87,9 @@ def test_a_vk_reload_of_a_day_keeps_its_ok_rows(
 def test_migration_0027_backfills_the_rows_written_before_it(warehouse: Warehouse, tmp_path: Path) -> None:
     """VK rows get network 'vk' and their group id as page_key; OK rows (method prefixed 'ok/')
     get network 'ok', their method without the prefix and, where the message starts exactly
-    ``group <digits>: ``, the group id as page_key and OK's own message; other OK rows keep
-    page_key NULL and their message."""
+    ``group <digits>: ``, the group id as page_key and OK's own message; MAX rows (written by
+    e605fae's gospublic.max: 'max/', ``chat <chat id>: ``) likewise; other rows keep page_key NULL
+    and their message."""
     root = tmp_path / "sql"
     shutil.copytree(settings.sql_dir(), root)
     for later in (root / "migrations").glob("*.sql"):
@@ -104,6 +105,11 @@ def test_migration_0027_backfills_the_rows_written_before_it(warehouse: Warehous
         (None, "ok/group.getInfo", "gave_up", -1, "group None: gave up"),
         (None, "ok/group.getInfo", "gave_up", -1, "group 12a: gave up"),
         (None, "ok/group.getInfo", "gave_up", -1, None),
+        (None, "max/getMessages", "page", 403, "chat -7000123: chat.denied: bot is not a member"),
+        (None, "max/getChat", "page", 404, "chat 81: "),
+        (None, "max/getChat", "gave_up", -1, "chat None: gave up"),
+        (None, "max/getChat", "gave_up", -1, "chat -: gave up"),
+        (None, "max/getChat", "gave_up", -1, "chat 1-2: gave up"),
     ]
     for group, method, kind, code, message in before:
         warehouse.execute(
@@ -126,6 +132,11 @@ def test_migration_0027_backfills_the_rows_written_before_it(warehouse: Warehous
         ("ok", None, None, "group.getInfo", -1, "group None: gave up"),
         ("ok", None, None, "group.getInfo", -1, "group 12a: gave up"),
         ("ok", None, None, "group.getInfo", -1, None),
+        ("max", "-7000123", None, "getMessages", 403, "chat.denied: bot is not a member"),
+        ("max", "81", None, "getChat", 404, None),
+        ("max", None, None, "getChat", -1, "chat None: gave up"),
+        ("max", None, None, "getChat", -1, "chat -: gave up"),
+        ("max", None, None, "getChat", -1, "chat 1-2: gave up"),
     ], key=repr)  # fmt: skip
     with pytest.raises(Exception, match=r"(?i)null"):  # every row names its network from now on
         warehouse.execute(
