@@ -34,7 +34,7 @@ up demo airflow airflow-init: export AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES :
 up demo airflow airflow-init: export AIRFLOW__API__WORKERS := 1
 up demo airflow airflow-init: export AIRFLOW__API__HOST := 127.0.0.1
 
-.PHONY: help venv lock lint format test test-fast test-prod schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents clean
+.PHONY: help venv lock lint format test test-fast test-prod schema browser demo sample up airflow airflow-init bench bench-pipeline bench-extract bench-incidents bi-starter clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -108,6 +108,9 @@ demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over 
 	@$(BIN)/python -m gospublic.cli rating-summary --month $(DEMO_MONTH)
 	@echo "demo: health as of the day after $(DEMO_MONTH) (the sample has closed, private and deleted VK pages: they are flagged)"
 	@$(BIN)/python -m gospublic.cli health --month $(DEMO_MONTH) --exit-zero
+
+bi-starter: venv ## The BI starter: Superset's dashboard export zipped as var/bi/gospublic-superset.zip (docs/bi.md)
+	$(BIN)/python -m gospublic.cli bi-export superset $(CURDIR)/var/bi/gospublic-superset.zip
 
 bench: bench-pipeline bench-extract bench-incidents ## All benchmarks (bench/results.json, bench/extract.json, docs/benchmarks.md)
 
