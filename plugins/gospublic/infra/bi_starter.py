@@ -33,8 +33,8 @@ ZIP_ROOT = "gospublic_superset_starter"
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 IMPORT_VERSION = "1.0.0"
 
-# Keys each file kind may carry: those of Superset's ImportV1*Schema (4.x-6.x) that this bundle
-# uses (the schemas refuse unknown keys); required ones first.
+# Keys each file kind may carry: those of Superset's ImportV1*Schema that this bundle uses (the
+# schemas refuse unknown keys; read in Superset 6.1.0), the required ones first.
 REQUIRED: dict[str, set[str]] = {
     "databases": {"database_name", "sqlalchemy_uri", "uuid", "version"},
     "datasets": {"table_name", "uuid", "database_uuid", "version"},
@@ -70,7 +70,8 @@ ALLOWED: dict[str, set[str]] = {
         "metrics",
     },
     "charts": REQUIRED["charts"] | {"description", "params", "query_context", "cache_timeout"},
-    "dashboards": REQUIRED["dashboards"] | {"description", "css", "slug", "position", "metadata"},
+    "dashboards": REQUIRED["dashboards"]
+    | {"description", "css", "slug", "published", "position", "metadata"},
 }
 COLUMN_KEYS = {
     "column_name",
