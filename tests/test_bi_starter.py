@@ -13,6 +13,8 @@ datasets in config/bi/datalens.
   among them. Each DataLens SQL gives exactly its listed fields, and its formulas name fields of
   it. A copy whose SQL reads a column under a name the warehouse does not have, or whose chart
   reads a column its dataset renamed, fails with the column named.
+* The rating datasets (Superset's and DataLens's) show the latest published revision of a month:
+  with a month published, republished and drafted again, the republished revision's rows only.
 """
 
 from __future__ import annotations
@@ -209,6 +211,37 @@ def test_bi_export_refuses_a_bundle_with_a_real_password(
 # -- against the warehouse ----------------------------------------------------------------------
 
 
+# November's rating under one methodology: revision 1 published, then republished as revision 2, and
+# a draft revision 3; the rating dataset shows revision 2 only. (snapshot, revision, status)
+REVISIONS = (("m:2025-11:r1", 1, "published"), ("m:2025-11:r2", 2, "published"), ("m:2025-11:r3", 3, "draft"))
+RATED = {"org-0001": ("green", 91.5, 1), "org-0002": ("red", 40.0, 2)}  # zone, score, place
+
+
+def _seed_ratings(warehouse: Warehouse) -> None:
+    """The rating tables as monthly_rating leaves them after a republication and a new draft."""
+    for snapshot, revision, status in REVISIONS:
+        warehouse.execute(
+            "INSERT INTO mart.rating_snapshot (snapshot_id, month, methodology_id, methodology_version, "
+            "methodology_hash, input_fingerprint, revision, status, created_at, published_at) "
+            "VALUES (:s, :month, 'm', 1, 'h', :s, :r, :status, TIMESTAMP '2025-12-03 09:00:00', NULL)",
+            {"s": snapshot, "month": MONTH, "r": revision, "status": status},
+        )
+        for org_id, (zone, score, place) in RATED.items():
+            warehouse.execute(
+                "INSERT INTO mart.rating_monthly (snapshot_id, org_id, month, rating_group, incidents, "
+                "is_rated, score, rank, ranked_in_group, zone) "
+                "VALUES (:s, :org, :month, 'ОИВ', 10, TRUE, :score, :place, 2, :zone)",
+                {
+                    "s": snapshot,
+                    "org": org_id,
+                    "month": MONTH,
+                    "score": score + revision,
+                    "place": place,
+                    "zone": zone,
+                },
+            )
+
+
 @pytest.fixture
 def bi_url(migrated: Warehouse, warehouse_conn: dict[str, Any]) -> Iterator[sa.URL]:
     """The sample registry loaded and the month's marts built; the URL a BI tool reads it through:
@@ -216,6 +249,7 @@ def bi_url(migrated: Warehouse, warehouse_conn: dict[str, Any]) -> Iterator[sa.U
     DAG tasks close it (DuckDB admits a reader only when no writer holds the file)."""
     load_registry(migrated, SAMPLE)
     build_month(migrated, MONTH)
+    _seed_ratings(migrated)
     migrated.close()
     if warehouse_conn["conn_type"] == "duckdb":
         yield sa.make_url(f"duckdb:///{warehouse_conn['extra']['path']}?access_mode=read_only")
@@ -325,6 +359,40 @@ def test_every_dataset_reads_the_warehouse_as_a_bi_tool(bi_url: sa.URL) -> None:
         assert datalens_problems(reader, datalens_dir()) == []
     finally:
         reader.engine.dispose()
+
+
+def test_the_rating_datasets_show_the_latest_published_revision(bi_url: sa.URL) -> None:
+    """Revision 2 (republished) of the month, not revision 1 nor the draft 3; zones as words, the
+    bodies' current short names beside their ids; the same rows in Superset and DataLens."""
+    superset_sql = load_bundle().by_uuid("datasets")[RATING]["sql"]
+    datalens_sql = (datalens_dir() / "rating_published.sql").read_text(encoding="utf-8")
+    engine = sa.create_engine(bi_url)
+    try:
+        with engine.connect() as conn:
+            names = dict(conn.execute(sa.text("SELECT org_id, short_name FROM mart.dim_org_current")).all())
+            shown = [
+                sorted(
+                    tuple(row)
+                    for row in conn.execute(
+                        sa.text(
+                            'SELECT "Месяц", "Методика", "Редакция", "ID органа", "Орган", "Зона", '
+                            f'"Итоговый балл", "Место" FROM ({sql}) AS virtual_table'
+                        )
+                    )
+                )
+                for sql in (superset_sql, datalens_sql)
+            ]
+    finally:
+        engine.dispose()
+    words = {"green": "зелёная", "red": "красная"}
+    expected = sorted(
+        (MONTH, "m", 2, org_id, names[org_id], words[zone], score + 2, place)
+        for org_id, (zone, score, place) in RATED.items()
+    )
+    assert shown == [expected, expected]
+
+
+RATING = "676abb3b-8efb-468b-a15b-5f59fb796ef7"
 
 
 def _rename_day_and_subscribers(config: dict[str, Any]) -> None:
