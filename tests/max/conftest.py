@@ -15,6 +15,7 @@ import pytest
 MOSCOW = ZoneInfo("Europe/Moscow")
 TOKEN = "max_sandbox_bot_token_0123456789abcdef"
 BOT_RPS = 30
+SLOW_TOKEN = "max_sandbox_slow_bot_token"  # a bot allowed one request a second
 DAY = date(2025, 11, 20)
 
 
@@ -84,7 +85,7 @@ def max_world(tmp_path_factory: pytest.TempPathFactory) -> MaxWorld:
 def max_server(max_world: MaxWorld) -> Iterator:
     from sandbox.max_server import serve
 
-    with serve(max_world.root, tokens=[f"{TOKEN}:{BOT_RPS}"]) as server:
+    with serve(max_world.root, tokens=[f"{TOKEN}:{BOT_RPS}", f"{SLOW_TOKEN}:1"]) as server:
         yield server
 
 

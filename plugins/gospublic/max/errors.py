@@ -1,12 +1,10 @@
 """MAX extraction errors in ``audit.extract_errors``, replaced per day from a run's manifest.
 
-The table was made for VK (``vk_group_id``, no ``network`` column) and no migration is added, so
-a MAX row is told apart by its method, prefixed ``max/`` (``max/getChat``, ``max/getMessages``),
-keeps ``vk_group_id`` empty and names the channel at the start of ``error_msg``
-(``chat -7000…: chat.denied: …``); ``error_code`` is the HTTP status MAX answered (403, 404, …)
-or -1 for a call given up. Re-running a day replaces only that day's MAX rows. The VK load
-replaces *all* of a day's rows, so a VK (re)load of a day removes its MAX rows until they are
-recorded again from the lake (:func:`record_errors` with the day's manifest), as for OK.
+The table holds every network's rows (migration 0027): a MAX row has ``network`` 'max', the
+channel's chat id in ``page_key``, the Bot API's operation (``getChat``, ``getMessages``),
+``error_code`` the HTTP status MAX answered (403 the bot is not in the channel, 404, 400) or -1
+for a call given up, and MAX's ``code: message`` as its message; ``vk_group_id`` stays empty.
+Re-running a day replaces only that day's MAX rows; the other networks' rows are left alone.
 """
 
 from __future__ import annotations
@@ -20,9 +18,11 @@ import pandas as pd
 from gospublic.infra.connections import redacted
 from gospublic.infra.warehouse import Warehouse, writer
 
-METHOD_PREFIX = "max/"
-COLUMNS = ("dt", "run_id", "vk_group_id", "method", "kind", "error_code", "error_msg", "occurred_at")
-_DELETE = "DELETE FROM audit.extract_errors WHERE dt = :dt AND method LIKE 'max/%'"
+NETWORK = "max"
+COLUMNS = (
+    "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
+    "occurred_at",
+)  # fmt: skip
 
 
 def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
@@ -31,16 +31,18 @@ def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for batch in manifest["batches"]:
         for error in batch["errors"]:
-            text = f"chat {error.get('max_chat_id')}: {error.get('error_msg') or ''}"
+            chat, message = error.get("max_chat_id"), error.get("error_msg")
             rows.append(
                 {
                     "dt": dt,
                     "run_id": manifest["run_id"],
+                    "network": NETWORK,
+                    "page_key": None if chat is None else str(chat),
                     "vk_group_id": None,
-                    "method": METHOD_PREFIX + str(error["method"]),
+                    "method": str(error["method"]),
                     "kind": error["kind"],
                     "error_code": int(error["error_code"]),
-                    "error_msg": redacted(text)[:1000],
+                    "error_msg": redacted(str(message))[:1000] if message else None,
                     "occurred_at": datetime.fromisoformat(error["occurred_at"]).astimezone(UTC),
                 }
             )
@@ -48,11 +50,14 @@ def error_rows(manifest: Mapping[str, Any]) -> pd.DataFrame:
     return frame.astype({"vk_group_id": "Int64"})
 
 
-@writer("vk_load")  # audit.extract_errors is the VK load's table too: take turns with it
+# Two recordings of a day would each delete, then both insert: they take turns. The other
+# networks' loads replace only their own rows, so they need not wait for it.
+@writer("max_load")
 def record_errors(warehouse: Warehouse, manifest: Mapping[str, Any]) -> int:
     """Replace the day's MAX rows of ``audit.extract_errors`` with the manifest's errors."""
     frame = error_rows(manifest)
     with warehouse.transaction() as tx:
-        tx.execute(_DELETE, {"dt": date.fromisoformat(manifest["dt"])})
-        tx.bulk_load("audit.extract_errors", frame)
+        tx.replace_partition(
+            "audit.extract_errors", frame, {"dt": date.fromisoformat(manifest["dt"]), "network": NETWORK}
+        )
     return len(frame)

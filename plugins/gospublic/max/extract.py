@@ -73,8 +73,10 @@ def chat_call(chat_id: str) -> MaxCall:
     return MaxCall(GET_CHAT, f"/chats/{chat_id}", {}, key=chat_id)
 
 
-def messages_call(chat_id: str, window_ms: int, before_ms: int | None = None) -> MaxCall:
-    params = {"chat_id": chat_id, "count": str(PAGE_SIZE), "to": str(window_ms)}
+def messages_call(
+    chat_id: str, window_ms: int, before_ms: int | None = None, page_size: int = PAGE_SIZE
+) -> MaxCall:
+    params = {"chat_id": chat_id, "count": str(page_size), "to": str(window_ms)}
     if before_ms is not None:
         params["from"] = str(before_ms)
     return MaxCall(GET_MESSAGES, "/messages", params, key=chat_id)
@@ -91,7 +93,8 @@ def next_page(result: MaxResult) -> list[MaxCall]:
     previous = result.call.params.get("from")
     if previous is not None and oldest >= int(previous):
         return []  # a page of one instant: going on would repeat it
-    return [messages_call(str(result.call.key), int(result.call.params["to"]), oldest)]
+    size = int(result.call.params["count"])
+    return [messages_call(str(result.call.key), int(result.call.params["to"]), oldest, size)]
 
 
 def extract_batch(
@@ -103,8 +106,10 @@ def extract_batch(
     window_start: datetime,
     run_id: str,
     batch: int,
+    page_size: int = PAGE_SIZE,
 ) -> BatchOutcome:
-    """Extract the channels ``chat_ids`` (information, subscribers, posts), landing every answer."""
+    """Extract the channels ``chat_ids`` (information, subscribers, posts ``page_size`` a call),
+    landing every answer."""
     outcome = BatchOutcome(batch=batch, pages=len(chat_ids), window_start=window_start.isoformat())
     writers = {operation: _JsonLines() for operation in OPERATIONS}
     window_ms = int(window_start.timestamp() * 1000)
@@ -115,7 +120,9 @@ def extract_batch(
         if not result.ok:
             outcome.errors.append(_error(result))
 
-    calls = [chat_call(c) for c in chat_ids] + [messages_call(c, window_ms) for c in chat_ids]
+    calls = [chat_call(c) for c in chat_ids] + [
+        messages_call(c, window_ms, None, page_size) for c in chat_ids
+    ]
     client.run(calls, on_result=record, follow=next_page)
     for operation, writer in writers.items():
         if writer.lines:

@@ -39,8 +39,8 @@ def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> 
 
 
 def record_errors(logical_date: datetime) -> int:
-    """Record the day's MAX errors again from its latest manifest in the lake (a VK load of the
-    day replaces all of its ``audit.extract_errors`` rows); returns the rows written."""
+    """Record the day's MAX errors again from its latest manifest in the lake (after the warehouse
+    lost them, or to record them as the current code does); returns the rows written."""
     dt = daily.partition_date(logical_date)
     with Warehouse.from_connection() as warehouse:
         return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt))
