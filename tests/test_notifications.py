@@ -195,6 +195,13 @@ def test_the_alert_counts_what_the_run_recorded(warehouse: Any) -> None:
         )
     assert notify.run_counts("vk_pages", "run-1") == {"rows_rejected": 123, "pages_failed": 2}
     assert notify.run_counts("vk_pages", "run-3") == {}
+    # another network's errors under the same run id are not the VK run's failed pages
+    warehouse.execute(
+        "INSERT INTO audit.extract_errors (dt, run_id, network, page_key, method, error_code,"
+        " occurred_at) VALUES (:dt, 'run-3', 'ok', '5001', 'group.getInfo', 300, :now)",
+        {"dt": date(2025, 11, 30), "now": now},
+    )
+    assert notify.run_counts("vk_pages", "run-3") == {}
     assert notify.run_counts("registry", "run-1") == {}
     # incidents loaded without a body, per file: None for a rejected file or one loaded before
     # the count existed (migration 0025)

@@ -33,7 +33,8 @@ ERROR_LINE_LIMIT = 300
 COUNTS_LOCK_WAIT = 5  # seconds an alert waits for a DuckDB warehouse held by a writer
 
 # (count name, SQL giving n and how many records it was counted from). extract_errors has no
-# dag_id: its run ids are vk_pages' (the only writer). export_file.rows_unresolved is NULL for files
+# dag_id: a vk_pages run's rows are its network 'vk' rows (other networks' runs may carry the same
+# Airflow run ids). export_file.rows_unresolved is NULL for files
 # loaded before migration 0025 (not counted) and for rejected files (nothing loaded).
 _COUNTS = (
     (
@@ -44,7 +45,7 @@ _COUNTS = (
     (
         "pages_failed",
         "SELECT COUNT(DISTINCT vk_group_id) AS n, COUNT(*) AS records FROM audit.extract_errors"
-        " WHERE run_id = :run_id AND :dag_id = 'vk_pages'",
+        " WHERE run_id = :run_id AND network = 'vk' AND :dag_id = 'vk_pages'",
     ),
     (
         "rows_unresolved",
