@@ -1,5 +1,5 @@
-"""Command line of the sandbox: ``python -m sandbox {generate,generate-ok,generate-max,serve-vk,serve-ok,
-serve-max,demo} ...``."""
+"""Command line of the sandbox: ``python -m sandbox {generate,generate-ok,generate-max,generate-tg,serve-vk,
+serve-ok,serve-max,demo} ...``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sandbox.generator.cli import register as register_generate
     from sandbox.generator.max_pages import register as register_generate_max
     from sandbox.generator.ok_pages import register as register_generate_ok
+    from sandbox.generator.tg_pages import register as register_generate_tg
     from sandbox.max_server.cli import register as register_serve_max
     from sandbox.ok_server.cli import register as register_serve_ok
     from sandbox.vk_server.cli import register as register_serve_vk
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_generate(commands)
     register_generate_ok(commands)
     register_generate_max(commands)
+    register_generate_tg(commands)
     register_serve_vk(commands)
     register_serve_ok(commands)
     register_serve_max(commands)

@@ -15,7 +15,7 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT / "plugins" / "gospublic"
-PIPELINES = ("registry", "vk", "ok", "max", "incidents", "marts", "rating", "ops")
+PIPELINES = ("registry", "vk", "ok", "max", "telegram", "incidents", "marts", "rating", "ops")
 FOUNDATIONS = ("infra", "orchestration")
 FACES = {"__init__.py", "cli.py"}
 

@@ -22,6 +22,8 @@ CONN_LAKE = "gospublic_lake"
 CONN_VK = "gospublic_vk"
 CONN_OK = "gospublic_ok"  # OK (Odnoklassniki) application and token, gospublic.ok.client
 CONN_MAX = "gospublic_max"  # MAX Bot API token, gospublic.max.client
+# Telegram reading account (api_id, api_hash, StringSession), gospublic.telegram.client; not the alert bot's
+CONN_TELEGRAM_MTPROTO = "gospublic_telegram_mtproto"
 CONN_PSEUDONYM = "gospublic_pseudonym"
 # Alert channels, each on when its connection exists (gospublic.orchestration.notify).
 CONN_SMTP = "gospublic_smtp"
@@ -33,6 +35,7 @@ CONNECTIONS = (
     CONN_VK,
     CONN_OK,
     CONN_MAX,
+    CONN_TELEGRAM_MTPROTO,
     CONN_PSEUDONYM,
     CONN_SMTP,
     CONN_TELEGRAM,
