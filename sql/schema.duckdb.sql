@@ -985,7 +985,9 @@ CREATE TABLE audit.extract_errors (
     error_code   INTEGER                  NOT NULL,
     error_msg    VARCHAR,
     occurred_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    kind         VARCHAR
+    kind         VARCHAR,
+    network      VARCHAR                  NOT NULL,
+    page_key     VARCHAR
 );
 
 CREATE TABLE audit.load_runs (
@@ -1091,7 +1093,7 @@ CREATE VIEW audit.health_export AS
     SELECT "source", region_code, max(export_date) AS last_export_date, count_star() AS files, sum(rows_loaded) AS rows_loaded, sum(rows_quarantined) AS rows_quarantined FROM audit.export_file WHERE ((state = 'loaded') AND (region_code IS NOT NULL) AND (export_date IS NOT NULL)) GROUP BY "source", region_code;
 
 CREATE VIEW audit.health_extract_errors AS
-    SELECT dt, run_id, kind, count_star() AS errors, count(DISTINCT vk_group_id) AS pages FROM audit.extract_errors GROUP BY dt, run_id, kind;
+    SELECT dt, run_id, network, kind, count_star() AS errors, count(DISTINCT page_key) AS pages FROM audit.extract_errors GROUP BY dt, run_id, network, kind;
 
 CREATE VIEW audit.health_quarantine AS
     SELECT q.load_id, q."source", q.partition_key, q.file, r.dag_id, r.run_id, r.status, count_star() AS rows_quarantined, max(q.quarantined_at) AS last_quarantined_at FROM (audit.quarantine AS q LEFT JOIN audit.load_runs AS r ON ((q.load_id = r.load_id))) GROUP BY q.load_id, q."source", q.partition_key, q.file, r.dag_id, r.run_id, r.status;

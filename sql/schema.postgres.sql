@@ -1292,7 +1292,9 @@ CREATE TABLE audit.extract_errors (
     error_code   INTEGER                  NOT NULL,
     error_msg    TEXT,
     occurred_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    kind         TEXT
+    kind         TEXT,
+    network      TEXT                     NOT NULL,
+    page_key     TEXT
 );
 
 CREATE TABLE audit.load_runs (
@@ -1408,11 +1410,12 @@ CREATE VIEW audit.health_export AS
 CREATE VIEW audit.health_extract_errors AS
  SELECT extract_errors.dt,
     extract_errors.run_id,
+    extract_errors.network,
     extract_errors.kind,
     count(*) AS errors,
-    count(DISTINCT extract_errors.vk_group_id) AS pages
+    count(DISTINCT extract_errors.page_key) AS pages
    FROM audit.extract_errors
-  GROUP BY extract_errors.dt, extract_errors.run_id, extract_errors.kind;
+  GROUP BY extract_errors.dt, extract_errors.run_id, extract_errors.network, extract_errors.kind;
 
 CREATE VIEW audit.health_quarantine AS
  SELECT q.load_id,
