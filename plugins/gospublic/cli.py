@@ -89,21 +89,28 @@ def summary() -> int:
 
     with Warehouse.from_connection() as warehouse:
         print(f"Warehouse: {warehouse.description}")
-        tables = warehouse.query(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('staging', 'core', 'mart', 'audit', 'restricted') "
-            "ORDER BY table_schema, table_name"
-        )
+        # schema names are SCHEMAS' own (code, not configuration): bound, never spliced
+        tables = [
+            t
+            for t in warehouse.query(
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                "ORDER BY table_schema, table_name"
+            )
+            if t["table_schema"] in SCHEMAS
+        ]
         present = set(warehouse.schemas())
         for schema in SCHEMAS:
             mark = "" if schema in present else " (missing)"
-            names = [t["table_name"] for t in tables if t["table_schema"] == schema]
-            print(f"  schema {schema}{mark}: {len(names)} tables")
-            for name in names:
+            own = [t for t in tables if t["table_schema"] == schema]
+            views = sum(1 for t in own if t["table_type"] == "VIEW")
+            print(f"  schema {schema}{mark}: {len(own) - views} tables, {views} views")
+            for table in own:
+                name = table["table_name"]
                 # a name from the catalog, not from us: quoted, whatever it holds
                 quoted = '"' + name.replace('"', '""') + '"'
                 rows = warehouse.scalar(f"SELECT COUNT(*) FROM {schema}.{quoted}")
-                print(f"    {schema}.{name:<40} {rows:>12,} rows")
+                kind = " (view)" if table["table_type"] == "VIEW" else ""
+                print(f"    {schema}.{name + kind:<47} {rows:>12,} rows")
     lake = Lake.from_connection()
     prefixes = sorted({obj.key.split("/", 1)[0] for obj in lake.list()})
     print(f"Lake: {lake.description} (top-level: {', '.join(prefixes) or 'empty'})")

@@ -356,3 +356,7 @@ def test_summary_counts_a_table_whatever_its_name(warehouse, lake, capsys) -> No
     out = capsys.readouterr().out
     assert re.search(rf"mart\.{re.escape(hostile)}\s+2 rows", out), out
     assert re.search(r"mart\.rating_base\s+0 rows", out), out
+    # mart_ru holds views only (generated from the contract): counted and listed as views
+    views = re.search(r"schema mart_ru: 0 tables, (\d+) views", out)
+    assert views and int(views.group(1)) > 0, out
+    assert re.search(r"mart_ru\.rating_base \(view\)\s+0 rows", out), out
