@@ -95,6 +95,8 @@ airflow-init: venv
 	@mkdir -p $(AIRFLOW_HOME) $(LOGS)
 	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 || { tail -40 $(LOGS)/airflow-db-migrate.log; exit 1; }
 	@$(BIN)/airflow pools set vk_api 1 "one task at a time per set of VK tokens" > /dev/null
+	@$(BIN)/airflow pools set ok_api 1 "one task at a time per OK application" > /dev/null
+	@$(BIN)/airflow pools set max_api 1 "one task at a time per MAX bot" > /dev/null
 	@$(BIN)/airflow pools set warehouse_writer $(WAREHOUSE_WRITER_SLOTS) "warehouse writers at once (DuckDB: 1, one writing process per file)" > /dev/null
 
 sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (deterministic, seed 42)

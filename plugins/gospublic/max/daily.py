@@ -8,9 +8,10 @@ window starts ``window_days`` before it at Moscow midnight.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from gospublic.infra.lake import Lake
@@ -86,6 +87,56 @@ def extract(client: MaxClient, lake: Lake, batch: Batch, dt: date, run_id: str) 
     return cast(BatchResult, {**asdict(outcome), "requests": client.requests_sent})
 
 
+def land(
+    lake: Lake,
+    dt: date,
+    run_id: str,
+    outcomes: list[BatchResult],
+    *,
+    max_failed_share: float = MAX_FAILED_SHARE,
+    max_giveup_share: float = MAX_GIVEUP_SHARE,
+) -> dict[str, Any]:
+    """Write the run's manifest with its checks' verdict (``latest.json`` moves to it only when it
+    passed them); the manifest."""
+    batches = [
+        BatchOutcome(
+            batch=o["batch"], pages=o["pages"], window_start=o["window_start"], files=o["files"],
+            calls=o["calls"], errors=o["errors"],
+        )
+        for o in outcomes
+    ]  # fmt: skip
+    return write_manifest(
+        lake, dt, run_id, batches, max_failed_share=max_failed_share, max_giveup_share=max_giveup_share
+    )
+
+
+def summarize(manifest: Mapping[str, Any], recorded: int) -> DaySummary:
+    """A run's summary from its manifest (``recorded``: its errors written to the warehouse)."""
+    batches = manifest["batches"]
+    return {
+        "dt": manifest["dt"],
+        "run_id": manifest["run_id"],
+        "status": manifest["status"],
+        "pages": manifest["pages"],
+        "failed_pages": len(manifest["failed_pages"]),
+        "given_up_pages": len(manifest["given_up_pages"]),
+        "complete": manifest["complete"],
+        "calls": {op: sum(b["calls"].get(op, 0) for b in batches) for op in manifest["files"]},
+        "errors_recorded": recorded,
+    }
+
+
+def check(manifest: Mapping[str, Any]) -> None:
+    """Fail when the run did not pass its checks (its manifest says why)."""
+    if manifest["problems"]:
+        dt, run_id = date.fromisoformat(manifest["dt"]), str(manifest["run_id"])
+        raise TooManyFailedPagesError(
+            f"max_pages run {run_id} did not pass its checks: {'; '.join(manifest['problems'])}. Its "
+            f"manifest ({manifest_key(dt, run_id)}) lists the errors; the day's latest.json still points "
+            "at the last run that passed."
+        )
+
+
 def finish(
     warehouse: Warehouse,
     lake: Lake,
@@ -98,33 +149,10 @@ def finish(
 ) -> DaySummary:
     """Write the run's manifest (``latest.json`` only when it passed its checks), record its
     errors in ``audit.extract_errors``, and fail when it did not pass."""
-    batches = [
-        BatchOutcome(
-            batch=o["batch"], pages=o["pages"], window_start=o["window_start"], files=o["files"],
-            calls=o["calls"], errors=o["errors"],
-        )
-        for o in outcomes
-    ]  # fmt: skip
-    manifest = write_manifest(
-        lake, dt, run_id, batches, max_failed_share=max_failed_share, max_giveup_share=max_giveup_share
+    manifest = land(
+        lake, dt, run_id, outcomes, max_failed_share=max_failed_share, max_giveup_share=max_giveup_share
     )
-    recorded = record_errors(warehouse, manifest)
-    summary: DaySummary = {
-        "dt": dt.isoformat(),
-        "run_id": run_id,
-        "status": manifest["status"],
-        "pages": manifest["pages"],
-        "failed_pages": len(manifest["failed_pages"]),
-        "given_up_pages": len(manifest["given_up_pages"]),
-        "complete": manifest["complete"],
-        "calls": {op: sum(o["calls"].get(op, 0) for o in outcomes) for op in manifest["files"]},
-        "errors_recorded": recorded,
-    }
+    summary = summarize(manifest, record_errors(warehouse, manifest))
     log.info("max_pages %s extracted: %s", dt, summary)
-    if manifest["problems"]:
-        raise TooManyFailedPagesError(
-            f"max_pages run {run_id} did not pass its checks: {'; '.join(manifest['problems'])}. Its "
-            f"manifest ({manifest_key(dt, run_id)}) lists the errors; the day's latest.json still points "
-            "at the last run that passed."
-        )
+    check(manifest)
     return summary

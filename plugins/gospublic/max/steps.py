@@ -1,8 +1,10 @@
-"""What a ``max_pages`` DAG's tasks call, one function each; each opens the adapters it needs.
+"""What the ``max_pages`` DAG's tasks call, one function each; each opens the adapters it needs.
 
-plan → extract (one call per batch of channels, mapped) → finish (manifest, checks, errors in
-``audit.extract_errors``). A run's partition is its logical date's calendar day in Moscow. (The
-DAG itself, the load into staging and core, and the marts come with issue 28's later parts.)
+plan → extract (one call per batch of channels, mapped) → land (the run's manifest) →
+record_errors (the run's errors in ``audit.extract_errors``) → check (fail when the run did not
+pass its checks). ``finish`` does the last three at once. A run's partition is its logical date's
+calendar day in Moscow. (The load into staging and core, and the marts come with issue 28's later
+parts.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.max import daily
 from gospublic.max.client import MaxClient
 from gospublic.max.errors import record_errors as record_manifest_errors
-from gospublic.max.extract import read_manifest
+from gospublic.max.extract import manifest_key, read_manifest
 from gospublic.max.results import Batch, BatchResult, DaySummary
 
 
@@ -38,9 +40,26 @@ def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> 
         )
 
 
-def record_errors(logical_date: datetime) -> int:
-    """Record the day's MAX errors again from its latest manifest in the lake (after the warehouse
-    lost them, or to record them as the current code does); returns the rows written."""
+def land(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> str:
+    """Write the run's manifest (``latest.json`` moves to it only when it passed its checks);
+    its key in the lake."""
+    dt = daily.partition_date(logical_date)
+    daily.land(Lake.from_connection(), dt, run_id, outcomes)
+    return manifest_key(dt, run_id)
+
+
+def record_errors(logical_date: datetime, run_id: str | None = None) -> int:
+    """Record the day's MAX errors from the manifest of ``run_id``, or again from the day's latest
+    manifest in the lake (after the warehouse lost them, or to record them as the current code
+    does); returns the rows written."""
     dt = daily.partition_date(logical_date)
     with Warehouse.from_connection() as warehouse:
-        return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt))
+        return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt, run_id))
+
+
+def check(logical_date: datetime, run_id: str, recorded: int) -> DaySummary:
+    """The run's summary (``recorded``: its errors written); fails when it did not pass its checks."""
+    manifest = read_manifest(Lake.from_connection(), daily.partition_date(logical_date), run_id)
+    summary = daily.summarize(manifest, recorded)
+    daily.check(manifest)
+    return summary

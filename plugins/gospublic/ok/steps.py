@@ -14,7 +14,7 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.ok import daily
 from gospublic.ok.client import OkClient
 from gospublic.ok.errors import record_errors as record_manifest_errors
-from gospublic.ok.extract import read_manifest
+from gospublic.ok.extract import manifest_key, read_manifest
 from gospublic.ok.results import Batch, BatchResult, DaySummary
 
 
@@ -38,9 +38,26 @@ def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> 
         )
 
 
-def record_errors(logical_date: datetime) -> int:
-    """Record the day's OK errors again from its latest manifest in the lake (after the warehouse
-    lost them, or to record them as the current code does); returns the rows written."""
+def land(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> str:
+    """Write the run's manifest (``latest.json`` moves to it only when it passed its checks);
+    its key in the lake."""
+    dt = daily.partition_date(logical_date)
+    daily.land(Lake.from_connection(), dt, run_id, outcomes)
+    return manifest_key(dt, run_id)
+
+
+def record_errors(logical_date: datetime, run_id: str | None = None) -> int:
+    """Record the day's OK errors from the manifest of ``run_id``, or again from the day's latest
+    manifest in the lake (after the warehouse lost them, or to record them as the current code
+    does); returns the rows written."""
     dt = daily.partition_date(logical_date)
     with Warehouse.from_connection() as warehouse:
-        return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt))
+        return record_manifest_errors(warehouse, read_manifest(Lake.from_connection(), dt, run_id))
+
+
+def check(logical_date: datetime, run_id: str, recorded: int) -> DaySummary:
+    """The run's summary (``recorded``: its errors written); fails when it did not pass its checks."""
+    manifest = read_manifest(Lake.from_connection(), daily.partition_date(logical_date), run_id)
+    summary = daily.summarize(manifest, recorded)
+    daily.check(manifest)
+    return summary

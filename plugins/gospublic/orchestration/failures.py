@@ -23,6 +23,8 @@ NON_RETRYABLE: dict[str, str] = {
     "gospublic.rating.publication.config.PublicationConfigError": "invalid publication configuration",
     "gospublic.vk.load.FewerPagesError": "fewer pages than loaded: needs allow_fewer_pages",
     "gospublic.vk.load.ManifestNotPassedError": "the day's manifest did not pass its checks",
+    "gospublic.ok.daily.TooManyFailedPagesError": "the OK run did not pass its checks",
+    "gospublic.max.daily.TooManyFailedPagesError": "the MAX run did not pass its checks",
     "gospublic.infra.mart_contract.ContractError": "a mart breaks its contract",
     "gospublic.infra.model_graph.ModelGraphError": "invalid model graph",
     "gospublic.infra.model_graph.ModelParamsError": "invalid model parameters",

@@ -1,0 +1,107 @@
+"""
+### max_pages
+
+Lands the day's official MAX channels in the lake: each channel's card and participants count
+(`GET /chats/{chatId}`) and its posts with their views (`GET /messages`), over the MAX Bot API
+with the bot token of the `gospublic_max` connection (docs/networks.md, "MAX").
+
+* **Partition:** one Moscow calendar day `dt` (the run's logical date in Moscow), scheduled at
+  23:30 Moscow time as `vk_pages` is; the channels are those official on `dt` in `core.dim_page`
+  (network `max`, the chat id in `screen_name`), so the registry must be loaded first.
+* **Lake only:** answers land in `raw/max/<operation>/dt=…/run=…/`; `land` writes the run's
+  manifest with its checks' verdict and moves the day's `latest.json` to it only when it passed
+  them. The load into staging, core and the marts comes with issue 28's later parts.
+* **Pool:** `extract` (mapped over batches of channels) runs in `max_api` (1 slot per bot), so
+  two tasks never share the bot's rate.
+* **Errors:** `record_errors` writes the run's errors to `audit.extract_errors` (network `max`,
+  the chat id in `page_key`), replacing only the day's MAX rows. `check` fails — for good, no
+  retries — when the run did not pass its checks (too many channels refused by MAX or given up).
+* **Asset:** `raw/max`, updated by `check` when the day passed, with its counts.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from gospublic.max.results import Batch, BatchResult, DaySummary
+from gospublic.orchestration.assets import MAX_RAW, record_counts
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
+
+MAX_POOL = "max_api"
+
+
+@dag(
+    dag_id="max_pages",
+    description="Lands the day's MAX channels and posts in the lake: daily at 23:30, Moscow time",
+    schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    tags=["gospublic", "max", "extract"],
+    doc_md=__doc__,
+    default_args=default_args(),
+)
+def max_pages() -> None:
+    @task
+    @fail_fast
+    def plan() -> list[Batch]:
+        """The day's MAX channels in batches, with the start of the posts' re-read window."""
+        from gospublic.max import steps
+
+        return steps.plan(get_current_context()["logical_date"])
+
+    @task(pool=MAX_POOL)
+    @fail_fast
+    def extract(batch: Batch) -> BatchResult:
+        """Call MAX for one batch of channels; every answer lands in the lake."""
+        from gospublic.max import steps
+
+        context = get_current_context()
+        return steps.extract(batch, context["logical_date"], context["run_id"])
+
+    @task
+    @fail_fast
+    def land(outcomes: list[BatchResult]) -> str:
+        """Write the run's manifest; latest.json moves to it only if it passed its checks."""
+        from gospublic.max import steps
+
+        context = get_current_context()
+        return steps.land(context["logical_date"], context["run_id"], list(outcomes))
+
+    @task(pool=WAREHOUSE_POOL)
+    @fail_fast
+    def record_errors() -> int:
+        """The run's errors in audit.extract_errors (the day's MAX rows replaced)."""
+        from gospublic.max import steps
+
+        context = get_current_context()
+        return steps.record_errors(context["logical_date"], context["run_id"])
+
+    @task(outlets=[MAX_RAW])
+    @fail_fast
+    def check(recorded: int) -> DaySummary:
+        """Fail when the run did not pass its checks; else the day's raw/max is updated."""
+        from gospublic.max import steps
+
+        context = get_current_context()
+        summary = steps.check(context["logical_date"], context["run_id"], recorded)
+        record_counts(context["outlet_events"], [MAX_RAW], dict(summary))  # shown in the UI
+        return summary
+
+    landed = land(extract.expand(batch=plan()))
+    recorded = record_errors()
+    landed >> recorded
+    check(recorded)
+
+
+max_pages()

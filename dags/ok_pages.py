@@ -1,0 +1,107 @@
+"""
+### ok_pages
+
+Lands the day's official Одноклассники (OK) pages in the lake: each group's card and members
+count (`group.getInfo`) and its topics with their metrics (`mediatopic.getTopics`), over OK's
+signed REST API with the `gospublic_ok` connection (docs/networks.md, "OK").
+
+* **Partition:** one Moscow calendar day `dt` (the run's logical date in Moscow), scheduled at
+  23:30 Moscow time as `vk_pages` is; the pages are those official on `dt` in `core.dim_page`
+  (network `ok`, the group id in `screen_name`), so the registry must be loaded first.
+* **Lake only:** answers land in `raw/ok/<method>/dt=…/run=…/`; `land` writes the run's manifest
+  with its checks' verdict and moves the day's `latest.json` to it only when it passed them. The
+  load into staging, core and the marts comes with issue 28's later parts.
+* **Pool:** `extract` (mapped over batches of pages) runs in `ok_api` (1 slot per OK
+  application), so two tasks never share the application's rate.
+* **Errors:** `record_errors` writes the run's errors to `audit.extract_errors` (network `ok`,
+  the group id in `page_key`), replacing only the day's OK rows. `check` fails — for good, no
+  retries — when the run did not pass its checks (too many pages refused by OK or given up).
+* **Asset:** `raw/ok`, updated by `check` when the day passed, with its counts.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from gospublic.ok.results import Batch, BatchResult, DaySummary
+from gospublic.orchestration.assets import OK_RAW, record_counts
+from gospublic.orchestration.defaults import (
+    DAGRUN_TIMEOUT,
+    MAX_ACTIVE_TASKS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    default_args,
+)
+from gospublic.orchestration.failures import fail_fast
+
+OK_POOL = "ok_api"
+
+
+@dag(
+    dag_id="ok_pages",
+    description="Lands the day's OK pages and topics in the lake: daily at 23:30, Moscow time",
+    schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    tags=["gospublic", "ok", "extract"],
+    doc_md=__doc__,
+    default_args=default_args(),
+)
+def ok_pages() -> None:
+    @task
+    @fail_fast
+    def plan() -> list[Batch]:
+        """The day's OK pages in batches, with the start of the topics' re-read window."""
+        from gospublic.ok import steps
+
+        return steps.plan(get_current_context()["logical_date"])
+
+    @task(pool=OK_POOL)
+    @fail_fast
+    def extract(batch: Batch) -> BatchResult:
+        """Call OK for one batch of pages; every answer lands in the lake."""
+        from gospublic.ok import steps
+
+        context = get_current_context()
+        return steps.extract(batch, context["logical_date"], context["run_id"])
+
+    @task
+    @fail_fast
+    def land(outcomes: list[BatchResult]) -> str:
+        """Write the run's manifest; latest.json moves to it only if it passed its checks."""
+        from gospublic.ok import steps
+
+        context = get_current_context()
+        return steps.land(context["logical_date"], context["run_id"], list(outcomes))
+
+    @task(pool=WAREHOUSE_POOL)
+    @fail_fast
+    def record_errors() -> int:
+        """The run's errors in audit.extract_errors (the day's OK rows replaced)."""
+        from gospublic.ok import steps
+
+        context = get_current_context()
+        return steps.record_errors(context["logical_date"], context["run_id"])
+
+    @task(outlets=[OK_RAW])
+    @fail_fast
+    def check(recorded: int) -> DaySummary:
+        """Fail when the run did not pass its checks; else the day's raw/ok is updated."""
+        from gospublic.ok import steps
+
+        context = get_current_context()
+        summary = steps.check(context["logical_date"], context["run_id"], recorded)
+        record_counts(context["outlet_events"], [OK_RAW], dict(summary))  # shown in the UI
+        return summary
+
+    landed = land(extract.expand(batch=plan()))
+    recorded = record_errors()
+    landed >> recorded
+    check(recorded)
+
+
+ok_pages()
