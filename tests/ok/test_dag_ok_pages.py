@@ -1,0 +1,70 @@
+"""ok_pages end to end: one day run with dag.test() against the OK sandbox, on DuckDB and
+PostgreSQL: the day's files in the lake under the run's manifest, and the run's rows in
+``audit.extract_errors``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+
+import pytest
+
+from gospublic.infra.lake import Lake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.ok.extract import read_lines, read_manifest
+from gospublic.registry.load import load_registry
+from tests.ok.conftest import DAY, run_time
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+ERRORS = (
+    "SELECT run_id, network, page_key, method, kind, error_code FROM audit.extract_errors "
+    "WHERE dt = :dt AND network = 'ok'"
+)
+
+
+@pytest.fixture
+def run_lake(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """A local lake of this test's own: one run, on each engine (not on each lake as well)."""
+    lake_conn = {"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOSPUBLIC_LAKE", json.dumps(lake_conn))
+    return Lake.from_connection()
+
+
+@pytest.mark.usefixtures("ok_connection")
+def test_a_day_lands_in_the_lake_and_records_its_errors(
+    migrated: Warehouse, ok_world, dagbag, run_lake: Lake
+) -> None:
+    load_registry(migrated, ok_world.root / "registry")
+
+    run = dagbag.get_dag("ok_pages").test(logical_date=run_time(DAY).astimezone(UTC))
+
+    assert run.state == "success"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert set(states) == {"plan", "extract", "land", "record_errors", "check"}
+    assert set(states.values()) == {"success"}, states
+
+    # the day's latest.json points at this run's manifest, whose files are the day's answers
+    lake = run_lake
+    manifest = read_manifest(lake, DAY)
+    pages = ok_world.pages()
+    closed = {gid for gid, readable in pages.items() if not readable}
+    assert (manifest["run_id"], manifest["status"], manifest["pages"]) == (run.run_id, "passed", len(pages))
+    for method in ("group.getInfo", "mediatopic.getTopics"):
+        keys = manifest["files"][method]
+        assert keys and all(k.startswith(f"raw/ok/{method}/dt={DAY.isoformat()}/") for k in keys), keys
+        assert all(lake.exists(k) for k in keys), keys
+    members = {
+        g["uid"]: g["members_count"]
+        for key in manifest["files"]["group.getInfo"]
+        for line in read_lines(lake, key)
+        for g in line["response"]
+    }
+    assert members == ok_world.subscribers(DAY)
+
+    # the run's errors: each closed page once, as OK's own page error, under this run
+    rows = migrated.query(ERRORS, {"dt": DAY})
+    assert closed and {r["page_key"] for r in rows} == closed and len(rows) == len(closed)
+    assert {(r["run_id"], r["method"], r["kind"], r["error_code"]) for r in rows} == {
+        (run.run_id, "mediatopic.getTopics", "page", 10)
+    }
