@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Warehouse
-from gospublic.max.extract import read_lines, read_manifest
+from gospublic.max import steps
+from gospublic.max.extract import manifest_key, read_lines, read_manifest
+from gospublic.orchestration.failures import fail_fast
 from gospublic.registry.load import load_registry
 from tests.max.conftest import DAY, run_time
 from tests.registry_csv import rows, write
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+pytestmark = pytest.mark.airflow
 
 ERRORS = (
     "SELECT run_id, network, page_key, method, kind, error_code FROM audit.extract_errors "
@@ -33,6 +35,7 @@ def run_lake(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Lake:
     return Lake.from_connection()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("max_connection")
 def test_a_day_lands_in_the_lake_and_records_its_errors(
     migrated: Warehouse, max_world, dagbag, run_lake: Lake, tmp_path
@@ -77,3 +80,23 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
     assert sorted((r["run_id"], r["method"], r["kind"], r["error_code"]) for r in found) == sorted(
         [(run.run_id, "getChat", "page", 403), (run.run_id, "getMessages", "page", 403)] * len(unreadable)
     )
+
+
+def test_check_fails_for_good_when_the_run_did_not_pass(run_lake: Lake) -> None:
+    """A run with every page given up: its manifest lands (latest.json stays away) and the DAG's
+    check step fails with AirflowFailException, so Airflow does not retry it."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    when, run_id = run_time(DAY).astimezone(UTC), "manual__all_given_up"
+    error = {
+        "max_chat_id": "1", "method": "getChat", "kind": "gave_up", "error_code": 0, "error_msg": "timeout",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    outcome = {
+        "batch": 0, "pages": 1, "window_start": when.isoformat(), "files": {}, "calls": {},
+        "errors": [error], "requests": 1,
+    }  # fmt: skip
+    assert steps.land(when, run_id, [outcome]) == manifest_key(DAY, run_id)
+    assert run_lake.exists(manifest_key(DAY, run_id)) and not run_lake.exists(manifest_key(DAY))
+    with pytest.raises(AirflowFailException, match=r"did not pass its checks.*not retried"):
+        fail_fast(steps.check)(when, run_id, 1)
