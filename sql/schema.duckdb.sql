@@ -478,7 +478,7 @@ CREATE TABLE mart.dim_page (
 COMMENT ON TABLE mart.dim_page IS 'Official pages (госпаблики) of the bodies with the period they were official. Grain: one row per official page.';
 COMMENT ON COLUMN mart.dim_page.page_id IS 'page id of the registry';
 COMMENT ON COLUMN mart.dim_page.org_id IS 'the body the page belongs to';
-COMMENT ON COLUMN mart.dim_page.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page.network IS 'social network (vk, ok, tg, max)';
 COMMENT ON COLUMN mart.dim_page.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.dim_page.screen_name IS 'short address of the page';
 COMMENT ON COLUMN mart.dim_page.url IS 'link to the page';
@@ -507,7 +507,7 @@ COMMENT ON COLUMN mart.dim_page_current.page_id IS 'page id of the registry';
 COMMENT ON COLUMN mart.dim_page_current.org_id IS 'the body the page belongs to';
 COMMENT ON COLUMN mart.dim_page_current.org_name IS 'the body''s full name (its current version)';
 COMMENT ON COLUMN mart.dim_page_current.org_short_name IS 'the body''s short name (its current version)';
-COMMENT ON COLUMN mart.dim_page_current.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page_current.network IS 'social network (vk, ok, tg, max)';
 COMMENT ON COLUMN mart.dim_page_current.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.dim_page_current.screen_name IS 'short address of the page';
 COMMENT ON COLUMN mart.dim_page_current.url IS 'link to the page';
@@ -903,11 +903,11 @@ CREATE VIEW mart_ru.dim_org_current AS
 COMMENT ON VIEW mart_ru.dim_org_current IS 'Органы власти (текущая версия): одна строка на орган: его текущая версия, а у упразднённого органа — последняя. Русские названия столбцов и значений над mart.dim_org_current.';
 
 CREATE VIEW mart_ru.dim_page AS
-    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM (mart.dim_page AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM (mart.dim_page AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
 COMMENT ON VIEW mart_ru.dim_page IS 'Госпаблики: одна строка на госпаблик. Русские названия столбцов и значений над mart.dim_page.';
 
 CREATE VIEW mart_ru.dim_page_current AS
-    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", t.org_name AS "Наименование органа", t.org_short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM mart.dim_page_current AS t;
+    SELECT t.page_id AS "ID страницы", t.org_id AS "ID органа", t.org_name AS "Наименование органа", t.org_short_name AS "Орган", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть", t.vk_group_id AS "ID сообщества VK", t.screen_name AS "Короткий адрес", t.url AS "Ссылка", CASE  WHEN ((t.status = 'active')) THEN ('действует') WHEN ((t.status = 'closed')) THEN ('закрыта (только участники)') WHEN ((t.status = 'private')) THEN ('частная') WHEN ((t.status = 'deleted')) THEN ('удалена') WHEN ((t.status = 'renamed')) THEN ('переименована') ELSE t.status END AS "Статус", t.valid_from AS "Официальна с", t.valid_to AS "Официальна до", t.is_current AS "Действующая" FROM mart.dim_page_current AS t;
 COMMENT ON VIEW mart_ru.dim_page_current IS 'Госпаблики (текущая версия): одна строка на госпаблик, с наименованием органа в его текущей версии. Русские названия столбцов и значений над mart.dim_page_current.';
 
 CREATE VIEW mart_ru.incident_topics_monthly AS

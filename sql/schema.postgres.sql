@@ -490,7 +490,7 @@ CREATE TABLE mart.dim_page (
 COMMENT ON TABLE mart.dim_page IS 'Official pages (госпаблики) of the bodies with the period they were official. Grain: one row per official page.';
 COMMENT ON COLUMN mart.dim_page.page_id IS 'page id of the registry';
 COMMENT ON COLUMN mart.dim_page.org_id IS 'the body the page belongs to';
-COMMENT ON COLUMN mart.dim_page.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page.network IS 'social network (vk, ok, tg, max)';
 COMMENT ON COLUMN mart.dim_page.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.dim_page.screen_name IS 'short address of the page';
 COMMENT ON COLUMN mart.dim_page.url IS 'link to the page';
@@ -519,7 +519,7 @@ COMMENT ON COLUMN mart.dim_page_current.page_id IS 'page id of the registry';
 COMMENT ON COLUMN mart.dim_page_current.org_id IS 'the body the page belongs to';
 COMMENT ON COLUMN mart.dim_page_current.org_name IS 'the body''s full name (its current version)';
 COMMENT ON COLUMN mart.dim_page_current.org_short_name IS 'the body''s short name (its current version)';
-COMMENT ON COLUMN mart.dim_page_current.network IS 'social network (vk, ok, tg)';
+COMMENT ON COLUMN mart.dim_page_current.network IS 'social network (vk, ok, tg, max)';
 COMMENT ON COLUMN mart.dim_page_current.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.dim_page_current.screen_name IS 'short address of the page';
 COMMENT ON COLUMN mart.dim_page_current.url IS 'link to the page';
@@ -954,6 +954,7 @@ CREATE VIEW mart_ru.dim_page AS
             WHEN 'vk'::text THEN 'ВКонтакте'::text
             WHEN 'ok'::text THEN 'Одноклассники'::text
             WHEN 'tg'::text THEN 'Telegram'::text
+            WHEN 'max'::text THEN 'MAX'::text
             ELSE t.network
         END AS "Соцсеть",
     t.vk_group_id AS "ID сообщества VK",
@@ -983,6 +984,7 @@ CREATE VIEW mart_ru.dim_page_current AS
             WHEN 'vk'::text THEN 'ВКонтакте'::text
             WHEN 'ok'::text THEN 'Одноклассники'::text
             WHEN 'tg'::text THEN 'Telegram'::text
+            WHEN 'max'::text THEN 'MAX'::text
             ELSE t.network
         END AS "Соцсеть",
     t.vk_group_id AS "ID сообщества VK",
