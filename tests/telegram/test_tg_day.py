@@ -24,7 +24,7 @@ from tests.telegram.conftest import API_HASH, DAY, SESSION, connection, run_time
 
 TG_ERRORS = (
     "SELECT page_key, method, kind, error_code, error_msg, vk_group_id FROM audit.extract_errors "
-    "WHERE network = 'telegram' ORDER BY page_key, method"
+    "WHERE network = 'tg' ORDER BY page_key, method"
 )
 
 

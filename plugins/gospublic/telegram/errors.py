@@ -1,6 +1,6 @@
 """Telegram extraction errors in ``audit.extract_errors``, replaced per day from a run's manifest.
 
-A Telegram row has ``network`` 'telegram', the channel's username in ``page_key``, the TL method
+A Telegram row has ``network`` 'tg', the channel's username in ``page_key``, the TL method
 (``contacts.resolveUsername``, ``channels.getFullChannel``, ``messages.getHistory``), Telegram's
 error code (400, 406…) and name (``CHANNEL_PRIVATE``) as its message; ``vk_group_id`` stays empty.
 Re-running a day replaces only that day's Telegram rows (migration 0027's ``network`` column).
@@ -17,7 +17,7 @@ import pandas as pd
 from gospublic.infra.connections import redacted
 from gospublic.infra.warehouse import Warehouse, writer
 
-NETWORK = "telegram"
+NETWORK = "tg"  # the registry's code (dim_page.network), one code per network everywhere
 COLUMNS = (
     "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
     "occurred_at",

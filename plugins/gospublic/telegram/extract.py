@@ -197,7 +197,7 @@ def write_manifest(
     pages = sum(o.pages for o in outcomes)
     failed, given_up = _pages(errors_, PAGE_ERROR), _pages(errors_, GAVE_UP)
     manifest: dict[str, Any] = {
-        "network": "telegram",
+        "network": "tg",
         "dt": dt.isoformat(),
         "run_id": run_id,
         "written_at": datetime.now(UTC).isoformat(),
