@@ -22,6 +22,14 @@ def moscow(*parts: int) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime(*parts, tzinfo=MOSCOW)).tz_convert("UTC")
 
 
+def only_row(wh, sql: str, org_id: str) -> pd.Series:
+    """The one row of the test's body: the marts also hold rows of the registry's other bodies
+    (their pages), in no fixed order, so an unfiltered first row is any body's."""
+    frame = wh.query_df(sql, {"org_id": org_id})
+    assert len(frame) == 1, frame
+    return frame.iloc[0]
+
+
 def incident(org_id: str, incident_id: str, status: str, registered, answered, *, source: str = "im") -> dict:
     return {
         "source": source, "incident_id": incident_id, "region_code": "58", "org_id": org_id,
@@ -50,12 +58,14 @@ def test_rejected_incidents_are_excluded_from_shares_and_never_overdue(incident_
     build_month(wh, dt.date(2025, 11, 1))
     timing = wh.query_df("SELECT * FROM core.fct_incident_timing").set_index("incident_id")
     assert timing["is_overdue"].to_dict() == {"1": False, "2": True, "3": False, "4": False}
-    metrics = wh.query_df("SELECT * FROM mart.response_metrics_monthly WHERE source = 'im'").iloc[0]
+    metrics = only_row(
+        wh, "SELECT * FROM mart.response_metrics_monthly WHERE source = 'im' AND org_id = :org_id", org_id
+    )
     assert (metrics["incidents"], metrics["overdue"]) == (4, 1)
     assert metrics["overdue_share"] == pytest.approx(0.5)  # 1 of the 2 counted
     assert metrics["answered_share"] == pytest.approx(0.5)
     assert (metrics["counted"], metrics["excluded"]) == (2, 2)
-    base = wh.query_df("SELECT * FROM mart.rating_base").iloc[0]
+    base = only_row(wh, "SELECT * FROM mart.rating_base WHERE org_id = :org_id", org_id)
     assert base["im_overdue_share"] == pytest.approx(0.5) and base["overdue_share"] == pytest.approx(0.5)
     assert timing.loc["3", "status"] == "rejected" and not timing.loc["3", "is_counted"]
     # the mart suite holds: overdue <= counted <= incidents, answered <= counted
@@ -76,7 +86,9 @@ def test_a_body_whose_every_incident_was_rejected_builds_with_no_shares(
     ]
     wh.bulk_load("core.fct_incident", pd.DataFrame(rows))
     build_month(wh, dt.date(2025, 11, 1))
-    metrics = wh.query_df("SELECT * FROM mart.response_metrics_monthly WHERE source = 'im'").iloc[0]
+    metrics = only_row(
+        wh, "SELECT * FROM mart.response_metrics_monthly WHERE source = 'im' AND org_id = :org_id", org_id
+    )
     assert (metrics["incidents"], metrics["counted"], metrics["excluded"], metrics["overdue"]) == (2, 0, 2, 0)
     assert pd.isna(metrics["answered_share"]) and pd.isna(metrics["overdue_share"])
     assert check_month(wh, dt.date(2025, 11, 1))["mart.response_metrics_monthly"] >= 1
@@ -101,7 +113,9 @@ def test_pos_answers_are_measured_in_working_days(incident_world: IncidentWorld)
     build_month(wh, dt.date(2025, 11, 1))
     timing = wh.query_df("SELECT incident_id, answer_work_days FROM core.fct_incident_timing")
     assert timing.set_index("incident_id")["answer_work_days"].to_dict() == {i: d for i, _, _, d in cases}
-    base = wh.query_df("SELECT * FROM mart.rating_base WHERE month = '2025-11-01'").iloc[0]
+    base = only_row(
+        wh, "SELECT * FROM mart.rating_base WHERE month = '2025-11-01' AND org_id = :org_id", org_id
+    )
     assert base["pos_answer_work_days_median"] == pytest.approx(0.0)  # 0, 0, 5
     assert base["pos_answer_work_days_mean"] == pytest.approx(5 / 3)
 
