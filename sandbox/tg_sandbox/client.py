@@ -86,6 +86,11 @@ class TelegramSandbox:
 
         return build
 
+    def reader_options(self) -> dict[str, Any]:
+        """What ``gospublic.telegram.client.TelegramReader`` reads the sandbox with: its client,
+        and its clock to wait on and pace by."""
+        return {"client_factory": self.client_factory(), "sleep": self.clock.sleep, "clock": self.clock.time}
+
     # -- the boundary -------------------------------------------------------------------------
 
     def handle(self, request: Any, api_id: int, api_hash: str, auth_key: bytes | None) -> Any:
@@ -153,3 +158,22 @@ class SandboxTelegramClient(TelegramClient):  # type: ignore[misc]
 
     async def disconnect(self) -> None:  # type: ignore[override]
         await self._sender.disconnect()
+
+
+_installed: list[TelegramSandbox] = []
+
+
+def install(sandbox: TelegramSandbox | None) -> None:
+    """Make ``sandbox`` the one a reader of this process finds through the connection's
+    ``extra.boundary = "sandbox.tg_sandbox:reader_options"`` (a DAG run with ``dag.test()`` runs its
+    tasks in this process); None removes it."""
+    _installed.clear()
+    if sandbox is not None:
+        _installed.append(sandbox)
+
+
+def reader_options() -> dict[str, Any]:
+    """The installed sandbox's reader options (see :func:`install`)."""
+    if not _installed:
+        raise RuntimeError("no Telegram sandbox installed in this process (sandbox.tg_sandbox.install)")
+    return _installed[0].reader_options()

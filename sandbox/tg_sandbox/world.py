@@ -25,6 +25,10 @@ class SimClock:
     def set(self, when: datetime) -> None:
         self.now = when.timestamp()
 
+    def time(self) -> float:
+        """The clock's reading (what a reader paces by)."""
+        return self.now
+
     async def sleep(self, seconds: float) -> None:
         """What a client waits with in the sandbox: the clock moves ``seconds`` at once."""
         if seconds > 0:

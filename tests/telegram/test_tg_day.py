@@ -41,7 +41,7 @@ def day_world(
 
 def extract_day(sandbox, run_id: str) -> DaySummary:
     when = run_time(DAY).astimezone(UTC)
-    options = {"client_factory": sandbox.client_factory(), "sleep": sandbox.clock.sleep}
+    options = sandbox.reader_options()
     outcomes = [steps.extract(batch, when, run_id, **options) for batch in steps.plan(when)]
     return steps.finish(when, run_id, outcomes)
 

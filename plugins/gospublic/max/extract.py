@@ -26,47 +26,23 @@ not ``latest.json``, so a later load never sees half a day. Errors come in two k
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import GAVE_UP, PAGE_ERROR, BatchOutcome, NetworkLake, read_lines
 from gospublic.max.client import GAVE_UP_CODE, MaxCall, MaxClient, MaxResult
 
 RAW_PREFIX = "raw/max"
 GET_CHAT, GET_MESSAGES = "getChat", "getMessages"  # the Bot API's OpenAPI operationIds
 OPERATIONS = (GET_CHAT, GET_MESSAGES)
 PAGE_SIZE = 100  # the largest count GET /messages takes
-PAGE_ERROR, GAVE_UP = "page", "gave_up"
-PASSED, FAILED = "passed", "failed"
-MAX_FAILED_SHARE = 0.2  # channels MAX may refuse (bot not a member, deleted) before a run fails
-MAX_GIVEUP_SHARE = 0.05  # channels with calls given up before a run fails its checks
-
-
-@dataclass
-class BatchOutcome:
-    """What extracting one batch of channels produced."""
-
-    batch: int
-    pages: int
-    window_start: str
-    files: dict[str, str] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def raw_key(operation: str, dt: date, run_id: str, batch: int) -> str:
-    return f"{RAW_PREFIX}/{operation}/dt={dt.isoformat()}/run={_safe(run_id)}/batch-{batch:04d}.jsonl.gz"
-
-
-def manifest_key(dt: date, run_id: str | None = None) -> str:
-    name = "latest" if run_id is None else _safe(run_id)
-    return f"{RAW_PREFIX}/_manifests/dt={dt.isoformat()}/{name}.json"
+LAKE = NetworkLake(RAW_PREFIX, OPERATIONS)
+raw_key, manifest_key, read_manifest = LAKE.raw_key, LAKE.manifest_key, LAKE.read_manifest
+__all__ = [
+    "LAKE", "chat_call", "extract_batch", "manifest_key", "messages_call", "next_page", "raw_key",
+    "read_lines", "read_manifest",
+]  # fmt: skip
 
 
 def chat_call(chat_id: str) -> MaxCall:
@@ -111,7 +87,7 @@ def extract_batch(
     """Extract the channels ``chat_ids`` (information, subscribers, posts ``page_size`` a call),
     landing every answer."""
     outcome = BatchOutcome(batch=batch, pages=len(chat_ids), window_start=window_start.isoformat())
-    writers = {operation: _JsonLines() for operation in OPERATIONS}
+    writers = LAKE.writers()
     window_ms = int(window_start.timestamp() * 1000)
 
     def record(result: MaxResult) -> None:
@@ -124,79 +100,11 @@ def extract_batch(
         messages_call(c, window_ms, None, page_size) for c in chat_ids
     ]
     client.run(calls, on_result=record, follow=next_page)
-    for operation, writer in writers.items():
-        if writer.lines:
-            key = raw_key(operation, dt, run_id, batch)
-            lake.put_bytes(key, writer.finish())
-            outcome.files[operation] = key
+    LAKE.put_files(lake, writers, outcome, dt, run_id)
     return outcome
 
 
-def write_manifest(
-    lake: Lake,
-    dt: date,
-    run_id: str,
-    outcomes: Iterable[BatchOutcome],
-    *,
-    max_failed_share: float = MAX_FAILED_SHARE,
-    max_giveup_share: float = MAX_GIVEUP_SHARE,
-) -> dict[str, Any]:
-    """Record a finished run: its manifest with the checks' verdict always, and the day's
-    ``latest`` pointer only when it passed them."""
-    outcomes = sorted(outcomes, key=lambda o: o.batch)
-    errors = [e for o in outcomes for e in o.errors]
-    pages = sum(o.pages for o in outcomes)
-    failed, given_up = _pages(errors, PAGE_ERROR), _pages(errors, GAVE_UP)
-    manifest: dict[str, Any] = {
-        "network": "max",
-        "dt": dt.isoformat(),
-        "run_id": run_id,
-        "written_at": datetime.now(UTC).isoformat(),
-        "window_start": min((o.window_start for o in outcomes), default=None),
-        "batches": [asdict(o) for o in outcomes],
-        "files": {op: [o.files[op] for o in outcomes if op in o.files] for op in OPERATIONS},
-        "pages": pages,
-        "failed_pages": sorted(failed),
-        "given_up_pages": sorted(given_up),
-        "complete": not given_up,
-    }
-    problems = []
-    for what, count, limit in (
-        ("refused by MAX (bot not a member, not found, invalid)", len(failed), max_failed_share),
-        ("with calls given up after their retries", len(given_up), max_giveup_share),
-    ):
-        share = count / pages if pages else 0.0
-        if share > limit:
-            problems.append(f"{count} of {pages} MAX channels {what} on {dt}: {share:.1%} > {limit}")
-    manifest.update(
-        status=FAILED if problems else PASSED,
-        problems=problems,
-        limits={"max_failed_share": max_failed_share, "max_giveup_share": max_giveup_share},
-    )
-    body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-    lake.put_bytes(manifest_key(dt, run_id), body)
-    if not problems:
-        lake.put_bytes(manifest_key(dt), body)
-    return manifest
-
-
-def read_manifest(lake: Lake, dt: date, run_id: str | None = None) -> dict[str, Any]:
-    """The manifest of the latest run of ``dt`` that passed its checks (or of ``run_id``)."""
-    manifest: dict[str, Any] = json.loads(lake.get_bytes(manifest_key(dt, run_id)))
-    return manifest
-
-
-def read_lines(lake: Lake, key: str) -> list[dict[str, Any]]:
-    """The raw lines of one landed file."""
-    with lake.open_read(key) as stream, gzip.open(stream, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _pages(errors: Iterable[Mapping[str, Any]], kind: str) -> set[str]:
-    return {str(e["max_chat_id"]) for e in errors if e.get("max_chat_id") and e.get("kind") == kind}
 
 
 def _raw_line(result: MaxResult) -> dict[str, Any]:
@@ -222,24 +130,3 @@ def _error(result: MaxResult) -> dict[str, Any]:
         "error_msg": result.error_msg,
         "occurred_at": datetime.now(UTC).isoformat(),
     }
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
-
-
-class _JsonLines:
-    """Gzip JSON lines in memory (mtime 0: the same lines give the same bytes)."""
-
-    def __init__(self) -> None:
-        self._buffer = io.BytesIO()
-        self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)
-        self.lines = 0
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._gzip.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-        self.lines += 1
-
-    def finish(self) -> bytes:
-        self._gzip.close()
-        return self._buffer.getvalue()

@@ -22,19 +22,15 @@ connection's secrets are masked where they are read, and no request URL or body 
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
-import queue
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from gospublic.infra.connections import get_connection, mask_secret
+from gospublic.infra.pacer import PacedClient, Retry, TransportError, client_settings, retry_settings
 from gospublic.infra.settings import CONN_OK
 from gospublic.ok.signing import sign, signing_secret
 
@@ -47,7 +43,6 @@ TRANSIENT_CODES = frozenset({1, 2})  # UNKNOWN, SERVICE: try again
 RATE_CODES = frozenset({8})  # FLOOD_BLOCKED: slow down and try again
 FATAL_CODES = frozenset({11, 101, 102, 103, 104})  # quota, api key, session, signature: stop
 GAVE_UP_CODE = -1  # a call given up after its transport retries
-RETRY_SETTINGS = ("max_attempts", "backoff", "max_backoff", "rate_patience")
 
 
 class OkExtractionError(RuntimeError):
@@ -95,7 +90,7 @@ def config_from_connection(conn_id: str = CONN_OK) -> OkConfig:
     base_url = (info.host or extra.get("base_url") or OK_API).rstrip("/")
     if "://" not in base_url:
         base_url = f"{extra.get('scheme', 'http')}://{base_url}" + (f":{info.port}" if info.port else "")
-    retry = {k: float(v) for k, v in (extra.get("retry") or {}).items() if k in RETRY_SETTINGS}
+    retry = retry_settings(extra.get("retry"))
     config = OkConfig(
         application_key=info.login,
         application_secret_key=app_secret,
@@ -135,92 +130,21 @@ class OkResult:
         return self.error_code is None
 
 
-class RateLimiter:
-    """Spaces requests evenly at ``rate`` a second, slowed by ``margin``; an error 8 widens it."""
-
-    def __init__(self, rate: float, margin: float = 0.05, max_margin: float = 0.5) -> None:
-        self.rate, self.margin, self.max_margin = rate, margin, max_margin
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def interval(self) -> float:
-        return (1.0 + self.margin) / self.rate
-
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-    def penalize(self) -> None:
-        with self._lock:
-            self.margin = min(self.max_margin, self.margin + 0.05)
-            self._next = max(self._next, time.monotonic()) + self.interval
-
-
-@dataclass
-class _Job:
-    call: OkCall
-    attempt: int = 0
-    rate_limited_since: float | None = None
-
-
-class _Pending:
-    """Calls still to finish; the caller waits for zero or for a failure."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self._cond = threading.Condition()
-
-    def add(self, n: int) -> None:
-        with self._cond:
-            self.value += n
-            self._cond.notify_all()
-
-    def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def wait(self, failed: Callable[[], bool]) -> None:
-        with self._cond:
-            while self.value > 0 and not failed():
-                self._cond.wait(timeout=0.5)
-
-
-class OkClient:
+class OkClient(PacedClient[OkCall, OkResult]):
     """Runs many calls at the application's rate; see the module docstring."""
 
-    def __init__(
-        self,
-        config: OkConfig,
-        *,
-        max_attempts: int = 6,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        rate_patience: float = 600.0,
-        workers: int = 4,
-    ) -> None:
+    name = "ok"
+
+    def __init__(self, config: OkConfig, **settings: Any) -> None:
+        super().__init__(config.rps, **settings)
         self.config = config
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.rate_patience = rate_patience
-        self.workers = workers
-        self.requests_sent = 0
         self._secret = config.secret
-        self._lock = threading.Lock()
 
     @classmethod
     def from_connection(cls, conn_id: str = CONN_OK, **kwargs: Any) -> OkClient:
         """A client for the connection; ``extra.retry`` may tune the retry settings."""
         config = config_from_connection(conn_id)
-        settings: dict[str, Any] = dict(config.retry)
-        if "max_attempts" in settings:
-            settings["max_attempts"] = int(settings["max_attempts"])
-        return cls(config, **{**settings, **kwargs})
+        return cls(config, **{**client_settings(config.retry), **kwargs})
 
     def signed(self, call: OkCall) -> dict[str, str]:
         """The request parameters of ``call``: the call's own, the application key, the format,
@@ -232,135 +156,38 @@ class OkClient:
             params["access_token"] = self.config.access_token
         return params
 
-    def run(
-        self,
-        calls: Iterable[OkCall],
-        on_result: Callable[[OkResult], None],
-        follow: Callable[[OkResult], Iterable[OkCall]] | None = None,
-    ) -> None:
-        """Make every call, passing each result to ``on_result`` (one at a time, order not kept);
-        ``follow(result)`` may return more calls (the next page), which join the same run."""
-        jobs = [_Job(call) for call in calls]
-        if not jobs:
-            return
-        state = _RunState(on_result, follow, _Pending(len(jobs)))
-        for job in jobs:
-            state.put(job)
-        limiter = RateLimiter(self.config.rps)
-        threads = [
-            threading.Thread(target=self._worker, args=(state, limiter), name=f"ok-{n}", daemon=True)
-            for n in range(self.workers)
-        ]
-        for thread in threads:
-            thread.start()
-        state.pending.wait(lambda: bool(state.errors))
-        state.stopped = True
-        for _ in threads:
-            state.work.put((math.inf, next(state.seq), None))
-        for thread in threads:
-            thread.join(timeout=60)
-        if state.errors:
-            raise OkExtractionError(f"OK extraction failed: {state.errors[0]}") from state.errors[0]
+    # -- one attempt --------------------------------------------------------------------------
 
-    # -- internals ----------------------------------------------------------------------------
-
-    def _worker(self, state: _RunState, limiter: RateLimiter) -> None:
-        with requests.Session() as session:
-            while True:
-                job = state.work.get()[2]
-                if job is None or state.stopped:
-                    return
-                limiter.acquire()
-                try:
-                    self._attempt(session, job, state, limiter)
-                except BaseException as exc:
-                    state.errors.append(exc)
-                    state.pending.wake()
-                    return
-
-    def _attempt(self, session: requests.Session, job: _Job, state: _RunState, limiter: RateLimiter) -> None:
-        with self._lock:
-            self.requests_sent += 1
+    def send(self, session: requests.Session, call: OkCall) -> OkResult | Retry:
         try:
-            answer = session.post(
-                f"{self.config.base_url}/fb.do", data=self.signed(job.call), timeout=TIMEOUT
-            )
+            answer = session.post(f"{self.config.base_url}/fb.do", data=self.signed(call), timeout=TIMEOUT)
             if answer.status_code >= 500:
-                raise _TransportError(f"HTTP {answer.status_code}")
+                raise TransportError(f"HTTP {answer.status_code}")
             body = answer.json()
-        except (requests.RequestException, ValueError, _TransportError) as exc:
-            self._retry(job, state, type(exc).__name__ if not isinstance(exc, _TransportError) else str(exc))
-            return
+        except (requests.RequestException, ValueError, TransportError) as exc:
+            return Retry(str(exc) if isinstance(exc, TransportError) else type(exc).__name__)
         code = body.get("error_code") if isinstance(body, dict) else None
         if code is None:
-            state.finish(OkResult(job.call, response=body))
-        elif code in FATAL_CODES:
-            raise OkExtractionError(f"{job.call.method}: OK refused the call: error {code} {_msg(body)}")
-        elif code in RATE_CODES:
-            limiter.penalize()
-            self._retry(job, state, f"error {code}", rate_limited=True)
-        elif code in TRANSIENT_CODES:
-            self._retry(job, state, f"error {code}")
-        else:
-            state.finish(OkResult(job.call, error_code=int(code), error_msg=_msg(body)))
+            return OkResult(call, response=body)
+        if code in FATAL_CODES:
+            raise OkExtractionError(f"{call.method}: OK refused the call: error {code} {_msg(body)}")
+        if code in RATE_CODES:
+            return Retry(f"error {code}", rate_limited=True)
+        if code in TRANSIENT_CODES:
+            return Retry(f"error {code}")
+        return OkResult(call, error_code=int(code), error_msg=_msg(body))
 
-    def _retry(self, job: _Job, state: _RunState, reason: str, *, rate_limited: bool = False) -> None:
-        """Put the job back after a backoff, or give it up (transport) or fail the run (rate)."""
-        now = time.monotonic()
-        if rate_limited:
-            job.rate_limited_since = job.rate_limited_since or now
-            if now - job.rate_limited_since > self.rate_patience:
-                state.errors.append(
-                    OkExtractionError(
-                        f"{job.call.method} still rate-limited after {self.rate_patience:.0f} s"
-                    )
-                )
-                state.pending.wake()
-                return
-            delay = min(self.max_backoff, self.backoff)
-        else:
-            job.attempt += 1
-            if job.attempt >= self.max_attempts:
-                log.warning("giving up %s after %d attempts (%s)", job.call.method, job.attempt, reason)
-                message = f"gave up after {job.attempt} attempts: {reason}"
-                state.finish(OkResult(job.call, error_code=GAVE_UP_CODE, error_msg=message))
-                return
-            delay = min(self.max_backoff, self.backoff * 2 ** (job.attempt - 1))
-        timer = threading.Timer(delay, state.put, args=(job,))
-        timer.daemon = True
-        timer.start()
+    def gave_up(self, call: OkCall, message: str) -> OkResult:
+        return OkResult(call, error_code=GAVE_UP_CODE, error_msg=message)
 
+    def describe(self, call: OkCall) -> str:
+        return call.method
 
-class _TransportError(Exception):
-    """A 5xx answer: retried like a dropped connection."""
+    def failure(self, error: BaseException) -> Exception:
+        return OkExtractionError(f"OK extraction failed: {error}")
 
-
-@dataclass
-class _RunState:
-    """One ``run``: the work queue, the callbacks, what is pending, what failed."""
-
-    sink: Callable[[OkResult], None]
-    follow: Callable[[OkResult], Iterable[OkCall]] | None
-    pending: _Pending
-    work: queue.PriorityQueue[tuple[float, int, _Job | None]] = field(default_factory=queue.PriorityQueue)
-    seq: itertools.count[int] = field(default_factory=itertools.count)
-    errors: list[BaseException] = field(default_factory=list)
-    stopped: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def put(self, job: _Job) -> None:
-        self.work.put((0.0, next(self.seq), job))
-
-    def finish(self, result: OkResult) -> None:
-        """Hand the result on and queue its follow-ups before it counts as done."""
-        with self._lock:
-            self.sink(result)
-            more = [_Job(call) for call in (self.follow(result) if self.follow else [])]
-        if more:
-            self.pending.add(len(more))
-            for job in more:
-                self.put(job)
-        self.pending.add(-1)
+    def rate_limit_error(self, message: str) -> Exception:
+        return OkExtractionError(message)
 
 
 def _msg(body: Mapping[str, Any]) -> str:

@@ -23,16 +23,12 @@ not ``latest.json``, so a later load never sees half a day. Errors come in two k
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import GAVE_UP, PAGE_ERROR, BatchOutcome, NetworkLake, read_lines
 from gospublic.ok.client import GAVE_UP_CODE, OkCall, OkClient, OkResult
 
 RAW_PREFIX = "raw/ok"
@@ -42,31 +38,9 @@ GROUP_FIELDS = "uid,name,members_count,description,access_type,pic_avatar,homepa
 GROUPS_PER_CALL = 100
 PAGE_SIZE = 50
 NOT_IN_ANSWER = 300  # NOT_FOUND: a page group.getInfo did not return
-PAGE_ERROR, GAVE_UP = "page", "gave_up"
-PASSED, FAILED = "passed", "failed"
-MAX_FAILED_SHARE = 0.2  # pages OK may refuse (closed, deleted) before a run fails its checks
-MAX_GIVEUP_SHARE = 0.05  # pages with calls given up before a run fails its checks
-
-
-@dataclass
-class BatchOutcome:
-    """What extracting one batch of pages produced."""
-
-    batch: int
-    pages: int
-    window_start: str
-    files: dict[str, str] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def raw_key(method: str, dt: date, run_id: str, batch: int) -> str:
-    return f"{RAW_PREFIX}/{method}/dt={dt.isoformat()}/run={_safe(run_id)}/batch-{batch:04d}.jsonl.gz"
-
-
-def manifest_key(dt: date, run_id: str | None = None) -> str:
-    name = "latest" if run_id is None else _safe(run_id)
-    return f"{RAW_PREFIX}/_manifests/dt={dt.isoformat()}/{name}.json"
+LAKE = NetworkLake(RAW_PREFIX, METHODS)
+raw_key, manifest_key, read_manifest = LAKE.raw_key, LAKE.manifest_key, LAKE.read_manifest
+__all__ = ["LAKE", "extract_batch", "manifest_key", "raw_key", "read_lines", "read_manifest"]
 
 
 def extract_batch(
@@ -81,7 +55,7 @@ def extract_batch(
 ) -> BatchOutcome:
     """Extract the pages ``gids`` (information, subscribers, topics), landing every answer."""
     outcome = BatchOutcome(batch=batch, pages=len(gids), window_start=window_start.isoformat())
-    writers = {method: _JsonLines() for method in METHODS}
+    writers = LAKE.writers()
     window_ms = int(window_start.timestamp() * 1000)
 
     def record(result: OkResult) -> None:
@@ -104,72 +78,8 @@ def extract_batch(
         for chunk in _chunks(gids, GROUPS_PER_CALL)
     ]
     client.run(info_calls + [_topics_call(gid) for gid in gids], on_result=record, follow=follow)
-    for method, writer in writers.items():
-        if writer.lines:
-            key = raw_key(method, dt, run_id, batch)
-            lake.put_bytes(key, writer.finish())
-            outcome.files[method] = key
+    LAKE.put_files(lake, writers, outcome, dt, run_id)
     return outcome
-
-
-def write_manifest(
-    lake: Lake,
-    dt: date,
-    run_id: str,
-    outcomes: Iterable[BatchOutcome],
-    *,
-    max_failed_share: float = MAX_FAILED_SHARE,
-    max_giveup_share: float = MAX_GIVEUP_SHARE,
-) -> dict[str, Any]:
-    """Record a finished run: its manifest with the checks' verdict always, and the day's
-    ``latest`` pointer only when it passed them."""
-    outcomes = sorted(outcomes, key=lambda o: o.batch)
-    errors = [e for o in outcomes for e in o.errors]
-    pages = sum(o.pages for o in outcomes)
-    failed, given_up = _pages(errors, PAGE_ERROR), _pages(errors, GAVE_UP)
-    manifest: dict[str, Any] = {
-        "network": "ok",
-        "dt": dt.isoformat(),
-        "run_id": run_id,
-        "written_at": datetime.now(UTC).isoformat(),
-        "window_start": min((o.window_start for o in outcomes), default=None),
-        "batches": [asdict(o) for o in outcomes],
-        "files": {m: [o.files[m] for o in outcomes if m in o.files] for m in METHODS},
-        "pages": pages,
-        "failed_pages": sorted(failed),
-        "given_up_pages": sorted(given_up),
-        "complete": not given_up,
-    }
-    problems = []
-    for what, count, limit in (
-        ("refused by OK (closed, not found, invalid)", len(failed), max_failed_share),
-        ("with calls given up after their retries", len(given_up), max_giveup_share),
-    ):
-        share = count / pages if pages else 0.0
-        if share > limit:
-            problems.append(f"{count} of {pages} OK pages {what} on {dt}: {share:.1%} > {limit}")
-    manifest.update(
-        status=FAILED if problems else PASSED,
-        problems=problems,
-        limits={"max_failed_share": max_failed_share, "max_giveup_share": max_giveup_share},
-    )
-    body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-    lake.put_bytes(manifest_key(dt, run_id), body)
-    if not problems:
-        lake.put_bytes(manifest_key(dt), body)
-    return manifest
-
-
-def read_manifest(lake: Lake, dt: date, run_id: str | None = None) -> dict[str, Any]:
-    """The manifest of the latest run of ``dt`` that passed its checks (or of ``run_id``)."""
-    manifest: dict[str, Any] = json.loads(lake.get_bytes(manifest_key(dt, run_id)))
-    return manifest
-
-
-def read_lines(lake: Lake, key: str) -> list[dict[str, Any]]:
-    """The raw lines of one landed file."""
-    with lake.open_read(key) as stream, gzip.open(stream, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -185,10 +95,6 @@ def _topics_call(gid: str, anchor: str | None = None) -> OkCall:
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _pages(errors: Iterable[Mapping[str, Any]], kind: str) -> set[str]:
-    return {str(e["ok_group_id"]) for e in errors if e.get("ok_group_id") and e.get("kind") == kind}
 
 
 def _raw_line(result: OkResult) -> dict[str, Any]:
@@ -242,24 +148,3 @@ def _groups(response: Any) -> list[dict[str, Any]]:
     if isinstance(response, dict):
         return list(response.get("groups") or [])
     return list(response or [])
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
-
-
-class _JsonLines:
-    """Gzip JSON lines in memory (mtime 0: the same lines give the same bytes)."""
-
-    def __init__(self) -> None:
-        self._buffer = io.BytesIO()
-        self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)
-        self.lines = 0
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._gzip.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-        self.lines += 1
-
-    def finish(self) -> bytes:
-        self._gzip.close()
-        return self._buffer.getvalue()

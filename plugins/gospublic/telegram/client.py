@@ -7,10 +7,14 @@ Credentials come from the Airflow connection ``gospublic_telegram_mtproto`` (not
 * ``password`` — its ``api_hash``;
 * ``extra.session`` — a Telethon ``StringSession`` of the reading account, logged in once by hand
   (it holds the account's auth key: a secret as strong as a password);
-* ``extra.pause`` — seconds between requests (default 1; Telegram publishes no rate);
+* ``extra.pause`` — seconds between requests (default 1; Telegram publishes no rate), kept by the
+  shared ``gospublic.infra.pacer.RateLimiter`` on the reader's clock;
 * ``extra.max_flood_wait`` — the longest FLOOD_WAIT waited out (default 900 s); a longer one stops
   the run rather than hold a worker for hours;
-* ``extra.flood_patience`` — FLOOD_WAIT seconds a client waits in all before it stops (default 3600).
+* ``extra.flood_patience`` — FLOOD_WAIT seconds a client waits in all before it stops (default 3600);
+* ``extra.boundary`` — development only: ``module:function`` giving the reader's ``client_factory``,
+  ``sleep`` and ``clock`` (``sandbox.tg_sandbox:reader_options``, the sandbox installed in the
+  process), so a DAG run reads the sandbox; empty in production.
 
 Telethon's own automatic sleeping is off (``flood_sleep_threshold=0``): every ``FloodWaitError``
 reaches this module, which waits its seconds with the reader's ``sleep`` and sends again. Errors
@@ -21,9 +25,12 @@ run; a channel's own error (private, unknown username, invalid) is that channel'
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import math
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,6 +38,7 @@ from telethon import TelegramClient, errors, functions
 from telethon.sessions import StringSession
 
 from gospublic.infra.connections import get_connection, mask_secret
+from gospublic.infra.pacer import RateLimiter
 from gospublic.infra.settings import CONN_TELEGRAM_MTPROTO
 
 log = logging.getLogger(__name__)
@@ -62,6 +70,7 @@ class TelegramConfig:
     pause: float = DEFAULT_PAUSE
     max_flood_wait: float = DEFAULT_MAX_FLOOD_WAIT
     flood_patience: float = DEFAULT_FLOOD_PATIENCE
+    boundary: str | None = None
 
 
 def config_from_connection(conn_id: str = CONN_TELEGRAM_MTPROTO) -> TelegramConfig:
@@ -87,7 +96,17 @@ def config_from_connection(conn_id: str = CONN_TELEGRAM_MTPROTO) -> TelegramConf
         pause=float(info.extra.get("pause", DEFAULT_PAUSE)),
         max_flood_wait=float(info.extra.get("max_flood_wait", DEFAULT_MAX_FLOOD_WAIT)),
         flood_patience=float(info.extra.get("flood_patience", DEFAULT_FLOOD_PATIENCE)),
+        boundary=str(info.extra.get("boundary") or "") or None,
     )
+
+
+def boundary_options(boundary: str) -> Mapping[str, Any]:
+    """The reader options ``module:function`` gives (see ``extra.boundary``)."""
+    module, _, name = boundary.partition(":")
+    if not module or not name:
+        raise TelegramExtractionError(f"extra.boundary must be module:function, not {boundary!r}")
+    options: Mapping[str, Any] = getattr(importlib.import_module(module), name)()
+    return options
 
 
 def error_name(exc: BaseException) -> str:
@@ -105,17 +124,23 @@ class TelegramReader:
         *,
         client_factory: ClientFactory = TelegramClient,
         sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self._factory = client_factory
         self.sleep = sleep
+        rate = 1.0 / config.pause if config.pause > 0 else math.inf
+        self.pacer = RateLimiter(rate, margin=0.0, clock=clock)
         self.requests = 0
         self.flood_waited = 0.0
         self._client: TelegramClient | None = None
 
     @classmethod
     def from_connection(cls, conn_id: str = CONN_TELEGRAM_MTPROTO, **kwargs: Any) -> TelegramReader:
-        return cls(config_from_connection(conn_id), **kwargs)
+        """A reader for the connection; ``kwargs`` win over what its ``extra.boundary`` gives."""
+        config = config_from_connection(conn_id)
+        options = boundary_options(config.boundary) if config.boundary and not kwargs else {}
+        return cls(config, **{**options, **kwargs})
 
     @property
     def client(self) -> TelegramClient:
@@ -155,14 +180,18 @@ class TelegramReader:
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
         """``await make()``, paced, with every FLOOD_WAIT waited out (within the limits)."""
         while True:
-            await self.sleep(self.config.pause)
-            self.requests += 1
+            await self.pace()
             try:
                 return await make()
             except errors.FloodWaitError as exc:
                 await self.wait_flood(exc)
             except FATAL_ERRORS as exc:
                 raise TelegramExtractionError(f"Telegram refused the session: {error_name(exc)}") from exc
+
+    async def pace(self) -> None:
+        """Wait for the next request's turn (``extra.pause`` apart) and count it."""
+        await self.pacer.wait(self.sleep)
+        self.requests += 1
 
     async def wait_flood(self, exc: errors.FloodWaitError) -> None:
         """Sit out a FLOOD_WAIT of ``exc.seconds``, or stop when it is beyond the limits."""
