@@ -9,6 +9,8 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 DEMO_MONTH ?= 2025-11
 DEMO_DIR := $(CURDIR)/var/sample/$(DEMO_MONTH)
+# the worlds beside VK's in the sample, each written by `python -m sandbox generate-<network>`
+SAMPLE_NETWORKS := ok max tg
 LOGS := $(CURDIR)/var/logs
 # The suite's worker processes (pytest-xdist): one per core by default; a test file stays on one
 # worker (its module fixtures are built once). TEST_WORKERS=0 runs everything in one process.
@@ -99,8 +101,11 @@ airflow-init: venv
 	@$(BIN)/airflow pools set max_api 1 "one task at a time per MAX bot" > /dev/null
 	@$(BIN)/airflow pools set warehouse_writer $(WAREHOUSE_WRITER_SLOTS) "warehouse writers at once (DuckDB: 1, one writing process per file)" > /dev/null
 
-sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/ (deterministic, seed 42)
+sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/: VK, OK, MAX and Telegram (deterministic, seed 42)
 	@test -f $(DEMO_DIR)/manifest.json || $(BIN)/python -m sandbox generate --preset region --month $(DEMO_MONTH) --seed 42 --out $(DEMO_DIR)
+	@# a sample generated before OK, MAX and Telegram had worlds gets them beside its data (which stays as it was)
+	@for network in $(SAMPLE_NETWORKS); do test -f $(DEMO_DIR)/$$network/manifest.json || \
+	  $(BIN)/python -m sandbox generate-$$network --data $(DEMO_DIR) || exit 1; done
 
 demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over the sample month
 	@$(BIN)/python -m gospublic.cli run-dag warehouse_migrate --date $(DEMO_MONTH)-01 --log-dir $(LOGS)

@@ -7,7 +7,7 @@ import sys
 import time
 
 from sandbox.generator import params as params_module
-from sandbox.generator.pipeline import generate
+from sandbox.generator.pipeline import NETWORK_WORLDS, generate, generate_worlds
 from transforms.months import month_argument
 
 
@@ -19,12 +19,26 @@ def _formats(value: str) -> list[str]:
     return formats
 
 
+def _networks(value: str) -> tuple[str, ...]:
+    if value.strip() == "none":
+        return ()
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = set(networks) - set(NETWORK_WORLDS)
+    if not networks or unknown:
+        raise argparse.ArgumentTypeError(
+            f"networks must be a comma list of {','.join(NETWORK_WORLDS)}, or none (got {value!r})"
+        )
+    return networks
+
+
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``generate`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "generate",
-        help="generate a deterministic sandbox data set (registry, VK world, incident exports, truth)",
-        description="Generate a deterministic sandbox data set; see docs/sandbox-data.md.",
+        help="generate a deterministic sandbox data set (registry, VK, OK, MAX and Telegram worlds, "
+        "incident exports, truth)",
+        description="Generate a deterministic sandbox data set; see docs/sandbox-data.md and "
+        "docs/networks.md (the OK, MAX and Telegram worlds).",
     )
     parser.add_argument("--preset", choices=sorted(params_module.PRESETS), default="region")
     parser.add_argument(
@@ -43,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--comments-per-post", type=float, help="citizens' comments per post on average")
     parser.add_argument("--gzip-level", type=int, help="gzip compression level of the VK files")
+    parser.add_argument(
+        "--networks",
+        type=_networks,
+        default=NETWORK_WORLDS,
+        help="the worlds written beside VK's, each under OUT/<network>/ as generate-<network> writes it "
+        f"(default {','.join(NETWORK_WORLDS)}; none: VK only)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -65,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     manifest = generate(p, args.out)
+    worlds = generate_worlds(p, args.out, args.networks)
     counts = manifest["counts"]
     elapsed = time.monotonic() - started
     print(
@@ -75,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         f"{counts.get('export_defects', 0)} export defects",
         file=sys.stderr,
     )
+    for network, world in worlds.items():
+        print(f"  {network}/: {world['counts']}", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""One generator run: the registry, the VK world, the incident exports and the ground truth."""
+"""One generator run: the registry, the VK world, the incident exports and the ground truth; and
+the other networks' worlds (OK, MAX, Telegram) written beside it (``generate_worlds``)."""
 
 from __future__ import annotations
 
@@ -320,3 +321,25 @@ def generate(params: Params, out: str) -> dict:
     """Generate a sandbox data set into ``out``; returns the manifest."""
     os.makedirs(out, exist_ok=True)
     return Run(params, out).run()
+
+
+# The worlds of the networks beyond VK, each written beside a data set under out/<network>/ by its
+# own module, from its own random streams: adding them changes no byte of the data set (the
+# registry, the VK world, the exports, the truth and manifest.json stay as generate() wrote them).
+NETWORK_WORLDS = ("ok", "max", "tg")
+
+
+def generate_worlds(
+    params: Params, out: str, networks: tuple[str, ...] = NETWORK_WORLDS
+) -> dict[str, dict[str, object]]:
+    """Write the worlds of ``networks`` (of ``NETWORK_WORLDS``) beside the data set generated into
+    ``out`` with ``params``; returns each world's manifest by network."""
+    from sandbox.generator.max_pages import generate_max
+    from sandbox.generator.ok_pages import generate_ok
+    from sandbox.generator.tg_pages import generate_tg
+
+    writers = {"ok": generate_ok, "max": generate_max, "tg": generate_tg}
+    unknown = sorted(set(networks) - set(writers))
+    if unknown:
+        raise ValueError(f"no generated world for {', '.join(unknown)} (worlds: {', '.join(NETWORK_WORLDS)})")
+    return {network: dict(writers[network](params, out)) for network in NETWORK_WORLDS if network in networks}
