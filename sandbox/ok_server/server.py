@@ -9,20 +9,26 @@ never logs a query string or body (the access token travels there).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import socket
 import threading
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox._admin import (
+    RunningSandbox,
+    SandboxHandler,
+    SimulatedClock,
+    Stats,
+    admin,
+    parse_clock,
+    send_json,
+    transport_fault,
+)
 from sandbox.ok_server.data import OkDataset, load_dataset
 from sandbox.ok_server.errors import OkError
 from sandbox.ok_server.faults import Fault, FaultBook
@@ -59,55 +65,7 @@ def parse_token(spec: str) -> tuple[str, str | None]:
     return token, session_secret or None
 
 
-def parse_clock(value: str | int | float | datetime) -> int:
-    """Unix seconds from an ISO 8601 string (offset required), a datetime or a number."""
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("the clock needs a time zone offset, e.g. 2025-11-30T21:00:00+00:00")
-    return int(value.timestamp())
-
-
-class Stats:
-    """Requests per application and method, errors by code, faults by kind."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests: Counter[str] = Counter()
-            self.errors: Counter[int] = Counter()
-            self.faults: Counter[str] = Counter()
-            self.total = 0
-
-    def request(self, method: str) -> None:
-        with self._lock:
-            self.total += 1
-            self.requests[method] += 1
-
-    def error(self, code: int) -> None:
-        with self._lock:
-            self.errors[code] += 1
-
-    def fault(self, kind: str) -> None:
-        with self._lock:
-            self.faults[kind] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total_requests": self.total,
-                "requests": dict(self.requests),
-                "errors": {str(k): v for k, v in sorted(self.errors.items())},
-                "faults": dict(self.faults),
-            }
-
-
-class OkSandbox:
+class OkSandbox(SimulatedClock):
     """The state behind the HTTP handler: data, clock, applications, tokens, faults, stats."""
 
     def __init__(
@@ -186,32 +144,13 @@ class OkSandbox:
                 raise OkError(11, f"daily limit of {self.daily_quota} calls of {method}")
             self._quota[key] += 1
 
-    def set_clock(self, now: str | int | float | datetime) -> int:
-        self.now = parse_clock(now)
-        return self.now
 
-    def clock(self) -> dict[str, Any]:
-        return {"now": datetime.fromtimestamp(self.now, UTC).isoformat(), "ts": self.now}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HttpServer
-    protocol_version = "HTTP/1.1"
+class _Handler(SandboxHandler):
     server_version = "gospublic-ok-sandbox"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.command, urlsplit(self.path).path)  # never the query: it holds the token
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.body()
         if url.path == "/fb.do" or url.path.startswith("/api/"):
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             if body and "json" not in (self.headers.get("Content-Type") or ""):
@@ -220,118 +159,36 @@ class _Handler(BaseHTTPRequestHandler):
                 params["method"] = url.path[len("/api/") :].replace("/", ".")
             self._api(params)
         elif url.path.startswith("/_sandbox/"):
-            self._admin(url.path[len("/_sandbox/") :], body)
+            admin(self, self.server.sandbox, url.path[len("/_sandbox/") :], body)
         else:
-            self._send(404, {"error": "not found"})
+            send_json(self, 404, {"error": "not found"})
 
     def _api(self, params: dict[str, str]) -> None:
-        sandbox = self.server.sandbox
+        sandbox: OkSandbox = self.server.sandbox
         method = params.get("method", "")
         sandbox.stats.request(method)
-        if sandbox.faults.take("drop", method):
-            sandbox.stats.fault("drop")
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+        status = transport_fault(self, sandbox, method)
+        if status == -1:
             return
-        slow = sandbox.faults.take("slow", method)
-        if slow is not None:
-            sandbox.stats.fault("slow")
-            time.sleep(slow.seconds)
-        failure = sandbox.faults.take("http_5xx", method)
-        if failure is not None:
-            sandbox.stats.fault("http_5xx")
-            self._send(failure.status, b"<html><body>Service Unavailable</body></html>", "text/html")
+        if status is not None:
+            send_json(self, status, b"<html><body>Service Unavailable</body></html>", "text/html")
             return
-        self._send(200, sandbox.call(params))
-
-    def _admin(self, action: str, body: bytes) -> None:
-        sandbox = self.server.sandbox
-        try:
-            payload = json.loads(body) if body else {}
-            if action == "stats" and self.command == "GET":
-                self._send(200, sandbox.stats.snapshot())
-            elif action == "stats" and self.command == "POST" and payload.get("reset"):
-                sandbox.stats.reset()
-                self._send(200, sandbox.stats.snapshot())
-            elif action == "clock" and self.command == "GET":
-                self._send(200, sandbox.clock())
-            elif action == "clock" and self.command == "POST":
-                if "advance_seconds" in payload:
-                    sandbox.set_clock(sandbox.now + int(payload["advance_seconds"]))
-                else:
-                    sandbox.set_clock(payload["now"])
-                self._send(200, sandbox.clock())
-            elif action == "faults" and self.command == "GET":
-                self._send(200, {"faults": sandbox.faults.list()})
-            elif action == "faults" and self.command == "POST":
-                sandbox.faults.configure(payload)
-                self._send(200, {"faults": sandbox.faults.list()})
-            else:
-                self._send(404, {"error": f"unknown admin endpoint {self.command} /_sandbox/{action}"})
-        except (ValueError, TypeError, KeyError) as exc:
-            self._send(400, {"error": f"bad request: {exc}"})
-
-    def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, sandbox.call(params))
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-    sandbox: OkSandbox
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
-
-
-class OkSandboxServer:
+class OkSandboxServer(RunningSandbox):
     """A running sandbox (background thread); a context manager, or call :meth:`stop`."""
 
+    thread_name = "ok-sandbox"
+    sandbox: OkSandbox
+
     def __init__(self, sandbox: OkSandbox, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sandbox = sandbox
-        self._http = _HttpServer((host, port), _Handler)
-        self._http.sandbox = sandbox
-        self.host, self.port = self._http.server_address[:2]
-        self._thread = threading.Thread(target=self._http.serve_forever, name="ok-sandbox", daemon=True)
-        self._thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def set_clock(self, now: str | int | float | datetime) -> int:
-        return self.sandbox.set_clock(now)
+        super().__init__(sandbox, _Handler, host, port)
 
     def inject(self, kind: str, **options: Any) -> None:
         """Add a fault: ``inject("http_5xx", count=2)``, ``inject("error_8", count=5)``,
         ``inject("group_error", gid="5000…", code=300)``."""
         self.sandbox.faults.add(Fault(kind, **options))
-
-    def clear_faults(self) -> None:
-        self.sandbox.faults.clear()
-
-    def stats(self) -> dict[str, Any]:
-        return self.sandbox.stats.snapshot()
-
-    def reset_stats(self) -> None:
-        self.sandbox.stats.reset()
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> OkSandboxServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def serve(

@@ -14,12 +14,13 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox._admin import SandboxHandler, SimulatedClock, admin, parse_clock, send_json
 from sandbox.vk_server.data import Dataset, load_dataset
 from sandbox.vk_server.errors import VkError
 from sandbox.vk_server.faults import Fault, FaultBook
@@ -38,17 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_EXECUTE_CALLS = 25
 HIDDEN_PARAMS = frozenset({"access_token", "captcha_key"})
-
-
-def parse_clock(value: str | int | float | datetime) -> int:
-    """Unix seconds from an ISO 8601 string (offset required), a datetime or a number."""
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("the clock needs a time zone offset, e.g. 2025-11-30T21:00:00+00:00")
-    return int(value.timestamp())
 
 
 def _as_param(value: Any) -> str:
@@ -105,7 +95,7 @@ class Stats:
             }
 
 
-class VkSandbox:
+class VkSandbox(SimulatedClock):
     """The state behind the HTTP handler: data, clock, tokens, faults and stats."""
 
     def __init__(self, data: Dataset, policy: TokenPolicy, now: int | None = None) -> None:
@@ -198,43 +188,20 @@ class VkSandbox:
 
     # -- admin --------------------------------------------------------------------------------
 
-    def set_clock(self, now: str | int | float | datetime) -> int:
-        self.now = parse_clock(now)
-        return self.now
 
-    def clock(self) -> dict[str, Any]:
-        return {"now": datetime.fromtimestamp(self.now, UTC).isoformat(), "ts": self.now}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HttpServer
-    protocol_version = "HTTP/1.1"
+class _Handler(SandboxHandler):
     server_version = "gospublic-vk-sandbox"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line may carry access_token in its query: log the path only.
-        log.debug("%s %s", self.command, urlsplit(self.path).path)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
         url = urlsplit(self.path)
-        body = self._body()
+        body = self.body()
         if url.path.startswith("/method/"):
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             if body and "json" not in (self.headers.get("Content-Type") or ""):
                 params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             self._method(url.path[len("/method/") :], params)
         elif url.path.startswith("/_sandbox/"):
-            self._admin(url.path[len("/_sandbox/") :], body)
+            admin(self, self.server.sandbox, url.path[len("/_sandbox/") :], body)
         else:
             self._send(404, {"error": "not found"})
 
@@ -260,40 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, sandbox.call_method(method, params, None))
 
-    def _admin(self, action: str, body: bytes) -> None:
-        sandbox = self.server.sandbox
-        try:
-            payload = json.loads(body) if body else {}
-            if action == "stats" and self.command == "GET":
-                self._send(200, sandbox.stats.snapshot())
-            elif action == "stats" and self.command == "POST" and payload.get("reset"):
-                sandbox.stats.reset()
-                self._send(200, sandbox.stats.snapshot())
-            elif action == "clock" and self.command == "GET":
-                self._send(200, sandbox.clock())
-            elif action == "clock" and self.command == "POST":
-                if "advance_seconds" in payload:
-                    sandbox.set_clock(sandbox.now + int(payload["advance_seconds"]))
-                else:
-                    sandbox.set_clock(payload["now"])
-                self._send(200, sandbox.clock())
-            elif action == "faults" and self.command == "GET":
-                self._send(200, {"faults": sandbox.faults.list()})
-            elif action == "faults" and self.command == "POST":
-                sandbox.faults.configure(payload)
-                self._send(200, {"faults": sandbox.faults.list()})
-            else:
-                self._send(404, {"error": f"unknown admin endpoint {self.command} /_sandbox/{action}"})
-        except (ValueError, TypeError, KeyError) as exc:
-            self._send(400, {"error": f"bad request: {exc}"})
-
     def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload, content_type)
 
 
 class _HttpServer(ThreadingHTTPServer):
