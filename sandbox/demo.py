@@ -53,7 +53,9 @@ MAX_TOKEN, MAX_BOT_RPS = "max_demo_bot_token_0123456789abcdef", 30
 # Telegram: an application (api_id, api_hash) and the reading account's session
 TG_API_ID, TG_API_HASH = 611335, "5e9c7a1b2d3f40718293a4b5c6d7e8f9"
 # the day's extraction DAGs in the order the demo runs them, after vk_pages
-NETWORK_DAGS = ("ok_pages", "max_pages")
+NETWORK_DAGS = ("ok_pages", "max_pages", "tg_pages")
+# gospublic.telegram's reader finds the sandbox installed in this process through the connection
+TG_BOUNDARY = "sandbox.tg_sandbox:reader_options"
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -106,13 +108,14 @@ def tg_session() -> str:
 
 
 def tg_connection_json(session: str) -> str:
-    """The ``gospublic_telegram_mtproto`` connection: the application and the account's session."""
+    """The ``gospublic_telegram_mtproto`` connection: the application, the account's session and
+    the sandbox as the reader's boundary (``extra.boundary``: development only)."""
     return json.dumps(
         {
             "conn_type": "generic",
             "login": str(TG_API_ID),
             "password": TG_API_HASH,
-            "extra": {"session": session},
+            "extra": {"session": session, "boundary": TG_BOUNDARY},
         }
     )
 
@@ -225,10 +228,24 @@ def _start_max(stack: ExitStack, data: Path) -> Sandbox:
     return Sandbox("MAX", "max_pages", server.set_clock, lambda: server.stats()["total_requests"])
 
 
+def _start_tg(stack: ExitStack, data: Path) -> Sandbox:
+    """The Telegram sandbox stands where Telethon's sender stands, in this process (``dag.test()``
+    runs the tasks here): installed for the reader, no server."""
+    from sandbox.tg_sandbox import TelegramSandbox, install
+
+    session = tg_session()
+    sandbox = TelegramSandbox.from_data(data, api_id=TG_API_ID, api_hash=TG_API_HASH, sessions=[session])
+    install(sandbox)
+    stack.callback(install, None)
+    _setenv(stack, "AIRFLOW_CONN_GOSPUBLIC_TELEGRAM_MTPROTO", tg_connection_json(session))
+    return Sandbox("Telegram", "tg_pages", sandbox.set_clock, lambda: sum(sandbox.requests.values()))
+
+
 # network DAG → the network's folder in the data set, and what starts its sandbox
 STARTERS: dict[str, tuple[str, Callable[[ExitStack, Path], Sandbox]]] = {
     "ok_pages": ("ok", _start_ok),
     "max_pages": ("max", _start_max),
+    "tg_pages": ("tg", _start_tg),
 }
 
 
