@@ -61,6 +61,38 @@ CREATE TABLE staging.incident_text (
     answer_text   VARCHAR
 );
 
+CREATE TABLE staging.network_page_observations (
+    network      VARCHAR                  NOT NULL,
+    page_key     VARCHAR                  NOT NULL,
+    dt           DATE                     NOT NULL,
+    subscribers  BIGINT,
+    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id      VARCHAR                  NOT NULL
+);
+
+CREATE TABLE staging.network_post_observations (
+    network       VARCHAR                  NOT NULL,
+    page_key      VARCHAR                  NOT NULL,
+    dt            DATE                     NOT NULL,
+    post_key      VARCHAR                  NOT NULL,
+    published_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length   INTEGER,
+    has_photo     BOOLEAN,
+    has_video     BOOLEAN,
+    "views"       BIGINT,
+    likes         BIGINT,
+    "comments"    BIGINT,
+    reposts       BIGINT,
+    observed_at   TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id       VARCHAR                  NOT NULL
+);
+
+CREATE TABLE staging.network_rebuild_posts (
+    network   VARCHAR NOT NULL,
+    page_key  VARCHAR NOT NULL,
+    post_key  VARCHAR NOT NULL
+);
+
 CREATE TABLE staging.registry_org (
     org_id         VARCHAR NOT NULL,
     "version"      INTEGER NOT NULL,
@@ -348,6 +380,33 @@ CREATE TABLE core.fct_incident_timing (
     reaction_work_days   INTEGER
 );
 
+CREATE TABLE core.fct_network_page_daily (
+    network      VARCHAR                  NOT NULL,
+    page_key     VARCHAR                  NOT NULL,
+    dt           DATE                     NOT NULL,
+    subscribers  BIGINT,
+    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id      VARCHAR                  NOT NULL
+);
+
+CREATE TABLE core.fct_network_post (
+    network            VARCHAR                  NOT NULL,
+    page_key           VARCHAR                  NOT NULL,
+    post_key           VARCHAR                  NOT NULL,
+    published_at       TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length        INTEGER,
+    has_photo          BOOLEAN,
+    has_video          BOOLEAN,
+    "views"            BIGINT,
+    likes              BIGINT,
+    "comments"         BIGINT,
+    reposts            BIGINT,
+    first_observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at        TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_dt        DATE                     NOT NULL,
+    load_id            VARCHAR                  NOT NULL
+);
+
 CREATE TABLE core.fct_page_daily (
     vk_group_id      BIGINT                   NOT NULL,
     dt               DATE                     NOT NULL,
@@ -546,7 +605,7 @@ COMMENT ON COLUMN mart.incident_topics_monthly.satisfied IS 'ratings that are sa
 CREATE TABLE mart.page_activity_monthly (
     page_id                     VARCHAR NOT NULL,
     org_id                      VARCHAR NOT NULL,
-    vk_group_id                 BIGINT  NOT NULL,
+    vk_group_id                 BIGINT,
     "month"                     DATE    NOT NULL,
     days_in_month               INTEGER NOT NULL,
     posts                       INTEGER NOT NULL,
@@ -555,30 +614,32 @@ CREATE TABLE mart.page_activity_monthly (
     photo_video_share           DOUBLE,
     avg_views                   DOUBLE,
     engagement_rate_pct         DOUBLE,
-    citizen_comments            INTEGER NOT NULL,
-    replied_comments            INTEGER NOT NULL,
+    citizen_comments            INTEGER,
+    replied_comments            INTEGER,
     replied_share               DOUBLE,
     median_reply_delay_minutes  DOUBLE,
     subscribers_end             BIGINT,
+    network                     VARCHAR NOT NULL,
     PRIMARY KEY(page_id, "month")
 );
-COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Grain: one row per VK page and month the page was official (days are the body''s local days).';
+COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Comment counts are VK''s only (empty for the other networks, whose comments are not read one by one). Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
 COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'body id';
-COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.page_activity_monthly."month" IS 'first day of the month';
 COMMENT ON COLUMN mart.page_activity_monthly.days_in_month IS 'days in the month';
 COMMENT ON COLUMN mart.page_activity_monthly.posts IS 'posts published in the month';
 COMMENT ON COLUMN mart.page_activity_monthly.days_with_post IS 'days with at least one post';
 COMMENT ON COLUMN mart.page_activity_monthly.longest_gap_days IS 'longest run of days without a post within the month';
 COMMENT ON COLUMN mart.page_activity_monthly.photo_video_share IS 'share of posts with a photo or a video (0..1)';
-COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'average views of the month''s posts (as last observed)';
-COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS '(likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts';
-COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'citizens'' comments published in the month';
-COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'of them, answered by the page in the thread';
+COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'average views of the month''s posts (as last observed; empty for OK, which gives no views)';
+COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS '(likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts (the metrics the network gives; empty for MAX, which gives views only)';
+COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'citizens'' comments published in the month (VK pages; empty for the other networks)';
+COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'of them, answered by the page in the thread (VK pages; empty for the other networks)';
 COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'replied ÷ citizens'' comments (0..1; empty without comments)';
 COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'median minutes from a comment to the page''s first reply';
 COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'subscribers at the month''s last observed day';
+COMMENT ON COLUMN mart.page_activity_monthly.network IS 'social network of the page (vk, ok, tg, max)';
 
 CREATE TABLE mart.page_compliance_monthly (
     page_id                VARCHAR NOT NULL,
@@ -598,6 +659,7 @@ CREATE TABLE mart.page_compliance_monthly (
     views_share_ok         BOOLEAN NOT NULL,
     score                  DOUBLE  NOT NULL,
     failed_checks          VARCHAR NOT NULL,
+    network                VARCHAR NOT NULL,
     PRIMARY KEY(page_id, "month")
 );
 COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
@@ -618,6 +680,7 @@ COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'average views of 
 COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %)';
 COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the checks passed (0–100)';
 COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that failed, comma separated';
+COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
 
 CREATE TABLE mart.rating_base (
     org_id                         VARCHAR NOT NULL,
@@ -873,23 +936,25 @@ COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_mean IS 'mean w
 CREATE TABLE mart.subscribers_daily (
     page_id       VARCHAR NOT NULL,
     org_id        VARCHAR NOT NULL,
-    vk_group_id   BIGINT  NOT NULL,
+    vk_group_id   BIGINT,
     dt            DATE    NOT NULL,
     "month"       DATE    NOT NULL,
     subscribers   BIGINT,
     change_day    BIGINT,
     change_month  BIGINT,
+    network       VARCHAR NOT NULL,
     PRIMARY KEY(page_id, dt)
 );
-COMMENT ON TABLE mart.subscribers_daily IS 'Subscribers of each official VK page by day, with daily and month-to-date change. Grain: one row per VK page and day observed (the day''s last count, taken at 23:30 Moscow).';
+COMMENT ON TABLE mart.subscribers_daily IS 'Subscribers of each official page by day, with daily and month-to-date change. Grain: one row per official page (VK, OK, MAX, Telegram) and day observed (the day''s last count, taken at 23:30 Moscow).';
 COMMENT ON COLUMN mart.subscribers_daily.page_id IS 'page id';
 COMMENT ON COLUMN mart.subscribers_daily.org_id IS 'body id';
-COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.subscribers_daily.dt IS 'day';
 COMMENT ON COLUMN mart.subscribers_daily."month" IS 'first day of the day''s month';
 COMMENT ON COLUMN mart.subscribers_daily.subscribers IS 'subscribers that day';
 COMMENT ON COLUMN mart.subscribers_daily.change_day IS 'change since the day before (empty when that day was not observed)';
 COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'change since the month''s start (the last count before the month, else the month''s first)';
+COMMENT ON COLUMN mart.subscribers_daily.network IS 'social network of the page (vk, ok, tg, max)';
 
 
 -- mart_ru ----------------------------------------------------------------------------------------
@@ -915,11 +980,11 @@ CREATE VIEW mart_ru.incident_topics_monthly AS
 COMMENT ON VIEW mart_ru.incident_topics_monthly IS 'Темы и каналы обращений за месяц: одна строка на орган, источник, месяц регистрации, рубрику и канал. Русские названия столбцов и значений над mart.incident_topics_monthly.';
 
 CREATE VIEW mart_ru.page_activity_monthly AS
-    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t."month" AS "Месяц", t.days_in_month AS "Дней в месяце", t.posts AS "Публикаций", t.days_with_post AS "Дней с публикациями", t.longest_gap_days AS "Самый долгий перерыв, дней", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.avg_views AS "Средние просмотры публикации", t.engagement_rate_pct AS "Вовлечённость (ER), %", t.citizen_comments AS "Комментариев граждан", t.replied_comments AS "С ответом страницы", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин", t.subscribers_end AS "Подписчики на конец месяца" FROM ((mart.page_activity_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
-COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик VK и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t."month" AS "Месяц", t.days_in_month AS "Дней в месяце", t.posts AS "Публикаций", t.days_with_post AS "Дней с публикациями", t.longest_gap_days AS "Самый долгий перерыв, дней", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.avg_views AS "Средние просмотры публикации", t.engagement_rate_pct AS "Вовлечённость (ER), %", t.citizen_comments AS "Комментариев граждан", t.replied_comments AS "С ответом страницы", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин", t.subscribers_end AS "Подписчики на конец месяца", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть" FROM ((mart.page_activity_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик (VK, OK, MAX, Telegram) и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
 
 CREATE VIEW mart_ru.page_compliance_monthly AS
-    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.observed_on AS "Дата проверки", t.has_photo AS "Есть аватар", t.has_cover AS "Есть обложка", t.has_description AS "Есть описание", t.has_contacts_or_links AS "Есть контакты или ссылки", t.messages_open AS "Открыты сообщения", t.wall_open AS "Открыта стена", t.verified AS "Есть отметка верификации", t.posts_per_week AS "Публикаций в неделю", t.posts_per_week_ok AS "Норматив публикаций выполнен", CAST((t.views_share * 100) AS DECIMAL(9, 1)) AS "Охват публикации от подписчиков, %", t.views_share_ok AS "Норматив охвата выполнен", t.score AS "Балл соответствия", t.failed_checks AS "Невыполненные требования" FROM ((mart.page_compliance_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.observed_on AS "Дата проверки", t.has_photo AS "Есть аватар", t.has_cover AS "Есть обложка", t.has_description AS "Есть описание", t.has_contacts_or_links AS "Есть контакты или ссылки", t.messages_open AS "Открыты сообщения", t.wall_open AS "Открыта стена", t.verified AS "Есть отметка верификации", t.posts_per_week AS "Публикаций в неделю", t.posts_per_week_ok AS "Норматив публикаций выполнен", CAST((t.views_share * 100) AS DECIMAL(9, 1)) AS "Охват публикации от подписчиков, %", t.views_share_ok AS "Норматив охвата выполнен", t.score AS "Балл соответствия", t.failed_checks AS "Невыполненные требования", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть" FROM ((mart.page_compliance_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
 COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик VK и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
 
 CREATE VIEW mart_ru.rating_base AS
@@ -943,8 +1008,8 @@ CREATE VIEW mart_ru.response_metrics_monthly AS
 COMMENT ON VIEW mart_ru.response_metrics_monthly IS 'Работа с обращениями за месяц: одна строка на орган, источник (ИМ, ПОС) и месяц регистрации. Русские названия столбцов и значений над mart.response_metrics_monthly.';
 
 CREATE VIEW mart_ru.subscribers_daily AS
-    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t.dt AS "Дата", t."month" AS "Месяц", t.subscribers AS "Подписчики", t.change_day AS "Изменение за день", t.change_month AS "Изменение с начала месяца" FROM ((mart.subscribers_daily AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
-COMMENT ON VIEW mart_ru.subscribers_daily IS 'Подписчики по дням: одна строка на госпаблик VK и день наблюдения (последний замер дня, 23:30 МСК). Русские названия столбцов и значений над mart.subscribers_daily.';
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t.dt AS "Дата", t."month" AS "Месяц", t.subscribers AS "Подписчики", t.change_day AS "Изменение за день", t.change_month AS "Изменение с начала месяца", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть" FROM ((mart.subscribers_daily AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.subscribers_daily IS 'Подписчики по дням: одна строка на госпаблик (VK, OK, MAX, Telegram) и день наблюдения (последний замер дня, 23:30 МСК). Русские названия столбцов и значений над mart.subscribers_daily.';
 
 
 -- audit ------------------------------------------------------------------------------------------

@@ -61,6 +61,38 @@ CREATE TABLE staging.incident_text (
     answer_text   TEXT
 );
 
+CREATE TABLE staging.network_page_observations (
+    network      TEXT                     NOT NULL,
+    page_key     TEXT                     NOT NULL,
+    dt           DATE                     NOT NULL,
+    subscribers  BIGINT,
+    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id      TEXT                     NOT NULL
+);
+
+CREATE TABLE staging.network_post_observations (
+    network       TEXT                     NOT NULL,
+    page_key      TEXT                     NOT NULL,
+    dt            DATE                     NOT NULL,
+    post_key      TEXT                     NOT NULL,
+    published_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length   INTEGER,
+    has_photo     BOOLEAN,
+    has_video     BOOLEAN,
+    views         BIGINT,
+    likes         BIGINT,
+    comments      BIGINT,
+    reposts       BIGINT,
+    observed_at   TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id       TEXT                     NOT NULL
+);
+
+CREATE TABLE staging.network_rebuild_posts (
+    network   TEXT NOT NULL,
+    page_key  TEXT NOT NULL,
+    post_key  TEXT NOT NULL
+);
+
 CREATE TABLE staging.registry_org (
     org_id         TEXT    NOT NULL,
     version        INTEGER NOT NULL,
@@ -357,6 +389,36 @@ CREATE TABLE core.fct_incident_timing (
     CONSTRAINT fct_incident_timing_pkey PRIMARY KEY (source, incident_id)
 );
 
+CREATE TABLE core.fct_network_page_daily (
+    network      TEXT                     NOT NULL,
+    page_key     TEXT                     NOT NULL,
+    dt           DATE                     NOT NULL,
+    subscribers  BIGINT,
+    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id      TEXT                     NOT NULL,
+    CONSTRAINT fct_network_page_daily_pkey PRIMARY KEY (network, page_key, dt)
+);
+
+CREATE TABLE core.fct_network_post (
+    network            TEXT                     NOT NULL,
+    page_key           TEXT                     NOT NULL,
+    post_key           TEXT                     NOT NULL,
+    published_at       TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length        INTEGER,
+    has_photo          BOOLEAN,
+    has_video          BOOLEAN,
+    views              BIGINT,
+    likes              BIGINT,
+    comments           BIGINT,
+    reposts            BIGINT,
+    first_observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at        TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_dt        DATE                     NOT NULL,
+    load_id            TEXT                     NOT NULL,
+    CONSTRAINT fct_network_post_pkey PRIMARY KEY (network, page_key, post_key)
+);
+CREATE INDEX fct_network_post_observed_dt ON core.fct_network_post USING btree (network, observed_dt);
+
 CREATE TABLE core.fct_page_daily (
     vk_group_id      BIGINT                   NOT NULL,
     dt               DATE                     NOT NULL,
@@ -558,7 +620,7 @@ COMMENT ON COLUMN mart.incident_topics_monthly.satisfied IS 'ratings that are sa
 CREATE TABLE mart.page_activity_monthly (
     page_id                     TEXT             NOT NULL,
     org_id                      TEXT             NOT NULL,
-    vk_group_id                 BIGINT           NOT NULL,
+    vk_group_id                 BIGINT,
     month                       DATE             NOT NULL,
     days_in_month               INTEGER          NOT NULL,
     posts                       INTEGER          NOT NULL,
@@ -567,30 +629,32 @@ CREATE TABLE mart.page_activity_monthly (
     photo_video_share           DOUBLE PRECISION,
     avg_views                   DOUBLE PRECISION,
     engagement_rate_pct         DOUBLE PRECISION,
-    citizen_comments            INTEGER          NOT NULL,
-    replied_comments            INTEGER          NOT NULL,
+    citizen_comments            INTEGER,
+    replied_comments            INTEGER,
     replied_share               DOUBLE PRECISION,
     median_reply_delay_minutes  DOUBLE PRECISION,
     subscribers_end             BIGINT,
+    network                     TEXT             NOT NULL,
     CONSTRAINT page_activity_monthly_pkey PRIMARY KEY (page_id, month)
 );
-COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Grain: one row per VK page and month the page was official (days are the body''s local days).';
+COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Comment counts are VK''s only (empty for the other networks, whose comments are not read one by one). Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
 COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'body id';
-COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.page_activity_monthly.month IS 'first day of the month';
 COMMENT ON COLUMN mart.page_activity_monthly.days_in_month IS 'days in the month';
 COMMENT ON COLUMN mart.page_activity_monthly.posts IS 'posts published in the month';
 COMMENT ON COLUMN mart.page_activity_monthly.days_with_post IS 'days with at least one post';
 COMMENT ON COLUMN mart.page_activity_monthly.longest_gap_days IS 'longest run of days without a post within the month';
 COMMENT ON COLUMN mart.page_activity_monthly.photo_video_share IS 'share of posts with a photo or a video (0..1)';
-COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'average views of the month''s posts (as last observed)';
-COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS '(likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts';
-COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'citizens'' comments published in the month';
-COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'of them, answered by the page in the thread';
+COMMENT ON COLUMN mart.page_activity_monthly.avg_views IS 'average views of the month''s posts (as last observed; empty for OK, which gives no views)';
+COMMENT ON COLUMN mart.page_activity_monthly.engagement_rate_pct IS '(likes + comments + reposts) ÷ subscribers of the post''s day × 100, averaged over posts (the metrics the network gives; empty for MAX, which gives views only)';
+COMMENT ON COLUMN mart.page_activity_monthly.citizen_comments IS 'citizens'' comments published in the month (VK pages; empty for the other networks)';
+COMMENT ON COLUMN mart.page_activity_monthly.replied_comments IS 'of them, answered by the page in the thread (VK pages; empty for the other networks)';
 COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'replied ÷ citizens'' comments (0..1; empty without comments)';
 COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'median minutes from a comment to the page''s first reply';
 COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'subscribers at the month''s last observed day';
+COMMENT ON COLUMN mart.page_activity_monthly.network IS 'social network of the page (vk, ok, tg, max)';
 
 CREATE TABLE mart.page_compliance_monthly (
     page_id                TEXT             NOT NULL,
@@ -610,6 +674,7 @@ CREATE TABLE mart.page_compliance_monthly (
     views_share_ok         BOOLEAN          NOT NULL,
     score                  DOUBLE PRECISION NOT NULL,
     failed_checks          TEXT             NOT NULL,
+    network                TEXT             NOT NULL,
     CONSTRAINT page_compliance_monthly_pkey PRIMARY KEY (page_id, month)
 );
 COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
@@ -630,6 +695,7 @@ COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'average views of 
 COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %)';
 COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the checks passed (0–100)';
 COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that failed, comma separated';
+COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
 
 CREATE TABLE mart.rating_base (
     org_id                         TEXT             NOT NULL,
@@ -885,23 +951,25 @@ COMMENT ON COLUMN mart.response_metrics_monthly.answer_work_days_mean IS 'mean w
 CREATE TABLE mart.subscribers_daily (
     page_id       TEXT   NOT NULL,
     org_id        TEXT   NOT NULL,
-    vk_group_id   BIGINT NOT NULL,
+    vk_group_id   BIGINT,
     dt            DATE   NOT NULL,
     month         DATE   NOT NULL,
     subscribers   BIGINT,
     change_day    BIGINT,
     change_month  BIGINT,
+    network       TEXT   NOT NULL,
     CONSTRAINT subscribers_daily_pkey PRIMARY KEY (page_id, dt)
 );
-COMMENT ON TABLE mart.subscribers_daily IS 'Subscribers of each official VK page by day, with daily and month-to-date change. Grain: one row per VK page and day observed (the day''s last count, taken at 23:30 Moscow).';
+COMMENT ON TABLE mart.subscribers_daily IS 'Subscribers of each official page by day, with daily and month-to-date change. Grain: one row per official page (VK, OK, MAX, Telegram) and day observed (the day''s last count, taken at 23:30 Moscow).';
 COMMENT ON COLUMN mart.subscribers_daily.page_id IS 'page id';
 COMMENT ON COLUMN mart.subscribers_daily.org_id IS 'body id';
-COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'VK community id';
+COMMENT ON COLUMN mart.subscribers_daily.vk_group_id IS 'VK community id (VK pages only)';
 COMMENT ON COLUMN mart.subscribers_daily.dt IS 'day';
 COMMENT ON COLUMN mart.subscribers_daily.month IS 'first day of the day''s month';
 COMMENT ON COLUMN mart.subscribers_daily.subscribers IS 'subscribers that day';
 COMMENT ON COLUMN mart.subscribers_daily.change_day IS 'change since the day before (empty when that day was not observed)';
 COMMENT ON COLUMN mart.subscribers_daily.change_month IS 'change since the month''s start (the last count before the month, else the month''s first)';
+COMMENT ON COLUMN mart.subscribers_daily.network IS 'social network of the page (vk, ok, tg, max)';
 
 
 -- mart_ru ----------------------------------------------------------------------------------------
@@ -1046,11 +1114,18 @@ CREATE VIEW mart_ru.page_activity_monthly AS
     t.replied_comments AS "С ответом страницы",
     (t.replied_share * 100::double precision)::numeric(9,1) AS "Доля комментариев с ответом, %",
     t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин",
-    t.subscribers_end AS "Подписчики на конец месяца"
+    t.subscribers_end AS "Подписчики на конец месяца",
+        CASE t.network
+            WHEN 'vk'::text THEN 'ВКонтакте'::text
+            WHEN 'ok'::text THEN 'Одноклассники'::text
+            WHEN 'tg'::text THEN 'Telegram'::text
+            WHEN 'max'::text THEN 'MAX'::text
+            ELSE t.network
+        END AS "Соцсеть"
    FROM mart.page_activity_monthly t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id
      LEFT JOIN mart.dim_page_current n2 ON t.page_id = n2.page_id;
-COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик VK и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
+COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик (VK, OK, MAX, Telegram) и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
 
 CREATE VIEW mart_ru.page_compliance_monthly AS
  SELECT t.page_id AS "ID страницы",
@@ -1073,7 +1148,14 @@ CREATE VIEW mart_ru.page_compliance_monthly AS
     (t.views_share * 100::double precision)::numeric(9,1) AS "Охват публикации от подписчиков, %",
     t.views_share_ok AS "Норматив охвата выполнен",
     t.score AS "Балл соответствия",
-    t.failed_checks AS "Невыполненные требования"
+    t.failed_checks AS "Невыполненные требования",
+        CASE t.network
+            WHEN 'vk'::text THEN 'ВКонтакте'::text
+            WHEN 'ok'::text THEN 'Одноклассники'::text
+            WHEN 'tg'::text THEN 'Telegram'::text
+            WHEN 'max'::text THEN 'MAX'::text
+            ELSE t.network
+        END AS "Соцсеть"
    FROM mart.page_compliance_monthly t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id
      LEFT JOIN mart.dim_page_current n2 ON t.page_id = n2.page_id;
@@ -1249,11 +1331,18 @@ CREATE VIEW mart_ru.subscribers_daily AS
     t.month AS "Месяц",
     t.subscribers AS "Подписчики",
     t.change_day AS "Изменение за день",
-    t.change_month AS "Изменение с начала месяца"
+    t.change_month AS "Изменение с начала месяца",
+        CASE t.network
+            WHEN 'vk'::text THEN 'ВКонтакте'::text
+            WHEN 'ok'::text THEN 'Одноклассники'::text
+            WHEN 'tg'::text THEN 'Telegram'::text
+            WHEN 'max'::text THEN 'MAX'::text
+            ELSE t.network
+        END AS "Соцсеть"
    FROM mart.subscribers_daily t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id
      LEFT JOIN mart.dim_page_current n2 ON t.page_id = n2.page_id;
-COMMENT ON VIEW mart_ru.subscribers_daily IS 'Подписчики по дням: одна строка на госпаблик VK и день наблюдения (последний замер дня, 23:30 МСК). Русские названия столбцов и значений над mart.subscribers_daily.';
+COMMENT ON VIEW mart_ru.subscribers_daily IS 'Подписчики по дням: одна строка на госпаблик (VK, OK, MAX, Telegram) и день наблюдения (последний замер дня, 23:30 МСК). Русские названия столбцов и значений над mart.subscribers_daily.';
 
 
 -- audit ------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ FACT_KEYS = {
     "core.fct_incident": ("source", "incident_id"),
     "restricted.incident_text": ("source", "incident_id", "load_id"),
     "core.fct_incident_timing": ("source", "incident_id"),
+    "core.fct_network_page_daily": ("network", "page_key", "dt"),
+    "core.fct_network_post": ("network", "page_key", "post_key"),
 }
 
 

@@ -25,6 +25,8 @@ STEPS_BEFORE = {
     # vk.full ran 010, 020, 030 and vk.forward 010, 021, 031: since the forward and full rules are
     # one model per table (issue 21), both scopes are step vk, bound forward = true or false.
     "vk": ("core/010_fct_page_daily.sql", "core/020_fct_post.sql", "core/030_fct_comment.sql"),
+    # added since (issue 28): the day loads of OK, MAX and Telegram, each binding its network
+    "networks": ("core/050_fct_network_page_daily.sql", "core/060_fct_network_post.sql"),
     "incidents.events": ("core/040_fct_incident.sql",),
     "incidents.org_fix": ("core/041_incident_org_fix.sql",),
     "marts": (
@@ -178,8 +180,8 @@ def test_a_new_dependency_reorders_the_step(tmp_path: Path) -> None:
     sql.write_text(sql.read_text(encoding="utf-8") + "\nSELECT 1 FROM mart.rating_base;\n")
     path = home / "sql" / "models.yml"
     text = path.read_text(encoding="utf-8").replace(
-        "depends_on: [core.fct_page_daily, core.dim_page]\n",
-        "depends_on: [core.fct_page_daily, core.dim_page, mart.rating_base]\n",
+        "depends_on: [core.fct_page_daily, core.fct_network_page_daily, core.dim_page]\n",
+        "depends_on: [core.fct_page_daily, core.fct_network_page_daily, core.dim_page, mart.rating_base]\n",
         1,
     )
     path.write_text(text, encoding="utf-8")

@@ -1,11 +1,13 @@
 -- mart.page_compliance_monthly: page × month, checks in the manner of «Светофор» on the month's last
--- observation of the page; the score is the weight of the checks passed (config/marts.yaml).
+-- observation of the page; the score is the weight of the checks passed (config/marts.yaml). The
+-- checks read a VK community's fields: VK pages only (network 'vk'; the other networks' pages have
+-- no such observation yet).
 DELETE FROM mart.page_compliance_monthly WHERE month = :month_start;
 
 INSERT INTO mart.page_compliance_monthly (
     page_id, org_id, month, observed_on, has_photo, has_cover, has_description, has_contacts_or_links,
     messages_open, wall_open, verified, posts_per_week, posts_per_week_ok, views_share, views_share_ok,
-    score, failed_checks
+    score, failed_checks, network
 )
 WITH last_seen AS (
     SELECT a.page_id, a.org_id, d.dt, d.has_photo, d.has_cover, d.has_description,
@@ -21,7 +23,7 @@ WITH last_seen AS (
       ON d.vk_group_id = a.vk_group_id
      AND d.dt = (SELECT MAX(x.dt) FROM core.fct_page_daily AS x
                  WHERE x.vk_group_id = a.vk_group_id AND x.dt >= :month_start AND x.dt < :month_end)
-    WHERE a.month = :month_start
+    WHERE a.month = :month_start AND a.network = 'vk'
 ),
 checked AS (
     SELECT l.*,
@@ -50,5 +52,6 @@ SELECT page_id, org_id, :month_start, dt, has_photo, has_cover, has_description,
            CASE WHEN NOT COALESCE(wall_open, FALSE) THEN 'wall_open' END,
            CASE WHEN NOT posts_per_week_ok THEN 'posts_per_week' END,
            CASE WHEN NOT views_share_ok THEN 'views_share' END
-       ), '')
+       ), ''),
+       'vk'
 FROM checked;

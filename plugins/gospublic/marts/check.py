@@ -43,11 +43,23 @@ RECONCILIATIONS = {
         "WHERE a.month = :month_start AND a.page_id = p.page_id)"
     ),
     "posts of the activity mart equal core's posts of the month": (
-        "SELECT COUNT(*) FROM mart.page_activity_monthly AS a WHERE a.month = :month_start AND a.posts <> ("
+        "SELECT COUNT(*) FROM mart.page_activity_monthly AS a "
+        "WHERE a.month = :month_start AND a.network = 'vk' AND a.posts <> ("
         "SELECT COUNT(*) FROM core.fct_post AS po "
         "JOIN core.dim_org AS o ON o.org_id = a.org_id AND o.is_current "
         "WHERE po.vk_group_id = a.vk_group_id AND po.published_at >= :window_start "
         "AND po.published_at < :window_end "
+        "AND CAST(po.published_at AT TIME ZONE o.timezone AS DATE) >= :month_start "
+        "AND CAST(po.published_at AT TIME ZONE o.timezone AS DATE) < :month_end)"
+    ),
+    "posts of the activity mart equal core's posts of the month (OK, MAX, Telegram)": (
+        "SELECT COUNT(*) FROM mart.page_activity_monthly AS a "
+        "JOIN core.dim_page AS p ON p.page_id = a.page_id "
+        "WHERE a.month = :month_start AND a.network <> 'vk' AND a.posts <> ("
+        "SELECT COUNT(*) FROM core.fct_network_post AS po "
+        "JOIN core.dim_org AS o ON o.org_id = a.org_id AND o.is_current "
+        "WHERE po.network = a.network AND po.page_key = p.screen_name "
+        "AND po.published_at >= :window_start AND po.published_at < :window_end "
         "AND CAST(po.published_at AT TIME ZONE o.timezone AS DATE) >= :month_start "
         "AND CAST(po.published_at AT TIME ZONE o.timezone AS DATE) < :month_end)"
     ),

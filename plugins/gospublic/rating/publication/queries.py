@@ -101,7 +101,7 @@ def share_counts(warehouse: Warehouse, month: date) -> dict[str, dict[str, int]]
             counts[f"{source}_{name}"] = counts.get(f"{source}_{name}", 0) + value
     for row in warehouse.query(
         "SELECT org_id, SUM(citizen_comments) AS comments, SUM(replied_comments) AS replied "
-        "FROM mart.page_activity_monthly WHERE month = :m GROUP BY org_id",
+        "FROM mart.page_activity_monthly WHERE month = :m AND network = 'vk' GROUP BY org_id",
         {"m": month},
     ):
         counts = out.setdefault(str(row["org_id"]), {})

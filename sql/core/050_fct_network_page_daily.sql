@@ -1,0 +1,13 @@
+-- core.fct_network_page_daily for one network (network 'ok', 'max' or 'tg') and day dt: the
+-- day's last observation of each page's subscribers.
+DELETE FROM core.fct_network_page_daily WHERE network = :network AND dt = :dt;
+
+INSERT INTO core.fct_network_page_daily (network, page_key, dt, subscribers, observed_at, load_id)
+SELECT network, page_key, dt, subscribers, observed_at, load_id
+FROM (
+    SELECT o.*,
+           ROW_NUMBER() OVER (PARTITION BY page_key ORDER BY observed_at DESC, load_id DESC) AS rn
+    FROM staging.network_page_observations AS o
+    WHERE network = :network AND dt = :dt
+) AS latest
+WHERE rn = 1;
