@@ -99,6 +99,7 @@ airflow-init: venv
 	@$(BIN)/airflow pools set vk_api 1 "one task at a time per set of VK tokens" > /dev/null
 	@$(BIN)/airflow pools set ok_api 1 "one task at a time per OK application" > /dev/null
 	@$(BIN)/airflow pools set max_api 1 "one task at a time per MAX bot" > /dev/null
+	@$(BIN)/airflow pools set tg_api 1 "one task at a time per Telegram reading account" > /dev/null
 	@$(BIN)/airflow pools set warehouse_writer $(WAREHOUSE_WRITER_SLOTS) "warehouse writers at once (DuckDB: 1, one writing process per file)" > /dev/null
 
 sample: venv ## Generate the sample region for DEMO_MONTH into var/sample/: VK, OK, MAX and Telegram (deterministic, seed 42)

@@ -6,8 +6,9 @@ Lands the day's official MAX channels in the lake: each channel's card and parti
 with the bot token of the `gospublic_max` connection (docs/networks.md, "MAX").
 
 * **Partition:** one Moscow calendar day `dt` (the run's logical date in Moscow), scheduled at
-  23:30 Moscow time as `vk_pages` is; the channels are those official on `dt` in `core.dim_page`
-  (network `max`, the chat id in `screen_name`), so the registry must be loaded first.
+  23:40 Moscow time, staggered after `vk_pages` (23:30) and `ok_pages` (23:35), due by 03:00
+  Moscow (a Deadline Alert); the channels are those official on `dt` in `core.dim_page` (network
+  `max`, the chat id in `screen_name`), so the registry must be loaded first.
 * **Lake only:** answers land in `raw/max/<operation>/dt=…/run=…/`; `land` writes the run's
   manifest with its checks' verdict and moves the day's `latest.json` to it only when it passed
   them. The load into staging, core and the marts comes with issue 28's later parts.
@@ -26,6 +27,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.max.results import Batch, BatchResult, DaySummary
 from gospublic.orchestration.assets import MAX_RAW, record_counts
+from gospublic.orchestration.deadlines import network_day_deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
     MAX_ACTIVE_TASKS,
@@ -36,17 +38,19 @@ from gospublic.orchestration.defaults import (
 from gospublic.orchestration.failures import fail_fast
 
 MAX_POOL = "max_api"
+SCHEDULE = "40 23 * * *"  # Moscow: after vk_pages 23:30, ok_pages 23:35
 
 
 @dag(
     dag_id="max_pages",
-    description="Lands the day's MAX channels and posts in the lake: daily at 23:30, Moscow time",
-    schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
+    description="Lands the day's MAX channels and posts in the lake: daily at 23:40, Moscow time",
+    schedule=CronTriggerTimetable(SCHEDULE, timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
     max_active_tasks=MAX_ACTIVE_TASKS,
+    deadline=network_day_deadline("MAX", SCHEDULE),
     tags=["gospublic", "max", "extract"],
     doc_md=__doc__,
     default_args=default_args(),

@@ -6,8 +6,9 @@ count (`group.getInfo`) and its topics with their metrics (`mediatopic.getTopics
 signed REST API with the `gospublic_ok` connection (docs/networks.md, "OK").
 
 * **Partition:** one Moscow calendar day `dt` (the run's logical date in Moscow), scheduled at
-  23:30 Moscow time as `vk_pages` is; the pages are those official on `dt` in `core.dim_page`
-  (network `ok`, the group id in `screen_name`), so the registry must be loaded first.
+  23:35 Moscow time, staggered after `vk_pages` (23:30), due by 03:00 Moscow (a Deadline Alert);
+  the pages are those official on `dt` in `core.dim_page` (network `ok`, the group id in
+  `screen_name`), so the registry must be loaded first.
 * **Lake only:** answers land in `raw/ok/<method>/dt=…/run=…/`; `land` writes the run's manifest
   with its checks' verdict and moves the day's `latest.json` to it only when it passed them. The
   load into staging, core and the marts comes with issue 28's later parts.
@@ -26,6 +27,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from gospublic.ok.results import Batch, BatchResult, DaySummary
 from gospublic.orchestration.assets import OK_RAW, record_counts
+from gospublic.orchestration.deadlines import network_day_deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
     MAX_ACTIVE_TASKS,
@@ -36,17 +38,19 @@ from gospublic.orchestration.defaults import (
 from gospublic.orchestration.failures import fail_fast
 
 OK_POOL = "ok_api"
+SCHEDULE = "35 23 * * *"  # Moscow: after vk_pages 23:30
 
 
 @dag(
     dag_id="ok_pages",
-    description="Lands the day's OK pages and topics in the lake: daily at 23:30, Moscow time",
-    schedule=CronTriggerTimetable("30 23 * * *", timezone="Europe/Moscow"),
+    description="Lands the day's OK pages and topics in the lake: daily at 23:35, Moscow time",
+    schedule=CronTriggerTimetable(SCHEDULE, timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
     max_active_tasks=MAX_ACTIVE_TASKS,
+    deadline=network_day_deadline("OK", SCHEDULE),
     tags=["gospublic", "ok", "extract"],
     doc_md=__doc__,
     default_args=default_args(),

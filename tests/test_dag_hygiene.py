@@ -108,7 +108,7 @@ def test_every_pool_a_task_uses_is_created_by_init(production_dagbag) -> None:
         for task in dag.tasks
         if task.pool and task.pool != "default_pool"
     }
-    assert {"vk_api", "ok_api", "max_api"} <= pools
+    assert {"vk_api", "ok_api", "max_api", "tg_api"} <= pools
     compose = (PROJECT / "docker-compose.yml").read_text()
     makefile = (PROJECT / "Makefile").read_text()
     for pool in pools:
@@ -150,8 +150,9 @@ def test_each_dag_and_task_has_a_timeout_and_one_writer_at_a_time(production_dag
             assert task.execution_timeout * (task.retries + 1) < dag.dagrun_timeout, (dag_id, task.task_id)
 
 
-def test_deadlines_of_the_rating_and_the_vk_day(production_dagbag) -> None:
-    """The rating by the 3rd, 12:00 Moscow (run at 06:00); the VK day by 03:00 (run at 23:30)."""
+def test_deadlines_of_the_rating_and_the_network_days(production_dagbag) -> None:
+    """The rating by the 3rd, 12:00 Moscow (run at 06:00); each network's day by 03:00 the next
+    morning, the network DAGs staggered: VK at 23:30, OK 23:35, MAX 23:40, Telegram 23:45."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -166,6 +167,18 @@ def test_deadlines_of_the_rating_and_the_vk_day(production_dagbag) -> None:
         ),
         "vk_pages": (
             datetime(2025, 12, 1, 23, 30, tzinfo=moscow),
+            datetime(2025, 12, 2, 3, 0, tzinfo=moscow),
+        ),
+        "ok_pages": (
+            datetime(2025, 12, 1, 23, 35, tzinfo=moscow),
+            datetime(2025, 12, 2, 3, 0, tzinfo=moscow),
+        ),
+        "max_pages": (
+            datetime(2025, 12, 1, 23, 40, tzinfo=moscow),
+            datetime(2025, 12, 2, 3, 0, tzinfo=moscow),
+        ),
+        "tg_pages": (
+            datetime(2025, 12, 1, 23, 45, tzinfo=moscow),
             datetime(2025, 12, 2, 3, 0, tzinfo=moscow),
         ),
     }

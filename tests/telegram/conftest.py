@@ -95,8 +95,8 @@ class TgWorldFiles:
 
 
 def run_time(day: date) -> datetime:
-    """The scheduled moment of ``day``'s run: 23:30 Moscow time."""
-    return datetime.combine(day, time(23, 30), MOSCOW)
+    """The scheduled moment of ``day``'s tg_pages run: 23:45 Moscow time."""
+    return datetime.combine(day, time(23, 45), MOSCOW)
 
 
 def day_end(day: date) -> datetime:

@@ -4,7 +4,7 @@ data, not on clocks, and lineage runs from the loads through the marts to the pu
     registry, vk_pages, incidents_ingest ──▶ REGISTRY, VK_PAGES, INCIDENTS
     warehouse_build (scheduled on them)  ──▶ MARTS
     monthly_rating (cron, the 3rd; MARTS as inlets) ──▶ RATING (its tables) + RATING_PUBLICATION
-    ok_pages, max_pages (lake only, issue 28)     ──▶ OK_RAW, MAX_RAW
+    ok_pages, max_pages, tg_pages (lake only, issue 28) ──▶ OK_RAW, MAX_RAW, TG_RAW
 """
 
 from __future__ import annotations
@@ -56,11 +56,13 @@ RATING_PUBLICATION = Asset(
 )
 
 
-def raw_asset(network: str) -> Asset:
-    """A network's raw answers in the lake (``raw/<network>/``): its event says a run's day landed
-    and passed its checks (the day's ``latest.json`` moved to it)."""
-    return Asset(name=f"raw/{network}", group="lake", extra={"lake_prefix": f"raw/{network}/"})
+def raw_asset(network: str, folder: str | None = None) -> Asset:
+    """A network's raw answers in the lake (``raw/<folder>/``, the folder named as the network
+    unless given): its event says a run's day landed and passed its checks (the day's
+    ``latest.json`` moved to it)."""
+    return Asset(name=f"raw/{network}", group="lake", extra={"lake_prefix": f"raw/{folder or network}/"})
 
 
 OK_RAW = raw_asset("ok")
 MAX_RAW = raw_asset("max")
+TG_RAW = raw_asset("tg", "telegram")  # named by the registry's code; the lake's folder is raw/telegram

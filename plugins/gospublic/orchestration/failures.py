@@ -25,6 +25,7 @@ NON_RETRYABLE: dict[str, str] = {
     "gospublic.vk.load.ManifestNotPassedError": "the day's manifest did not pass its checks",
     "gospublic.ok.daily.TooManyFailedPagesError": "the OK run did not pass its checks",
     "gospublic.max.daily.TooManyFailedPagesError": "the MAX run did not pass its checks",
+    "gospublic.telegram.daily.TooManyFailedPagesError": "the Telegram run did not pass its checks",
     "gospublic.infra.mart_contract.ContractError": "a mart breaks its contract",
     "gospublic.infra.model_graph.ModelGraphError": "invalid model graph",
     "gospublic.infra.model_graph.ModelParamsError": "invalid model parameters",
