@@ -38,6 +38,7 @@ import pandas as pd
 
 from gospublic.infra.connections import redacted
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_results import DaySummary
 from gospublic.infra.warehouse import Warehouse, writer
 
 log = logging.getLogger(__name__)
@@ -286,9 +287,8 @@ class NetworkDay:
         )
 
     @staticmethod
-    def summarize(manifest: Mapping[str, Any], recorded: int) -> dict[str, Any]:
-        """A run's summary (a ``DaySummary``) from its manifest (``recorded``: its errors written
-        to the warehouse)."""
+    def summarize(manifest: Mapping[str, Any], recorded: int) -> DaySummary:
+        """A run's summary from its manifest (``recorded``: its errors written to the warehouse)."""
         batches = manifest["batches"]
         return {
             "dt": manifest["dt"],
@@ -322,7 +322,7 @@ class NetworkDay:
         *,
         max_failed_share: float = MAX_FAILED_SHARE,
         max_giveup_share: float = MAX_GIVEUP_SHARE,
-    ) -> dict[str, Any]:
+    ) -> DaySummary:
         """Land, record the errors and check at once: write the run's manifest (``latest.json``
         only when it passed its checks), record its errors in ``audit.extract_errors``, and fail
         when it did not pass."""
@@ -399,7 +399,7 @@ class NetworkDay:
         with Warehouse.from_connection() as warehouse:
             return self.record_errors(warehouse, self.lake.read_manifest(Lake.from_connection(), dt, run_id))
 
-    def check_step(self, logical_date: datetime, run_id: str, recorded: int) -> dict[str, Any]:
+    def check_step(self, logical_date: datetime, run_id: str, recorded: int) -> DaySummary:
         """The run's summary (``recorded``: its errors written); fails when it did not pass its checks."""
         manifest = self.lake.read_manifest(Lake.from_connection(), partition_date(logical_date), run_id)
         summary = self.summarize(manifest, recorded)
@@ -408,7 +408,7 @@ class NetworkDay:
 
     def finish_step(
         self, logical_date: datetime, run_id: str, outcomes: Sequence[Mapping[str, Any]]
-    ) -> dict[str, Any]:
+    ) -> DaySummary:
         """Write the run's manifest and record its errors; fail when it did not pass its checks."""
         with Warehouse.from_connection() as warehouse:
             return self.finish(

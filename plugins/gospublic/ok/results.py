@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
+
+from gospublic.infra.network_results import BatchResult, DaySummary
+
+__all__ = ["Batch", "BatchResult", "DayPlan", "DaySummary"]
 
 
 class Batch(TypedDict):
@@ -18,27 +22,3 @@ class DayPlan(TypedDict):
     pages: int
     window_start: str
     batches: list[Batch]
-
-
-class BatchResult(TypedDict):
-    """A batch's outcome (``gospublic.ok.extract.BatchOutcome`` as a dict) and its requests."""
-
-    batch: int
-    pages: int
-    window_start: str
-    files: dict[str, str]
-    calls: dict[str, int]
-    errors: list[dict[str, Any]]
-    requests: int
-
-
-class DaySummary(TypedDict):
-    dt: str
-    run_id: str
-    status: str
-    pages: int
-    failed_pages: int
-    given_up_pages: int
-    complete: bool
-    calls: dict[str, int]
-    errors_recorded: int

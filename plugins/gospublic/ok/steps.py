@@ -14,7 +14,7 @@ from typing import cast
 from gospublic.infra.lake import Lake
 from gospublic.ok import daily
 from gospublic.ok.client import OkClient
-from gospublic.ok.results import Batch, BatchResult, DaySummary
+from gospublic.ok.results import Batch, BatchResult
 
 
 def plan(logical_date: datetime) -> list[Batch]:
@@ -28,16 +28,8 @@ def extract(batch: Batch, logical_date: datetime, run_id: str) -> BatchResult:
     return daily.extract(client, lake, batch, daily.partition_date(logical_date), run_id)
 
 
-def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> DaySummary:
-    """Write the run's manifest and record its errors; fail when it did not pass its checks."""
-    return cast(DaySummary, daily.DAY.finish_step(logical_date, run_id, outcomes))
-
-
-def check(logical_date: datetime, run_id: str, recorded: int) -> DaySummary:
-    """The run's summary (``recorded``: its errors written); fails when it did not pass its checks."""
-    return cast(DaySummary, daily.DAY.check_step(logical_date, run_id, recorded))
-
-
-# The run's manifest written (its key), its errors recorded (the rows written; again from the
-# day's latest manifest without a run id), as every network's.
+# Every network's: the run's manifest written (its key in the lake), its errors recorded (the rows
+# written; again from the day's latest manifest without a run id), its summary checked (fails when
+# it did not pass), or the three at once.
 land, record_errors = daily.DAY.land_step, daily.DAY.record_errors_step
+check, finish = daily.DAY.check_step, daily.DAY.finish_step

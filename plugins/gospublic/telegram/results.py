@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
+
+from gospublic.infra import network_results
+from gospublic.infra.network_results import DaySummary
+
+__all__ = ["Batch", "BatchResult", "DayPlan", "DaySummary"]
 
 
 class Batch(TypedDict):
@@ -20,27 +25,7 @@ class DayPlan(TypedDict):
     batches: list[Batch]
 
 
-class BatchResult(TypedDict):
-    """A batch's outcome (``gospublic.telegram.extract.BatchOutcome`` as a dict), its requests
-    and the FLOOD_WAIT seconds it sat out."""
+class BatchResult(network_results.BatchResult):
+    """A batch's outcome, its requests and the FLOOD_WAIT seconds it sat out."""
 
-    batch: int
-    pages: int
-    window_start: str
-    files: dict[str, str]
-    calls: dict[str, int]
-    errors: list[dict[str, Any]]
-    requests: int
     flood_waited: float
-
-
-class DaySummary(TypedDict):
-    dt: str
-    run_id: str
-    status: str
-    pages: int
-    failed_pages: int
-    given_up_pages: int
-    complete: bool
-    calls: dict[str, int]
-    errors_recorded: int

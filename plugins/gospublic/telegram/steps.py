@@ -15,7 +15,7 @@ from typing import Any, cast
 from gospublic.infra.lake import Lake
 from gospublic.telegram import daily
 from gospublic.telegram.client import TelegramReader
-from gospublic.telegram.results import Batch, BatchResult, DaySummary
+from gospublic.telegram.results import Batch, BatchResult
 
 
 def plan(logical_date: datetime) -> list[Batch]:
@@ -31,16 +31,8 @@ def extract(batch: Batch, logical_date: datetime, run_id: str, **reader_options:
     return daily.extract(reader, lake, batch, daily.partition_date(logical_date), run_id)
 
 
-def finish(logical_date: datetime, run_id: str, outcomes: list[BatchResult]) -> DaySummary:
-    """Write the run's manifest and record its errors; fail when it did not pass its checks."""
-    return cast(DaySummary, daily.DAY.finish_step(logical_date, run_id, outcomes))
-
-
-def check(logical_date: datetime, run_id: str, recorded: int) -> DaySummary:
-    """The run's summary (``recorded``: its errors written); fails when it did not pass its checks."""
-    return cast(DaySummary, daily.DAY.check_step(logical_date, run_id, recorded))
-
-
-# The run's manifest written (its key), its errors recorded (the rows written; again from the
-# day's latest manifest without a run id), as every network's.
+# Every network's: the run's manifest written (its key in the lake), its errors recorded (the rows
+# written; again from the day's latest manifest without a run id), its summary checked (fails when
+# it did not pass), or the three at once.
 land, record_errors = daily.DAY.land_step, daily.DAY.record_errors_step
+check, finish = daily.DAY.check_step, daily.DAY.finish_step
