@@ -347,8 +347,22 @@ def run(args: argparse.Namespace) -> int:
         requests = ", ".join(f"{s.network} {s.requests()}" for s in running.by_dag.values())
     failures = sum(results)
     print(f"demo: requests answered by the sandboxes: {requests}")
+    _report_truth(args.data, args.month, days[-1] if args.days else None)
     print(f"demo: {len(results) - failures} of {len(results)} runs succeeded")
     return 1 if failures else 0
+
+
+def _report_truth(data: Path, month: str, last: date | None) -> None:
+    """Each network's subscribers and posts per page-day in the warehouse beside the truth
+    (``sandbox.demo_truth``); a comparison that cannot be made is said, and fails nothing."""
+    from sandbox.demo_truth import report
+
+    try:
+        lines = report(data, month, last)
+    except Exception as exc:  # the report is the demo's last word, not one of its runs
+        lines = [f"demo: truth not compared: {type(exc).__name__}: {exc}"]
+    for line in lines:
+        print(line, flush=True)
 
 
 def exports_by_day(data: Path) -> dict[date, list[Path]]:

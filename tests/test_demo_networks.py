@@ -29,6 +29,7 @@ SMALL_ARGS = ["--pages", "60", "--incidents", "300", "--bodies", "12", "--start-
 DAY = date(2025, 11, 2)
 # each extraction DAG's folder in the lake (Telegram's keeps its long name: docs/networks.md)
 RUN_LINE = re.compile(r"^\d+/\d+ (\S+ \S+): (\w+) in ", re.MULTILINE)
+TRUTH_LINE = re.compile(r"^demo: truth (\w+ \w+) of [^:]+: (reconciled|NOT reconciled)", re.MULTILINE)
 RAW = {"vk_pages": "raw/vk", "ok_pages": "raw/ok", "max_pages": "raw/max", "tg_pages": "raw/telegram"}
 
 
@@ -246,6 +247,35 @@ def test_the_demo_s_registry_loads_whole_with_its_max_channels(migrated, data: P
     assert {r["network"]: r["n"] for r in loaded} == expected and expected["max"] > 0
 
 
+# --- the month beside the truth ---------------------------------------------------------------
+
+
+def test_the_truth_tally_counts_each_kind_of_page_day() -> None:
+    from sandbox.demo_truth import tally
+
+    truth = {
+        ("p1", "2025-11-01"): 3,
+        ("p1", "2025-11-02"): 2,
+        ("p2", "2025-11-01"): 1,
+        ("p3", "2025-11-01"): 4,
+    }
+    found = {
+        ("p1", "2025-11-01"): 3,
+        ("p1", "2025-11-02"): 1,
+        ("p2", "2025-11-01"): 2,
+        ("p9", "2025-11-01"): 1,
+    }
+    counts = tally(truth, found, unreadable={"p3"})
+    assert (counts.equal, counts.differ, counts.missing, counts.unreadable, counts.extra) == (1, 2, 0, 1, 1)
+    assert not counts.reconciled
+    # the last day of the demo: fewer posts than the truth are those posted after its run
+    late = tally(truth, found, unreadable={"p3"}, last_day="2025-11-02")
+    assert (late.differ, late.late) == (1, 1)
+    whole = tally(truth, truth, unreadable=set())
+    assert whole.reconciled and whole.equal == 4
+    assert not tally(truth, {}, unreadable=set()).reconciled
+
+
 # --- one demo day, end to end -----------------------------------------------------------------
 
 
@@ -269,12 +299,20 @@ def test_one_demo_day_lands_every_network_in_the_lake(
     demo.main(["demo", "--data", str(data), "--month", MONTH, "--days", "1"])
 
     # the run lines: "3/7 ok_pages 2025-11-01: success in 5.6 s (27 OK requests)"
-    found = RUN_LINE.findall(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    found = RUN_LINE.findall(out)
     states = {label: state for label, state in found}
     networks = [d for d in demo.NETWORK_DAGS if dagbag.get_dag(d) is not None]
     assert {"ok_pages", "max_pages"} <= set(networks)
     for dag_id in ("registry", "vk_pages", *networks):
         assert states[f"{dag_id} {first}"] == "success", found
+    # the day beside the truth: VK's, and each network's whose DAG loads the warehouse
+    truth = dict(TRUTH_LINE.findall(out))
+    codes = {"vk_pages": "vk", "ok_pages": "ok", "max_pages": "max", "tg_pages": "tg"}
+    loading = ["vk_pages", *(d for d in networks if "load" in dagbag.get_dag(d).task_ids)]
+    for dag_id in loading:
+        for measure in ("subscribers", "posts"):
+            assert truth[f"{codes[dag_id]} {measure}"] == "reconciled", out
     lake = Lake.from_connection()
     for dag_id in ("vk_pages", *networks):
         prefix = RAW[dag_id]
