@@ -2,8 +2,9 @@
 -- latest observation (latest day, then time, then load) and its first observation the earliest,
 -- over every staged observation of it. The posts to rebuild are those observed on dt now or in the
 -- previous load of dt; one left with no observation disappears (as in 020_fct_post.sql's full scope).
--- staging.network_rebuild_posts lists them, each network its own rows, so the networks' loads never
--- meet (each takes its own writer lock: gospublic.<ok|max|telegram>.load).
+-- staging.network_rebuild_posts lists them, each network its own rows (every statement reads only the
+-- bound network's: another network's load leaves its rows there, committed), so the networks' loads
+-- never meet (each takes its own writer lock: gospublic.<ok|max|telegram>.load).
 DELETE FROM staging.network_rebuild_posts WHERE network = :network;
 
 INSERT INTO staging.network_rebuild_posts (network, page_key, post_key)
@@ -12,9 +13,11 @@ UNION
 SELECT network, page_key, post_key FROM staging.network_post_observations WHERE network = :network AND dt = :dt;
 
 DELETE FROM core.fct_network_post
-WHERE EXISTS (
+WHERE network = :network
+  AND EXISTS (
     SELECT 1 FROM staging.network_rebuild_posts AS k
-    WHERE k.network = core.fct_network_post.network
+    WHERE k.network = :network
+      AND k.network = core.fct_network_post.network
       AND k.page_key = core.fct_network_post.page_key
       AND k.post_key = core.fct_network_post.post_key
 );
@@ -35,7 +38,7 @@ FROM (
     WHERE s.network = :network
       AND EXISTS (
           SELECT 1 FROM staging.network_rebuild_posts AS k
-          WHERE k.network = s.network AND k.page_key = s.page_key AND k.post_key = s.post_key
+          WHERE k.network = :network AND k.page_key = s.page_key AND k.post_key = s.post_key
       )
 ) AS latest
 WHERE rn = 1;
