@@ -1,4 +1,5 @@
-"""Loads at once on PostgreSQL: two networks' loads share staging, core and audit tables but only
+"""Two networks' loads one after another keep each other's rows (both engines), and at once on
+PostgreSQL: two networks' loads share staging, core and audit tables but only
 their own partitions (and each its own rows of the work table), so they run side by side; two
 loads of one network take turns on its writer lock. Both give the tables one load after another
 gives. (On DuckDB one process writes a warehouse file at a time: loads cannot meet there.)"""
@@ -40,8 +41,6 @@ def tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
 def test_loads_of_two_networks_and_of_one_network_at_once(
     engine: str, ok_case: NetworkCase, max_case: NetworkCase, migrated: Warehouse
 ) -> None:
-    if engine != "postgres":
-        pytest.skip("DuckDB: one writing process at a time (the file lock); loads cannot meet")
     day = DAYS[-1]
     ok_case.extract(day, "manual__ok")
     max_case.extract(day, "manual__max")
@@ -56,6 +55,8 @@ def test_loads_of_two_networks_and_of_one_network_at_once(
         )
     for table in ("core.fct_network_page_daily", "core.fct_network_post", "audit.extract_errors"):
         assert {r[0] for r in before[table]} == {"ok", "max"}, table
+    if engine != "postgres":
+        return  # DuckDB: one writing process at a time (the file lock); its loads cannot meet
 
     def run(load: Callable[..., object]) -> object:
         with Warehouse.from_connection() as own:  # a connection of its own, as a task's process
@@ -65,9 +66,5 @@ def test_loads_of_two_networks_and_of_one_network_at_once(
         done = [pool.submit(run, load) for load in (load_ok, load_max, load_ok, load_max)]
         for future in done:
             future.result()
-    after = tables(migrated)
-    for table in TABLES:
-        a, b = set(before[table]), set(after[table])
-        assert a == b, repr((table, len(a), len(b), sorted(a - b, key=repr)[:2], sorted(b - a, key=repr)[:2]))
-    assert after == before
+    assert tables(migrated) == before
     assert repeated_keys(migrated) == {}
