@@ -15,12 +15,11 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox._admin import SandboxHandler, SimulatedClock, admin, parse_clock, send_json
+from sandbox._admin import RunningSandbox, SandboxHandler, SimulatedClock, admin, parse_clock, send_json
 from sandbox.vk_server.data import Dataset, load_dataset
 from sandbox.vk_server.errors import VkError
 from sandbox.vk_server.faults import Fault, FaultBook
@@ -231,33 +230,14 @@ class _Handler(SandboxHandler):
         send_json(self, status, payload, content_type)
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # many extraction workers connect at once
-    sandbox: VkSandbox
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
-
-
-class VkSandboxServer:
+class VkSandboxServer(RunningSandbox):
     """A running sandbox (background thread). Use as a context manager or call :meth:`stop`."""
 
+    thread_name = "vk-sandbox"
+    sandbox: VkSandbox
+
     def __init__(self, sandbox: VkSandbox, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sandbox = sandbox
-        self._http = _HttpServer((host, port), _Handler)
-        self._http.sandbox = sandbox
-        self.host, self.port = self._http.server_address[:2]
-        self._thread = threading.Thread(target=self._http.serve_forever, name="vk-sandbox", daemon=True)
-        self._thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def set_clock(self, now: str | int | float | datetime) -> int:
-        """Move the simulated clock (ISO string with offset, datetime or unix seconds)."""
-        return self.sandbox.set_clock(now)
+        super().__init__(sandbox, _Handler, host, port)
 
     @property
     def now(self) -> int:
@@ -269,29 +249,9 @@ class VkSandboxServer:
         ``inject("captcha", count=1, token="usr_a")``."""
         self.sandbox.faults.add(Fault(kind, **options))
 
-    def clear_faults(self) -> None:
-        self.sandbox.faults.clear()
-
     def seed_faults(self, seed: int | None) -> None:
         """Restart the draws of probabilistic faults from ``seed``."""
         self.sandbox.faults.seed(seed)
-
-    def stats(self) -> dict[str, Any]:
-        return self.sandbox.stats.snapshot()
-
-    def reset_stats(self) -> None:
-        self.sandbox.stats.reset()
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> VkSandboxServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def serve(
