@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import partition_date
 from gospublic.infra.network_load import (
     NetworkDayLoad,
     NetworkSource,
@@ -78,3 +79,14 @@ def load_day(
 ) -> NetworkDayLoad:
     """Load ``dt``'s Telegram channels from the day's latest manifest; counts per method."""
     return load_network_day(warehouse, lake, SOURCE, dt, dag_id=dag_id, task_id=task_id)
+
+
+def load_step(
+    logical_date: datetime, *, dag_id: str | None = None, task_id: str | None = None
+) -> NetworkDayLoad:
+    """What a DAG's ``load`` task runs (through the package's ``steps``): the run's day (its logical
+    date's Moscow day) from the lake into staging and core, with adapters of its own."""
+    with Warehouse.from_connection() as warehouse:
+        return load_day(
+            warehouse, Lake.from_connection(), partition_date(logical_date), dag_id=dag_id, task_id=task_id
+        )
