@@ -9,9 +9,14 @@ with the bot token of the `gospublic_max` connection (docs/networks.md, "MAX").
   23:40 Moscow time, staggered after `vk_pages` (23:30) and `ok_pages` (23:35), due by 03:00
   Moscow (a Deadline Alert); the channels are those official on `dt` in `core.dim_page` (network
   `max`, the chat id in `screen_name`), so the registry must be loaded first.
-* **Lake only:** answers land in `raw/max/<operation>/dt=…/run=…/`; `land` writes the run's
+* **Lake first:** answers land in `raw/max/<operation>/dt=…/run=…/`; `land` writes the run's
   manifest with its checks' verdict and moves the day's `latest.json` to it only when it passed
-  them. The load into staging, core and the marts comes with issue 28's later parts.
+  them.
+* **Load:** after `check`, `load` (pool `warehouse_writer`) reads the day's passed manifest from
+  the lake and replaces the network's day in `staging.network_*_observations`,
+  `core.fct_network_page_daily` and `core.fct_network_post` in one transaction (read = written +
+  rejected + duplicate per raw method in `audit.load_runs`); its Assets schedule
+  `warehouse_build`, whose marts carry the page's `network`.
 * **Pool:** `extract` (mapped over batches of channels) runs in `max_api` (1 slot per bot), so
   two tasks never share the bot's rate.
 * **Errors:** `record_errors` writes the run's errors to `audit.extract_errors` (network `max`,
@@ -25,8 +30,9 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.max.results import Batch, BatchResult, DaySummary
-from gospublic.orchestration.assets import MAX_RAW, record_counts
+from gospublic.orchestration.assets import MAX_RAW, NETWORK_PAGES, record_counts
 from gospublic.orchestration.deadlines import network_day_deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
@@ -43,7 +49,7 @@ SCHEDULE = "40 23 * * *"  # Moscow: after vk_pages 23:30, ok_pages 23:35
 
 @dag(
     dag_id="max_pages",
-    description="Lands the day's MAX channels and posts in the lake: daily at 23:40, Moscow time",
+    description="Lands the day's MAX channels and posts in the lake and core: daily at 23:40, Moscow time",
     schedule=CronTriggerTimetable(SCHEDULE, timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
@@ -102,10 +108,32 @@ def max_pages() -> None:
         record_counts(context["outlet_events"], [MAX_RAW], dict(summary))  # shown in the UI
         return summary
 
+    @task(outlets=NETWORK_PAGES, pool=WAREHOUSE_POOL)
+    @fail_fast
+    def load() -> NetworkDayLoad:
+        """The day's passed manifest from the lake into staging and core (one transaction)."""
+        from gospublic.max import steps
+
+        context = get_current_context()
+        loaded = steps.load(
+            context["logical_date"], dag_id=context["dag"].dag_id, task_id=context["task"].task_id
+        )
+        record_counts(  # shown on the Asset events in the UI
+            context["outlet_events"],
+            NETWORK_PAGES,
+            {
+                "network": loaded["network"],
+                "dt": loaded["dt"],
+                "extraction_errors": loaded["errors"],
+                "rows_rejected": sum(int(c["rejected"]) for c in loaded["counts"].values()),
+            },
+        )
+        return loaded
+
     landed = land(extract.expand(batch=plan()))
     recorded = record_errors()
     landed >> recorded
-    check(recorded)
+    check(recorded) >> load()
 
 
 max_pages()

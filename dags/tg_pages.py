@@ -11,9 +11,14 @@ docs/networks.md, "Telegram").
   23:45 Moscow time, staggered after `vk_pages` (23:30), `ok_pages` (23:35) and `max_pages`
   (23:40); the channels are those official on `dt` in `core.dim_page` (network `tg`, the
   username in `screen_name`), so the registry must be loaded first.
-* **Lake only:** answers land in `raw/telegram/<method>/dt=…/run=…/`; `land` writes the run's
+* **Lake first:** answers land in `raw/telegram/<method>/dt=…/run=…/`; `land` writes the run's
   manifest with its checks' verdict and moves the day's `latest.json` to it only when it passed
   them.
+* **Load:** after `check`, `load` (pool `warehouse_writer`) reads the day's passed manifest from
+  the lake and replaces the network's day in `staging.network_*_observations`,
+  `core.fct_network_page_daily` and `core.fct_network_post` in one transaction (read = written +
+  rejected + duplicate per raw method in `audit.load_runs`); its Assets schedule
+  `warehouse_build`, whose marts carry the page's `network`.
 * **Pool:** `extract` (mapped over batches of channels) runs in `tg_api` (1 slot per reading
   account), so two tasks never share the account's FLOOD_WAIT budget. FLOOD_WAITs are sat out
   within the connection's `max_flood_wait` and `flood_patience`.
@@ -30,7 +35,8 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from gospublic.orchestration.assets import TG_RAW, record_counts
+from gospublic.infra.network_results import NetworkDayLoad
+from gospublic.orchestration.assets import NETWORK_PAGES, TG_RAW, record_counts
 from gospublic.orchestration.deadlines import network_day_deadline
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
@@ -48,7 +54,7 @@ SCHEDULE = "45 23 * * *"  # Moscow: after vk_pages 23:30, ok_pages 23:35, max_pa
 
 @dag(
     dag_id="tg_pages",
-    description="Lands the day's Telegram channels and posts in the lake: daily at 23:45, Moscow time",
+    description="Lands the day's Telegram channels and posts in lake and core: daily at 23:45 Moscow time",
     schedule=CronTriggerTimetable(SCHEDULE, timezone="Europe/Moscow"),
     start_date=START_DATE,
     catchup=False,
@@ -107,10 +113,32 @@ def tg_pages() -> None:
         record_counts(context["outlet_events"], [TG_RAW], dict(summary))  # shown in the UI
         return summary
 
+    @task(outlets=NETWORK_PAGES, pool=WAREHOUSE_POOL)
+    @fail_fast
+    def load() -> NetworkDayLoad:
+        """The day's passed manifest from the lake into staging and core (one transaction)."""
+        from gospublic.telegram import steps
+
+        context = get_current_context()
+        loaded = steps.load(
+            context["logical_date"], dag_id=context["dag"].dag_id, task_id=context["task"].task_id
+        )
+        record_counts(  # shown on the Asset events in the UI
+            context["outlet_events"],
+            NETWORK_PAGES,
+            {
+                "network": loaded["network"],
+                "dt": loaded["dt"],
+                "extraction_errors": loaded["errors"],
+                "rows_rejected": sum(int(c["rejected"]) for c in loaded["counts"].values()),
+            },
+        )
+        return loaded
+
     landed = land(extract.expand(batch=plan()))
     recorded = record_errors()
     landed >> recorded
-    check(recorded)
+    check(recorded) >> load()
 
 
 tg_pages()

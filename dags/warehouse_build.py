@@ -4,7 +4,8 @@
 Builds the marts — the BI contract in schema `mart` ([docs/data-dictionary.md](docs/data-dictionary.md))
 — from `core`, month by month.
 
-* **Trigger:** every update of the VK or incident tables (Assets), and by hand for any month
+* **Trigger:** every update of the pages' tables (VK's, and OK's, MAX's and Telegram's
+  `core.fct_network_*`) or the incident tables (Assets), and by hand for any month
   (`{"month": "2025-11"}`). Without a month it rebuilds the Moscow month of the run and the month
   before (month-end exports arrive on the 1st).
 * **Steps:** per-incident timing (calendar and working hours on the production calendar in the
@@ -21,7 +22,7 @@ from __future__ import annotations
 from airflow.sdk import AssetAny, dag, get_current_context, task
 
 from gospublic.marts.results import MonthBuilt
-from gospublic.orchestration.assets import INCIDENTS, MARTS, VK_PAGES
+from gospublic.orchestration.assets import INCIDENTS, MARTS, NETWORK_PAGES, VK_PAGES
 from gospublic.orchestration.defaults import (
     DAGRUN_TIMEOUT,
     MAX_ACTIVE_TASKS,
@@ -35,8 +36,8 @@ from gospublic.orchestration.failures import fail_fast
 
 @dag(
     dag_id="warehouse_build",
-    description="Rebuilds the marts of the months whose VK or incident tables changed",
-    schedule=AssetAny(*VK_PAGES, *INCIDENTS),
+    description="Rebuilds the marts of the months whose pages (any network) or incidents changed",
+    schedule=AssetAny(*VK_PAGES, *NETWORK_PAGES, *INCIDENTS),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

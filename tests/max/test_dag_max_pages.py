@@ -49,7 +49,7 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
 
     assert run.state == "success"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert set(states) == {"plan", "extract", "land", "record_errors", "check"}
+    assert set(states) == {"plan", "extract", "land", "record_errors", "check", "load"}
     assert set(states.values()) == {"success"}, states
 
     # the day's latest.json points at this run's manifest, whose files are the day's answers
@@ -73,6 +73,21 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
     assert {str(c["chat_id"]): c["participants_count"] for c in chats} == {
         chat: truth[chat] for chat in pages if chat not in unreadable
     }
+
+    # the load: the day's subscribers in core are the lake's (the sandbox's truth)
+    core = migrated.query(
+        "SELECT page_key, subscribers FROM core.fct_network_page_daily WHERE network = :network AND dt = :dt",
+        {"network": "max", "dt": DAY},
+    )
+    assert {r["page_key"]: r["subscribers"] for r in core} == {
+        chat: truth[chat] for chat in pages if chat not in unreadable
+    }
+    assert (
+        migrated.scalar(
+            "SELECT COUNT(*) FROM core.fct_network_post WHERE network = :network", {"network": "max"}
+        )
+        > 0
+    )
 
     # the run's errors: each channel that did not admit the bot, for both operations, under this run
     found = migrated.query(ERRORS, {"dt": DAY})

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from gospublic.infra.lake import Lake, LakeError
-from gospublic.infra.network_load import ManifestNotPassedError, NetworkDayLoad
+from gospublic.infra.network_load import ManifestNotPassedError
+from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.infra.warehouse import Warehouse
 from gospublic.marts.build import build_month
 from gospublic.marts.check import check_month

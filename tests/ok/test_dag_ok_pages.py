@@ -1,6 +1,6 @@
 """ok_pages end to end: one day run with dag.test() against the OK sandbox, on DuckDB and
 PostgreSQL: the day's files in the lake under the run's manifest, and the run's rows in
-``audit.extract_errors``."""
+``audit.extract_errors``; the load task puts the day in core."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
 
     assert run.state == "success"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert set(states) == {"plan", "extract", "land", "record_errors", "check"}
+    assert set(states) == {"plan", "extract", "land", "record_errors", "check", "load"}
     assert set(states.values()) == {"success"}, states
 
     # the day's latest.json points at this run's manifest, whose files are the day's answers
@@ -64,6 +64,21 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
         for g in line["response"]
     }
     assert members == ok_world.subscribers(DAY)
+
+    # the load: the day's subscribers in core are the lake's (the sandbox's truth)
+    core = migrated.query(
+        "SELECT page_key, subscribers FROM core.fct_network_page_daily WHERE network = :network AND dt = :dt",
+        {"network": "ok", "dt": DAY},
+    )
+    assert {r["page_key"]: r["subscribers"] for r in core} == {
+        str(k): v for k, v in ok_world.subscribers(DAY).items()
+    }
+    assert (
+        migrated.scalar(
+            "SELECT COUNT(*) FROM core.fct_network_post WHERE network = :network", {"network": "ok"}
+        )
+        > 0
+    )
 
     # the run's errors: each closed page once, as OK's own page error, under this run
     rows = migrated.query(ERRORS, {"dt": DAY})

@@ -59,7 +59,7 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
 
     assert run.state == "success"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert set(states) == {"plan", "extract", "land", "record_errors", "check"}
+    assert set(states) == {"plan", "extract", "land", "record_errors", "check", "load"}
     assert set(states.values()) == {"success"}, states
 
     # the day's latest.json points at this run's manifest, whose files are the day's answers
@@ -73,6 +73,21 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
         assert all(run_lake.exists(k) for k in keys), keys
     truth = tg_world.subscribers(DAY)
     assert subscribers(run_lake) == {name: n for name, n in truth.items() if name not in reasons}
+
+    # the load: the day's subscribers in core are the lake's (the sandbox's truth)
+    core = migrated.query(
+        "SELECT page_key, subscribers FROM core.fct_network_page_daily WHERE network = :network AND dt = :dt",
+        {"network": "tg", "dt": DAY},
+    )
+    assert {r["page_key"]: r["subscribers"] for r in core} == {
+        name: n for name, n in truth.items() if name not in reasons
+    }
+    assert (
+        migrated.scalar(
+            "SELECT COUNT(*) FROM core.fct_network_post WHERE network = :network", {"network": "tg"}
+        )
+        > 0
+    )
     expected = expected_posts(tg_world, installed)
     assert posts(run_lake) == expected and sum(expected.values()) > 50
     assert installed.requests["messages.getHistory"] >= len(pages) - len(reasons)

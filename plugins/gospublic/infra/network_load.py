@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +29,7 @@ import pyarrow as pa
 from gospublic.infra.audit import LoadRun
 from gospublic.infra.lake import Lake
 from gospublic.infra.load_skeleton import PartitionLoad
+from gospublic.infra.network_results import MethodCounts, NetworkDayLoad
 from gospublic.infra.warehouse import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
@@ -108,25 +109,6 @@ class NetworkSource:
 
 class ManifestNotPassedError(RuntimeError):
     """The day's manifest names a run that did not pass its checks: loading it would lose data."""
-
-
-class MethodCounts(TypedDict):
-    read: int
-    written: int
-    rejected: int
-    duplicate: int
-    before_window: int
-    error_answers: int
-
-
-class NetworkDayLoad(TypedDict):
-    """What a network's day load returns."""
-
-    network: str
-    dt: str
-    run_id: str
-    counts: dict[str, MethodCounts]
-    errors: int
 
 
 @dataclass

@@ -30,3 +30,24 @@ class DaySummary(TypedDict):
     complete: bool
     calls: dict[str, int]
     errors_recorded: int
+
+
+class MethodCounts(TypedDict):
+    """One raw method's rows of a network day's load: read = written + rejected + duplicate."""
+
+    read: int
+    written: int
+    rejected: int
+    duplicate: int
+    before_window: int
+    error_answers: int
+
+
+class NetworkDayLoad(TypedDict):
+    """What a network's day load returns."""
+
+    network: str
+    dt: str
+    run_id: str
+    counts: dict[str, MethodCounts]
+    errors: int

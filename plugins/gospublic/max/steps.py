@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import cast
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.max import daily
 from gospublic.max.client import MaxClient
 from gospublic.max.results import Batch, BatchResult
@@ -33,3 +34,10 @@ def extract(batch: Batch, logical_date: datetime, run_id: str) -> BatchResult:
 # it did not pass), or the three at once.
 land, record_errors = daily.DAY.land_step, daily.DAY.record_errors_step
 check, finish = daily.DAY.check_step, daily.DAY.finish_step
+
+
+def load(logical_date: datetime, *, dag_id: str | None = None, task_id: str | None = None) -> NetworkDayLoad:
+    """The day's passed manifest from the lake into staging and core, in one transaction."""
+    from gospublic.max.load import load_step
+
+    return load_step(logical_date, dag_id=dag_id, task_id=task_id)

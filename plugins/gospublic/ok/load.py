@@ -16,7 +16,6 @@ from typing import Any
 from gospublic.infra.lake import Lake
 from gospublic.infra.network_day import partition_date
 from gospublic.infra.network_load import (
-    NetworkDayLoad,
     NetworkSource,
     PageItem,
     PostItem,
@@ -24,6 +23,7 @@ from gospublic.infra.network_load import (
     from_epoch_ms,
     load_network_day,
 )
+from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.ok.errors import error_rows
 from gospublic.ok.extract import GROUP_INFO, TOPICS, read_manifest

@@ -2,9 +2,9 @@
 data, not on clocks, and lineage runs from the loads through the marts to the publication.
 
     registry, vk_pages, incidents_ingest ──▶ REGISTRY, VK_PAGES, INCIDENTS
-    warehouse_build (scheduled on them)  ──▶ MARTS
+    warehouse_build (scheduled on them and NETWORK_PAGES) ──▶ MARTS
     monthly_rating (cron, the 3rd; MARTS as inlets) ──▶ RATING (its tables) + RATING_PUBLICATION
-    ok_pages, max_pages, tg_pages (lake only, issue 28) ──▶ OK_RAW, MAX_RAW, TG_RAW
+    ok_pages, max_pages, tg_pages        ──▶ OK_RAW, MAX_RAW, TG_RAW (lake), NETWORK_PAGES (core)
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def record_counts(outlet_events: Any, assets: Iterable[Asset], counts: Mapping[s
 REGISTRY = pipeline_assets("registry")
 VK_PAGES = pipeline_assets("vk")
 INCIDENTS = pipeline_assets("incidents")
+# The OK, MAX and Telegram pages' core facts, updated by each of ok_pages, max_pages, tg_pages.
+NETWORK_PAGES = pipeline_assets("networks")
 MARTS = pipeline_assets("marts")
 # The rating's snapshot tables and its publication in the lake (publish/rating/YYYY-MM/<methodology>/
 # rev-N and latest.json beside): one Asset for every methodology, the event's extra names them.

@@ -17,13 +17,13 @@ from typing import Any
 from gospublic.infra.lake import Lake
 from gospublic.infra.network_day import partition_date
 from gospublic.infra.network_load import (
-    NetworkDayLoad,
     NetworkSource,
     PageItem,
     PostItem,
     as_int,
     load_network_day,
 )
+from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.telegram.errors import NETWORK, error_rows
 from gospublic.telegram.extract import FULL, HISTORY, read_manifest
