@@ -683,51 +683,55 @@ COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that
 COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
 
 CREATE TABLE mart.rating_base (
-    org_id                         VARCHAR NOT NULL,
-    "month"                        DATE    NOT NULL,
-    region_code                    VARCHAR NOT NULL,
-    rating_group                   VARCHAR,
-    incidents                      INTEGER NOT NULL,
-    incidents_im                   INTEGER NOT NULL,
-    incidents_pos                  INTEGER NOT NULL,
-    answered_share                 DOUBLE,
-    overdue_share                  DOUBLE,
-    im_overdue_share               DOUBLE,
-    pos_overdue_share              DOUBLE,
-    answer_hours_mean              DOUBLE,
-    im_answer_work_hours_median    DOUBLE,
-    im_reaction_work_hours_median  DOUBLE,
-    pos_answer_hours_mean          DOUBLE,
-    satisfaction_avg               DOUBLE,
-    satisfied_share                DOUBLE,
-    pos_satisfaction_avg           DOUBLE,
-    pos_satisfied_share            DOUBLE,
-    answers_assessed               INTEGER NOT NULL,
-    formal_share                   DOUBLE,
-    no_specifics_share             DOUBLE,
-    impolite_share                 DOUBLE,
-    redirect_share                 DOUBLE,
-    template_share                 DOUBLE,
-    pages                          INTEGER NOT NULL,
-    posts_per_week                 DOUBLE,
-    compliance_score               DOUBLE,
-    engagement_rate_pct            DOUBLE,
-    replied_share                  DOUBLE,
-    photo_video_share              DOUBLE,
-    kind                           VARCHAR,
-    im_answered_share              DOUBLE,
-    pos_answered_share             DOUBLE,
-    im_answer_hours_median         DOUBLE,
-    im_answer_hours_mean           DOUBLE,
-    im_answer_work_hours_mean      DOUBLE,
-    pos_answer_hours_median        DOUBLE,
-    pos_answer_work_days_median    DOUBLE,
-    pos_answer_work_days_mean      DOUBLE,
-    im_satisfaction_avg            DOUBLE,
-    im_satisfied_share             DOUBLE,
-    rated                          INTEGER,
-    im_rated                       INTEGER,
-    pos_rated                      INTEGER,
+    org_id                            VARCHAR NOT NULL,
+    "month"                           DATE    NOT NULL,
+    region_code                       VARCHAR NOT NULL,
+    rating_group                      VARCHAR,
+    incidents                         INTEGER NOT NULL,
+    incidents_im                      INTEGER NOT NULL,
+    incidents_pos                     INTEGER NOT NULL,
+    answered_share                    DOUBLE,
+    overdue_share                     DOUBLE,
+    im_overdue_share                  DOUBLE,
+    pos_overdue_share                 DOUBLE,
+    answer_hours_mean                 DOUBLE,
+    im_answer_work_hours_median       DOUBLE,
+    im_reaction_work_hours_median     DOUBLE,
+    pos_answer_hours_mean             DOUBLE,
+    satisfaction_avg                  DOUBLE,
+    satisfied_share                   DOUBLE,
+    pos_satisfaction_avg              DOUBLE,
+    pos_satisfied_share               DOUBLE,
+    answers_assessed                  INTEGER NOT NULL,
+    formal_share                      DOUBLE,
+    no_specifics_share                DOUBLE,
+    impolite_share                    DOUBLE,
+    redirect_share                    DOUBLE,
+    template_share                    DOUBLE,
+    pages                             INTEGER NOT NULL,
+    posts_per_week                    DOUBLE,
+    compliance_score                  DOUBLE,
+    engagement_rate_pct               DOUBLE,
+    replied_share                     DOUBLE,
+    photo_video_share                 DOUBLE,
+    kind                              VARCHAR,
+    im_answered_share                 DOUBLE,
+    pos_answered_share                DOUBLE,
+    im_answer_hours_median            DOUBLE,
+    im_answer_hours_mean              DOUBLE,
+    im_answer_work_hours_mean         DOUBLE,
+    pos_answer_hours_median           DOUBLE,
+    pos_answer_work_days_median       DOUBLE,
+    pos_answer_work_days_mean         DOUBLE,
+    im_satisfaction_avg               DOUBLE,
+    im_satisfied_share                DOUBLE,
+    rated                             INTEGER,
+    im_rated                          INTEGER,
+    pos_rated                         INTEGER,
+    pages_all_networks                INTEGER,
+    posts_per_week_all_networks       DOUBLE,
+    engagement_rate_pct_all_networks  DOUBLE,
+    photo_video_share_all_networks    DOUBLE,
     PRIMARY KEY(org_id, "month")
 );
 COMMENT ON TABLE mart.rating_base IS 'Everything a rating methodology may score, per body and month; indicators of config/methodologies are columns of this table or arithmetic over them. Shares over both sources are weighted by incidents, quality shares by assessed answers. Grain: one row per body and month (bodies with incidents or an official page that month).';
@@ -757,7 +761,7 @@ COMMENT ON COLUMN mart.rating_base.impolite_share IS 'share of impolite answers'
 COMMENT ON COLUMN mart.rating_base.redirect_share IS 'share of redirecting answers';
 COMMENT ON COLUMN mart.rating_base.template_share IS 'share of template answers';
 COMMENT ON COLUMN mart.rating_base.pages IS 'official VK pages of the body in the month';
-COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'posts a week, averaged over the body''s pages';
+COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'posts a week, averaged over the body''s VK pages';
 COMMENT ON COLUMN mart.rating_base.compliance_score IS 'page compliance score 0–100, averaged over the body''s pages';
 COMMENT ON COLUMN mart.rating_base.engagement_rate_pct IS 'engagement rate %, averaged over the body''s pages';
 COMMENT ON COLUMN mart.rating_base.replied_share IS 'citizens'' comments answered by the body''s pages ÷ comments';
@@ -776,6 +780,10 @@ COMMENT ON COLUMN mart.rating_base.im_satisfied_share IS 'share of satisfied rat
 COMMENT ON COLUMN mart.rating_base.rated IS 'citizens'' ratings behind satisfaction_avg and satisfied_share, both sources';
 COMMENT ON COLUMN mart.rating_base.im_rated IS 'citizens'' ratings, IM';
 COMMENT ON COLUMN mart.rating_base.pos_rated IS 'citizens'' ratings, ПОС';
+COMMENT ON COLUMN mart.rating_base.pages_all_networks IS 'official pages of the body in the month on every network (VK, OK, MAX, Telegram); empty for months built before migration 0029';
+COMMENT ON COLUMN mart.rating_base.posts_per_week_all_networks IS 'posts a week (posts × 7 ÷ days of the month), averaged over the body''s pages on every network';
+COMMENT ON COLUMN mart.rating_base.engagement_rate_pct_all_networks IS 'engagement rate %, averaged over the body''s pages on every network that gives likes, comments or reposts (others left out)';
+COMMENT ON COLUMN mart.rating_base.photo_video_share_all_networks IS 'share of posts with photo or video, averaged over the body''s pages on every network that reports media (others left out)';
 
 CREATE TABLE mart.rating_indicator (
     snapshot_id      VARCHAR NOT NULL,
@@ -988,7 +996,7 @@ CREATE VIEW mart_ru.page_compliance_monthly AS
 COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик VK и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
 
 CREATE VIEW mart_ru.rating_base AS
-    SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.region_code AS "Код региона", t.rating_group AS "Группа по реестру", t.incidents AS "Поступило сообщений", t.incidents_im AS "Из них ИМ", t.incidents_pos AS "Из них ПОС", CAST((t.answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, %", CAST((t.overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, %", CAST((t.im_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ИМ, %", CAST((t.pos_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ПОС, %", t.answer_hours_mean AS "Среднее время ответа (ИМ и ПОС), ч", t.im_answer_work_hours_median AS "Медиана ответа, ИМ, рабочих ч", t.im_reaction_work_hours_median AS "Медиана реакции, ИМ, рабочих ч", t.pos_answer_hours_mean AS "Среднее время ответа, ПОС, ч", t.satisfaction_avg AS "Средняя оценка", CAST((t.satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, %", t.pos_satisfaction_avg AS "Средняя оценка, ПОС", CAST((t.pos_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ПОС, %", t.answers_assessed AS "Оценено ответов", CAST((t.formal_share * 100) AS DECIMAL(9, 1)) AS "Доля формальных ответов, %", CAST((t.no_specifics_share * 100) AS DECIMAL(9, 1)) AS "Доля ответов без конкретики, %", CAST((t.impolite_share * 100) AS DECIMAL(9, 1)) AS "Доля невежливых ответов, %", CAST((t.redirect_share * 100) AS DECIMAL(9, 1)) AS "Доля переадресаций, %", CAST((t.template_share * 100) AS DECIMAL(9, 1)) AS "Доля шаблонных ответов, %", t.pages AS "Госпабликов", t.posts_per_week AS "Публикаций в неделю", t.compliance_score AS "Балл соответствия госпабликов", t.engagement_rate_pct AS "Вовлечённость (ER), %", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.kind AS "Тип органа", CAST((t.im_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ИМ, %", CAST((t.pos_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ПОС, %", t.im_answer_hours_median AS "Медианное время ответа, ИМ, ч", t.im_answer_hours_mean AS "Среднее время ответа, ИМ, ч", t.im_answer_work_hours_mean AS "Среднее время ответа, ИМ, рабочих ч", t.pos_answer_hours_median AS "Медианное время ответа, ПОС, ч", t.pos_answer_work_days_median AS "Медиана ответа, ПОС, рабочих дней", t.pos_answer_work_days_mean AS "Ответ в среднем, ПОС, рабочих дней", t.im_satisfaction_avg AS "Средняя оценка, ИМ", CAST((t.im_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ИМ, %", t.rated AS "Получено оценок", t.im_rated AS "Получено оценок, ИМ", t.pos_rated AS "Получено оценок, ПОС" FROM (mart.rating_base AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
+    SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.region_code AS "Код региона", t.rating_group AS "Группа по реестру", t.incidents AS "Поступило сообщений", t.incidents_im AS "Из них ИМ", t.incidents_pos AS "Из них ПОС", CAST((t.answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, %", CAST((t.overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, %", CAST((t.im_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ИМ, %", CAST((t.pos_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ПОС, %", t.answer_hours_mean AS "Среднее время ответа (ИМ и ПОС), ч", t.im_answer_work_hours_median AS "Медиана ответа, ИМ, рабочих ч", t.im_reaction_work_hours_median AS "Медиана реакции, ИМ, рабочих ч", t.pos_answer_hours_mean AS "Среднее время ответа, ПОС, ч", t.satisfaction_avg AS "Средняя оценка", CAST((t.satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, %", t.pos_satisfaction_avg AS "Средняя оценка, ПОС", CAST((t.pos_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ПОС, %", t.answers_assessed AS "Оценено ответов", CAST((t.formal_share * 100) AS DECIMAL(9, 1)) AS "Доля формальных ответов, %", CAST((t.no_specifics_share * 100) AS DECIMAL(9, 1)) AS "Доля ответов без конкретики, %", CAST((t.impolite_share * 100) AS DECIMAL(9, 1)) AS "Доля невежливых ответов, %", CAST((t.redirect_share * 100) AS DECIMAL(9, 1)) AS "Доля переадресаций, %", CAST((t.template_share * 100) AS DECIMAL(9, 1)) AS "Доля шаблонных ответов, %", t.pages AS "Госпабликов", t.posts_per_week AS "Публикаций в неделю", t.compliance_score AS "Балл соответствия госпабликов", t.engagement_rate_pct AS "Вовлечённость (ER), %", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.kind AS "Тип органа", CAST((t.im_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ИМ, %", CAST((t.pos_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ПОС, %", t.im_answer_hours_median AS "Медианное время ответа, ИМ, ч", t.im_answer_hours_mean AS "Среднее время ответа, ИМ, ч", t.im_answer_work_hours_mean AS "Среднее время ответа, ИМ, рабочих ч", t.pos_answer_hours_median AS "Медианное время ответа, ПОС, ч", t.pos_answer_work_days_median AS "Медиана ответа, ПОС, рабочих дней", t.pos_answer_work_days_mean AS "Ответ в среднем, ПОС, рабочих дней", t.im_satisfaction_avg AS "Средняя оценка, ИМ", CAST((t.im_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ИМ, %", t.rated AS "Получено оценок", t.im_rated AS "Получено оценок, ИМ", t.pos_rated AS "Получено оценок, ПОС", t.pages_all_networks AS "Госпабликов во всех соцсетях", t.posts_per_week_all_networks AS "Публикаций в неделю, все соцсети", t.engagement_rate_pct_all_networks AS "Вовлечённость (ER), %, все соцсети", CAST((t.photo_video_share_all_networks * 100) AS DECIMAL(9, 1)) AS "Доля с фото/видео, все соцсети, %" FROM (mart.rating_base AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));
 COMMENT ON VIEW mart_ru.rating_base IS 'Исходные данные рейтинга: одна строка на орган и месяц. Русские названия столбцов и значений над mart.rating_base.';
 
 CREATE VIEW mart_ru.rating_indicator AS

@@ -698,51 +698,55 @@ COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that
 COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
 
 CREATE TABLE mart.rating_base (
-    org_id                         TEXT             NOT NULL,
-    month                          DATE             NOT NULL,
-    region_code                    TEXT             NOT NULL,
-    rating_group                   TEXT,
-    incidents                      INTEGER          NOT NULL,
-    incidents_im                   INTEGER          NOT NULL,
-    incidents_pos                  INTEGER          NOT NULL,
-    answered_share                 DOUBLE PRECISION,
-    overdue_share                  DOUBLE PRECISION,
-    im_overdue_share               DOUBLE PRECISION,
-    pos_overdue_share              DOUBLE PRECISION,
-    answer_hours_mean              DOUBLE PRECISION,
-    im_answer_work_hours_median    DOUBLE PRECISION,
-    im_reaction_work_hours_median  DOUBLE PRECISION,
-    pos_answer_hours_mean          DOUBLE PRECISION,
-    satisfaction_avg               DOUBLE PRECISION,
-    satisfied_share                DOUBLE PRECISION,
-    pos_satisfaction_avg           DOUBLE PRECISION,
-    pos_satisfied_share            DOUBLE PRECISION,
-    answers_assessed               INTEGER          NOT NULL,
-    formal_share                   DOUBLE PRECISION,
-    no_specifics_share             DOUBLE PRECISION,
-    impolite_share                 DOUBLE PRECISION,
-    redirect_share                 DOUBLE PRECISION,
-    template_share                 DOUBLE PRECISION,
-    pages                          INTEGER          NOT NULL,
-    posts_per_week                 DOUBLE PRECISION,
-    compliance_score               DOUBLE PRECISION,
-    engagement_rate_pct            DOUBLE PRECISION,
-    replied_share                  DOUBLE PRECISION,
-    photo_video_share              DOUBLE PRECISION,
-    kind                           TEXT,
-    im_answered_share              DOUBLE PRECISION,
-    pos_answered_share             DOUBLE PRECISION,
-    im_answer_hours_median         DOUBLE PRECISION,
-    im_answer_hours_mean           DOUBLE PRECISION,
-    im_answer_work_hours_mean      DOUBLE PRECISION,
-    pos_answer_hours_median        DOUBLE PRECISION,
-    pos_answer_work_days_median    DOUBLE PRECISION,
-    pos_answer_work_days_mean      DOUBLE PRECISION,
-    im_satisfaction_avg            DOUBLE PRECISION,
-    im_satisfied_share             DOUBLE PRECISION,
-    rated                          INTEGER,
-    im_rated                       INTEGER,
-    pos_rated                      INTEGER,
+    org_id                            TEXT             NOT NULL,
+    month                             DATE             NOT NULL,
+    region_code                       TEXT             NOT NULL,
+    rating_group                      TEXT,
+    incidents                         INTEGER          NOT NULL,
+    incidents_im                      INTEGER          NOT NULL,
+    incidents_pos                     INTEGER          NOT NULL,
+    answered_share                    DOUBLE PRECISION,
+    overdue_share                     DOUBLE PRECISION,
+    im_overdue_share                  DOUBLE PRECISION,
+    pos_overdue_share                 DOUBLE PRECISION,
+    answer_hours_mean                 DOUBLE PRECISION,
+    im_answer_work_hours_median       DOUBLE PRECISION,
+    im_reaction_work_hours_median     DOUBLE PRECISION,
+    pos_answer_hours_mean             DOUBLE PRECISION,
+    satisfaction_avg                  DOUBLE PRECISION,
+    satisfied_share                   DOUBLE PRECISION,
+    pos_satisfaction_avg              DOUBLE PRECISION,
+    pos_satisfied_share               DOUBLE PRECISION,
+    answers_assessed                  INTEGER          NOT NULL,
+    formal_share                      DOUBLE PRECISION,
+    no_specifics_share                DOUBLE PRECISION,
+    impolite_share                    DOUBLE PRECISION,
+    redirect_share                    DOUBLE PRECISION,
+    template_share                    DOUBLE PRECISION,
+    pages                             INTEGER          NOT NULL,
+    posts_per_week                    DOUBLE PRECISION,
+    compliance_score                  DOUBLE PRECISION,
+    engagement_rate_pct               DOUBLE PRECISION,
+    replied_share                     DOUBLE PRECISION,
+    photo_video_share                 DOUBLE PRECISION,
+    kind                              TEXT,
+    im_answered_share                 DOUBLE PRECISION,
+    pos_answered_share                DOUBLE PRECISION,
+    im_answer_hours_median            DOUBLE PRECISION,
+    im_answer_hours_mean              DOUBLE PRECISION,
+    im_answer_work_hours_mean         DOUBLE PRECISION,
+    pos_answer_hours_median           DOUBLE PRECISION,
+    pos_answer_work_days_median       DOUBLE PRECISION,
+    pos_answer_work_days_mean         DOUBLE PRECISION,
+    im_satisfaction_avg               DOUBLE PRECISION,
+    im_satisfied_share                DOUBLE PRECISION,
+    rated                             INTEGER,
+    im_rated                          INTEGER,
+    pos_rated                         INTEGER,
+    pages_all_networks                INTEGER,
+    posts_per_week_all_networks       DOUBLE PRECISION,
+    engagement_rate_pct_all_networks  DOUBLE PRECISION,
+    photo_video_share_all_networks    DOUBLE PRECISION,
     CONSTRAINT rating_base_pkey PRIMARY KEY (org_id, month)
 );
 COMMENT ON TABLE mart.rating_base IS 'Everything a rating methodology may score, per body and month; indicators of config/methodologies are columns of this table or arithmetic over them. Shares over both sources are weighted by incidents, quality shares by assessed answers. Grain: one row per body and month (bodies with incidents or an official page that month).';
@@ -772,7 +776,7 @@ COMMENT ON COLUMN mart.rating_base.impolite_share IS 'share of impolite answers'
 COMMENT ON COLUMN mart.rating_base.redirect_share IS 'share of redirecting answers';
 COMMENT ON COLUMN mart.rating_base.template_share IS 'share of template answers';
 COMMENT ON COLUMN mart.rating_base.pages IS 'official VK pages of the body in the month';
-COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'posts a week, averaged over the body''s pages';
+COMMENT ON COLUMN mart.rating_base.posts_per_week IS 'posts a week, averaged over the body''s VK pages';
 COMMENT ON COLUMN mart.rating_base.compliance_score IS 'page compliance score 0–100, averaged over the body''s pages';
 COMMENT ON COLUMN mart.rating_base.engagement_rate_pct IS 'engagement rate %, averaged over the body''s pages';
 COMMENT ON COLUMN mart.rating_base.replied_share IS 'citizens'' comments answered by the body''s pages ÷ comments';
@@ -791,6 +795,10 @@ COMMENT ON COLUMN mart.rating_base.im_satisfied_share IS 'share of satisfied rat
 COMMENT ON COLUMN mart.rating_base.rated IS 'citizens'' ratings behind satisfaction_avg and satisfied_share, both sources';
 COMMENT ON COLUMN mart.rating_base.im_rated IS 'citizens'' ratings, IM';
 COMMENT ON COLUMN mart.rating_base.pos_rated IS 'citizens'' ratings, ПОС';
+COMMENT ON COLUMN mart.rating_base.pages_all_networks IS 'official pages of the body in the month on every network (VK, OK, MAX, Telegram); empty for months built before migration 0029';
+COMMENT ON COLUMN mart.rating_base.posts_per_week_all_networks IS 'posts a week (posts × 7 ÷ days of the month), averaged over the body''s pages on every network';
+COMMENT ON COLUMN mart.rating_base.engagement_rate_pct_all_networks IS 'engagement rate %, averaged over the body''s pages on every network that gives likes, comments or reposts (others left out)';
+COMMENT ON COLUMN mart.rating_base.photo_video_share_all_networks IS 'share of posts with photo or video, averaged over the body''s pages on every network that reports media (others left out)';
 
 CREATE TABLE mart.rating_indicator (
     snapshot_id      TEXT             NOT NULL,
@@ -1208,7 +1216,11 @@ CREATE VIEW mart_ru.rating_base AS
     (t.im_satisfied_share * 100::double precision)::numeric(9,1) AS "Доля удовлетворённых, ИМ, %",
     t.rated AS "Получено оценок",
     t.im_rated AS "Получено оценок, ИМ",
-    t.pos_rated AS "Получено оценок, ПОС"
+    t.pos_rated AS "Получено оценок, ПОС",
+    t.pages_all_networks AS "Госпабликов во всех соцсетях",
+    t.posts_per_week_all_networks AS "Публикаций в неделю, все соцсети",
+    t.engagement_rate_pct_all_networks AS "Вовлечённость (ER), %, все соцсети",
+    (t.photo_video_share_all_networks * 100::double precision)::numeric(9,1) AS "Доля с фото/видео, все соцсети, %"
    FROM mart.rating_base t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id;
 COMMENT ON VIEW mart_ru.rating_base IS 'Исходные данные рейтинга: одна строка на орган и месяц. Русские названия столбцов и значений над mart.rating_base.';

@@ -150,7 +150,7 @@ def _random_base(rng: np.random.Generator, n: int) -> pd.DataFrame:
         }
     )
     counts = ("incidents", "incidents_im", "incidents_pos", "answers_assessed", "pages")
-    counts += ("rated", "im_rated", "pos_rated")
+    counts += ("rated", "im_rated", "pos_rated", "pages_all_networks")
     for column in RATING_BASE_COLUMNS:
         if column in counts:
             frame[column] = rng.integers(0, 200, n)

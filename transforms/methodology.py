@@ -4,9 +4,9 @@ A methodology names its rating groups (by registry group, by registry kind, by m
 kind then volume, or one for all), its indicators (an expression over the columns of
 ``mart.rating_base`` in the language of ``transforms.rating_expression``, or a ``measure`` — a time
 rule over incident-level timing; a source, a direction, a scoring function, a weight, whether it is
-required, the minimum volume and ratings behind it), its zones, the minimum data for a body to be
-rated and how incident statuses count. ``MethodologyError`` names the file and the field at fault;
-docs/rating.md is the reference.
+required, the minimum volume and ratings behind it, the networks whose pages it reads), its zones,
+the minimum data for a body to be rated and how incident statuses count. ``MethodologyError`` names
+the file and the field at fault; docs/rating.md is the reference.
 """
 
 from __future__ import annotations
@@ -19,7 +19,18 @@ from typing import Any
 
 import yaml
 
-from transforms.rating_expression import ExpressionError, columns_of, parse, quote_identifier, to_sql
+from transforms.rating_expression import (
+    Binary,
+    Call,
+    Column,
+    ExpressionError,
+    Negate,
+    Node,
+    columns_of,
+    parse,
+    quote_identifier,
+    to_sql,
+)
 
 SCORING_TYPES = ("linear", "steps", "percentile")
 GROUPING = ("registry", "kind", "volume", "kind_volume", "all")
@@ -41,6 +52,20 @@ UNSCORABLE_COLUMNS = {
     "answer_hours_mean": "it mixes IM hours with ПОС days; score im_answer_hours_mean, "
     "pos_answer_work_days_mean or a measure of one source",
 }
+# the official pages a page indicator reads: vk (the default: the VK figures of mart.rating_base) or
+# all (VK, OK, MAX and Telegram: each VK figure's *_all_networks column, migration 0029)
+NETWORKS = ("vk", "all")
+ALL_NETWORKS_COLUMNS = {
+    "pages": "pages_all_networks",
+    "posts_per_week": "posts_per_week_all_networks",
+    "engagement_rate_pct": "engagement_rate_pct_all_networks",
+    "photo_video_share": "photo_video_share_all_networks",
+}
+# VK page figures with no all-networks counterpart, and why
+VK_ONLY_COLUMNS = {
+    "compliance_score": "its checks read a VK community's fields («Светофор»)",
+    "replied_share": "comments are read one by one on VK only",
+}
 _METHODOLOGY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # in snapshot ids and lake paths
 _INDICATOR_ID = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a result column: lower-case ASCII, ≤ 63 chars
 _STATUS = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a normalised incident status (core.fct_incident.status)
@@ -48,7 +73,7 @@ _KEYS = {
     "": {"id", "version", "title", "description", "groups", "min_group_size", "rated_when", "min_incidents",
          "min_pages", "statuses", "zones", "indicators"},
     "indicator": {"id", "caption", "expression", "column", "measure", "direction", "scoring", "weight",
-                  "required", "source", "min_volume", "min_ratings", "unit"},
+                  "required", "source", "min_volume", "min_ratings", "unit", "networks"},
     "groups": {"by", "kinds", "unmatched", "volume", "captions"},
     "kind": {"caption", "kinds", "rating_groups"},
     "volume": {"high", "low", "source", "captions"},
@@ -116,6 +141,7 @@ class Indicator:
     min_ratings: int = 0  # fewer citizen ratings of its source → missing
     unit: str = ""
     measure: Measure | None = None
+    networks: str = "vk"  # vk: the VK page figures; all: every official page (ALL_NETWORKS_COLUMNS)
 
     @property
     def missing(self) -> str:
@@ -330,6 +356,16 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
         except ExpressionError as exc:
             raise MethodologyError(f"{path}: {where}expression: {exc}") from exc
         _scorable(f"{path}: {where}", tree)
+    networks = item.get("networks", "vk")
+    if networks not in NETWORKS:
+        raise MethodologyError(
+            f"{path}: {where}networks of indicator {ident!r} must be vk (VK pages, the default) or all "
+            f"(every official page: VK, OK, MAX, Telegram), not {networks!r}"
+        )
+    if measure is not None and "networks" in item:
+        raise MethodologyError(f"{path}: {where}networks is for page figures, not a measure of messages")
+    if measure is None:
+        _over_networks(f"{path}: {where}", tree, networks)
     default_source = measure.source if measure else "all"
     source = _choice(path, f"{where}source", str(item.get("source", default_source)), SOURCES)
     if measure and source != measure.source:
@@ -340,6 +376,12 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
     if not isinstance(required, bool):
         raise MethodologyError(f"{path}: {where}required must be true or false, not {required!r}")
     min_ratings = _count(path, f"{where}min_ratings", item.get("min_ratings", 0))
+    min_volume = _count(path, f"{where}min_volume", item.get("min_volume", 0))
+    if networks == "all" and source == "pages" and min_volume:
+        raise MethodologyError(
+            f"{path}: {where}min_volume of source pages counts VK pages, not those of networks: all; "
+            "leave it out (a body without a page on any network has no value: missing)"
+        )
     if min_ratings and source == "pages":
         raise MethodologyError(
             f"{path}: {where}min_ratings needs a message source (im, pos or all), not pages"
@@ -355,10 +397,11 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
         weight=_positive(path, f"{where}weight", need(item, "weight", where)),
         required=required,
         source=source,
-        min_volume=_count(path, f"{where}min_volume", item.get("min_volume", 0)),
+        min_volume=min_volume,
         min_ratings=min_ratings,
         unit=str(item.get("unit", "")),
         measure=measure,
+        networks=networks,
     )
 
 
@@ -463,6 +506,42 @@ def _scorable(where: str, tree: Any) -> None:
         )
 
 
+def _over_networks(where: str, tree: Node, networks: str) -> Node:
+    """``tree`` reading the figures of ``networks``: for ``all`` each VK page figure becomes its
+    all-networks column. Refused: an expression naming an all-networks column itself (say
+    ``networks: all``), and under ``all`` a VK-only figure or no page figure at all."""
+    read = columns_of(tree)
+    by_name = {v: k for k, v in ALL_NETWORKS_COLUMNS.items()}
+    if named := sorted(read & set(by_name)):
+        raise MethodologyError(
+            f"{where}expression reads {named[0]}: write {by_name[named[0]]} with networks: all"
+        )
+    if networks == "vk":
+        return tree
+    if vk_only := sorted(read & set(VK_ONLY_COLUMNS)):
+        raise MethodologyError(
+            f"{where}networks: all, but {vk_only[0]} has VK pages only: {VK_ONLY_COLUMNS[vk_only[0]]}"
+        )
+    if not read & set(ALL_NETWORKS_COLUMNS):
+        raise MethodologyError(
+            f"{where}networks: all changes nothing: the expression reads none of the page figures "
+            f"{', '.join(ALL_NETWORKS_COLUMNS)}"
+        )
+    return _renamed(tree, ALL_NETWORKS_COLUMNS)
+
+
+def _renamed(node: Node, names: dict[str, str]) -> Node:
+    if isinstance(node, Column):
+        return Column(names.get(node.name, node.name))
+    if isinstance(node, Negate):
+        return Negate(_renamed(node.operand, names))
+    if isinstance(node, Binary):
+        return Binary(node.op, _renamed(node.left, names), _renamed(node.right, names))
+    if isinstance(node, Call):
+        return Call(node.function, tuple(_renamed(a, names) for a in node.args))
+    return node
+
+
 def _known_keys(path: Path, mapping: dict[str, Any], kind: str, where: str) -> None:
     for key in mapping:
         if key in _RENAMED and kind == "indicator":
@@ -552,6 +631,9 @@ def compile_indicators(methodology: Methodology) -> list[CompiledIndicator]:
         except ExpressionError as exc:
             raise MethodologyError(f"{where}expression: {exc}") from exc
         _scorable(where, tree)
+        if indicator.networks not in NETWORKS:
+            raise MethodologyError(f"{where}networks must be one of {NETWORKS}, not {indicator.networks!r}")
+        tree = _over_networks(where, tree, indicator.networks)
         compiled.append(
             CompiledIndicator(quote_identifier(indicator.id), to_sql(tree), frozenset(columns_of(tree)))
         )

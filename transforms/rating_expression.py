@@ -29,7 +29,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# The numeric columns of mart.rating_base (sql/migrations/0009_rating.sql, 0019, config/mart_contract.yaml);
+# The numeric columns of mart.rating_base (sql/migrations/0009_rating.sql, 0019, 0029,
+# config/mart_contract.yaml);
 # tests/test_methodology_expression.py checks this list against both and against the warehouse, and
 # gospublic.rating.snapshot checks the columns an expression uses against the warehouse before its SQL.
 RATING_BASE_COLUMNS: tuple[str, ...] = (
@@ -73,6 +74,10 @@ RATING_BASE_COLUMNS: tuple[str, ...] = (
     "rated",
     "im_rated",
     "pos_rated",
+    "pages_all_networks",
+    "posts_per_week_all_networks",
+    "engagement_rate_pct_all_networks",
+    "photo_video_share_all_networks",
 )
 # name → (fewest, most) arguments
 FUNCTIONS: dict[str, tuple[int, int]] = {

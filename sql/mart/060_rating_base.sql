@@ -1,5 +1,9 @@
 -- mart.rating_base: body × month, every value a methodology may score (its indicators are columns of
 -- this table or arithmetic over them). Bodies of the month with incidents or with an official page.
+-- Page figures: pages … photo_video_share are the body's VK pages (page activity joined with VK's
+-- compliance checks); the *_all_networks figures are over every official page of the body with a row
+-- in mart.page_activity_monthly (VK, OK, MAX, Telegram), each averaged per page as the VK figure is,
+-- a page whose network lacks a measure's metrics left out of that measure's average.
 DELETE FROM mart.rating_base WHERE month = :month_start;
 
 INSERT INTO mart.rating_base (
@@ -11,7 +15,8 @@ INSERT INTO mart.rating_base (
     engagement_rate_pct, replied_share, photo_video_share, kind, im_answered_share, pos_answered_share,
     im_answer_hours_median, im_answer_hours_mean, im_answer_work_hours_mean, pos_answer_hours_median,
     pos_answer_work_days_median, pos_answer_work_days_mean, im_satisfaction_avg, im_satisfied_share, rated,
-    im_rated, pos_rated
+    im_rated, pos_rated, pages_all_networks, posts_per_week_all_networks, engagement_rate_pct_all_networks,
+    photo_video_share_all_networks
 )
 WITH orgs AS (
     SELECT o.org_id, o.region_code, o.rating_group, o.kind
@@ -75,6 +80,16 @@ page_stats AS (
            AVG(a.photo_video_share) AS photo_video_share
     FROM mart.page_activity_monthly AS a
     JOIN mart.page_compliance_monthly AS c ON c.page_id = a.page_id AND c.month = a.month
+    WHERE a.month = :month_start AND a.network = 'vk' AND c.network = 'vk'
+    GROUP BY a.org_id
+),
+all_networks AS (
+    SELECT a.org_id,
+           COUNT(*) AS pages_all,
+           AVG(a.posts * 7.0 / a.days_in_month) AS posts_per_week_all,
+           AVG(a.engagement_rate_pct) AS engagement_rate_pct_all,
+           AVG(a.photo_video_share) AS photo_video_share_all
+    FROM mart.page_activity_monthly AS a
     WHERE a.month = :month_start
     GROUP BY a.org_id
 )
@@ -89,8 +104,10 @@ SELECT o.org_id, :month_start, o.region_code, o.rating_group,
        p.photo_video_share, o.kind, r.im_answered_share, r.pos_answered_share, r.im_answer_hours_median,
        r.im_answer_hours_mean, r.im_answer_work_hours_mean, r.pos_answer_hours_median,
        r.pos_answer_work_days_median, r.pos_answer_work_days_mean, r.im_satisfaction_avg, r.im_satisfied_share,
-       COALESCE(r.rated, 0), COALESCE(r.im_rated, 0), COALESCE(r.pos_rated, 0)
+       COALESCE(r.rated, 0), COALESCE(r.im_rated, 0), COALESCE(r.pos_rated, 0),
+       COALESCE(n.pages_all, 0), n.posts_per_week_all, n.engagement_rate_pct_all, n.photo_video_share_all
 FROM orgs AS o
 LEFT JOIN responses AS r ON r.org_id = o.org_id
 LEFT JOIN page_stats AS p ON p.org_id = o.org_id
-WHERE r.org_id IS NOT NULL OR p.org_id IS NOT NULL;
+LEFT JOIN all_networks AS n ON n.org_id = o.org_id
+WHERE r.org_id IS NOT NULL OR p.org_id IS NOT NULL OR n.org_id IS NOT NULL;
