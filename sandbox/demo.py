@@ -58,9 +58,9 @@ NETWORK_DAGS = ("ok_pages", "max_pages", "tg_pages")
 TG_BOUNDARY = "sandbox.tg_sandbox:reader_options"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add the ``demo`` sub-command."""
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo", help="run the DAGs over a generated month (VK, OK, MAX and Telegram from their sandboxes)"
     )
     parser.add_argument("--data", required=True, type=Path, help="folder written by `sandbox generate`")
@@ -278,15 +278,17 @@ def evening(dag_id: str, day: date) -> datetime:
 def scheduled(dag: Any, day: date) -> datetime:
     """The first moment of ``day`` (Moscow) the DAG's schedule runs it, as its logical date; 23:30
     when the schedule names no time of that day (no cron)."""
+    import pendulum
     from airflow.timetables.base import TimeRestriction
 
-    start = datetime.combine(day, dtime(0, 0), MOSCOW)
+    start = pendulum.instance(datetime.combine(day, dtime(0, 0), MOSCOW))
     next_info = getattr(dag.timetable, "next_dagrun_info", None)
     if next_info is not None:
         restriction = TimeRestriction(earliest=start, latest=None, catchup=True)
         info = next_info(last_automated_data_interval=None, restriction=restriction)
         if info is not None and info.logical_date.astimezone(MOSCOW).date() == day:
-            return info.logical_date.astimezone(MOSCOW)
+            moment: datetime = info.logical_date.astimezone(MOSCOW)
+            return moment
     return evening(dag.dag_id, day)
 
 
