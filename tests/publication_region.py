@@ -200,6 +200,7 @@ def _seed_details(warehouse: Warehouse, month: date, rng: random.Random) -> None
             checks.append(
                 {
                     "page_id": f"vk-{n:02d}",
+                    "network": "vk",
                     "org_id": org_id(n),
                     "month": month,
                     "observed_on": date(2025, 11, 30),

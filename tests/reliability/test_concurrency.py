@@ -485,7 +485,10 @@ def test_a_postgres_writer_gives_up_after_the_timeout_naming_the_holder(
     world = make_world(warehouse, conn, None, tmp_path, monkeypatch)
     try:
         with warehouse.writer_lock("marts"):  # as a build of another month would
-            holder = warehouse.scalar("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            holder = warehouse.scalar(  # this test's database: other tests' locks are on the same server
+                "SELECT l.pid FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+            )
             started = time.monotonic()
             (outcome,) = world.run(("build", MONTH), env={"GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT": "1.5"})
             waited = time.monotonic() - started

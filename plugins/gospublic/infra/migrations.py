@@ -77,8 +77,9 @@ def migrate(warehouse: Warehouse, root: Path | None = None) -> list[str]:
         _apply(warehouse, files[name])
         applied.append(name)
     log.info("warehouse %s: %d migrations applied %s", warehouse.description, len(applied), applied)
-    apply_comments(warehouse)
-    mart_ru.apply_views(warehouse)
+    if not status(warehouse).pending:  # comments and views are the shipped contract's: its whole schema only
+        apply_comments(warehouse)
+        mart_ru.apply_views(warehouse)
     apply_grants(warehouse, root)
     return applied
 
