@@ -29,6 +29,7 @@ import pyarrow as pa
 from gospublic.infra.audit import LoadRun
 from gospublic.infra.lake import Lake
 from gospublic.infra.load_skeleton import PartitionLoad
+from gospublic.infra.network_day import partition_date
 from gospublic.infra.network_results import MethodCounts, NetworkDayLoad
 from gospublic.infra.warehouse import Transaction, Warehouse
 
@@ -333,3 +334,18 @@ def as_int(value: Any) -> int | None:
 def from_epoch_ms(value: Any) -> datetime:
     """A UTC moment from epoch milliseconds (OK's created_ms, MAX's timestamp)."""
     return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def load_from_connections(
+    load_day: Callable[..., NetworkDayLoad],
+    logical_date: datetime,
+    *,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+) -> NetworkDayLoad:
+    """What a network's DAG ``load`` task runs: ``load_day`` (the network's, under its writer lock)
+    on the run's day (its logical date's Moscow day), with a warehouse and lake of its own."""
+    with Warehouse.from_connection() as warehouse:
+        return load_day(
+            warehouse, Lake.from_connection(), partition_date(logical_date), dag_id=dag_id, task_id=task_id
+        )

@@ -14,13 +14,13 @@ from datetime import date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
-from gospublic.infra.network_day import partition_date
 from gospublic.infra.network_load import (
     NetworkSource,
     PageItem,
     PostItem,
     as_int,
     from_epoch_ms,
+    load_from_connections,
     load_network_day,
 )
 from gospublic.infra.network_results import NetworkDayLoad
@@ -78,9 +78,5 @@ def load_day(
 def load_step(
     logical_date: datetime, *, dag_id: str | None = None, task_id: str | None = None
 ) -> NetworkDayLoad:
-    """What a DAG's ``load`` task runs (through the package's ``steps``): the run's day (its logical
-    date's Moscow day) from the lake into staging and core, with adapters of its own."""
-    with Warehouse.from_connection() as warehouse:
-        return load_day(
-            warehouse, Lake.from_connection(), partition_date(logical_date), dag_id=dag_id, task_id=task_id
-        )
+    """What a DAG's ``load`` task runs (through the package's ``steps``)."""
+    return load_from_connections(load_day, logical_date, dag_id=dag_id, task_id=task_id)
