@@ -11,7 +11,7 @@ docs/networks.md, "Telegram").
   23:45 Moscow time, staggered after `vk_pages` (23:30), `ok_pages` (23:35) and `max_pages`
   (23:40); the channels are those official on `dt` in `core.dim_page` (network `tg`, the
   username in `screen_name`), so the registry must be loaded first.
-* **Lake first:** answers land in `raw/telegram/<method>/dt=…/run=…/`; `land` writes the run's
+* **Lake first:** answers land in `raw/tg/<method>/dt=…/run=…/`; `land` writes the run's
   manifest with its checks' verdict and moves the day's `latest.json` to it only when it passed
   them.
 * **Load:** after `check`, `load` (pool `warehouse_writer`) reads the day's passed manifest from
@@ -26,7 +26,7 @@ docs/networks.md, "Telegram").
   the username in `page_key`), replacing only the day's Telegram rows. `check` fails — for good,
   no retries — when the run did not pass its checks (too many channels refused or given up).
 * **Deadline:** the day landed by 03:00 Moscow the next morning.
-* **Asset:** `raw/tg` (the lake's `raw/telegram/`), updated by `check` when the day passed, with
+* **Asset:** `raw/tg` (lake prefix `raw/tg/`), updated by `check` when the day passed, with
   its counts.
 """
 

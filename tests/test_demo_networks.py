@@ -27,10 +27,10 @@ MONTH = "2025-11"
 SMALL = {"pages": 60, "incidents": 300, "bodies": 12, "start_days_before": 3}
 SMALL_ARGS = ["--pages", "60", "--incidents", "300", "--bodies", "12", "--start-days-before", "3"]
 DAY = date(2025, 11, 2)
-# each extraction DAG's folder in the lake (Telegram's keeps its long name: docs/networks.md)
+# each extraction DAG's folder in the lake: raw/<the registry's network code>
 RUN_LINE = re.compile(r"^\d+/\d+ (\S+ \S+): (\w+) in ", re.MULTILINE)
 TRUTH_LINE = re.compile(r"^demo: truth (\w+ \w+) of [^:]+: (reconciled|NOT reconciled)", re.MULTILINE)
-RAW = {"vk_pages": "raw/vk", "ok_pages": "raw/ok", "max_pages": "raw/max", "tg_pages": "raw/telegram"}
+RAW = {"vk_pages": "raw/vk", "ok_pages": "raw/ok", "max_pages": "raw/max", "tg_pages": "raw/tg"}
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -248,6 +248,22 @@ def test_the_demo_s_registry_loads_whole_with_its_max_channels(migrated, data: P
 
 
 # --- the month beside the truth ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", ["vk", "ok", "max", "tg"])
+def test_each_network_lands_in_the_lake_folder_of_its_code(network: str) -> None:
+    """The lake folder, the extract module's prefix and the Asset all say the registry's code."""
+    import importlib
+
+    from gospublic.orchestration import assets
+
+    package = {"tg": "telegram"}.get(network, network)
+    extract = importlib.import_module(f"gospublic.{package}.extract")
+    dag_id = f"{network}_pages"
+    assert extract.RAW_PREFIX == RAW[dag_id] == f"raw/{network}"
+    if network != "vk":  # VK's raw answers have no Asset of their own (VK_PAGES is its tables')
+        asset = getattr(assets, f"{network.upper()}_RAW")
+        assert (asset.name, asset.extra["lake_prefix"]) == (f"raw/{network}", f"raw/{network}/")
 
 
 def test_the_truth_tally_counts_each_kind_of_page_day() -> None:

@@ -69,7 +69,7 @@ def test_a_day_lands_in_the_lake_and_records_its_errors(
     assert manifest["network"] == "tg" and manifest["failed_pages"] == sorted(reasons)
     for method in ("channels.getFullChannel", "messages.getHistory"):
         keys = manifest["files"][method]
-        assert keys and all(k.startswith(f"raw/telegram/{method}/dt={DAY.isoformat()}/") for k in keys), keys
+        assert keys and all(k.startswith(f"raw/tg/{method}/dt={DAY.isoformat()}/") for k in keys), keys
         assert all(run_lake.exists(k) for k in keys), keys
     truth = tg_world.subscribers(DAY)
     assert subscribers(run_lake) == {name: n for name, n in truth.items() if name not in reasons}

@@ -67,4 +67,4 @@ def raw_asset(network: str, folder: str | None = None) -> Asset:
 
 OK_RAW = raw_asset("ok")
 MAX_RAW = raw_asset("max")
-TG_RAW = raw_asset("tg", "telegram")  # named by the registry's code; the lake's folder is raw/telegram
+TG_RAW = raw_asset("tg")

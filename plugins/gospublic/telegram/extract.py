@@ -13,10 +13,10 @@ Every answer lands first in the lake as gzip JSON lines (Telethon's ``to_dict()`
 objects: dates as ISO text, bytes as base64), holding the channel's username and never the
 session or api_hash::
 
-    raw/telegram/channels.getFullChannel/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
-    raw/telegram/messages.getHistory/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
-    raw/telegram/_manifests/dt=YYYY-MM-DD/<run_id>.json   (every finished run, with its checks)
-    raw/telegram/_manifests/dt=YYYY-MM-DD/latest.json     (the last run that passed its checks)
+    raw/tg/channels.getFullChannel/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
+    raw/tg/messages.getHistory/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
+    raw/tg/_manifests/dt=YYYY-MM-DD/<run_id>.json   (every finished run, with its checks)
+    raw/tg/_manifests/dt=YYYY-MM-DD/latest.json     (the last run that passed its checks)
 
 Errors come in two kinds: ``page`` (Telegram's answer about the channel: ``CHANNEL_PRIVATE``,
 ``USERNAME_NOT_OCCUPIED``, ``CHANNEL_INVALID``…; ``USERNAME_INVALID`` for a registry username
@@ -38,7 +38,7 @@ from gospublic.infra.lake import Lake
 from gospublic.infra.network_day import GAVE_UP, PAGE_ERROR, BatchOutcome, JsonLines, NetworkLake, read_lines
 from gospublic.telegram.client import TelegramReader, error_name
 
-RAW_PREFIX = "raw/telegram"
+RAW_PREFIX = "raw/tg"
 RESOLVE, FULL, HISTORY = "contacts.resolveUsername", "channels.getFullChannel", "messages.getHistory"
 METHODS = (FULL, HISTORY)
 GAVE_UP_CODE = -1
