@@ -1,18 +1,22 @@
 """Runs test-prod's month: ``python -m tests.prod.driver {prod,embedded} --out result.json``.
 
-One plan (:data:`PLAN`, in the order and at the clocks of ``make demo``: ``sandbox/demo.py``) run
-two ways, each in a process of its own configured by its environment:
+One plan (:func:`plan`, in the order and at the clocks of ``make demo``: ``sandbox/demo.py``; every
+VK day followed by ``ok_pages``, ``max_pages`` and ``tg_pages`` at their schedules' times of that
+day) run two ways, each in a process of its own configured by its environment:
 
 * ``prod`` — through the real scheduler of the running topology (tests/prod/topology.py): the
   compose init job's pools, the DAGs unpaused once parsed, each run triggered as ``airflow dags
   trigger`` does (``trigger_dag``) and waited for; the hostnames of ``vk_pages``' mapped
   ``extract`` tasks recorded;
 * ``embedded`` — the embedded setup (SQLite metadata, DuckDB warehouse, local-folder lake) with
-  ``dag.test()`` as ``make demo``, the VK sandbox in-process: the reference the warehouse is
-  compared with.
+  ``dag.test()`` as ``make demo``, the sandboxes in-process (OK's, MAX's and Telegram's started by
+  the demo's own starters): the reference the warehouse is compared with.
 
-Before each run the VK sandbox's clock is set to the run's time, and before each
-``incidents_ingest`` the day's exports are dropped into the lake's ``incoming/`` (as ``make demo``).
+Both first write the registry the ``registry`` DAG loads (the sample's, with the MAX world's
+channels: ``sandbox.demo.registry_folder``) to ``GOSPUBLIC_REGISTRY_DIR``. Before each run every
+sandbox's clock is set to the run's time (prod: the VK, OK and MAX servers' ``/_sandbox/clock``,
+Telegram's clock file), and before each ``incidents_ingest`` the day's exports are dropped into
+the lake's ``incoming/`` (as ``make demo``).
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sandbox.demo import NETWORK_DAGS, evening
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 MONTH = "2025-11"
@@ -38,6 +45,7 @@ DAG_IDS = (
     "warehouse_migrate",
     "registry",
     "vk_pages",
+    *NETWORK_DAGS,  # ok_pages, max_pages, tg_pages
     "incidents_ingest",
     "warehouse_build",
     "monthly_rating",
@@ -58,20 +66,22 @@ class Step:
         return f"{self.dag_id} {day}"
 
 
-def plan() -> list[Step]:
-    """warehouse_migrate, registry, VK days (a week's window first, then 1 day), two export days,
-    warehouse_build and monthly_rating of the month — ``make demo``'s order and times."""
+At = Callable[[str, date], datetime]  # (DAG id, Moscow day) → the run's logical date
+
+
+def plan(at: At = evening) -> list[Step]:
+    """warehouse_migrate, registry, the VK days (a week's window first, then 1 day) each followed
+    by the other networks' DAGs, two export days, warehouse_build and monthly_rating of the month —
+    ``make demo``'s order. ``at`` gives a day's run its time (the modes pass :func:`scheduled_at`,
+    the DAG's cron as the demo takes it; the default, 23:30, gives the same days and labels)."""
     first = VK_DAYS[0]
     steps = [
         Step("warehouse_migrate", datetime.combine(first, dtime(0, 10), MOSCOW)),
         Step("registry", datetime.combine(first, dtime(0, 30), MOSCOW)),
     ]
     for n, day in enumerate(VK_DAYS):
-        steps.append(
-            Step(
-                "vk_pages", datetime.combine(day, dtime(23, 30), MOSCOW), {"window_days": 7 if n == 0 else 1}
-            )
-        )
+        steps.append(Step("vk_pages", at("vk_pages", day), {"window_days": 7 if n == 0 else 1}))
+        steps += [Step(dag_id, at(dag_id, day)) for dag_id in NETWORK_DAGS]
     for day in EXPORT_DAYS:
         steps.append(
             Step("incidents_ingest", datetime.combine(day, dtime(11, 0), MOSCOW), exports_of=day.isoformat())
@@ -79,6 +89,29 @@ def plan() -> list[Step]:
     built = datetime.combine(EXPORT_DAYS[-1], dtime(23, 59), MOSCOW)
     steps += [Step(dag_id, built, {"month": MONTH}) for dag_id in ("warehouse_build", "monthly_rating")]
     return steps
+
+
+def scheduled_at(dags_folder: str) -> At:
+    """Each DAG's run time of a day from its schedule, as ``make demo`` takes it
+    (``sandbox.demo.scheduled``), the DAGs parsed once from ``dags_folder``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from sandbox.demo import scheduled
+
+    bag = DagBag(dag_folder=dags_folder)
+    return lambda dag_id, day: scheduled(bag.get_dag(dag_id), day)
+
+
+def write_registry(sample: Path) -> None:
+    """The registry the ``registry`` DAG loads, as ``make demo`` writes it: the sample's, with the
+    MAX world's channels, into ``GOSPUBLIC_REGISTRY_DIR`` (a folder of this run)."""
+    from sandbox.demo import registry_folder
+
+    target = Path(os.environ["GOSPUBLIC_REGISTRY_DIR"])
+    if target.exists():
+        raise FileExistsError(f"{target}: the registry is written once per run")
+    target.mkdir(parents=True)
+    registry_folder(sample, target)
 
 
 @dataclass
@@ -113,6 +146,10 @@ def drop_exports(files: list[Path]) -> None:
 # -- prod: the real scheduler -------------------------------------------------------------------
 
 
+# the connections whose host is a sandbox server with a clock at /_sandbox/clock
+SANDBOX_SERVERS = ("AIRFLOW_CONN_GOSPUBLIC_VK", "AIRFLOW_CONN_GOSPUBLIC_OK", "AIRFLOW_CONN_GOSPUBLIC_MAX")
+
+
 def set_clock(base_url: str, when: datetime) -> None:
     import requests
 
@@ -120,6 +157,15 @@ def set_clock(base_url: str, when: datetime) -> None:
         f"{base_url.rstrip('/')}/_sandbox/clock", json={"now": when.isoformat()}, timeout=10
     )
     response.raise_for_status()
+
+
+def set_clocks(when: datetime) -> None:
+    """Every sandbox's clock at ``when``: the servers' (VK, OK, MAX) and Telegram's clock file."""
+    from tests.prod.topology import write_tg_clock
+
+    for variable in SANDBOX_SERVERS:
+        set_clock(json.loads(os.environ[variable])["host"], when)
+    write_tg_clock(Path(os.environ["GOSPUBLIC_PROD_TG_CLOCK"]), when)
 
 
 def apply_pools(pools: list[list[Any]]) -> None:
@@ -223,12 +269,13 @@ def failed_logs(result: Result, lines: int = 30) -> str:
 
 def run_prod(args: argparse.Namespace) -> list[Result]:
     apply_pools(json.loads(args.pools))
+    write_registry(args.sample)
     wait_for_dags()
     unpause(DAG_IDS)
     exports = exports_by_day(args.sample)
     results = []
-    for index, step in enumerate(plan()):
-        set_clock(json.loads(os.environ["AIRFLOW_CONN_GOSPUBLIC_VK"])["host"], step.when)
+    for index, step in enumerate(plan(scheduled_at(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]))):
+        set_clocks(step.when)
         if step.exports_of:
             drop_exports(exports[step.exports_of])
         result = trigger_and_wait(step, index)
@@ -248,23 +295,31 @@ def run_prod(args: argparse.Namespace) -> list[Result]:
 
 def run_embedded(args: argparse.Namespace) -> list[Result]:
     import subprocess
+    from contextlib import ExitStack
 
     from airflow.dag_processing.dagbag import DagBag
 
+    from sandbox.demo import STARTERS, scheduled
     from sandbox.vk_server import serve
 
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    write_registry(args.sample)
     exports = exports_by_day(args.sample)
     tokens = [t["token"] + (f":{t['rps']}" if "rps" in t else "") for t in json.loads(args.tokens)]
     results = []
-    with serve(args.sample, port=0, tokens=tokens) as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(serve(args.sample, port=0, tokens=tokens))
         os.environ["AIRFLOW_CONN_GOSPUBLIC_VK"] = json.dumps(
             {"conn_type": "http", "host": server.base_url, "extra": {"tokens": json.loads(args.tokens)}}
         )
+        # OK, MAX and Telegram as make demo starts them, each setting its connection
+        networks = [STARTERS[dag_id][1](stack, args.sample) for dag_id in NETWORK_DAGS]
         bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-        for step in plan():
+        for step in plan(lambda dag_id, day: scheduled(bag.get_dag(dag_id), day)):
             server.set_clock(step.when)
+            for network in networks:
+                network.set_clock(step.when)
             if step.exports_of:
                 drop_exports(exports[step.exports_of])
             started = time.monotonic()

@@ -130,8 +130,27 @@ def test_interpolation_follows_compose() -> None:
 
 def test_the_pools_are_compose_init_jobs() -> None:
     pools = dict((name, slots) for name, slots, _ in topology.init_pools())
-    assert {"vk_api", "warehouse_writer"} <= set(pools), pools
+    assert {"vk_api", "ok_api", "max_api", "tg_api", "warehouse_writer"} <= set(pools), pools
     assert all(slots >= 1 for slots in pools.values())
+
+
+@pytest.mark.airflow
+@pytest.mark.usefixtures("airflow_home")
+def test_the_plan_runs_every_network_each_vk_day_at_its_schedule_s_time() -> None:
+    """As make demo: each VK day's vk_pages, then ok_pages, max_pages and tg_pages at their crons'
+    times of that day, all before the month's exports and builds; DAG ids the driver waits for."""
+    from sandbox.demo import NETWORK_DAGS
+    from tests.prod import driver
+
+    steps = driver.plan(driver.scheduled_at(str(topology.PROJECT / "dags")))
+    assert {s.dag_id for s in steps} == set(driver.DAG_IDS)
+    daily = [s for s in steps if s.dag_id in ("vk_pages", *NETWORK_DAGS)]
+    expected = [(d, day) for day in driver.VK_DAYS for d in ("vk_pages", *NETWORK_DAGS)]
+    assert [(s.dag_id, s.when.astimezone(driver.MOSCOW).date()) for s in daily] == expected
+    clocks = {s.dag_id: s.when.astimezone(driver.MOSCOW).strftime("%H:%M") for s in daily}
+    assert clocks == {"vk_pages": "23:30", "ok_pages": "23:35", "max_pages": "23:40", "tg_pages": "23:45"}
+    assert [s.when for s in steps] == sorted(s.when for s in steps), "the runs go forward in time"
+    assert [s.label for s in steps] == [s.label for s in driver.plan()], "the default gives the labels"
 
 
 def test_the_worker_hostname_callable_names_each_worker(

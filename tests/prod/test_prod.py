@@ -2,16 +2,21 @@
 
 PostgreSQL metadata database, Redis broker, scheduler, dag-processor, api-server, triggerer and two
 Celery workers with their own hostnames, the warehouse on PostgreSQL as a non-superuser role, the
-lake on moto's S3 server and the VK sandbox — configured from compose's own environment block
-(tests/prod/topology.py). The month (tests/prod/driver.py: warehouse_migrate, registry, three VK
-days in several mapped batches, two export days, warehouse_build, monthly_rating) goes through the
+lake on moto's S3 server and the VK, OK, MAX and Telegram sandboxes — configured from compose's
+own environment block (tests/prod/topology.py). The month (tests/prod/driver.py: warehouse_migrate,
+registry, three days of ``vk_pages`` in several mapped batches each followed by ``ok_pages``,
+``max_pages`` and ``tg_pages``, two export days, warehouse_build, monthly_rating) goes through the
 real scheduler while the embedded setup runs the same plan with ``dag.test()``; then:
 
 * every run succeeded;
 * ``vk_pages``' mapped ``extract`` tasks ran on both workers (task instances' ``hostname``);
 * the rating landed in S3 with ``latest.json`` pointing at a revision whose manifest exists;
 * the warehouse's core, mart and restricted tables equal the embedded run's (order-independent
-  checksums of every row, without the columns that record *when* a run happened).
+  checksums of every row, without the columns that record *when* a run happened);
+* per network (VK, OK, MAX, Telegram), on PostgreSQL and on DuckDB, the subscribers of every
+  page-day in ``mart.subscribers_daily`` and the posts of every page-day in core equal the
+  sandbox worlds' truth over the plan's days (``sandbox.demo_truth``, the demo's closing lines):
+  none differs, none is missing (but on pages the truth marks unreadable), none is extra.
 
 The run table (DAG, run id, seconds, worker hostnames) goes to ``var/test-prod/run-table.md``.
 Selected only by ``pytest --prod`` (``make test-prod``); ``make test`` deselects it.
@@ -30,26 +35,57 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.demo_truth import Tally, compare
 from tests.prod import topology
-from tests.prod.driver import MONTH, plan
+from tests.prod.driver import MONTH, VK_DAYS, plan
 
 PROJECT = Path(__file__).resolve().parents[2]
 RESULTS = PROJECT / "var" / "test-prod"
 SAMPLE = PROJECT / "var" / "sample" / MONTH
 COMPARED_SCHEMAS = ("core", "mart", "restricted")
+NETWORKS = ("vk", "ok", "max", "tg")  # every network's world in the sample, compared with its truth
 
 pytestmark = [pytest.mark.prod, pytest.mark.postgres, pytest.mark.s3, pytest.mark.airflow, pytest.mark.slow]
 
 
 def ensure_sample() -> Path:
-    """``make sample``'s region (deterministic, seed 42)."""
+    """``make sample``'s region (deterministic, seed 42) with every network's world; one made
+    before OK, MAX and Telegram had worlds gets them beside its data, as ``make sample`` does."""
     if not (SAMPLE / "manifest.json").exists():
         subprocess.run(
             [sys.executable, "-m", "sandbox", "generate", "--preset", "region", "--month", MONTH,
              "--seed", "42", "--out", str(SAMPLE)],
             cwd=PROJECT, check=True, capture_output=True,
         )  # fmt: skip
+    for network in NETWORKS[1:]:
+        if not (SAMPLE / network / "manifest.json").exists():
+            subprocess.run(
+                [sys.executable, "-m", "sandbox", f"generate-{network}", "--data", str(SAMPLE)],
+                cwd=PROJECT, check=True, capture_output=True,
+            )  # fmt: skip
     return SAMPLE
+
+
+def truth_tallies(conn: dict) -> dict[str, dict[str, Tally]]:
+    """``sandbox.demo_truth``'s comparison of a warehouse with the sample's truth over the plan's
+    days: network → measure → Tally."""
+    from tests.reliability.harness import open_warehouse
+
+    warehouse = open_warehouse(conn)
+    try:
+        return compare(warehouse, SAMPLE, MONTH, VK_DAYS[-1])
+    finally:
+        warehouse.close()
+
+
+def truth_lines(engine: str, tallies: dict[str, dict[str, Tally]]) -> list[str]:
+    """The demo's closing lines, one per network and measure, naming the engine."""
+    lines = []
+    for network, measures in tallies.items():
+        for measure, counts in measures.items():
+            verdict = "reconciled" if counts.reconciled else "NOT reconciled"
+            lines.append(f"- {engine}: truth {network} {measure} to {VK_DAYS[-1]}: {verdict}: {counts}")
+    return lines
 
 
 # Besides the harness's VOLATILE_COLUMNS (when a load ran, which run): when VK was called, which is
@@ -145,7 +181,7 @@ def published_rating(top: topology.Topology) -> dict[str, str]:
     return found
 
 
-def run_table(prod: list[dict], embedded: list[dict], timings: dict[str, float]) -> str:
+def run_table(prod: list[dict], embedded: list[dict], timings: dict[str, float], truth: list[str]) -> str:
     seconds = {r["label"]: r["seconds"] for r in embedded}
     lines = [
         "| DAG | run id | state | seconds | embedded s | worker hostnames of mapped extract tasks |",
@@ -159,6 +195,7 @@ def run_table(prod: list[dict], embedded: list[dict], timings: dict[str, float])
         )
     lines.append("")
     lines += [f"- {name}: {value:.1f} s" for name, value in timings.items()]
+    lines += ["", *truth]
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +237,7 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
                 published = published_rating(top) if driven.returncode == 0 else {}
                 warehouse = json.loads(top.env["AIRFLOW_CONN_GOSPUBLIC_WAREHOUSE"])
                 prod_sums = warehouse_digests(warehouse, prod_rows) if driven.returncode == 0 else {}
+                prod_truth = truth_tallies(warehouse) if driven.returncode == 0 else {}
                 stop_started = time.monotonic()
             timings["teardown"] = time.monotonic() - stop_started
             embedded.wait(timeout=900)
@@ -210,24 +248,22 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
         timings["embedded reference (in parallel)"] = time.monotonic() - started - timings["topology start"]
         (RESULTS / "embedded.log").write_text((folder / "embedded.log").read_text(errors="replace"))
         reference = json.loads(embedded_out.read_text()) if embedded_out.exists() else []
+        embedded_warehouse = {
+            "conn_type": "duckdb",
+            "extra": {"path": embedded_env["GOSPUBLIC_VAR_DIR"] + "/warehouse.duckdb"},
+        }
         embedded_sums = (
-            warehouse_digests(
-                {
-                    "conn_type": "duckdb",
-                    "extra": {"path": embedded_env["GOSPUBLIC_VAR_DIR"] + "/warehouse.duckdb"},
-                },
-                embedded_rows,
-            )
-            if embedded.returncode == 0
-            else {}
+            warehouse_digests(embedded_warehouse, embedded_rows) if embedded.returncode == 0 else {}
         )
+        embedded_truth = truth_tallies(embedded_warehouse) if embedded.returncode == 0 else {}
+        truth = truth_lines("PostgreSQL", prod_truth) + truth_lines("DuckDB", embedded_truth)
         for table in differences(prod_sums, embedded_sums):  # both sides' rows, for a diff
             for side, rows in (("prod", prod_rows), ("embedded", embedded_rows)):
                 (RESULTS / f"{table}.{side}.txt").write_text("\n".join(rows.get(table, [])) + "\n")
         digests = {"prod": prod_sums, "embedded": embedded_sums}
         (RESULTS / "digests.json").write_text(json.dumps(digests, indent=1))
         timings["total"] = time.monotonic() - started
-        table = run_table(prod, reference, timings)
+        table = run_table(prod, reference, timings, truth)
         (RESULTS / "run-table.md").write_text(table)
         (RESULTS / "runs.json").write_text(json.dumps({"prod": prod, "embedded": reference}, indent=1))
         print("\n" + table)
@@ -254,3 +290,12 @@ def test_the_compose_topology_runs_the_sample_month(postgres_available: None) ->
     differ = differences(prod_sums, embedded_sums)
     assert not differ, f"tables differ from the embedded run's (prod vs embedded): {differ}"
     assert any(int(d["rows"]) > 0 for t, d in prod_sums.items() if t.startswith("mart.")), prod_sums
+
+    # every network's subscribers and posts per page-day against the sandbox truth, on both engines
+    for engine, tallies in (("PostgreSQL", prod_truth), ("DuckDB", embedded_truth)):
+        assert sorted(tallies) == sorted(NETWORKS), (engine, sorted(tallies))
+        for network, measures in tallies.items():
+            for measure, counts in measures.items():
+                assert counts.reconciled and counts.equal > 0, f"{engine} {network} {measure}: {counts}"
+    network_runs = [r for r in prod if r["dag_id"] in ("ok_pages", "max_pages", "tg_pages")]
+    assert len(network_runs) == 3 * len(VK_DAYS), network_runs

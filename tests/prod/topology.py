@@ -15,8 +15,11 @@ cannot hold on one host changes, and only in two documented ways:
 ``tests/test_compose.py`` checks that nothing else differs, so compose and test-prod cannot drift.
 
 :class:`Topology` starts the services (PostgreSQL databases, a Redis database, moto's S3 server,
-the VK sandbox, and ``airflow`` scheduler, dag-processor, api-server, triggerer and two Celery
-workers) and stops everything it started, also when a step fails.
+the VK, OK and MAX sandbox servers, and ``airflow`` scheduler, dag-processor, api-server, triggerer
+and two Celery workers) and stops everything it started, also when a step fails. The Telegram
+sandbox has no server (it stands where Telethon's MTProto sender stands): each task that reads
+Telegram builds it in its own process through the connection's ``extra.boundary``
+(``prod_tg_boundary``), from the sample's world at the clock the driver last wrote.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -56,6 +60,8 @@ VK_TOKENS = [
     {"kind": "user", "token": "usr_prod2"},
     {"kind": "service", "token": "svc_prod", "rps": 20},
 ]
+# The OK, MAX and Telegram credentials are the demo's (sandbox/demo.py), which its sandboxes accept.
+TG_BOUNDARY = "prod_tg_boundary:reader_options"  # tests/prod/prod_tg_boundary.py, on workers' path
 WORKER_HOSTNAMES = ("worker-1", "worker-2")
 # Pages per mapped extraction task: the sample region's 300 pages make 4 batches a day.
 VK_BATCH_PAGES = 80
@@ -73,7 +79,7 @@ OVERRIDES: dict[str, str] = {
 }
 # The test's own settings, for its short sample month (whether or not compose sets them).
 TEST_SETTINGS: dict[str, str] = {
-    "GOSPUBLIC_REGISTRY_DIR": "the generated sample region's registry",
+    "GOSPUBLIC_REGISTRY_DIR": "the sample's registry with the MAX world's channels, as `make demo` loads it",
     "GOSPUBLIC_VK_BATCH_PAGES": f"{VK_BATCH_PAGES}: several mapped extraction tasks a day, to spread",
     "GOSPUBLIC_TASK_RETRIES": "0: a failed task fails its run at once (no minutes of backoff)",
     "GOSPUBLIC_GATE_VK_MISSING_DAYS": f"{30 - VK_DAY_COUNT}: {VK_DAY_COUNT} VK days of November here, not 30",
@@ -87,7 +93,10 @@ ADDED: dict[str, str] = {
     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": "a free port per worker (a container has its own)",
     "AIRFLOW__CORE__HOSTNAME_CALLABLE": "workers only: the worker's own name as the task's hostname",
     "GOSPUBLIC_PROD_WORKER_HOSTNAME": "workers only: that name (a container's hostname)",
-    "PYTHONPATH": "workers only: tests/prod, where the hostname callable lives",
+    "PYTHONPATH": "workers only: tests/prod (the hostname callable, the Telegram boundary) and the checkout "
+    "(the boundary's `sandbox` package, which compose's image has not)",
+    "GOSPUBLIC_PROD_TG_DATA": "the Telegram sandbox's data set (the sample region), for the boundary",
+    "GOSPUBLIC_PROD_TG_CLOCK": "the Telegram sandbox's clock file, written by the driver before each run",
     "PATH": "the venv's bin first (the image's PATH)",
 }
 
@@ -174,6 +183,8 @@ class Endpoints:
     worker_log_ports: tuple[int, int]
     s3_endpoint: str = ""
     vk_base_url: str = ""
+    ok_base_url: str = ""
+    max_base_url: str = ""
     sample_dir: Path = PROJECT / "var" / "sample" / "2025-11"
     env_file: Path | None = None  # the deployer's .env (default: <folder>/.env, made on first use)
 
@@ -193,17 +204,44 @@ class Endpoints:
             worker_log_ports=(free_port(), free_port()),
         )
 
+    @property
+    def registry_dir(self) -> Path:
+        """Where the driver writes the registry the ``registry`` DAG loads."""
+        return self.folder / "registry"
+
+    @property
+    def tg_clock_file(self) -> Path:
+        """The Telegram sandbox's clock (``{"now": ISO}``), read by each task's boundary."""
+        return self.folder / "tg-clock.json"
+
 
 def dotenv(endpoints: Endpoints) -> dict[str, str]:
     """The ``.env`` compose would read, made as a deployer makes it: ``docker/generate-env.sh``
-    (``.env.example`` with every secret generated), then this run's VK sandbox and tokens."""
+    (``.env.example`` with every secret generated), then this run's sandboxes and credentials: VK's
+    base URL and tokens, and the OK, MAX and Telegram connections (:func:`network_connections`)."""
     target = endpoints.env_file or endpoints.folder / ".env"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["bash", str(GENERATE_ENV), str(target)], check=True, capture_output=True)
     values = read_dotenv(target)
     values.update({"VK_API_BASE_URL": endpoints.vk_base_url, "VK_TOKENS": json.dumps(VK_TOKENS)})
+    values.update(network_connections(endpoints))
     return values
+
+
+def network_connections(endpoints: Endpoints) -> dict[str, str]:
+    """The ``.env`` variables of the OK, MAX and Telegram connections (``GOSPUBLIC_*_CONN``, which
+    compose passes as ``AIRFLOW_CONN_*``): the demo's application, bot and reading account at this
+    run's sandboxes; Telegram's ``extra.boundary`` names test-prod's own (:data:`TG_BOUNDARY`)."""
+    from sandbox import demo
+
+    telegram = json.loads(demo.tg_connection_json(demo.tg_session()))
+    telegram["extra"]["boundary"] = TG_BOUNDARY
+    return {
+        "GOSPUBLIC_OK_CONN": demo.ok_connection_json(endpoints.ok_base_url),
+        "GOSPUBLIC_MAX_CONN": demo.max_connection_json(endpoints.max_base_url),
+        "GOSPUBLIC_TELEGRAM_MTPROTO_CONN": json.dumps(telegram),
+    }
 
 
 def map_path(value: str, mounts: list[tuple[str, str]], folder: Path) -> str:
@@ -264,7 +302,7 @@ def overrides(interpolated: Mapping[str, str], endpoints: Endpoints) -> dict[str
 def test_settings(endpoints: Endpoints) -> dict[str, str]:
     """The values of :data:`TEST_SETTINGS`."""
     return {
-        "GOSPUBLIC_REGISTRY_DIR": str(endpoints.sample_dir / "registry"),
+        "GOSPUBLIC_REGISTRY_DIR": str(endpoints.registry_dir),
         "GOSPUBLIC_VK_BATCH_PAGES": str(VK_BATCH_PAGES),
         "GOSPUBLIC_TASK_RETRIES": "0",
         "GOSPUBLIC_GATE_VK_MISSING_DAYS": str(30 - VK_DAY_COUNT),
@@ -292,6 +330,8 @@ def environment(endpoints: Endpoints, spec: Mapping[str, Any] | None = None) -> 
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(endpoints.scheduler_health_port),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(endpoints.triggerer_log_port),
+            "GOSPUBLIC_PROD_TG_DATA": str(endpoints.sample_dir),
+            "GOSPUBLIC_PROD_TG_CLOCK": str(endpoints.tg_clock_file),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
     )
@@ -305,7 +345,9 @@ def worker_env(base: Mapping[str, str], index: int, endpoints: Endpoints) -> dic
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(endpoints.worker_log_ports[index]),
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "prod_hostname.worker_hostname",
         "GOSPUBLIC_PROD_WORKER_HOSTNAME": WORKER_HOSTNAMES[index],
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), base.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).parent), str(PROJECT), base.get("PYTHONPATH")])
+        ),
     }
 
 
@@ -326,6 +368,13 @@ def init_pools(spec: Mapping[str, Any] | None = None) -> list[tuple[str, int, st
         if words:
             pools.append((words[3], int(words[4]), words[5] if len(words) > 5 else ""))
     return pools
+
+
+def write_tg_clock(path: Path, when: datetime) -> None:
+    """Set the Telegram sandbox's clock for the tasks that start after this (atomically)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"now": when.isoformat()}))
+    partial.replace(path)
 
 
 def free_port() -> int:
@@ -364,8 +413,7 @@ class Topology:
         self._databases()
         self._redis()
         self._moto()
-        self.spawn("vk-sandbox", self._vk_sandbox_command(), host_environment())
-        self.endpoints.vk_base_url = self._wait_for_line("vk-sandbox", r"listening on (\S+)")
+        self._sandboxes()
         self.env = {**host_environment(), **environment(self.endpoints)}
         for source, _ in compose_mounts():  # compose's named volumes: folders of this run
             if not source.startswith("."):
@@ -435,19 +483,28 @@ class Topology:
         s3.create_bucket(Bucket=self.endpoints.bucket)
         s3.put_bucket_versioning(Bucket=self.endpoints.bucket, VersioningConfiguration={"Status": "Enabled"})
 
-    def _vk_sandbox_command(self) -> list[str]:
-        tokens = [f"--token={t['token']}" + (f":{t['rps']}" if "rps" in t else "") for t in VK_TOKENS]
-        return [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "serve-vk",
-            "--data",
-            str(self.endpoints.sample_dir),
-            "--port",
-            "0",
-            *tokens,
-        ]
+    def _sandboxes(self) -> None:
+        """The VK, OK and MAX sandbox servers, as ``make demo`` starts them (its credentials for OK
+        and MAX, test-prod's VK tokens); the Telegram sandbox's clock file."""
+        for name, command in self._sandbox_commands().items():
+            self.spawn(name, command, host_environment())
+        self.endpoints.vk_base_url = self._wait_for_line("vk-sandbox", r"listening on (\S+)")
+        self.endpoints.ok_base_url = self._wait_for_line("ok-sandbox", r"listening on (\S+)")
+        self.endpoints.max_base_url = self._wait_for_line("max-sandbox", r"listening on (\S+)")
+        write_tg_clock(self.endpoints.tg_clock_file, datetime.now(UTC))
+
+    def _sandbox_commands(self) -> dict[str, list[str]]:
+        from sandbox import demo
+
+        serve = [sys.executable, "-m", "sandbox"]
+        data = ["--data", str(self.endpoints.sample_dir), "--port", "0"]
+        vk_tokens = [f"--token={t['token']}" + (f":{t['rps']}" if "rps" in t else "") for t in VK_TOKENS]
+        ok_app = f"--app={demo.OK_APP_KEY}:{demo.OK_APP_SECRET}:{demo.OK_APP_RPS}"
+        return {
+            "vk-sandbox": [*serve, "serve-vk", *data, *vk_tokens],
+            "ok-sandbox": [*serve, "serve-ok", *data, ok_app, f"--token={demo.OK_TOKEN}"],
+            "max-sandbox": [*serve, "serve-max", *data, f"--token={demo.MAX_TOKEN}:{demo.MAX_BOT_RPS}"],
+        }
 
     def spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> Service:
         log = self.logs / f"{name}.log"
