@@ -120,10 +120,11 @@ demo: airflow-init sample ## Build the embedded warehouse and run the DAGs over 
 bi-starter: venv ## The BI starter: Superset's dashboard export zipped as var/bi/gospublic-superset.zip (docs/bi.md)
 	$(BIN)/python -m gospublic.cli bi-export superset $(CURDIR)/var/bi/gospublic-superset.zip
 
-bench: bench-pipeline bench-extract bench-incidents ## All benchmarks (bench/results.json, bench/extract.json, docs/benchmarks.md)
+bench: bench-pipeline bench-extract bench-incidents ## All benchmarks (bench/results.json, bench/extract.json, bench/extract_networks.json, docs/benchmarks.md)
 
-bench-extract: venv ## Share of the VK rate-limit ceiling the extractor reaches on 5,000 pages (1 and 3 user tokens)
+bench-extract: venv ## Share of each network's rate-limit ceiling its extraction reaches (VK: 5,000 pages; OK, MAX, Telegram)
 	$(BIN)/python -m bench.extract --out bench/extract.json
+	$(BIN)/python -m bench.extract_networks --data var/bench/networks --out bench/extract_networks.json
 	$(BIN)/python -m bench.report
 
 bench-pipeline: venv ## Every stage at region and national scale on both engines, beside the naive baseline (SCALES=region for a quick run)
