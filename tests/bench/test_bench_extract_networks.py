@@ -21,10 +21,11 @@ pytestmark = pytest.mark.slow
 SPECS = {"ok": OK_SPEC, "max": MAX_SPEC, "tg": TG_SPEC}
 PAGE_COLUMN = {"ok": "gid", "max": "chat_id", "tg": "username"}
 RATE_CODE = {"ok": "8", "max": "429"}  # the sandbox's rate-limit answer, as its stats count it
+Bench = tuple[dict[str, dict[str, Any]], Path]  # the report by network, and the worlds' folder
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str, Any]], Path]:
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
     """The benchmark run once on the sample region (every page of each network): its report, and
     the generated worlds."""
     folder = tmp_path_factory.mktemp("bench-networks")
@@ -38,7 +39,7 @@ def world_pages(data: Path, network: str) -> set[str]:
         return {row[PAGE_COLUMN[network]] for row in csv.DictReader(handle)}
 
 
-def test_every_page_of_every_network_is_read_in_the_dags_batches(bench) -> None:
+def test_every_page_of_every_network_is_read_in_the_dags_batches(bench: Bench) -> None:
     report, data = bench
     assert list(report) == ["ok", "max", "tg"]
     for network, row in report.items():
@@ -48,13 +49,13 @@ def test_every_page_of_every_network_is_read_in_the_dags_batches(bench) -> None:
         assert row["manifest_status"] == "passed", network
 
 
-def test_requests_counted_by_the_client_and_by_the_sandbox_are_equal(bench) -> None:
+def test_requests_counted_by_the_client_and_by_the_sandbox_are_equal(bench: Bench) -> None:
     for network, row in bench[0].items():
         assert row["requests"] > 0, network
         assert row["requests"] == row["sandbox_requests"], network
 
 
-def test_the_rate_is_requests_over_seconds_and_the_share_is_the_rate_over_the_ceiling(bench) -> None:
+def test_the_rate_is_requests_over_seconds_and_the_share_is_the_rate_over_the_ceiling(bench: Bench) -> None:
     for network, row in bench[0].items():
         assert row["seconds"] > 0, network
         rate = row["requests"] / row["seconds"]
@@ -65,14 +66,14 @@ def test_the_rate_is_requests_over_seconds_and_the_share_is_the_rate_over_the_ce
         )
 
 
-def test_each_ceiling_is_the_one_the_sandbox_or_the_reader_enforces(bench) -> None:
+def test_each_ceiling_is_the_one_the_sandbox_or_the_reader_enforces(bench: Bench) -> None:
     report = bench[0]
     assert (report["ok"]["ceiling"], report["ok"]["clock"]) == (10, "wall")  # --app KEY:SECRET:10
     assert (report["max"]["ceiling"], report["max"]["clock"]) == (30, "wall")  # --token TOKEN:30
     assert (report["tg"]["ceiling"], report["tg"]["clock"]) == (1, "sandbox")  # extra.pause 1 s
 
 
-def test_every_http_request_landed_an_answer_or_was_rate_limited(bench) -> None:
+def test_every_http_request_landed_an_answer_or_was_rate_limited(bench: Bench) -> None:
     """A request is an answer in the lake, or a rate-limit answer retried (no faults planned)."""
     report, data = bench
     for network in ("ok", "max"):
@@ -85,7 +86,7 @@ def test_every_http_request_landed_an_answer_or_was_rate_limited(bench) -> None:
     assert report["max"]["calls"]["getChat"] == pages["max"]
 
 
-def test_telegram_seconds_are_the_readers_pauses_on_the_sandboxs_clock(bench) -> None:
+def test_telegram_seconds_are_the_readers_pauses_on_the_sandboxs_clock(bench: Bench) -> None:
     """No FLOOD_WAIT planned, none answered; the clock moved only by the pauses: n requests in b
     batches (each batch's first request waits for nothing) take (n - b) pauses."""
     report, data = bench
