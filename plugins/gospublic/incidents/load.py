@@ -45,8 +45,11 @@ from gospublic.infra.warehouse import Transaction, Warehouse, writer
 from gospublic.registry import executor_resolvers, region_timezones
 from transforms.arrow_files import take_table, write_table
 from transforms.executor_resolve import ExecutorResolver
+from transforms.incident_checks import FileContext
+from transforms.incident_engine import check_export
 from transforms.incident_parse import WRITTEN, parse_chunk, written_column
 from transforms.incident_read import DEFAULT_CHUNK_ROWS, ReadFault, detect_format, read_chunks
+from transforms.incident_rules import RuleResult
 from transforms.incident_spec import (
     ExportSpec,
     FileRejectedError,
@@ -55,6 +58,7 @@ from transforms.incident_spec import (
     match_headers,
     unrecognised_columns,
 )
+from transforms.incident_stage import workbook_header, workbook_rows
 from transforms.quarantine import Problem
 
 log = logging.getLogger(__name__)
@@ -216,6 +220,93 @@ def prepare_export(
             yield checks.settle(rows, outcome, file=info.file), empty_rows
 
     return PreparedExport(fmt, checks, checked())
+
+
+@dataclass
+class EngineChecks:
+    """What the engine's checks found in one file (``transforms.incident_checks``), in the shape
+    ``stage_export`` reads: counts, quarantine, unreadable rows, the suite's verdicts."""
+
+    suite: str
+    read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    unresolved: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    read_faults: list[ReadFault] = field(default_factory=list)
+    columns_read: list[str] = field(default_factory=list)
+    columns_unrecognised: list[str] = field(default_factory=list)
+    verdicts: list[RuleResult] = field(default_factory=list)
+
+    def results(self, source: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return [
+            {
+                "suite": self.suite,
+                "expectation": item.expectation,
+                "column_name": item.column,
+                "severity": item.severity,
+                "success": item.unexpected_count == 0,
+                "element_count": item.element_count,
+                "unexpected_count": item.unexpected_count,
+                "reason": item.reason,
+                "validated_at": now,
+            }
+            for item in self.verdicts
+        ]
+
+
+def engine_prepare(
+    info: ExportFileInfo,
+    *,
+    spec: ExportSpec,
+    timezone: str,
+    resolver: ExecutorResolver,
+    pseudonymize: Callable[[str], str],
+    work: Path,
+) -> PreparedExport:
+    """Read ``info``'s file with DuckDB (CSV) or calamine (workbooks) as text, type and check it
+    set-wise in SQL (``transforms.incident_engine``), and spill its staging rows to ``work`` as
+    Arrow IPC files; raises ``FileRejectedError`` when the file as a whole is unusable."""
+    source = spec.sources[info.source]
+    fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
+    rows = None
+    if fmt.kind == "csv":
+        headers, _ = read_chunks(info.path, fmt)
+    else:
+        rows = workbook_rows(info.path)
+        headers = workbook_header(rows)
+    mapping = match_headers(headers, source, info.file)
+    suite = f"incident_export_{source.code}"
+    checks = EngineChecks(suite)
+    checks.columns_read = [mapping[position] for position in sorted(mapping)]
+    checks.columns_unrecognised = [c.describe() for c in unrecognised_columns(headers, source, mapping)]
+    if checks.columns_unrecognised:
+        log.warning(
+            "%s: columns no field reads (not loaded): %s", info.file, "; ".join(checks.columns_unrecognised)
+        )
+    ctx = FileContext(
+        info.file, spec, source, mapping, headers, timezone, resolver, pseudonymize, load_suite_dict(suite)
+    )
+    exported_at = _exported_at(info, timezone)
+    params = {
+        "load_id": info.load_id,
+        "file": info.file,
+        "export_date": info.export_date,
+        "exported_at": exported_at.tz_convert("UTC").to_pydatetime(),
+        "processed_at": info.processed_at,
+        "region_code": info.region_code,
+    }
+    checked, staging = check_export(info.path, fmt, ctx, work, staging_params=params, rows=rows)
+    checks.read, checks.loaded, checks.duplicates = checked.read, checked.loaded, checked.duplicates
+    checks.unresolved, checks.problems, checks.read_faults = (
+        checked.unresolved,
+        checked.problems,
+        checked.read_faults,
+    )
+    checks.verdicts = checked.results
+    spilled = None if staging is None else SpilledRows(staging.events, staging.texts, checked.empty)
+    return PreparedExport(fmt.describe(), checks, [], spilled)  # type: ignore[arg-type]
 
 
 def prepare_exports(

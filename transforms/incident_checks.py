@@ -1,0 +1,447 @@
+"""Type and check a staged export set-wise in DuckDB: the same rows load and the same rows go to
+quarantine, with the same reasons, as the cell-by-cell parser (``transforms.incident_parse``) and
+the Great Expectations suite on frames gave.
+
+On the staged ``cells`` (``transforms.incident_stage``), in order:
+
+1. blank rows are counted and left out; every other row is read;
+2. an exact copy of an earlier row (every cell the same) is a duplicate;
+3. CSV rows that could not be read as written (too few fields, too many that are not empty,
+   bytes not in the file's encoding) and cells that cannot be typed (dates, ratings, whole
+   numbers) quarantine their row;
+4. executors resolve to bodies (per distinct executor and local day, through
+   ``ExecutorResolver``), authors are pseudonymised (per distinct identity);
+5. the suite ``expectations/incident_export_<source>.json`` runs as SQL on the typed rows
+   (:mod:`transforms.incident_rules`): a failure of severity critical quarantines the row,
+   ``executor_known`` only counts; a repeated id keeps its first row.
+
+Only the problems (few) and distinct values (executors, labels, authors) come to Python; the rows
+stay in DuckDB until they are written as Arrow for staging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from transforms.executor_resolve import ExecutorResolver
+from transforms.incident_parse import EXCEL_EPOCH, _human, _name_key
+from transforms.incident_read import ReadFault
+from transforms.incident_rules import RuleFailure, RuleResult, run_rules
+from transforms.incident_spec import ExportSpec, FieldSpec, SourceSpec, header_key
+from transforms.incident_stage import StagedCells, sql_text
+from transforms.quarantine import Problem
+
+TYPED_ORIGINS = ("datetime", "date", "rating", "int")
+
+
+@dataclass
+class CheckedExport:
+    """Counts and findings of one checked file; its loading rows are in the ``loaded`` table."""
+
+    read: int = 0
+    empty: int = 0
+    duplicates: int = 0
+    loaded: int = 0
+    unresolved: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    read_faults: list[ReadFault] = field(default_factory=list)
+    results: list[RuleResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What checking a file needs besides its cells."""
+
+    file: str
+    spec: ExportSpec
+    source: SourceSpec
+    mapping: dict[int, str]  # column position → field name
+    headers: list[Any]
+    timezone: str
+    resolver: ExecutorResolver
+    pseudonymize: Callable[[str], str]
+    suite: dict[str, Any]
+
+    @property
+    def header_of(self) -> dict[str, str]:
+        return {name: str(self.headers[pos]) for pos, name in sorted(self.mapping.items())}
+
+
+def check_cells(
+    con: Any, staged: StagedCells, ctx: FileContext, raw_text: Callable[[int, int, int], str]
+) -> CheckedExport:
+    """Check ``cells`` in ``con``; leaves the rows that load, typed, in the table ``loaded``.
+    ``raw_text(row, line, lines)`` gives an unreadable row's text as written."""
+    out = CheckedExport()
+    width = staged.width
+    cells = [f"w{i}" for i in range(width)] + ([f"d{i}" for i in range(width)] if staged.workbook else [])
+    blank = (
+        " AND ".join(f"x{i} IS NULL" for i in range(width))
+        if not staged.workbook
+        else " AND ".join(f"(x{i} IS NULL AND n{i} IS NULL AND d{i} IS NULL)" for i in range(width))
+    )
+    con.execute(_faults_sql(staged, width))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE screened AS
+        SELECT c.*, f.reason AS fault,
+               row_number() OVER (PARTITION BY {", ".join(cells)} ORDER BY c.row_number) > 1 AS duplicate
+        FROM cells c LEFT JOIN faults f USING (row_number)
+        WHERE NOT ({blank}) OR f.reason IS NOT NULL
+        """
+    )
+    total = con.execute("SELECT count(*) FROM cells").fetchone()[0]
+    out.read, out.duplicates = con.execute(
+        "SELECT count(*), count(*) FILTER (duplicate) FROM screened"
+    ).fetchone()
+    out.empty = total - out.read
+    _type_fields(con, ctx, staged)
+    header_of = ctx.header_of
+    for name, reason_sql, origin in _parse_checks(ctx):
+        header = header_of.get(name, _field(ctx, name).header)
+        found = con.execute(
+            f"SELECT row_number, {origin} FROM typed WHERE NOT duplicate AND {reason_sql} ORDER BY row_number"
+        ).fetchall()
+        reason = _parse_reason(ctx, _field(ctx, name))
+        out.problems += [Problem(ctx.file, int(row), header, reason, value) for row, value in found]
+    for row, line, lines, reason in con.execute(
+        "SELECT row_number, line, lines, fault FROM typed WHERE NOT duplicate AND fault IS NOT NULL "
+        "ORDER BY row_number"
+    ).fetchall():
+        out.problems.append(Problem(ctx.file, int(row), None, reason, None))
+        out.read_faults.append(
+            ReadFault(int(row), int(line), reason, raw_text(int(row), int(line), int(lines)))
+        )
+    bad_rows = {p.row for p in out.problems}
+    con.register("parse_bad", pa.table({"row_number": pa.array(sorted(bad_rows), pa.int64())}))
+    con.execute(
+        "CREATE OR REPLACE TABLE candidates AS SELECT * FROM typed WHERE NOT duplicate "
+        "AND row_number NOT IN (SELECT row_number FROM parse_bad) ORDER BY row_number"
+    )
+    con.unregister("parse_bad")
+    _resolve_executors(con, ctx)
+    _pseudonymise_authors(con, ctx)
+    failures, out.results = run_rules(con, "candidates", ctx.suite)
+    rule_bad = _rule_problems(con, ctx, failures, out)
+    con.register("rule_bad", pa.table({"row_number": pa.array(sorted(rule_bad), pa.int64())}))
+    con.execute(
+        "CREATE OR REPLACE TABLE loaded AS SELECT * FROM candidates "
+        "WHERE row_number NOT IN (SELECT row_number FROM rule_bad) ORDER BY row_number"
+    )
+    con.unregister("rule_bad")
+    out.loaded, out.unresolved = con.execute(
+        "SELECT count(*), count(*) FILTER (org_id IS NULL) FROM loaded"
+    ).fetchone()
+    return out
+
+
+def _field(ctx: FileContext, name: str) -> FieldSpec:
+    return next(f for f in ctx.source.fields if f.name == name)
+
+
+def _faults_sql(staged: StagedCells, width: int) -> str:
+    """The table ``faults``: the reason each unreadable CSV row is quarantined for."""
+    if staged.workbook:
+        return "CREATE OR REPLACE TABLE faults AS SELECT NULL::BIGINT AS row_number, NULL::VARCHAR AS reason LIMIT 0"
+    where = (
+        "CASE WHEN c.lines = 1 THEN 'line ' || c.line "
+        "ELSE 'lines ' || c.line || '–' || (c.line + c.lines - 1) END"
+    )
+    blank = " AND ".join(f"c.x{i} IS NULL" for i in range(width))
+    short = (
+        f"c.fields || ' fields where the header has {width} (' || {where} || '): the row is cut short'"
+        " || CASE WHEN c.lines > 1 THEN ' or a quote is not closed' ELSE '' END"
+    )
+    long = (
+        f"c.fields || ' fields where the header has {width} (' || {where} || '): a ' || "
+        f"{sql_text(repr(staged.separator))} || ' inside a text that is not quoted?'"
+    )
+    return f"""
+        CREATE OR REPLACE TABLE faults AS
+        SELECT row_number, concat_ws('; ', bad_bytes, counts) AS reason FROM (
+            SELECT c.row_number, b.reason AS bad_bytes,
+                   CASE WHEN c.fields < {width} AND NOT ({blank}) THEN {short}
+                        WHEN c.fields > {width} AND c.extra_filled THEN {long} END AS counts
+            FROM cells c LEFT JOIN bad_bytes b
+              ON b.line BETWEEN c.line AND c.line + c.lines - 1
+        ) WHERE bad_bytes IS NOT NULL OR counts IS NOT NULL
+    """
+
+
+def register_bad_bytes(con: Any, reasons: list[tuple[int, str]]) -> None:
+    """The table ``bad_bytes`` (line, reason) of a CSV file's first bad bytes per record."""
+    con.register(
+        "bad_bytes_rows",
+        pa.table(
+            {
+                "line": pa.array([line for line, _ in reasons], pa.int64()),
+                "reason": pa.array([reason for _, reason in reasons], pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE OR REPLACE TABLE bad_bytes AS SELECT * FROM bad_bytes_rows")
+    con.unregister("bad_bytes_rows")
+
+
+# --- typing ------------------------------------------------------------------------------------
+
+
+def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
+    """The table ``typed``: per field its typed value (``<field>``), its cells as written
+    (``<field>__w``), its local time (``<field>__local``) and whether it could not be typed
+    (``<field>__bad``)."""
+    position = {name: pos for pos, name in ctx.mapping.items()}
+    selects = []
+    for spec_field in ctx.source.fields:
+        pos = position.get(spec_field.name)
+        written = f"w{pos}" if pos is not None else "NULL::VARCHAR"
+        text = f"x{pos}" if pos is not None else "NULL::VARCHAR"
+        number = f"n{pos}" if pos is not None and staged.workbook else "NULL::DOUBLE"
+        stamp = f"d{pos}" if pos is not None and staged.workbook else "NULL::TIMESTAMP"
+        selects += [f"{written} AS {spec_field.name}__w", f"{text} AS {spec_field.name}__x"]
+        selects += _typed_columns(con, ctx, spec_field, text, number, stamp)
+    con.execute(
+        f"CREATE OR REPLACE TABLE typed AS SELECT s.*, {', '.join(selects)} FROM screened s ORDER BY row_number"
+    )
+
+
+def _typed_columns(
+    con: Any, ctx: FileContext, spec_field: FieldSpec, text: str, number: str, stamp: str
+) -> list[str]:
+    name, spec = spec_field.name, ctx.spec
+    if spec_field.type in ("datetime", "date"):
+        formats = spec.datetime_formats if spec_field.type == "datetime" else spec.date_formats
+        parsed = "coalesce(" + ", ".join(f"try_strptime({text}, {sql_text(f)})" for f in formats) + ")"
+        # Excel cells are rounded to the second, as are serial numbers counted from 1899-12-30
+        cell = f"to_timestamp(round(epoch_us({stamp}) / 1e6))::TIMESTAMP"
+        serial = (
+            f"to_timestamp(round((epoch_us(TIMESTAMP '{EXCEL_EPOCH:%Y-%m-%d}') + {number} * 86400e6) / 1e6))"
+            "::TIMESTAMP"
+        )
+        local = f"CASE WHEN {stamp} IS NOT NULL THEN {cell} WHEN {number} IS NOT NULL THEN {serial} ELSE {parsed} END"
+        zone = sql_text(ctx.timezone)
+        if spec_field.type == "date":
+            value = f"timezone({zone}, date_trunc('day', {local}) + INTERVAL 1 DAY)"
+        else:
+            value = f"timezone({zone}, {local})"
+        bad = f"({stamp} IS NULL AND {number} IS NULL AND {text} IS NOT NULL AND {parsed} IS NULL)"
+        return [f"{local} AS {name}__local", f"{value} AS {name}", f"{bad} AS {name}__bad"]
+    if spec_field.type == "rating":
+        words = _label_table(
+            con, f"{name}_words", text, {header_key(k): str(v) for k, v in spec.rating_words.items()}
+        )
+        numeric = f"try_cast({text} AS DOUBLE)"
+        whole = f"(isfinite({numeric}) AND {numeric} = floor({numeric}))"
+        word = f"(SELECT code FROM {words} WHERE label = {text})::INTEGER"
+        return [
+            f"CASE WHEN {whole} THEN {numeric}::BIGINT END AS {name}",
+            f"CASE WHEN {whole} THEN ({numeric} >= {spec.satisfied_from})::INTEGER ELSE {word} END AS satisfied",
+            f"({text} IS NOT NULL AND NOT coalesce({whole}, false) AND {word} IS NULL) AS {name}__bad",
+        ]
+    if spec_field.type == "int":
+        ok = f"regexp_full_match({text}, '\\d+')"
+        return [
+            f"CASE WHEN {ok} THEN {text} END AS {name}",
+            f"({text} IS NOT NULL AND NOT {ok}) AS {name}__bad",
+        ]
+    if spec_field.values:
+        labels = spec.value_keys[spec_field.values]
+        table = _label_table(con, f"{name}_labels", text, labels)
+        return [f"coalesce((SELECT code FROM {table} WHERE label = {text}), {text}) AS {name}"]
+    return [f"{text} AS {name}"]
+
+
+def _label_table(con: Any, table: str, text: str, labels: dict[str, str]) -> str:
+    """A table label → code for the distinct texts of ``text`` that name a label (matched in the
+    form of headers); returns its name. Only distinct values come to Python."""
+    if text.startswith("NULL"):
+        distinct: list[str] = []
+    else:
+        distinct = [
+            row[0]
+            for row in con.execute(
+                f"SELECT DISTINCT {text} FROM screened WHERE {text} IS NOT NULL"
+            ).fetchall()
+        ]
+    found = [(value, labels[header_key(value)]) for value in distinct if header_key(value) in labels]
+    con.register(
+        f"{table}_rows",
+        pa.table(
+            {
+                "label": pa.array([v for v, _ in found], pa.string()),
+                "code": pa.array([c for _, c in found], pa.string()),
+            }
+        ),
+    )
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_rows")
+    con.unregister(f"{table}_rows")
+    return table
+
+
+def _parse_checks(ctx: FileContext) -> list[tuple[str, str, str]]:
+    """(field, its "could not be typed" flag, its cells as written) of each typed field, in the
+    order of the source's fields."""
+    return [(f.name, f"{f.name}__bad", f"{f.name}__w") for f in ctx.source.fields if f.type in TYPED_ORIGINS]
+
+
+def _parse_reason(ctx: FileContext, spec_field: FieldSpec) -> str:
+    spec = ctx.spec
+    if spec_field.type == "datetime":
+        return f"not a date-time (expected {' or '.join(_human(f) for f in spec.datetime_formats)})"
+    if spec_field.type == "date":
+        return f"not a date (expected {' or '.join(_human(f) for f in spec.date_formats)})"
+    if spec_field.type == "rating":
+        low, high = spec.rating_scale
+        return f"not a rating (expected a whole number {low}–{high} or {', '.join(spec.rating_words)})"
+    return "not a whole number"
+
+
+# --- bodies and authors ------------------------------------------------------------------------
+
+
+def _resolve_executors(con: Any, ctx: FileContext) -> None:
+    """``org_id`` of each candidate row, resolved once per distinct executor and local day."""
+    pairs = con.execute(
+        "SELECT DISTINCT executor, registered_at__local::DATE FROM candidates WHERE executor IS NOT NULL"
+    ).fetchall()
+    found = [(e, d, ctx.resolver.resolve_one(e, d if isinstance(d, dt.date) else None)) for e, d in pairs]
+    con.register(
+        "orgs",
+        pa.table(
+            {
+                "executor": pa.array([e for e, _, _ in found], pa.string()),
+                "day": pa.array([d for _, d, _ in found], pa.date32()),
+                "org_id": pa.array([o for _, _, o in found], pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE candidates AS SELECT c.*, o.org_id FROM candidates c LEFT JOIN orgs o "
+        "ON o.executor = c.executor AND o.day IS NOT DISTINCT FROM c.registered_at__local::DATE "
+        "ORDER BY c.row_number"
+    )
+    con.unregister("orgs")
+
+
+def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
+    """``author_key``: a VK profile id (``id123`` on channel vk) as ``vk:123``, else the name, keyed
+    by the pseudonymiser once per distinct identity."""
+    if "author" not in {f.name for f in ctx.source.fields}:
+        con.execute(
+            "CREATE OR REPLACE TABLE candidates AS SELECT *, NULL::VARCHAR AS author_key FROM candidates"
+        )
+        return
+    on_vk = "channel = 'vk'" if "channel" in {f.name for f in ctx.source.fields} else "false"
+    profile = "regexp_extract(author, '^id(\\d+)$', 1)"
+    rows = con.execute(
+        f"SELECT DISTINCT author, {on_vk} AND {profile} <> '' FROM candidates WHERE author IS NOT NULL"
+    ).fetchall()
+    source = ctx.source.code
+    keys: dict[str, str] = {}
+    authors, vk, identities = [], [], []
+    for author, is_profile in rows:
+        identity = f"vk:{author[2:]}" if is_profile else f"{source}:{_name_key(author)}"
+        if identity not in keys:
+            keys[identity] = ctx.pseudonymize(identity)
+        authors.append(author)
+        vk.append(bool(is_profile))
+        identities.append(keys[identity])
+    con.register(
+        "author_keys",
+        pa.table(
+            {
+                "author": pa.array(authors, pa.string()),
+                "vk": pa.array(vk),
+                "key": pa.array(identities, pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE candidates AS SELECT c.*, k.key AS author_key FROM candidates c "
+        f"LEFT JOIN author_keys k ON k.author = c.author AND k.vk = ({on_vk.replace('channel', 'c.channel')} "
+        f"AND regexp_extract(c.author, '^id(\\d+)$', 1) <> '') ORDER BY c.row_number"
+    )
+    con.unregister("author_keys")
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def _rule_problems(con: Any, ctx: FileContext, failures: list[RuleFailure], out: CheckedExport) -> set[int]:
+    """Problems of the rules' critical failures (a repeated id: every row but its first); the
+    rows they quarantine."""
+    header_of = ctx.header_of
+    order = list(header_of)
+    typed_names = {f.name for f in ctx.source.fields if f.type != "text" or f.values}
+    bad: set[int] = set()
+    for failure in failures:
+        if failure.rule == "executor_known" or failure.severity == "warning":
+            continue
+        columns = [c for c in failure.columns if c is not None]
+        shown_columns = ["executor" if c == "org_id" else c for c in columns]
+        shown_columns = sorted(shown_columns, key=lambda c: order.index(c) if c in order else len(order))
+        value_sql = [f"{c}__w" if c in typed_names else c for c in shown_columns]
+        select = ", ".join(f"CAST({v} AS VARCHAR) AS v{i}" for i, v in enumerate(value_sql)) or "NULL AS v0"
+        rows = con.execute(
+            f"SELECT * EXCLUDE (hit) FROM (SELECT row_number, {failure.first_sql} AS first_row, {select}, "
+            f"({failure.where}) AS hit FROM candidates) WHERE hit ORDER BY row_number"
+        ).fetchall()
+        column = "executor" if failure.column == "org_id" else failure.column
+        header = None if column is None else header_of.get(column, column)
+        for row, first, *values in rows:
+            reason = failure.reason
+            if failure.rule == "unique_id":
+                if first == row:
+                    continue
+                reason = f"incident id repeated within the file with other values (row {first} wins)"
+            if len(values) == 1:
+                value = values[0]
+            else:
+                value = (
+                    "; ".join(
+                        f"{header_of.get(c, c)}={'' if v is None else v}"
+                        for c, v in zip(shown_columns, values, strict=True)
+                    )
+                    or None
+                )
+            out.problems.append(Problem(ctx.file, int(row), header, reason, value))
+            bad.add(int(row))
+    return bad
+
+
+def staging_queries(source: str) -> tuple[str, str]:
+    """SQL of the rows of ``staging.incident_export`` and ``staging.incident_text`` from ``loaded``
+    (``$``-parameters: load_id, file, export_date, exported_at, processed_at, region_code)."""
+    fields = {
+        "im": {"rubric": "rubric", "subcategory": "NULL::VARCHAR", "due_at": "registered_at + INTERVAL 24 HOUR"},
+        "pos": {"rubric": "category", "subcategory": "subcategory", "due_at": "due_at",
+                "channel": "NULL::VARCHAR", "message_type": "NULL::VARCHAR", "first_reaction_at": "NULL::TIMESTAMPTZ",
+                "url": "NULL::VARCHAR"},
+    }[source]  # fmt: skip
+
+    def pick(column: str, default: str = "NULL::VARCHAR") -> str:
+        return fields.get(column, column if column not in ("rubric", "subcategory") else default)
+
+    events = f"""
+        SELECT '{source}' AS source, incident_id, $region_code AS region_code, org_id, executor, status,
+               {pick("channel")} AS channel, {pick("message_type")} AS message_type,
+               {pick("rubric")} AS rubric, {pick("subcategory")} AS subcategory,
+               registered_at, {pick("first_reaction_at")} AS first_reaction_at, answered_at,
+               {pick("due_at")} AS due_at,
+               satisfaction::INTEGER AS satisfaction, satisfied::INTEGER AS satisfied, author_key,
+               $load_id AS load_id, $file AS file, row_number::BIGINT AS row_number,
+               $export_date::DATE AS export_date, $exported_at::TIMESTAMPTZ AS exported_at,
+               $processed_at::TIMESTAMPTZ AS processed_at
+        FROM loaded ORDER BY row_number
+    """
+    texts = f"""
+        SELECT '{source}' AS source, incident_id, {pick("url")} AS url, message_text, answer_text,
+               $load_id AS load_id
+        FROM loaded ORDER BY row_number
+    """
+    return events, texts

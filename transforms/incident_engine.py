@@ -1,0 +1,132 @@
+"""One incident export through the engine: staged as text in DuckDB, typed and checked set-wise,
+its loading rows written as Arrow IPC files for the warehouse's staging tables.
+
+DuckDB runs in this process (no worker pool): an in-memory database per file, bounded by
+``MEMORY_LIMIT`` and spilling to the file's work folder beyond it, so a million-row export needs
+neither a million Python objects nor a pandas frame.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from transforms.incident_checks import (
+    CheckedExport,
+    FileContext,
+    check_cells,
+    register_bad_bytes,
+    staging_queries,
+)
+from transforms.incident_read import FileFormat, _as_csv, _guess_encoding, _plain
+from transforms.incident_stage import StagedCells, record_bytes, stage_cells
+
+MEMORY_LIMIT = "1GB"
+BATCH_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class EngineStaging:
+    """The checked file's rows of ``staging.incident_export`` and ``staging.incident_text``,
+    as Arrow IPC files (paths)."""
+
+    events: str
+    texts: str
+
+
+def check_export(
+    path: Path,
+    fmt: FileFormat,
+    ctx: FileContext,
+    work: Path,
+    *,
+    staging_params: dict[str, Any] | None = None,
+    rows: list[list[Any]] | None = None,
+) -> tuple[CheckedExport, EngineStaging | None]:
+    """Check ``path`` (format ``fmt``); with ``staging_params`` (load_id, file, export_date,
+    exported_at, processed_at, region_code) also write its loading rows to ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill")})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        width = len(ctx.headers)
+        staged = stage_cells(con, path, fmt, width, work, rows)
+        register_bad_bytes(con, _bad_byte_reasons(con, path, fmt, staged))
+        checked = check_cells(
+            con, staged, ctx, lambda row, line, lines: _raw_text(con, path, fmt, staged, row, line, lines)
+        )
+        if staging_params is None:
+            return checked, None
+        events_sql, texts_sql = staging_queries(ctx.source.code)
+        events = _write_arrow(con, events_sql, staging_params, work / "events.arrow")
+        texts = _write_arrow(con, texts_sql, {"load_id": staging_params["load_id"]}, work / "texts.arrow")
+        return checked, EngineStaging(events, texts)
+    finally:
+        con.close()
+
+
+def _write_arrow(con: Any, sql: str, params: dict[str, Any], target: Path) -> str:
+    """The rows of ``sql`` streamed into an Arrow IPC file at ``target``."""
+    reader = con.execute(sql, params).to_arrow_reader(BATCH_ROWS)
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    return str(target)
+
+
+def _bad_byte_reasons(con: Any, path: Path, fmt: FileFormat, staged: StagedCells) -> list[tuple[int, str]]:
+    """(line, reason) per record holding bytes not in the file's encoding (its first ones)."""
+    if not staged.bad_bytes:
+        return []
+    lines = sorted(staged.bad_bytes)
+    con.register("bad_lines", pa.table({"bad_line": pa.array(lines, pa.int64())}))
+    records = con.execute(
+        "SELECT c.row_number, c.line, c.lines, min(b.bad_line) FROM cells c JOIN bad_lines b "
+        "ON b.bad_line BETWEEN c.line AND c.line + c.lines - 1 GROUP BY ALL ORDER BY c.row_number"
+    ).fetchall()
+    con.unregister("bad_lines")
+    found = []
+    for row, line, count, bad_line in records:
+        bad = staged.bad_bytes[int(bad_line)]
+        raw = record_bytes(path, staged, int(line), int(count))
+        guess = _guess_encoding(raw, fmt.encoding)
+        looks = f"; the row looks {guess}-encoded" if guess else ""
+        found.append(
+            (
+                int(line),
+                f"bytes not valid {fmt.encoding} at byte {bad.offset} (row {row}, line {bad.line}: "
+                f"{bad.found.hex(' ')}){looks}",
+            )
+        )
+    return found
+
+
+def _raw_text(
+    con: Any, path: Path, fmt: FileFormat, staged: StagedCells, row: int, line: int, lines: int
+) -> str:
+    """An unreadable row as written: its bytes when the file had bad bytes (decoded in the encoding
+    they look like), else its fields written back as CSV."""
+    if staged.bad_bytes:
+        raw = record_bytes(path, staged, line, lines)
+        guess = _guess_encoding(raw, fmt.encoding) if _has_bad(raw, fmt.encoding) else None
+        return raw.decode(guess or _plain(fmt.encoding), errors="replace").rstrip("\r\n")
+    width = staged.width
+    columns = ", ".join(f"w{i}" for i in range(width))
+    found = con.execute(
+        f"SELECT fields, [{columns}] || beyond FROM cells WHERE row_number = ?", [row]
+    ).fetchall()[0]
+    count, values = int(found[0]), list(found[1])
+    return _as_csv([v for v in values[:count]], staged.separator)
+
+
+def _has_bad(raw: bytes, encoding: str) -> bool:
+    try:
+        codecs.decode(raw, _plain(encoding))
+    except UnicodeDecodeError:
+        return True
+    return False
