@@ -153,6 +153,19 @@ CREATE TABLE staging.vk_comment_observations (
     load_id            VARCHAR                  NOT NULL
 );
 
+CREATE TABLE staging.vk_comment_retired (
+    vk_group_id        BIGINT                   NOT NULL,
+    post_id            BIGINT                   NOT NULL,
+    comment_id         BIGINT                   NOT NULL,
+    parent_comment_id  BIGINT,
+    published_at       TIMESTAMP WITH TIME ZONE NOT NULL,
+    author_hash        VARCHAR,
+    is_page_reply      BOOLEAN                  NOT NULL,
+    observed_at        TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt                 DATE                     NOT NULL,
+    load_id            VARCHAR                  NOT NULL
+);
+
 CREATE TABLE staging.vk_day_comments (
     vk_group_id        BIGINT                   NOT NULL,
     post_id            BIGINT                   NOT NULL,
@@ -224,6 +237,27 @@ CREATE TABLE staging.vk_post_observations (
     "comments"              BIGINT,
     reposts                 BIGINT,
     observed_at             TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id                 VARCHAR                  NOT NULL
+);
+
+CREATE TABLE staging.vk_post_retired (
+    vk_group_id             BIGINT                   NOT NULL,
+    post_id                 BIGINT                   NOT NULL,
+    published_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length             INTEGER,
+    photo_count             INTEGER,
+    video_count             INTEGER,
+    link_count              INTEGER,
+    other_attachment_count  INTEGER,
+    is_pinned               BOOLEAN,
+    is_repost               BOOLEAN,
+    "views"                 BIGINT,
+    likes                   BIGINT,
+    "comments"              BIGINT,
+    reposts                 BIGINT,
+    first_seen_at           TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at             TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt                      DATE                     NOT NULL,
     load_id                 VARCHAR                  NOT NULL
 );
 
@@ -1133,6 +1167,16 @@ CREATE TABLE audit.schema_migrations (
     checksum    VARCHAR                  NOT NULL,
     applied_at  TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY(migration)
+);
+
+CREATE TABLE audit.staging_retention (
+    table_name    VARCHAR                  NOT NULL,
+    dt            DATE                     NOT NULL,
+    network       VARCHAR,
+    rows_deleted  BIGINT                   NOT NULL,
+    rows_folded   BIGINT                   NOT NULL,
+    horizon       DATE                     NOT NULL,
+    cleaned_at    TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
 CREATE TABLE audit.validation_result (

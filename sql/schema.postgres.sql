@@ -154,6 +154,20 @@ CREATE TABLE staging.vk_comment_observations (
 );
 CREATE INDEX vk_comment_observations_dt ON staging.vk_comment_observations USING brin (dt);
 
+CREATE TABLE staging.vk_comment_retired (
+    vk_group_id        BIGINT                   NOT NULL,
+    post_id            BIGINT                   NOT NULL,
+    comment_id         BIGINT                   NOT NULL,
+    parent_comment_id  BIGINT,
+    published_at       TIMESTAMP WITH TIME ZONE NOT NULL,
+    author_hash        TEXT,
+    is_page_reply      BOOLEAN                  NOT NULL,
+    observed_at        TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt                 DATE                     NOT NULL,
+    load_id            TEXT                     NOT NULL
+);
+CREATE INDEX vk_comment_retired_post ON staging.vk_comment_retired USING btree (vk_group_id, post_id);
+
 CREATE TABLE staging.vk_day_comments (
     vk_group_id        BIGINT                   NOT NULL,
     post_id            BIGINT                   NOT NULL,
@@ -229,6 +243,28 @@ CREATE TABLE staging.vk_post_observations (
     load_id                 TEXT                     NOT NULL
 );
 CREATE INDEX vk_post_observations_dt ON staging.vk_post_observations USING brin (dt);
+
+CREATE TABLE staging.vk_post_retired (
+    vk_group_id             BIGINT                   NOT NULL,
+    post_id                 BIGINT                   NOT NULL,
+    published_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length             INTEGER,
+    photo_count             INTEGER,
+    video_count             INTEGER,
+    link_count              INTEGER,
+    other_attachment_count  INTEGER,
+    is_pinned               BOOLEAN,
+    is_repost               BOOLEAN,
+    views                   BIGINT,
+    likes                   BIGINT,
+    comments                BIGINT,
+    reposts                 BIGINT,
+    first_seen_at           TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at             TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt                      DATE                     NOT NULL,
+    load_id                 TEXT                     NOT NULL
+);
+CREATE INDEX vk_post_retired_post ON staging.vk_post_retired USING btree (vk_group_id, post_id);
 
 CREATE TABLE staging.vk_rebuild_posts (
     vk_group_id  BIGINT NOT NULL,
@@ -1470,6 +1506,16 @@ CREATE TABLE audit.schema_migrations (
     checksum    TEXT                     NOT NULL,
     applied_at  TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT schema_migrations_pkey PRIMARY KEY (migration)
+);
+
+CREATE TABLE audit.staging_retention (
+    table_name    TEXT                     NOT NULL,
+    dt            DATE                     NOT NULL,
+    network       TEXT,
+    rows_deleted  BIGINT                   NOT NULL,
+    rows_folded   BIGINT                   NOT NULL,
+    horizon       DATE                     NOT NULL,
+    cleaned_at    TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
 CREATE TABLE audit.validation_result (

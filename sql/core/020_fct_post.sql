@@ -2,7 +2,10 @@
 -- time, then load) and its first observation the earliest. One rule for both scopes of the VK load,
 -- which differ only in where the observations of the days before dt come from; the loader binds
 -- the boolean forward, and both engines fold it before planning, so each scope plans as if alone:
---   full     (forward false) every staged observation of the posts, all days;
+--   full     (forward false) every staged observation of the posts, all days, and each post's
+--            fold of the days staging retention deleted (staging.vk_post_retired: the latest of
+--            them and the first seen; gospublic.infra.retention), so that the full scope gives the
+--            rows it would give with every day staged (tests/vk/test_staging_retention.py);
 --   forward  (forward true)  the day's staged rows, and each post's core row standing for the days
 --            before (their latest observation and their first). The loader takes it only on a
 --            day's first load with nothing staged after the day and no core row observed on or
@@ -49,6 +52,17 @@ FROM (
           AND EXISTS (
               SELECT 1 FROM staging.vk_rebuild_posts AS k
               WHERE k.vk_group_id = s.vk_group_id AND k.post_id = s.post_id
+          )
+        UNION ALL
+        -- full: the posts' observations on the days retention deleted, folded (at most one row each)
+        SELECT r.vk_group_id, r.post_id, r.published_at, r.text_length, r.photo_count, r.video_count,
+               r.link_count, r.other_attachment_count, r.is_pinned, r.is_repost, r.views, r.likes,
+               r.comments, r.reposts, r.first_seen_at, r.observed_at, r.dt, r.load_id
+        FROM staging.vk_post_retired AS r
+        WHERE NOT :forward
+          AND EXISTS (
+              SELECT 1 FROM staging.vk_rebuild_posts AS k
+              WHERE k.vk_group_id = r.vk_group_id AND k.post_id = r.post_id
           )
         UNION ALL
         -- forward: the day's staged observations (every post they touch is to rebuild)

@@ -2,7 +2,9 @@
 -- staging.vk_rebuild_posts: each comment's latest observation (latest day, then time, then load),
 -- and for citizens' comments whether the page replied in the thread, and when. One rule for the VK
 -- load's two scopes, as in 020_fct_post.sql (forward, bound by the loader):
---   full     (forward false) every staged observation of the posts' comments, all days;
+--   full     (forward false) every staged observation of the posts' comments, all days, and
+--            each comment's latest observation on the days staging retention deleted
+--            (staging.vk_comment_retired; gospublic.infra.retention);
 --   forward  (forward true)  the day's staged rows, and the posts' core comments standing for the
 --            days before (a comment not seen that day keeps its core row).
 -- staging.vk_day_comments holds the rebuilt rows until the old ones are deleted.
@@ -30,6 +32,16 @@ FROM (
           AND EXISTS (
               SELECT 1 FROM staging.vk_rebuild_posts AS k
               WHERE k.vk_group_id = s.vk_group_id AND k.post_id = s.post_id
+          )
+        UNION ALL
+        -- full: the comments' observations on the days retention deleted, folded (one row each)
+        SELECT r.vk_group_id, r.post_id, r.comment_id, r.parent_comment_id, r.published_at,
+               r.author_hash, r.is_page_reply, r.observed_at, r.dt, r.load_id
+        FROM staging.vk_comment_retired AS r
+        WHERE NOT :forward
+          AND EXISTS (
+              SELECT 1 FROM staging.vk_rebuild_posts AS k
+              WHERE k.vk_group_id = r.vk_group_id AND k.post_id = r.post_id
           )
         UNION ALL
         -- forward: the day's staged observations (020 listed each of their posts)
