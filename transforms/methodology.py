@@ -66,6 +66,16 @@ VK_ONLY_COLUMNS = {
     "compliance_score": "its checks read a VK community's fields («Светофор»)",
     "replied_share": "comments are read one by one on VK only",
 }
+# the figures of official pages: an indicator reading one scores pages
+PAGE_FIGURES = frozenset(ALL_NETWORKS_COLUMNS) | frozenset(VK_ONLY_COLUMNS)
+# the count of official pages of each networks value: what rated_when.pages and an indicator's
+# min_volume of source pages compare with
+PAGES_COLUMN = {"vk": "pages", "all": ALL_NETWORKS_COLUMNS["pages"]}
+# the networks of each value as ЦУР staff read them (not-rated reasons, the published methodology)
+NETWORK_NAMES = {"vk": "ВКонтакте", "all": "ВКонтакте, Одноклассники, Telegram, MAX"}
+NETWORKS_TEXT = "vk (VK pages, the default) or all (every official page: VK, OK, MAX, Telegram)"
+RATED_WHEN_NETWORKS_TEXT = "vk (VK pages) or all (every official page: VK, OK, MAX, Telegram)"
+_NOT_AN_ID = (*RESERVED_IDS, PAGES_COLUMN["all"])  # names of inputs: no indicator may take them
 _METHODOLOGY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # in snapshot ids and lake paths
 _INDICATOR_ID = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a result column: lower-case ASCII, ≤ 63 chars
 _STATUS = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a normalised incident status (core.fct_incident.status)
@@ -78,7 +88,7 @@ _KEYS = {
     "kind": {"caption", "kinds", "rating_groups"},
     "volume": {"high", "low", "source", "captions"},
     "measure": {"type", "source", "clock", "limit", "to"},
-    "rated_when": {"incidents", "pages"},
+    "rated_when": {"incidents", "pages", "networks"},
 }  # fmt: skip
 _RENAMED = {"missing": "required (true: missing → 0 points; false: its weight is spread)"}
 
@@ -196,11 +206,13 @@ class Grouping:
 
 @dataclass(frozen=True)
 class RatedWhen:
-    """The minimum data for a body to be rated: messages (in all, or per source) and pages."""
+    """The minimum data for a body to be rated: messages (in all, or per source) and pages — of
+    ``networks`` (vk or all; None: the networks the indicators read, ``Methodology.rated_when_networks``)."""
 
     incidents: int = 0
     incidents_by_source: tuple[tuple[str, int], ...] = ()  # (im|pos, minimum)
     pages: int = 0
+    networks: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +249,25 @@ class Methodology:
     @property
     def min_pages(self) -> int:
         return self.rated_when.pages
+
+    @property
+    def rated_when_networks(self) -> str:
+        """Whose official pages ``rated_when.pages`` counts: as the file says, else every network's
+        when an indicator reads every network (a body whose only page is on OK has the page such an
+        indicator scores), else VK's."""
+        if self.rated_when.networks is not None:
+            return self.rated_when.networks
+        return "all" if any(i.networks == "all" for i in self.indicators) else "vk"
+
+    def page_inputs(self) -> tuple[str, ...]:
+        """The counts of pages beyond ``RESERVED_IDS`` the rating reads: ``pages_all_networks`` when
+        rated_when or an indicator's min_volume counts every network's pages. A methodology of VK
+        pages reads none, so its inputs (and snapshots' fingerprints) stay as they were."""
+        counts_all = self.rated_when_networks == "all" and self.rated_when.pages > 0
+        counts_all |= any(
+            i.networks == "all" and i.source == "pages" and i.min_volume > 0 for i in self.indicators
+        )
+        return (PAGES_COLUMN["all"],) if counts_all else ()
 
     def status_rule(self, status: str) -> str:
         """How incidents of ``status`` count: excluded, answered, overdue or standard."""
@@ -306,9 +337,9 @@ def load_methodology(path: Path | str) -> Methodology:
         ident = str(need(item, "id", where))
         if ident in seen:
             raise MethodologyError(f"{path}: {where}id {ident!r} is repeated")
-        if ident in RESERVED_IDS or not _INDICATOR_ID.fullmatch(ident):
+        if ident in _NOT_AN_ID or not _INDICATOR_ID.fullmatch(ident):
             raise MethodologyError(
-                f"{path}: {where}id {ident!r} must be a name other than {RESERVED_IDS} "
+                f"{path}: {where}id {ident!r} must be a name other than {_NOT_AN_ID} "
                 "(lower-case ASCII letters, digits and _, at most 63 characters)"
             )
         seen.add(ident)
@@ -359,11 +390,12 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
     networks = item.get("networks", "vk")
     if networks not in NETWORKS:
         raise MethodologyError(
-            f"{path}: {where}networks of indicator {ident!r} must be vk (VK pages, the default) or all "
-            f"(every official page: VK, OK, MAX, Telegram), not {networks!r}"
+            f"{path}: {where}networks of indicator {ident!r} must be {NETWORKS_TEXT}, not {networks!r}"
         )
     if measure is not None and "networks" in item:
-        raise MethodologyError(f"{path}: {where}networks is for page figures, not a measure of messages")
+        raise MethodologyError(
+            f"{path}: {where}networks of indicator {ident!r} is for page figures, not a measure of messages"
+        )
     if measure is None:
         _over_networks(f"{path}: {where}", tree, networks)
     default_source = measure.source if measure else "all"
@@ -377,11 +409,6 @@ def _indicator(path: Path, where: str, item: dict[str, Any], ident: str, need: A
         raise MethodologyError(f"{path}: {where}required must be true or false, not {required!r}")
     min_ratings = _count(path, f"{where}min_ratings", item.get("min_ratings", 0))
     min_volume = _count(path, f"{where}min_volume", item.get("min_volume", 0))
-    if networks == "all" and source == "pages" and min_volume:
-        raise MethodologyError(
-            f"{path}: {where}min_volume of source pages counts VK pages, not those of networks: all; "
-            "leave it out (a body without a page on any network has no value: missing)"
-        )
     if min_ratings and source == "pages":
         raise MethodologyError(
             f"{path}: {where}min_ratings needs a message source (im, pos or all), not pages"
@@ -475,11 +502,12 @@ def _grouping(path: Path, raw: Any) -> Grouping:
 
 
 def _rated_when(path: Path, raw: dict[str, Any]) -> RatedWhen:
-    """``rated_when: {incidents: N | {im: N, pos: N}, pages: N}``; top-level ``min_incidents`` and
-    ``min_pages`` are its short form (not both)."""
-    if "rated_when" in raw and ({"min_incidents", "min_pages"} & set(raw)):
-        raise MethodologyError(f"{path}: rated_when and min_incidents/min_pages: give rated_when only")
+    """``rated_when: {incidents: N | {im: N, pos: N}, pages: N, networks: vk | all}``; top-level
+    ``min_incidents`` and ``min_pages`` are the short form of incidents and pages (not both forms;
+    ``networks``, which has no short form, may stand beside it)."""
     block = _mapping(path, "rated_when", raw.get("rated_when") or {})
+    if ({"incidents", "pages"} & set(block)) and ({"min_incidents", "min_pages"} & set(raw)):
+        raise MethodologyError(f"{path}: rated_when and min_incidents/min_pages: give rated_when only")
     _known_keys(path, block, "rated_when", "rated_when.")
     incidents = block.get("incidents", raw.get("min_incidents", 0))
     by_source: tuple[tuple[str, int], ...] = ()
@@ -494,7 +522,13 @@ def _rated_when(path: Path, raw: dict[str, Any]) -> RatedWhen:
     else:
         total = _count(path, "rated_when.incidents", incidents)
     pages = _count(path, "rated_when.pages", block.get("pages", raw.get("min_pages", 0)))
-    return RatedWhen(total, by_source, pages)
+    networks = block.get("networks")
+    if networks is not None and networks not in NETWORKS:
+        raise MethodologyError(
+            f"{path}: rated_when.networks must be {RATED_WHEN_NETWORKS_TEXT}, not {networks!r} "
+            "(left out: all when an indicator reads every network, else vk)"
+        )
+    return RatedWhen(total, by_source, pages, networks)
 
 
 def _scorable(where: str, tree: Any) -> None:
@@ -528,6 +562,19 @@ def _over_networks(where: str, tree: Node, networks: str) -> Node:
             f"{', '.join(ALL_NETWORKS_COLUMNS)}"
         )
     return _renamed(tree, ALL_NETWORKS_COLUMNS)
+
+
+def reads_pages(indicator: Indicator) -> bool:
+    """Whether ``indicator`` scores official pages: its expression reads a page figure
+    (``PAGE_FIGURES``) or its volume is the pages' (``source: pages``); a measure reads messages."""
+    if indicator.measure is not None:
+        return False
+    if indicator.source == "pages":
+        return True
+    try:
+        return bool(columns_of(parse(indicator.expression)) & PAGE_FIGURES)
+    except ExpressionError:
+        return False
 
 
 def _renamed(node: Node, names: dict[str, str]) -> Node:
@@ -621,8 +668,8 @@ def compile_indicators(methodology: Methodology) -> list[CompiledIndicator]:
     compiled, seen = [], set()
     for n, indicator in enumerate(methodology.indicators, start=1):
         where = f"{methodology.source or methodology.id}: indicators[{n}]."
-        if indicator.id in RESERVED_IDS or indicator.id in seen or not _INDICATOR_ID.fullmatch(indicator.id):
-            raise MethodologyError(f"{where}id {indicator.id!r} must be a new name other than {RESERVED_IDS}")
+        if indicator.id in _NOT_AN_ID or indicator.id in seen or not _INDICATOR_ID.fullmatch(indicator.id):
+            raise MethodologyError(f"{where}id {indicator.id!r} must be a new name other than {_NOT_AN_ID}")
         seen.add(indicator.id)
         if indicator.measure is not None:
             continue  # a time rule over incident timing: computed in Python (transforms.measures)

@@ -2,8 +2,10 @@
 
 An override names a field the methodology language knows — ``<indicator id>.weight``,
 ``indicators.<indicator id>.scoring.best``, ``groups.volume.high``, ``zones.green`` … — and a value,
-parsed to the field's type (the type of the value the file holds there, else the language's). Paths
-outside the allow-list, lists and unparsable values are refused with the override named. The result
+parsed to the field's type (the type of the value the file holds there, else the language's); a
+field of a few words (an indicator's ``networks``, ``rated_when.networks``) takes only those, and a
+bad word is refused naming the override and the indicator. Paths outside the allow-list, lists and
+unparsable values are refused with the override named. The result
 is validated by the same loader as a file (``load_methodology``); an error it finds names the
 overrides that touched the field at fault.
 """
@@ -19,7 +21,14 @@ from typing import Any
 
 import yaml
 
-from transforms.methodology import Methodology, MethodologyError, load_methodology
+from transforms.methodology import (
+    NETWORKS,
+    NETWORKS_TEXT,
+    RATED_WHEN_NETWORKS_TEXT,
+    Methodology,
+    MethodologyError,
+    load_methodology,
+)
 
 # the scalar fields --set may change, by path (an indicator's fields after its id), with their type
 TOP_FIELDS: dict[str, type] = {
@@ -41,6 +50,7 @@ TOP_FIELDS: dict[str, type] = {
     "rated_when.incidents.pos": int,
     "rated_when.incidents.all": int,
     "rated_when.pages": int,
+    "rated_when.networks": str,
     "statuses.rejected": str,
     "statuses.forwarded": str,
     "statuses.interim": str,
@@ -55,6 +65,7 @@ INDICATOR_FIELDS: dict[str, type] = {
     "min_volume": int,
     "min_ratings": int,
     "unit": str,
+    "networks": str,
     "scoring.type": str,
     "scoring.worst": float,
     "scoring.best": float,
@@ -63,6 +74,12 @@ INDICATOR_FIELDS: dict[str, type] = {
     "measure.clock": str,
     "measure.limit": float,
     "measure.to": str,
+}
+# fields whose value is one of a few words, checked when parsed (the loader checks them again), with
+# what the error says they may be
+INDICATOR_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {"networks": (NETWORKS, NETWORKS_TEXT)}
+TOP_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "rated_when.networks": (NETWORKS, RATED_WHEN_NETWORKS_TEXT)
 }
 _PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 _TRUE, _FALSE = ("true", "yes", "да", "1"), ("false", "no", "нет", "0")
@@ -141,6 +158,8 @@ def _parse(raw: dict[str, Any], text: str) -> Override:
             )
         item = raw["indicators"][ids.index(parts[0])]
         kind = _scalar(text, _lookup(item, parts[1:]), INDICATOR_FIELDS[field])
+        if field in INDICATOR_CHOICES:
+            _one_of(text, f"{field} of indicator {parts[0]!r}", value, *INDICATOR_CHOICES[field])
         return Override(
             text,
             ("indicators", *parts),
@@ -153,7 +172,14 @@ def _parse(raw: dict[str, Any], text: str) -> Override:
             f"<indicator>.<field> of the indicators {ids}"
         )
     kind = _scalar(text, _lookup(raw, parts), TOP_FIELDS[name])
+    if name in TOP_CHOICES:
+        _one_of(text, name, value, *TOP_CHOICES[name])
     return Override(text, parts, name, _value(text, value, kind))
+
+
+def _one_of(text: str, what: str, value: str, options: tuple[str, ...], described: str) -> None:
+    if value not in options:
+        raise MethodologyError(f"--set {text}: {what} must be {described}, not {value!r}")
 
 
 def _lookup(mapping: dict[str, Any], parts: tuple[str, ...]) -> Any:

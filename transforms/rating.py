@@ -1,11 +1,11 @@
 """Scores, ranks and zones of one month under one methodology (pure pandas).
 
 Each indicator's raw value becomes 0–100 points by its scoring function. An indicator is missing
-for a body when it has no value, or fewer messages of its source than its ``min_volume``, or fewer
-citizen ratings than its ``min_ratings``: a required one then scores 0 with its weight kept, an
-optional one gets weight 0 and its weight is spread over the body's other indicators. A body's
-score is the sum of its weighted points (0–100). Ranks are dense within a group (ties share a
-rank), on the score rounded to one decimal.
+for a body when it has no value, or fewer messages of its source (pages: of the networks it reads)
+than its ``min_volume``, or fewer citizen ratings than its ``min_ratings``: a required one then
+scores 0 with its weight kept, an optional one gets weight 0 and its weight is spread over the
+body's other indicators. A body's score is the sum of its weighted points (0–100). Ranks are
+dense within a group (ties share a rank), on the score rounded to one decimal.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.methodology import ALL_GROUP, NOT_RATED, Indicator, Methodology
+from transforms.methodology import ALL_GROUP, NETWORK_NAMES, NOT_RATED, PAGES_COLUMN, Indicator, Methodology
 
 ZONE_GREEN, ZONE_YELLOW, ZONE_RED = "green", "yellow", "red"
 ZONE_CAPTIONS = {ZONE_GREEN: "зелёная", ZONE_YELLOW: "жёлтая", ZONE_RED: "красная"}
@@ -109,7 +109,8 @@ def score_month(base: pd.DataFrame, methodology: Methodology) -> tuple[pd.DataFr
 
 def not_rated_reasons(base: pd.DataFrame, methodology: Methodology, groups: pd.Series) -> pd.Series:
     """Why each body is not rated (Russian), None for a rated one; the first reason that applies:
-    outside every group, too few messages (in all, then per source), too few pages."""
+    outside every group, too few messages (in all, then per source), too few pages (of the networks
+    ``rated_when`` counts: ``Methodology.rated_when_networks``)."""
     rule = methodology.rated_when
     checks: list[tuple[pd.Series, str]] = [(groups.isna(), "не входит ни в одну группу методики")]
     if rule.incidents:
@@ -118,9 +119,17 @@ def not_rated_reasons(base: pd.DataFrame, methodology: Methodology, groups: pd.S
     for source, minimum in rule.incidents_by_source:
         volume = _column(base, SOURCE_VOLUME[source], f"rated_when.incidents.{source}").fillna(0)
         checks.append((volume < minimum, f"меньше {_messages(minimum, source)} за месяц"))
-    if rule.pages:
+    if rule.pages and methodology.rated_when_networks == "all":
+        pages = _column(base, PAGES_COLUMN["all"], "rated_when.pages of every network").fillna(0)
+        caption = (
+            f"нет официального госпаблика ни в одной из соцсетей ({NETWORK_NAMES['all']})"
+            if rule.pages == 1
+            else _fewer_pages(rule.pages, "all")
+        )
+        checks.append((pages < rule.pages, caption))
+    elif rule.pages:
         pages = base["pages"].fillna(0) if "pages" in base else pd.Series(0, index=base.index)
-        caption = "нет официального госпаблика" if rule.pages == 1 else f"меньше {rule.pages} госпабликов"
+        caption = "нет официального госпаблика" if rule.pages == 1 else _fewer_pages(rule.pages, "vk")
         checks.append((pages < rule.pages, caption))
     reasons = pd.Series(None, index=base.index, dtype=object)
     for failed, reason in reversed(checks):  # the first check that fails names the reason
@@ -135,9 +144,14 @@ def _indicator_rows(
     reasons = pd.Series(None, index=rated, dtype=object).mask(values.isna(), "нет данных за месяц")
     where = f"indicator {indicator.id}"
     if indicator.min_volume:
-        volume = _column(base, SOURCE_VOLUME[indicator.source], f"{where}: min_volume").loc[rated].fillna(0)
+        column = (
+            PAGES_COLUMN[indicator.networks]
+            if indicator.source == "pages"
+            else SOURCE_VOLUME[indicator.source]
+        )
+        volume = _column(base, column, f"{where}: min_volume").loc[rated].fillna(0)
         if indicator.source == "pages":
-            reason = f"меньше {indicator.min_volume} госпабликов"
+            reason = _fewer_pages(indicator.min_volume, indicator.networks)
         else:
             reason = f"меньше {_messages(indicator.min_volume, indicator.source)}"
         reasons = reasons.mask(reasons.isna() & (volume < indicator.min_volume).to_numpy(), reason)
@@ -176,6 +190,11 @@ def _column(base: pd.DataFrame, column: str, needed_by: str) -> pd.Series:
     if column not in base:
         raise KeyError(f"the rating's inputs lack column {column!r}, which {needed_by} needs")
     return pd.to_numeric(base[column], errors="coerce") if column != "kind" else base[column]
+
+
+def _fewer_pages(count: int, networks: str) -> str:
+    """«меньше 2 госпабликов» (VK's), «меньше 2 госпабликов (ВКонтакте, Одноклассники, Telegram, MAX)»."""
+    return f"меньше {count} госпабликов" + (f" ({NETWORK_NAMES['all']})" if networks == "all" else "")
 
 
 def _messages(count: int, source: str = "all") -> str:

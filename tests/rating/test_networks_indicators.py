@@ -235,8 +235,16 @@ VK_INDICATOR_END = "    weight: 50\n    required: true\n  - id: activity_all"
             r"write posts_per_week with networks: all",
         ),
         (
-            ("networks: all\n    source: pages", "networks: all\n    source: pages\n    min_volume: 1"),
-            r"networks-test\.yaml: indicators\[2\]\.min_volume of source pages counts VK pages",
+            ("min_group_size: 1\n", "min_group_size: 1\nrated_when: {pages: 1, networks: ok}\n"),
+            r"networks-test\.yaml: rated_when\.networks must be vk .* or all .*, not 'ok'",
+        ),
+        (
+            (
+                EXPRESSION_ALL + "\n    source: pages",
+                "    measure: {type: on_time, source: im}\n    networks: all",
+            ),
+            r"networks-test\.yaml: indicators\[2\]\.networks of indicator 'activity_all' is for page "
+            r"figures, not a measure",
         ),
     ],
 )
@@ -259,3 +267,83 @@ def test_compile_refuses_an_unknown_network_of_a_methodology_built_in_code(tmp_p
         MethodologyError, match=r"networks-test\.yaml: indicators\[2\]\.networks must be one of"
     ):
         compile_indicators(built)
+
+
+ALL_NETWORKS = "ВКонтакте, Одноклассники, Telegram, MAX"
+VK_ONLY = METHODOLOGY[: METHODOLOGY.index("  - id: activity_all")]  # activity_vk alone
+
+
+def _rated(warehouse: Warehouse, tmp_path: Path, text: str) -> tuple[dict, pd.DataFrame]:
+    """Each body's reason for not being rated (None: rated) and the indicator rows of ``text``."""
+    methodology = load_methodology(_write(tmp_path, text))
+    indicators, bodies = score_month(rating_inputs(warehouse, methodology, MONTH), methodology)
+    return dict(zip(bodies["org_id"], bodies["not_rated_reason"], strict=True)), indicators
+
+
+def test_rated_when_pages_counts_the_pages_of_the_networks_the_indicators_read(warehouse, tmp_path) -> None:
+    _seed(warehouse)
+
+    def with_rule(text: str, rule: str) -> str:
+        return text.replace("min_group_size: 1\n", f"min_group_size: 1\nrated_when: {rule}\n", 1)
+
+    # an indicator reads every network: n-ok's OK page is an official page (VK pages 0, all 1)
+    assert (
+        load_methodology(_write(tmp_path, with_rule(METHODOLOGY, "{pages: 1}"))).rated_when_networks == "all"
+    )
+    reasons, _ = _rated(warehouse, tmp_path, with_rule(METHODOLOGY, "{pages: 1}"))
+    assert reasons == {"n-both": None, "n-vk": None, "n-ok": None}
+    # every indicator reads VK: VK pages count, as before
+    reasons, _ = _rated(warehouse, tmp_path, with_rule(VK_ONLY, "{pages: 1}"))
+    assert reasons == {"n-both": None, "n-vk": None, "n-ok": "нет официального госпаблика"}
+    # said aloud: a VK page is the condition although an indicator reads every network
+    reasons, _ = _rated(warehouse, tmp_path, with_rule(METHODOLOGY, "{pages: 1, networks: vk}"))
+    assert reasons["n-ok"] == "нет официального госпаблика"
+    # the short form too, and a count above one: n-both has 4 pages on all networks, 1 on VK
+    reasons, _ = _rated(
+        warehouse, tmp_path, METHODOLOGY.replace("min_group_size: 1\n", "min_group_size: 1\nmin_pages: 2\n")
+    )
+    two = f"меньше 2 госпабликов ({ALL_NETWORKS})"
+    assert reasons == {"n-both": None, "n-vk": two, "n-ok": two}
+    # every network said aloud over VK-only indicators: n-ok is rated, its required VK indicator
+    # missing (0 points)
+    reasons, indicators = _rated(warehouse, tmp_path, with_rule(VK_ONLY, "{pages: 1, networks: all}"))
+    assert reasons == {"n-both": None, "n-vk": None, "n-ok": None}
+    ok = indicators.set_index("org_id").loc["n-ok"]
+    assert (bool(ok["missing"]), ok["points"]) == (True, 0.0)
+    reasons, _ = _rated(warehouse, tmp_path, with_rule(VK_ONLY, "{pages: 5, networks: all}"))
+    assert set(reasons.values()) == {f"меньше 5 госпабликов ({ALL_NETWORKS})"}
+
+
+def test_min_volume_of_pages_counts_the_pages_of_the_indicators_networks(warehouse, tmp_path) -> None:
+    _seed(warehouse)
+    text = METHODOLOGY.replace("    source: pages\n", "    source: pages\n    min_volume: 2\n")
+    methodology = load_methodology(_write(tmp_path, text))
+    assert [(i.networks, i.min_volume) for i in methodology.indicators] == [("vk", 2), ("all", 2)]
+    reasons, indicators = _rated(warehouse, tmp_path, text)
+    assert set(reasons.values()) == {None}
+    rows = indicators.set_index(["org_id", "indicator_id"])
+    missing = {key: rows.at[key, "missing_reason"] for key in rows.index if rows.at[key, "missing"]}
+    assert missing == {
+        # VK: one page each at most
+        ("n-both", "activity_vk"): "меньше 2 госпабликов",
+        ("n-vk", "activity_vk"): "меньше 2 госпабликов",
+        ("n-ok", "activity_vk"): "нет данных за месяц",  # no VK page: no VK figure
+        # all networks: n-both has 4 pages and is scored; n-vk and n-ok have one
+        ("n-vk", "activity_all"): f"меньше 2 госпабликов ({ALL_NETWORKS})",
+        ("n-ok", "activity_all"): f"меньше 2 госпабликов ({ALL_NETWORKS})",
+    }
+    assert rows.at[("n-both", "activity_all"), "points"] == pytest.approx(100 * 3.325 / 7)
+
+
+def test_a_vk_methodology_reads_no_all_networks_input(warehouse) -> None:
+    """The shipped presets read VK pages: their inputs (and so their snapshots' fingerprints) are the
+    columns they read before issue 28's networks — no all-networks count among them."""
+    from gospublic.infra.settings import project_home
+    from transforms.methodology import RESERVED_IDS, load_all
+
+    _seed(warehouse)
+    for methodology in load_all(project_home()).values():
+        assert methodology.rated_when_networks == "vk", methodology.id
+        assert {i.networks for i in methodology.indicators} == {"vk"}, methodology.id
+        inputs = rating_inputs(warehouse, methodology, MONTH)
+        assert sorted(inputs.columns) == sorted([*RESERVED_IDS, *(i.id for i in methodology.indicators)])

@@ -62,7 +62,8 @@ def methodologies() -> dict[str, Methodology]:
 
 
 def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -> pd.DataFrame:
-    """One row per body of the month: group inputs, volumes and ratings per source, and every
+    """One row per body of the month: group inputs, volumes and ratings per source, the pages of
+    every network when the methodology counts them (``Methodology.page_inputs``), and every
     indicator's raw value (an expression's from ``mart.rating_base``, a measure's from
     ``core.fct_incident_timing`` by ``transforms.measures``).
 
@@ -80,9 +81,12 @@ def rating_inputs(warehouse: Warehouse, methodology: Methodology, month: date) -
                 f"{where}: indicators[{n}].expression reads {missing}, "
                 "which mart.rating_base of the warehouse lacks: migrate the warehouse"
             )
-    if missing := sorted(set(RESERVED_IDS) - present):
+    # the pages of every network only where rated_when or a min_volume counts them: a methodology of
+    # VK pages reads what it read before issue 28, and its snapshots keep their fingerprints
+    inputs_read = [*RESERVED_IDS, *methodology.page_inputs()]
+    if missing := sorted(set(inputs_read) - present):
         raise MethodologyError(f"{where}: mart.rating_base lacks {missing}: migrate the warehouse")
-    columns = [*RESERVED_IDS, *(f"{i.sql} AS {i.name}" for i in compiled)]
+    columns = [*inputs_read, *(f"{i.sql} AS {i.name}" for i in compiled)]
     inputs = warehouse.query_df(
         f"SELECT {', '.join(columns)} FROM mart.rating_base WHERE month = :month ORDER BY org_id",
         {"month": month},

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.snapshot import RatingSnapshot
 from transforms import ru_format as ru
-from transforms.methodology import Indicator, Methodology
+from transforms.methodology import NETWORK_NAMES, Indicator, Methodology
 
 from . import hooks, model, queries
 from .cards import CardData, card_context
@@ -87,6 +87,7 @@ def methodology_rows(methodology: Methodology) -> list[dict[str, str]]:
             "weight": ru.percent(i.weight * 100 / methodology.total_weight),
             "scale": scale_text(i),
             "missing": "0 баллов" if getattr(i, "required", False) else "вес переходит к другим показателям",
+            "networks": model.networks_text(i),
         }
         for i in methodology.indicators
     ]
@@ -98,8 +99,16 @@ def rated_when_text(methodology: Methodology) -> str:
         parts.append(f"не меньше {ru.count(methodology.min_incidents)} сообщений за месяц")
     for source, minimum in getattr(getattr(methodology, "rated_when", None), "incidents_by_source", ()):
         parts.append(f"не меньше {ru.count(minimum)} сообщений {'ИМ' if source == 'im' else 'ПОС'}")
-    if methodology.min_pages:
-        parts.append("есть официальная страница (госпаблик)")
+    if pages := methodology.min_pages:
+        every = getattr(methodology, "rated_when_networks", "vk") == "all"
+        if pages == 1:
+            where = f"хотя бы в одной из соцсетей: {NETWORK_NAMES['all']}" if every else "во ВКонтакте"
+            parts.append(f"есть официальная страница (госпаблик) {where}")
+        else:
+            where = f"в соцсетях: {NETWORK_NAMES['all']}" if every else "во ВКонтакте"
+            noun = ru.plural(pages, "официальной страницы (госпаблика)", "официальных страниц (госпабликов)",
+                             "официальных страниц (госпабликов)")  # fmt: skip
+            parts.append(f"не меньше {ru.count(pages)} {noun} {where}")
     return ", ".join(parts)
 
 
@@ -200,6 +209,7 @@ def render_files(
     common = {
         "methodology": methodology, "meta": meta, "zones": zones, "name_column": name_column,
         "rule_text": model.RULE_TEXT[rule], "indicators": methodology_rows(methodology),
+        "networks_column": model.networks_column(methodology_rows(methodology)),
         "rated_when": rated_when_text(methodology),
         "degeneracies": hooks.degeneracies(warehouse, snapshot.snapshot_id),
         "changes": hooks.revision_changes(warehouse, snapshot.snapshot_id),

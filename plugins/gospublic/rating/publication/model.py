@@ -1,5 +1,6 @@
 """The rating as readers see it: groups in the methodology's order, places by the stated rule,
-place changes compared within the same group only, the month's movers and the name column."""
+place changes compared within the same group only, the month's movers, the name column and whose
+official pages each indicator read."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.methodology import Methodology
+from transforms.methodology import NETWORK_NAMES, Indicator, Methodology, reads_pages
 from transforms.rating import OUTSIDE_GROUPS
 
 from .config import RANKING_RULES, PublicationConfig
@@ -19,6 +20,23 @@ RULE_TEXT = {
     "последнее место равно числу оценённых в группе за вычетом разделивших его",
 }
 RULE_SHORT = {"dense": "1, 2, 2, 3", "competition": "1, 2, 2, 4"}
+
+
+NO_PAGES = "—"  # the networks column of an indicator of messages: it reads no page
+VK_ONLY = "только ВКонтакте"
+
+
+def networks_text(indicator: Indicator) -> str:
+    """Whose official pages an indicator read, for ЦУР staff: «только ВКонтакте», «ВКонтакте,
+    Одноклассники, Telegram, MAX», or «—» for an indicator of messages."""
+    if not reads_pages(indicator):
+        return NO_PAGES
+    return NETWORK_NAMES["all"] if getattr(indicator, "networks", "vk") == "all" else VK_ONLY
+
+
+def networks_column(rows: list[dict[str, str]]) -> bool:
+    """Whether the methodology table shows its «Соцсети» column: some indicator reads pages."""
+    return any(row["networks"] != NO_PAGES for row in rows)
 
 
 def ranking_rule(methodology: Methodology, config: PublicationConfig) -> str:

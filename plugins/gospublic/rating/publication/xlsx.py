@@ -16,6 +16,8 @@ from transforms import ru_format as ru
 from transforms.methodology import Methodology
 from transforms.spreadsheet import spreadsheet_value
 
+from .model import networks_column
+
 ZONE_FILLS = {"green": "C8E6C9", "yellow": "FFF59D", "red": "FFCDD2"}
 SCORE, SHARE, WHOLE = "0.0", "0%", "0"
 SIGNED_SCORE, SIGNED_WHOLE = "+0.0;-0.0;0", "+0;-0;0"
@@ -181,12 +183,15 @@ def _indicator_sheet(
 def _methodology_sheet(sheet: Any, methodology: Methodology, rows: list[dict[str, str]]) -> None:
     sheet.append([spreadsheet_value(methodology.title)])
     sheet.append([spreadsheet_value(methodology.description)])
-    sheet.append(["Показатель", "Направление", "Вес", "Шкала", "Нет данных"])
+    keys = ["caption", "direction", "weight", "scale", "missing"]
+    header = ["Показатель", "Направление", "Вес", "Шкала", "Нет данных"]
+    if networks_column(rows):  # some indicator reads official pages: say whose
+        keys.append("networks")
+        header.append("Соцсети")
+    sheet.append(header)
     _bold_header(sheet, 3)
     for row in rows:
-        sheet.append(
-            [spreadsheet_value(row[k]) for k in ("caption", "direction", "weight", "scale", "missing")]
-        )
+        sheet.append([spreadsheet_value(row[k]) for k in keys])
     green, yellow = methodology.zones
     sheet.append([f"Зоны: зелёная — от {ru.number(green, 0)}, жёлтая — от {ru.number(yellow, 0)}, "
                   f"красная — ниже {ru.number(yellow, 0)}"])  # fmt: skip
