@@ -72,7 +72,7 @@ def check_export(
 
 def _write_arrow(con: Any, sql: str, params: dict[str, Any], target: Path) -> str:
     """The rows of ``sql`` streamed into an Arrow IPC file at ``target``."""
-    reader = con.execute(sql, params).to_arrow_reader(BATCH_ROWS)
+    reader = con.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
     with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
         for batch in reader:
             writer.write_batch(batch)

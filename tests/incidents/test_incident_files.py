@@ -14,7 +14,6 @@ import pytest
 from gospublic.incidents import files as incident_files
 from gospublic.incidents.files import ingest_landed
 from gospublic.incidents.load import export_spec, resolve_unresolved
-from gospublic.infra import settings
 from gospublic.infra.pseudonym_key import pseudonymizer
 from gospublic.registry.load import load_registry
 from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
@@ -266,42 +265,6 @@ def test_chunks_give_the_same_tables_as_one_pass(incident_world: IncidentWorld) 
         wh.query("SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.export_file")
         == counts
     )
-
-
-def test_files_prepared_by_worker_processes_load_as_in_one_process(
-    incident_world: IncidentWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Reading, parsing and validating the next files in the worker pool changes no table."""
-    world, wh = incident_world, incident_world.warehouse
-    columns = {
-        "core.fct_incident": "*",
-        "audit.quarantine": "source, partition_key, file, row_number, column_name, reason, value",
-        "audit.export_file": "file, state, format, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
-        "rows_empty",
-        "audit.validation_result": "file, expectation, column_name, element_count, unexpected_count, reason",
-    }
-
-    def ingest_all(processes: str) -> dict[str, list[tuple]]:
-        for table in (
-            "core.fct_incident", "core.fct_incident_event", "restricted.incident_text", "audit.quarantine",
-            "audit.export_file", "audit.validation_result",
-        ):  # fmt: skip
-            wh.execute(f"DELETE FROM {table}")
-        for path in export_files(world.data):
-            world.drop(path)
-        monkeypatch.setenv(settings.ENV_WORKER_PROCESSES, processes)
-        summary = ingest(world)
-        assert len(summary["loaded"]) == len(export_files(world.data)) and not summary["rejected"]
-        out = {}
-        for table, selected in columns.items():
-            frame = wh.query_df(f"SELECT {selected} FROM {table}").drop(columns=["load_id"], errors="ignore")
-            out[table] = sorted(map(tuple, frame.astype(str).to_numpy().tolist()))
-        return out
-
-    monkeypatch.setattr(incident_files, "POOLED_MIN_FILES", 1)  # the sample's 8 files use the pool too
-    pooled = ingest_all("2")
-    assert pooled["audit.quarantine"] and pooled["core.fct_incident"]
-    assert ingest_all("1") == pooled
 
 
 def test_batches_give_the_tables_of_files_applied_one_by_one(

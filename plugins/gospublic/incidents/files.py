@@ -23,11 +23,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypedDict
 
@@ -36,22 +34,18 @@ import pandas as pd
 from gospublic.incidents.load import (
     STAGING_TABLES,
     ExportFileInfo,
-    ExportJob,
     ExportLoad,
-    PreparedExport,
     RegistryLookups,
     StagedExport,
     apply_exports,
     clear_staging,
     export_spec,
-    prepare_exports,
     stage_export,
 )
 from gospublic.incidents.results import IngestResult
 from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Transaction, Warehouse, writer
-from gospublic.infra.workers import process_pool, worker_count
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
 
 log = logging.getLogger(__name__)
@@ -60,11 +54,8 @@ INCOMING = "incoming"
 ARCHIVE = "archive"
 REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
-POOLED_MAX_BYTES = 64 * 1024 * 1024  # larger files are prepared here, chunk by chunk (memory bounded)
-POOLED_MIN_FILES = 16  # fewer files gain less than starting workers (each imports GX) costs
-PREPARE_GROUP_FILES = 6  # files a worker prepares in one job, their rows validated in one GX run
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
-BATCH_HELD_ROWS = 30_000  # rows prepared by workers and held in memory until their batch applies
+BATCH_HELD_ROWS = 30_000  # staged rows held (memory-mapped) until their batch applies
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -200,7 +191,7 @@ def ingest_landed(
     *,
     pseudonymize: Callable[[str], str],
     spec: ExportSpec | None = None,
-    chunk_rows: int | None = None,
+    chunk_rows: int | None = None,  # unused: the engine reads whole files
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> IngestResult:
@@ -209,18 +200,18 @@ def ingest_landed(
 
     Files are checked one by one and applied in batches (up to ``BATCH_FILES`` files, one
     transaction each: the same tables as one by one, a pass of the incident model per batch rather
-    than per file). With a worker pool (``GOSPUBLIC_WORKER_PROCESSES`` > 1) the next files are
-    downloaded, parsed and validated by the workers while this process stages and applies."""
+    than per file). Each file is read, typed and validated in this process by the engine
+    (DuckDB in-process, set-wise SQL): no worker pool on the load path."""
     ingestion = _Ingestion(
         lake, warehouse, pseudonymize, RegistryLookups(warehouse), spec or export_spec(),
-        {} if chunk_rows is None else {"chunk_rows": chunk_rows}, dag_id, run_id,
+        dag_id, run_id,
     )  # fmt: skip
     files = landed_files(lake)
     clear_staging(warehouse)
     with ingestion.marking_failures(), tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
-        ahead = _Ahead(ingestion, Path(tmp), files)
         for index, landed in enumerate(files):
-            fetched = ahead.take(index)
+            path = lake.download(landed.key, Path(tmp) / str(index) / landed.name)
+            fetched = _Fetched(path, file_sha(path))
             try:
                 ingestion.one(landed, fetched)
             finally:
@@ -233,7 +224,6 @@ def ingest_landed(
 class _Fetched:
     path: Path  # the local copy, alone in its folder
     sha: str
-    prepared: Future[PreparedExport] | None  # None: prepare it while loading
 
 
 @dataclass
@@ -243,7 +233,6 @@ class _Ingestion:
     pseudonymize: Callable[[str], str]
     lookups: RegistryLookups
     spec: ExportSpec
-    options: dict[str, Any]
     dag_id: str | None
     run_id: str | None
     summary: IngestResult = field(default_factory=_no_files)
@@ -264,8 +253,6 @@ class _Ingestion:
             "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
         )
         if known and known[0]["state"] == "loaded":
-            if fetched.prepared is not None:
-                fetched.prepared.cancel()
             target = _free_key(lake, str(known[0]["stored_key"]), sha)
             lake.move(landed.key, target)
             log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
@@ -278,7 +265,6 @@ class _Ingestion:
             info = describe(landed, fetched.path, sha)
             staged = stage_export(
                 warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups, spec=self.spec,
-                prepared=fetched.prepared, **self.options,
             )  # fmt: skip
         except FileRejectedError as exc:
             summary["rejected"].append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
@@ -343,85 +329,6 @@ class _Ingestion:
             self.lake.move(landed.key, target)
             self.summary["loaded"].append(staged.load.as_dict())
         self.batch = []
-
-
-class _Ahead:
-    """Downloads the files in turn and, with a worker pool, has the next ones prepared (read,
-    parsed, validated) by the workers, a group of files a job, while the task stages and applies."""
-
-    def __init__(self, ingestion: _Ingestion, tmp: Path, files: list[LandedFile]) -> None:
-        self._ingestion, self._tmp, self._files = ingestion, tmp, files
-        self._pool = process_pool() if len(files) >= POOLED_MIN_FILES else None
-        self._depth = worker_count(self._pool) * PREPARE_GROUP_FILES if self._pool else 0  # a group each
-        self._fetched: dict[int, _Fetched] = {}
-        self._next = 0  # the first file not downloaded yet
-
-    def take(self, index: int) -> _Fetched:
-        """File ``index`` downloaded, and being prepared when a worker can."""
-        while self._next < len(self._files) and self._next <= index + self._depth:
-            self._fetch_group()
-        return self._fetched.pop(index)
-
-    def _fetch_group(self) -> None:
-        """Download the next file, or the next few for one worker job (at most
-        ``PREPARE_GROUP_FILES`` and ``POOLED_MAX_BYTES`` together); a file that the task
-        prepares itself (too big, no pool, a name that will be rejected) ends the group."""
-        group: list[tuple[int, _Fetched, ExportJob]] = []
-        budget = POOLED_MAX_BYTES
-        while self._next < len(self._files) and len(group) < PREPARE_GROUP_FILES:
-            index, landed = self._next, self._files[self._next]
-            if group and landed.size > budget:
-                break
-            self._next += 1
-            path = self._ingestion.lake.download(landed.key, self._tmp / str(index) / landed.name)
-            fetched = _Fetched(path, file_sha(path), None)
-            job = self._job(landed, fetched) if self._pool and landed.size <= POOLED_MAX_BYTES else None
-            if job is None:
-                self._fetched[index] = fetched
-                break
-            group.append((index, fetched, job))
-            budget -= landed.size
-        if group:
-            self._submit(group)
-
-    def _job(self, landed: LandedFile, fetched: _Fetched) -> ExportJob | None:
-        lookups = self._ingestion.lookups
-        try:
-            info = describe(landed, fetched.path, fetched.sha)
-            return ExportJob(
-                info, lookups.timezone(info.region_code, info.file), lookups.resolver(info.region_code)
-            )
-        except FileRejectedError:  # rejected in its turn, by the usual path
-            return None
-
-    def _submit(self, group: list[tuple[int, _Fetched, ExportJob]]) -> None:
-        assert self._pool is not None
-        ingestion = self._ingestion
-        job = self._pool.submit(
-            prepare_exports, [job for _, _, job in group], spec=ingestion.spec,
-            pseudonymize=ingestion.pseudonymize, directory=str(self._tmp), **ingestion.options,
-        )  # fmt: skip
-        files: list[Future[PreparedExport]] = [Future() for _ in group]
-        job.add_done_callback(partial(_hand_out, files))
-        for (index, fetched, _), prepared in zip(group, files, strict=True):
-            self._fetched[index] = dataclasses.replace(fetched, prepared=prepared)
-
-
-def _hand_out(
-    files: list[Future[PreparedExport]], job: Future[list[PreparedExport | FileRejectedError]]
-) -> None:
-    """Settle each file's future from its group's job (a cancelled file's is left as it is)."""
-    try:
-        results: list[Any] = job.result()
-    except BaseException as exc:  # the job failed as a whole: every file of it fails so
-        results = [exc] * len(files)
-    for prepared, result in zip(files, results, strict=True):
-        if not prepared.set_running_or_notify_cancel():
-            continue
-        if isinstance(result, BaseException):
-            prepared.set_exception(result)
-        else:
-            prepared.set_result(result)
 
 
 def archive_key(source: str, export_date: date, name: str) -> str:

@@ -1,10 +1,15 @@
 """Load incident export files into the warehouse, reconciled to the row.
 
-Per file and chunk: type the cells (``transforms.incident_parse``), drop exact duplicate rows,
-resolve executors, validate with the Great Expectations suite ``incident_export_<source>``,
-pseudonymize authors, and stage the valid rows (texts in a staging table bound for
-``restricted``). Then a batch of files is applied in one transaction: ``sql/core/040_fct_incident.sql``
-applies all their rows in one pass, each file's quarantine and validation results are replaced, and
+Per file, in the engine (:func:`engine_prepare`, ``transforms.incident_engine``): the cells are
+staged as text in an in-process DuckDB (CSV by ``read_csv``, workbooks by calamine into Arrow),
+typed in SQL, exact duplicate rows dropped, executors resolved, the Great Expectations suite
+``incident_export_<source>`` run as SQL, authors pseudonymized, and the valid rows spilled as Arrow
+for staging (texts in a staging table bound for ``restricted``). The cell-by-cell path
+(:func:`prepare_export`: ``transforms.incident_parse`` and GX on pandas frames) is kept only as
+the oracle the engine is tested against (``tests/incidents/test_engine_parity.py``).
+
+Then a batch of files is applied in one transaction: ``sql/core/040_fct_incident.sql`` applies all
+their rows in one pass, each file's quarantine and validation results are replaced, and
 ``audit.load_runs`` records read = loaded + quarantined + duplicates per file. Loading the same
 files again, in any batches, gives the same tables.
 
@@ -20,7 +25,6 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,7 +43,6 @@ from gospublic.infra.validation import (
     ValidationOutcome,
     load_suite_dict,
     validate_frame,
-    validate_frames,
 )
 from gospublic.infra.warehouse import Transaction, Warehouse, writer
 from gospublic.registry import executor_resolvers, region_timezones
@@ -164,7 +167,7 @@ class PreparedExport:
     task's process chunk by chunk) or, prepared by a worker, its staging rows in files (``spilled``)."""
 
     fmt: str
-    checks: _ChunkChecks
+    checks: _ChunkChecks | EngineChecks
     chunks: Iterable[tuple[pd.DataFrame, int]]
     spilled: SpilledRows | None = None
 
@@ -309,55 +312,6 @@ def engine_prepare(
     return PreparedExport(fmt.describe(), checks, [], spilled)  # type: ignore[arg-type]
 
 
-def prepare_exports(
-    jobs: list[ExportJob],
-    *,
-    spec: ExportSpec,
-    pseudonymize: Callable[[str], str],
-    directory: str,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-) -> list[PreparedExport | FileRejectedError]:
-    """Prepare several whole files, the rows of all of them checked by one run of each suite (a
-    small file's validation is mostly the suite's fixed cost): a worker process's unit of work.
-    Each file gets its checks and its staging rows spilled to ``directory``, or the reason it is
-    rejected."""
-    opened: list[tuple[str, _ChunkChecks, list[tuple[pd.DataFrame, int]]] | FileRejectedError] = []
-    for job in jobs:
-        try:
-            fmt, checks, lazy = _screen(job, spec=spec, pseudonymize=pseudonymize, chunk_rows=chunk_rows)
-            opened.append((fmt, checks, list(lazy)))
-        except FileRejectedError as exc:
-            opened.append(exc)
-    files = [item for item in opened if not isinstance(item, FileRejectedError)]
-    outcomes: dict[int, ValidationOutcome] = {}  # id of a chunk's rows → its outcome
-    for suite in {checks.suite for _, checks, _ in files}:
-        chunks = [
-            (checks, rows) for _, checks, screened in files if checks.suite == suite for rows, _ in screened
-        ]
-        validated = validate_frames([checks.validated(rows) for checks, rows in chunks], suite)
-        outcomes.update({id(rows): outcome for (_, rows), outcome in zip(chunks, validated, strict=True)})
-    prepared: list[PreparedExport | FileRejectedError] = []
-    for job, item in zip(jobs, opened, strict=True):
-        if isinstance(item, FileRejectedError):
-            prepared.append(item)
-            continue
-        fmt, checks, screened = item
-        exported_at = _exported_at(job.info, job.timezone)
-        staging = [
-            _staging_frames(
-                checks.settle(rows, outcomes[id(rows)], file=job.info.file), job.info, exported_at
-            )
-            for rows, _ in screened
-        ]
-        if not staging:  # no data rows: rejected in its turn
-            prepared.append(PreparedExport(fmt, checks.done(), []))
-            continue
-        events, texts = (pd.concat(part, ignore_index=True) for part in zip(*staging, strict=True))
-        spilled = SpilledRows.write(directory, events, texts, sum(empty for _, empty in screened))
-        prepared.append(PreparedExport(fmt, checks.done(), [], spilled))
-    return prepared
-
-
 def _screen(
     job: ExportJob, *, spec: ExportSpec, pseudonymize: Callable[[str], str], chunk_rows: int
 ) -> tuple[str, _ChunkChecks, Iterator[tuple[pd.DataFrame, int]]]:
@@ -398,7 +352,7 @@ class StagedExport:
 
     info: ExportFileInfo
     load: ExportLoad
-    checks: _ChunkChecks
+    checks: EngineChecks
     started: datetime
     held: list[tuple[pa.Table, pa.Table]] = field(default_factory=list, repr=False)
 
@@ -414,45 +368,33 @@ def stage_export(
     pseudonymize: Callable[[str], str],
     lookups: RegistryLookups,
     spec: ExportSpec,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    prepared: Future[PreparedExport] | None = None,
 ) -> StagedExport:
     """Read, check and stage one file for :func:`apply_exports`; raises ``FileRejectedError``
     when the file as a whole is unusable.
 
-    ``prepared``: the file already prepared by a worker (see ``ingest_landed``). Without it the
-    file is prepared here chunk by chunk, each chunk's staging rows spilled to a local Arrow file
-    and memory-mapped, so that memory stays bounded whatever its size. Either way the rows are
-    held for the batch's transaction: staging is written only there, in the transaction of the
-    model that consumes and deletes them, so a killed ingestion leaves no staged rows behind."""
+    The file goes through the engine (:func:`engine_prepare`: DuckDB in this process, no worker
+    pool); its staging rows are spilled to local Arrow files and memory-mapped, so that memory
+    stays bounded whatever its size. The rows are held for the batch's transaction: staging is
+    written only there, in the transaction of the model that consumes and deletes them, so a
+    killed ingestion leaves no staged rows behind."""
     timezone = lookups.timezone(info.region_code, info.file)
     resolver = lookups.resolver(info.region_code)
-    exported_at = _exported_at(info, timezone)
-    if prepared is not None:
-        ready = prepared.result()
-    else:
-        ready = prepare_export(
-            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize,
-            chunk_rows=chunk_rows,
-        )  # fmt: skip
-    staged = StagedExport(
-        info,
-        ExportLoad(
-            info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
-        ),
-        ready.checks,
-        datetime.now(UTC),
-    )
-    if ready.spilled is not None:
-        staged.load.rows_empty += ready.spilled.empty_rows
-        staged.held.append(ready.spilled.open())
-    else:
-        with tempfile.TemporaryDirectory(prefix="gospublic-stage-") as spill:  # files unlinked once mapped
-            for rows, empty_rows in ready.chunks:
-                staged.load.rows_empty += empty_rows
-                if not rows.empty:
-                    spilled = SpilledRows.write(spill, *_staging_frames(rows, info, exported_at), 0)
-                    staged.held.append(spilled.open())
+    with tempfile.TemporaryDirectory(prefix="gospublic-stage-") as work:  # files unlinked once mapped
+        ready = engine_prepare(
+            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize, work=Path(work)
+        )
+        assert isinstance(ready.checks, EngineChecks)
+        staged = StagedExport(
+            info,
+            ExportLoad(
+                info.file, info.sha, info.source, info.region_code, info.export_date, info.load_id, ready.fmt
+            ),
+            ready.checks,
+            datetime.now(UTC),
+        )
+        if ready.spilled is not None:
+            staged.load.rows_empty += ready.spilled.empty_rows
+            staged.held.append(ready.spilled.open())
     checks, result = staged.checks, staged.load
     result.rows_read = checks.read
     result.rows_loaded = checks.loaded
