@@ -13,26 +13,21 @@ tables (``tests/vk/test_vk_rebuild_scopes.py``).
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import pandas as pd
-import pyarrow as pa
 
 from gospublic.infra.audit import LoadRun
 from gospublic.infra.lake import Lake
 from gospublic.infra.load_skeleton import PartitionLoad
 from gospublic.infra.warehouse import Transaction, Warehouse, writer
-from gospublic.infra.workers import process_pool, worker_count
 from gospublic.vk.days import pages_loaded, record_day
 from gospublic.vk.extract import error_kind, manifest_key, manifest_problems, read_manifest
+from gospublic.vk.flatten import flatten_for, local_files
 from gospublic.vk.results import DayLoad
-from transforms.vk_flatten import Flattened, SpilledFlat, flatten_gzip_spilled, flatten_stream, memoized
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +43,6 @@ UNION ALL SELECT 1 FROM (SELECT 1 FROM staging.vk_comment_observations WHERE dt 
 UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_post WHERE observed_dt >= :dt LIMIT 1) AS c
 UNION ALL SELECT 1 FROM (SELECT 1 FROM core.fct_comment WHERE observed_dt >= :dt LIMIT 1) AS d
 """
-POOLED_MIN_FILES = 4  # a day in fewer raw files (a region's) decodes faster than workers start
 ERROR_COLUMNS = (
     "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
     "occurred_at",
@@ -150,14 +144,20 @@ class VkDayLoad(PartitionLoad[DayLoad]):
         _check_manifest(self.manifest, self.dt)
 
     def stage(self, tx: Transaction) -> dict[str, int | None]:
+        """Each method's raw files flattened in SQL (``gospublic.vk.flatten``) into its staging
+        partition. Reconciles: items read = rows written + error answers rejected (posts from
+        before the window are counted apart, in ``before_window``)."""
         self.pages_before = pages_loaded(tx, self.dt)
-        for target in TARGETS:
-            stats = {"read": 0, "rejected": 0, "before_window": 0}
-            keys = self.manifest["files"].get(target.method, [])
-            frames = _frames(self.lake, keys, target, self.ctx, stats)
-            result = tx.replace_partition(target.table, frames, {"dt": self.dt})
-            self.before_window += stats.pop("before_window")
-            self.counts[target.method] = {**stats, "written": result.inserted}
+        ctx = self.ctx
+        with flatten_for(tx, ctx.pseudonymize) as flatten:
+            for target in TARGETS:
+                keys = self.manifest["files"].get(target.method, [])
+                with local_files(self.lake, keys) as files:
+                    counts = flatten.flatten(target.method, files, ctx.dt, ctx.load_id, ctx.window_start)
+                written = flatten.write(tx, target.table, self.dt)
+                self.before_window += counts.before_window
+                read, rejected = counts.read, counts.rejected
+                self.counts[target.method] = {"read": read, "rejected": rejected, "written": written}
         errors = pd.DataFrame(_error_rows(self.manifest, self.dt), columns=list(ERROR_COLUMNS))
         tx.replace_partition("audit.extract_errors", errors, {"dt": self.dt, "network": NETWORK})
         self.errors = len(errors)
@@ -255,53 +255,8 @@ def _runs(
 class _Context:
     dt: date
     load_id: str
-    pseudonymize: Callable[[str], str]  # as given (picklable): workers get it, and memoize it
+    pseudonymize: Callable[[str], str]
     window_start: int | None  # epoch seconds; posts published before it are not staged
-
-
-def _frames(
-    lake: Lake, keys: list[str], target: _Target, ctx: _Context, stats: dict[str, int]
-) -> Iterator[pa.Table]:
-    """Arrow tables, a chunk of a raw file each, in the order of ``keys``. Reconciles: items read
-    = rows written + error answers rejected (posts from before the window are counted apart, in
-    ``before_window``). With a worker pool, files are decoded by the workers (a few files ahead)
-    while this process writes the tables already decoded."""
-    pool = process_pool() if len(keys) >= POOLED_MIN_FILES else None
-    flats = _flat_in_pool(pool, lake, keys, target, ctx) if pool else _flat_here(lake, keys, target, ctx)
-    for flat in flats:
-        stats["read"] += flat.read
-        stats["rejected"] += flat.rejected
-        stats["before_window"] += flat.before_window
-        yield flat.table
-
-
-def _flat_here(lake: Lake, keys: list[str], target: _Target, ctx: _Context) -> Iterator[Flattened]:
-    pseudonymize = memoized(ctx.pseudonymize)  # a citizen comments many times a day
-    for key in keys:
-        with lake.open_read(key) as stream:
-            yield from flatten_stream(
-                target.method, stream, ctx.dt, ctx.load_id, pseudonymize, source=key,
-                window_start=ctx.window_start,
-            )  # fmt: skip
-
-
-def _flat_in_pool(
-    pool: Executor, lake: Lake, keys: list[str], target: _Target, ctx: _Context
-) -> Iterator[Flattened]:
-    """Raw files decoded by the workers a few files ahead; their tables come back through local
-    Arrow IPC files, mapped here without a copy."""
-    ahead: deque[Future[list[SpilledFlat]]] = deque()
-    with tempfile.TemporaryDirectory(prefix="gospublic-vk-") as spill:
-        for key in keys:
-            job = pool.submit(
-                flatten_gzip_spilled, target.method, lake.get_bytes(key), ctx.dt, ctx.load_id,
-                ctx.pseudonymize, directory=spill, source=key, window_start=ctx.window_start,
-            )  # fmt: skip
-            ahead.append(job)
-            if len(ahead) > 2 * worker_count(pool):
-                yield from (spilled.open() for spilled in ahead.popleft().result())
-        while ahead:
-            yield from (spilled.open() for spilled in ahead.popleft().result())
 
 
 def _error_rows(manifest: dict[str, Any], dt: date) -> Iterator[dict[str, Any]]:

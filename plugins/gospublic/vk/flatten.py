@@ -1,0 +1,246 @@
+"""A day's raw VK answers flattened into staging rows in SQL, by DuckDB, without a Python row loop.
+
+The day's gzip JSON-lines files of one method are read by DuckDB's ``read_json`` with an explicit
+column spec and unnested by the method's SQL in ``sql/flatten/`` (``vk_*_observations.sql``, one
+definition for both engines) into a temporary table of the DuckDB connection, each row with its
+``outcome`` (``row``, ``before_window``, ``rejected``, ``malformed``); then the rows go to staging:
+
+- DuckDB warehouse (:class:`WarehouseFlatten`): the flatten runs on the warehouse's own
+  connection, inside the load's transaction, and ``INSERT … SELECT`` moves the rows into the
+  staging table without leaving DuckDB;
+- PostgreSQL warehouse (:class:`CopyFlatten`): an in-memory DuckDB connection runs the same SQL,
+  and its rows travel as Arrow record batches to ``COPY … FROM STDIN`` (``Warehouse.bulk_load``,
+  an Arrow-written CSV stream: the fastest client path measured, ``stack-notes.md``).
+
+Files of an S3 lake are fetched to a temporary local folder first (DuckDB's httpfs would need an
+extension download). Commenters' ids are personal data: the SQL yields them as ``author_id``, and
+only their keyed hashes reach staging, computed set-wise — each distinct id once, by the
+pseudonymizer in Python, joined back in SQL — so the key never appears in SQL text or logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+
+import duckdb
+import pyarrow as pa
+
+from gospublic.infra import settings
+from gospublic.infra.lake import Lake, LakeError, LocalLake, normalize_key
+from gospublic.infra.sql_files import split_statements
+from gospublic.infra.warehouse import Transaction
+from transforms.vk_flatten import COMMENT_COLUMNS, PAGE_COLUMNS, POST_COLUMNS, RawFormatError
+
+log = logging.getLogger(__name__)
+
+FLATTEN_DIR = "flatten"
+MACROS = "vk_macros.sql"
+FLAT = "vk_flat"  # the temporary table of one method's flattened answers
+AUTHORS = "vk_flat_authors"  # distinct commenters' ids and their pseudonyms (a registered Arrow table)
+
+
+@dataclass(frozen=True)
+class _Method:
+    sql: str  # file in sql/flatten/
+    columns: tuple[str, ...]  # the staging table's, in order
+
+
+METHODS = {
+    "groups.getById": _Method("vk_page_observations.sql", PAGE_COLUMNS),
+    "wall.get": _Method("vk_post_observations.sql", POST_COLUMNS),
+    "wall.getComments": _Method("vk_comment_observations.sql", COMMENT_COLUMNS),
+}
+
+
+@dataclass(frozen=True)
+class FlatCounts:
+    """What one method's files held: rows to stage, error answers, posts from before the window."""
+
+    rows: int = 0
+    rejected: int = 0
+    before_window: int = 0
+
+    @property
+    def read(self) -> int:
+        """Items read: rows written plus error answers (the load's reconciliation)."""
+        return self.rows + self.rejected
+
+
+def flatten_sql(method: str, root: Path | None = None) -> str:
+    """The flatten of ``method`` (one SELECT with bind parameters ``$files``, ``$dt``, ``$load_id``
+    and ``$window_start``)."""
+    try:
+        name = METHODS[method].sql
+    except KeyError:
+        raise RawFormatError(f"no flatten for VK method {method!r}") from None
+    return _read_sql(name, root).strip().rstrip(";")
+
+
+class Flatten:
+    """One DuckDB connection flattening the raw files of a day, a method at a time.
+
+    :meth:`flatten` fills the temporary table; :meth:`rows_sql` selects its staging rows (with
+    the commenters' pseudonyms); :meth:`write` (per engine) puts them into the staging table."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, pseudonymize: Callable[[str], str]) -> None:
+        self.connection = connection
+        self.pseudonymize = pseudonymize
+        self.method: str | None = None
+        for statement in split_statements(_read_sql(MACROS)):
+            connection.execute(statement)
+
+    def flatten(
+        self, method: str, files: list[LocalFile], dt: date, load_id: str, window_start: int | None
+    ) -> FlatCounts:
+        """Flatten ``files`` (answers of ``method``) into the temporary table; returns the counts.
+
+        Raises :class:`RawFormatError` naming the file when a line is not JSON or not a VK answer
+        of the expected shape."""
+        self.drop()
+        self.method = method
+        if not files:
+            return FlatCounts()
+        by_path = {file.path: file.key for file in files}
+        sql = flatten_sql(method)
+        given = {"files": list(by_path), "dt": dt, "load_id": load_id, "window_start": window_start}
+        params = {name: value for name, value in given.items() if f"${name}" in sql}  # DuckDB: no extras
+        try:
+            self.connection.execute(f"CREATE TEMP TABLE {FLAT} AS {sql}", params)
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            raise RawFormatError(f"{method} raw files of {dt}: {_named(str(exc), by_path)}") from exc
+        found: dict[str, int] = dict(self._rows(f"SELECT outcome, COUNT(*) FROM {FLAT} GROUP BY outcome"))
+        if found.get("malformed"):
+            ((path,),) = self._rows(f"SELECT MIN(source_file) FROM {FLAT} WHERE outcome = 'malformed'")
+            raise RawFormatError(
+                f"{by_path.get(path, path)}: {found['malformed']} {method} answers or items lack a field "
+                "every VK answer has (observed_at; ids and dates; params of wall.getComments)"
+            )
+        return FlatCounts(found.get("row", 0), found.get("rejected", 0), found.get("before_window", 0))
+
+    def rows_sql(self) -> str:
+        """The staging rows of the flattened method, in the staging table's column order."""
+        assert self.method is not None, "flatten() first"
+        columns = METHODS[self.method].columns
+        if "author_hash" not in columns:
+            return f"SELECT {_quoted(columns)} FROM {FLAT} WHERE outcome = 'row'"
+        self._register_authors()
+        selected = ", ".join("a.author_hash" if c == "author_hash" else f'f."{c}"' for c in columns)
+        return (
+            f"SELECT {selected} FROM {FLAT} AS f LEFT JOIN {AUTHORS} AS a ON a.author_id = f.author_id "
+            "WHERE f.outcome = 'row'"
+        )
+
+    def _register_authors(self) -> None:
+        """Each distinct commenter's pseudonym, computed once, as a table the rows join."""
+        ids = self.connection.sql(
+            f"SELECT DISTINCT author_id FROM {FLAT} WHERE outcome = 'row' AND author_id IS NOT NULL"
+        ).to_arrow_table()["author_id"]
+        hashes = pa.array([self.pseudonymize(f"vk:{i}") for i in ids.to_pylist()], pa.string())
+        self.connection.register(AUTHORS, pa.table({"author_id": ids, "author_hash": hashes}))
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``, every one fetched (DuckDB refuses more work on a connection whose
+        result is not fully read)."""
+        return self.connection.execute(sql).fetchall()
+
+    def drop(self) -> None:
+        """Forget the flattened method (its table and pseudonyms)."""
+        self.connection.execute(f"DROP TABLE IF EXISTS {FLAT}")
+        self.connection.unregister(AUTHORS)
+        self.method = None
+
+    def write(self, tx: Transaction, table: str, dt: date) -> int:
+        """Replace ``table``'s partition ``dt`` with the flattened rows; returns the rows written."""
+        raise NotImplementedError
+
+
+class WarehouseFlatten(Flatten):
+    """The flatten on the DuckDB warehouse's own connection, in the load's transaction."""
+
+    def write(self, tx: Transaction, table: str, dt: date) -> int:
+        deleted = tx.delete_partition(table, {"dt": dt})
+        inserted = 0
+        if self.method is not None:
+            columns = _quoted(METHODS[self.method].columns)
+            ((count,),) = self._rows(f"INSERT INTO {table} ({columns}) {self.rows_sql()}")
+            inserted = int(count)
+        log.info("replaced %s dt=%s: %d rows out, %d in (SQL flatten)", table, dt, deleted, inserted)
+        return inserted
+
+
+class CopyFlatten(Flatten):
+    """The flatten on an in-memory DuckDB connection, its rows copied into PostgreSQL."""
+
+    BATCH_ROWS = 500_000  # rows of one Arrow record batch on its way to COPY
+
+    def write(self, tx: Transaction, table: str, dt: date) -> int:
+        batches: Iterator[pa.RecordBatch] = iter(())
+        if self.method is not None and self._rows(f"SELECT 1 FROM {FLAT} LIMIT 1"):
+            batches = iter(self.connection.sql(self.rows_sql()).to_arrow_reader(self.BATCH_ROWS))
+        return tx.replace_partition(table, batches, {"dt": dt}).inserted
+
+
+@contextmanager
+def flatten_for(tx: Transaction, pseudonymize: Callable[[str], str]) -> Iterator[Flatten]:
+    """The flatten fitting the warehouse of ``tx``: on its own connection (DuckDB), or on an
+    in-memory DuckDB connection whose rows are copied (PostgreSQL)."""
+    if tx.dialect == "duckdb":
+        own = cast("duckdb.DuckDBPyConnection", tx.connection.connection.driver_connection)
+        flatten: Flatten = WarehouseFlatten(own, pseudonymize)
+        try:
+            yield flatten
+        finally:
+            flatten.drop()
+        return
+    with tempfile.TemporaryDirectory(prefix="gospublic-vk-flatten-") as spill:
+        connection = duckdb.connect(config={"temp_directory": spill})
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            yield CopyFlatten(connection, pseudonymize)
+        finally:
+            connection.close()
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A raw file of the lake (``key``) as a local file DuckDB can read (``path``)."""
+
+    key: str
+    path: str
+
+
+@contextmanager
+def local_files(lake: Lake, keys: list[str]) -> Iterator[list[LocalFile]]:
+    """``keys`` as local files: a local lake's own files, or an S3 lake's fetched to a temporary
+    folder (removed afterwards)."""
+    if isinstance(lake, LocalLake):
+        files = [LocalFile(key, str(lake.root / normalize_key(key))) for key in keys]
+        for file in files:
+            if not Path(file.path).is_file():
+                raise LakeError(f"no object {file.key!r} in {lake.description}")
+        yield files
+        return
+    with tempfile.TemporaryDirectory(prefix="gospublic-vk-raw-") as folder:
+        yield [LocalFile(key, str(lake.download(key, Path(folder) / normalize_key(key)))) for key in keys]
+
+
+def _read_sql(name: str, root: Path | None = None) -> str:
+    return ((root or settings.sql_dir()) / FLATTEN_DIR / name).read_text(encoding="utf-8")
+
+
+def _quoted(columns: tuple[str, ...]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _named(message: str, by_path: dict[str, str]) -> str:
+    """DuckDB's message with the lake's keys in place of the local paths."""
+    for path, key in by_path.items():
+        message = message.replace(path, key)
+    return message
