@@ -62,12 +62,18 @@ CREATE TABLE staging.incident_text (
 );
 
 CREATE TABLE staging.network_page_observations (
-    network      VARCHAR                  NOT NULL,
-    page_key     VARCHAR                  NOT NULL,
-    dt           DATE                     NOT NULL,
-    subscribers  BIGINT,
-    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    load_id      VARCHAR                  NOT NULL
+    network                VARCHAR                  NOT NULL,
+    page_key               VARCHAR                  NOT NULL,
+    dt                     DATE                     NOT NULL,
+    subscribers            BIGINT,
+    observed_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id                VARCHAR                  NOT NULL,
+    has_photo              BOOLEAN,
+    has_description        BOOLEAN,
+    has_contacts_or_links  BOOLEAN,
+    page_open              BOOLEAN,
+    verified               BOOLEAN,
+    comments_open          BOOLEAN
 );
 
 CREATE TABLE staging.network_post_observations (
@@ -415,12 +421,18 @@ CREATE TABLE core.fct_incident_timing (
 );
 
 CREATE TABLE core.fct_network_page_daily (
-    network      VARCHAR                  NOT NULL,
-    page_key     VARCHAR                  NOT NULL,
-    dt           DATE                     NOT NULL,
-    subscribers  BIGINT,
-    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    load_id      VARCHAR                  NOT NULL
+    network                VARCHAR                  NOT NULL,
+    page_key               VARCHAR                  NOT NULL,
+    dt                     DATE                     NOT NULL,
+    subscribers            BIGINT,
+    observed_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id                VARCHAR                  NOT NULL,
+    has_photo              BOOLEAN,
+    has_description        BOOLEAN,
+    has_contacts_or_links  BOOLEAN,
+    page_open              BOOLEAN,
+    verified               BOOLEAN,
+    comments_open          BOOLEAN
 );
 
 CREATE TABLE core.fct_network_post (
@@ -654,9 +666,10 @@ CREATE TABLE mart.page_activity_monthly (
     median_reply_delay_minutes  DOUBLE,
     subscribers_end             BIGINT,
     network                     VARCHAR NOT NULL,
+    post_comments               BIGINT,
     PRIMARY KEY(page_id, "month")
 );
-COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Comment counts are VK''s only (empty for the other networks, whose comments are not read one by one). Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
+COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Citizens'' comment counts are VK''s only (empty for the other networks, whose comments are not read one by one); post_comments sums the posts'' own comment counts on every network that gives one. Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
 COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'body id';
 COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id (VK pages only)';
@@ -674,6 +687,7 @@ COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'replied ÷ citize
 COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'median minutes from a comment to the page''s first reply';
 COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'subscribers at the month''s last observed day';
 COMMENT ON COLUMN mart.page_activity_monthly.network IS 'social network of the page (vk, ok, tg, max)';
+COMMENT ON COLUMN mart.page_activity_monthly.post_comments IS 'comments on the month''s posts as each post''s own count says, every author (VK, OK; Telegram channels with a discussion group; empty for MAX, which counts none)';
 
 CREATE TABLE mart.page_compliance_monthly (
     page_id                VARCHAR NOT NULL,
@@ -690,31 +704,35 @@ CREATE TABLE mart.page_compliance_monthly (
     posts_per_week         DOUBLE  NOT NULL,
     posts_per_week_ok      BOOLEAN NOT NULL,
     views_share            DOUBLE,
-    views_share_ok         BOOLEAN NOT NULL,
+    views_share_ok         BOOLEAN,
     score                  DOUBLE  NOT NULL,
     failed_checks          VARCHAR NOT NULL,
     network                VARCHAR NOT NULL,
+    page_open              BOOLEAN,
+    comments_open          BOOLEAN,
     PRIMARY KEY(page_id, "month")
 );
-COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
+COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100; each network is checked on its own checks (weights in config/marts.yaml; a check the network does not have is empty and out of its score). Grain: one row per official page (VK, OK, MAX, Telegram) with activity in the month (the month''s last observation of the page).';
 COMMENT ON COLUMN mart.page_compliance_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_compliance_monthly.org_id IS 'body id';
 COMMENT ON COLUMN mart.page_compliance_monthly."month" IS 'first day of the month';
 COMMENT ON COLUMN mart.page_compliance_monthly.observed_on IS 'day of the observation checked';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'the page has an avatar';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'the page has a cover';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'the page has a description';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'contacts, links or a site are filled in';
-COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'citizens can write messages to the page';
-COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'the wall is open or limited (not closed)';
-COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'the page has VK''s verification mark';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'the page has an avatar (VK, OK, MAX, Telegram)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'the page has a cover (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'the page has a description (VK, OK, MAX, Telegram)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'contacts, links or a site are filled in (VK; OK: a site or a phone)';
+COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'citizens can write messages to the page (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'the wall is open or limited, not closed (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'the page has the network''s verification mark (VK, Telegram)';
 COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week IS 'posts of the month per 7 days';
 COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week_ok IS 'posts a week reach the target (3)';
 COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'average views of a post ÷ subscribers at month end';
-COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %)';
-COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the checks passed (0–100)';
-COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that failed, comma separated';
-COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
+COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %); empty for OK, which gives no views';
+COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the network''s checks passed × 100 ÷ the network''s total weight (0–100)';
+COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the network''s own checks that failed, comma separated';
+COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page; each is scored on its own checks (docs/networks.md)';
+COMMENT ON COLUMN mart.page_compliance_monthly.page_open IS 'the page is open to everyone: an OK group not closed, a public MAX channel (OK, MAX)';
+COMMENT ON COLUMN mart.page_compliance_monthly.comments_open IS 'posts take comments: the Telegram channel has a discussion group (Telegram)';
 
 CREATE TABLE mart.rating_base (
     org_id                            VARCHAR NOT NULL,
@@ -1022,12 +1040,12 @@ CREATE VIEW mart_ru.incident_topics_monthly AS
 COMMENT ON VIEW mart_ru.incident_topics_monthly IS 'Темы и каналы обращений за месяц: одна строка на орган, источник, месяц регистрации, рубрику и канал. Русские названия столбцов и значений над mart.incident_topics_monthly.';
 
 CREATE VIEW mart_ru.page_activity_monthly AS
-    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t."month" AS "Месяц", t.days_in_month AS "Дней в месяце", t.posts AS "Публикаций", t.days_with_post AS "Дней с публикациями", t.longest_gap_days AS "Самый долгий перерыв, дней", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.avg_views AS "Средние просмотры публикации", t.engagement_rate_pct AS "Вовлечённость (ER), %", t.citizen_comments AS "Комментариев граждан", t.replied_comments AS "С ответом страницы", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин", t.subscribers_end AS "Подписчики на конец месяца", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть" FROM ((mart.page_activity_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t.vk_group_id AS "ID сообщества VK", t."month" AS "Месяц", t.days_in_month AS "Дней в месяце", t.posts AS "Публикаций", t.days_with_post AS "Дней с публикациями", t.longest_gap_days AS "Самый долгий перерыв, дней", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.avg_views AS "Средние просмотры публикации", t.engagement_rate_pct AS "Вовлечённость (ER), %", t.citizen_comments AS "Комментариев граждан", t.replied_comments AS "С ответом страницы", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", t.median_reply_delay_minutes AS "Медиана ответа на комментарий, мин", t.subscribers_end AS "Подписчики на конец месяца", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть", t.post_comments AS "Комментариев к публикациям" FROM ((mart.page_activity_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
 COMMENT ON VIEW mart_ru.page_activity_monthly IS 'Активность госпабликов за месяц: одна строка на госпаблик (VK, OK, MAX, Telegram) и месяц, когда он был официальным. Русские названия столбцов и значений над mart.page_activity_monthly.';
 
 CREATE VIEW mart_ru.page_compliance_monthly AS
-    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.observed_on AS "Дата проверки", t.has_photo AS "Есть аватар", t.has_cover AS "Есть обложка", t.has_description AS "Есть описание", t.has_contacts_or_links AS "Есть контакты или ссылки", t.messages_open AS "Открыты сообщения", t.wall_open AS "Открыта стена", t.verified AS "Есть отметка верификации", t.posts_per_week AS "Публикаций в неделю", t.posts_per_week_ok AS "Норматив публикаций выполнен", CAST((t.views_share * 100) AS DECIMAL(9, 1)) AS "Охват публикации от подписчиков, %", t.views_share_ok AS "Норматив охвата выполнен", t.score AS "Балл соответствия", t.failed_checks AS "Невыполненные требования", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть" FROM ((mart.page_compliance_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
-COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик VK и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
+    SELECT t.page_id AS "ID страницы", n2.screen_name AS "Короткий адрес госпаблика", n2.url AS "Ссылка на госпаблик", t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.observed_on AS "Дата проверки", t.has_photo AS "Есть аватар", t.has_cover AS "Есть обложка", t.has_description AS "Есть описание", t.has_contacts_or_links AS "Есть контакты или ссылки", t.messages_open AS "Открыты сообщения", t.wall_open AS "Открыта стена", t.verified AS "Есть отметка верификации", t.posts_per_week AS "Публикаций в неделю", t.posts_per_week_ok AS "Норматив публикаций выполнен", CAST((t.views_share * 100) AS DECIMAL(9, 1)) AS "Охват публикации от подписчиков, %", t.views_share_ok AS "Норматив охвата выполнен", t.score AS "Балл соответствия", t.failed_checks AS "Невыполненные требования", CASE  WHEN ((t.network = 'vk')) THEN ('ВКонтакте') WHEN ((t.network = 'ok')) THEN ('Одноклассники') WHEN ((t.network = 'tg')) THEN ('Telegram') WHEN ((t.network = 'max')) THEN ('MAX') ELSE t.network END AS "Соцсеть", t.page_open AS "Открыта для всех", t.comments_open AS "Открыты комментарии" FROM ((mart.page_compliance_monthly AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id))) LEFT JOIN mart.dim_page_current AS n2 ON ((t.page_id = n2.page_id)));
+COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик (VK, OK, MAX, Telegram) и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
 
 CREATE VIEW mart_ru.rating_base AS
     SELECT t.org_id AS "ID органа", n1."name" AS "Наименование органа", n1.short_name AS "Орган", t."month" AS "Месяц", t.region_code AS "Код региона", t.rating_group AS "Группа по реестру", t.incidents AS "Поступило сообщений", t.incidents_im AS "Из них ИМ", t.incidents_pos AS "Из них ПОС", CAST((t.answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, %", CAST((t.overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, %", CAST((t.im_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ИМ, %", CAST((t.pos_overdue_share * 100) AS DECIMAL(9, 1)) AS "Доля просроченных, ПОС, %", t.answer_hours_mean AS "Среднее время ответа (ИМ и ПОС), ч", t.im_answer_work_hours_median AS "Медиана ответа, ИМ, рабочих ч", t.im_reaction_work_hours_median AS "Медиана реакции, ИМ, рабочих ч", t.pos_answer_hours_mean AS "Среднее время ответа, ПОС, ч", t.satisfaction_avg AS "Средняя оценка", CAST((t.satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, %", t.pos_satisfaction_avg AS "Средняя оценка, ПОС", CAST((t.pos_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ПОС, %", t.answers_assessed AS "Оценено ответов", CAST((t.formal_share * 100) AS DECIMAL(9, 1)) AS "Доля формальных ответов, %", CAST((t.no_specifics_share * 100) AS DECIMAL(9, 1)) AS "Доля ответов без конкретики, %", CAST((t.impolite_share * 100) AS DECIMAL(9, 1)) AS "Доля невежливых ответов, %", CAST((t.redirect_share * 100) AS DECIMAL(9, 1)) AS "Доля переадресаций, %", CAST((t.template_share * 100) AS DECIMAL(9, 1)) AS "Доля шаблонных ответов, %", t.pages AS "Госпабликов", t.posts_per_week AS "Публикаций в неделю", t.compliance_score AS "Балл соответствия госпабликов", t.engagement_rate_pct AS "Вовлечённость (ER), %", CAST((t.replied_share * 100) AS DECIMAL(9, 1)) AS "Доля комментариев с ответом, %", CAST((t.photo_video_share * 100) AS DECIMAL(9, 1)) AS "Доля публикаций с фото или видео, %", t.kind AS "Тип органа", CAST((t.im_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ИМ, %", CAST((t.pos_answered_share * 100) AS DECIMAL(9, 1)) AS "Доля отвеченных, ПОС, %", t.im_answer_hours_median AS "Медианное время ответа, ИМ, ч", t.im_answer_hours_mean AS "Среднее время ответа, ИМ, ч", t.im_answer_work_hours_mean AS "Среднее время ответа, ИМ, рабочих ч", t.pos_answer_hours_median AS "Медианное время ответа, ПОС, ч", t.pos_answer_work_days_median AS "Медиана ответа, ПОС, рабочих дней", t.pos_answer_work_days_mean AS "Ответ в среднем, ПОС, рабочих дней", t.im_satisfaction_avg AS "Средняя оценка, ИМ", CAST((t.im_satisfied_share * 100) AS DECIMAL(9, 1)) AS "Доля удовлетворённых, ИМ, %", t.rated AS "Получено оценок", t.im_rated AS "Получено оценок, ИМ", t.pos_rated AS "Получено оценок, ПОС", t.pages_all_networks AS "Госпабликов во всех соцсетях", t.posts_per_week_all_networks AS "Публикаций в неделю, все соцсети", t.engagement_rate_pct_all_networks AS "Вовлечённость (ER), %, все соцсети", CAST((t.photo_video_share_all_networks * 100) AS DECIMAL(9, 1)) AS "Доля с фото/видео, все соцсети, %" FROM (mart.rating_base AS t LEFT JOIN mart.dim_org_current AS n1 ON ((t.org_id = n1.org_id)));

@@ -62,12 +62,18 @@ CREATE TABLE staging.incident_text (
 );
 
 CREATE TABLE staging.network_page_observations (
-    network      TEXT                     NOT NULL,
-    page_key     TEXT                     NOT NULL,
-    dt           DATE                     NOT NULL,
-    subscribers  BIGINT,
-    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    load_id      TEXT                     NOT NULL
+    network                TEXT                     NOT NULL,
+    page_key               TEXT                     NOT NULL,
+    dt                     DATE                     NOT NULL,
+    subscribers            BIGINT,
+    observed_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id                TEXT                     NOT NULL,
+    has_photo              BOOLEAN,
+    has_description        BOOLEAN,
+    has_contacts_or_links  BOOLEAN,
+    page_open              BOOLEAN,
+    verified               BOOLEAN,
+    comments_open          BOOLEAN
 );
 
 CREATE TABLE staging.network_post_observations (
@@ -426,12 +432,18 @@ CREATE TABLE core.fct_incident_timing (
 );
 
 CREATE TABLE core.fct_network_page_daily (
-    network      TEXT                     NOT NULL,
-    page_key     TEXT                     NOT NULL,
-    dt           DATE                     NOT NULL,
-    subscribers  BIGINT,
-    observed_at  TIMESTAMP WITH TIME ZONE NOT NULL,
-    load_id      TEXT                     NOT NULL,
+    network                TEXT                     NOT NULL,
+    page_key               TEXT                     NOT NULL,
+    dt                     DATE                     NOT NULL,
+    subscribers            BIGINT,
+    observed_at            TIMESTAMP WITH TIME ZONE NOT NULL,
+    load_id                TEXT                     NOT NULL,
+    has_photo              BOOLEAN,
+    has_description        BOOLEAN,
+    has_contacts_or_links  BOOLEAN,
+    page_open              BOOLEAN,
+    verified               BOOLEAN,
+    comments_open          BOOLEAN,
     CONSTRAINT fct_network_page_daily_pkey PRIMARY KEY (network, page_key, dt)
 );
 
@@ -671,9 +683,10 @@ CREATE TABLE mart.page_activity_monthly (
     median_reply_delay_minutes  DOUBLE PRECISION,
     subscribers_end             BIGINT,
     network                     TEXT             NOT NULL,
+    post_comments               BIGINT,
     CONSTRAINT page_activity_monthly_pkey PRIMARY KEY (page_id, month)
 );
-COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Comment counts are VK''s only (empty for the other networks, whose comments are not read one by one). Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
+COMMENT ON TABLE mart.page_activity_monthly IS 'How actively each page posts and answers comments. Citizens'' comment counts are VK''s only (empty for the other networks, whose comments are not read one by one); post_comments sums the posts'' own comment counts on every network that gives one. Grain: one row per official page (VK, OK, MAX, Telegram) and month the page was official (days are the body''s local days).';
 COMMENT ON COLUMN mart.page_activity_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_activity_monthly.org_id IS 'body id';
 COMMENT ON COLUMN mart.page_activity_monthly.vk_group_id IS 'VK community id (VK pages only)';
@@ -691,6 +704,7 @@ COMMENT ON COLUMN mart.page_activity_monthly.replied_share IS 'replied ÷ citize
 COMMENT ON COLUMN mart.page_activity_monthly.median_reply_delay_minutes IS 'median minutes from a comment to the page''s first reply';
 COMMENT ON COLUMN mart.page_activity_monthly.subscribers_end IS 'subscribers at the month''s last observed day';
 COMMENT ON COLUMN mart.page_activity_monthly.network IS 'social network of the page (vk, ok, tg, max)';
+COMMENT ON COLUMN mart.page_activity_monthly.post_comments IS 'comments on the month''s posts as each post''s own count says, every author (VK, OK; Telegram channels with a discussion group; empty for MAX, which counts none)';
 
 CREATE TABLE mart.page_compliance_monthly (
     page_id                TEXT             NOT NULL,
@@ -707,31 +721,35 @@ CREATE TABLE mart.page_compliance_monthly (
     posts_per_week         DOUBLE PRECISION NOT NULL,
     posts_per_week_ok      BOOLEAN          NOT NULL,
     views_share            DOUBLE PRECISION,
-    views_share_ok         BOOLEAN          NOT NULL,
+    views_share_ok         BOOLEAN,
     score                  DOUBLE PRECISION NOT NULL,
     failed_checks          TEXT             NOT NULL,
     network                TEXT             NOT NULL,
+    page_open              BOOLEAN,
+    comments_open          BOOLEAN,
     CONSTRAINT page_compliance_monthly_pkey PRIMARY KEY (page_id, month)
 );
-COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100 (weights in config/marts.yaml). Grain: one row per VK page and month (the month''s last observation of the page).';
+COMMENT ON TABLE mart.page_compliance_monthly IS 'Page checks in the manner of «Светофор» and a compliance score 0–100; each network is checked on its own checks (weights in config/marts.yaml; a check the network does not have is empty and out of its score). Grain: one row per official page (VK, OK, MAX, Telegram) with activity in the month (the month''s last observation of the page).';
 COMMENT ON COLUMN mart.page_compliance_monthly.page_id IS 'page id';
 COMMENT ON COLUMN mart.page_compliance_monthly.org_id IS 'body id';
 COMMENT ON COLUMN mart.page_compliance_monthly.month IS 'first day of the month';
 COMMENT ON COLUMN mart.page_compliance_monthly.observed_on IS 'day of the observation checked';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'the page has an avatar';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'the page has a cover';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'the page has a description';
-COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'contacts, links or a site are filled in';
-COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'citizens can write messages to the page';
-COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'the wall is open or limited (not closed)';
-COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'the page has VK''s verification mark';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_photo IS 'the page has an avatar (VK, OK, MAX, Telegram)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_cover IS 'the page has a cover (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_description IS 'the page has a description (VK, OK, MAX, Telegram)';
+COMMENT ON COLUMN mart.page_compliance_monthly.has_contacts_or_links IS 'contacts, links or a site are filled in (VK; OK: a site or a phone)';
+COMMENT ON COLUMN mart.page_compliance_monthly.messages_open IS 'citizens can write messages to the page (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.wall_open IS 'the wall is open or limited, not closed (VK only)';
+COMMENT ON COLUMN mart.page_compliance_monthly.verified IS 'the page has the network''s verification mark (VK, Telegram)';
 COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week IS 'posts of the month per 7 days';
 COMMENT ON COLUMN mart.page_compliance_monthly.posts_per_week_ok IS 'posts a week reach the target (3)';
 COMMENT ON COLUMN mart.page_compliance_monthly.views_share IS 'average views of a post ÷ subscribers at month end';
-COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %)';
-COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the checks passed (0–100)';
-COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the checks that failed, comma separated';
-COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page (vk: the checks are VK''s)';
+COMMENT ON COLUMN mart.page_compliance_monthly.views_share_ok IS 'the share reaches the target (10 %); empty for OK, which gives no views';
+COMMENT ON COLUMN mart.page_compliance_monthly.score IS 'weight of the network''s checks passed × 100 ÷ the network''s total weight (0–100)';
+COMMENT ON COLUMN mart.page_compliance_monthly.failed_checks IS 'the network''s own checks that failed, comma separated';
+COMMENT ON COLUMN mart.page_compliance_monthly.network IS 'social network of the page; each is scored on its own checks (docs/networks.md)';
+COMMENT ON COLUMN mart.page_compliance_monthly.page_open IS 'the page is open to everyone: an OK group not closed, a public MAX channel (OK, MAX)';
+COMMENT ON COLUMN mart.page_compliance_monthly.comments_open IS 'posts take comments: the Telegram channel has a discussion group (Telegram)';
 
 CREATE TABLE mart.rating_base (
     org_id                            TEXT             NOT NULL,
@@ -1165,7 +1183,8 @@ CREATE VIEW mart_ru.page_activity_monthly AS
             WHEN 'tg'::text THEN 'Telegram'::text
             WHEN 'max'::text THEN 'MAX'::text
             ELSE t.network
-        END AS "Соцсеть"
+        END AS "Соцсеть",
+    t.post_comments AS "Комментариев к публикациям"
    FROM mart.page_activity_monthly t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id
      LEFT JOIN mart.dim_page_current n2 ON t.page_id = n2.page_id;
@@ -1199,11 +1218,13 @@ CREATE VIEW mart_ru.page_compliance_monthly AS
             WHEN 'tg'::text THEN 'Telegram'::text
             WHEN 'max'::text THEN 'MAX'::text
             ELSE t.network
-        END AS "Соцсеть"
+        END AS "Соцсеть",
+    t.page_open AS "Открыта для всех",
+    t.comments_open AS "Открыты комментарии"
    FROM mart.page_compliance_monthly t
      LEFT JOIN mart.dim_org_current n1 ON t.org_id = n1.org_id
      LEFT JOIN mart.dim_page_current n2 ON t.page_id = n2.page_id;
-COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик VK и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
+COMMENT ON VIEW mart_ru.page_compliance_monthly IS 'Соответствие госпабликов требованиям: одна строка на госпаблик (VK, OK, MAX, Telegram) и месяц (последнее наблюдение месяца). Русские названия столбцов и значений над mart.page_compliance_monthly.';
 
 CREATE VIEW mart_ru.rating_base AS
  SELECT t.org_id AS "ID органа",

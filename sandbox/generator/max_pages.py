@@ -17,6 +17,8 @@ numeric ``chat_id`` in ``screen_name`` (as an OK group's id is kept there) and i
     truth/subscribers_daily.csv  page_id,chat_id,date,participants_count
     truth/posts_daily.csv        page_id,chat_id,date,posts (Moscow calendar dates)
     truth/pages.csv              page_id,chat_id,readable
+    truth/page_fields.csv        page_id,chat_id and the channel's compliance fields (has_photo,
+                                 has_description, page_open: 1 or 0)
     manifest.json          what was generated, with counts
 
 About one channel in ten (at least one when a region has eight or more) has not admitted
@@ -33,6 +35,7 @@ import random
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -181,6 +184,17 @@ def chat_object(page: MaxPage, rnd: random.Random) -> dict[str, object]:
     }
 
 
+FIELD_COLUMNS = ["page_id", "chat_id", "has_photo", "has_description", "page_open"]
+
+
+def card_fields(chat: dict[str, Any]) -> list[int]:
+    """The truth of a channel's compliance fields (docs/networks.md, "Compliance checks per network")."""
+    return [
+        int(bool((chat.get("icon") or {}).get("url"))), int(bool(str(chat.get("description") or "").strip())),
+        int(bool(chat["is_public"])),
+    ]  # fmt: skip
+
+
 def generate_max(params: Params, out: str) -> dict[str, object]:
     """Write ``out/max/`` for the data set generated with ``params``; returns its manifest."""
     folder = os.path.join(out, "max")
@@ -199,17 +213,23 @@ def generate_max(params: Params, out: str) -> dict[str, object]:
         os.path.join(folder, "truth", "posts_daily.csv"), ["page_id", "chat_id", "date", "posts"]
     )
     pages_csv = CsvAppender(os.path.join(folder, "truth", "pages.csv"), ["page_id", "chat_id", "readable"])
+    fields_csv = CsvAppender(os.path.join(folder, "truth", "page_fields.csv"), FIELD_COLUMNS)
     messages = gzip_writer(os.path.join(folder, "messages.jsonl.gz"), params.gzip_level)
     counts = {"max_pages": 0, "max_unreadable_pages": 0, "max_participants_rows": 0, "max_posts": 0}
     for region, pages, start, end in max_pages(params):
         rng = stream(params.seed, "max", "world", region)
         rnd = random.Random(int(rng.integers(2**63)))
+        # the card's extra variety from a stream of its own, so the world's other draws stay as they were
+        card = random.Random(int(stream(params.seed, "max", "card", region).integers(2**63)))
         day_starts = np.arange(start, end, DAY, dtype=np.int64)
         dates = [dt.datetime.fromtimestamp(int(d) + MOSCOW, dt.UTC).date().isoformat() for d in day_starts]
         matrix = participants(pages, day_starts, rng) if pages else np.zeros((0, len(dates)), np.int64)
         for index, page in enumerate(pages):
             registry_csv.row([page.registry_row()[c] for c in PAGE_COLUMNS])
-            chats.write(json.dumps(chat_object(page, rnd), ensure_ascii=False, separators=(",", ":")) + "\n")
+            chat = chat_object(page, rnd)
+            chat["is_public"] = card.random() >= 0.1  # about one channel in ten private (joined by link)
+            chats.write(json.dumps(chat, ensure_ascii=False, separators=(",", ":")) + "\n")
+            fields_csv.row([page.page_id, page.chat_id, *card_fields(chat)])
             pages_csv.row([page.page_id, page.chat_id, int(page.readable)])
             for day, count in zip(dates, matrix[index], strict=True):
                 if count >= 0:
@@ -228,7 +248,7 @@ def generate_max(params: Params, out: str) -> dict[str, object]:
         counts["max_pages"] += len(pages)
         counts["max_unreadable_pages"] += sum(not p.readable for p in pages)
         counts["max_participants_rows"] += int((matrix >= 0).sum())
-    for appender in (registry_csv, daily, subscribers, posts_daily, pages_csv):
+    for appender in (registry_csv, daily, subscribers, posts_daily, pages_csv, fields_csv):
         appender.close()
     chats.close()
     close_gzip(messages)

@@ -11,6 +11,8 @@ streams (``stream(seed, "ok", ...)``). Output, all under ``DIR/ok/``::
     topics.jsonl.gz        an OK media topic per line, with its final metrics (``_final``)
     truth/subscribers_daily.csv  page_id,gid,date,members_count
     truth/posts_daily.csv        page_id,gid,date,posts (Moscow calendar dates)
+    truth/page_fields.csv        page_id,gid and the card's compliance fields (has_photo,
+                                 has_description, has_contacts_or_links, page_open: 1 or 0)
     manifest.json          what was generated, with counts
 
 About one OK page in ten (at least one when a region has eight or more) is closed
@@ -167,6 +169,21 @@ def group_object(page: OkPage, rnd: random.Random) -> dict[str, object]:
     }
 
 
+FIELD_COLUMNS = ["page_id", "gid", "has_photo", "has_description", "has_contacts_or_links", "page_open"]
+
+
+def card_fields(group: dict[str, object]) -> list[object]:
+    """The truth of a group's compliance fields (docs/networks.md, "Compliance checks per network")."""
+
+    def filled(name: str) -> int:
+        return int(bool(str(group.get(name) or "").strip()))
+
+    return [
+        filled("pic_avatar"), filled("description"), int(bool(filled("homepage_url") or filled("phone"))),
+        int(group["access_type"] == "OPEN"),
+    ]  # fmt: skip
+
+
 def generate_ok(params: Params, out: str) -> dict[str, object]:
     """Write ``out/ok/`` for the data set generated with ``params``; returns its manifest."""
     folder = os.path.join(out, "ok")
@@ -180,17 +197,23 @@ def generate_ok(params: Params, out: str) -> dict[str, object]:
         os.path.join(folder, "truth", "posts_daily.csv"), ["page_id", "gid", "date", "posts"]
     )
     pages_csv = CsvAppender(os.path.join(folder, "truth", "pages.csv"), ["page_id", "gid", "readable"])
+    fields_csv = CsvAppender(os.path.join(folder, "truth", "page_fields.csv"), FIELD_COLUMNS)
     topics_out = gzip_writer(os.path.join(folder, "topics.jsonl.gz"), params.gzip_level)
     counts = {"ok_pages": 0, "ok_closed_pages": 0, "ok_members_rows": 0, "ok_topics": 0}
     topic_id = TOPIC_ID_START
     for region, pages, start, end in ok_pages(params):
         rng = stream(params.seed, "ok", "world", region)
         rnd = random.Random(int(rng.integers(2**63)))
+        # the card's extra variety from a stream of its own, so the world's other draws stay as they were
+        card = random.Random(int(stream(params.seed, "ok", "card", region).integers(2**63)))
         day_starts = np.arange(start, end, DAY, dtype=np.int64)
         dates = [dt.datetime.fromtimestamp(int(d) + MOSCOW, dt.UTC).date().isoformat() for d in day_starts]
         matrix = members(pages, day_starts, rng)
         for index, page in enumerate(pages):
             obj = group_object(page, rnd)
+            if card.random() < 0.1:  # about one group in ten without a description
+                obj["description"] = ""
+            fields_csv.row([page.page_id, page.gid, *card_fields(obj)])
             groups.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
             pages_csv.row([page.page_id, page.gid, 0 if page.closed else 1])
             for day, count in zip(dates, matrix[index], strict=True):
@@ -209,7 +232,7 @@ def generate_ok(params: Params, out: str) -> dict[str, object]:
         counts["ok_pages"] += len(pages)
         counts["ok_closed_pages"] += sum(p.closed for p in pages)
         counts["ok_members_rows"] += int((matrix >= 0).sum())
-    for appender in (members_csv, subscribers, posts_daily, pages_csv):
+    for appender in (members_csv, subscribers, posts_daily, pages_csv, fields_csv):
         appender.close()
     groups.close()
     close_gzip(topics_out)

@@ -7,14 +7,17 @@ Telegram pages are those with ``network == "tg"`` (the channel's username in ``s
 every random draw of this module comes from its own streams (``stream(seed, "tg", ...)``).
 Output, all under ``DIR/tg/``::
 
-    channels.jsonl         a channel per line: id, access hash, username, title, about, created
-                           (sandbox keys start with ``_``)
+    channels.jsonl         a channel per line: id, access hash, username, title, about, created,
+                           verified, photo (has one), linked_chat_id (its discussion group, or
+                           null: its posts take no comments) (sandbox keys start with ``_``)
     participants_daily.csv username,date,participants_count (Moscow calendar dates)
     messages.jsonl.gz      a channel post per line: id (per channel, from 1), date, text and its
                            final views, forwards, replies and reactions (grown by the sandbox)
     truth/subscribers_daily.csv  page_id,username,date,participants_count
     truth/posts_daily.csv        page_id,username,date,posts (Moscow calendar dates)
     truth/pages.csv              page_id,username,readable,reason
+    truth/page_fields.csv        page_id,username and the channel's compliance fields (verified,
+                                 has_photo, has_description, comments_open: 1 or 0)
     manifest.json          what was generated, with counts
 
 About one channel in ten (at least one when a region has eight or more) is private to gospublic's
@@ -179,6 +182,26 @@ def channel_object(page: TgPage, rnd: random.Random) -> dict[str, object]:
     }
 
 
+FIELD_COLUMNS = ["page_id", "username", "verified", "has_photo", "has_description", "comments_open"]
+DISCUSSION_ID_OFFSET = 500_000_000  # a discussion group's id: the channel's plus this
+
+
+def add_card(channel: dict[str, object], card: random.Random) -> None:
+    """The channel's photo and discussion group, from the card's own stream: about 85 % have a
+    photo, 60 % a discussion group (whose posts carry a replies count)."""
+    channel["photo"] = card.random() < 0.85
+    has_discussion = card.random() < 0.6
+    channel["linked_chat_id"] = int(str(channel["id"])) + DISCUSSION_ID_OFFSET if has_discussion else None
+
+
+def card_fields(channel: dict[str, object]) -> list[int]:
+    """The truth of a channel's compliance fields (docs/networks.md, "Compliance checks per network")."""
+    return [
+        int(bool(channel["verified"])), int(bool(channel["photo"])), int(bool(str(channel["about"]).strip())),
+        int(channel["linked_chat_id"] is not None),
+    ]  # fmt: skip
+
+
 def generate_tg(params: Params, out: str) -> dict[str, object]:
     """Write ``out/tg/`` for the data set generated with ``params``; returns its manifest."""
     folder = os.path.join(out, "tg")
@@ -197,18 +220,24 @@ def generate_tg(params: Params, out: str) -> dict[str, object]:
     pages_csv = CsvAppender(
         os.path.join(folder, "truth", "pages.csv"), ["page_id", "username", "readable", "reason"]
     )
+    fields_csv = CsvAppender(os.path.join(folder, "truth", "page_fields.csv"), FIELD_COLUMNS)
     messages = gzip_writer(os.path.join(folder, "messages.jsonl.gz"), params.gzip_level)
     counts = {"tg_pages": 0, "tg_unreadable_pages": 0, "tg_participants_rows": 0, "tg_posts": 0}
     for region, pages, start, end in tg_pages(params):
         rng = stream(params.seed, "tg", "world", region)
         rnd = random.Random(int(rng.integers(2**63)))
+        # the card's photo and discussion group from a stream of its own: the other draws stay as they were
+        card = random.Random(int(stream(params.seed, "tg", "card", region).integers(2**63)))
         day_starts = np.arange(start, end, DAY, dtype=np.int64)
         dates = [dt.datetime.fromtimestamp(int(d) + MOSCOW, dt.UTC).date().isoformat() for d in day_starts]
         matrix = participants(pages, day_starts, rng) if pages else np.zeros((0, len(dates)), np.int64)
+        discussion: dict[int, bool] = {}
         for index, page in enumerate(pages):
-            channels.write(
-                json.dumps(channel_object(page, rnd), ensure_ascii=False, separators=(",", ":")) + "\n"
-            )
+            channel = channel_object(page, rnd)
+            add_card(channel, card)
+            discussion[index] = channel["linked_chat_id"] is not None
+            channels.write(json.dumps(channel, ensure_ascii=False, separators=(",", ":")) + "\n")
+            fields_csv.row([page.page_id, page.username, *card_fields(channel)])
             pages_csv.row([page.page_id, page.username, int(page.readable), page.reason])
             for day, count in zip(dates, matrix[index], strict=True):
                 if count >= 0:
@@ -218,7 +247,7 @@ def generate_tg(params: Params, out: str) -> dict[str, object]:
         seq: dict[int, int] = {}
         for index, created in post_times(pages, day_starts, params.posts_per_page_month, rng):
             seq[index] = seq.get(index, 0) + 1
-            messages.write(_message_line(pages[index], seq[index], created, rnd))
+            messages.write(_message_line(pages[index], seq[index], created, rnd, discussion[index]))
             counts["tg_posts"] += 1
             if pages[index].readable:
                 day = dt.datetime.fromtimestamp(created + MOSCOW, dt.UTC).date().isoformat()
@@ -228,7 +257,7 @@ def generate_tg(params: Params, out: str) -> dict[str, object]:
         counts["tg_pages"] += len(pages)
         counts["tg_unreadable_pages"] += sum(not p.readable for p in pages)
         counts["tg_participants_rows"] += int((matrix >= 0).sum())
-    for appender in (daily, subscribers, posts_daily, pages_csv):
+    for appender in (daily, subscribers, posts_daily, pages_csv, fields_csv):
         appender.close()
     channels.close()
     close_gzip(messages)
@@ -245,19 +274,24 @@ def generate_tg(params: Params, out: str) -> dict[str, object]:
     return manifest
 
 
-def _message_line(page: TgPage, msg_id: int, created: int, rnd: random.Random) -> str:
-    """A channel post with its final metrics; the sandbox shows them grown to its clock."""
+def _message_line(page: TgPage, msg_id: int, created: int, rnd: random.Random, discussion: bool) -> str:
+    """A channel post with its final metrics; the sandbox shows them grown to its clock. Its
+    replies count exists when the channel has a discussion group (null otherwise, as Telegram
+    sends no ``replies`` then); the draws are the same either way."""
     audience = 600 if page.rated else 80
     views = int(rnd.expovariate(1 / audience)) + 1
     reactions = {e: int(views * rnd.uniform(0.0, 0.02)) for e in rnd.sample(EMOJI, rnd.randint(0, 3))}
+    text = rnd.choice(TEXTS)  # the draws in the order they always had
+    forwards = int(views * rnd.uniform(0.0, 0.03))
+    replies = int(views * rnd.uniform(0.0, 0.01)) if rnd.random() < 0.6 else 0
     message = {
         "username": page.username,
         "id": msg_id,
         "date": created,
-        "text": rnd.choice(TEXTS),
+        "text": text,
         "views": views,
-        "forwards": int(views * rnd.uniform(0.0, 0.03)),
-        "replies": int(views * rnd.uniform(0.0, 0.01)) if rnd.random() < 0.6 else None,
+        "forwards": forwards,
+        "replies": replies if discussion else None,
         "reactions": {e: n for e, n in reactions.items() if n > 0},
         "tau_hours": round(rnd.uniform(3.0, 24.0), 2),
     }

@@ -24,8 +24,11 @@ METHODS: dict[type, str] = {
 
 def channel_tl(channel: dict[str, Any]) -> types.Channel:
     """The ``Channel`` a non-member user sees (``left``: gospublic's account joins nothing)."""
+    photo: types.TypeChatPhoto = types.ChatPhotoEmpty()
+    if channel.get("photo"):
+        photo = types.ChatPhoto(photo_id=channel["id"], dc_id=2)
     return types.Channel(
-        id=channel["id"], title=channel["title"], photo=types.ChatPhotoEmpty(), date=utc(channel["date"]),
+        id=channel["id"], title=channel["title"], photo=photo, date=utc(channel["date"]),
         broadcast=True, left=True, verified=channel["verified"], access_hash=channel["access_hash"],
         username=channel["username"],
     )  # fmt: skip
@@ -46,9 +49,9 @@ def answer(world: TgWorld, request: Any, now: float, private: set[str], unknown:
         channel = _readable(world, request, request.channel, now, private)
         full = types.ChannelFull(
             id=channel["id"], about=channel["about"], read_inbox_max_id=0, read_outbox_max_id=0,
-            unread_count=0, chat_photo=types.PhotoEmpty(id=0), notify_settings=types.PeerNotifySettings(),
+            unread_count=0, chat_photo=_photo(channel), notify_settings=types.PeerNotifySettings(),
             bot_info=[], pts=1, participants_count=world.participants_at(channel, now),
-            available_reactions=types.ChatReactionsAll(),
+            available_reactions=types.ChatReactionsAll(), linked_chat_id=channel.get("linked_chat_id"),
         )  # fmt: skip
         return types.messages.ChatFull(full_chat=full, chats=[channel_tl(channel)], users=[])
     if isinstance(request, functions.messages.GetHistoryRequest):
@@ -60,6 +63,15 @@ def answer(world: TgWorld, request: Any, now: float, private: set[str], unknown:
             chats=[channel_tl(channel)], users=[],
         )  # fmt: skip
     raise NotImplementedError(f"the Telegram sandbox does not answer {type(request).__name__}")
+
+
+def _photo(channel: dict[str, Any]) -> types.TypePhoto:
+    """The channel's photo as ``ChannelFull.chat_photo`` gives it (``PhotoEmpty`` without one)."""
+    if not channel.get("photo"):
+        return types.PhotoEmpty(id=0)
+    return types.Photo(
+        id=channel["id"], access_hash=0, file_reference=b"", date=utc(channel["date"]), sizes=[], dc_id=2
+    )
 
 
 def _readable(world: TgWorld, request: Any, peer: Any, now: float, private: set[str]) -> dict[str, Any]:

@@ -3,16 +3,18 @@
 -- Comments: citizens' comments published in the month; replied = the page answered in the thread.
 -- VK pages first (core.fct_post, fct_comment), then the pages of OK, MAX and Telegram
 -- (core.fct_network_post, fct_network_page_daily, joined by network and the page key the registry
--- keeps in screen_name): the same measures where the network gives them; their comment counts are
--- NULL (comments are not read one by one), and so is a measure built only of metrics the network
--- lacks (MAX gives views only: no engagement rate; OK gives no views). Those pages have a row when
--- they were observed in the month (a day's subscribers or a post).
+-- keeps in screen_name): the same measures where the network gives them; their citizens' comment
+-- counts are NULL (comments are not read one by one), and so is a measure built only of metrics the
+-- network lacks (MAX gives views only: no engagement rate; OK gives no views). Those pages have a row
+-- when they were observed in the month (a day's subscribers or a post).
+-- post_comments (every network): the comments on the month's posts as each post's own count says
+-- (every author; NULL where the network counts none: MAX, a Telegram channel without discussion).
 DELETE FROM mart.page_activity_monthly WHERE month = :month_start;
 
 INSERT INTO mart.page_activity_monthly (
     page_id, org_id, vk_group_id, month, days_in_month, posts, days_with_post, longest_gap_days,
     photo_video_share, avg_views, engagement_rate_pct, citizen_comments, replied_comments, replied_share,
-    median_reply_delay_minutes, subscribers_end, network
+    median_reply_delay_minutes, subscribers_end, network, post_comments
 )
 WITH pages AS (
     SELECT p.page_id, p.org_id, p.vk_group_id, o.timezone
@@ -57,7 +59,8 @@ post_stats AS (
            AVG(CAST(views AS DOUBLE PRECISION)) AS avg_views,
            AVG(CASE WHEN subscribers > 0
                     THEN 100.0 * (COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(reposts, 0)) / subscribers
-               END) AS engagement_rate_pct
+               END) AS engagement_rate_pct,
+           SUM(comments) AS post_comments
     FROM posts
     GROUP BY page_id
 ),
@@ -91,7 +94,8 @@ SELECT g.page_id, g.org_id, g.vk_group_id, :month_start,
        CASE WHEN cs.citizen_comments > 0 THEN 1.0 * cs.replied_comments / cs.citizen_comments END,
        cs.median_reply_delay_minutes,
        m.subscribers_end,
-       'vk'
+       'vk',
+       s.post_comments
 FROM pages AS g
 LEFT JOIN post_stats AS s ON s.page_id = g.page_id
 LEFT JOIN gaps AS gp ON gp.page_id = g.page_id
@@ -101,7 +105,7 @@ LEFT JOIN month_end_subscribers AS m ON m.page_id = g.page_id;
 INSERT INTO mart.page_activity_monthly (
     page_id, org_id, vk_group_id, month, days_in_month, posts, days_with_post, longest_gap_days,
     photo_video_share, avg_views, engagement_rate_pct, citizen_comments, replied_comments, replied_share,
-    median_reply_delay_minutes, subscribers_end, network
+    median_reply_delay_minutes, subscribers_end, network, post_comments
 )
 WITH pages AS (
     SELECT p.page_id, p.org_id, p.network, p.screen_name AS page_key, o.timezone
@@ -146,7 +150,8 @@ post_stats AS (
            AVG(CAST(views AS DOUBLE PRECISION)) AS avg_views,
            AVG(CASE WHEN subscribers > 0 AND COALESCE(likes, comments, reposts) IS NOT NULL
                     THEN 100.0 * (COALESCE(likes, 0) + COALESCE(comments, 0) + COALESCE(reposts, 0)) / subscribers
-               END) AS engagement_rate_pct
+               END) AS engagement_rate_pct,
+           SUM(comments) AS post_comments
     FROM posts
     GROUP BY page_id
 ),
@@ -172,7 +177,8 @@ SELECT g.page_id, g.org_id, CAST(NULL AS BIGINT), :month_start,
        CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS DOUBLE PRECISION),
        CAST(NULL AS DOUBLE PRECISION),
        m.subscribers_end,
-       g.network
+       g.network,
+       s.post_comments
 FROM pages AS g
 JOIN observed AS m ON m.page_id = g.page_id
 LEFT JOIN post_stats AS s ON s.page_id = g.page_id

@@ -5,10 +5,12 @@ lake through the network's own steps, as its DAG does. ``network_case`` gives on
 from __future__ import annotations
 
 import csv
+import functools
+import gzip
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import pytest
 
 from gospublic.infra.warehouse import Warehouse
 from gospublic.registry.load import load_registry
+from sandbox.tg_sandbox.world import grown
 from tests.max.conftest import connection as max_connection
 from tests.max.conftest import max_server, max_world  # noqa: F401 (fixtures used by name)
 from tests.ok.conftest import connection as ok_connection
@@ -59,6 +62,10 @@ class NetworkCase:
     steps: Any  # the network's steps module
     last_run_start: Callable[[], datetime]  # when the last extracted day's run started reading
     post_times: Callable[[], dict[str, list[int]]] | None = None  # page key → unix seconds (Telegram)
+    # (page key, post key) → (published unix s, growth constant h, final comments); None: no counts (MAX)
+    comment_world: Callable[[], dict[tuple[str, str], tuple[float, float, int | None]]] | None = None
+    # day → the sandbox's clock when that day's run started and ended reading (unix s)
+    clocks: dict[date, tuple[float, float]] = field(default_factory=dict)
 
     def _csv(self, name: str) -> list[dict[str, str]]:
         with (self.root / self.folder / "truth" / name).open(encoding="utf-8") as handle:
@@ -77,6 +84,25 @@ class NetworkCase:
             for r in self._csv("subscribers_daily.csv")
             if r["date"] in wanted and (self.closed_cards or readable[r["page_id"]])
         }
+
+    def page_fields(self) -> dict[str, dict[str, bool]]:
+        """page_id → the card's compliance fields the world gave it (truth/page_fields.csv)."""
+        return {
+            r["page_id"]: {k: v == "1" for k, v in r.items() if k not in ("page_id", self.key)}
+            for r in self._csv("page_fields.csv")
+        }
+
+    def comments(self, page_key: str, post_key: str, observed: date) -> tuple[int, int] | None:
+        """The comments count a post showed when last read on day ``observed``: the least and most
+        it could be over that run's clock (the same for OK and MAX, whose clock stands still);
+        None where the post carries no count (MAX; a Telegram channel without discussion)."""
+        if self.comment_world is None:
+            return None
+        posted, tau, final = self.comment_world()[(page_key, post_key)]
+        if final is None:
+            return None
+        start, end = self.clocks[observed]
+        return grown(final, posted, start, tau), grown(final, posted, end, tau)
 
     def posts(self, first: date, last: date) -> dict[tuple[str, date], int]:
         """(page_id, Moscow day) → posts of the readable pages, days first..last; where the last
@@ -134,9 +160,22 @@ def ok_case(migrated: Warehouse, ok_world, ok_server, networks_lake, monkeypatch
         ok_server.set_clock(day_end(day))
         _extract(steps)(day, run_id)
 
+    def comment_world() -> dict[tuple[str, str], tuple[float, float, int | None]]:
+        """The OK sandbox grows a topic's comments as the Telegram one (``grown``), from its
+        creation second."""
+        found: dict[tuple[str, str], tuple[float, float, int | None]] = {}
+        with gzip.open(ok_world.root / "ok" / "topics.jsonl.gz", "rt", encoding="utf-8") as lines:
+            for line in lines:
+                topic = json.loads(line)
+                created, final = int(topic["created_ms"]) // 1000, int(topic["_final"]["comments"])
+                found[(topic["_gid"], topic["id"])] = (created, topic["_tau_hours"], final)
+        return found
+
+    clocks = {day: (day_end(day).timestamp(), day_end(day).timestamp()) for day in DAYS}
     return NetworkCase(
-        "ok", ok_world.root, "ok", "gid", "members_count", True, extract, steps, lambda: day_end(DAYS[-1])
-    )
+        "ok", ok_world.root, "ok", "gid", "members_count", True, extract, steps, lambda: day_end(DAYS[-1]),
+        comment_world=functools.cache(comment_world), clocks=clocks,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -179,10 +218,22 @@ def tg_case(migrated: Warehouse, tg_world, networks_lake, monkeypatch) -> Networ
         sandbox.set_clock(started["last"])
         options = sandbox.reader_options()  # its client, and its clock to wait on and pace by
         _extract(steps, lambda: options)(day, run_id)
+        clocks[day] = (started["last"].timestamp(), sandbox.clock.now)
 
+    def comment_world() -> dict[tuple[str, str], tuple[float, float, int | None]]:
+        found: dict[tuple[str, str], tuple[float, float, int | None]] = {}
+        with gzip.open(tg_world.root / "tg" / "messages.jsonl.gz", "rt", encoding="utf-8") as lines:
+            for line in lines:
+                post = json.loads(line)
+                found[(post["username"], str(post["id"]))] = (
+                    float(post["date"]), float(post["tau_hours"]), post["replies"]
+                )  # fmt: skip
+        return found
+
+    clocks: dict[date, tuple[float, float]] = {}
     return NetworkCase(
         "tg", tg_world.root, "tg", "username", "participants_count", False, extract, steps,
-        lambda: started["last"], tg_world.post_times,
+        lambda: started["last"], tg_world.post_times, functools.cache(comment_world), clocks,
     )  # fmt: skip
 
 

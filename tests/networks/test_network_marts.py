@@ -17,7 +17,7 @@ from gospublic.infra.lake import Lake, LakeError
 from gospublic.infra.network_load import ManifestNotPassedError
 from gospublic.infra.network_results import NetworkDayLoad
 from gospublic.infra.warehouse import Warehouse
-from gospublic.marts.build import build_month
+from gospublic.marts.build import build_month, marts_config
 from gospublic.marts.check import check_month
 from tests.keys import repeated_keys
 from tests.networks.conftest import DAYS, MONTH, MOSCOW, WINDOW_DAYS, NetworkCase, run_time
@@ -138,7 +138,9 @@ def test_days_of_a_network_reach_the_marts_equal_to_the_truth(
     else:
         assert posted["avg_views"].notna().all() and posted["engagement_rate_pct"].notna().any()
     assert (posted["photo_video_share"].between(0, 1)).all()
-    assert wh.scalar("SELECT COUNT(*) FROM mart.page_compliance_monthly WHERE network <> 'vk'") == 0
+
+    _comments_equal_the_truth(wh, case, activity)
+    _compliance_equals_the_truth(wh, case, activity, month_posts)
 
     # Unreadable pages: no posts, no subscribers where the network refuses their card too, and
     # their errors recorded for every day.
@@ -183,6 +185,85 @@ def test_a_day_without_a_passed_manifest_is_refused(ok_case: NetworkCase, migrat
         loader("ok")(migrated, lake, DAYS[0])
     assert migrated.scalar("SELECT COUNT(*) FROM staging.network_page_observations") == 0
     assert migrated.scalar("SELECT COUNT(*) FROM audit.load_runs WHERE status = 'failed'") == 2
+
+
+def _comments_equal_the_truth(wh: Warehouse, case: NetworkCase, activity: pd.DataFrame) -> None:
+    """Each post's comments count as the network showed it when last read (OK, Telegram; NULL for
+    MAX and for a Telegram channel without discussion), and their sum per page in the activity."""
+    month_comments: dict[str, int] = {}
+    checked = 0
+    for r in wh.query(
+        "SELECT p.page_id, po.page_key, po.post_key, po.comments, po.observed_dt "
+        "FROM core.fct_network_post AS po "
+        "JOIN core.dim_page AS p ON p.network = po.network AND p.screen_name = po.page_key "
+        "WHERE po.network = :n",
+        {"n": case.network},
+    ):
+        post = (r["page_key"], r["post_key"])
+        bounds = case.comments(*post, _day(r["observed_dt"]))
+        if bounds is None:
+            assert r["comments"] is None, post
+            continue
+        assert bounds[0] <= r["comments"] <= bounds[1], (post, r["comments"], bounds)
+        checked += 1
+        month_comments[r["page_id"]] = month_comments.get(r["page_id"], 0) + int(r["comments"])
+    if case.network == "max":  # the Bot API counts no comments
+        assert checked == 0 and activity["post_comments"].isna().all()
+        return
+    assert checked > 50 and sum(month_comments.values()) > 0
+    summed = {r.page_id: int(r.post_comments) for r in activity.itertuples() if not pd.isna(r.post_comments)}
+    assert summed == month_comments
+    if case.network == "tg":  # a channel without discussion gives no count at all
+        assert any(not f["comments_open"] for f in case.page_fields().values())
+
+
+def _compliance_equals_the_truth(
+    wh: Warehouse, case: NetworkCase, activity: pd.DataFrame, month_posts: dict[str, int]
+) -> None:
+    """The network's rows of mart.page_compliance_monthly: one per page with activity in the month,
+    the card's fields as the world gave them (NULL for the checks the network does not have), and
+    the score and failed checks recomputed from the truth and config/marts.yaml's weights."""
+    config = marts_config()["compliance"]
+    weights: dict[str, float] = config["networks"][case.network]
+    order = [
+        "verified", "has_photo", "has_description", "has_contacts_or_links", "page_open", "comments_open",
+        "posts_per_week", "views_share",
+    ]  # fmt: skip
+    rows = wh.query_df(
+        "SELECT * FROM mart.page_compliance_monthly WHERE network = :n AND month = :m",
+        {"n": case.network, "m": MONTH},
+    )
+    assert set(rows["page_id"]) == set(activity["page_id"]) and len(rows) == len(activity)
+    truth = case.page_fields()
+    fields = order[:6]  # the card's fields
+    failing: set[str] = set()
+    for row in rows.itertuples():
+        card = truth[row.page_id]
+        for name in fields:
+            value = getattr(row, name)
+            if name in card:
+                assert bool(value) == card[name], (row.page_id, name, value, card[name])
+            else:
+                assert pd.isna(value), (row.page_id, name, value)  # not a check of this network
+        assert pd.isna(row.has_cover) and pd.isna(row.messages_open) and pd.isna(row.wall_open)
+        days = (date(MONTH.year, MONTH.month + 1, 1) - MONTH).days
+        assert row.posts_per_week == pytest.approx(month_posts.get(row.page_id, 0) * 7 / days)
+        passed = {name: card[name] for name in card if name in weights}
+        passed["posts_per_week"] = row.posts_per_week >= config["posts_per_week_target"]
+        if "views_share" in weights:
+            share_ok = not pd.isna(row.views_share) and row.views_share >= config["views_share_target"]
+            assert bool(row.views_share_ok) == share_ok
+            passed["views_share"] = share_ok
+        else:  # the network gives no views (OK)
+            assert pd.isna(row.views_share) and pd.isna(row.views_share_ok)
+        assert set(passed) == set(weights), (case.network, sorted(passed), sorted(weights))
+        failed = [name for name in order if name in passed and not passed[name]]
+        assert row.failed_checks == ", ".join(failed), (row.page_id, row.failed_checks)
+        score = sum(weights[name] for name, ok in passed.items() if ok) * 100 / sum(weights.values())
+        assert row.score == pytest.approx(score)
+        failing.update(failed)
+    # the world gives each of the network's card checks a page failing it
+    assert failing >= {name for name in weights if name in fields}, sorted(failing)
 
 
 def _day(value: Any) -> date:

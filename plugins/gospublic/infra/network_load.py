@@ -39,6 +39,11 @@ STEP = "networks"
 PAGES_TABLE = "staging.network_page_observations"
 POSTS_TABLE = "staging.network_post_observations"
 PASSED = "passed"
+# The page card's fields the compliance checks read (migration 0030; docs/networks.md,
+# "Compliance checks per network"): None where the network's card has no such field.
+PAGE_FIELDS = (
+    "has_photo", "has_description", "has_contacts_or_links", "page_open", "verified", "comments_open",
+)  # fmt: skip
 
 PAGE_SCHEMA = pa.schema(
     [
@@ -48,6 +53,7 @@ PAGE_SCHEMA = pa.schema(
         ("subscribers", pa.int64()),
         ("observed_at", pa.timestamp("us", tz="UTC")),
         ("load_id", pa.string()),
+        *((name, pa.bool_()) for name in PAGE_FIELDS),
     ]
 )
 POST_SCHEMA = pa.schema(
@@ -72,10 +78,21 @@ POST_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class PageItem:
-    """A page's card in a raw answer: its key (as the registry keeps it) and subscribers."""
+    """A page's card in a raw answer: its key (as the registry keeps it), subscribers and the
+    fields of :data:`PAGE_FIELDS` (None where the network's card has no such field)."""
 
     page_key: str
     subscribers: int | None
+    has_photo: bool | None = None
+    has_description: bool | None = None
+    has_contacts_or_links: bool | None = None
+    page_open: bool | None = None
+    verified: bool | None = None
+    comments_open: bool | None = None
+
+    def fields(self) -> dict[str, bool | None]:
+        """The card's compliance fields by column name."""
+        return {name: getattr(self, name) for name in PAGE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -270,8 +287,11 @@ class NetworkLoad(PartitionLoad[NetworkDayLoad]):
             for page in self.source.pages(line):
                 counter.read += 1
                 counter.rows.append(
-                    {**self._base(line), "page_key": page.page_key, "subscribers": page.subscribers}
-                )
+                    {
+                        **self._base(line), "page_key": page.page_key, "subscribers": page.subscribers,
+                        **page.fields(),
+                    }
+                )  # fmt: skip
         return counter
 
     def _posts(self) -> _Counter:
@@ -329,6 +349,11 @@ def as_int(value: Any) -> int | None:
     if value is None or value == "":
         return None
     return int(value)
+
+
+def filled(value: Any) -> bool:
+    """Whether a card's text field is filled in (not absent, null or blank)."""
+    return value is not None and str(value).strip() != ""
 
 
 def from_epoch_ms(value: Any) -> datetime:

@@ -72,6 +72,11 @@ def mart_params(start: date) -> dict[str, Any]:
         "views_share_target": float(compliance["views_share_target"]),
         **{f"w_{name}": float(weight) for name, weight in weights.items()},
         "w_total": float(sum(weights.values())),
+        **{  # each network's own checks (compliance.networks): w_<network>_<check>
+            f"w_{network}_{name}": float(weight)
+            for network, checks in compliance.get("networks", {}).items()
+            for name, weight in checks.items()
+        },
     }
 
 

@@ -1,7 +1,9 @@
 """Load one extracted day of MAX channels from the lake into staging and core
 (``gospublic.infra.network_load``).
 
-What MAX's raw answers mean: ``getChat`` gives the channel's ``participants_count`` (subscribers);
+What MAX's raw answers mean: ``getChat`` gives the channel's ``participants_count`` (subscribers)
+and the fields of MAX's own compliance checks: ``icon`` (has_photo), ``description``, ``is_public``
+(page_open);
 ``getMessages`` gives posts with ``stat.views`` only — the Bot API has no likes, comments or
 reposts of a channel post, so those are NULL — and ``body.attachments`` (an ``image`` or a
 ``video`` marks a photo or a video). A post at the edge of two pages is read twice: kept once.
@@ -19,6 +21,7 @@ from gospublic.infra.network_load import (
     PageItem,
     PostItem,
     as_int,
+    filled,
     from_epoch_ms,
     load_from_connections,
     load_network_day,
@@ -31,7 +34,18 @@ from gospublic.max.extract import GET_CHAT, GET_MESSAGES, read_manifest
 
 def pages(line: Mapping[str, Any]) -> list[PageItem]:
     """The channel of one ``getChat`` answer (keyed by the chat id the call asked for)."""
-    return [PageItem(str(line["chat_id"]), as_int(line["response"].get("participants_count")))]
+    chat = line["response"]
+    icon = chat.get("icon") or {}
+    public = chat.get("is_public")
+    return [
+        PageItem(
+            str(line["chat_id"]),
+            as_int(chat.get("participants_count")),
+            has_photo=filled(icon.get("url")),
+            has_description=filled(chat.get("description")),
+            page_open=None if public is None else bool(public),
+        )
+    ]
 
 
 def posts(line: Mapping[str, Any]) -> list[PostItem]:

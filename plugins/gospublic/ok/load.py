@@ -2,7 +2,10 @@
 (``gospublic.infra.network_load``).
 
 What OK's raw answers mean: ``group.getInfo`` gives each group's ``members_count`` (subscribers;
-a closed group is answered too); ``mediatopic.getTopics`` gives topics with ``like_summary``,
+a closed group is answered too) and the card's fields of OK's own compliance checks —
+``pic_avatar`` (has_photo), ``description``, ``homepage_url`` or ``phone`` (has_contacts_or_links),
+``access_type`` ``OPEN`` (page_open; a ``CLOSED`` group shows its feed to members only);
+``mediatopic.getTopics`` gives topics with ``like_summary``,
 ``discussion_summary`` (comments) and ``reshare_summary`` (reposts) — OK gives no views, so
 ``views`` is NULL — and ``media`` (a ``photo`` or ``movie`` item marks a photo or a video).
 """
@@ -19,6 +22,7 @@ from gospublic.infra.network_load import (
     PageItem,
     PostItem,
     as_int,
+    filled,
     from_epoch_ms,
     load_from_connections,
     load_network_day,
@@ -33,7 +37,17 @@ def pages(line: Mapping[str, Any]) -> list[PageItem]:
     """The groups of one ``group.getInfo`` answer (OK answers an array; its reference shows ``groups``)."""
     response = line["response"]
     groups = response.get("groups") or [] if isinstance(response, dict) else response or []
-    return [PageItem(str(g["uid"]), as_int(g.get("members_count"))) for g in groups]
+    return [
+        PageItem(
+            str(g["uid"]),
+            as_int(g.get("members_count")),
+            has_photo=filled(g.get("pic_avatar")),
+            has_description=filled(g.get("description")),
+            has_contacts_or_links=filled(g.get("homepage_url")) or filled(g.get("phone")),
+            page_open=None if g.get("access_type") is None else str(g["access_type"]).upper() == "OPEN",
+        )
+        for g in groups
+    ]
 
 
 def posts(line: Mapping[str, Any]) -> list[PostItem]:

@@ -2,7 +2,10 @@
 (``gospublic.infra.network_load``).
 
 What Telegram's raw answers (Telethon's ``to_dict()``) mean: ``channels.getFullChannel`` gives
-``full_chat.participants_count`` (subscribers); ``messages.getHistory`` gives posts with
+``full_chat.participants_count`` (subscribers) and the fields of Telegram's own compliance
+checks: ``full_chat.about`` (has_description), ``full_chat.chat_photo`` (a ``Photo``, not
+``PhotoEmpty``: has_photo), ``full_chat.linked_chat_id`` (a discussion group: comments_open) and
+the channel's ``verified`` (``chats``); ``messages.getHistory`` gives posts with
 ``views``, ``forwards`` (reposts), ``replies.replies`` (comments of the discussion group; NULL
 when the channel has none) and ``reactions`` (their counts summed as likes; 0 without any), and
 ``media`` (a photo, or a document of a video type).
@@ -20,6 +23,7 @@ from gospublic.infra.network_load import (
     PageItem,
     PostItem,
     as_int,
+    filled,
     load_from_connections,
     load_network_day,
 )
@@ -31,8 +35,19 @@ from gospublic.telegram.extract import FULL, HISTORY, read_manifest
 
 def pages(line: Mapping[str, Any]) -> list[PageItem]:
     """The channel of one ``channels.getFullChannel`` answer (keyed by the registry's username)."""
-    full = (line["response"] or {}).get("full_chat") or {}
-    return [PageItem(str(line["params"]["username"]), as_int(full.get("participants_count")))]
+    response = line["response"] or {}
+    full = response.get("full_chat") or {}
+    chats = [c for c in response.get("chats") or [] if c.get("id") == full.get("id")]
+    return [
+        PageItem(
+            str(line["params"]["username"]),
+            as_int(full.get("participants_count")),
+            has_photo=(full.get("chat_photo") or {}).get("_") == "Photo",
+            has_description=filled(full.get("about")),
+            verified=bool(chats[0].get("verified")) if chats else None,
+            comments_open=full.get("linked_chat_id") is not None,
+        )
+    ]
 
 
 def posts(line: Mapping[str, Any]) -> list[PostItem]:

@@ -45,6 +45,8 @@ CHECK_CAPTIONS = {
     "wall_open": "закрыта стена",
     "posts_per_week": "публикаций в неделю меньше нормы",
     "views_share": "мало просмотров относительно числа подписчиков",
+    "page_open": "страница закрыта для посторонних",  # OK, MAX (docs/networks.md)
+    "comments_open": "закрыты комментарии к публикациям",  # Telegram: no discussion group
 }
 SOURCE_CAPTIONS = {"im": "ИМ", "pos": "ПОС"}
 LISTED_CAPTIONS = {
