@@ -287,3 +287,31 @@ def test_horizon_keeps_the_months_and_the_reread_window() -> None:
     assert rule.horizon(date(2026, 3, 1), window_days=0) == date(2026, 2, 1)
     single = RetentionRule(months=1, reread_window=False, after_publication=False, tables=())
     assert single.horizon(date(2026, 3, 31), window_days=7) == date(2026, 3, 1)
+
+
+def test_dag_deletes_the_staged_days_of_a_published_month(vk_world: VkWorld, dagbag, tmp_path) -> None:
+    """DAG staging_retention run for real (dag.test) with the shipped rule on today's date: the
+    staged days of November 2025 go once its rating is published, each partition audited."""
+    wh = vk_world.warehouse
+    lake = LocalLake(tmp_path / "lake")
+    loaded = [date(2025, 11, 20), date(2025, 11, 21)]
+    land_month(vk_world.data, lake, loaded, window_days=1)
+    key = pseudonymizer()
+    for day in loaded:
+        load_day(wh, lake, day, key)
+    wh.execute(
+        "INSERT INTO mart.rating_snapshot (snapshot_id, month, methodology_id, methodology_version,"
+        " methodology_hash, input_fingerprint, revision, status, created_at, published_at)"
+        " VALUES ('penza-2025:2025-11:r1', :m, 'penza-2025', 1, 'h', 'f', 1, 'published', :t, :t)",
+        {"m": NOVEMBER, "t": datetime(2025, 12, 3, tzinfo=UTC)},
+    )
+    core = digests(wh, CORE)
+
+    run = dagbag.get_dag("staging_retention").test()
+    assert run.state == "success"
+    for table in STAGED:
+        assert staged_days(wh, table) == []
+    audited = wh.query("SELECT table_name, dt FROM audit.staging_retention ORDER BY table_name, dt")
+    assert [(r["table_name"], r["dt"]) for r in audited] == [(t, d) for t in sorted(STAGED) for d in loaded]
+    assert wh.scalar("SELECT COUNT(*) FROM staging.vk_post_retired") > 0
+    assert digests(wh, CORE) == core

@@ -23,8 +23,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TypedDict
 
+from gospublic.infra.retention_results import PartitionCleaned, StagingCleaned
 from gospublic.infra.retention_rule import RetentionRule
 from gospublic.infra.warehouse import Transaction, Warehouse
 
@@ -187,26 +187,6 @@ RETAINED = {
 }
 # The VK tables the full scope reads, with the folds; vacuumed after a cleanup that deleted rows.
 VACUUMED = (*RETAINED, "staging.vk_post_retired", "staging.vk_comment_retired")
-
-
-class PartitionCleaned(TypedDict):
-    """One deleted partition, as ``audit.staging_retention`` records it."""
-
-    table: str
-    dt: str
-    network: str | None
-    rows_deleted: int
-    rows_folded: int
-
-
-class StagingCleaned(TypedDict):
-    """What a cleanup did: its horizon, the partitions deleted, those it kept for their month."""
-
-    horizon: str
-    deleted: list[PartitionCleaned]
-    rows_deleted: int
-    kept_unpublished: list[str]  # months before the horizon kept until a rating is published
-    skipped: list[str]  # partitions without a known writer (a network the cleanup does not know)
 
 
 def clean_staging(

@@ -1,10 +1,15 @@
-"""The ops_check DAG's step: read the health views and fail on a crossed threshold."""
+"""The ops DAGs' steps: ops_check reads the health views and fails on a crossed threshold;
+staging_retention deletes the staged days the retention rule no longer keeps."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from gospublic.infra import settings
+from gospublic.infra.retention import clean_staging
+from gospublic.infra.retention_results import StagingCleaned
+from gospublic.infra.retention_rule import load_rule
 from gospublic.infra.warehouse import Warehouse
 from gospublic.ops import health, thresholds
 from gospublic.ops.results import OpsChecked
@@ -41,3 +46,12 @@ def check(now: datetime | None = None) -> OpsChecked:
         exports=len(state.exports),
         quarantined_rows=sum(int(q["rows_quarantined"]) for q in state.quarantine),
     )
+
+
+def retain_staging(now: datetime | None = None) -> StagingCleaned:
+    """Delete the staged days ``config/retention.yaml`` no longer keeps on today's date (Moscow),
+    with the VK re-read window of ``GOSPUBLIC_VK_WINDOW_DAYS`` (``gospublic.infra.retention``)."""
+    rule = load_rule()
+    horizon = rule.horizon(today_moscow(now), settings.vk_window_days())
+    with Warehouse.from_connection() as warehouse:
+        return clean_staging(warehouse, rule, horizon)
