@@ -5,7 +5,7 @@ For each channel of a batch, through one Telethon client (``TelegramReader``):
 1. the username resolved to the channel (``get_entity``: ``contacts.resolveUsername`` once, then
    Telethon's session cache);
 2. ``channels.getFullChannel`` — subscribers (``full_chat.participants_count``) and the about text;
-3. ``messages.getHistory`` through ``iter_messages`` (newest first, 100 a call, paged by Telethon)
+3. ``messages.getHistory`` through ``iter_messages`` (newest first, 100 a call, one call a paced request)
    until a post older than the re-read window's start: new posts and the views, forwards, replies
    and reactions of recent ones.
 
@@ -42,6 +42,7 @@ RAW_PREFIX = "raw/tg"
 RESOLVE, FULL, HISTORY = "contacts.resolveUsername", "channels.getFullChannel", "messages.getHistory"
 METHODS = (FULL, HISTORY)
 GAVE_UP_CODE = -1
+HISTORY_PAGE = 100  # the most messages one messages.getHistory answer holds (Telethon asks this many)
 
 
 def extract_batch(
@@ -131,20 +132,25 @@ async def _channel(
 
 
 async def _window(reader: TelegramReader, entity: Any, window_start: datetime) -> list[Any]:
-    """The channel's posts from newest back to ``window_start`` through ``iter_messages``; after a
-    FLOOD_WAIT the iteration goes on from the last post read (``offset_id``)."""
+    """The channel's posts from newest back to ``window_start``, one ``messages.getHistory`` page
+    (``HISTORY_PAGE`` posts) a request, each paced and counted by the reader: Telethon is never left
+    to fetch further pages between our pauses. A FLOOD_WAIT is sat out and the page asked again."""
     found: list[Any] = []
     while True:
         offset_id = found[-1].id if found else 0
         await reader.pace()
         try:
-            async for message in reader.client.iter_messages(entity, offset_id=offset_id):
-                if message.date < window_start:
-                    return found
-                found.append(message)
-            return found
+            answer = reader.client.iter_messages(entity, limit=HISTORY_PAGE, offset_id=offset_id)
+            page = [message async for message in answer]
         except errors.FloodWaitError as exc:
             await reader.wait_flood(exc)
+            continue
+        for message in page:
+            if message.date < window_start:
+                return found
+            found.append(message)
+        if len(page) < HISTORY_PAGE:
+            return found
 
 
 # -- helpers ------------------------------------------------------------------------------------
