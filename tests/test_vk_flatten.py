@@ -19,7 +19,6 @@ from transforms.vk_flatten import (
     RawFormatError,
     attachment_counts,
     flatten_gzip,
-    flatten_gzip_spilled,
     flatten_raw,
     memoized,
     raw_line_chunks,
@@ -256,25 +255,3 @@ def test_a_gzipped_file_flattens_chunk_by_chunk_and_names_the_bad_line() -> None
     compressed = gzip.compress("".join([*lines, json.dumps(bad) + "\n"]).encode())
     with pytest.raises(RawFormatError, match=r"raw/x.jsonl.gz \(lines from 6\): .*\$\[0\]\.response"):
         flatten_gzip("wall.get", compressed, DT, "l", PSEUDO, source="raw/x.jsonl.gz", chunk_bytes=100)
-
-
-def test_spilled_tables_open_as_the_flattened_ones_and_leave_no_file(tmp_path) -> None:
-    posts = [{"id": n, "owner_id": -5, "date": 9, "text": "т" * n} for n in range(1, 40)]
-    lines = [
-        json.dumps({"observed_at": OBSERVED, "response": {"count": 1, "items": [p]}}) + "\n" for p in posts
-    ]
-    compressed = gzip.compress("".join(lines).encode())
-    direct = flatten_gzip("wall.get", compressed, DT, "l", PSEUDO, chunk_bytes=500)
-    spilled = flatten_gzip_spilled(
-        "wall.get", compressed, DT, "l", PSEUDO, directory=str(tmp_path), chunk_bytes=500
-    )
-    assert len(spilled) == len(direct) > 1 and len(list(tmp_path.iterdir())) == len(spilled)
-    opened = [s.open() for s in spilled]
-    assert list(tmp_path.iterdir()) == []
-    for flat, again in zip(direct, opened, strict=True):
-        assert again.table.equals(flat.table)
-        assert (again.rejected, again.before_window, again.read) == (
-            flat.rejected,
-            flat.before_window,
-            flat.read,
-        )

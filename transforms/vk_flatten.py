@@ -1,4 +1,9 @@
-"""Flatten VK API answers (as landed in the lake) into warehouse rows, column by column.
+"""Flatten VK API answers (as landed in the lake) into warehouse rows, column by column, in Python.
+
+The VK load flattens in SQL (``sql/flatten/``, ``gospublic.vk.flatten``: DuckDB reads the raw files
+itself, with no Python loop over rows); this module is the reference that SQL is held to —
+``tests/vk/test_vk_sql_flatten.py`` checks that both give the same staged rows and counts — and a
+way to read a raw file from a notebook without a database.
 
 Input is one raw lake file's JSON lines: ``{"method", "params", "observed_at", "response"}`` or
 ``{..., "error"}``. Lines are decoded with typed ``msgspec`` structs that read only the fields the
@@ -19,8 +24,6 @@ from typing import IO, Any
 
 import msgspec
 import pyarrow as pa
-
-from transforms.arrow_files import take_table, write_table
 
 Pseudonymize = Callable[[str], str]
 
@@ -183,20 +186,6 @@ class Flattened:
     def rows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.table.to_pylist()
         return rows
-
-
-@dataclass(frozen=True)
-class SpilledFlat:
-    """A :class:`Flattened` whose table a worker process wrote to an Arrow IPC file: the task maps
-    it instead of unpickling it (a copy and the task's CPU for every row)."""
-
-    path: str
-    rejected: int
-    before_window: int
-
-    def open(self) -> Flattened:
-        """The flattened file, its table memory-mapped; the file is unlinked (the mapping stays)."""
-        return Flattened(take_table(self.path), self.rejected, self.before_window)
 
 
 def flatten_raw(
@@ -422,18 +411,7 @@ def flatten_stream(
 def flatten_gzip(
     method: str, compressed: bytes, dt: date, load_id: str, pseudonymize: Pseudonymize, **options: Any
 ) -> list[Flattened]:
-    """:func:`flatten_stream` of a whole gzipped file's bytes, pseudonyms memoized: a worker
-    process's unit of work (``options`` as :func:`flatten_stream`'s)."""
+    """:func:`flatten_stream` of a whole gzipped file's bytes, pseudonyms memoized (``options`` as
+    :func:`flatten_stream`'s)."""
     stream = io.BytesIO(compressed)
     return list(flatten_stream(method, stream, dt, load_id, memoized(pseudonymize), **options))
-
-
-def flatten_gzip_spilled(
-    method: str, compressed: bytes, dt: date, load_id: str, pseudonymize: Pseudonymize, *, directory: str,
-    **options: Any,
-) -> list[SpilledFlat]:  # fmt: skip
-    """:func:`flatten_gzip` with each table written to an Arrow IPC file in ``directory``."""
-    spilled = []
-    for flat in flatten_gzip(method, compressed, dt, load_id, pseudonymize, **options):
-        spilled.append(SpilledFlat(write_table(directory, flat.table), flat.rejected, flat.before_window))
-    return spilled

@@ -19,7 +19,7 @@ from bench.vk_raw import land_month
 from gospublic.infra.lake import Lake, LocalLake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.vk.extract import read_manifest
-from gospublic.vk.flatten import METHODS, FlatCounts, Flatten, LocalFile, flatten_sql
+from gospublic.vk.flatten import METHODS, FlatCounts, Flatten, LocalFile, flatten_for, flatten_sql
 from gospublic.vk.load import TARGETS, load_day
 from tests.vk.conftest import VkWorld
 from transforms.pseudonymize import make_pseudonymizer
@@ -390,6 +390,26 @@ def test_the_pseudonym_key_never_reaches_sql(
 def test_no_files_flatten_to_nothing(memory: duckdb.DuckDBPyConnection) -> None:
     flatten = Flatten(memory, PSEUDO)
     assert flatten.flatten("wall.getComments", [], DT, LOAD_ID, None) == FlatCounts()
+
+
+def test_each_engine_replaces_the_partition_and_a_method_without_files_empties_it(
+    migrated: Warehouse, tmp_path: Path
+) -> None:
+    """Rows go into the day's partition (other days stay); a day without a method's files leaves
+    that method's partition empty, as the Python path did."""
+    path = _write(tmp_path / "c.jsonl.gz", COMMENT_LINES)
+    table, other_day = "staging.vk_comment_observations", date(2025, 11, 14)
+    for dt in (other_day, DT):
+        with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
+            flatten.flatten("wall.getComments", [LocalFile("c", str(path))], dt, LOAD_ID, None)
+            assert flatten.write(tx, table, dt) == 8
+    expected, _ = _oracle("wall.getComments", [path], None)
+    assert _staged(migrated, table, METHODS["wall.getComments"].columns, DT) == expected
+    with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
+        assert flatten.flatten("wall.getComments", [], DT, LOAD_ID, None) == FlatCounts()
+        assert flatten.write(tx, table, DT) == 0
+    assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": DT}) == 0
+    assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": other_day}) == 8
 
 
 # -- the sandbox's answers, through the load, into both warehouses --------------------------------

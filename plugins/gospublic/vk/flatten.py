@@ -103,8 +103,7 @@ class Flatten:
 
         Raises :class:`RawFormatError` naming the file when a line is not JSON or not a VK answer
         of the expected shape."""
-        self.drop()
-        self.method = method
+        self.drop()  # the method flattened before, if any
         if not files:
             return FlatCounts()
         by_path = {file.path: file.key for file in files}
@@ -115,6 +114,7 @@ class Flatten:
             self.connection.execute(f"CREATE TEMP TABLE {FLAT} AS {sql}", params)
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             raise RawFormatError(f"{method} raw files of {dt}: {_named(str(exc), by_path)}") from exc
+        self.method = method
         found: dict[str, int] = dict(self._rows(f"SELECT outcome, COUNT(*) FROM {FLAT} GROUP BY outcome"))
         if found.get("malformed"):
             ((path,),) = self._rows(f"SELECT MIN(source_file) FROM {FLAT} WHERE outcome = 'malformed'")
@@ -125,7 +125,8 @@ class Flatten:
         return FlatCounts(found.get("row", 0), found.get("rejected", 0), found.get("before_window", 0))
 
     def rows_sql(self) -> str:
-        """The staging rows of the flattened method, in the staging table's column order."""
+        """The staging rows of the flattened method, in the staging table's column order (only
+        after :meth:`flatten` was given files)."""
         assert self.method is not None, "flatten() first"
         columns = METHODS[self.method].columns
         if "author_hash" not in columns:
