@@ -185,7 +185,7 @@ RETAINED = {
         ),
     )
 }
-# The VK tables the full scope reads, with the folds; vacuumed after a cleanup that deleted rows.
+# The cleaned tables and the folds: vacuumed (PostgreSQL) after a cleanup that deleted rows.
 VACUUMED = (*RETAINED, "staging.vk_post_retired", "staging.vk_comment_retired")
 
 
