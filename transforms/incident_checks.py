@@ -95,10 +95,10 @@ def check_cells(
         WHERE NOT ({blank}) OR f.reason IS NOT NULL
         """
     )
-    total = con.execute("SELECT count(*) FROM cells").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
     out.read, out.duplicates = con.execute(
         "SELECT count(*), count(*) FILTER (duplicate) FROM screened"
-    ).fetchone()
+    ).fetchall()[0]
     out.empty = total - out.read
     _type_fields(con, ctx, staged)
     header_of = ctx.header_of
@@ -136,7 +136,7 @@ def check_cells(
     con.unregister("rule_bad")
     out.loaded, out.unresolved = con.execute(
         "SELECT count(*), count(*) FILTER (org_id IS NULL) FROM loaded"
-    ).fetchone()
+    ).fetchall()[0]
     return out
 
 
@@ -147,7 +147,10 @@ def _field(ctx: FileContext, name: str) -> FieldSpec:
 def _faults_sql(staged: StagedCells, width: int) -> str:
     """The table ``faults``: the reason each unreadable CSV row is quarantined for."""
     if staged.workbook:
-        return "CREATE OR REPLACE TABLE faults AS SELECT NULL::BIGINT AS row_number, NULL::VARCHAR AS reason LIMIT 0"
+        return (
+            "CREATE OR REPLACE TABLE faults AS "
+            "SELECT NULL::BIGINT AS row_number, NULL::VARCHAR AS reason LIMIT 0"
+        )
     where = (
         "CASE WHEN c.lines = 1 THEN 'line ' || c.line "
         "ELSE 'lines ' || c.line || '–' || (c.line + c.lines - 1) END"
@@ -204,14 +207,15 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
         number = f"n{pos}" if pos is not None and staged.workbook else "NULL::DOUBLE"
         stamp = f"d{pos}" if pos is not None and staged.workbook else "NULL::TIMESTAMP"
         selects += [f"{written} AS {spec_field.name}__w", f"{text} AS {spec_field.name}__x"]
-        selects += _typed_columns(con, ctx, spec_field, text, number, stamp)
+        selects += _typed_columns(con, ctx, spec_field, text=text, number=number, stamp=stamp)
     con.execute(
-        f"CREATE OR REPLACE TABLE typed AS SELECT s.*, {', '.join(selects)} FROM screened s ORDER BY row_number"
+        f"CREATE OR REPLACE TABLE typed AS SELECT s.*, {', '.join(selects)} "
+        "FROM screened s ORDER BY row_number"
     )
 
 
 def _typed_columns(
-    con: Any, ctx: FileContext, spec_field: FieldSpec, text: str, number: str, stamp: str
+    con: Any, ctx: FileContext, spec_field: FieldSpec, *, text: str, number: str, stamp: str
 ) -> list[str]:
     name, spec = spec_field.name, ctx.spec
     if spec_field.type in ("datetime", "date"):
@@ -223,7 +227,10 @@ def _typed_columns(
             f"to_timestamp(round((epoch_us(TIMESTAMP '{EXCEL_EPOCH:%Y-%m-%d}') + {number} * 86400e6) / 1e6))"
             "::TIMESTAMP"
         )
-        local = f"CASE WHEN {stamp} IS NOT NULL THEN {cell} WHEN {number} IS NOT NULL THEN {serial} ELSE {parsed} END"
+        local = (
+            f"CASE WHEN {stamp} IS NOT NULL THEN {cell} WHEN {number} IS NOT NULL THEN {serial} "
+            f"ELSE {parsed} END"
+        )
         zone = sql_text(ctx.timezone)
         if spec_field.type == "date":
             value = f"timezone({zone}, date_trunc('day', {local}) + INTERVAL 1 DAY)"
@@ -240,7 +247,8 @@ def _typed_columns(
         word = f"(SELECT code FROM {words} WHERE label = {text})::INTEGER"
         return [
             f"CASE WHEN {whole} THEN {numeric}::BIGINT END AS {name}",
-            f"CASE WHEN {whole} THEN ({numeric} >= {spec.satisfied_from})::INTEGER ELSE {word} END AS satisfied",
+            f"CASE WHEN {whole} THEN ({numeric} >= {spec.satisfied_from})::INTEGER "
+            f"ELSE {word} END AS satisfied",
             f"({text} IS NOT NULL AND NOT coalesce({whole}, false) AND {word} IS NULL) AS {name}__bad",
         ]
     if spec_field.type == "int":
@@ -418,9 +426,12 @@ def staging_queries(source: str) -> tuple[str, str]:
     """SQL of the rows of ``staging.incident_export`` and ``staging.incident_text`` from ``loaded``
     (``$``-parameters: load_id, file, export_date, exported_at, processed_at, region_code)."""
     fields = {
-        "im": {"rubric": "rubric", "subcategory": "NULL::VARCHAR", "due_at": "registered_at + INTERVAL 24 HOUR"},
+        "im": {
+            "rubric": "rubric", "subcategory": "NULL::VARCHAR", "due_at": "registered_at + INTERVAL 24 HOUR",
+        },
         "pos": {"rubric": "category", "subcategory": "subcategory", "due_at": "due_at",
-                "channel": "NULL::VARCHAR", "message_type": "NULL::VARCHAR", "first_reaction_at": "NULL::TIMESTAMPTZ",
+                "channel": "NULL::VARCHAR", "message_type": "NULL::VARCHAR",
+                "first_reaction_at": "NULL::TIMESTAMPTZ",
                 "url": "NULL::VARCHAR"},
     }[source]  # fmt: skip
 

@@ -55,10 +55,13 @@ def check_export(
     try:
         con.execute("SET TimeZone = 'UTC'")
         width = len(ctx.headers)
-        staged = stage_cells(con, path, fmt, width, work, rows)
+        staged = stage_cells(con, path, fmt, width, work, rows=rows)
         register_bad_bytes(con, _bad_byte_reasons(con, path, fmt, staged))
         checked = check_cells(
-            con, staged, ctx, lambda row, line, lines: _raw_text(con, path, fmt, staged, row, line, lines)
+            con,
+            staged,
+            ctx,
+            lambda row, line, lines: _raw_text(con, path, fmt, staged, row=row, line=line, lines=lines),
         )
         if staging_params is None:
             return checked, None
@@ -107,7 +110,7 @@ def _bad_byte_reasons(con: Any, path: Path, fmt: FileFormat, staged: StagedCells
 
 
 def _raw_text(
-    con: Any, path: Path, fmt: FileFormat, staged: StagedCells, row: int, line: int, lines: int
+    con: Any, path: Path, fmt: FileFormat, staged: StagedCells, *, row: int, line: int, lines: int
 ) -> str:
     """An unreadable row as written: its bytes when the file had bad bytes (decoded in the encoding
     they look like), else its fields written back as CSV."""

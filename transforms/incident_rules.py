@@ -112,7 +112,7 @@ def run_rules(con: Any, table: str, suite: dict[str, Any]) -> tuple[list[RuleFai
         return [], []
     counts = ", ".join(f"count(*) FILTER (WHERE f{i})" for i in range(len(rules)))
     flags = ", ".join(f"({rule.where}) AS f{i}" for i, rule in enumerate(rules))
-    found = con.execute(f"SELECT count(*), {counts} FROM (SELECT {flags} FROM {table})").fetchone()
+    found = con.execute(f"SELECT count(*), {counts} FROM (SELECT {flags} FROM {table})").fetchall()[0]
     total = int(found[0])
     results = [
         RuleResult(rule.expectation, rule.column, rule.severity, total, int(found[i + 1]), rule.reason)

@@ -73,7 +73,7 @@ class StagedCells:
 
 
 def stage_cells(
-    con: Any, path: Path, fmt: FileFormat, width: int, work: Path, rows: list[list[Any]] | None = None
+    con: Any, path: Path, fmt: FileFormat, width: int, work: Path, *, rows: list[list[Any]] | None = None
 ) -> StagedCells:
     """Create ``cells`` in the DuckDB connection ``con`` from ``path`` (format ``fmt``, a header
     of ``width`` columns); ``work`` holds transcoded copies. ``rows``: a workbook's rows as
@@ -92,7 +92,9 @@ def _stage_csv(con: Any, path: Path, fmt: FileFormat, width: int, work: Path) ->
     extra = EXTRA_COLUMNS
     while True:
         _read_csv(con, source, fmt, width + extra, staged.header_lines)
-        if not con.execute(f"SELECT count(*) FROM raw WHERE c{width + extra - 1} IS NOT NULL").fetchone()[0]:
+        if not con.execute(f"SELECT count(*) FROM raw WHERE c{width + extra - 1} IS NOT NULL").fetchall()[0][
+            0
+        ]:
             break
         extra *= 2  # a row filled every column read: read wider to count its fields
     _cells_from_raw(con, width, width + extra, staged.header_lines)
@@ -136,8 +138,8 @@ def _cells_from_raw(con: Any, width: int, columns: int, header_lines: int) -> No
     con.execute(
         f"""
         CREATE OR REPLACE TABLE cells AS
-        SELECT *, ({header_lines} + 1 + sum(lines) OVER (ORDER BY row_number ROWS UNBOUNDED PRECEDING) - lines)
-                  AS line
+        SELECT *, ({header_lines} + 1 - lines
+                   + sum(lines) OVER (ORDER BY row_number ROWS UNBOUNDED PRECEDING)) AS line
         FROM cells ORDER BY row_number
         """
     )
@@ -295,10 +297,10 @@ def _fill_blank_lines(text: str, separator: str, quotes: int, *, at_line_start: 
     out = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        if not last and part.strip("\r") == "" and quotes % 2 == 0 and (index > 0 or at_line_start):
-            part = separator + part
-        quotes += part.count('"')
-        out.append(part)
+        blank = not last and part.strip("\r") == "" and quotes % 2 == 0 and (index > 0 or at_line_start)
+        filled = separator + part if blank else part
+        quotes += filled.count('"')
+        out.append(filled)
     return "\n".join(out), quotes
 
 

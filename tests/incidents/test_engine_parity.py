@@ -178,11 +178,62 @@ def test_a_crafted_file_with_every_defect_gives_the_same_quarantine(
     reasons = {reason for _, _, _, reason, _ in old.quarantine}
     expected = [
         "not a date-time", "not a rating", "satisfaction outside", "answer dated before", "required field",
-        "status is not", "channel is not", "not a whole number", "incident id repeated", "fields where the header",
+        "status is not", "channel is not", "not a whole number", "incident id repeated",
+        "fields where the header",
     ]  # fmt: skip
     for part in expected:
         assert any(part in reason for reason in reasons), part
     if encoding == "utf-8":
         assert any("bytes not valid" in reason for reason in reasons)
     assert old.counts["duplicates"] == 1
+    assert_same(old, new)
+
+
+def write_crafted_xlsx(path: Path, executor: str) -> None:
+    """The crafted rows as a workbook with native cells: numeric ids, Excel date cells, serial
+    numbers, ratings as numbers, a blank row and cells beyond the header."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    stamp = workbook.add_format({"num_format": "dd.mm.yyyy hh:mm:ss"})
+    for column, header in enumerate(HEADER):
+        sheet.write_string(0, column, header)
+    rows = crafted_rows(executor)
+    for number, cells in enumerate(rows, start=1):
+        style = int(cells[0]) if cells[0].isdigit() else number  # a copied row keeps its cells' kinds
+        for column, value in enumerate(cells):
+            header = HEADER[column]
+            if header == "ID инцидента" and value.isdigit():
+                sheet.write_number(number, column, int(value))
+            elif header.startswith("Дата") and value and style % 3 in (0, 1):
+                try:
+                    moment = dt.datetime.strptime(value.strip()[:16], "%d.%m.%Y %H:%M")
+                except ValueError:  # not a date: stays text
+                    sheet.write_string(number, column, value)
+                    continue
+                if style % 3 == 0:  # an Excel date cell, with a fraction of a second
+                    sheet.write_datetime(number, column, moment + dt.timedelta(microseconds=400_000), stamp)
+                else:  # an Excel serial number
+                    serial = (moment - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+                    sheet.write_number(number, column, serial)
+            elif header == "Оценка ответа" and value.replace(".", "", 1).isdigit():
+                sheet.write_number(number, column, float(value))
+            elif value:
+                sheet.write_string(number, column, value)
+    sheet.write_string(len(rows) + 1, 0, "   ")  # a row of blanks
+    sheet.write_string(len(rows) + 1, len(HEADER) + 1, "past the header")  # read by no field
+    workbook.close()
+
+
+def test_a_crafted_workbook_with_native_cells_gives_the_same_quarantine(
+    export_data: Path, lookups: RegistryLookups, tmp_path: Path
+) -> None:
+    path = tmp_path / "im_58_20251111.xlsx"
+    write_crafted_xlsx(path, _executor(export_data))
+    old, new = both(path, lookups)
+    assert old.rejected is None
+    assert old.quarantine and old.counts["duplicates"] == 1
     assert_same(old, new)

@@ -309,7 +309,7 @@ def engine_prepare(
     )
     checks.verdicts = checked.results
     spilled = None if staging is None else SpilledRows(staging.events, staging.texts, checked.empty)
-    return PreparedExport(fmt.describe(), checks, [], spilled)  # type: ignore[arg-type]
+    return PreparedExport(fmt.describe(), checks, [], spilled)
 
 
 def _screen(
