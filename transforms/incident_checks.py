@@ -86,18 +86,24 @@ def check_cells(
         else " AND ".join(f"(x{i} IS NULL AND n{i} IS NULL AND d{i} IS NULL)" for i in range(width))
     )
     con.execute(_faults_sql(staged, width))
+    # an exact copy: every cell the same (a 64-bit hash of them, as the cell-by-cell path had)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE screened AS
-        SELECT c.*, f.reason AS fault,
-               row_number() OVER (PARTITION BY {", ".join(cells)} ORDER BY c.row_number) > 1 AS duplicate
-        FROM cells c LEFT JOIN faults f USING (row_number)
-        WHERE NOT ({blank}) OR f.reason IS NOT NULL
+        CREATE OR REPLACE TABLE flags AS
+        SELECT row_number, fault,
+               row_number() OVER (PARTITION BY cells_hash ORDER BY row_number) > 1 AS duplicate
+        FROM (SELECT c.row_number, f.reason AS fault, hash({", ".join(cells)}) AS cells_hash
+              FROM cellsx c LEFT JOIN faults f USING (row_number)
+              WHERE NOT ({blank}) OR f.reason IS NOT NULL)
         """
     )
-    total = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
+    con.execute(
+        "CREATE OR REPLACE VIEW screened AS SELECT c.*, f.fault, f.duplicate "
+        "FROM cellsx c JOIN flags f USING (row_number)"
+    )
+    total = con.execute("SELECT count(*) FROM linemap").fetchall()[0][0]
     out.read, out.duplicates = con.execute(
-        "SELECT count(*), count(*) FILTER (duplicate) FROM screened"
+        "SELECT count(*), count(*) FILTER (duplicate) FROM flags"
     ).fetchall()[0]
     out.empty = total - out.read
     _type_fields(con, ctx, staged)
@@ -110,34 +116,44 @@ def check_cells(
         reason = _parse_reason(ctx, _field(ctx, name))
         out.problems += [Problem(ctx.file, int(row), header, reason, value) for row, value in found]
     for row, line, lines, reason in con.execute(
-        "SELECT row_number, line, lines, fault FROM typed WHERE NOT duplicate AND fault IS NOT NULL "
-        "ORDER BY row_number"
+        "SELECT row_number, l.line, l.lines, f.fault FROM flags f JOIN linemap l USING (row_number) "
+        "WHERE NOT f.duplicate AND f.fault IS NOT NULL ORDER BY row_number"
     ).fetchall():
         out.problems.append(Problem(ctx.file, int(row), None, reason, None))
         out.read_faults.append(
             ReadFault(int(row), int(line), reason, raw_text(int(row), int(line), int(lines)))
         )
-    bad_rows = {p.row for p in out.problems}
-    con.register("parse_bad", pa.table({"row_number": pa.array(sorted(bad_rows), pa.int64())}))
+    _rows_table(con, "parse_bad", {p.row for p in out.problems})
     con.execute(
-        "CREATE OR REPLACE TABLE candidates AS SELECT * FROM typed WHERE NOT duplicate "
-        "AND row_number NOT IN (SELECT row_number FROM parse_bad) ORDER BY row_number"
+        "CREATE OR REPLACE VIEW candidates_typed AS SELECT * FROM typed WHERE NOT duplicate "
+        "AND row_number NOT IN (SELECT row_number FROM parse_bad)"
     )
-    con.unregister("parse_bad")
     _resolve_executors(con, ctx)
     _pseudonymise_authors(con, ctx)
-    failures, out.results = run_rules(con, "candidates", ctx.suite)
-    rule_bad = _rule_problems(con, ctx, failures, out)
-    con.register("rule_bad", pa.table({"row_number": pa.array(sorted(rule_bad), pa.int64())}))
     con.execute(
-        "CREATE OR REPLACE TABLE loaded AS SELECT * FROM candidates "
-        "WHERE row_number NOT IN (SELECT row_number FROM rule_bad) ORDER BY row_number"
+        "CREATE OR REPLACE VIEW candidates AS SELECT c.*, o.org_id, k.key AS author_key "
+        "FROM candidates_typed c "
+        "LEFT JOIN orgs o ON o.executor = c.executor "
+        "AND o.day IS NOT DISTINCT FROM c.registered_at__local::DATE "
+        "LEFT JOIN author_keys k ON k.author = c.author AND k.vk = c.author_on_vk"
     )
-    con.unregister("rule_bad")
+    failures, out.results = run_rules(con, "candidates", ctx.suite)
+    _rows_table(con, "rule_bad", _rule_problems(con, ctx, failures, out))
+    con.execute(
+        "CREATE OR REPLACE VIEW loaded AS SELECT * FROM candidates "
+        "WHERE row_number NOT IN (SELECT row_number FROM rule_bad)"
+    )
     out.loaded, out.unresolved = con.execute(
         "SELECT count(*), count(*) FILTER (org_id IS NULL) FROM loaded"
     ).fetchall()[0]
     return out
+
+
+def _rows_table(con: Any, table: str, rows: set[int]) -> None:
+    """A table ``table`` of the row numbers ``rows``."""
+    con.register(f"{table}_rows", pa.table({"row_number": pa.array(sorted(rows), pa.int64())}))
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_rows")
+    con.unregister(f"{table}_rows")
 
 
 def _field(ctx: FileContext, name: str) -> FieldSpec:
@@ -152,13 +168,13 @@ def _faults_sql(staged: StagedCells, width: int) -> str:
             "SELECT NULL::BIGINT AS row_number, NULL::VARCHAR AS reason LIMIT 0"
         )
     where = (
-        "CASE WHEN c.lines = 1 THEN 'line ' || c.line "
-        "ELSE 'lines ' || c.line || '–' || (c.line + c.lines - 1) END"
+        "CASE WHEN l.lines = 1 THEN 'line ' || l.line "
+        "ELSE 'lines ' || l.line || '–' || (l.line + l.lines - 1) END"
     )
     blank = " AND ".join(f"c.x{i} IS NULL" for i in range(width))
     short = (
         f"c.fields || ' fields where the header has {width} (' || {where} || '): the row is cut short'"
-        " || CASE WHEN c.lines > 1 THEN ' or a quote is not closed' ELSE '' END"
+        " || CASE WHEN l.lines > 1 THEN ' or a quote is not closed' ELSE '' END"
     )
     long = (
         f"c.fields || ' fields where the header has {width} (' || {where} || '): a ' || "
@@ -166,23 +182,25 @@ def _faults_sql(staged: StagedCells, width: int) -> str:
     )
     return f"""
         CREATE OR REPLACE TABLE faults AS
-        SELECT row_number, concat_ws('; ', bad_bytes, counts) AS reason FROM (
-            SELECT c.row_number, b.reason AS bad_bytes,
+        SELECT row_number, concat_ws('; ', b.reason, counts) AS reason
+        FROM (
+            SELECT c.row_number,
                    CASE WHEN c.fields < {width} AND NOT ({blank}) THEN {short}
                         WHEN c.fields > {width} AND c.extra_filled THEN {long} END AS counts
-            FROM cells c LEFT JOIN bad_bytes b
-              ON b.line BETWEEN c.line AND c.line + c.lines - 1
-        ) WHERE bad_bytes IS NOT NULL OR counts IS NOT NULL
+            FROM cellsx c JOIN linemap l USING (row_number)
+            WHERE c.fields <> {width}
+        ) FULL OUTER JOIN bad_bytes b USING (row_number)
+        WHERE b.reason IS NOT NULL OR counts IS NOT NULL
     """
 
 
 def register_bad_bytes(con: Any, reasons: list[tuple[int, str]]) -> None:
-    """The table ``bad_bytes`` (line, reason) of a CSV file's first bad bytes per record."""
+    """The table ``bad_bytes`` (row_number, reason) of a CSV file's first bad bytes per record."""
     con.register(
         "bad_bytes_rows",
         pa.table(
             {
-                "line": pa.array([line for line, _ in reasons], pa.int64()),
+                "row_number": pa.array([row for row, _ in reasons], pa.int64()),
                 "reason": pa.array([reason for _, reason in reasons], pa.string()),
             }
         ),
@@ -208,9 +226,14 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
         stamp = f"d{pos}" if pos is not None and staged.workbook else "NULL::TIMESTAMP"
         selects += [f"{written} AS {spec_field.name}__w", f"{text} AS {spec_field.name}__x"]
         selects += _typed_columns(con, ctx, spec_field, text=text, number=number, stamp=stamp)
+    names = {f.name for f in ctx.source.fields}
+    if "author" not in names:
+        selects.append("NULL::VARCHAR AS author")
+    on_vk = "channel = 'vk'" if "channel" in names else "false"
     con.execute(
-        f"CREATE OR REPLACE TABLE typed AS SELECT s.*, {', '.join(selects)} "
-        "FROM screened s ORDER BY row_number"
+        f"CREATE OR REPLACE VIEW typed AS SELECT *, "
+        f"coalesce({on_vk} AND regexp_extract(author, '^id(\\d+)$', 1) <> '', false) AS author_on_vk "
+        f"FROM (SELECT s.*, {', '.join(selects)} FROM screened s)"
     )
 
 
@@ -313,13 +336,13 @@ def _parse_reason(ctx: FileContext, spec_field: FieldSpec) -> str:
 
 
 def _resolve_executors(con: Any, ctx: FileContext) -> None:
-    """``org_id`` of each candidate row, resolved once per distinct executor and local day."""
+    """The table ``orgs``: ``org_id`` per distinct executor and local day of the candidate rows."""
     pairs = con.execute(
-        "SELECT DISTINCT executor, registered_at__local::DATE FROM candidates WHERE executor IS NOT NULL"
+        "SELECT DISTINCT executor, registered_at__local::DATE FROM candidates_typed WHERE executor IS NOT NULL"
     ).fetchall()
     found = [(e, d, ctx.resolver.resolve_one(e, d if isinstance(d, dt.date) else None)) for e, d in pairs]
     con.register(
-        "orgs",
+        "orgs_rows",
         pa.table(
             {
                 "executor": pa.array([e for e, _, _ in found], pa.string()),
@@ -328,26 +351,15 @@ def _resolve_executors(con: Any, ctx: FileContext) -> None:
             }
         ),
     )
-    con.execute(
-        "CREATE OR REPLACE TABLE candidates AS SELECT c.*, o.org_id FROM candidates c LEFT JOIN orgs o "
-        "ON o.executor = c.executor AND o.day IS NOT DISTINCT FROM c.registered_at__local::DATE "
-        "ORDER BY c.row_number"
-    )
-    con.unregister("orgs")
+    con.execute("CREATE OR REPLACE TABLE orgs AS SELECT * FROM orgs_rows")
+    con.unregister("orgs_rows")
 
 
 def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
-    """``author_key``: a VK profile id (``id123`` on channel vk) as ``vk:123``, else the name, keyed
-    by the pseudonymiser once per distinct identity."""
-    if "author" not in {f.name for f in ctx.source.fields}:
-        con.execute(
-            "CREATE OR REPLACE TABLE candidates AS SELECT *, NULL::VARCHAR AS author_key FROM candidates"
-        )
-        return
-    on_vk = "channel = 'vk'" if "channel" in {f.name for f in ctx.source.fields} else "false"
-    profile = "regexp_extract(author, '^id(\\d+)$', 1)"
+    """The table ``author_keys``: a VK profile id (``id123`` on channel vk) as ``vk:123``, else the
+    name, keyed by the pseudonymiser once per distinct identity."""
     rows = con.execute(
-        f"SELECT DISTINCT author, {on_vk} AND {profile} <> '' FROM candidates WHERE author IS NOT NULL"
+        "SELECT DISTINCT author, author_on_vk FROM candidates_typed WHERE author IS NOT NULL"
     ).fetchall()
     source = ctx.source.code
     keys: dict[str, str] = {}
@@ -360,21 +372,17 @@ def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
         vk.append(bool(is_profile))
         identities.append(keys[identity])
     con.register(
-        "author_keys",
+        "author_keys_rows",
         pa.table(
             {
                 "author": pa.array(authors, pa.string()),
-                "vk": pa.array(vk),
+                "vk": pa.array(vk, pa.bool_()),
                 "key": pa.array(identities, pa.string()),
             }
         ),
     )
-    con.execute(
-        f"CREATE OR REPLACE TABLE candidates AS SELECT c.*, k.key AS author_key FROM candidates c "
-        f"LEFT JOIN author_keys k ON k.author = c.author AND k.vk = ({on_vk.replace('channel', 'c.channel')} "
-        f"AND regexp_extract(c.author, '^id(\\d+)$', 1) <> '') ORDER BY c.row_number"
-    )
-    con.unregister("author_keys")
+    con.execute("CREATE OR REPLACE TABLE author_keys AS SELECT * FROM author_keys_rows")
+    con.unregister("author_keys_rows")
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -448,11 +456,11 @@ def staging_queries(source: str) -> tuple[str, str]:
                $load_id AS load_id, $file AS file, row_number::BIGINT AS row_number,
                $export_date::DATE AS export_date, $exported_at::TIMESTAMPTZ AS exported_at,
                $processed_at::TIMESTAMPTZ AS processed_at
-        FROM loaded ORDER BY row_number
+        FROM loaded
     """
     texts = f"""
         SELECT '{source}' AS source, incident_id, {pick("url")} AS url, message_text, answer_text,
                $load_id AS load_id
-        FROM loaded ORDER BY row_number
+        FROM loaded
     """
     return events, texts

@@ -26,7 +26,7 @@ from transforms.incident_checks import (
 from transforms.incident_read import FileFormat, _as_csv, _guess_encoding, _plain
 from transforms.incident_stage import StagedCells, record_bytes, stage_cells
 
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "2GB"
 BATCH_ROWS = 100_000
 
 
@@ -83,13 +83,13 @@ def _write_arrow(con: Any, sql: str, params: dict[str, Any], target: Path) -> st
 
 
 def _bad_byte_reasons(con: Any, path: Path, fmt: FileFormat, staged: StagedCells) -> list[tuple[int, str]]:
-    """(line, reason) per record holding bytes not in the file's encoding (its first ones)."""
+    """(row, reason) per record holding bytes not in the file's encoding (its first ones)."""
     if not staged.bad_bytes:
         return []
     lines = sorted(staged.bad_bytes)
     con.register("bad_lines", pa.table({"bad_line": pa.array(lines, pa.int64())}))
     records = con.execute(
-        "SELECT c.row_number, c.line, c.lines, min(b.bad_line) FROM cells c JOIN bad_lines b "
+        "SELECT c.row_number, c.line, c.lines, min(b.bad_line) FROM linemap c JOIN bad_lines b "
         "ON b.bad_line BETWEEN c.line AND c.line + c.lines - 1 GROUP BY ALL ORDER BY c.row_number"
     ).fetchall()
     con.unregister("bad_lines")
@@ -101,7 +101,7 @@ def _bad_byte_reasons(con: Any, path: Path, fmt: FileFormat, staged: StagedCells
         looks = f"; the row looks {guess}-encoded" if guess else ""
         found.append(
             (
-                int(line),
+                int(row),
                 f"bytes not valid {fmt.encoding} at byte {bad.offset} (row {row}, line {bad.line}: "
                 f"{bad.found.hex(' ')}){looks}",
             )
@@ -118,12 +118,16 @@ def _raw_text(
         raw = record_bytes(path, staged, line, lines)
         guess = _guess_encoding(raw, fmt.encoding) if _has_bad(raw, fmt.encoding) else None
         return raw.decode(guess or _plain(fmt.encoding), errors="replace").rstrip("\r\n")
-    width = staged.width
-    columns = ", ".join(f"w{i}" for i in range(width))
-    found = con.execute(
-        f"SELECT fields, [{columns}] || beyond FROM cells WHERE row_number = ?", [row]
-    ).fetchall()[0]
-    count, values = int(found[0]), list(found[1])
+    if staged.fault_cells is None:  # every unreadable row's fields, in one pass over the file
+        columns = ", ".join(f"w{i}" for i in range(staged.width))
+        staged.fault_cells = {
+            int(number): (int(count), list(values))
+            for number, count, values in con.execute(
+                f"SELECT row_number, fields, [{columns}] || beyond FROM cells "
+                "WHERE row_number IN (SELECT row_number FROM faults)"
+            ).fetchall()
+        }
+    count, values = staged.fault_cells[row]
     return _as_csv([v for v in values[:count]], staged.separator)
 
 

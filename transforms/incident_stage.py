@@ -70,6 +70,7 @@ class StagedCells:
     bad_bytes: dict[int, BadBytes] = field(default_factory=dict)  # line → its first bad bytes
     line_starts: np.ndarray | None = None  # byte offset of each line's start (only with bad bytes)
     separator: str = ""
+    fault_cells: dict[int, tuple[int, list[Any]]] | None = None  # unreadable rows' fields, when asked
 
 
 def stage_cells(
@@ -98,7 +99,6 @@ def _stage_csv(con: Any, path: Path, fmt: FileFormat, width: int, work: Path) ->
             break
         extra *= 2  # a row filled every column read: read wider to count its fields
     _cells_from_raw(con, width, width + extra, staged.header_lines)
-    con.execute("DROP TABLE raw")
     return staged
 
 
@@ -119,28 +119,34 @@ def _read_csv(con: Any, source: Path, fmt: FileFormat, columns: int, header_line
 
 
 def _cells_from_raw(con: Any, width: int, columns: int, header_lines: int) -> None:
-    """``cells`` from ``raw`` (insertion order = the file's): row and line numbers, field counts."""
+    """The view ``cells`` over ``raw`` (insertion order = the file's: ``rowid`` numbers the rows),
+    the view ``cellsx`` adding each cell's stripped text, and the narrow table ``linemap`` (row,
+    physical lines, first line)."""
     present = " + ".join(f"(c{i} IS NOT NULL)::INTEGER" for i in range(columns))
     newlines = " + ".join(
-        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(columns)
+        f"CASE WHEN contains(c{i}, chr(10)) THEN length(c{i}) - length(replace(c{i}, chr(10), '')) ELSE 0 END"
+        for i in range(columns)
     )
     extras = " OR ".join(f"{stripped(f'c{i}')} IS NOT NULL" for i in range(width, columns)) or "false"
     beyond = ", ".join(f"c{i}" for i in range(width, columns))
-    cells = ", ".join(f"c{i} AS w{i}, {stripped(f'c{i}')} AS x{i}" for i in range(width))
+    cells = ", ".join(f"c{i} AS w{i}" for i in range(width))
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE cells AS
+        CREATE OR REPLACE VIEW cells AS
         SELECT rowid + 2 AS row_number, {present} AS fields, 1 + {newlines} AS lines,
                {extras} AS extra_filled, list_value({beyond}) AS beyond, {cells}
-        FROM raw ORDER BY rowid
+        FROM raw
         """
     )
+    stripped_cells = ", ".join(f"{stripped(f'w{i}')} AS x{i}" for i in range(width))
+    con.execute(f"CREATE OR REPLACE VIEW cellsx AS SELECT *, {stripped_cells} FROM cells")
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE cells AS
-        SELECT *, ({header_lines} + 1 - lines
-                   + sum(lines) OVER (ORDER BY row_number ROWS UNBOUNDED PRECEDING)) AS line
-        FROM cells ORDER BY row_number
+        CREATE OR REPLACE TABLE linemap AS
+        SELECT row_number, lines,
+               ({header_lines} + 1 - lines + sum(lines) OVER (ORDER BY row_number ROWS UNBOUNDED PRECEDING))
+               AS line
+        FROM (SELECT row_number, lines FROM cells)
         """
     )
 
@@ -384,8 +390,10 @@ def _stage_workbook(con: Any, rows: list[list[Any]], width: int) -> StagedCells:
         arrays.update(_workbook_column(column, position))
     table = pa.table(arrays)
     con.register("workbook_cells", table)
-    con.execute("CREATE OR REPLACE TABLE cells AS SELECT * FROM workbook_cells ORDER BY row_number")
+    con.execute("CREATE OR REPLACE TABLE cells AS SELECT * FROM workbook_cells")
     con.unregister("workbook_cells")
+    con.execute("CREATE OR REPLACE VIEW cellsx AS SELECT * FROM cells")
+    con.execute("CREATE OR REPLACE TABLE linemap AS SELECT row_number, lines, line FROM cells")
     return StagedCells(width, workbook=True)
 
 

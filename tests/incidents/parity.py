@@ -68,8 +68,8 @@ def old_path(info: ExportFileInfo, timezone: str, resolver: ExecutorResolver, ps
             "unresolved": checks.unresolved,
         },
         results=sorted(_result(r) for r in checks.results(info.source)),
-        events=_plain_frame(events),
-        texts=_plain_frame(texts),
+        events=_plain_frame(events, "row_number"),
+        texts=_plain_frame(texts, "incident_id"),
     )
 
 
@@ -98,8 +98,8 @@ def engine_path(
                 "unresolved": checks.unresolved,
             },
             results=sorted(_result(r) for r in checks.results(info.source)),
-            events=_plain_frame(events.to_pandas(integer_object_nulls=True)),
-            texts=_plain_frame(texts.to_pandas(integer_object_nulls=True)),
+            events=_plain_frame(events.to_pandas(integer_object_nulls=True), "row_number"),
+            texts=_plain_frame(texts.to_pandas(integer_object_nulls=True), "incident_id"),
         )
 
 
@@ -127,10 +127,14 @@ def _result(result: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Values as comparable text (None for missing), rows by row number."""
+def _plain_frame(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Values as comparable text (None for missing), rows ordered by ``key`` (the engine writes
+    staging rows in no particular order; a file's loaded ids and row numbers are unique)."""
     if frame.empty:
         return frame
+    frame = frame.sort_values(
+        key, key=lambda column: column.astype("int64") if key == "row_number" else column
+    )
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]
