@@ -410,6 +410,15 @@ def test_each_engine_replaces_the_partition_and_a_method_without_files_empties_i
         assert flatten.write(tx, table, DT) == 0
     assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": DT}) == 0
     assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": other_day}) == 8
+    bad = _write(tmp_path / "bad.jsonl.gz", [{"observed_at": OBSERVED, "response": {"items": [{"id": 1}]}}])
+    with pytest.raises(RawFormatError), migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
+        flatten.flatten("wall.getComments", [LocalFile("c", str(path))], DT, LOAD_ID, None)
+        flatten.write(tx, table, DT)
+        flatten.flatten("wall.getComments", [LocalFile("bad", str(bad))], DT, LOAD_ID, None)
+    assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": DT}) == 0  # rolled back
+    with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:  # the next load is not hindered
+        flatten.flatten("wall.getComments", [LocalFile("c", str(path))], DT, LOAD_ID, None)
+        assert flatten.write(tx, table, DT) == 8
 
 
 # -- the sandbox's answers, through the load, into both warehouses --------------------------------

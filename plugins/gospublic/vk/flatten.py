@@ -20,10 +20,14 @@ pseudonymizer in Python, joined back in SQL — so the key never appears in SQL 
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,6 +48,7 @@ FLATTEN_DIR = "flatten"
 MACROS = "vk_macros.sql"
 FLAT = "vk_flat"  # the temporary table of one method's flattened answers
 AUTHORS = "vk_flat_authors"  # distinct commenters' ids and their pseudonyms (a registered Arrow table)
+MEMORY_LIMIT = "1GB"  # of the in-memory connection that prepares PostgreSQL's rows (it spills beyond)
 
 
 @dataclass(frozen=True)
@@ -195,18 +200,45 @@ def flatten_for(tx: Transaction, pseudonymize: Callable[[str], str]) -> Iterator
     if tx.dialect == "duckdb":
         own = cast("duckdb.DuckDBPyConnection", tx.connection.connection.driver_connection)
         flatten: Flatten = WarehouseFlatten(own, pseudonymize)
-        try:
-            yield flatten
-        finally:
-            flatten.drop()
+        yield flatten
+        flatten.drop()  # a failed load's rollback drops the temporary table with the rest
         return
-    with tempfile.TemporaryDirectory(prefix="gospublic-vk-flatten-") as spill:
-        connection = duckdb.connect(config={"temp_directory": spill})
-        try:
+    with _memory_connection() as connection:
+        flatten = CopyFlatten(connection, pseudonymize)
+        yield flatten
+        flatten.drop()
+
+
+_memory: dict[str, duckdb.DuckDBPyConnection] = {}  # the process's in-memory connection, reused
+_memory_lock = threading.Lock()
+
+
+@contextmanager
+def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The process's in-memory DuckDB connection, one user at a time. Reused from load to load (a
+    new one costs more than a region's day of flattening); closed and forgotten after an error,
+    which may leave a result half read."""
+    with _memory_lock:
+        connection = _memory.get("connection")
+        if connection is None:
+            spill = tempfile.mkdtemp(prefix="gospublic-vk-flatten-")
+            atexit.register(shutil.rmtree, spill, ignore_errors=True)
+            config: dict[str, str | bool | int | float | list[str]] = {
+                "temp_directory": spill,
+                "memory_limit": MEMORY_LIMIT,
+            }
+            connection = _memory["connection"] = duckdb.connect(config=config)
             connection.execute("SET TimeZone = 'UTC'")
-            yield CopyFlatten(connection, pseudonymize)
-        finally:
-            connection.close()
+        try:
+            yield connection
+        except BaseException:
+            _memory.pop("connection", None)
+            with suppress(duckdb.Error):
+                connection.close()
+            raise
+
+
+os.register_at_fork(after_in_child=_memory.clear)  # a forked child opens its own
 
 
 @dataclass(frozen=True)
