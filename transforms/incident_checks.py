@@ -37,6 +37,7 @@ from transforms.incident_stage import StagedCells, sql_text
 from transforms.quarantine import Problem
 
 TYPED_ORIGINS = ("datetime", "date", "rating", "int")
+WIDE_TEXTS = ("url", "message_text", "answer_text")  # staged from the cells directly, never checked
 
 
 @dataclass
@@ -97,10 +98,23 @@ def check_cells(
               WHERE NOT ({blank}) OR f.reason IS NOT NULL)
         """
     )
+    # the cells the checks read (long personal texts stay in ``cells``: ``text_cells`` below)
+    kept = [
+        f"c.{kind}{pos}"
+        for pos, name in sorted(ctx.mapping.items())
+        if name not in WIDE_TEXTS
+        for kind in (("w", "x", "n", "d") if staged.workbook else ("w", "x"))
+    ]
     con.execute(
-        "CREATE OR REPLACE VIEW screened AS SELECT c.*, f.fault, f.duplicate "
+        "CREATE OR REPLACE TABLE screened AS SELECT "
+        f"{', '.join(['c.row_number', *kept, 'f.fault', 'f.duplicate'])} "
         "FROM cellsx c JOIN flags f USING (row_number)"
     )
+    position = {name: pos for pos, name in ctx.mapping.items()}
+    texts = ", ".join(
+        f"{f'x{position[name]}' if name in position else 'NULL::VARCHAR'} AS {name}" for name in WIDE_TEXTS
+    )
+    con.execute(f"CREATE OR REPLACE VIEW text_cells AS SELECT row_number, {texts} FROM cellsx")
     total = con.execute("SELECT count(*) FROM linemap").fetchall()[0][0]
     out.read, out.duplicates = con.execute(
         "SELECT count(*), count(*) FILTER (duplicate) FROM flags"
@@ -131,7 +145,7 @@ def check_cells(
     _resolve_executors(con, ctx)
     _pseudonymise_authors(con, ctx)
     con.execute(
-        "CREATE OR REPLACE VIEW candidates AS SELECT c.*, o.org_id, k.key AS author_key "
+        "CREATE OR REPLACE TABLE candidates AS SELECT c.*, o.org_id, k.key AS author_key "
         "FROM candidates_typed c "
         "LEFT JOIN orgs o ON o.executor = c.executor "
         "AND o.day IS NOT DISTINCT FROM c.registered_at__local::DATE "
@@ -219,7 +233,7 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
     position = {name: pos for pos, name in ctx.mapping.items()}
     selects = []
     for spec_field in ctx.source.fields:
-        pos = position.get(spec_field.name)
+        pos = position.get(spec_field.name) if spec_field.name not in WIDE_TEXTS else None
         written = f"w{pos}" if pos is not None else "NULL::VARCHAR"
         text = f"x{pos}" if pos is not None else "NULL::VARCHAR"
         number = f"n{pos}" if pos is not None and staged.workbook else "NULL::DOUBLE"
@@ -338,7 +352,8 @@ def _parse_reason(ctx: FileContext, spec_field: FieldSpec) -> str:
 def _resolve_executors(con: Any, ctx: FileContext) -> None:
     """The table ``orgs``: ``org_id`` per distinct executor and local day of the candidate rows."""
     pairs = con.execute(
-        "SELECT DISTINCT executor, registered_at__local::DATE FROM candidates_typed WHERE executor IS NOT NULL"
+        "SELECT DISTINCT executor, registered_at__local::DATE FROM candidates_typed "
+        "WHERE executor IS NOT NULL"
     ).fetchall()
     found = [(e, d, ctx.resolver.resolve_one(e, d if isinstance(d, dt.date) else None)) for e, d in pairs]
     con.register(
@@ -459,8 +474,8 @@ def staging_queries(source: str) -> tuple[str, str]:
         FROM loaded
     """
     texts = f"""
-        SELECT '{source}' AS source, incident_id, {pick("url")} AS url, message_text, answer_text,
+        SELECT '{source}' AS source, l.incident_id, t.url, t.message_text, t.answer_text,
                $load_id AS load_id
-        FROM loaded
+        FROM loaded l JOIN text_cells t USING (row_number)
     """
     return events, texts
