@@ -86,6 +86,7 @@ GROUP_LINES: list[dict[str, Any]] = [
                     links=None,
                 ),
                 _group(5, verified={}, has_photo={"a": 1}, can_message=[1], cover=None),
+                _group(8, screen_name="", name='Совет, "депутатов"\nрайона', activity="", deactivated=""),
             ],
             "profiles": [],
         },
@@ -395,21 +396,28 @@ def test_no_files_flatten_to_nothing(memory: duckdb.DuckDBPyConnection) -> None:
 def test_each_engine_replaces_the_partition_and_a_method_without_files_empties_it(
     migrated: Warehouse, tmp_path: Path
 ) -> None:
-    """Rows go into the day's partition (other days stay); a day without a method's files leaves
-    that method's partition empty, as the Python path did."""
-    path = _write(tmp_path / "c.jsonl.gz", COMMENT_LINES)
-    table, other_day = "staging.vk_comment_observations", date(2025, 11, 14)
-    for dt in (other_day, DT):
+    """Every method's edge cases staged on each engine (the DuckDB warehouse's own connection, or
+    in memory then COPY) are the oracle's rows; other days stay; a day without a method's files
+    leaves that method's partition empty, as the Python path did."""
+    other_day = date(2025, 11, 14)
+    for method, lines in LINES.items():
+        table, columns = next(t.table for t in TARGETS if t.method == method), METHODS[method].columns
+        path = _write(tmp_path / f"{method}.jsonl.gz", lines)
+        expected, counts = _oracle(method, [path], WINDOW)
+        for dt in (other_day, DT):
+            with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
+                assert flatten.flatten(method, [LocalFile("k", str(path))], dt, LOAD_ID, WINDOW) == counts
+                assert flatten.write(tx, table, dt) == counts.rows > 0
+        assert _staged(migrated, table, columns, DT) == expected, method
         with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
-            flatten.flatten("wall.getComments", [LocalFile("c", str(path))], dt, LOAD_ID, None)
-            assert flatten.write(tx, table, dt) == 8
-    expected, _ = _oracle("wall.getComments", [path], None)
-    assert _staged(migrated, table, METHODS["wall.getComments"].columns, DT) == expected
-    with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
-        assert flatten.flatten("wall.getComments", [], DT, LOAD_ID, None) == FlatCounts()
-        assert flatten.write(tx, table, DT) == 0
-    assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": DT}) == 0
-    assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": other_day}) == 8
+            assert flatten.flatten(method, [], DT, LOAD_ID, None) == FlatCounts()
+            assert flatten.write(tx, table, DT) == 0
+        assert migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": DT}) == 0
+        assert (
+            migrated.scalar(f"SELECT COUNT(*) FROM {table} WHERE dt = :dt", {"dt": other_day}) == counts.rows
+        )
+    table = "staging.vk_comment_observations"
+    path = tmp_path / "wall.getComments.jsonl.gz"
     bad = _write(tmp_path / "bad.jsonl.gz", [{"observed_at": OBSERVED, "response": {"items": [{"id": 1}]}}])
     with pytest.raises(RawFormatError), migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:
         flatten.flatten("wall.getComments", [LocalFile("c", str(path))], DT, LOAD_ID, None)

@@ -8,9 +8,10 @@ definition for both engines) into a temporary table of the DuckDB connection, ea
 - DuckDB warehouse (:class:`WarehouseFlatten`): the flatten runs on the warehouse's own
   connection, inside the load's transaction, and ``INSERT … SELECT`` moves the rows into the
   staging table without leaving DuckDB;
-- PostgreSQL warehouse (:class:`CopyFlatten`): an in-memory DuckDB connection runs the same SQL,
-  and its rows travel as Arrow record batches to ``COPY … FROM STDIN`` (``Warehouse.bulk_load``,
-  an Arrow-written CSV stream: the fastest client path measured, ``stack-notes.md``).
+- PostgreSQL warehouse (:class:`CopyFlatten`): an in-memory DuckDB connection (the process's,
+  reused) runs the same SQL, writes the rows as CSV to a temporary file, and the file is streamed
+  to ``COPY … FROM STDIN`` in the load's transaction (the fastest of the paths measured, see the
+  class).
 
 Files of an S3 lake are fetched to a temporary local folder first (DuckDB's httpfs would need an
 extension download). Commenters' ids are personal data: the SQL yields them as ``author_id``, and
@@ -31,7 +32,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 import pyarrow as pa
@@ -42,12 +43,16 @@ from gospublic.infra.sql_files import split_statements
 from gospublic.infra.warehouse import Transaction
 from transforms.vk_flatten import COMMENT_COLUMNS, PAGE_COLUMNS, POST_COLUMNS, RawFormatError
 
+if TYPE_CHECKING:
+    import psycopg
+
 log = logging.getLogger(__name__)
 
 FLATTEN_DIR = "flatten"
 MACROS = "vk_macros.sql"
 FLAT = "vk_flat"  # the temporary table of one method's flattened answers
 AUTHORS = "vk_flat_authors"  # distinct commenters' ids and their pseudonyms (a registered Arrow table)
+COPY_CHUNK_BYTES = 1 << 20  # of the CSV file, a write to COPY at a time
 MEMORY_LIMIT = "1GB"  # of the in-memory connection that prepares PostgreSQL's rows (it spills beyond)
 
 
@@ -182,15 +187,27 @@ class WarehouseFlatten(Flatten):
 
 
 class CopyFlatten(Flatten):
-    """The flatten on an in-memory DuckDB connection, its rows copied into PostgreSQL."""
-
-    BATCH_ROWS = 500_000  # rows of one Arrow record batch on its way to COPY
+    """The flatten on an in-memory DuckDB connection, its rows copied into PostgreSQL: DuckDB writes
+    them as CSV to a temporary file, streamed to ``COPY … FROM STDIN``. Measured on the region
+    month's 95,189 post rows: 0.89 s, where Arrow-written CSV (``Warehouse.bulk_load``) took 1.75 s
+    and binary ``COPY`` fed row by row 2.76 s."""
 
     def write(self, tx: Transaction, table: str, dt: date) -> int:
-        batches: Iterator[pa.RecordBatch] = iter(())
-        if self.method is not None and self._rows(f"SELECT 1 FROM {FLAT} LIMIT 1"):
-            batches = iter(self.connection.sql(self.rows_sql()).to_arrow_reader(self.BATCH_ROWS))
-        return tx.replace_partition(table, batches, {"dt": dt}).inserted
+        deleted = tx.delete_partition(table, {"dt": dt})
+        inserted = 0
+        if self.method is not None:
+            columns = _quoted(METHODS[self.method].columns)
+            raw = cast("psycopg.Connection[Any]", tx.connection.connection.driver_connection)
+            with tempfile.TemporaryDirectory(prefix="gospublic-vk-copy-") as folder:
+                path = str(Path(folder) / "rows.csv").replace("'", "''")
+                ((count,),) = self._rows(f"COPY ({self.rows_sql()}) TO '{path}' (FORMAT csv, HEADER false)")
+                copy_sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
+                with raw.cursor() as cursor, cursor.copy(copy_sql) as copy, open(path, "rb") as rows:
+                    while chunk := rows.read(COPY_CHUNK_BYTES):
+                        copy.write(chunk)
+            inserted = int(count)
+        log.info("replaced %s dt=%s: %d rows out, %d in (SQL flatten, COPY)", table, dt, deleted, inserted)
+        return inserted
 
 
 @contextmanager
