@@ -14,9 +14,11 @@ XLSX and XLS are read with python-calamine and turned into Arrow column by colum
 the cells as written (``w<i>``), their stripped text (``x<i>``), numbers (``n<i>``) and Excel
 date cells (``d<i>``).
 
-``cells`` has ``row_number`` (the spreadsheet's, header = 1), ``line`` and ``lines`` (the physical
-lines of a CSV record), ``fields`` (how many fields the record had) and per column position ``i``
-of the header ``w<i>``/``x<i>`` (plus ``n<i>``/``d<i>`` for workbooks).
+``cells`` (a view over the table DuckDB read, for CSV) has ``row_number`` (the spreadsheet's,
+header = 1), ``lines`` (the physical lines of a CSV record), ``fields`` (how many fields the record
+had) and per column position ``i`` of the header ``w<i>`` (plus ``x<i>``, ``n<i>``, ``d<i>`` for
+workbooks); the view ``cellsx`` adds ``x<i>`` for CSV, and the narrow table ``linemap`` gives each
+row's first physical ``line``.
 """
 
 from __future__ import annotations
