@@ -65,17 +65,17 @@ CHILD = textwrap.dedent(
         result = marts.build([arg])
     elif step == "ingest":
         result = incidents.ingest()
-    elif step == "ingest_traced":  # says "staged" each time a chunk's staging rows are made
+    elif step == "ingest_traced":  # says "staged" each time a file's staging rows are made
         import gospublic.incidents.load as load
 
-        frames = load._staging_frames
+        prepare = load.engine_prepare
 
         def traced(*args, **kwargs):
-            made = frames(*args, **kwargs)
+            made = prepare(*args, **kwargs)
             print("staged", flush=True)
             return made
 
-        load._staging_frames = traced
+        load.engine_prepare = traced
         result = incidents.ingest()
     elif step == "vk_load":
         with Warehouse.from_connection() as warehouse:
@@ -395,7 +395,7 @@ def test_a_killed_ingest_leaves_no_staged_rows(
     try:
         for line in child.stdout:
             staged += line.strip() == "staged"
-            if staged == 3:  # the third chunk made: the two before it staged (committed, before #20)
+            if staged == 3:  # the third file's rows made: the two before it held (committed, before #20)
                 break
     finally:
         child.kill()  # SIGKILL: no handler runs
