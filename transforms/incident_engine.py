@@ -26,7 +26,7 @@ from transforms.incident_checks import (
 from transforms.incident_read import FileFormat, _as_csv, _guess_encoding, _plain
 from transforms.incident_stage import StagedCells, record_bytes, stage_cells
 
-MEMORY_LIMIT = "2GB"
+MEMORY_LIMIT = "1GB"
 BATCH_ROWS = 100_000
 
 
