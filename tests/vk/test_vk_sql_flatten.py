@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from bench.vk_raw import land_month
 from gospublic.infra.lake import Lake, LocalLake
 from gospublic.infra.warehouse import Warehouse
+from gospublic.vk import flatten as flatten_module
 from gospublic.vk.extract import read_manifest
 from gospublic.vk.flatten import METHODS, FlatCounts, Flatten, LocalFile, flatten_for, flatten_sql
 from gospublic.vk.load import TARGETS, load_day
@@ -427,6 +430,18 @@ def test_each_engine_replaces_the_partition_and_a_method_without_files_empties_i
     with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:  # the next load is not hindered
         flatten.flatten("wall.getComments", [LocalFile("c", str(path))], DT, LOAD_ID, None)
         assert flatten.write(tx, table, DT) == 8
+
+
+def test_a_forked_child_leaves_the_parents_in_memory_connection_alone() -> None:
+    """A subprocess started with a preexec function forks and runs the at-fork handlers: nothing
+    of the parent's DuckDB connection may be torn down there (its threads are not in the child;
+    destroying it waited for them forever)."""
+    with flatten_module._memory_connection() as connection:
+        assert connection.execute("SELECT 42").fetchall() == [(42,)]
+    done = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=lambda: None, timeout=120, check=False)
+    assert done.returncode == 0
+    with flatten_module._memory_connection() as again:
+        assert again is connection
 
 
 # -- the sandbox's answers, through the load, into both warehouses --------------------------------

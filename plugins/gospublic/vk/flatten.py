@@ -226,7 +226,10 @@ def flatten_for(tx: Transaction, pseudonymize: Callable[[str], str]) -> Iterator
         flatten.drop()
 
 
-_memory: dict[str, duckdb.DuckDBPyConnection] = {}  # the process's in-memory connection, reused
+# The in-memory connection of each process, by its pid: a forked child (a task runner, or a
+# subprocess's preexec) opens its own and leaves its parent's alone — destroying that copy would
+# wait forever for DuckDB threads the child does not have.
+_memory: dict[int, duckdb.DuckDBPyConnection] = {}
 _memory_lock = threading.Lock()
 
 
@@ -236,7 +239,7 @@ def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     new one costs more than a region's day of flattening); closed and forgotten after an error,
     which may leave a result half read."""
     with _memory_lock:
-        connection = _memory.get("connection")
+        connection = _memory.get(os.getpid())
         if connection is None:
             spill = tempfile.mkdtemp(prefix="gospublic-vk-flatten-")
             atexit.register(shutil.rmtree, spill, ignore_errors=True)
@@ -244,18 +247,15 @@ def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
                 "temp_directory": spill,
                 "memory_limit": MEMORY_LIMIT,
             }
-            connection = _memory["connection"] = duckdb.connect(config=config)
+            connection = _memory[os.getpid()] = duckdb.connect(config=config)
             connection.execute("SET TimeZone = 'UTC'")
         try:
             yield connection
         except BaseException:
-            _memory.pop("connection", None)
+            _memory.pop(os.getpid(), None)
             with suppress(duckdb.Error):
                 connection.close()
             raise
-
-
-os.register_at_fork(after_in_child=_memory.clear)  # a forked child opens its own
 
 
 @dataclass(frozen=True)
