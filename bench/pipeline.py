@@ -174,9 +174,12 @@ def _stage_marts(warehouse, _data, _vk, _lake, month) -> int:
     return result["incidents"] + sum(result["mart_rows"].values())
 
 
-def _reset_rating(warehouse, _lake, _data) -> None:
+def _reset_rating(warehouse, lake, _data) -> None:
+    """Forget the previous repeat's rating: its rows and its published files (a published file is
+    never replaced, and the next repeat publishes the same revision at another time)."""
     for table in ("mart.rating_indicator", "mart.rating_monthly", "mart.rating_snapshot"):
         warehouse.execute(f"DELETE FROM {table}")
+    lake.delete_prefix("publish/")
 
 
 def _stage_rating(warehouse, _data, _vk, lake, month) -> int:
