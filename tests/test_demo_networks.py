@@ -21,6 +21,7 @@ import pytest
 from sandbox import demo
 from sandbox.generator import cli, params
 from sandbox.generator.pipeline import NETWORK_WORLDS, generate, generate_worlds
+from tests.telegram_reads import tg_participants
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 MONTH = "2025-11"
@@ -196,27 +197,6 @@ def test_the_demo_s_sandboxes_answer_the_real_clients(data: Path) -> None:
         assert (registry / "orgs.csv").read_bytes() == (data / "registry" / "orgs.csv").read_bytes()
     assert dict(os.environ) == before  # the connections and the registry folder were put back
     assert digests(data / "registry") == registry_before and not registry.exists()
-
-
-async def tg_participants(usernames: list[str]) -> dict[str, int]:
-    """Each channel's subscribers as ``channels.getFullChannel`` gives them, read with the reader
-    ``gospublic_telegram_mtproto`` makes."""
-    from telethon import functions
-
-    from gospublic.telegram.client import TelegramReader
-
-    reader = TelegramReader.from_connection()
-    await reader.open()
-    try:
-        found = {}
-        for name in usernames:
-            full = await reader.call(
-                lambda n=name: reader.client(functions.channels.GetFullChannelRequest(n))
-            )
-            found[name] = full.full_chat.participants_count
-        return found
-    finally:
-        await reader.close()
 
 
 def test_a_network_is_left_out_without_its_dag_or_its_world(data: Path, tmp_path: Path) -> None:

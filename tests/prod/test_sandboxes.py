@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.prod import topology
+from tests.telegram_reads import tg_participants
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = date(2025, 11, 2)
@@ -129,24 +130,3 @@ def test_the_telegram_sandbox_follows_the_clock_file(sandboxes: dict[str, str], 
         seen[day] = asyncio.run(tg_participants([name]))[name]
     assert seen == {day: by_day[day] for day in seen}
     assert by_day["2025-11-02"] != by_day["2025-11-05"], "the truth does not tell the days apart"
-
-
-async def tg_participants(usernames: list[str]) -> dict[str, int]:
-    """Each channel's subscribers (``channels.getFullChannel``) read with the reader the
-    connection makes."""
-    from telethon import functions
-
-    from gospublic.telegram.client import TelegramReader
-
-    reader = TelegramReader.from_connection()
-    await reader.open()
-    try:
-        found = {}
-        for name in usernames:
-            full = await reader.call(
-                lambda n=name: reader.client(functions.channels.GetFullChannelRequest(n))
-            )
-            found[name] = full.full_chat.participants_count
-        return found
-    finally:
-        await reader.close()
