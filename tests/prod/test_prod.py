@@ -91,7 +91,13 @@ def truth_lines(engine: str, tallies: dict[str, dict[str, Tally]]) -> list[str]:
 # Besides the harness's VOLATILE_COLUMNS (when a load ran, which run): when VK was called, which is
 # the extracting task's clock (gospublic.vk.extract), not the sandbox's.
 EXTRACTED_AT = frozenset({"observed_at", "first_observed_at", "observed_dt"})
-RUN_TIME_COLUMNS = {"mart.rating_snapshot": {"published_at"}}  # when monthly_rating published it
+RUN_TIME_COLUMNS = {
+    "mart.rating_snapshot": {"published_at"},  # when monthly_rating published it
+    # which load wrote the row: "<network>:<day>:<run_id>", the run's id (the run's other ids are
+    # VOLATILE_COLUMNS); the rows' values are compared
+    "core.fct_network_page_daily": {"load_id"},
+    "core.fct_network_post": {"load_id"},
+}
 
 
 def plain(value: object) -> object:
