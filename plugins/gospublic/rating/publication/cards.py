@@ -5,11 +5,13 @@ redirecting answers."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from gospublic.infra.mart_contract import load_contract
 from transforms import ru_format as ru
 from transforms.methodology import Indicator, Methodology
 from transforms.rating_expression import ExpressionError, columns_of, parse
@@ -187,6 +189,9 @@ def card_context(
         {
             "page_id": page["page_id"],
             "vk_group_id": page["vk_group_id"],
+            "network": None
+            if page["network"] == "vk"
+            else network_names().get(page["network"], page["network"]),
             "score": ru.number(page["score"]),
             "observed_on": ru.short_day(page["observed_on"]) if page["observed_on"] is not None else "—",
             "failed": [CHECK_CAPTIONS.get(check, check) for check in page["failed"]],
@@ -233,3 +238,17 @@ def card_context(
 def _datetime(value: Any) -> Any:
     stamp = pd.Timestamp(value)
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+def _other_network(code: str) -> str | None:
+    """The name shown beside a page that is not a VK community's (whose VK id is shown instead)."""
+    return None if code == "vk" else network_names().get(code, code)
+
+
+@functools.cache
+def network_names() -> dict[str, str]:
+    """Each network's code → its name as ЦУР staff read it (the mart contract's values of
+    ``page_compliance_monthly.network``, which ``mart_ru`` shows too)."""
+    (table,) = [t for t in load_contract() if t.name == "page_compliance_monthly"]
+    (column,) = [c for c in table.columns if c.name == "network"]
+    return dict(column.values)

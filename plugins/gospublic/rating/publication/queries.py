@@ -112,7 +112,7 @@ def share_counts(warehouse: Warehouse, month: date) -> dict[str, dict[str, int]]
 def page_checks(warehouse: Warehouse, month: date) -> dict[str, list[dict[str, Any]]]:
     """Per body, its pages' compliance score and failed checks (mart.page_compliance_monthly)."""
     rows = warehouse.query(
-        "SELECT c.org_id, c.page_id, c.observed_on, c.score, c.failed_checks, p.vk_group_id "
+        "SELECT c.org_id, c.page_id, c.network, c.observed_on, c.score, c.failed_checks, p.vk_group_id "
         "FROM mart.page_compliance_monthly AS c "
         "LEFT JOIN mart.page_activity_monthly AS p ON p.page_id = c.page_id AND p.month = c.month "
         "WHERE c.month = :m ORDER BY c.org_id, c.page_id",
@@ -124,6 +124,7 @@ def page_checks(warehouse: Warehouse, month: date) -> dict[str, list[dict[str, A
         out.setdefault(str(row["org_id"]), []).append(
             {
                 "page_id": str(row["page_id"]),
+                "network": str(row["network"]),
                 "vk_group_id": row["vk_group_id"],
                 "observed_on": row["observed_on"],
                 "score": float(row["score"]),
