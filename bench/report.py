@@ -1,6 +1,9 @@
 """Write ``docs/benchmarks.md`` from ``bench/results.json`` (``bench/pipeline.py``),
 ``bench/extract.json`` (``bench/extract.py``) and ``bench/extract_networks.json``
-(``bench/extract_networks.py``); hand-written notes below the marker are kept."""
+(``bench/extract_networks.py``); hand-written notes below the marker are kept.
+
+Beside the tables: the national month against the reference sitting (``bench/reference/``: the
+last full sitting before engine-native ingestion, frozen) and against issue 29's targets."""
 
 from __future__ import annotations
 
@@ -27,12 +30,19 @@ numbers equal the marts'.
 """
 PIPELINE = ("incidents", "vk_load", "marts", "rating")  # lake files → published rating
 BASELINE = ("baseline:incidents", "baseline:posts", "baseline:metrics")
+LOADS = ("incidents", "vk_load")  # the stages measured against their database's bulk load
+REFERENCE = PROJECT / "bench" / "reference" / "results-2026-12-01.json"
+# Issue 29's targets for the national month on this 2-core machine.
+TARGET_SECONDS = {"duckdb": 75.0, "postgres": 240.0}  # lake files → published rating
+TARGET_SHARE = 0.5  # every load stage, of its database's own bulk load of the same rows
+TARGET_PEAK_MB = 2048.0  # any stage's peak RSS
 
 
 def render(
     results: dict[str, Any],
     extract: list[dict[str, Any]] | None = None,
     networks: list[dict[str, Any]] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> str:
     m = results["machine"]
     stages = results["stages"]
@@ -65,6 +75,9 @@ def render(
     lines += _totals(stages)
     lines += _scaling(stages)
     lines += _agreement(stages)
+    if reference:
+        lines += _against_reference(stages, reference)
+    lines += _targets(stages)
     if extract:
         lines += _extraction(extract)
     if networks:
@@ -140,6 +153,130 @@ def _agreement(stages: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _by_stage(stages: list[dict[str, Any]], scale: str, engine: str) -> dict[str, dict[str, Any]]:
+    return {r["stage"]: r for r in stages if (r["scale"], r["engine"]) == (scale, engine)}
+
+
+def _share(rows: dict[str, dict[str, Any]], stage: str) -> float | None:
+    ceiling = rows.get(f"ceiling:{stage}")
+    share = ceiling.get("share_of_ceiling") if ceiling else None
+    return float(share) if share is not None else None
+
+
+def _pipeline_seconds(rows: dict[str, dict[str, Any]]) -> float | None:
+    if any(s not in rows for s in PIPELINE):
+        return None
+    return float(sum(rows[s]["seconds"] for s in PIPELINE))
+
+
+def _percent(share: float | None) -> str:
+    return f"{share:.1%}" if share is not None else "—"
+
+
+def _against_reference(stages: list[dict[str, Any]], reference: dict[str, Any]) -> list[str]:
+    """The national month, stage by stage, now and in the reference sitting."""
+    before_stages = reference["stages"]
+    on = sorted({r.get("measured_on", "earlier") for r in before_stages if r["scale"] == "national"})
+    out = [
+        "",
+        f"## National month against the reference sitting ({', '.join(on)})",
+        "",
+        "The reference is `bench/reference/` (the last full sitting before engine-native ingestion: "
+        "VK answers decoded in Python workers, incident files parsed and validated cell by cell); "
+        '"now" is `bench/results.json`. Speed-up = before ÷ now; compare each load stage with its '
+        "ceiling too, since this machine's speed moves between sittings.",
+        "",
+        "| engine | stage | seconds before | seconds now | speed-up | of ceiling before | of ceiling now "
+        "| peak MB before | peak MB now |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    engines = list(dict.fromkeys(r["engine"] for r in stages if r["scale"] == "national"))
+    for engine in engines:
+        now, before = _by_stage(stages, "national", engine), _by_stage(before_stages, "national", engine)
+        for stage in PIPELINE:
+            if stage not in now or stage not in before:
+                continue
+            a, b = before[stage], now[stage]
+            shares = (
+                (_percent(_share(before, stage)), _percent(_share(now, stage)))
+                if stage in LOADS
+                else ("", "")
+            )
+            out.append(
+                f"| {engine} | {stage} | {a['seconds']:.1f} | {b['seconds']:.1f} "
+                f"| {a['seconds'] / b['seconds']:.2f}× | {shares[0]} | {shares[1]} "
+                f"| {a['peak_rss_mb']:.0f} | {b['peak_rss_mb']:.0f} |"
+            )
+        total_before, total_now = _pipeline_seconds(before), _pipeline_seconds(now)
+        if total_before and total_now:
+            out.append(
+                f"| {engine} | **lake → published rating** | {total_before:.1f} | {total_now:.1f} "
+                f"| {total_before / total_now:.2f}× | | | | |"
+            )
+    return out
+
+
+def _targets(stages: list[dict[str, Any]]) -> list[str]:
+    """Issue 29's targets for the national month, each with what was reached."""
+    engines = list(dict.fromkeys(r["engine"] for r in stages if r["scale"] == "national"))
+    if not engines:
+        return []
+    out = [
+        "",
+        "## Targets for the national month (issue 29)",
+        "",
+        "| engine | target | reached | |",
+        "| --- | --- | --- | --- |",
+    ]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    for engine in engines:
+        rows = _by_stage(stages, "national", engine)
+        total = _pipeline_seconds(rows)
+        limit = TARGET_SECONDS.get(engine)
+        if total is not None and limit is not None:
+            base = sum(rows[s]["seconds"] for s in BASELINE if s in rows) if BASELINE[0] in rows else None
+            ratio = f"; {base / total:.2f}× the baseline" if base else ""
+            out.append(
+                f"| {engine} | lake → published rating ≤ {limit:.0f} s | {total:.1f} s{ratio} "
+                f"| {verdict(total <= limit)} |"
+            )
+        for stage in LOADS:
+            share = _share(rows, stage)
+            if share is not None:
+                out.append(
+                    f"| {engine} | {stage} ≥ {TARGET_SHARE:.0%} of its ceiling | {share:.1%} "
+                    f"| {verdict(share >= TARGET_SHARE)} |"
+                )
+        measured = [rows[s] for s in PIPELINE if s in rows]
+        if measured:
+            top = max(measured, key=lambda r: r["peak_rss_mb"])
+            peak = top["peak_rss_mb"]
+            out.append(
+                f"| {engine} | peak RSS ≤ {TARGET_PEAK_MB:.0f} MB "
+                f"| {peak:.0f} MB ({top['stage']}) | {verdict(peak <= TARGET_PEAK_MB)} |"
+            )
+        region = _by_stage(stages, "region", engine)
+        for stage in PIPELINE:
+            if stage in rows and stage in region and region[stage]["rows"] and region[stage]["seconds"]:
+                growth = (rows[stage]["seconds"] / region[stage]["seconds"]) / (
+                    rows[stage]["rows"] / region[stage]["rows"]
+                )
+                out.append(
+                    f"| {engine} | {stage}: region → national growth linear or better "
+                    f"(seconds × ÷ rows × ≤ 1) | {growth:.2f} | {verdict(growth <= 1)} |"
+                )
+        slowest = max(measured, key=lambda r: r["seconds"]) if measured else None
+        if slowest and total:
+            out.append(
+                f"| {engine} | slowest stage | {slowest['stage']}: {slowest['seconds']:.1f} s, "
+                f"{slowest['seconds'] / total:.0%} of the month | |"
+            )
+    return out
+
+
 def _extraction(extract: list[dict[str, Any]]) -> list[str]:
     out = [
         "",
@@ -203,10 +340,13 @@ def main() -> int:
     extract = json.loads(extract_path.read_text(encoding="utf-8")) if extract_path.exists() else None
     networks_path = PROJECT / "bench" / "extract_networks.json"
     networks = json.loads(networks_path.read_text(encoding="utf-8")) if networks_path.exists() else None
+    reference = json.loads(REFERENCE.read_text(encoding="utf-8")) if REFERENCE.exists() else None
     path = PROJECT / "docs" / "benchmarks.md"
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     notes = existing.split("<!-- notes -->", 1)[1] if "<!-- notes -->" in existing else "\n"
-    path.write_text(render(results, extract, networks) + "\n<!-- notes -->" + notes, encoding="utf-8")
+    path.write_text(
+        render(results, extract, networks, reference) + "\n<!-- notes -->" + notes, encoding="utf-8"
+    )
     print(f"written {path}")
     return 0
 
