@@ -2,8 +2,9 @@
 its loading rows written as Arrow IPC files for the warehouse's staging tables.
 
 DuckDB runs in this process (no worker pool): an in-memory database per file, bounded by
-``MEMORY_LIMIT`` and spilling to the file's work folder beyond it, so a million-row export needs
-neither a million Python objects nor a pandas frame.
+``memory_limit`` (``MEMORY_LIMIT`` unless the caller sets it; the task passes
+``GOSPUBLIC_ENGINE_MEMORY_LIMIT``) and spilling to the file's work folder beyond it, so a
+million-row export needs neither a million Python objects nor a pandas frame.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class EngineStaging:
     texts: str
 
 
+def engine_connection(work: Path, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB bounded by ``memory_limit`` (a size such as ``512MB``), spilling to ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(work / "spill")})
+
+
 def check_export(
     path: Path,
     fmt: FileFormat,
@@ -47,11 +54,11 @@ def check_export(
     *,
     staging_params: dict[str, Any] | None = None,
     rows: list[list[Any]] | None = None,
+    memory_limit: str = MEMORY_LIMIT,
 ) -> tuple[CheckedExport, EngineStaging | None]:
     """Check ``path`` (format ``fmt``); with ``staging_params`` (load_id, file, export_date,
     exported_at, processed_at, region_code) also write its loading rows to ``work``."""
-    work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill")})
+    con = engine_connection(work, memory_limit)
     try:
         con.execute("SET TimeZone = 'UTC'")
         width = len(ctx.headers)

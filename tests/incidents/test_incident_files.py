@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from gospublic.incidents import files as incident_files
@@ -17,6 +18,7 @@ from gospublic.incidents.load import export_spec, resolve_unresolved
 from gospublic.infra.pseudonym_key import pseudonymizer
 from gospublic.registry.load import load_registry
 from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
+from transforms import incident_engine
 
 pytestmark = [pytest.mark.s3]
 
@@ -234,7 +236,12 @@ def test_repeated_id_first_row_wins_and_blank_rows_are_not_data(incident_world: 
     assert problem["reason"] == "incident id repeated within the file with other values (row 2 wins)"
 
 
-def test_chunks_give_the_same_tables_as_one_pass(incident_world: IncidentWorld) -> None:
+def test_a_tight_engine_memory_limit_gives_the_same_tables(
+    incident_world: IncidentWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOSPUBLIC_ENGINE_MEMORY_LIMIT bounds the DuckDB that reads and checks a file (it spills
+    beyond); the tables do not depend on it. (It replaced GOSPUBLIC_INCIDENT_CHUNK_ROWS, which the
+    engine path had left without effect while README still said it bounded memory.)"""
     world, wh = incident_world, incident_world.warehouse
     path = next(p for p in export_files(world.data) if p.suffix == ".xlsx")
     world.drop(path)
@@ -255,12 +262,23 @@ def test_chunks_give_the_same_tables_as_one_pass(incident_world: IncidentWorld) 
         wh.execute(f"DELETE FROM {table}")
     world.drop(path)
 
-    ingest(world, chunk_rows=97)
+    limits: list[str] = []
+    connect = incident_engine.engine_connection
 
-    chunked = wh.query_df("SELECT * FROM core.fct_incident ORDER BY source, incident_id").drop(
+    def recorded(work: Path, memory_limit: str = incident_engine.MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+        con = connect(work, memory_limit)
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(incident_engine, "engine_connection", recorded)
+    monkeypatch.setenv("GOSPUBLIC_ENGINE_MEMORY_LIMIT", "256MB")
+    ingest(world)
+
+    assert limits == ["244.1 MiB"]  # DuckDB shows 256 MB (10^6 bytes) in MiB
+    limited = wh.query_df("SELECT * FROM core.fct_incident ORDER BY source, incident_id").drop(
         columns=["load_id"]
     )
-    assert chunked.equals(whole)
+    assert limited.equals(whole)
     assert (
         wh.query("SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM audit.export_file")
         == counts

@@ -191,7 +191,6 @@ def ingest_landed(
     *,
     pseudonymize: Callable[[str], str],
     spec: ExportSpec | None = None,
-    chunk_rows: int | None = None,  # unused: the engine reads whole files
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> IngestResult:

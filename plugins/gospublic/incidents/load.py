@@ -300,7 +300,15 @@ def engine_prepare(
         "processed_at": info.processed_at,
         "region_code": info.region_code,
     }
-    checked, staging = check_export(info.path, fmt, ctx, work, staging_params=params, rows=rows)
+    checked, staging = check_export(
+        info.path,
+        fmt,
+        ctx,
+        work,
+        staging_params=params,
+        rows=rows,
+        memory_limit=settings.engine_memory_limit(),
+    )
     checks.read, checks.loaded, checks.duplicates = checked.read, checked.loaded, checked.duplicates
     checks.unresolved, checks.problems, checks.read_faults = (
         checked.unresolved,

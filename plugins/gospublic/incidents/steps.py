@@ -7,7 +7,6 @@ import logging
 from gospublic.incidents.files import ingest_landed
 from gospublic.incidents.load import resolve_unresolved
 from gospublic.incidents.results import IngestResult, IngestTotals
-from gospublic.infra import settings
 from gospublic.infra.lake import Lake
 from gospublic.infra.pseudonym_key import pseudonymizer
 from gospublic.infra.warehouse import Warehouse
@@ -22,7 +21,6 @@ def ingest(dag_id: str | None = None, run_id: str | None = None) -> IngestResult
             Lake.from_connection(),
             warehouse,
             pseudonymize=pseudonymizer(),
-            chunk_rows=settings.incident_chunk_rows(),
             dag_id=dag_id,
             run_id=run_id,
         )

@@ -6,6 +6,7 @@ Keeping them in one module lets a test check that docker-compose provides each o
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,7 @@ ENV_VK_BATCH_PAGES = "GOSPUBLIC_VK_BATCH_PAGES"
 ENV_VK_MAX_FAILED_SHARE = "GOSPUBLIC_VK_MAX_FAILED_SHARE"
 ENV_VK_MAX_GIVEUP_SHARE = "GOSPUBLIC_VK_MAX_GIVEUP_SHARE"
 ENV_PRODUCTION_CALENDAR = "GOSPUBLIC_PRODUCTION_CALENDAR"
-ENV_INCIDENT_CHUNK_ROWS = "GOSPUBLIC_INCIDENT_CHUNK_ROWS"
+ENV_ENGINE_MEMORY_LIMIT = "GOSPUBLIC_ENGINE_MEMORY_LIMIT"
 ENV_RATING_METHODOLOGIES = "GOSPUBLIC_RATING_METHODOLOGIES"
 ENV_WORKER_PROCESSES = "GOSPUBLIC_WORKER_PROCESSES"
 ENV_WAREHOUSE_LOCK_TIMEOUT = "GOSPUBLIC_WAREHOUSE_LOCK_TIMEOUT"
@@ -77,7 +78,7 @@ ENVIRONMENT = {
     ENV_VK_MAX_FAILED_SHARE: "share of pages VK may refuse (closed, private…) per run (default 0.05)",
     ENV_VK_MAX_GIVEUP_SHARE: "share of pages with calls given up (5xx, dropped…) per run (default 0.01)",
     ENV_PRODUCTION_CALENDAR: "production-calendar overrides (default: config/production_calendar/ru.yaml)",
-    ENV_INCIDENT_CHUNK_ROWS: "rows of an export file parsed, validated and loaded at a time (default 100000)",
+    ENV_ENGINE_MEMORY_LIMIT: "memory of the loads' in-process DuckDB, e.g. 512MB (default 1GB; it spills)",
     ENV_RATING_METHODOLOGIES: "methodologies monthly_rating computes, comma separated (default penza-2025)",
     ENV_WORKER_PROCESSES: "processes a task may start for CPU-bound steps (default: the CPUs, at most 4)",
     ENV_WAREHOUSE_LOCK_TIMEOUT: "seconds a warehouse writer waits for another to finish (default 900)",
@@ -150,8 +151,22 @@ def vk_max_giveup_share() -> float:
     return float(os.environ.get(ENV_VK_MAX_GIVEUP_SHARE, "0.01"))
 
 
-def incident_chunk_rows() -> int:
-    return int(os.environ.get(ENV_INCIDENT_CHUNK_ROWS, "100000"))
+ENGINE_MEMORY_LIMIT = "1GB"
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
+_MEMORY_UNITS = {"kb": "KB", "mb": "MB", "gb": "GB", "kib": "KiB", "mib": "MiB", "gib": "GiB"}
+
+
+def engine_memory_limit() -> str:
+    """Memory of the in-process DuckDB that reads and checks incident exports and flattens VK
+    answers for a PostgreSQL warehouse (it spills to disk beyond): ``<number><KB|MB|GB|KiB|MiB|GiB>``,
+    parsed and rendered here, never passed through as written."""
+    raw = os.environ.get(ENV_ENGINE_MEMORY_LIMIT, ENGINE_MEMORY_LIMIT)
+    matched = _MEMORY.fullmatch(raw.strip())
+    if not matched or float(matched[1]) <= 0:
+        raise ValueError(
+            f"{ENV_ENGINE_MEMORY_LIMIT}={raw!r}: expected a positive size with a unit, e.g. 512MB or 2GB"
+        )
+    return f"{matched[1]}{_MEMORY_UNITS[matched[2].lower()]}"
 
 
 def rating_methodologies() -> list[str]:

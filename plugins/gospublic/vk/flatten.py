@@ -53,7 +53,6 @@ MACROS = "vk_macros.sql"
 FLAT = "vk_flat"  # the temporary table of one method's flattened answers
 AUTHORS = "vk_flat_authors"  # distinct commenters' ids and their pseudonyms (a registered Arrow table)
 COPY_CHUNK_BYTES = 1 << 20  # of the CSV file, a write to COPY at a time
-MEMORY_LIMIT = "1GB"  # of the in-memory connection that prepares PostgreSQL's rows (it spills beyond)
 
 
 @dataclass(frozen=True)
@@ -245,7 +244,7 @@ def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
             atexit.register(shutil.rmtree, spill, ignore_errors=True)
             config: dict[str, str | bool | int | float | list[str]] = {
                 "temp_directory": spill,
-                "memory_limit": MEMORY_LIMIT,
+                "memory_limit": settings.engine_memory_limit(),  # it spills beyond
             }
             connection = _memory[os.getpid()] = duckdb.connect(config=config)
             connection.execute("SET TimeZone = 'UTC'")
