@@ -18,7 +18,7 @@ rows a second, CPU seconds, RSS before the call and the process's peak RSS (``ru
 PostgreSQL's own memory is not in it), and the file's counts, which must reconcile
 (read = loaded + quarantined + duplicate, read = ``--rows``) or the script exits with 1.
 
-    .venv/bin/python bench/incidents.py [--rows 1000000] [--chunk-rows 100000]
+    .venv/bin/python bench/incidents.py [--rows 1000000] [--memory-limit 1GB]
         [--engines duckdb,postgres] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--xlsx]
 
 ``make bench-incidents`` runs it with the defaults. PostgreSQL is skipped when ``--pg-url`` is not
@@ -55,6 +55,7 @@ import pandas as pd
 import psutil
 
 from gospublic.incidents.load import export_spec
+from gospublic.infra.settings import engine_memory_limit
 from transforms.incident_read import detect_format, read_chunks
 from transforms.incident_spec import match_headers
 
@@ -327,7 +328,6 @@ def child(spec_path: Path) -> int:
             lake,
             warehouse,
             pseudonymize=make_pseudonymizer(PSEUDONYM_KEY),
-            chunk_rows=spec["chunk_rows"],
         )
         seconds = time.perf_counter() - started
         result = {
@@ -355,7 +355,6 @@ def run_case(
         "registry": str(registry),
         "lake": str(scratch / "lake"),
         "duckdb_path": str(scratch / "warehouse.duckdb"),
-        "chunk_rows": args.chunk_rows,
         "result": str(scratch / "result.json"),
     }
     try:
@@ -459,8 +458,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="data rows of the big export")
     parser.add_argument(
-        "--chunk-rows", type=int, default=100_000,
-        help="chunk_rows of the loader (recorded only: the engine path reads whole files, issue 29)",
+        "--memory-limit", default=None,
+        help="GOSPUBLIC_ENGINE_MEMORY_LIMIT of the loader's in-process DuckDB (default: the setting's)",
     )  # fmt: skip
     parser.add_argument("--engines", default="duckdb,postgres", help="comma-separated: duckdb,postgres")
     parser.add_argument("--pg-url", help=f"PostgreSQL server to create the database on ({DEFAULT_PG_URL})")
@@ -484,9 +483,12 @@ def main(argv: list[str] | None = None) -> int:
     files, registry = big_exports(args.rows, formats)
     pg_url = pick_postgres(args, engines)
     cases = [Case(e, f) for e in engines for f in formats if e == "duckdb" or pg_url]
+    if args.memory_limit:
+        os.environ["GOSPUBLIC_ENGINE_MEMORY_LIMIT"] = args.memory_limit  # the children inherit it
+    memory_limit = engine_memory_limit()
     results = []
     for case in cases:
-        print(f"running {case.name} ({args.rows} rows, chunk_rows {args.chunk_rows}) ...", flush=True)
+        print(f"running {case.name} ({args.rows} rows, engine memory {memory_limit}) ...", flush=True)
         results.append(run_case(case, files[case.fmt], registry, args, stamp=stamp, pg_url=pg_url))
     print_table(results)
     out = args.out or BENCH_DIR / f"incidents-{stamp}.json"
@@ -494,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started_at": stamp,
         "rows": args.rows,
-        "chunk_rows": args.chunk_rows,
+        "engine_memory_limit": memory_limit,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
