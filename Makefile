@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 DEMO_MONTH ?= 2025-11
+# make bench-pipeline: the scales measured (SCALES=region for a quick run)
+SCALES ?= region,national
 DEMO_DIR := $(CURDIR)/var/sample/$(DEMO_MONTH)
 # the worlds beside VK's in the sample, each written by `python -m sandbox generate-<network>`
 SAMPLE_NETWORKS := ok max tg
@@ -128,7 +130,7 @@ bench-extract: venv ## Share of each network's rate-limit ceiling its extraction
 	$(BIN)/python -m bench.report
 
 bench-pipeline: venv ## Every stage at region and national scale on both engines, beside the naive baseline (SCALES=region for a quick run)
-	$(BIN)/python -m bench.pipeline --scales $(or $(SCALES),region,national)
+	$(BIN)/python -m bench.pipeline --scales $(SCALES)
 	$(BIN)/python -m bench.report
 
 bench-incidents: venv ## Time and peak memory of a 1,000,000-row incident export through incidents_ingest's loader
