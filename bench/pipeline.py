@@ -3,7 +3,8 @@
 For each scale the generated month is made once and cached under ``var/bench/<scale>-2025-11/``
 (``national``: ~55,000 pages, ~850,000 incidents), and its VK answers are landed once in a lake in
 the exact raw format of ``vk_pages`` (``bench/vk_raw.py``, no HTTP, not timed). Then, per engine,
-each stage runs ``--repeat`` times in a fresh child process, on top of the previous stages' tables:
+each stage runs ``--repeat`` times (default: 3 at region scale, 1 at national) in a fresh child
+process, on top of the previous stages' tables, each repeat from the state before the stage:
 
     registry   the registry → core.dim_org / dim_page
     incidents  every export file: parse + validate + load (incidents_ingest's code)
@@ -21,7 +22,7 @@ connection would set; PostgreSQL's server memory is not counted). Results go to 
 keeping the others' (each row carries ``measured_on``).
 
     .venv/bin/python -m bench.pipeline [--scales region,national] [--engines duckdb,postgres]
-        [--repeat 3] [--stages registry,incidents] [--no-baseline] [--out bench/results.json]
+        [--repeat N] [--stages registry,incidents] [--no-baseline] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ CEILINGS = ("incidents", "vk_load")  # load stages measured beside the database'
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PSEUDONYM_KEY = b"bench-pseudonym-key-0123456789abcdef"
 DUCKDB_MEMORY = "1GB"  # the warehouse connection's extra.memory_limit: keeps a task under 2 GiB
+DEFAULT_REPEAT = {"region": 3, "national": 1}  # a national sitting of 3 runs a stage would take hours
 SHARDS = {"national": 24}  # the VK sandbox's in-memory Dataset of a national month needs > 23 GB
 
 
@@ -113,7 +115,7 @@ def run_stage(spec: dict[str, Any]) -> dict[str, Any]:
         return {"stage": stage, **measured, "peak_rss_mb": round(peak_rss_mb(), 1)}
     exports_lake = LocalLake(spec["exports_lake"])
     first_day = date.fromisoformat(f"{MONTH}-01")
-    prepare = {"incidents": _reset_incidents, "rating": _reset_rating}.get(stage)
+    prepare = {"incidents": _reset_incidents, "vk_load": _reset_vk_load, "rating": _reset_rating}.get(stage)
     if prepare:
         prepare(warehouse, exports_lake, data)
     with TreePeak() as memory:
@@ -152,6 +154,22 @@ def _stage_incidents(warehouse, _data, _vk, lake, _month) -> int:
     summary = ingest_landed(lake, warehouse, pseudonymize=make_pseudonymizer(PSEUDONYM_KEY))
     assert not summary["rejected"], summary["rejected"]
     return sum(f["rows_read"] for f in summary["loaded"])
+
+
+VK_LOAD_WRITES = (
+    "staging.vk_page_observations", "staging.vk_post_observations", "staging.vk_comment_observations",
+    "staging.vk_rebuild_posts", "staging.vk_day_posts", "staging.vk_day_comments",
+    "core.fct_page_daily", "core.fct_post", "core.fct_comment", "audit.vk_day_status",
+)  # fmt: skip
+
+
+def _reset_vk_load(warehouse, _lake, _data) -> None:
+    """Forget the previous repeat's VK days, so that every repeat loads each day for the first time
+    (the daily, forward rebuild) rather than re-running it (the full rebuild)."""
+    for table in VK_LOAD_WRITES:
+        warehouse.execute(f"DELETE FROM {table}")
+    warehouse.execute("DELETE FROM audit.extract_errors WHERE network = 'vk'")
+    warehouse.execute("DELETE FROM audit.load_runs WHERE load_id LIKE 'vk:%'")
 
 
 def _stage_vk_load(warehouse, _data, vk, _lake, _month) -> int:
@@ -355,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scales", default="region,national")
     parser.add_argument("--engines", default="duckdb,postgres")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, help="runs a stage (default: 3 at region scale, 1 at national)")
     parser.add_argument(
         "--stages", default=",".join(STAGES),
         help="the first stages only (e.g. registry,incidents); the baseline runs with all of them",
@@ -393,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
                 engine,
                 data=data,
                 vk=vk,
-                repeat=args.repeat,
+                repeat=args.repeat or DEFAULT_REPEAT.get(scale, 1),
                 pg_server=pg_server,
                 stages=stages,
                 baseline=not args.no_baseline,
