@@ -189,9 +189,7 @@ def card_context(
         {
             "page_id": page["page_id"],
             "vk_group_id": page["vk_group_id"],
-            "network": None
-            if page["network"] == "vk"
-            else network_names().get(page["network"], page["network"]),
+            "network": _other_network(page["network"]),
             "score": ru.number(page["score"]),
             "observed_on": ru.short_day(page["observed_on"]) if page["observed_on"] is not None else "—",
             "failed": [CHECK_CAPTIONS.get(check, check) for check in page["failed"]],
