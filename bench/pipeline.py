@@ -156,17 +156,16 @@ def _stage_incidents(warehouse, _data, _vk, lake, _month) -> int:
     return sum(f["rows_read"] for f in summary["loaded"])
 
 
-VK_LOAD_WRITES = (
-    "staging.vk_page_observations", "staging.vk_post_observations", "staging.vk_comment_observations",
-    "staging.vk_rebuild_posts", "staging.vk_day_posts", "staging.vk_day_comments",
-    "core.fct_page_daily", "core.fct_post", "core.fct_comment", "audit.vk_day_status",
-)  # fmt: skip
-
-
 def _reset_vk_load(warehouse, _lake, _data) -> None:
     """Forget the previous repeat's VK days, so that every repeat loads each day for the first time
-    (the daily, forward rebuild) rather than re-running it (the full rebuild)."""
-    for table in VK_LOAD_WRITES:
+    (the daily, forward rebuild) rather than re-running it (the full rebuild): the load's staging
+    tables, what step ``vk`` of the model graph writes, the days' status, errors and load runs."""
+    from gospublic.infra.model_graph import graph
+    from gospublic.vk.load import TARGETS
+
+    models = graph()
+    written = [table for file in models.step("vk") for table in models.model(file).writes]
+    for table in (*(target.table for target in TARGETS), *written, "audit.vk_day_status"):
         warehouse.execute(f"DELETE FROM {table}")
     warehouse.execute("DELETE FROM audit.extract_errors WHERE network = 'vk'")
     warehouse.execute("DELETE FROM audit.load_runs WHERE load_id LIKE 'vk:%'")
