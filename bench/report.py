@@ -157,6 +157,11 @@ def _by_stage(stages: list[dict[str, Any]], scale: str, engine: str) -> dict[str
     return {r["stage"]: r for r in stages if (r["scale"], r["engine"]) == (scale, engine)}
 
 
+def _national_engines(stages: list[dict[str, Any]]) -> list[str]:
+    """The engines measured at national scale, in the file's order."""
+    return list(dict.fromkeys(r["engine"] for r in stages if r["scale"] == "national"))
+
+
 def _share(rows: dict[str, dict[str, Any]], stage: str) -> float | None:
     ceiling = rows.get(f"ceiling:{stage}")
     share = ceiling.get("share_of_ceiling") if ceiling else None
@@ -190,7 +195,7 @@ def _against_reference(stages: list[dict[str, Any]], reference: dict[str, Any]) 
         "| peak MB before | peak MB now |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    engines = list(dict.fromkeys(r["engine"] for r in stages if r["scale"] == "national"))
+    engines = _national_engines(stages)
     for engine in engines:
         now, before = _by_stage(stages, "national", engine), _by_stage(before_stages, "national", engine)
         for stage in PIPELINE:
@@ -218,7 +223,7 @@ def _against_reference(stages: list[dict[str, Any]], reference: dict[str, Any]) 
 
 def _targets(stages: list[dict[str, Any]]) -> list[str]:
     """Issue 29's targets for the national month, each with what was reached."""
-    engines = list(dict.fromkeys(r["engine"] for r in stages if r["scale"] == "national"))
+    engines = _national_engines(stages)
     if not engines:
         return []
     out = [
