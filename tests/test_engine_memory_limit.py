@@ -25,6 +25,20 @@ def test_sizes_are_parsed_and_rendered(
     assert settings.engine_memory_limit() == rendered
 
 
+@pytest.mark.parametrize(
+    ("given", "shares", "each"),
+    [("1GB", 2, "488281KiB"), ("1GiB", 2, "524288KiB"), ("512MB", 3, "166666KiB"), ("3MB", 2, "1464KiB")],
+)
+def test_engines_running_at_once_share_the_limit(
+    monkeypatch: pytest.MonkeyPatch, given: str, shares: int, each: str
+) -> None:
+    """Incident files checked at once each get a share, so that together they stay within it."""
+    monkeypatch.setenv(settings.ENV_ENGINE_MEMORY_LIMIT, given)
+    assert settings.engine_memory_limit(shares) == each
+    with pytest.raises(ValueError, match="shares=0"):
+        settings.engine_memory_limit(0)
+
+
 @pytest.mark.parametrize("given", ["lots", "1e9", "1024", "0MB", "1GB'; SET threads = 1; --", "-1GB", "1 TB"])
 def test_anything_else_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
     monkeypatch.setenv(settings.ENV_ENGINE_MEMORY_LIMIT, given)

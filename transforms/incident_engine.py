@@ -2,9 +2,10 @@
 its loading rows written as Arrow IPC files for the warehouse's staging tables.
 
 DuckDB runs in this process (no worker pool): an in-memory database per file, bounded by
-``memory_limit`` (``MEMORY_LIMIT`` unless the caller sets it; the task passes
+``memory_limit`` (``MEMORY_LIMIT`` unless the caller sets it; the task passes its share of
 ``GOSPUBLIC_ENGINE_MEMORY_LIMIT``) and spilling to the file's work folder beyond it, so a
-million-row export needs neither a million Python objects nor a pandas frame.
+million-row export needs neither a million Python objects nor a pandas frame. ``threads`` caps
+its threads (DuckDB's default: every core), for a caller that checks several files at once.
 """
 
 from __future__ import annotations
@@ -40,10 +41,16 @@ class EngineStaging:
     texts: str
 
 
-def engine_connection(work: Path, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB bounded by ``memory_limit`` (a size such as ``512MB``), spilling to ``work``."""
+def engine_connection(
+    work: Path, memory_limit: str = MEMORY_LIMIT, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB bounded by ``memory_limit`` (a size such as ``512MB``), spilling to
+    ``work``, with at most ``threads`` threads (None: DuckDB's default, one per core)."""
     work.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(work / "spill")})
+    config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(work / "spill")}
+    if threads is not None:
+        config["threads"] = threads
+    return duckdb.connect(config=config)
 
 
 def check_export(
@@ -55,10 +62,11 @@ def check_export(
     staging_params: dict[str, Any] | None = None,
     rows: list[list[Any]] | None = None,
     memory_limit: str = MEMORY_LIMIT,
+    threads: int | None = None,
 ) -> tuple[CheckedExport, EngineStaging | None]:
     """Check ``path`` (format ``fmt``); with ``staging_params`` (load_id, file, export_date,
     exported_at, processed_at, region_code) also write its loading rows to ``work``."""
-    con = engine_connection(work, memory_limit)
+    con = engine_connection(work, memory_limit, threads)
     try:
         con.execute("SET TimeZone = 'UTC'")
         width = len(ctx.headers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -262,19 +263,26 @@ def test_a_tight_engine_memory_limit_gives_the_same_tables(
         wh.execute(f"DELETE FROM {table}")
     world.drop(path)
 
-    limits: list[str] = []
+    limits: list[tuple[str, int]] = []
     connect = incident_engine.engine_connection
 
-    def recorded(work: Path, memory_limit: str = incident_engine.MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
-        con = connect(work, memory_limit)
-        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    def recorded(
+        work: Path, memory_limit: str = incident_engine.MEMORY_LIMIT, threads: int | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        con = connect(work, memory_limit, threads)
+        limits.append(
+            con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+        )
         return con
 
     monkeypatch.setattr(incident_engine, "engine_connection", recorded)
     monkeypatch.setenv("GOSPUBLIC_ENGINE_MEMORY_LIMIT", "256MB")
     ingest(world)
 
-    assert limits == ["244.1 MiB"]  # DuckDB shows 256 MB (10^6 bytes) in MiB
+    # a small file is checked beside another: half of 256 MB (10^6 bytes, 125,000 KiB), which
+    # DuckDB shows in MiB, and its share of the cores
+    shared_threads = max(1, (os.cpu_count() or 1) // incident_files.STAGED_AT_ONCE)
+    assert limits == [("122.0 MiB", shared_threads)]
     limited = wh.query_df("SELECT * FROM core.fct_incident ORDER BY source, incident_id").drop(
         columns=["load_id"]
     )
@@ -285,32 +293,42 @@ def test_a_tight_engine_memory_limit_gives_the_same_tables(
     )
 
 
-def test_batches_give_the_tables_of_files_applied_one_by_one(
+def test_batches_and_files_checked_at_once_give_the_tables_of_files_applied_one_by_one(
     incident_world: IncidentWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Files applied together (one transaction, one pass of the incident model) change no table;
-    a copy of a file in the same batch is recognised, not loaded twice."""
+    """Files applied together (one transaction, one pass of the incident model) change no table,
+    nor do files checked two at a time on threads or each alone; a copy of a file is recognised,
+    not loaded twice, and a file that its check rejects (no data rows) is rejected whatever is
+    being checked beside it."""
     world, wh = incident_world, incident_world.warehouse
     files = export_files(world.data)
     copied = next(p for p in files if p.name.startswith("im_"))
+    header, _, encoding, separator = sample_csv(world)
+    header_only = separator.join(header).encode(encoding) + b"\r\n"
+    region = copied.name.split("_")[1]
     columns = {
         "core.fct_incident": "*",
         "core.fct_incident_event": "source, incident_id, file, row_number, exported_at, org_id, status",
         "restricted.incident_text": "source, incident_id, url, message_text, answer_text",
         "audit.quarantine": "source, partition_key, file, row_number, column_name, reason, value",
-        "audit.export_file": "file, state, stored_key, rows_read, rows_loaded, rows_quarantined",
+        "audit.export_file": "file, state, stored_key, reject_kind, rows_read, rows_loaded, rows_quarantined",
         "audit.load_runs": "source, partition_key, status, rows_read, rows_written, rows_rejected",
     }
 
-    def ingest_in_batches(files_per_batch: int) -> dict[str, list[tuple]]:
+    def ingest_with(**constants: int) -> dict[str, list[tuple]]:
         for table in (*columns, "audit.validation_result"):
             wh.execute(f"DELETE FROM {table}")
-        for path in files:
+        world.lake.delete_prefix("rejected/")
+        for index, path in enumerate(files):
             world.drop(path)
+            if index == len(files) // 2:  # rejected by its check while others are being checked
+                world.drop_bytes(f"im_{region}_20251130.csv", header_only)
         world.drop(copied, name=copied.name.replace("_2025", "_2026"))  # the same content, another name
-        monkeypatch.setattr(incident_files, "BATCH_FILES", files_per_batch)
+        for name, value in constants.items():
+            monkeypatch.setattr(incident_files, name, value)
         summary = ingest(world)
         assert len(summary["loaded"]) == len(files) and len(summary["already_loaded"]) == 1
+        assert [r["kind"] for r in summary["rejected"]] == ["empty"]
         assert wh.scalar("SELECT COUNT(*) FROM staging.incident_export") == 0
         out = {}
         for table, selected in columns.items():
@@ -319,10 +337,13 @@ def test_batches_give_the_tables_of_files_applied_one_by_one(
             out[table] = sorted(tuple(map(str, row)) for row in frame.itertuples(index=False))
         return out
 
-    together = ingest_in_batches(len(files) + 1)
+    together = ingest_with(BATCH_FILES=len(files) + 1, STAGED_AT_ONCE=1)
     assert together["core.fct_incident"] and together["audit.quarantine"]
-    assert ingest_in_batches(1) == together
-    assert ingest_in_batches(3) == together
+    assert ingest_with(BATCH_FILES=1, STAGED_AT_ONCE=1) == together
+    assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=1) == together
+    assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=2) == together
+    assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=3) == together
+    assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=2, ALONE_BYTES=0) == together  # each alone
 
 
 # -- personal data -------------------------------------------------------------------------------------

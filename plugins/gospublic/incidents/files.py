@@ -22,7 +22,9 @@ import logging
 import re
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -55,7 +57,9 @@ ARCHIVE = "archive"
 REJECTED = "rejected"
 REPORT_SUFFIX = ".report.json"
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
-BATCH_HELD_ROWS = 30_000  # staged rows held (memory-mapped) until their batch applies
+BATCH_HELD_ROWS = 200_000  # staged rows held (memory-mapped Arrow files) until their batch applies
+STAGED_AT_ONCE = 2  # files checked at a time, each on a thread with its own in-process DuckDB
+ALONE_BYTES = 64 * 1024 * 1024  # a file this large is checked alone, with every core and all the memory
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
 )
@@ -197,24 +201,28 @@ def ingest_landed(
     """Load, reject or recognise every file in ``incoming/``, in arrival order; returns what was
     loaded (each file's reconciled counts), rejected (with the reason) and recognised.
 
-    Files are checked one by one and applied in batches (up to ``BATCH_FILES`` files, one
-    transaction each: the same tables as one by one, a pass of the incident model per batch rather
-    than per file). Each file is read, typed and validated in this process by the engine
-    (DuckDB in-process, set-wise SQL): no worker pool on the load path."""
+    Files are checked in this process by the engine (DuckDB in-process, set-wise SQL; no worker
+    pool), ``STAGED_AT_ONCE`` small files at a time on threads, each engine with its share of the
+    cores and of the memory limit (a file of ``ALONE_BYTES`` or more is checked alone, with all of
+    them). Everything else happens in arrival order on the calling thread: recognising copies,
+    rejections, and applying the checked files in batches (up to ``BATCH_FILES`` files, one
+    transaction each: the same tables as one by one, a pass of the incident model per batch
+    rather than per file) while the next files are being checked."""
     ingestion = _Ingestion(
         lake, warehouse, pseudonymize, RegistryLookups(warehouse), spec or export_spec(),
         dag_id, run_id,
     )  # fmt: skip
     files = landed_files(lake)
     clear_staging(warehouse)
-    with ingestion.marking_failures(), tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp:
+    with (
+        ingestion.marking_failures(),
+        tempfile.TemporaryDirectory(prefix="gospublic-export-") as tmp,
+        ThreadPoolExecutor(STAGED_AT_ONCE, thread_name_prefix="incident-check") as pool,
+    ):  # the pool's exit waits for files still being checked, before their folder goes
         for index, landed in enumerate(files):
             path = lake.download(landed.key, Path(tmp) / str(index) / landed.name)
-            fetched = _Fetched(path, file_sha(path))
-            try:
-                ingestion.one(landed, fetched)
-            finally:
-                shutil.rmtree(fetched.path.parent, ignore_errors=True)
+            ingestion.one(landed, _Fetched(path, file_sha(path)), pool)
+        ingestion.settle_all()
         ingestion.apply_batch()
     return ingestion.summary
 
@@ -223,6 +231,18 @@ def ingest_landed(
 class _Fetched:
     path: Path  # the local copy, alone in its folder
     sha: str
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Checking:
+    """A file whose check runs on a thread of the pool."""
+
+    landed: LandedFile
+    fetched: _Fetched
+    staged: Future[StagedExport]
 
 
 @dataclass
@@ -235,6 +255,7 @@ class _Ingestion:
     dag_id: str | None
     run_id: str | None
     summary: IngestResult = field(default_factory=_no_files)
+    checking: deque[_Checking] = field(default_factory=deque)  # in arrival order
     batch: list[tuple[LandedFile, StagedExport]] = field(default_factory=list)
     attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
     fields_seen: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, region) → fields
@@ -243,10 +264,12 @@ class _Ingestion:
         """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
         return marking_failures(self.attempts.values)
 
-    def one(self, landed: LandedFile, fetched: _Fetched) -> None:
-        """Stage, reject or recognise one landed file; applies the batch when it is full."""
+    def one(self, landed: LandedFile, fetched: _Fetched, pool: ThreadPoolExecutor) -> None:
+        """Recognise or reject one landed file, or start its check on ``pool``; settles the
+        oldest check when ``STAGED_AT_ONCE`` are running."""
         lake, warehouse, sha, summary = self.lake, self.warehouse, fetched.sha, self.summary
-        if any(staged.info.sha == sha for _, staged in self.batch):
+        if any(c.fetched.sha == sha for c in self.checking) or any(s.info.sha == sha for _, s in self.batch):
+            self.settle_all()
             self.apply_batch()  # the same content twice: the copy is recognised once the first applies
         known = warehouse.query(
             "SELECT state, stored_key FROM audit.export_file WHERE file_sha = :sha", {"sha": sha}
@@ -254,6 +277,7 @@ class _Ingestion:
         if known and known[0]["state"] == "loaded":
             target = _free_key(lake, str(known[0]["stored_key"]), sha)
             lake.move(landed.key, target)
+            fetched.remove()
             log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
             summary["already_loaded"].append(landed.key)
             return
@@ -262,18 +286,50 @@ class _Ingestion:
         self.attempts[sha] = attempt
         try:
             info = describe(landed, fetched.path, sha)
-            staged = stage_export(
-                warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups, spec=self.spec,
-            )  # fmt: skip
+            self.lookups.timezone(info.region_code, info.file)  # read here, once: the threads only look up
+            self.lookups.resolver(info.region_code)
         except FileRejectedError as exc:
-            summary["rejected"].append(_reject(lake, warehouse, landed, sha, exc, attempt=attempt, **runs))
-            self.attempts.pop(sha)
+            self._rejected(landed, fetched, exc)
             return
+        alone = landed.size >= ALONE_BYTES
+        if alone:
+            self.settle_all()
+        staged = pool.submit(
+            stage_export, warehouse, info, pseudonymize=self.pseudonymize, lookups=self.lookups,
+            spec=self.spec, shares=1 if alone else STAGED_AT_ONCE,
+        )  # fmt: skip
+        self.checking.append(_Checking(landed, fetched, staged))
+        if alone or len(self.checking) >= STAGED_AT_ONCE:
+            self.settle(self.checking.popleft())
+
+    def settle_all(self) -> None:
+        """Wait for every file being checked and take each in arrival order."""
+        while self.checking:
+            self.settle(self.checking.popleft())
+
+    def settle(self, checking: _Checking) -> None:
+        """Take a checked file into the batch (or reject it); applies the batch when it is full."""
+        landed, fetched = checking.landed, checking.fetched
+        try:
+            staged = checking.staged.result()
+        except FileRejectedError as exc:
+            self._rejected(landed, fetched, exc)
+            return
+        fetched.remove()
         staged.load.columns_changed = self._columns_changed(staged)
         self.batch.append((landed, staged))
         held = sum(staged.held_rows for _, staged in self.batch)
         if len(self.batch) >= BATCH_FILES or held >= BATCH_HELD_ROWS:
             self.apply_batch()
+
+    def _rejected(self, landed: LandedFile, fetched: _Fetched, exc: FileRejectedError) -> None:
+        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        fetched.remove()
+        attempt = self.attempts[fetched.sha]
+        self.summary["rejected"].append(
+            _reject(self.lake, self.warehouse, landed, fetched.sha, exc, attempt=attempt, **runs)
+        )
+        self.attempts.pop(fetched.sha)
 
     def _columns_changed(self, staged: StagedExport) -> str | None:
         """How the fields of a file's columns differ from those of the last file of its source and

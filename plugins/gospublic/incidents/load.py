@@ -22,6 +22,7 @@ it was quarantined for as the file wrote them (``Дата регистрации
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -267,10 +268,13 @@ def engine_prepare(
     resolver: ExecutorResolver,
     pseudonymize: Callable[[str], str],
     work: Path,
+    shares: int = 1,
 ) -> PreparedExport:
     """Read ``info``'s file with DuckDB (CSV) or calamine (workbooks) as text, type and check it
     set-wise in SQL (``transforms.incident_engine``), and spill its staging rows to ``work`` as
-    Arrow IPC files; raises ``FileRejectedError`` when the file as a whole is unusable."""
+    Arrow IPC files; raises ``FileRejectedError`` when the file as a whole is unusable. With
+    ``shares`` files checked at once, its engine gets that share of the cores and of
+    ``GOSPUBLIC_ENGINE_MEMORY_LIMIT``."""
     source = spec.sources[info.source]
     fmt = detect_format(info.path, source, encodings=spec.csv_encodings, separators=spec.csv_separators)
     rows = None
@@ -307,7 +311,8 @@ def engine_prepare(
         work,
         staging_params=params,
         rows=rows,
-        memory_limit=settings.engine_memory_limit(),
+        memory_limit=settings.engine_memory_limit(shares),
+        threads=None if shares == 1 else max(1, (os.cpu_count() or 1) // shares),
     )
     checks.read, checks.loaded, checks.duplicates = checked.read, checked.loaded, checked.duplicates
     checks.unresolved, checks.problems, checks.read_faults = (
@@ -376,9 +381,11 @@ def stage_export(
     pseudonymize: Callable[[str], str],
     lookups: RegistryLookups,
     spec: ExportSpec,
+    shares: int = 1,
 ) -> StagedExport:
     """Read, check and stage one file for :func:`apply_exports`; raises ``FileRejectedError``
-    when the file as a whole is unusable.
+    when the file as a whole is unusable. ``shares``: files staged at once (on threads), which
+    share the cores and the engine's memory limit.
 
     The file goes through the engine (:func:`engine_prepare`: DuckDB in this process, no worker
     pool); its staging rows are spilled to local Arrow files and memory-mapped, so that memory
@@ -389,8 +396,9 @@ def stage_export(
     resolver = lookups.resolver(info.region_code)
     with tempfile.TemporaryDirectory(prefix="gospublic-stage-") as work:  # files unlinked once mapped
         ready = engine_prepare(
-            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize, work=Path(work)
-        )
+            info, spec=spec, timezone=timezone, resolver=resolver, pseudonymize=pseudonymize, work=Path(work),
+            shares=shares,
+        )  # fmt: skip
         assert isinstance(ready.checks, EngineChecks)
         staged = StagedExport(
             info,

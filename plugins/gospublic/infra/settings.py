@@ -156,17 +156,28 @@ _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 _MEMORY_UNITS = {"kb": "KB", "mb": "MB", "gb": "GB", "kib": "KiB", "mib": "MiB", "gib": "GiB"}
 
 
-def engine_memory_limit() -> str:
+_UNIT_BYTES = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def engine_memory_limit(shares: int = 1) -> str:
     """Memory of the in-process DuckDB that reads and checks incident exports and flattens VK
     answers for a PostgreSQL warehouse (it spills to disk beyond): ``<number><KB|MB|GB|KiB|MiB|GiB>``,
-    parsed and rendered here, never passed through as written."""
+    parsed and rendered here, never passed through as written. With ``shares`` engines running
+    at once, the limit of each: the whole divided among them (in KiB), so that together they
+    stay within it."""
     raw = os.environ.get(ENV_ENGINE_MEMORY_LIMIT, ENGINE_MEMORY_LIMIT)
     matched = _MEMORY.fullmatch(raw.strip())
     if not matched or float(matched[1]) <= 0:
         raise ValueError(
             f"{ENV_ENGINE_MEMORY_LIMIT}={raw!r}: expected a positive size with a unit, e.g. 512MB or 2GB"
         )
-    return f"{matched[1]}{_MEMORY_UNITS[matched[2].lower()]}"
+    unit = _MEMORY_UNITS[matched[2].lower()]
+    if shares == 1:
+        return f"{matched[1]}{unit}"
+    if shares < 1:
+        raise ValueError(f"shares={shares}: expected at least one engine")
+    share = float(matched[1]) * _UNIT_BYTES[unit] / shares
+    return f"{max(1, int(share // 2**10))}KiB"
 
 
 def rating_methodologies() -> list[str]:
