@@ -10,7 +10,7 @@ without losing or silently dropping a row.
   known by content hash: the same file dropped twice loads once.
 * **Parsing:** format, encoding (UTF-8, UTF-8 with BOM, cp1251) and separator are detected from the
   bytes; headers are matched through `config/incident_exports.yaml`; local times of the region
-  become UTC. DuckDB reads and checks a file within `GOSPUBLIC_ENGINE_MEMORY_LIMIT`.
+  become UTC. DuckDB reads and checks two files at a time within `GOSPUBLIC_ENGINE_MEMORY_LIMIT`.
 * **Checks:** Great Expectations suites `incident_export_im` / `incident_export_pos`. Bad rows go
   to `audit.quarantine` (file, row, column, value, reason); a file that cannot be used moves to
   `rejected/` with a `.report.json`. Verdicts per file: `audit.validation_result`. Counts per
