@@ -237,6 +237,44 @@ def check_page_errors_recorded_and_run_goes_on(world: VkWorld) -> None:
     assert {r["dt"] for r in errors} == set(RUN_DAYS)
 
 
+def check_asset_events_carry_the_day_s_counts(world: VkWorld) -> None:
+    """Each run's events of the VK Assets carry the day's counts, as the Airflow UI shows them
+    (issue 26): extraction errors, rows rejected and whether the day is complete, as the audit
+    tables hold them."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from gospublic.orchestration.assets import VK_PAGES
+
+    wh = world.warehouse
+    runs = {r["run_id"] for r in wh.query("SELECT run_id FROM audit.load_runs WHERE dag_id = 'vk_pages'")}
+    with create_session() as session:
+        events = session.execute(
+            select(AssetModel.name, AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_dag_id == "vk_pages", AssetEvent.source_run_id.in_(runs))
+        ).all()
+    assert sorted(name for name, _ in events) == sorted(a.name for a in VK_PAGES for _ in RUN_DAYS), events
+    assert sorted(extra.get("dt", "") for name, extra in events if name == "core.fct_page_daily") == [
+        d.isoformat() for d in RUN_DAYS
+    ], events
+    for name, extra in events:
+        dt = date.fromisoformat(extra["dt"])
+        errors = wh.query(
+            "SELECT COUNT(*) AS n FROM audit.extract_errors WHERE dt = :dt AND network = 'vk'", {"dt": dt}
+        )
+        (day,) = wh.query("SELECT complete FROM audit.vk_day_status WHERE dt = :dt", {"dt": dt})
+        assert extra["extraction_errors"] == errors[0]["n"] > 0, (name, extra)
+        assert extra["complete"] == bool(day["complete"]), (name, extra)
+        rejected = wh.query(
+            "SELECT COALESCE(SUM(rows_rejected), 0) AS n FROM audit.load_runs"
+            " WHERE dag_id = 'vk_pages' AND partition_key = :dt",
+            {"dt": dt.isoformat()},
+        )
+        assert extra["rows_rejected"] == rejected[0]["n"], (name, extra)
+
+
 def test_three_days_reconcile_with_truth(vk_world: VkWorld, dagbag) -> None:
     """Three consecutive days, then every reconciliation against the sandbox's truth."""
     world = run_days(vk_world, dagbag)
@@ -248,6 +286,7 @@ def test_three_days_reconcile_with_truth(vk_world: VkWorld, dagbag) -> None:
         check_commenters_are_pseudonymized,
         check_load_runs_reconcile,
         check_page_errors_recorded_and_run_goes_on,
+        check_asset_events_carry_the_day_s_counts,
     ):
         check(world)
 
