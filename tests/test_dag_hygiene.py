@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -237,3 +238,37 @@ def test_deadline_alerts_are_off_only_when_said(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GOSPUBLIC_DEADLINE_ALERTS", "sometimes")
     with pytest.raises(ValueError, match="GOSPUBLIC_DEADLINE_ALERTS must be on or off"):
         deadline(timedelta(hours=1), "проба")
+
+
+MAKEFILE = PROJECT / "Makefile"
+
+
+def _make_dry_run(target: str) -> tuple[dict[str, str], str]:
+    """``make -n <target>``: the Airflow settings its commands get (a probe run as the target's
+    prerequisite, which inherits its target-specific exports) and the commands it would run. Only
+    the probe runs (``+``); nothing else is executed."""
+    probe = "_embedded_probe"
+    # neither the caller's Airflow settings nor an enclosing make's flags (make test) count
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "MAKE", "MFLAGS"))}
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(PROJECT), "-f", str(MAKEFILE),
+         "--eval", f'{probe}: ; +@env | grep "^AIRFLOW__" | sed "s/^/ENV /"',
+         "--eval", f"{target}: {probe}", target],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )  # fmt: skip
+    got = dict(line[4:].split("=", 1) for line in done.stdout.splitlines() if line.startswith("ENV "))
+    return got, done.stdout
+
+
+@pytest.mark.parametrize("target", ["up", "demo", "airflow", "airflow-init"])
+def test_the_embedded_setup_fits_two_cores_and_listens_on_this_machine_only(target: str) -> None:
+    """What ``make up`` and the embedded targets give Airflow (issue 26; docs/operations.md, "The
+    embedded setup"): 2 task processes and 2 tasks of a DAG at once, one DAG-parsing process and
+    one API worker, the API server bound to 127.0.0.1, and pool warehouse_writer with one slot."""
+    env, commands = _make_dry_run(target)
+    assert env.get("AIRFLOW__API__HOST") == "127.0.0.1", (target, env)
+    assert int(env.get("AIRFLOW__CORE__PARALLELISM", "32")) <= 2, (target, env)
+    assert int(env.get("AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG", "16")) <= 2, (target, env)
+    assert env.get("AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES") == "1", (target, env)
+    assert env.get("AIRFLOW__API__WORKERS") == "1", (target, env)
+    assert "airflow pools set warehouse_writer 1 " in commands, (target, commands)  # by airflow-init
