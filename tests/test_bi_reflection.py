@@ -5,7 +5,8 @@ comments with SQLAlchemy's inspector (``get_table_names``, ``get_view_names``, `
 ``get_table_comment``) and query the columns they found. This test does exactly that over a
 warehouse with the sample registry loaded and November 2025's marts built, through duckdb-engine
 (``duckdb:///<file>``, read-only as the README advises) and psycopg (``postgresql+psycopg://``,
-also as a member of ``bi_reader``), and checks what it sees against ``config/mart_contract.yaml``.
+also as a member of ``bi_reader``), and checks what it sees against ``config/mart_contract.yaml``;
+schema mart_ru likewise, against the views ``gospublic.infra.mart_ru`` generates from it.
 With SQLAlchemy 2.1.9, duckdb-engine 0.17.0 failed ``get_columns`` with ``pg_catalog.pg_collation
 not found``; requirements.in pins SQLAlchemy 2.0.x for it.
 """
@@ -70,23 +71,23 @@ def built(migrated: Warehouse, warehouse_conn: dict[str, Any]) -> sa.URL:
     return bi_url(warehouse_conn)
 
 
-def reflect(url: sa.URL) -> dict[str, Relation]:
-    """Every table and view of schema mart as a BI tool's SQLAlchemy sees it, with its row count
+def reflect(url: sa.URL, schema: str = SCHEMA) -> dict[str, Relation]:
+    """Every table and view of ``schema`` as a BI tool's SQLAlchemy sees it, with its row count
     read by a query over the reflected columns."""
     engine = sa.create_engine(url)
     try:
         inspector = sa.inspect(engine)
-        kinds = {name: "table" for name in inspector.get_table_names(schema=SCHEMA)}
-        kinds |= {name: "view" for name in inspector.get_view_names(schema=SCHEMA)}
+        kinds = {name: "table" for name in inspector.get_table_names(schema=schema)}
+        kinds |= {name: "view" for name in inspector.get_view_names(schema=schema)}
         relations = {}
         with engine.connect() as conn:
             for name, kind in sorted(kinds.items()):
-                columns = inspector.get_columns(name, schema=SCHEMA)
-                table = sa.table(name, *(sa.column(c["name"], c["type"]) for c in columns), schema=SCHEMA)
+                columns = inspector.get_columns(name, schema=schema)
+                table = sa.table(name, *(sa.column(c["name"], c["type"]) for c in columns), schema=schema)
                 relations[name] = Relation(
                     name=name,
                     kind=kind,
-                    comment=inspector.get_table_comment(name, schema=SCHEMA)["text"],
+                    comment=inspector.get_table_comment(name, schema=schema)["text"],
                     columns=tuple((c["name"], c.get("comment")) for c in columns),
                     rows=conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one(),
                 )
@@ -109,6 +110,24 @@ def assert_matches_the_contract(relations: dict[str, Relation], contract: list[T
 
 def test_sqlalchemy_reflects_every_mart_table_with_its_comments(built: sa.URL) -> None:
     assert_matches_the_contract(reflect(built), load_contract())
+
+
+def test_sqlalchemy_reflects_mart_ru_with_its_russian_names_and_comments(built: sa.URL) -> None:
+    """Schema mart_ru, which DataLens and the Superset starter read, reflected as schema mart is:
+    one view per mart table, the Russian column names of gospublic.infra.mart_ru in order, their
+    Russian comments, and the table's rows through a query over the reflected columns."""
+    from gospublic.infra.mart_ru import build_views
+
+    relations = reflect(built, "mart_ru")
+    marts = reflect(built)
+    views = {v.table: v for v in build_views()}
+    assert sorted(relations) == sorted(views), "schema mart_ru differs from the generated views"
+    for name, view in views.items():
+        seen = relations[name]
+        assert (seen.kind, seen.comment) == ("view", view.comment), name
+        assert seen.columns == tuple((c.name, c.comment) for c in view.columns), name
+        assert seen.rows == marts[name].rows, f"{name}: a view has its table's rows"
+    assert all(relations[name].rows for name in FILLED), "not the built warehouse"
 
 
 @pytest.mark.parametrize("engine", ["duckdb"])
