@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -95,8 +96,11 @@ class Browser:
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
 
-        def wire() -> None:  # in the child, before exec: its ends on fds 3 and 4, via free numbers
-            high_in, high_out = os.dup(to_child), os.dup(from_child)
+        def wire() -> None:  # in the child, before exec: its ends on fds 3 and 4, via numbers above them
+            # (os.dup could return 3 or 4 itself, e.g. when an at-fork handler closed the warehouse
+            # lock's fd 3: dup2 onto the same number is a no-op that leaves it close-on-exec)
+            high_in = fcntl.fcntl(to_child, fcntl.F_DUPFD_CLOEXEC, 5)
+            high_out = fcntl.fcntl(from_child, fcntl.F_DUPFD_CLOEXEC, 5)
             os.dup2(high_in, 3)
             os.dup2(high_out, 4)
 
