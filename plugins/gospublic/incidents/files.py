@@ -260,6 +260,11 @@ class _Ingestion:
     attempts: dict[str, LoadAttempt] = field(default_factory=dict)  # by content hash, until applied
     fields_seen: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (source, region) → fields
 
+    @property
+    def runs(self) -> _Runs:
+        """The Airflow run this ingestion belongs to, for its audit rows."""
+        return {"dag_id": self.dag_id, "run_id": self.run_id}
+
     def marking_failures(self) -> AbstractContextManager[None]:
         """The attempts of files not yet applied or rejected become ``failed`` when the run fails."""
         return marking_failures(self.attempts.values)
@@ -281,8 +286,7 @@ class _Ingestion:
             log.info("%s has the content of a file loaded before (%s): archived", landed.key, sha[:12])
             summary["already_loaded"].append(landed.key)
             return
-        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
-        attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **runs)])
+        attempt = begin_attempt(warehouse, [_load_run(landed, sha, datetime.now(UTC), **self.runs)])
         self.attempts[sha] = attempt
         try:
             info = describe(landed, fetched.path, sha)
@@ -323,11 +327,10 @@ class _Ingestion:
             self.apply_batch()
 
     def _rejected(self, landed: LandedFile, fetched: _Fetched, exc: FileRejectedError) -> None:
-        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
         fetched.remove()
         attempt = self.attempts[fetched.sha]
         self.summary["rejected"].append(
-            _reject(self.lake, self.warehouse, landed, fetched.sha, exc, attempt=attempt, **runs)
+            _reject(self.lake, self.warehouse, landed, fetched.sha, exc, attempt=attempt, **self.runs)
         )
         self.attempts.pop(fetched.sha)
 
@@ -361,7 +364,7 @@ class _Ingestion:
         """Apply the staged files in one transaction, then archive them."""
         if not self.batch:
             return
-        runs: _Runs = {"dag_id": self.dag_id, "run_id": self.run_id}
+        runs = self.runs
         archived: list[tuple[LandedFile, StagedExport, str]] = []
         for landed, staged in self.batch:  # names are unique in incoming/, so are their archive keys
             info = staged.info
