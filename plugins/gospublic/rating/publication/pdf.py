@@ -32,6 +32,7 @@ TIMEOUT = 120.0  # seconds Chromium may take over one step (start, load, a chunk
 # 100 s on two idle cores and gives a PDF of about 100 MB.
 PRINT_TIMEOUT = 600.0
 CHUNK = 1 << 20  # bytes of the PDF per IO.read: each DevTools message stays small
+A4_INCHES = (210 / 25.4, 297 / 25.4)  # unless a page names its own size (Chromium: Letter)
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
 
 
@@ -207,7 +208,7 @@ class Browser:
         stream = self.call(
             "Page.printToPDF",
             {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False,
-             "transferMode": "ReturnAsStream"},
+             "paperWidth": A4_INCHES[0], "paperHeight": A4_INCHES[1], "transferMode": "ReturnAsStream"},
             session=session,
             timeout=PRINT_TIMEOUT,
         )["stream"]  # fmt: skip
