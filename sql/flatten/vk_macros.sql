@@ -2,15 +2,13 @@
 -- connection that runs them. They read VK's loosely typed answers as transforms/vk_flatten.py does.
 
 -- A JSON value's truth as Python's bool() gives it (VK flags come as 1/0 or true/false): NULL when
--- absent or null; false for false, 0, "", [] and {}; true otherwise.
+-- absent or null; false for false, 0, "", [] and {}; true otherwise. Read from the value's text as
+-- DuckDB writes a JSON value (compact: no spaces), without parsing it again.
 CREATE OR REPLACE TEMP MACRO VK_TRUTH(value) AS  -- noqa: CP05
-CASE JSON_TYPE(value)
-    WHEN 'BOOLEAN' THEN TRY_CAST(value AS BOOLEAN)
-    WHEN 'VARCHAR' THEN LENGTH(value ->> '$') > 0
-    WHEN 'ARRAY' THEN JSON_ARRAY_LENGTH(value) > 0
-    WHEN 'OBJECT' THEN LEN(JSON_KEYS(value)) > 0
-    WHEN 'NULL' THEN NULL
-    ELSE TRY_CAST(value AS DOUBLE) <> 0
+CASE
+    WHEN value IS NULL OR CAST(value AS VARCHAR) = 'null' THEN NULL
+    WHEN CAST(value AS VARCHAR) IN ('false', '""', '[]', '{}') THEN FALSE
+    ELSE COALESCE(TRY_CAST(CAST(value AS VARCHAR) AS DOUBLE) <> 0, TRUE)  -- a number, or true, or more
 END;
 
 -- Whether a text holds more than whitespace (Python's str.strip(): the characters of str.isspace()).
@@ -22,10 +20,20 @@ COALESCE(
     FALSE
 );
 
--- Whether a JSON value is a non-empty list (Python's bool() of an optional list).
+-- Whether a JSON value is a non-empty list (Python's bool() of an optional list), from its compact text.
 CREATE OR REPLACE TEMP MACRO VK_HAS_ITEMS(value) AS  -- noqa: CP05
-COALESCE(JSON_ARRAY_LENGTH(value) > 0, FALSE);
+COALESCE(STARTS_WITH(CAST(value AS VARCHAR), '[') AND CAST(value AS VARCHAR) <> '[]', FALSE);
 
 -- Whether a JSON value given (not null) was lost by a lenient JSON_TRANSFORM (a number that is not).
 CREATE OR REPLACE TEMP MACRO VK_LOST(value, typed) AS  -- noqa: CP05
-COALESCE(JSON_TYPE(value) <> 'NULL', FALSE) AND typed IS NULL;
+COALESCE(CAST(value AS VARCHAR) <> 'null', FALSE) AND typed IS NULL;
+
+-- The fields of groups.getById's groups the page flatten reads, as a JSON_TRANSFORM structure: the
+-- numbers as JSON, typed afterwards, so that a number lost to the lenient transform is seen (VK_LOST).
+CREATE OR REPLACE TEMP MACRO VK_GROUPS() AS  -- noqa: CP05
+'[{
+    "id": "BIGINT", "screen_name": "VARCHAR", "name": "VARCHAR", "members_count": "JSON",
+    "is_closed": "JSON", "deactivated": "VARCHAR", "verified": "JSON", "has_photo": "JSON",
+    "cover": {"enabled": "JSON"}, "description": "VARCHAR", "contacts": "JSON", "links": "JSON",
+    "site": "VARCHAR", "can_message": "JSON", "wall": "JSON", "activity": "VARCHAR"
+}]';

@@ -90,6 +90,8 @@ GROUP_LINES: list[dict[str, Any]] = [
                 ),
                 _group(5, verified={}, has_photo={"a": 1}, can_message=[1], cover=None),
                 _group(8, screen_name="", name='Совет, "депутатов"\nрайона', activity="", deactivated=""),
+                # flags as other numbers, a count as a string (msgspec's lax mode reads it)
+                _group(9, verified=0.0, has_photo=-1, can_message=0.5, members_count="123", wall="1"),
             ],
             "profiles": [],
         },
@@ -100,6 +102,7 @@ GROUP_LINES: list[dict[str, Any]] = [
         "response": [_group(6, members_count=0, verified=0, has_photo=1), _group(7, is_closed=2)],
     },
     {"method": "groups.getById", "observed_at": OBSERVED, "response": {"profiles": []}},  # no groups
+    {"method": "groups.getById", "observed_at": OBSERVED, "response": []},  # the older shape, no groups
     {"method": "groups.getById", "observed_at": OBSERVED, "error": {"error_code": 100}},
     {"method": "groups.getById", "observed_at": OBSERVED, "response": None},  # execute's false
 ]

@@ -1,9 +1,11 @@
 """A day's raw VK answers flattened into staging rows in SQL, by DuckDB, without a Python row loop.
 
-The day's gzip JSON-lines files of one method are read by DuckDB's ``read_json`` with an explicit
-column spec and unnested by the method's SQL in ``sql/flatten/`` (``vk_*_observations.sql``, one
-definition for both engines) into a temporary table of the DuckDB connection, each row with its
-``outcome`` (``row``, ``before_window``, ``rejected``, ``malformed``); then the rows go to staging:
+The day's gzip JSON-lines files of one method are read by DuckDB — ``read_json`` with an explicit
+column spec (posts, comments), or each line as read and one ``JSON_TRANSFORM`` of it (pages, whose
+response has two shapes) — so that each answer is parsed once, and unnested by the method's SQL in
+``sql/flatten/`` (``vk_*_observations.sql``, one definition for both engines) into a temporary
+table of the DuckDB connection, each row with its ``outcome`` (``row``, ``before_window``,
+``rejected``, ``malformed``); then the rows go to staging:
 
 - DuckDB warehouse (:class:`WarehouseFlatten`): the flatten runs on the warehouse's own
   connection, inside the load's transaction, and ``INSERT … SELECT`` moves the rows into the
@@ -98,11 +100,17 @@ class Flatten:
     :meth:`flatten` fills the temporary table; :meth:`rows_sql` selects its staging rows (with
     the commenters' pseudonyms); :meth:`write` (per engine) puts them into the staging table."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, pseudonymize: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        pseudonymize: Callable[[str], str],
+        root: Path | None = None,
+    ) -> None:
         self.connection = connection
         self.pseudonymize = pseudonymize
+        self.root = root  # the SQL folder (settings.sql_dir() unless given: bench/vk_flatten.py)
         self.method: str | None = None
-        for statement in split_statements(_read_sql(MACROS)):
+        for statement in split_statements(_read_sql(MACROS, root)):
             connection.execute(statement)
 
     def flatten(
@@ -116,7 +124,7 @@ class Flatten:
         if not files:
             return FlatCounts()
         by_path = {file.path: file.key for file in files}
-        sql = flatten_sql(method)
+        sql = flatten_sql(method, self.root)
         given = {"files": list(by_path), "dt": dt, "load_id": load_id, "window_start": window_start}
         params = {name: value for name, value in given.items() if f"${name}" in sql}  # DuckDB: no extras
         try:
