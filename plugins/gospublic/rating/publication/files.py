@@ -4,7 +4,9 @@
   ``rating.html`` — every group on one page; ``methodology.html``; ``cards/<name>--<id>.html`` —
   a card per rated body (``cards/<id>.html`` redirects to it, the name earlier revisions used);
 * ``rating.xlsx``; ``rating-excel.csv`` (Russian Excel); ``rating.csv`` and ``rating.json``
-  (machines, unchanged); ``pdf/summary.pdf`` and ``pdf/<group>.pdf`` (when Chromium prints).
+  (machines, unchanged); ``pdf/summary.pdf`` and ``pdf/<group>.pdf`` (when Chromium prints), or
+  for a group of more than ``PRINT_ROWS`` rated bodies ``pdf/<group>-part-<k>.pdf``, its table in
+  parts of at most ``PRINT_ROWS`` rows (one Chromium laying out 5,800 rows took 6 GB).
 
 The same snapshot and time give the same bytes.
 """
@@ -34,6 +36,10 @@ from .pdf import chromium, print_pages
 from .slugs import card_name, unique_slugs
 from .xlsx import rating_xlsx
 
+# Rows of a group's table per PDF: a group page of 5,800 bodies (national) printed as one PDF
+# took Chromium's process tree to 5,975 MB and 75 s; in parts of 1,000 rows, 880 MB with the
+# Python process (docs/publication.md, «Big groups»).
+PRINT_ROWS = 1000
 FILE_CAPTIONS = {
     "rating.xlsx": "таблица Excel: группы, не оценённые органы, показатели, методика, диаграммы",
     "rating-excel.csv": "CSV для Excel (разделитель «;», UTF-8)",
@@ -190,6 +196,8 @@ def render_files(
                 "slug": slugs[caption],
                 "page": f"groups/{slugs[caption]}.html",
                 "pdf": f"pdf/{slugs[caption]}.pdf" if planned_pdf else None,
+                "pdfs": [],
+                "part": None,
                 "counts": model.zone_counts(rows),
                 "rows": rated.to_dict("records"),
                 "unrated": rows[~rows["is_rated"]].sort_values("name").to_dict("records"),
@@ -203,9 +211,13 @@ def render_files(
             }
         )
     for group in groups:
+        places = int(max((r["place"] for r in group["rows"]), default=0))
         for row in group["rows"]:
-            row["places"] = int(max((r["place"] for r in group["rows"]), default=0))
+            row["places"] = places
         group["movement"] = _movement(group, snapshot.month) if has_previous else None
+        group["prints"] = _prints(group, bounds=(green, yellow)) if planned_pdf else []
+        group["pdfs"] = [{"href": part["pdf"], "part": part["part"]} for part in group["prints"]]
+        group["pdf"] = group["pdfs"][0]["href"] if group["pdfs"] else None
     common = {
         "methodology": methodology, "meta": meta, "zones": zones, "name_column": name_column,
         "rule_text": model.RULE_TEXT[rule], "indicators": methodology_rows(methodology),
@@ -219,15 +231,14 @@ def render_files(
         warehouse, snapshot, methodology, config, shown, groups, common, indicators,
         hooks.municipalities(warehouse, snapshot.month), topics,
     )  # fmt: skip
-    pages = _pages(run, planned_pdf)
-    printed = print_pages(
-        {"pdf/summary.pdf": pages["index.html"], **{g["pdf"]: pages[g["page"]] for g in groups if g["pdf"]}},
-        _utc(published_at),
-    )
+    # printed before the other pages are rendered: the process holds no cards while Chromium runs
+    printed = print_pages(_print_sources(run), _utc(published_at)) if planned_pdf else {}
     if planned_pdf and not printed:  # Chromium failed (auto): the pages must not link to absent PDFs
         for group in groups:
-            group["pdf"] = None
-        pages = _pages(run, with_pdf=False)
+            group["pdf"], group["pdfs"] = None, []
+    for group in groups:
+        del group["prints"]  # the parts' charts: printed, no longer needed
+    pages = _pages(run, with_pdf=bool(printed))
     files.update(pages)
     files.update(printed)
     listed = [row for group in groups for row in group["rows"]]
@@ -240,52 +251,106 @@ def render_files(
     return files
 
 
+def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str, Any]]:
+    """What the group's PDFs print: the group itself, or parts of at most ``PRINT_ROWS`` rows in
+    place order, each with the chart and table of its rows (the last with the unrated bodies, none
+    with the movement chart of the whole group, which its page shows)."""
+    rows = group["rows"]
+    if len(rows) <= PRINT_ROWS:
+        return [{**group, "pdf": f"pdf/{group['slug']}.pdf", "part": None}]
+    count = -(-len(rows) // PRINT_ROWS)
+    out = []
+    for k in range(count):
+        chunk = rows[k * PRINT_ROWS : (k + 1) * PRINT_ROWS]
+        part = {"number": k + 1, "of": count, "first": chunk[0]["place"], "last": chunk[-1]["place"],
+                "rows": len(chunk)}  # fmt: skip
+        out.append(
+            {
+                **group,
+                "pdf": f"pdf/{group['slug']}-part-{k + 1}.pdf",
+                "part": part,
+                "rows": chunk,
+                "unrated": group["unrated"] if k == count - 1 else [],
+                "movement": None,
+                "chart": Markup(
+                    bar_chart(
+                        [Bar(str(r["name"]), float(r["score"]), r["zone"]) for r in chunk],
+                        title=f"Баллы группы «{group['caption']}», часть {k + 1} из {count}",
+                        bounds=bounds,
+                    )
+                ),
+            }
+        )
+    return out
+
+
+def _print_sources(run: _Run) -> dict[str, bytes]:
+    """``{pdf name: html}``: the summary and every group's page, or its parts."""
+    pages = {"pdf/summary.pdf": _index(run, with_pdf=True)}
+    for group in run.groups:
+        for printed in group["prints"]:
+            pages[printed["pdf"]] = render(
+                run.config.templates, "group.html", **run.common, root="../", group=printed
+            )
+    return pages
+
+
 def _pages(run: _Run, with_pdf: bool) -> dict[str, bytes]:
-    warehouse, snapshot, config, shown, groups, common = (
-        run.warehouse,
-        run.snapshot,
-        run.config,
-        run.shown,
-        run.groups,
-        run.common,
-    )
-    templates = config.templates
+    groups, common = run.groups, run.common
+    templates = run.config.templates
     pages: dict[str, bytes] = {}
     top = {**common, "root": "", "groups": groups}
     for group in groups:
         pages[group["page"]] = render(templates, "group.html", **common, root="../", group=group)
     pages["rating.html"] = render(templates, "rating.html", **top)
     pages["methodology.html"] = render(templates, "methodology.html", **top)
+    pages["index.html"] = _index(run, with_pdf)
+    pages.update(_cards(run))
+    pages.update(_municipalities(run))
+    return pages
+
+
+def _index(run: _Run, with_pdf: bool) -> bytes:
+    warehouse, snapshot, config, shown, groups, common = (
+        run.warehouse, run.snapshot, run.config, run.shown, run.groups, run.common,
+    )  # fmt: skip
+    top = {**common, "root": "", "groups": groups}
     up, down = model.movers(shown, config.movers)
     file_list = [{"href": name, "caption": caption} for name, caption in FILE_CAPTIONS.items()
                  if with_pdf or not name.startswith("pdf/")]  # fmt: skip
     file_list += [
-        {"href": g["pdf"], "caption": f"таблица группы «{g['caption']}» в PDF"} for g in groups if g["pdf"]
+        {"href": pdf["href"], "caption": f"таблица группы «{g['caption']}» в PDF{_part_text(pdf['part'])}"}
+        for g in groups
+        for pdf in g["pdfs"]
     ]
     rated = int(shown["is_rated"].sum())
-    pages["index.html"] = render(
-        templates, "index.html", **top, totals=queries.month_totals(warehouse, snapshot.month),
+    return render(
+        config.templates, "index.html", **top, totals=queries.month_totals(warehouse, snapshot.month),
         benchmarks=_benchmarks(config, queries.region_measures(warehouse, snapshot.month)),
         movers_up=up, movers_down=down, has_previous=bool(shown["score_change"].notna().any()),
         not_rated=model.not_rated(shown), files=file_list, rated=rated, listed=len(shown),
         municipalities=run.municipalities,
         topics=run.topics,
     )  # fmt: skip
-    pages.update(_cards(run))
-    pages.update(_municipalities(run))
-    return pages
+
+
+def _part_text(part: dict[str, Any] | None) -> str:
+    if part is None:
+        return ""
+    return f", часть {part['number']} из {part['of']} (места {part['first']}–{part['last']})"
 
 
 def _municipalities(run: _Run) -> dict[str, bytes]:
     """A page per municipality: its administration, schools, hospitals and utilities, each with
     its score and place where rated, or why not."""
     bodies = run.shown.set_index("org_id")
+    records = dict(zip(bodies.index, bodies.to_dict("records"), strict=True))  # not .loc per body: slow
     page_of = {row["org_id"]: group["page"] for group in run.groups for row in group["rows"]}
     out: dict[str, bytes] = {}
     for municipality in run.municipalities or []:
         rows = []
         for body in municipality.bodies:
-            row = bodies.loc[body.org_id].to_dict() if body.org_id in bodies.index else None
+            row = records.get(body.org_id)
             rows.append({"name": body.name, "kind": body.kind, "incidents": body.incidents, "row": row,
                          "group_page": page_of.get(body.org_id)})  # fmt: skip
         out[municipality.page] = render(
@@ -336,14 +401,14 @@ def _cards(run: _Run) -> dict[str, bytes]:
 def _indicator_rows(
     shown: pd.DataFrame, indicators: pd.DataFrame, methodology: Methodology
 ) -> list[dict[str, Any]]:
-    bodies = shown.set_index("org_id")
+    bodies = dict(zip(shown["org_id"], shown[["name", "rating_group"]].to_dict("records"), strict=True))
     captions = {i.id: i.caption for i in methodology.indicators}
     order = {i.id: n for n, i in enumerate(methodology.indicators)}
     out = []
     for row in indicators.to_dict("records"):
-        if row["org_id"] not in bodies.index:
+        body = bodies.get(row["org_id"])
+        if body is None:
             continue
-        body = bodies.loc[row["org_id"]]
         out.append({**row, "name": body["name"], "rating_group": body["rating_group"],
                     "caption": captions.get(row["indicator_id"], row["indicator_id"]),
                     "lost": float(row["weight"]) * (100 - float(row["points"])) / 100})  # fmt: skip

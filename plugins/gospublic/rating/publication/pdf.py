@@ -33,6 +33,12 @@ TIMEOUT = 120.0  # seconds Chromium may take over one step (start, load, a chunk
 PRINT_TIMEOUT = 600.0
 CHUNK = 1 << 20  # bytes of the PDF per IO.read: each DevTools message stays small
 A4_INCHES = (210 / 25.4, 297 / 25.4)  # unless a page names its own size (Chromium: Letter)
+# One process instead of a browser, a GPU process, zygotes, utilities and a renderer per tab:
+# printing a group page of 1,000 bodies, the process tree's summed RSS went from 1,615 MB to
+# 838 MB (docs/publication.md, «Big groups»).
+MEMORY_FLAGS = ("--single-process", "--no-zygote", "--in-process-gpu", "--renderer-process-limit=1",
+                "--disable-extensions", "--disable-component-extensions-with-background-pages",
+                "--disable-background-networking")  # fmt: skip
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
 
 
@@ -108,7 +114,7 @@ class Browser:
         self.process = subprocess.Popen(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
-             f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+             *MEMORY_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             close_fds=False, preexec_fn=wire,  # noqa: PLW1509  # only 3 and 4 are inheritable (PEP 446)
         )  # fmt: skip
@@ -238,16 +244,21 @@ class Browser:
 
 
 def _print(browser: str, pages: dict[str, bytes]) -> dict[str, bytes]:
+    """Each page printed by a Chromium of its own: one Chromium keeps much of what it laid out
+    after the tab is closed (six parts of 1,000 bodies in one process: 1,308 MB at the end; one
+    part alone: 666 MB), so a fresh one bounds the peak by the largest page, for about a second
+    of start-up a page."""
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gospublic-pdf-") as folder:
-        tabs = Browser(browser, str(Path(folder) / "profile"))
-        try:
-            for n, (name, page) in enumerate(sorted(pages.items())):
-                source = Path(folder) / f"page-{n}.html"
-                source.write_bytes(page)
+        for n, (name, page) in enumerate(sorted(pages.items())):
+            source = Path(folder) / f"page-{n}.html"
+            source.write_bytes(page)
+            tabs = Browser(browser, str(Path(folder) / f"profile-{n}"))
+            try:
                 session = tabs.open(source.as_uri(), width=1100)
                 out[name] = tabs.pdf(session)
                 tabs.close_tab(session)
-        finally:
-            tabs.close()
+            finally:
+                tabs.close()
+            source.unlink()
     return out

@@ -1,0 +1,108 @@
+"""A group larger than a PDF can hold at national size (issue 29): one Chromium laying out a group
+page of 5,800 bodies took 6 GB, so a group of more than ``PRINT_ROWS`` rated bodies is printed in
+parts of at most that many rows, linked from its page and listed in the summary, which together
+hold every row once, in place order. And the memoised number formats give ``ru_format``'s text."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.warehouse import Warehouse
+from gospublic.rating.publication import files as publication_files
+from gospublic.rating.publication import numbers
+from tests.publication_region import publish_region, seed_publication_region
+from tests.test_publication import FROZEN, assert_links_resolve, revision
+from transforms import ru_format as ru
+
+
+@pytest.fixture
+def local_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOSPUBLIC_LAKE",
+        json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}),
+    )
+    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN)
+    return LocalLake(tmp_path / "lake")
+
+
+CARD = re.compile(r'<td class="name"><a href="\.\./(cards/[^"]+)"')
+
+
+def test_memoised_numbers_are_ru_formats() -> None:
+    rng = random.Random(29)
+    values: list[object] = [None, math.nan, float("inf"), -0.0, 0.0, 0.05, -0.05, 0.04999, 0.15, 0.25, 2.675,
+                            1e15, -12345.678, 80.64, 79.96, True, 7, "3.5", "x", object()]  # fmt: skip
+    values += [rng.uniform(-1000, 1000) for _ in range(3000)] + [rng.random() for _ in range(3000)]
+    values += [round(rng.uniform(0, 100), 1) for _ in range(1000)] + [
+        rng.randint(0, 10**6) for _ in range(500)
+    ]
+    for value in values * 2:  # the second time from the cache
+        for digits in (0, 1, 2):
+            assert numbers.number(value, digits) == ru.number(value, digits), (value, digits)
+            assert numbers.share(value, digits) == ru.share(value, digits), (value, digits)
+            assert numbers.percent(value, digits) == ru.percent(value, digits), (value, digits)
+            assert numbers.change(value, digits) == ru.change(value, digits), (value, digits)
+        assert numbers.count(value) == ru.count(value), value
+
+
+def test_a_group_larger_than_a_pdf_is_printed_in_parts(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if warehouse.dialect != "duckdb":
+        pytest.skip("the pages are the same on both engines")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "on")
+    monkeypatch.setattr(publication_files, "PRINT_ROWS", 3)  # the region's groups hold 3 to 9 bodies
+    monkeypatch.setattr(publication_files, "chromium", lambda: "chromium")
+    printed: dict[str, bytes] = {}
+
+    def print_pages(pages: dict[str, bytes], at: object) -> dict[str, bytes]:  # what Chromium is given
+        printed.clear()  # October's, then November's
+        printed.update(pages)
+        return {name: b"%PDF-1.4 " + name.encode() for name in pages}
+
+    monkeypatch.setattr(publication_files, "print_pages", print_pages)
+    seed_publication_region(warehouse)
+    result = publish_region()
+    files = revision(local_lake, result["path"])
+    pages = {name: data.decode("utf-8") for name, data in files.items() if name.endswith(".html")}
+    assert_links_resolve(pages, files)
+    assert set(printed) == {name for name in files if name.startswith("pdf/")}
+    index = pages["index.html"]
+    assert printed["pdf/summary.pdf"].decode() == index
+
+    split = 0
+    for name in sorted(n for n in pages if n.startswith("groups/")):
+        slug = Path(name).stem
+        cards = CARD.findall(pages[name])  # the group's table, in place order
+        assert cards, name
+        parts = sorted((n for n in printed if n.startswith(f"pdf/{slug}-part-")),
+                       key=lambda n: int(n.rsplit("-", 1)[1].removesuffix(".pdf")))  # fmt: skip
+        if len(cards) <= 3:
+            assert not parts and f"pdf/{slug}.pdf" in printed, name
+            continue
+        split += 1
+        assert f"pdf/{slug}.pdf" not in printed, name
+        assert [p.rsplit("-", 1)[1] for p in parts] == [
+            f"{k}.pdf" for k in range(1, math.ceil(len(cards) / 3) + 1)
+        ]
+        held = [CARD.findall(printed[p].decode()) for p in parts]
+        assert all(1 <= len(rows) <= 3 for rows in held), held
+        assert [card for rows in held for card in rows] == cards  # every row once, in place order
+        for k, part in enumerate(parts, start=1):
+            text = printed[part].decode()
+            assert f"часть {k} из {len(parts)}" in text, part
+            assert f'href="../{part}"' in pages[name] and f'href="{part}"' in index, part
+        for part in parts[:-1]:  # the unrated bodies once, in the last part
+            assert "Не оценены в группе" not in printed[part].decode()
+        assert ("Не оценены в группе" in pages[name]) == (
+            "Не оценены в группе" in printed[parts[-1]].decode()
+        )
+    assert split, "no group larger than a part: the test shows nothing"
+    assert json.loads(files["rating.json"])["rows"]
