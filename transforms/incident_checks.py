@@ -17,6 +17,14 @@ On the staged ``cells`` (``transforms.incident_stage``), in order:
 
 Only the problems (few) and distinct values (executors, labels, authors) come to Python; the rows
 stay in DuckDB until they are written as Arrow for staging.
+
+Each statement costs milliseconds of planning whatever the rows, so a file's check runs few (issue
+29: the national month is 528 files of a few thousand rows): one pass over the cells gives faults, copies and the cells
+the checks read (``screened``); one query finds the labelled texts of every labelled field (they
+enter the typing SQL as ``CASE`` branches, no lookup tables); one query finds every cell that
+cannot be typed; a rule's failing rows are read only when the suite's counts say it has some;
+small tables that come from Python (bad bytes, bodies, pseudonyms, quarantined rows) are Arrow
+tables registered as they are, not copied by a statement.
 """
 
 from __future__ import annotations
@@ -86,52 +94,41 @@ def check_cells(
         if not staged.workbook
         else " AND ".join(f"(x{i} IS NULL AND n{i} IS NULL AND d{i} IS NULL)" for i in range(width))
     )
-    con.execute(_faults_sql(staged, width))
-    # an exact copy: every cell the same (a 64-bit hash of them, as the cell-by-cell path had)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE flags AS
-        SELECT row_number, fault,
-               row_number() OVER (PARTITION BY cells_hash ORDER BY row_number) > 1 AS duplicate
-        FROM (SELECT c.row_number, f.reason AS fault, hash({", ".join(cells)}) AS cells_hash
-              FROM cellsx c LEFT JOIN faults f USING (row_number)
-              WHERE NOT ({blank}) OR f.reason IS NOT NULL)
-        """
-    )
+    _faults(con, staged, width)
     # the cells the checks read (long personal texts stay in ``cells``: ``text_cells`` below)
     kept = [
-        f"c.{kind}{pos}"
+        f"{kind}{pos}"
         for pos, name in sorted(ctx.mapping.items())
         if name not in WIDE_TEXTS
         for kind in (("w", "x", "n", "d") if staged.workbook else ("w", "x"))
     ]
+    # every row read, with its fault and whether it is an exact copy of an earlier row: every
+    # cell the same (a 64-bit hash of them, as the cell-by-cell path had); one pass over the cells
     con.execute(
-        "CREATE OR REPLACE TABLE screened AS SELECT "
-        f"{', '.join(['c.row_number', *kept, 'f.fault', 'f.duplicate'])} "
-        "FROM cellsx c JOIN flags f USING (row_number)"
+        f"""
+        CREATE OR REPLACE TABLE screened AS
+        SELECT {", ".join(["row_number", *kept])}, fault,
+               row_number() OVER (PARTITION BY cells_hash ORDER BY row_number) > 1 AS duplicate
+        FROM (SELECT {", ".join(["c.row_number", *(f"c.{k}" for k in kept)])}, f.reason AS fault,
+                     hash({", ".join(cells)}) AS cells_hash
+              FROM cellsx c LEFT JOIN faults f USING (row_number)
+              WHERE NOT ({blank}) OR f.reason IS NOT NULL)
+        """
     )
     position = {name: pos for pos, name in ctx.mapping.items()}
     texts = ", ".join(
         f"{f'x{position[name]}' if name in position else 'NULL::VARCHAR'} AS {name}" for name in WIDE_TEXTS
     )
     con.execute(f"CREATE OR REPLACE VIEW text_cells AS SELECT row_number, {texts} FROM cellsx")
-    total = con.execute("SELECT count(*) FROM linemap").fetchall()[0][0]
-    out.read, out.duplicates = con.execute(
-        "SELECT count(*), count(*) FILTER (duplicate) FROM flags"
+    total, out.read, out.duplicates = con.execute(
+        "SELECT (SELECT count(*) FROM linemap), count(*), count(*) FILTER (duplicate) FROM screened"
     ).fetchall()[0]
     out.empty = total - out.read
     _type_fields(con, ctx, staged)
-    header_of = ctx.header_of
-    for name, reason_sql, origin in _parse_checks(ctx):
-        header = header_of.get(name, _field(ctx, name).header)
-        found = con.execute(
-            f"SELECT row_number, {origin} FROM typed WHERE NOT duplicate AND {reason_sql} ORDER BY row_number"
-        ).fetchall()
-        reason = _parse_reason(ctx, _field(ctx, name))
-        out.problems += [Problem(ctx.file, int(row), header, reason, value) for row, value in found]
+    out.problems += _parse_problems(con, ctx)
     for row, line, lines, reason in con.execute(
-        "SELECT row_number, l.line, l.lines, f.fault FROM flags f JOIN linemap l USING (row_number) "
-        "WHERE NOT f.duplicate AND f.fault IS NOT NULL ORDER BY row_number"
+        "SELECT row_number, l.line, l.lines, s.fault FROM screened s JOIN linemap l USING (row_number) "
+        "WHERE NOT s.duplicate AND s.fault IS NOT NULL ORDER BY row_number"
     ).fetchall():
         out.problems.append(Problem(ctx.file, int(row), None, reason, None))
         out.read_faults.append(
@@ -152,7 +149,8 @@ def check_cells(
         "LEFT JOIN author_keys k ON k.author = c.author AND k.vk = c.author_on_vk"
     )
     failures, out.results = run_rules(con, "candidates", ctx.suite)
-    _rows_table(con, "rule_bad", _rule_problems(con, ctx, failures, out))
+    broken = [f for f, r in zip(failures, out.results, strict=True) if r.unexpected_count]
+    _rows_table(con, "rule_bad", _rule_problems(con, ctx, broken, out))
     con.execute(
         "CREATE OR REPLACE VIEW loaded AS SELECT * FROM candidates "
         "WHERE row_number NOT IN (SELECT row_number FROM rule_bad)"
@@ -164,23 +162,52 @@ def check_cells(
 
 
 def _rows_table(con: Any, table: str, rows: set[int]) -> None:
-    """A table ``table`` of the row numbers ``rows``."""
-    con.register(f"{table}_rows", pa.table({"row_number": pa.array(sorted(rows), pa.int64())}))
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_rows")
-    con.unregister(f"{table}_rows")
+    """``table``: the row numbers ``rows`` (an Arrow table registered as a view, no statement)."""
+    con.register(table, pa.table({"row_number": pa.array(sorted(rows), pa.int64())}))
+
+
+def _parse_problems(con: Any, ctx: FileContext) -> list[Problem]:
+    """The cells that could not be typed, field by field in the order of the source's fields
+    and row by row (one query for every typed field)."""
+    checks = _parse_checks(ctx)
+    if not checks:
+        return []
+    columns = ", ".join(f"{flag}, {origin}" for _, flag, origin in checks)
+    any_bad = " OR ".join(flag for _, flag, _ in checks)
+    found = con.execute(
+        f"SELECT row_number, {columns} FROM typed WHERE NOT duplicate AND ({any_bad}) ORDER BY row_number"
+    ).fetchall()
+    header_of = ctx.header_of
+    problems = []
+    for index, (name, _, _) in enumerate(checks):
+        header = header_of.get(name, _field(ctx, name).header)
+        reason = _parse_reason(ctx, _field(ctx, name))
+        problems += [
+            Problem(ctx.file, int(row[0]), header, reason, row[2 + 2 * index])
+            for row in found
+            if row[1 + 2 * index]
+        ]
+    return problems
 
 
 def _field(ctx: FileContext, name: str) -> FieldSpec:
     return next(f for f in ctx.source.fields if f.name == name)
 
 
-def _faults_sql(staged: StagedCells, width: int) -> str:
-    """The table ``faults``: the reason each unreadable CSV row is quarantined for."""
-    if staged.workbook:
-        return (
-            "CREATE OR REPLACE TABLE faults AS "
-            "SELECT NULL::BIGINT AS row_number, NULL::VARCHAR AS reason LIMIT 0"
+def _faults(con: Any, staged: StagedCells, width: int) -> None:
+    """The table ``faults``: the reason each unreadable CSV row is quarantined for (none in a
+    workbook, and none in a CSV file whose records all have the header's width and no bad bytes)."""
+    if staged.workbook or (not staged.bad_bytes and staged.uniform):
+        con.register(
+            "faults",
+            pa.table({"row_number": pa.array([], pa.int64()), "reason": pa.array([], pa.string())}),
         )
+        return
+    con.execute(_faults_sql(staged, width))
+
+
+def _faults_sql(staged: StagedCells, width: int) -> str:
+    """SQL of the table ``faults`` of a CSV file."""
     where = (
         "CASE WHEN l.lines = 1 THEN 'line ' || l.line "
         "ELSE 'lines ' || l.line || '–' || (l.line + l.lines - 1) END"
@@ -211,7 +238,7 @@ def _faults_sql(staged: StagedCells, width: int) -> str:
 def register_bad_bytes(con: Any, reasons: list[tuple[int, str]]) -> None:
     """The table ``bad_bytes`` (row_number, reason) of a CSV file's first bad bytes per record."""
     con.register(
-        "bad_bytes_rows",
+        "bad_bytes",
         pa.table(
             {
                 "row_number": pa.array([row for row, _ in reasons], pa.int64()),
@@ -219,8 +246,6 @@ def register_bad_bytes(con: Any, reasons: list[tuple[int, str]]) -> None:
             }
         ),
     )
-    con.execute("CREATE OR REPLACE TABLE bad_bytes AS SELECT * FROM bad_bytes_rows")
-    con.unregister("bad_bytes_rows")
 
 
 # --- typing ------------------------------------------------------------------------------------
@@ -231,15 +256,22 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
     (``<field>__w``), its local time (``<field>__local``) and whether it could not be typed
     (``<field>__bad``)."""
     position = {name: pos for pos, name in ctx.mapping.items()}
+    texts = {
+        f.name: f"x{position[f.name]}" if f.name in position and f.name not in WIDE_TEXTS else "NULL::VARCHAR"
+        for f in ctx.source.fields
+    }
+    found = _label_texts(con, ctx, texts)
     selects = []
     for spec_field in ctx.source.fields:
         pos = position.get(spec_field.name) if spec_field.name not in WIDE_TEXTS else None
         written = f"w{pos}" if pos is not None else "NULL::VARCHAR"
-        text = f"x{pos}" if pos is not None else "NULL::VARCHAR"
+        text = texts[spec_field.name]
         number = f"n{pos}" if pos is not None and staged.workbook else "NULL::DOUBLE"
         stamp = f"d{pos}" if pos is not None and staged.workbook else "NULL::TIMESTAMP"
         selects += [f"{written} AS {spec_field.name}__w", f"{text} AS {spec_field.name}__x"]
-        selects += _typed_columns(con, ctx, spec_field, text=text, number=number, stamp=stamp)
+        selects += _typed_columns(
+            ctx, spec_field, text=text, number=number, stamp=stamp, labels=found.get(spec_field.name, {})
+        )
     names = {f.name for f in ctx.source.fields}
     if "author" not in names:
         selects.append("NULL::VARCHAR AS author")
@@ -252,7 +284,7 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
 
 
 def _typed_columns(
-    con: Any, ctx: FileContext, spec_field: FieldSpec, *, text: str, number: str, stamp: str
+    ctx: FileContext, spec_field: FieldSpec, *, text: str, number: str, stamp: str, labels: dict[str, str]
 ) -> list[str]:
     name, spec = spec_field.name, ctx.spec
     if spec_field.type in ("datetime", "date"):
@@ -276,12 +308,9 @@ def _typed_columns(
         bad = f"({stamp} IS NULL AND {number} IS NULL AND {text} IS NOT NULL AND {parsed} IS NULL)"
         return [f"{local} AS {name}__local", f"{value} AS {name}", f"{bad} AS {name}__bad"]
     if spec_field.type == "rating":
-        words = _label_table(
-            con, f"{name}_words", text, {header_key(k): str(v) for k, v in spec.rating_words.items()}
-        )
         numeric = f"try_cast({text} AS DOUBLE)"
         whole = f"(isfinite({numeric}) AND {numeric} = floor({numeric}))"
-        word = f"(SELECT code FROM {words} WHERE label = {text})::INTEGER"
+        word = f"({_label_case(text, labels)})::INTEGER"
         return [
             f"CASE WHEN {whole} THEN {numeric}::BIGINT END AS {name}",
             f"CASE WHEN {whole} THEN ({numeric} >= {spec.satisfied_from})::INTEGER "
@@ -295,37 +324,42 @@ def _typed_columns(
             f"({text} IS NOT NULL AND NOT {ok}) AS {name}__bad",
         ]
     if spec_field.values:
-        labels = spec.value_keys[spec_field.values]
-        table = _label_table(con, f"{name}_labels", text, labels)
-        return [f"coalesce((SELECT code FROM {table} WHERE label = {text}), {text}) AS {name}"]
+        return [f"coalesce({_label_case(text, labels)}, {text}) AS {name}"]
     return [f"{text} AS {name}"]
 
 
-def _label_table(con: Any, table: str, text: str, labels: dict[str, str]) -> str:
-    """A table label → code for the distinct texts of ``text`` that name a label (matched in the
-    form of headers); returns its name. Only distinct values come to Python."""
-    if text.startswith("NULL"):
-        distinct: list[str] = []
-    else:
-        distinct = [
-            row[0]
-            for row in con.execute(
-                f"SELECT DISTINCT {text} FROM screened WHERE {text} IS NOT NULL"
-            ).fetchall()
-        ]
-    found = [(value, labels[header_key(value)]) for value in distinct if header_key(value) in labels]
-    con.register(
-        f"{table}_rows",
-        pa.table(
-            {
-                "label": pa.array([v for v, _ in found], pa.string()),
-                "code": pa.array([c for _, c in found], pa.string()),
-            }
-        ),
+def _label_texts(con: Any, ctx: FileContext, texts: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per field read through labels (a rating's words, a field of values), the distinct texts
+    of its cells that name a label (matched in the form of headers) → the label's code; one
+    query for every such field. Only distinct values come to Python."""
+    spec = ctx.spec
+    labelled: dict[str, dict[str, str]] = {}
+    for spec_field in ctx.source.fields:
+        if spec_field.type == "rating":
+            labelled[spec_field.name] = {header_key(k): str(v) for k, v in spec.rating_words.items()}
+        elif spec_field.type not in TYPED_ORIGINS and spec_field.values:
+            labelled[spec_field.name] = spec.value_keys[spec_field.values]
+    read = [name for name in labelled if not texts[name].startswith("NULL")]
+    found: dict[str, dict[str, str]] = {name: {} for name in labelled}
+    if not read:
+        return found
+    union = " UNION ALL ".join(
+        f"SELECT DISTINCT {index}, {texts[name]} FROM screened WHERE {texts[name]} IS NOT NULL"
+        for index, name in enumerate(read)
     )
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_rows")
-    con.unregister(f"{table}_rows")
-    return table
+    for index, value in con.execute(union).fetchall():
+        labels = labelled[read[index]]
+        if header_key(value) in labels:
+            found[read[index]][value] = labels[header_key(value)]
+    return found
+
+
+def _label_case(text: str, labels: dict[str, str]) -> str:
+    """SQL of the code of the label ``text`` names (``labels``: text → code), else NULL."""
+    if not labels:
+        return "NULL::VARCHAR"
+    branches = " ".join(f"WHEN {sql_text(value)} THEN {sql_text(code)}" for value, code in labels.items())
+    return f"CASE {text} {branches} END"
 
 
 def _parse_checks(ctx: FileContext) -> list[tuple[str, str, str]]:
@@ -357,7 +391,7 @@ def _resolve_executors(con: Any, ctx: FileContext) -> None:
     ).fetchall()
     found = [(e, d, ctx.resolver.resolve_one(e, d if isinstance(d, dt.date) else None)) for e, d in pairs]
     con.register(
-        "orgs_rows",
+        "orgs",
         pa.table(
             {
                 "executor": pa.array([e for e, _, _ in found], pa.string()),
@@ -366,8 +400,6 @@ def _resolve_executors(con: Any, ctx: FileContext) -> None:
             }
         ),
     )
-    con.execute("CREATE OR REPLACE TABLE orgs AS SELECT * FROM orgs_rows")
-    con.unregister("orgs_rows")
 
 
 def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
@@ -387,7 +419,7 @@ def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
         vk.append(bool(is_profile))
         identities.append(keys[identity])
     con.register(
-        "author_keys_rows",
+        "author_keys",
         pa.table(
             {
                 "author": pa.array(authors, pa.string()),
@@ -396,8 +428,6 @@ def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
             }
         ),
     )
-    con.execute("CREATE OR REPLACE TABLE author_keys AS SELECT * FROM author_keys_rows")
-    con.unregister("author_keys_rows")
 
 
 # --- rules -------------------------------------------------------------------------------------

@@ -237,3 +237,29 @@ def test_a_crafted_workbook_with_native_cells_gives_the_same_quarantine(
     assert old.rejected is None
     assert old.quarantine and old.counts["duplicates"] == 1
     assert_same(old, new)
+
+
+def test_labels_written_with_quotes_read_as_the_labels_they_name(
+    export_data: Path, lookups: RegistryLookups, tmp_path: Path
+) -> None:
+    """Value labels and rating words are matched in the form of headers, quotes dropped: a cell
+    ``'Закрыт'`` or ``В'Контакте`` names its label (the engine writes the texts it found into its
+    SQL, so a quote in them must stay text)."""
+    executor = _executor(export_data)
+    path = tmp_path / "im_58_20251112.csv"
+    rows = [
+        _row(1, Исполнитель=executor, Статус="'Закрыт'", Соцсеть="В'Контакте"),
+        _row(2, Исполнитель=executor, Тип_сообщения="«пост»", Оценка_ответа="Не удовлетворён'"),
+        _row(3, Исполнитель=executor, Статус="Закрыт''; DROP TABLE screened; --"),
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    old, new = both(path, lookups)
+    assert old.rejected is None
+    assert_same(old, new)
+    events = new.events.set_index("incident_id")
+    assert events.loc["1", "status"] == "closed" and events.loc["1", "channel"] == "vk"
+    assert events.loc["2", "message_type"] == "post" and int(events.loc["2", "satisfied"]) == 0
+    assert "3" not in events.index  # not a status of the set: quarantined by both paths
