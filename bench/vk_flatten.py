@@ -12,6 +12,7 @@ files and from decompressed copies.
 
     .venv/bin/python -m bench.vk_flatten [--lake var/bench/region-2025-11-vklake] [--day 2025-11-02]
         [--runs 5] [--compare HEAD] [--floor] [--threads N] [--out FILE.json]
+        [--batches 'batch-0[0-9]00.jsonl.gz']  # a day still being landed: these files, no manifest
 
 The lake is only read.
 """
@@ -30,7 +31,7 @@ import time
 from argparse import RawDescriptionHelpFormatter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,18 @@ def landed_day(lake: Path, dt: date) -> Day:
     window_start = int(datetime.fromisoformat(window).timestamp()) if window else None
     files = {method: [str(lake / key) for key in manifest["files"].get(method, [])] for method in METHODS}
     return Day(dt, files, window_start, f"vk:{dt.isoformat()}:{manifest['run_id']}")
+
+
+def partial_day(lake: Path, dt: date, batches: str) -> Day:
+    """The files of ``dt`` whose name matches ``batches`` (e.g. ``batch-0[0-5]00.jsonl.gz``), for a
+    day still being landed (no manifest yet): its window starts the day before, as the bench
+    lands it (``bench.vk_raw``)."""
+    files = {
+        method: sorted(str(p) for p in (lake / "raw" / "vk" / method / f"dt={dt}").glob(f"run=*/{batches}"))
+        for method in METHODS
+    }
+    window_start = int(datetime.combine(dt - timedelta(days=1), datetime.min.time(), UTC).timestamp())
+    return Day(dt, files, window_start, f"vk:{dt.isoformat()}:partial")
 
 
 def sql_at(rev: str, into: Path) -> Path:
@@ -136,7 +149,8 @@ def _median(values: list[float]) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    day = landed_day(args.lake, date.fromisoformat(args.day))
+    dt = date.fromisoformat(args.day)
+    day = partial_day(args.lake, dt, args.batches) if args.batches else landed_day(args.lake, dt)
     with tempfile.TemporaryDirectory(prefix="gospublic-vk-flatten-bench-") as scratch:
         roots: dict[str, Path | None] = {WORKING: None}
         if args.compare:
@@ -215,6 +229,9 @@ def main(argv: list[str] | None = None, report: Callable[[str], Any] = print) ->
     parser.add_argument("--lake", type=Path, default=BENCH / f"region-{MONTH}-vklake")
     parser.add_argument("--day", default=f"{MONTH}-02")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--batches", metavar="GLOB", help="the day's files of these names, not its manifest's"
+    )
     parser.add_argument("--compare", metavar="REV", help="also time the SQL of git revision REV, interleaved")
     parser.add_argument("--floor", action="store_true", help="also time reading the lines alone")
     parser.add_argument("--threads", type=int, help="DuckDB threads (its default: the cores)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.vk_flatten import METHODS, main
@@ -63,3 +64,32 @@ def test_the_bench_counts_what_the_load_counts_and_compares_versions(tmp_path: P
             )  # fmt: skip
             assert one["digest"].startswith(f"{counts.rows}:") and len(one["runs_s"]) == 2
         assert out["floor"][method]["decompressed_bytes"] > 0
+
+
+def test_a_day_still_being_landed_is_read_by_file_names(tmp_path: Path) -> None:
+    """--batches: the day's files of those names, no manifest; its window starts the day before."""
+    files = _lake(tmp_path / "lake")
+    (tmp_path / "lake" / "raw" / "vk" / "_manifests" / f"dt={DT}" / "latest.json").unlink()
+    window = int(datetime.combine(DT - timedelta(days=1), datetime.min.time(), UTC).timestamp())
+
+    out = main(
+        [
+            "--lake",
+            str(tmp_path / "lake"),
+            "--day",
+            DT.isoformat(),
+            "--runs",
+            "1",
+            "--batches",
+            "batch-00*.jsonl.gz",
+        ],
+        lambda _: None,
+    )
+
+    for method in METHODS:
+        _, counts = _oracle(method, [files[method]], window)
+        one = out["versions"]["working tree"][method]
+        assert (one["rows"], one["rejected"], one["before_window"]) == (
+            counts.rows, counts.rejected, counts.before_window,
+        )  # fmt: skip
+    assert out["versions"]["working tree"]["wall.get"]["before_window"] > 0
