@@ -106,3 +106,32 @@ def test_a_group_larger_than_a_pdf_is_printed_in_parts(
         )
     assert split, "no group larger than a part: the test shows nothing"
     assert json.loads(files["rating.json"])["rows"]
+
+
+def test_a_page_single_process_chromium_fails_on_is_printed_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Single-process Chromium is unsupported and did crash (reused for a second tab): a page it
+    fails on is printed by an ordinary Chromium instead of the publication losing its PDFs."""
+    from datetime import UTC, datetime
+
+    from gospublic.rating.publication import pdf
+
+    if pdf.chromium() is None:
+        pytest.fail("no chromium: `make browser` installs it (make test does it)")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "on")
+    ordinary = pdf._print_one
+    tried: list[bool] = []
+
+    def crashing(browser: str, source: Path, profile: Path, single_process: bool) -> bytes:
+        tried.append(single_process)
+        if single_process:
+            raise pdf.PdfError("Chromium closed its pipe")
+        return ordinary(browser, source, profile, single_process)
+
+    monkeypatch.setattr(pdf, "_print_one", crashing)
+    page = "<!DOCTYPE html><html><body><p>Рейтинг за ноябрь 2025</p></body></html>".encode()
+    printed = pdf.print_pages({"pdf/summary.pdf": page}, datetime(2025, 12, 5, tzinfo=UTC))
+    assert printed["pdf/summary.pdf"].startswith(b"%PDF-"), printed
+    assert tried == [True, False]
+    assert "printing it again" in caplog.text

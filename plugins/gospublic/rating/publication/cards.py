@@ -97,13 +97,18 @@ class CardData:
 
 def indicator_columns(indicator: Indicator) -> list[str]:
     """The mart.rating_base columns an indicator reads, in a stable order ([] for other kinds)."""
-    text = str(getattr(indicator, "expression", "") or "")
+    return list(_expression_columns(str(getattr(indicator, "expression", "") or "")))
+
+
+@functools.lru_cache(maxsize=1024)
+def _expression_columns(text: str) -> tuple[str, ...]:
+    """Parsed once per expression, not once per card and indicator (a national month: 22,000 cards)."""
     if not text:
-        return []
+        return ()
     try:
-        return sorted(columns_of(parse(text)))
+        return tuple(sorted(columns_of(parse(text))))
     except ExpressionError:
-        return []
+        return ()
 
 
 def advice_for(indicator: Indicator, config: PublicationConfig) -> str | None:

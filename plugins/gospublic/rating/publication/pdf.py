@@ -35,9 +35,13 @@ CHUNK = 1 << 20  # bytes of the PDF per IO.read: each DevTools message stays sma
 A4_INCHES = (210 / 25.4, 297 / 25.4)  # unless a page names its own size (Chromium: Letter)
 # One process instead of a browser, a GPU process, zygotes, utilities and a renderer per tab:
 # printing a group page of 1,000 bodies, the process tree's summed RSS went from 1,615 MB to
-# 838 MB (docs/publication.md, «Big groups»).
-MEMORY_FLAGS = ("--single-process", "--no-zygote", "--in-process-gpu", "--renderer-process-limit=1",
-                "--disable-extensions", "--disable-component-extensions-with-background-pages",
+# 838 MB (docs/publication.md, «Big groups»). Chromium calls single-process mode unsupported:
+# reusing one such process for a second tab, it crashed once in three runs ('Chromium closed its
+# pipe'), so each page gets a process of its own, and a page it fails to print is printed again
+# by an ordinary (multi-process) Chromium.
+SINGLE_PROCESS = "--single-process"
+MEMORY_FLAGS = ("--no-zygote", "--in-process-gpu", "--renderer-process-limit=1", "--disable-extensions",
+                "--disable-component-extensions-with-background-pages",
                 "--disable-background-networking")  # fmt: skip
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
 
@@ -99,7 +103,7 @@ class Browser:
     one base64 message: a group of 6,000 bodies (national scale) prints to about 100 MB, a message
     of 140 MB that arrived 64 KiB a read and took minutes."""
 
-    def __init__(self, browser: str, profile: str) -> None:
+    def __init__(self, browser: str, profile: str, single_process: bool = False) -> None:
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
 
@@ -114,7 +118,8 @@ class Browser:
         self.process = subprocess.Popen(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
-             *MEMORY_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+             *MEMORY_FLAGS, *([SINGLE_PROCESS] if single_process else []), f"--user-data-dir={profile}",
+             "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             close_fds=False, preexec_fn=wire,  # noqa: PLW1509  # only 3 and 4 are inheritable (PEP 446)
         )  # fmt: skip
@@ -247,18 +252,27 @@ def _print(browser: str, pages: dict[str, bytes]) -> dict[str, bytes]:
     """Each page printed by a Chromium of its own: one Chromium keeps much of what it laid out
     after the tab is closed (six parts of 1,000 bodies in one process: 1,308 MB at the end; one
     part alone: 666 MB), so a fresh one bounds the peak by the largest page, for about a second
-    of start-up a page."""
+    of start-up a page. A single-process Chromium first (``MEMORY_FLAGS``); when it fails, an
+    ordinary one."""
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gospublic-pdf-") as folder:
         for n, (name, page) in enumerate(sorted(pages.items())):
             source = Path(folder) / f"page-{n}.html"
             source.write_bytes(page)
-            tabs = Browser(browser, str(Path(folder) / f"profile-{n}"))
             try:
-                session = tabs.open(source.as_uri(), width=1100)
-                out[name] = tabs.pdf(session)
-                tabs.close_tab(session)
-            finally:
-                tabs.close()
+                out[name] = _print_one(browser, source, Path(folder) / f"profile-{n}", single_process=True)
+            except (OSError, PdfError) as exc:
+                log.warning("single-process Chromium could not print %s (%s): printing it again", name, exc)
+                out[name] = _print_one(
+                    browser, source, Path(folder) / f"profile-{n}-again", single_process=False
+                )
             source.unlink()
     return out
+
+
+def _print_one(browser: str, source: Path, profile: Path, single_process: bool) -> bytes:
+    tabs = Browser(browser, str(profile), single_process=single_process)
+    try:
+        return tabs.pdf(tabs.open(source.as_uri(), width=1100))  # the tab ends with its Chromium
+    finally:
+        tabs.close()
