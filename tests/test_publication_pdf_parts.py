@@ -17,21 +17,12 @@ from gospublic.infra.lake import LocalLake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.publication import files as publication_files
 from gospublic.rating.publication import numbers
+from tests import test_publication
 from tests.publication_region import publish_region, seed_publication_region
-from tests.test_publication import FROZEN, assert_links_resolve, revision
+from tests.test_publication import assert_links_resolve, revision
 from transforms import ru_format as ru
 
-
-@pytest.fixture
-def local_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_GOSPUBLIC_LAKE",
-        json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}),
-    )
-    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN)
-    return LocalLake(tmp_path / "lake")
-
-
+local_lake = test_publication.local_lake  # the publication tests' fixture: a local lake, a frozen clock
 CARD = re.compile(r'<td class="name"><a href="\.\./(cards/[^"]+)"')
 
 

@@ -38,20 +38,8 @@ def test_the_bench_counts_what_the_load_counts_and_compares_versions(tmp_path: P
     files = _lake(tmp_path / "lake")
     reported: list[str] = []
 
-    out = main(
-        [
-            "--lake",
-            str(tmp_path / "lake"),
-            "--day",
-            DT.isoformat(),
-            "--runs",
-            "2",
-            "--compare",
-            "HEAD",
-            "--floor",
-        ],
-        reported.append,
-    )
+    lake = ["--lake", str(tmp_path / "lake"), "--day", DT.isoformat()]
+    out = main([*lake, "--runs", "2", "--compare", "HEAD", "--floor"], reported.append)
 
     assert json.loads(reported[0]) == out
     assert out["same_rows"] is True
@@ -72,19 +60,8 @@ def test_a_day_still_being_landed_is_read_by_file_names(tmp_path: Path) -> None:
     (tmp_path / "lake" / "raw" / "vk" / "_manifests" / f"dt={DT}" / "latest.json").unlink()
     window = int(datetime.combine(DT - timedelta(days=1), datetime.min.time(), UTC).timestamp())
 
-    out = main(
-        [
-            "--lake",
-            str(tmp_path / "lake"),
-            "--day",
-            DT.isoformat(),
-            "--runs",
-            "1",
-            "--batches",
-            "batch-00*.jsonl.gz",
-        ],
-        lambda _: None,
-    )
+    lake = ["--lake", str(tmp_path / "lake"), "--day", DT.isoformat()]
+    out = main([*lake, "--runs", "1", "--batches", "batch-00*.jsonl.gz"], lambda _: None)
 
     for method in METHODS:
         _, counts = _oracle(method, [files[method]], window)
