@@ -18,13 +18,13 @@ On the staged ``cells`` (``transforms.incident_stage``), in order:
 Only the problems (few) and distinct values (executors, labels, authors) come to Python; the rows
 stay in DuckDB until they are written as Arrow for staging.
 
-Each statement costs milliseconds of planning whatever the rows, so a file's check runs few (issue
-29: the national month is 528 files of a few thousand rows): one pass over the cells gives faults, copies and the cells
-the checks read (``screened``); one query finds the labelled texts of every labelled field (they
-enter the typing SQL as ``CASE`` branches, no lookup tables); one query finds every cell that
-cannot be typed; a rule's failing rows are read only when the suite's counts say it has some;
-small tables that come from Python (bad bytes, bodies, pseudonyms, quarantined rows) are Arrow
-tables registered as they are, not copied by a statement.
+Each statement costs milliseconds of planning whatever the rows, so a file's check runs few
+(issue 29: the national month is 528 files of a few thousand rows): one pass over the cells gives
+faults, copies and the cells the checks read (``screened``); one query finds the labelled texts of
+every labelled field (they enter the typing SQL as ``CASE`` branches, no lookup tables); one query
+finds every cell that cannot be typed; a rule's failing rows are read only when the suite's counts
+say it has some; small tables that come from Python (bad bytes, bodies, pseudonyms, quarantined
+rows) are Arrow tables registered as they are, not copied by a statement.
 """
 
 from __future__ import annotations
