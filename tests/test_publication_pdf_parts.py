@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import re
 from pathlib import Path
 
@@ -16,31 +15,12 @@ import pytest
 from gospublic.infra.lake import LocalLake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.publication import files as publication_files
-from gospublic.rating.publication import numbers
 from tests import test_publication
 from tests.publication_region import publish_region, seed_publication_region
 from tests.test_publication import assert_links_resolve, revision
-from transforms import ru_format as ru
 
 local_lake = test_publication.local_lake  # the publication tests' fixture: a local lake, a frozen clock
 CARD = re.compile(r'<td class="name"><a href="\.\./(cards/[^"]+)"')
-
-
-def test_memoised_numbers_are_ru_formats() -> None:
-    rng = random.Random(29)
-    values: list[object] = [None, math.nan, float("inf"), -0.0, 0.0, 0.05, -0.05, 0.04999, 0.15, 0.25, 2.675,
-                            1e15, -12345.678, 80.64, 79.96, True, 7, "3.5", "x", object()]  # fmt: skip
-    values += [rng.uniform(-1000, 1000) for _ in range(3000)] + [rng.random() for _ in range(3000)]
-    values += [round(rng.uniform(0, 100), 1) for _ in range(1000)] + [
-        rng.randint(0, 10**6) for _ in range(500)
-    ]
-    for value in values * 2:  # the second time from the cache
-        for digits in (0, 1, 2):
-            assert numbers.number(value, digits) == ru.number(value, digits), (value, digits)
-            assert numbers.share(value, digits) == ru.share(value, digits), (value, digits)
-            assert numbers.percent(value, digits) == ru.percent(value, digits), (value, digits)
-            assert numbers.change(value, digits) == ru.change(value, digits), (value, digits)
-        assert numbers.count(value) == ru.count(value), value
 
 
 def test_a_group_larger_than_a_pdf_is_printed_in_parts(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import UTC, date, datetime
 
 import pytest
@@ -59,3 +61,22 @@ def test_durations_and_plurals() -> None:
     assert [ru.plural(n, *nouns) for n in (1, 2, 5, 11, 21, 22, 25, 111)] == [
         "орган", "органа", "органов", "органов", "орган", "органа", "органов", "органов"]  # fmt: skip
     assert ru.counted(145, *nouns) == f"145{NBSP}органов"
+
+
+def test_memoised_numbers_are_babels_text_for_every_value() -> None:
+    """number() caches Babel's text by the rounded value: cold or warm, every value (−0.0 beside
+    0.0, halves, huge, non-numbers) gets the text formatted anew without the cache."""
+    rng = random.Random(29)
+    values: list[object] = [None, math.nan, float("inf"), -0.0, 0.0, 0.05, -0.05, 0.04999, 0.15, 0.25, 2.675,
+                            1e15, -12345.678, 80.64, 79.96, True, 7, "3.5", "x", object()]  # fmt: skip
+    values += [rng.uniform(-1000, 1000) for _ in range(3000)] + [rng.random() for _ in range(3000)]
+    values += [round(rng.uniform(0, 100), 1) for _ in range(1000)] + [
+        rng.randint(0, 10**6) for _ in range(500)
+    ]
+    uncached = ru._rounded.__wrapped__
+    ru._rounded.cache_clear()
+    for value in values * 2:  # the second time from the cache
+        for digits in (0, 1, 2):
+            missing = ru._missing(value)
+            expected = ru.MISSING if missing else uncached(round(float(value), digits), digits)  # type: ignore[arg-type]
+            assert ru.number(value, digits) == expected, (value, digits)

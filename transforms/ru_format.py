@@ -4,13 +4,16 @@ One place for every figure ЦУР staff, officials and the governor's office rea
 ``80,6`` (decimal comma), ``12 345`` (a non-breaking space between thousands), ``88,4 %`` (a
 non-breaking space before the sign), ``ноябрь 2025`` (the month in the nominative, lower case),
 ``3 декабря 2026`` and ``3 декабря 2026, 10:01 МСК`` (Moscow time). A missing value is ``—``.
-Pure functions: no I/O, no global state, the same input gives the same text.
+Pure functions: no I/O, the same input gives the same text (Babel's number formatting is memoised
+by the rounded value: a national publication writes some two million figures of few distinct
+values, and Babel took about 90 µs a figure, a third of the rendering time).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +46,12 @@ def number(value: Any, digits: int = 1) -> str:
     minus sign; ``—`` when missing."""
     if _missing(value):
         return MISSING
-    rounded = round(float(value), digits)
+    return _rounded(round(float(value), digits), digits)
+
+
+@lru_cache(maxsize=1 << 17)
+def _rounded(rounded: float, digits: int) -> str:
+    """The text of a value already rounded to ``digits`` (0.0 and −0.0 share a key and a text)."""
     text = format_decimal(abs(rounded), format=_pattern(digits), locale=LOCALE).replace(" ", NBSP)
     return (MINUS + text) if rounded < 0 else text
 

@@ -16,7 +16,6 @@ from transforms import ru_format as ru
 from transforms.methodology import Indicator, Methodology
 from transforms.rating_expression import ExpressionError, columns_of, parse
 
-from . import numbers
 from .config import PublicationConfig
 
 # A share of mart.rating_base → (counted items, all items, what the counted ones are).
@@ -128,12 +127,12 @@ def value_text(value: Any, indicator: Indicator) -> str:
     if value is None or pd.isna(value):
         return "нет данных"
     if indicator.unit == "share":
-        return numbers.share(value)
+        return ru.share(value)
     if indicator.unit == "percent":
-        return numbers.percent(value)
+        return ru.percent(value)
     if indicator.unit == "hours":
         return ru.hours(value)
-    return numbers.number(value)
+    return ru.number(value)
 
 
 def counts_text(indicator: Indicator, counts: dict[str, int]) -> list[str]:
@@ -143,18 +142,18 @@ def counts_text(indicator: Indicator, counts: dict[str, int]) -> list[str]:
     measure = indicator.measure
     if measure is not None and f"{indicator.id}__all" in counts:
         ok, total = (
-            numbers.count(counts[f"{indicator.id}__ok"]),
-            numbers.count(counts[f"{indicator.id}__all"]),
+            ru.count(counts[f"{indicator.id}__ok"]),
+            ru.count(counts[f"{indicator.id}__all"]),
         )
         if measure.type == "on_time":
             return [f"в срок {ok} из {total}"]
-        limit = numbers.number(measure.limit, 0)
+        limit = ru.number(measure.limit, 0)
         return [f"в пределах {limit} {CLOCK_UNITS.get(measure.clock, '')}: {ok} из {total}"]
     for column in indicator_columns(indicator):
         if column in COUNTED:
             part, whole, what = COUNTED[column]
             if whole in counts:
-                out.append(f"{what} {numbers.count(counts.get(part, 0))} из {numbers.count(counts[whole])}")
+                out.append(f"{what} {ru.count(counts.get(part, 0))} из {ru.count(counts[whole])}")
     return out
 
 
@@ -183,10 +182,10 @@ def card_context(
                 "counts": counts_text(spec, counts),
                 "median": value_text(median, spec) if median is not None else "—",
                 "best": value_text(best, spec) if best is not None else "—",
-                "score": numbers.number(item["points"]),
-                "weight": numbers.percent(item["weight"]),
-                "gained": numbers.number(item["weighted_points"]),
-                "lost": numbers.number(lost),
+                "score": ru.number(item["points"]),
+                "weight": ru.percent(item["weight"]),
+                "gained": ru.number(item["weighted_points"]),
+                "lost": ru.number(lost),
                 "lost_value": lost,
                 "score_value": float(item["points"]),
                 "advice": advice_for(spec, config) if lost >= COSTLY else None,
@@ -198,7 +197,7 @@ def card_context(
             "page_id": page["page_id"],
             "vk_group_id": page["vk_group_id"],
             "network": _other_network(page["network"]),
-            "score": numbers.number(page["score"]),
+            "score": ru.number(page["score"]),
             "observed_on": ru.short_day(page["observed_on"]) if page["observed_on"] is not None else "—",
             "failed": [CHECK_CAPTIONS.get(check, check) for check in page["failed"]],
         }
@@ -223,9 +222,9 @@ def card_context(
                 ],
             }
         )
-    flags = [{"caption": c, "count": numbers.count(quality.get(f, 0))} for f, c in FLAG_CAPTIONS.items()]
+    flags = [{"caption": c, "count": ru.count(quality.get(f, 0))} for f, c in FLAG_CAPTIONS.items()]
     phrases = [
-        {"caption": FLAG_CAPTIONS[flag], "entries": [(p, numbers.count(n)) for p, n in items]}
+        {"caption": FLAG_CAPTIONS[flag], "entries": [(p, ru.count(n)) for p, n in items]}
         for flag, items in (quality.get("phrases") or {}).items()
         if flag in PUBLIC_EVIDENCE
     ]
@@ -235,7 +234,7 @@ def card_context(
         "worst": worst if worst is not None and float(worst["lost_value"]) >= COSTLY else None,
         "pages": page_rows,
         "listed": listed,
-        "answers": numbers.count(quality.get("answers", 0)),
+        "answers": ru.count(quality.get("answers", 0)),
         "flags": flags,
         "phrases": phrases,
     }

@@ -13,12 +13,11 @@ from markupsafe import Markup
 
 from transforms import ru_format as ru
 
-from . import numbers
 from .charts import ZONE_COLOURS
 
 
 def _change(value: Any, digits: int = 1) -> Markup:
-    text = numbers.change(value, digits)
+    text = ru.change(value, digits)
     if text in ("—", "0"):
         return Markup("<span class='muted'>{}</span>").format(text)
     css = "up" if text.startswith("+") else "down"
@@ -44,7 +43,7 @@ def environment(templates: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        num=numbers.number, count=numbers.count, share=numbers.share, percent=numbers.percent, hours=ru.hours,
+        num=ru.number, count=ru.count, share=ru.share, percent=ru.percent, hours=ru.hours,
         month=ru.month, day=ru.day, moscow=ru.moscow_time, change=_change,
     )  # fmt: skip
     env.globals.update(
