@@ -49,6 +49,10 @@ PAGE_ERROR, GAVE_UP = "page", "gave_up"
 PASSED, FAILED = "passed", "failed"
 MAX_FAILED_SHARE = 0.2  # pages the network may refuse (closed, deleted, private) before a run fails
 MAX_GIVEUP_SHARE = 0.05  # pages with calls given up before a run fails its checks
+# The writer lock of each network's rows, by its registry code: its load (gospublic.<ok|max|telegram>.load),
+# the recording of its extraction errors and the staging cleanup (gospublic.infra.retention) take it.
+# The one place a network's lock is named: NetworkSpec refuses a network missing here.
+NETWORK_WRITERS: Mapping[str, str] = {"ok": "ok_load", "max": "max_load", "tg": "telegram_load"}
 ERROR_COLUMNS = (
     "dt", "run_id", "network", "page_key", "vk_group_id", "method", "kind", "error_code", "error_msg",
     "occurred_at",
@@ -109,11 +113,19 @@ class NetworkSpec:
     batch_field: str  # the key of a batch's pages (gids, chat_ids, usernames)
     pages_word: str  # pages or channels
     refused: str  # why the network refused pages: "closed, not found, invalid"…
-    writer: str  # the writer lock of its rows in audit.extract_errors (ok_load…)
     error: type[Exception]  # the network's extraction error: no pages to read
     failed: type[Exception]  # the run did not pass its checks
     batch_pages: int = 500
     window_days: int = WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        if self.code not in NETWORK_WRITERS:
+            raise ValueError(f"network {self.code!r} has no writer lock in NETWORK_WRITERS")
+
+    @property
+    def writer(self) -> str:
+        """The writer lock of its rows (its load, its rows in audit.extract_errors): ok_load…"""
+        return NETWORK_WRITERS[self.code]
 
 
 @dataclass

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from gospublic.infra.network_day import NETWORK_WRITERS
 from gospublic.infra.retention_results import PartitionCleaned, StagingCleaned
 from gospublic.infra.retention_rule import RetentionRule
 from gospublic.infra.warehouse import Transaction, Warehouse
@@ -136,9 +137,6 @@ WHERE EXISTS (
 """
 
 PUBLISHED_MONTHS = "SELECT DISTINCT month FROM mart.rating_snapshot WHERE status = 'published'"
-
-# The writer lock of each network's load (gospublic.<ok|max|telegram>.load), by its registry code.
-NETWORK_WRITERS = {"ok": "ok_load", "max": "max_load", "tg": "telegram_load"}
 
 
 @dataclass(frozen=True)

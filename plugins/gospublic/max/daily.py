@@ -39,7 +39,7 @@ class TooManyFailedPagesError(MaxExtractionError):
 SPEC = NetworkSpec(
     code="max", title="MAX", label="max_pages", lake=LAKE,
     page_field="max_chat_id", batch_field="chat_ids", pages_word="channels",
-    refused="bot not a member, not found, invalid", writer="max_load",
+    refused="bot not a member, not found, invalid",
     error=MaxExtractionError, failed=TooManyFailedPagesError, batch_pages=500,
 )  # fmt: skip
 DAY = NetworkDay(SPEC)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import NETWORK_WRITERS
 from gospublic.infra.network_load import (
     NetworkSource,
     PageItem,
@@ -81,7 +82,8 @@ SOURCE = NetworkSource(
 )
 
 
-@writer("max_load")  # as the recording of the day's MAX errors: the day's MAX rows, one run at a time
+# as the recording of the day's MAX errors: the day's MAX rows, one run at a time
+@writer(NETWORK_WRITERS[SOURCE.network])
 def load_day(
     warehouse: Warehouse, lake: Lake, dt: date, *, dag_id: str | None = None, task_id: str | None = None
 ) -> NetworkDayLoad:

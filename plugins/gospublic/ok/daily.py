@@ -39,7 +39,7 @@ class TooManyFailedPagesError(OkExtractionError):
 SPEC = NetworkSpec(
     code="ok", title="OK", label="ok_pages", lake=LAKE,
     page_field="ok_group_id", batch_field="gids", pages_word="pages",
-    refused="closed, not found, invalid", writer="ok_load",
+    refused="closed, not found, invalid",
     error=OkExtractionError, failed=TooManyFailedPagesError, batch_pages=500,
 )  # fmt: skip
 DAY = NetworkDay(SPEC)

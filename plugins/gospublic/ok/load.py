@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import NETWORK_WRITERS
 from gospublic.infra.network_load import (
     NetworkSource,
     PageItem,
@@ -86,7 +87,8 @@ SOURCE = NetworkSource(
 )
 
 
-@writer("ok_load")  # as the recording of the day's OK errors: the day's OK rows, one run at a time
+# as the recording of the day's OK errors: the day's OK rows, one run at a time
+@writer(NETWORK_WRITERS[SOURCE.network])
 def load_day(
     warehouse: Warehouse, lake: Lake, dt: date, *, dag_id: str | None = None, task_id: str | None = None
 ) -> NetworkDayLoad:

@@ -39,7 +39,7 @@ class TooManyFailedPagesError(TelegramExtractionError):
 SPEC = NetworkSpec(
     code="tg", title="Telegram", label="tg_pages", lake=LAKE,
     page_field="username", batch_field="usernames", pages_word="channels",
-    refused="private, unknown, invalid", writer="telegram_load",
+    refused="private, unknown, invalid",
     error=TelegramExtractionError, failed=TooManyFailedPagesError, batch_pages=200,
 )  # fmt: skip
 DAY = NetworkDay(SPEC)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gospublic.infra.lake import Lake
+from gospublic.infra.network_day import NETWORK_WRITERS
 from gospublic.infra.network_load import (
     NetworkSource,
     PageItem,
@@ -88,7 +89,8 @@ SOURCE = NetworkSource(
 )
 
 
-@writer("telegram_load")  # as the recording of the day's Telegram errors: one run at a time
+# as the recording of the day's Telegram errors: one run at a time
+@writer(NETWORK_WRITERS[SOURCE.network])
 def load_day(
     warehouse: Warehouse, lake: Lake, dt: date, *, dag_id: str | None = None, task_id: str | None = None
 ) -> NetworkDayLoad:
