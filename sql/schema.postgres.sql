@@ -1211,7 +1211,10 @@ CREATE VIEW mart_ru.page_compliance_monthly AS
     (t.views_share * 100::double precision)::numeric(9,1) AS "Охват публикации от подписчиков, %",
     t.views_share_ok AS "Норматив охвата выполнен",
     t.score AS "Балл соответствия",
-    t.failed_checks AS "Невыполненные требования",
+        CASE
+            WHEN t.failed_checks = ''::text THEN t.failed_checks
+            ELSE "substring"(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace((', '::text || t.failed_checks) || ', '::text, ', verified, '::text, ', нет отметки «официальная страница», '::text), ', has_photo, '::text, ', нет аватара, '::text), ', has_cover, '::text, ', нет обложки, '::text), ', has_description, '::text, ', нет описания, '::text), ', has_contacts_or_links, '::text, ', нет контактов или ссылок, '::text), ', messages_open, '::text, ', закрыты сообщения сообществу, '::text), ', wall_open, '::text, ', закрыта стена, '::text), ', posts_per_week, '::text, ', публикаций в неделю меньше нормы, '::text), ', views_share, '::text, ', мало просмотров относительно числа подписчиков, '::text), ', page_open, '::text, ', страница закрыта для посторонних, '::text), ', comments_open, '::text, ', закрыты комментарии к публикациям, '::text), 3, length(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace((', '::text || t.failed_checks) || ', '::text, ', verified, '::text, ', нет отметки «официальная страница», '::text), ', has_photo, '::text, ', нет аватара, '::text), ', has_cover, '::text, ', нет обложки, '::text), ', has_description, '::text, ', нет описания, '::text), ', has_contacts_or_links, '::text, ', нет контактов или ссылок, '::text), ', messages_open, '::text, ', закрыты сообщения сообществу, '::text), ', wall_open, '::text, ', закрыта стена, '::text), ', posts_per_week, '::text, ', публикаций в неделю меньше нормы, '::text), ', views_share, '::text, ', мало просмотров относительно числа подписчиков, '::text), ', page_open, '::text, ', страница закрыта для посторонних, '::text), ', comments_open, '::text, ', закрыты комментарии к публикациям, '::text)) - 4)
+        END AS "Невыполненные требования",
         CASE t.network
             WHEN 'vk'::text THEN 'ВКонтакте'::text
             WHEN 'ok'::text THEN 'Одноклассники'::text
@@ -1288,7 +1291,31 @@ CREATE VIEW mart_ru.rating_indicator AS
     n1.name AS "Наименование органа",
     n1.short_name AS "Орган",
     t.month AS "Месяц",
-    t.indicator_id AS "Показатель",
+        CASE t.indicator_id
+            WHEN 'comments'::text THEN 'Доля комментариев с ответом'::text
+            WHEN 'engagement'::text THEN 'Вовлечённость (ER), %'::text
+            WHEN 'im_not_formal'::text THEN 'Доля ответов без формализма'::text
+            WHEN 'im_satisfied'::text THEN 'Доля удовлетворённых по ИМ'::text
+            WHEN 'im_specific'::text THEN 'Доля ответов по ИМ с конкретикой'::text
+            WHEN 'im_wait'::text THEN 'Среднее время ожидания ответа по ИМ, ч'::text
+            WHEN 'im_within_8h'::text THEN 'Доля ответов в течение 8 рабочих часов'::text
+            WHEN 'im_within_day'::text THEN 'Доля инцидентов с ответом в течение 24 часов'::text
+            WHEN 'not_formal'::text THEN 'Доля ответов без формализма'::text
+            WHEN 'not_redirect'::text THEN 'Доля ответов без переадресации'::text
+            WHEN 'not_template'::text THEN 'Доля ответов не по шаблону'::text
+            WHEN 'page_compliance'::text THEN 'Соответствие госпабликов требованиям'::text
+            WHEN 'polite'::text THEN 'Доля вежливых ответов'::text
+            WHEN 'pos_fast'::text THEN 'Доля ответов на ПОС не позже 2 рабочих дней'::text
+            WHEN 'pos_on_time'::text THEN 'Доля ответов на ПОС в срок'::text
+            WHEN 'pos_satisfied'::text THEN 'Доля удовлетворённых на ПОС'::text
+            WHEN 'pos_time'::text THEN 'Среднее время ответа на ПОС, рабочих дней'::text
+            WHEN 'regularity'::text THEN 'Публикаций в неделю'::text
+            WHEN 'satisfied'::text THEN 'Доля удовлетворённых заявителей'::text
+            WHEN 'specific'::text THEN 'Доля ответов с конкретикой (сроки, пути решения)'::text
+            WHEN 'visuals'::text THEN 'Доля публикаций с фото или видео'::text
+            WHEN 'within_day'::text THEN 'Доля ответов в течение 24 часов'::text
+            ELSE t.indicator_id
+        END AS "Показатель",
     t.raw_value AS "Значение",
     t.points AS "Баллы",
     t.weight AS "Вес, %",

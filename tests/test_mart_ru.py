@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gospublic.infra.mart_contract import SHARE, ContractError, load_contract, load_mart_ru
 from gospublic.infra.mart_ru import MAX_NAME_BYTES, SCHEMA, apply_views, build_views, column_name
@@ -398,3 +399,88 @@ def test_contract_words_reach_the_views_as_literals_and_hostile_names_are_refuse
     )
     with pytest.raises(ContractError, match="no backslash or NUL"):
         build_views([replace(monthly, columns=backslash)])
+
+
+# -- failed checks and indicators in Russian ----------------------------------------------------
+
+
+def _contract_column(table: str, column: str):  # type: ignore[no-untyped-def]
+    return next(c for t in load_contract() if t.name == table for c in t.columns if c.name == column)
+
+
+def test_every_check_and_indicator_has_its_russian_words() -> None:
+    """Every check the compliance mart can list and every indicator of a methodology is translated
+    by mart_ru: a check or an indicator added without its words fails here."""
+    sql = (Path(__file__).parents[1] / "sql/mart/040_page_compliance_monthly.sql").read_text()
+    checks = set(re.findall(r"THEN '([a-z_]+)' END", sql)) | set(
+        re.findall(r"\('(?:ok|max|tg)', '([a-z_]+)', \d+,", sql)
+    )
+    assert {"verified", "views_share", "page_open", "comments_open"} <= checks
+    failed = _contract_column("page_compliance_monthly", "failed_checks")
+    assert failed.separator == ", "
+    assert checks == {code for code, _ in failed.values}
+    captions: dict[str, set[str]] = {}
+    for path in sorted((Path(__file__).parents[1] / "config/methodologies").glob("*.yaml")):
+        for indicator in yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"]:
+            captions.setdefault(indicator["id"], set()).add(indicator["caption"])
+    words = dict(_contract_column("rating_indicator", "indicator_id").values)
+    assert set(words) == set(captions)
+    for indicator, word in words.items():
+        assert word in captions[indicator], (
+            f"{indicator}: {word!r} is none of its captions {captions[indicator]}"
+        )
+
+
+def test_mart_ru_failed_checks_and_indicators_in_russian(built: Warehouse) -> None:
+    wh = built
+    pages = [
+        r["page_id"] for r in wh.query("SELECT page_id FROM mart.page_compliance_monthly ORDER BY page_id")
+    ]
+    listed = {
+        pages[0]: "has_photo, views_share",
+        pages[1]: "",
+        pages[2]: "verified, has_photo, has_cover, has_description, has_contacts_or_links, messages_open, "
+        "wall_open, posts_per_week, views_share, page_open, comments_open",
+        pages[3]: "comments_open, not_a_check",
+    }
+    for page, checks in listed.items():
+        wh.execute(
+            "UPDATE mart.page_compliance_monthly SET failed_checks = :c WHERE page_id = :p",
+            {"c": checks, "p": page},
+        )
+    shown = {
+        r["p"]: r["f"]
+        for r in wh.query(
+            f'SELECT "ID страницы" AS p, "Невыполненные требования" AS f '
+            f"FROM {SCHEMA}.page_compliance_monthly"
+        )
+    }
+    assert shown[pages[0]] == "нет аватара, мало просмотров относительно числа подписчиков"
+    assert shown[pages[1]] == ""
+    assert shown[pages[2]] == (
+        "нет отметки «официальная страница», нет аватара, нет обложки, нет описания, "
+        "нет контактов или ссылок, закрыты сообщения сообществу, закрыта стена, "
+        "публикаций в неделю меньше нормы, "
+        "мало просмотров относительно числа подписчиков, страница закрыта для посторонних, "
+        "закрыты комментарии к публикациям"
+    )
+    assert shown[pages[3]] == "закрыты комментарии к публикациям, not_a_check", "an unknown code as stored"
+    orgs = [
+        r["org_id"] for r in wh.query("SELECT DISTINCT org_id FROM mart.rating_indicator ORDER BY org_id")
+    ]
+    for org, indicator in zip(
+        orgs, ("satisfied", "page_compliance", "pos_on_time", "not_an_indicator"), strict=False
+    ):
+        wh.execute(
+            "UPDATE mart.rating_indicator SET indicator_id = :i WHERE org_id = :o", {"i": indicator, "o": org}
+        )
+    indicators = {
+        r["o"]: r["i"]
+        for r in wh.query(f'SELECT "ID органа" AS o, "Показатель" AS i FROM {SCHEMA}.rating_indicator')
+    }
+    assert [indicators[o] for o in orgs[:4]] == [
+        "Доля удовлетворённых заявителей",
+        "Соответствие госпабликов требованиям",
+        "Доля ответов на ПОС в срок",
+        "not_an_indicator",
+    ]

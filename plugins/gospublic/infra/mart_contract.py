@@ -31,7 +31,7 @@ class ContractError(ValueError):
 
 SHARE = "share"  # the one unit: a fraction 0..1, shown as a percentage in mart_ru
 _TABLE_KEYS = {"grain", "description", "caption", "grain_ru", "columns"}
-_COLUMN_KEYS = {"description", "caption", "ru_name", "unit", "values"}
+_COLUMN_KEYS = {"description", "caption", "ru_name", "unit", "values", "separator"}
 _CODE = re.compile(r"[a-z0-9_]{1,40}")  # a stored code a `values:` map translates
 
 
@@ -43,6 +43,7 @@ class Column:
     ru_name: str | None = None  # the mart_ru column name, when not derived from the caption
     unit: str | None = None  # SHARE or None
     values: tuple[tuple[str, str], ...] = ()  # (code, Russian word) for mart_ru
+    separator: str | None = None  # the column is a list of codes joined by it: each code translated
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,19 @@ def _check_names(path: Path, raw: dict[str, Any]) -> None:
                 raise ContractError(
                     f"{where}: a *_share column must say `unit: {SHARE}` (mart_ru shows it in %)"
                 )
-            for code in c.get("values") or {}:
-                if not isinstance(code, str) or not _CODE.fullmatch(code):
-                    raise ContractError(f"{where}: values: code {code!r} must be a-z, 0-9 and _")
+            _check_values(where, c)
+
+
+def _check_values(where: str, c: dict[str, Any]) -> None:
+    for code in c.get("values") or {}:
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise ContractError(f"{where}: values: code {code!r} must be a-z, 0-9 and _")
+    if "separator" in c:
+        separator = c["separator"]
+        if not isinstance(separator, str) or not separator or not c.get("values"):
+            raise ContractError(f"{where}: separator must be a non-empty text, given with values")
+        if clashing := [w for w in c["values"].values() if separator in str(w)]:
+            raise ContractError(f"{where}: values {clashing} hold the separator {separator!r}")
 
 
 def _column(col: str, c: dict[str, Any]) -> Column:
@@ -113,6 +124,7 @@ def _column(col: str, c: dict[str, Any]) -> Column:
         ru_name=str(c["ru_name"]) if c.get("ru_name") else None,
         unit=c.get("unit"),
         values=tuple((str(code), str(word)) for code, word in (c.get("values") or {}).items()),
+        separator=c.get("separator"),
     )
 
 
@@ -284,7 +296,8 @@ def _ru_cell(column: Column, name: str) -> str:
     if column.unit == SHARE:
         return f"«{name}» (× 100)"
     if column.values:
-        return f"«{name}» (" + ", ".join(f"{code} → {word}" for code, word in column.values) + ")"
+        each = f"each of the codes joined by {column.separator!r}: " if column.separator else ""
+        return f"«{name}» ({each}" + ", ".join(f"{code} → {word}" for code, word in column.values) + ")"
     return f"«{name}»"
 
 

@@ -8,6 +8,7 @@ Generated from ``config/mart_contract.yaml`` and re-created by the migrator afte
 - a share (``unit: share``, a fraction 0..1) is shown as a percentage, rounded to
   ``mart_ru.percent_digits`` decimals (an exact decimal type);
 - a column with ``values:`` shows the Russian word of each code (a code not listed as stored);
+  with ``separator:`` too, it is a list of codes joined by the separator, each one translated;
 - ``mart_ru.names``: beside an id column, the names of that id from a dimension with one row per
   id (``mart.dim_org_current``, ``mart.dim_page_current``), so the join cannot multiply rows;
 - booleans, numbers, dates and timestamps keep their types; comments are in Russian.
@@ -106,6 +107,8 @@ def _own_column(table: Table, column: Column, digits: int) -> ViewColumn:
             f"округлено до {_DECIMALS[digits]}",
             source,
         )
+    if column.values and column.separator:
+        return _list_column(column, ref, source)
     if column.values:
         cases = " ".join(f"WHEN {literal(code)} THEN {literal(word)}" for code, word in column.values)
         words = ", ".join(f"{word} ({code})" for code, word in column.values)
@@ -116,6 +119,25 @@ def _own_column(table: Table, column: Column, digits: int) -> ViewColumn:
             source,
         )
     return ViewColumn(column_name(column), ref, f"{column.caption} ({source})", source)
+
+
+def _list_column(column: Column, ref: str, source: str) -> ViewColumn:
+    """A list of codes joined by the column's separator, each code replaced by its word: the list is
+    framed by the separator (so a code is matched whole, never inside a longer one), each framed code
+    replaced, and the frame taken off again; an empty list stays empty, an unknown code as stored."""
+    sep = column.separator or ""
+    framed = f"{literal(sep)} || {ref} || {literal(sep)}"
+    for code, word in column.values:
+        framed = f"REPLACE({framed}, {literal(sep + code + sep)}, {literal(sep + word + sep)})"
+    words = ", ".join(f"{word} ({code})" for code, word in column.values)
+    return ViewColumn(
+        column_name(column),
+        f"CASE WHEN {ref} = '' THEN {ref} "
+        f"ELSE SUBSTRING({framed}, {len(sep) + 1}, LENGTH({framed}) - {2 * len(sep)}) END",
+        f"{column.caption} ({source}), каждый код списка через «{sep}»: {words}; "
+        "иной код показан как хранится",
+        source,
+    )
 
 
 def build_views(tables: list[Table] | None = None, settings: MartRu | None = None) -> list[View]:
