@@ -6,12 +6,16 @@ DuckDB connection, ``--runs`` times; the medians of wall and CPU seconds are rep
 process's, DuckDB's threads included — steadier than wall time on a shared machine). With
 ``--compare REV`` the SQL of ``sql/flatten`` at git revision ``REV`` is timed too, interleaved with
 the working tree's (A, B, A, B), and ``same_rows`` says whether both staged the same rows (an
-order-independent digest of every column, and the counts; untimed). ``--floor`` also times what no
-flatten can beat: DuckDB reading the day's lines alone (``read_ndjson_objects``), from the gzip
-files and from decompressed copies.
+order-independent digest of every column, and the counts; untimed). ``--sidecars`` also times the
+working tree's flatten reading the day's Parquet sidecars of typed answers instead of the raw
+files (``gospublic.vk.answers``; the lake needs them: the extractor writes them, or
+``python -m gospublic.cli vk-sidecars``), interleaved likewise, and what the extractor adds to
+each batch to write them (``extract_sidecar``: the typed read of each raw file into Parquet bytes,
+medians per file). ``--floor`` also times what no flatten can beat: DuckDB reading the day's lines
+alone (``read_ndjson_objects``), from the gzip files and from decompressed copies.
 
     .venv/bin/python -m bench.vk_flatten [--lake var/bench/region-2025-11-vklake] [--day 2025-11-02]
-        [--runs 5] [--compare HEAD] [--floor] [--threads N] [--out FILE.json]
+        [--runs 5] [--compare HEAD] [--sidecars] [--floor] [--threads N] [--out FILE.json]
         [--batches 'batch-0[0-9]00.jsonl.gz']  # a day still being landed: these files, no manifest
 
 The lake is only read.
@@ -41,6 +45,7 @@ from bench.pipeline import BENCH, MONTH, PROJECT, PSEUDONYM_KEY
 
 METHODS = ("groups.getById", "wall.get", "wall.getComments")
 WORKING = "working tree"
+SIDECARS = "working tree, sidecars"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,19 @@ class Day:
     files: dict[str, list[str]]
     window_start: int | None
     load_id: str
+
+    def sidecars(self, method: str) -> list[str]:
+        """The current sidecars of the method's raw files (local paths); refuses a file without one."""
+        from gospublic.vk.answers import sidecar_key, version
+
+        paths = [sidecar_key(path, version(method)) for path in self.files[method]]
+        missing = [path for path in paths if not Path(path).is_file()]
+        if missing:
+            raise SystemExit(
+                f"{len(missing)} {method} raw files of {self.dt} have no current sidecar (first: "
+                f"{missing[0]}): land the day again or run python -m gospublic.cli vk-sidecars"
+            )
+        return paths
 
 
 def landed_day(lake: Path, dt: date) -> Day:
@@ -100,20 +118,27 @@ def _connection(threads: int | None) -> duckdb.DuckDBPyConnection:
 
 
 def flatten_once(
-    root: Path | None, method: str, day: Day, *, threads: int | None = None, digest: bool = False
+    root: Path | None,
+    method: str,
+    day: Day,
+    *,
+    threads: int | None = None,
+    digest: bool = False,
+    columnar: bool = False,
 ) -> dict[str, Any]:
-    """One timed flatten of ``method`` (with the SQL of ``root``, the project's if None) on a fresh
-    connection: seconds, CPU seconds of the process (DuckDB's threads included) and counts; with
-    ``digest``, the staged rows' digest (untimed)."""
+    """One timed flatten of ``method`` (with the SQL of ``root``, the project's if None; with
+    ``columnar``, of the day's sidecars) on a fresh connection: seconds, CPU seconds of the process
+    (DuckDB's threads included) and counts; with ``digest``, the staged rows' digest (untimed)."""
     from gospublic.vk.flatten import Flatten, LocalFile
     from transforms.pseudonymize import make_pseudonymizer
 
     connection = _connection(threads)
     try:
         flatten = Flatten(connection, make_pseudonymizer(PSEUDONYM_KEY), root)
-        local = [LocalFile(path, path) for path in day.files[method]]
+        paths = day.sidecars(method) if columnar else day.files[method]
+        local = [LocalFile(path, path) for path in paths]
         started, cpu = time.perf_counter(), time.process_time()
-        counts = flatten.flatten(method, local, day.dt, day.load_id, day.window_start)
+        counts = flatten.flatten(method, local, day.dt, day.load_id, day.window_start, columnar=columnar)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         out: dict[str, Any] = {
             "seconds": seconds, "cpu_seconds": cpu, "rows": counts.rows, "rejected": counts.rejected,
@@ -128,6 +153,19 @@ def flatten_once(
         return out
     finally:
         connection.close()
+
+
+def sidecar_once(method: str, path: str) -> dict[str, float]:
+    """One timed typed read of the raw file ``path`` into its sidecar's bytes, as the extractor
+    does after landing a batch file: seconds and CPU seconds."""
+    from gospublic.vk.answers import sidecar_bytes
+
+    raw = Path(path).read_bytes()
+    started, cpu = time.perf_counter(), time.process_time()
+    data = sidecar_bytes(method, path, raw)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert data is not None, f"the typed read refused {path}"
+    return {"seconds": seconds, "cpu_seconds": cpu, "raw_bytes": len(raw), "sidecar_bytes": len(data)}
 
 
 def floor_once(files: list[str], compression: str, threads: int | None) -> float:
@@ -152,14 +190,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dt = date.fromisoformat(args.day)
     day = partial_day(args.lake, dt, args.batches) if args.batches else landed_day(args.lake, dt)
     with tempfile.TemporaryDirectory(prefix="gospublic-vk-flatten-bench-") as scratch:
-        roots: dict[str, Path | None] = {WORKING: None}
+        roots: dict[str, tuple[Path | None, bool]] = {WORKING: (None, False)}  # SQL root, columnar
         if args.compare:
-            roots[args.compare] = sql_at(args.compare, Path(scratch) / "sql")
+            roots[args.compare] = (sql_at(args.compare, Path(scratch) / "sql"), False)
+        if args.sidecars:
+            roots[SIDECARS] = (None, True)
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {m: [] for m in METHODS} for name in roots}
         for repeat in range(args.runs):
-            for name, root in roots.items():  # interleaved: A, B, A, B
+            for name, (root, columnar) in roots.items():  # interleaved: A, B, A, B
                 for method in METHODS:
-                    one = flatten_once(root, method, day, threads=args.threads, digest=repeat == 0)
+                    one = flatten_once(
+                        root, method, day, threads=args.threads, digest=repeat == 0, columnar=columnar
+                    )
                     runs[name][method].append(one)
                     print(f"run {repeat + 1} {name} {method}: {one['seconds']:.3f} s", file=sys.stderr)
         out: dict[str, Any] = {
@@ -168,13 +210,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "gzip_bytes": {m: sum(Path(p).stat().st_size for p in f) for m, f in day.files.items()},
             "versions": {name: _summary(by_method) for name, by_method in runs.items()},
         }  # fmt: skip
-        if args.compare:
-            first = {name: [r[0] for r in by_method.values()] for name, by_method in runs.items()}
-            out["same_rows"] = all(
+        first = {name: [r[0] for r in by_method.values()] for name, by_method in runs.items()}
+        for other_name in [name for name in roots if name != WORKING]:
+            key = "same_rows" if other_name == args.compare else "same_rows_sidecars"
+            out[key] = all(
                 {k: v for k, v in one.items() if "seconds" not in k}
                 == {k: v for k, v in other.items() if "seconds" not in k}
-                for one, other in zip(first[WORKING], first[args.compare], strict=True)
+                for one, other in zip(first[WORKING], first[other_name], strict=True)
             )
+        if args.sidecars:
+            out["extract_sidecar"] = _extract_cost(day.files, args.runs)
         if args.floor:
             out["floor"] = _floor(day.files, Path(scratch), args.runs, args.threads)
     return out
@@ -196,6 +241,22 @@ def _summary(by_method: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         sum(r[n]["seconds"] for r in by_method.values()) for n in range(len(next(iter(by_method.values()))))
     ]
     out["total_median_s"] = _median(totals)
+    return out
+
+
+def _extract_cost(files: dict[str, list[str]], runs: int) -> dict[str, Any]:
+    """What writing the sidecars adds to the extractor, per method: medians over the raw files
+    (one a batch) and ``runs`` repeats, with the bytes of raw files and sidecars."""
+    out: dict[str, Any] = {}
+    for method, paths in files.items():
+        times = [sidecar_once(method, path) for _ in range(runs) for path in paths]
+        out[method] = {
+            "files": len(paths),
+            "median_s_per_file": _median([t["seconds"] for t in times]),
+            "median_cpu_s_per_file": _median([t["cpu_seconds"] for t in times]),
+            "raw_bytes": sum(t["raw_bytes"] for t in times[: len(paths)]),
+            "sidecar_bytes": sum(t["sidecar_bytes"] for t in times[: len(paths)]),
+        }
     return out
 
 
@@ -233,6 +294,9 @@ def main(argv: list[str] | None = None, report: Callable[[str], Any] = print) ->
         "--batches", metavar="GLOB", help="the day's files of these names, not its manifest's"
     )
     parser.add_argument("--compare", metavar="REV", help="also time the SQL of git revision REV, interleaved")
+    parser.add_argument(
+        "--sidecars", action="store_true", help="also time reading the Parquet sidecars, and writing them"
+    )
     parser.add_argument("--floor", action="store_true", help="also time reading the lines alone")
     parser.add_argument("--threads", type=int, help="DuckDB threads (its default: the cores)")
     parser.add_argument("--out", type=Path)

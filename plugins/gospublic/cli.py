@@ -1,5 +1,5 @@
 """Operator commands: ``python -m gospublic.cli {migrate,run-dag,summary,data-dictionary,rating-summary,
-rate,health,schema-snapshot,bi-export}``.
+rate,health,schema-snapshot,bi-export,vk-sidecars}``.
 
 ``migrate`` applies pending warehouse migrations (docker-compose's init job runs it);
 ``run-dag`` wraps ``airflow dags test`` with a log file, the tasks' logs where the UI reads them,
@@ -9,6 +9,8 @@ file, ``--set`` overrides) without publishing or writing a snapshot, and writes 
 the published rating to a folder. ``health`` prints the warehouse's operational health
 (``audit.health_*``) with ops_check's thresholds (``--month``: as of the day after a past month).
 ``bi-export superset <out.zip>`` zips the Superset starter dashboard (config/bi/superset).
+``vk-sidecars --from D --to D`` writes the Parquet sidecars of typed VK answers that the lake's days
+lack (landed before them, or retired by a changed column spec), so that their loads read Parquet.
 """
 
 from __future__ import annotations
@@ -213,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     bi_export.add_argument("tool", choices=("superset",))
     bi_export.add_argument("out", type=Path, help="the ZIP to write, e.g. var/bi/gospublic-superset.zip")
+    sidecars = commands.add_parser(
+        "vk-sidecars",
+        help="write the missing Parquet sidecars of typed VK answers for the lake's days (idempotent)",
+    )
+    sidecars.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    sidecars.add_argument("--to", dest="last", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     args = parser.parse_args(argv)
     commands_run: dict[str, Callable[[], int]] = {
         "schema-snapshot": lambda: schema_snapshot(args),
@@ -223,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "data-dictionary": data_dictionary,
         "health": lambda: health(args.today or _day_after(args.month), fail=not args.exit_zero),
         "bi-export": lambda: bi_export_superset(args.out),
+        "vk-sidecars": lambda: vk_sidecars(args.first, args.last),
     }
     return commands_run.get(args.command, summary)()
 
@@ -275,6 +284,29 @@ def bi_export_superset(out: Path) -> int:
         print(refused, file=sys.stderr)
         return 1
     print(f"written {out} ({len(names)} files): import it in Superset (Dashboards → Import dashboard)")
+    return 0
+
+
+def vk_sidecars(first: date, last: date) -> int:
+    """Write the sidecars the days ``first``..``last`` of the lake of ``gospublic_lake`` lack."""
+    from datetime import timedelta
+
+    from gospublic.infra.lake import Lake
+    from gospublic.vk.backfill import backfill_sidecars
+
+    if last < first:
+        print(f"vk-sidecars: --to {last} is before --from {first}", file=sys.stderr)
+        return 2
+    lake = Lake.from_connection()
+    done = backfill_sidecars(lake, [first + timedelta(days=n) for n in range((last - first).days + 1)])
+    print(
+        f"{lake.description}, VK days {first}..{last}: {len(done.days)} with a manifest, "
+        f"{done.written} sidecars written, {done.current} already current, "
+        f"{len(done.refused)} raw files refused by the typed read (their loads read and refuse them)"
+        + (f"; no manifest for {', '.join(done.without_manifest)}" if done.without_manifest else "")
+    )
+    for key in done.refused:
+        print(f"  refused: {key}")
     return 0
 
 

@@ -1,4 +1,5 @@
--- The wall.getComments answers of a day's raw files ($files, gzip JSON lines) as rows of
+-- The wall.getComments answers of a day's raw files, typed (the relation vk_answers:
+-- vk_comment_answers.sql over the gzip JSON lines, or its Parquet sidecars), as rows of
 -- staging.vk_comment_observations, one per comment, thread replies included, plus what the load
 -- counts: every row says its outcome and the file it came from (outcomes as in
 -- vk_post_observations.sql; a comment's post is the call's params.owner_id and params.post_id).
@@ -6,28 +7,12 @@
 -- loader turns it into author_hash (gospublic.vk.flatten), with the key outside SQL.
 WITH answers AS (
     SELECT
-        filename AS source_file,
+        source_file,
         CAST(observed_at AS TIMESTAMPTZ) AS observed_at,
         params,
         response,
         error IS NOT NULL OR response IS NULL AS rejected
-    FROM READ_JSON(
-        $files,
-        format = 'newline_delimited',
-        compression = 'gzip',
-        filename = TRUE,
-        columns = {
-            observed_at: 'VARCHAR',
-            params: 'STRUCT(owner_id BIGINT, post_id BIGINT)',
-            response: 'STRUCT(items STRUCT(
-                id BIGINT, "date" BIGINT, from_id BIGINT, "text" VARCHAR, parents_stack BIGINT[],
-                thread STRUCT(items STRUCT(
-                    id BIGINT, "date" BIGINT, from_id BIGINT, "text" VARCHAR, parents_stack BIGINT[]
-                )[])
-            )[])',
-            error: 'JSON'
-        }
-    )
+    FROM vk_answers
 ),
 
 top_level AS (

@@ -1,31 +1,10 @@
--- The groups.getById answers of a day's raw files ($files, gzip JSON lines) as rows of
+-- The groups.getById answers of a day's raw files, typed (the relation vk_answers:
+-- vk_page_answers.sql over the gzip JSON lines, or its Parquet sidecars), as rows of
 -- staging.vk_page_observations, one per page, plus what the load counts: every row says its
--- outcome and the file it came from (outcomes as in vk_post_observations.sql). The response is
--- API 5.199's {"groups": [...], "profiles": [...]} or, from older versions, the list of groups.
--- Each line is parsed once, by one JSON_TRANSFORM of the line as read (read_json would write the
--- response back out as JSON text first); only a line without a list of groups there (the older
--- shape, an error, no response) is parsed again, for the list or to see that there is none.
-WITH lines AS (
-    SELECT
-        filename AS source_file,
-        json,
-        JSON_TRANSFORM(
-            json, '{"observed_at": "VARCHAR", "error": "JSON", "response": {"groups": ' || VK_GROUPS() || '}}'
-        ) AS line
-    FROM READ_NDJSON_OBJECTS($files, compression = 'gzip', filename = TRUE)
-),
-
-answers AS (
-    SELECT
-        source_file,
-        CAST(line.observed_at AS TIMESTAMPTZ) AS observed_at,
-        CASE
-            WHEN line.response.groups IS NOT NULL THEN line.response.groups
-            WHEN line.error IS NULL THEN JSON_TRANSFORM(json, '{"response": ' || VK_GROUPS() || '}').response
-        END AS pages,
-        line.error IS NOT NULL
-        OR (line.response.groups IS NULL AND COALESCE(JSON_TYPE(json, '$.response'), 'NULL') = 'NULL') AS rejected
-    FROM lines
+-- outcome and the file it came from (outcomes as in vk_post_observations.sql).
+WITH answers AS (
+    SELECT source_file, CAST(observed_at AS TIMESTAMPTZ) AS observed_at, pages, rejected
+    FROM vk_answers
 ),
 
 pages AS (

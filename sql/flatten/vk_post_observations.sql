@@ -1,4 +1,5 @@
--- The wall.get answers of a day's raw files ($files, gzip JSON lines) as rows of
+-- The wall.get answers of a day's raw files, typed (the relation vk_answers: vk_post_answers.sql
+-- over the gzip JSON lines, or the Parquet sidecars it wrote), as rows of
 -- staging.vk_post_observations, one per post, plus what the load counts: every row says its
 -- outcome and the file it came from.
 --   row            a post observed in the re-read window (all posts without $window_start)
@@ -9,25 +10,11 @@
 -- The same rows as transforms/vk_flatten.py (tests/vk/test_vk_sql_flatten.py holds them equal).
 WITH answers AS (
     SELECT
-        filename AS source_file,
+        source_file,
         CAST(observed_at AS TIMESTAMPTZ) AS observed_at,
         response,
         error IS NOT NULL OR response IS NULL AS rejected
-    FROM READ_JSON(
-        $files,
-        format = 'newline_delimited',
-        compression = 'gzip',
-        filename = TRUE,
-        columns = {
-            observed_at: 'VARCHAR',
-            response: 'STRUCT(items STRUCT(
-                id BIGINT, owner_id BIGINT, "date" BIGINT, "text" VARCHAR, attachments STRUCT("type" VARCHAR)[],
-                is_pinned JSON, copy_history JSON, "views" STRUCT("count" BIGINT),
-                likes STRUCT("count" BIGINT), "comments" STRUCT("count" BIGINT), reposts STRUCT("count" BIGINT)
-            )[])',
-            error: 'JSON'
-        }
-    )
+    FROM vk_answers
 ),
 
 posts AS (

@@ -152,5 +152,19 @@ def _lake_text(lake: Lake) -> str:
     parts = []
     for item in lake.list("raw/vk/"):
         data = lake.get_bytes(item.key)
-        parts.append(gzip.decompress(data).decode() if item.key.endswith(".gz") else data.decode())
+        if item.key.endswith(".parquet"):  # a sidecar of typed answers: its values and metadata as text
+            parts.append(_parquet_text(data))
+        else:
+            parts.append(gzip.decompress(data).decode() if item.key.endswith(".gz") else data.decode())
     return "\n".join(parts)
+
+
+def _parquet_text(data: bytes) -> str:
+    import io
+    import json
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data))
+    metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    return json.dumps([table.to_pylist(), metadata], default=str, ensure_ascii=False)

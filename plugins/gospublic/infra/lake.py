@@ -102,6 +102,15 @@ class Lake(ABC):
             shutil.copyfileobj(stream, out, COPY_CHUNK)
         return path
 
+    def tail(self, key: str, size: int) -> bytes:
+        """The last ``size`` bytes of the object (all of it when shorter); raises ``LakeError``
+        when it does not exist. Read without fetching the rest where the store allows."""
+        kept = b""
+        with self.open_read(key) as stream:
+            while chunk := stream.read(COPY_CHUNK):
+                kept = (kept + chunk)[-size:]
+        return kept
+
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[LakeObject]:
         """Objects whose key starts with ``prefix``, in key order."""
@@ -197,6 +206,11 @@ class LocalLake(Lake):
         with open(path, "rb") as stream:
             yield stream
 
+    def tail(self, key: str, size: int) -> bytes:
+        with self.open_read(key) as stream:
+            stream.seek(max(0, os.fstat(stream.fileno()).st_size - size))
+            return stream.read()
+
     def list(self, prefix: str = "") -> Iterator[LakeObject]:
         found = []
         for path in self.root.rglob("*"):
@@ -288,6 +302,24 @@ class S3Lake(Lake):
             yield body
         finally:
             body.close()
+
+    def tail(self, key: str, size: int) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:  # a suffix range: the last bytes, or the whole object when shorter
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes=-{size}")
+        except ClientError as exc:
+            if _is_not_found(exc):
+                raise LakeError(f"no object {key!r} in {self.description}") from exc
+            if str(exc.response.get("Error", {}).get("Code", "")) == "InvalidRange":
+                return b""  # an empty object has no suffix to give
+            raise
+        body = got["Body"]
+        try:
+            data: bytes = body.read()
+        finally:
+            body.close()
+        return data[-size:]
 
     def list(self, prefix: str = "") -> Iterator[LakeObject]:
         paginator = self.client.get_paginator("list_objects_v2")

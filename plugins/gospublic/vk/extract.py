@@ -12,9 +12,12 @@ rounds, so tokens never idle at a round's tail):
 3. ``wall.getComments`` (100 a call, 10 thread replies inline) for posts in the window that have
    comments, plus the full thread where it has more replies than came inline.
 
-Every answer lands first in the lake, as gzip JSON lines without the token::
+Every answer lands first in the lake, as gzip JSON lines without the token, and beside each
+batch file its answers typed as the load reads them, in Parquet (``gospublic.vk.answers``: the
+raw file stays the source of truth; the load reads the sidecars when they are all current)::
 
     raw/vk/<method>/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.jsonl.gz
+    raw/vk/<method>/dt=YYYY-MM-DD/run=<run_id>/batch-NNNN.answers-<version>.parquet
     raw/vk/_manifests/dt=YYYY-MM-DD/<run_id>.json      (every finished run, with its checks' verdict)
     raw/vk/_manifests/dt=YYYY-MM-DD/latest.json        (the last run that passed its checks)
 
@@ -39,6 +42,7 @@ from typing import Any
 
 from gospublic.infra import settings
 from gospublic.infra.lake import Lake
+from gospublic.vk.answers import land_sidecar
 from gospublic.vk.client import GAVE_UP_CODE, VkCall, VkClient, VkResult, iter_batches
 
 GROUP_FIELDS = ",".join(
@@ -110,7 +114,8 @@ def extract_batch(
     batch: int,
     wall_counts: Mapping[int, int] | None = None,
 ) -> BatchOutcome:
-    """Extract ``group_ids`` (pages, posts, comments), landing every answer in the lake.
+    """Extract ``group_ids`` (pages, posts, comments), landing every answer in the lake (with each
+    file's sidecar of typed answers).
 
     ``wall_counts`` sizes each page's first ``wall.get`` (default and cap: 100 posts); a page
     that posted more than expected costs one more call, never a missed post."""
@@ -149,8 +154,9 @@ def extract_batch(
 
     for method, writer in writers.items():
         if writer.lines:
-            key = raw_key(method, dt, run_id, batch)
-            lake.put_bytes(key, writer.finish())
+            key, data = raw_key(method, dt, run_id, batch), writer.finish()
+            lake.put_bytes(key, data)
+            land_sidecar(lake, method, key, data)  # after its raw file: never a sidecar alone
             outcome.files[method] = key
     return outcome
 

@@ -1,11 +1,15 @@
 """A day's raw VK answers flattened into staging rows in SQL, by DuckDB, without a Python row loop.
 
-The day's gzip JSON-lines files of one method are read by DuckDB — ``read_json`` with an explicit
+Each method has two SQL files in ``sql/flatten/``, one definition for both engines: the typed
+read of its raw answers (``vk_*_answers.sql``: ``read_json`` of the gzip JSON lines with an explicit
 column spec (posts, comments), or each line as read and one ``JSON_TRANSFORM`` of it (pages, whose
-response has two shapes) — so that each answer is parsed once, and unnested by the method's SQL in
-``sql/flatten/`` (``vk_*_observations.sql``, one definition for both engines) into a temporary
-table of the DuckDB connection, each row with its ``outcome`` (``row``, ``before_window``,
-``rejected``, ``malformed``); then the rows go to staging:
+response has two shapes), so that each answer is parsed once), and the flatten of that relation,
+``vk_answers`` (``vk_*_observations.sql``). The typed columns come from the raw files, or from the
+Parquet sidecars the extractor wrote with the very same read (``gospublic.vk.answers``, which
+chooses): ``answers_view_sql`` makes one or the other the temporary view ``vk_answers`` that
+the flatten's unchanged text reads, so its errors read alike either way. The flatten unnests the answers
+into a temporary table of the DuckDB connection, each row with its ``outcome`` (``row``,
+``before_window``, ``rejected``, ``malformed``); then the rows go to staging:
 
 - DuckDB warehouse (:class:`WarehouseFlatten`): the flatten runs on the warehouse's own
   connection, inside the load's transaction, and ``INSERT … SELECT`` moves the rows into the
@@ -15,10 +19,11 @@ table of the DuckDB connection, each row with its ``outcome`` (``row``, ``before
   to ``COPY … FROM STDIN`` in the load's transaction (the fastest of the paths measured, see the
   class).
 
-Files of an S3 lake are fetched to a temporary local folder first (DuckDB's httpfs would need an
-extension download). Commenters' ids are personal data: the SQL yields them as ``author_id``, and
-only their keyed hashes reach staging, computed set-wise — each distinct id once, by the
-pseudonymizer in Python, joined back in SQL — so the key never appears in SQL text or logs.
+Files of an S3 lake (raw files or sidecars) are fetched to a temporary local folder first
+(DuckDB's httpfs would need an extension download). Commenters' ids are personal data: the SQL
+yields them as ``author_id``, and only their keyed hashes reach staging, computed set-wise — each
+distinct id once, by the pseudonymizer in Python, joined back in SQL — so the key never appears in
+SQL text or logs.
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ log = logging.getLogger(__name__)
 
 FLATTEN_DIR = "flatten"
 MACROS = "vk_macros.sql"
+ANSWERS = "vk_answers"  # the relation of the typed answers that each flatten reads
+# the sidecars' typed answers (gospublic.vk.answers): their columns, with the file each row came from
+COLUMNAR_READ = (
+    "SELECT filename AS source_file, * EXCLUDE (filename) FROM READ_PARQUET($files, filename = TRUE)"
+)
 FLAT = "vk_flat"  # the temporary table of one method's flattened answers
 AUTHORS = "vk_flat_authors"  # distinct commenters' ids and their pseudonyms (a registered Arrow table)
 COPY_CHUNK_BYTES = 1 << 20  # of the CSV file, a write to COPY at a time
@@ -59,14 +69,15 @@ COPY_CHUNK_BYTES = 1 << 20  # of the CSV file, a write to COPY at a time
 
 @dataclass(frozen=True)
 class _Method:
-    sql: str  # file in sql/flatten/
+    sql: str  # the flatten of vk_answers, in sql/flatten/
+    answers: str  # the typed read of the raw answers (vk_answers from the gzip JSON lines)
     columns: tuple[str, ...]  # the staging table's, in order
 
 
 METHODS = {
-    "groups.getById": _Method("vk_page_observations.sql", PAGE_COLUMNS),
-    "wall.get": _Method("vk_post_observations.sql", POST_COLUMNS),
-    "wall.getComments": _Method("vk_comment_observations.sql", COMMENT_COLUMNS),
+    "groups.getById": _Method("vk_page_observations.sql", "vk_page_answers.sql", PAGE_COLUMNS),
+    "wall.get": _Method("vk_post_observations.sql", "vk_post_answers.sql", POST_COLUMNS),
+    "wall.getComments": _Method("vk_comment_observations.sql", "vk_comment_answers.sql", COMMENT_COLUMNS),
 }
 
 
@@ -85,13 +96,38 @@ class FlatCounts:
 
 
 def flatten_sql(method: str, root: Path | None = None) -> str:
-    """The flatten of ``method`` (one SELECT with bind parameters ``$files``, ``$dt``, ``$load_id``
-    and ``$window_start``)."""
+    """The flatten of ``method``: one SELECT over the relation ``vk_answers`` (its typed answers,
+    see :func:`answers_view_sql`) with bind parameters ``$dt``, ``$load_id`` and ``$window_start``."""
+    return _read_sql(_method(method).sql, root).strip().rstrip(";")
+
+
+def answers_view_sql(
+    method: str, paths: list[str], root: Path | None = None, *, columnar: bool = False
+) -> str:
+    """The temporary view ``vk_answers`` of ``method``'s typed answers in the local files ``paths``:
+    the raw gzip JSON lines read by the method's typed read, or with ``columnar`` their Parquet
+    sidecars (a view binds no parameters: the paths are written into it as a list literal)."""
+    read = COLUMNAR_READ if columnar else answers_sql(method, root)
+    files = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
+    return f"CREATE OR REPLACE TEMP VIEW {ANSWERS} AS\n{read.replace('$files', files)}"
+
+
+def answers_sql(method: str, root: Path | None = None) -> str:
+    """The typed read of ``method``'s raw answers (one SELECT over ``$files``, gzip JSON lines):
+    ``source_file`` and the typed columns the flatten reads as ``vk_answers``."""
+    return _read_sql(_method(method).answers, root).strip().rstrip(";")
+
+
+def macros_sql(root: Path | None = None) -> list[str]:
+    """The statements creating the flattens' macros (temporary, on the connection that runs them)."""
+    return split_statements(_read_sql(MACROS, root))
+
+
+def _method(method: str) -> _Method:
     try:
-        name = METHODS[method].sql
+        return METHODS[method]
     except KeyError:
         raise RawFormatError(f"no flatten for VK method {method!r}") from None
-    return _read_sql(name, root).strip().rstrip(";")
 
 
 class Flatten:
@@ -110,16 +146,24 @@ class Flatten:
         self.pseudonymize = pseudonymize
         self.root = root  # the SQL folder (settings.sql_dir() unless given: bench/vk_flatten.py)
         self.method: str | None = None
-        for statement in split_statements(_read_sql(MACROS, root)):
+        for statement in macros_sql(root):
             connection.execute(statement)
 
     def flatten(
-        self, method: str, files: list[LocalFile], dt: date, load_id: str, window_start: int | None
+        self,
+        method: str,
+        files: list[LocalFile],
+        dt: date,
+        load_id: str,
+        window_start: int | None,
+        *,
+        columnar: bool = False,
     ) -> FlatCounts:
-        """Flatten ``files`` (answers of ``method``) into the temporary table; returns the counts.
+        """Flatten ``files`` (answers of ``method``: raw files, or with ``columnar`` their Parquet
+        sidecars, each with its raw file's key) into the temporary table; returns the counts.
 
-        Raises :class:`RawFormatError` naming the file when a line is not JSON or not a VK answer
-        of the expected shape."""
+        Raises :class:`RawFormatError` naming the raw file when a line is not JSON or not a VK
+        answer of the expected shape."""
         self.drop()  # the method flattened before, if any
         if not files:
             return FlatCounts()
@@ -128,9 +172,12 @@ class Flatten:
         given = {"files": list(by_path), "dt": dt, "load_id": load_id, "window_start": window_start}
         params = {name: value for name, value in given.items() if f"${name}" in sql}  # DuckDB: no extras
         try:
+            self.connection.execute(answers_view_sql(method, list(by_path), self.root, columnar=columnar))
             self.connection.execute(f"CREATE TEMP TABLE {FLAT} AS {sql}", params)
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             raise RawFormatError(f"{method} raw files of {dt}: {_named(str(exc), by_path)}") from exc
+        finally:
+            self.connection.execute(f"DROP VIEW IF EXISTS {ANSWERS}")
         self.method = method
         found: dict[str, int] = dict(self._rows(f"SELECT outcome, COUNT(*) FROM {FLAT} GROUP BY outcome"))
         if found.get("malformed"):
@@ -171,6 +218,7 @@ class Flatten:
     def drop(self) -> None:
         """Forget the flattened method (its table and pseudonyms)."""
         self.connection.execute(f"DROP TABLE IF EXISTS {FLAT}")
+        self.connection.execute(f"DROP VIEW IF EXISTS {ANSWERS}")
         self.connection.unregister(AUTHORS)
         self.method = None
 
@@ -267,7 +315,8 @@ def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A raw file of the lake (``key``) as a local file DuckDB can read (``path``)."""
+    """A raw file of the lake (``key``) as a local file DuckDB can read (``path``: the raw file, or
+    its sidecar)."""
 
     key: str
     path: str

@@ -24,9 +24,10 @@ from gospublic.infra.audit import LoadRun
 from gospublic.infra.lake import Lake
 from gospublic.infra.load_skeleton import PartitionLoad
 from gospublic.infra.warehouse import Transaction, Warehouse, writer
+from gospublic.vk.answers import answer_files
 from gospublic.vk.days import pages_loaded, record_day
 from gospublic.vk.extract import error_kind, manifest_key, manifest_problems, read_manifest
-from gospublic.vk.flatten import flatten_for, local_files
+from gospublic.vk.flatten import flatten_for
 from gospublic.vk.results import DayLoad
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class VkDayLoad(PartitionLoad[DayLoad]):
         )
         self.started, self.dag_id, self.task_id = datetime.now(UTC), dag_id, task_id
         self.counts: dict[str, dict[str, int]] = {}
+        self.sources: dict[str, str] = {}  # what each method's answers were read from
         self.before_window = 0
         self.errors = 0
         self.pages_before = 0
@@ -145,15 +147,21 @@ class VkDayLoad(PartitionLoad[DayLoad]):
 
     def stage(self, tx: Transaction) -> dict[str, int | None]:
         """Each method's raw files flattened in SQL (``gospublic.vk.flatten``) into its staging
-        partition. Reconciles: items read = rows written + error answers rejected (posts from
-        before the window are counted apart, in ``before_window``)."""
+        partition, their typed answers read from their Parquet sidecars when all are current
+        (``gospublic.vk.answers``), else from the raw files. Reconciles: items read = rows written
+        + error answers rejected (posts from before the window are counted apart, in
+        ``before_window``)."""
         self.pages_before = pages_loaded(tx, self.dt)
         ctx = self.ctx
         with flatten_for(tx, ctx.pseudonymize) as flatten:
             for target in TARGETS:
                 keys = self.manifest["files"].get(target.method, [])
-                with local_files(self.lake, keys) as files:
-                    counts = flatten.flatten(target.method, files, ctx.dt, ctx.load_id, ctx.window_start)
+                with answer_files(self.lake, target.method, keys) as answers:
+                    counts = flatten.flatten(
+                        target.method, answers.files, ctx.dt, ctx.load_id, ctx.window_start,
+                        columnar=answers.columnar,
+                    )  # fmt: skip
+                self.sources[target.method] = "sidecars" if answers.columnar else "raw" if keys else "none"
                 written = flatten.write(tx, target.table, self.dt)
                 self.before_window += counts.before_window
                 read, rejected = counts.read, counts.rejected
@@ -188,12 +196,14 @@ class VkDayLoad(PartitionLoad[DayLoad]):
     def result(self) -> DayLoad:
         rebuild: Literal["forward", "full"] = "forward" if self.forward else "full"
         log.info(
-            "loaded VK day %s from run %s (%s rebuild): %s (%d posts from before the window %s left out)",
-            self.dt, self.run_id, rebuild, self.counts, self.before_window, self.window,
+            "loaded VK day %s from run %s (%s rebuild, answers from %s): %s (%d posts from before the window "
+            "%s left out)",
+            self.dt, self.run_id, rebuild, self.sources, self.counts, self.before_window, self.window,
         )  # fmt: skip
         return {
             "dt": self.dt.isoformat(), "run_id": self.run_id, "counts": self.counts, "errors": self.errors,
             "posts_before_window": self.before_window, "rebuild": rebuild, "complete": self.day["complete"],
+            "answers": self.sources,
         }  # fmt: skip
 
 

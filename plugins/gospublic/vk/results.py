@@ -62,3 +62,4 @@ class DayLoad(TypedDict):
     posts_before_window: int
     rebuild: Literal["forward", "full"]
     complete: bool
+    answers: dict[str, str]  # method -> what its typed answers were read from: sidecars, raw (or none)
