@@ -384,3 +384,104 @@ def test_duckdb_memory_limit_comes_from_the_connection(tmp_path, monkeypatch: py
     assert limit in ("488.2 MiB", "512.0 MB", "512MB"), limit
     with pytest.raises(WarehouseError, match="write it like 512MB"):
         Warehouse.duckdb(tmp_path / "x.duckdb", memory_limit="lots")
+
+
+def _typed_rows(warehouse: Warehouse) -> str:
+    """A table of every type query_frame reads, with NULLs, empty and awkward texts, big integers."""
+    warehouse.execute_script(
+        """
+        CREATE SCHEMA IF NOT EXISTS staging;
+        CREATE TABLE staging.typed (
+            id BIGINT NOT NULL, big BIGINT, small INTEGER, flag BOOLEAN, day DATE, score DOUBLE PRECISION,
+            happened_at TIMESTAMP WITH TIME ZONE, naive TIMESTAMP, body TEXT
+        );
+        """
+    )
+    rows = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "big": pd.array([2**62 + 1, None, -(2**53) - 3, 0, 7], dtype="Int64"),
+            "small": pd.array([5, None, 1, 2, 3], dtype="Int32"),
+            "flag": [True, None, False, True, False],
+            "day": [date(2025, 11, 1), None, date(2024, 2, 29), date(1999, 12, 31), date(2025, 1, 1)],
+            "score": [1.25, None, -0.5, 0.0, 1e9],
+            "happened_at": pd.to_datetime(
+                [
+                    "2025-11-01T12:00:00.123456+03:00",
+                    None,
+                    "1969-12-31T23:59:59.5Z",
+                    "2025-03-30T01:00:00Z",
+                    "2025-11-30T21:00:00Z",
+                ],
+                utc=True,
+                format="ISO8601",
+            ),
+            "naive": pd.to_datetime(
+                ["2025-11-01 09:30:00.000001", None, "2025-11-02", "2025-11-03", "2025-11-04"],
+                format="ISO8601",
+            ),
+            "body": ['«Кавычки», ";" и "двойные"', None, "", "строка\nс переводом, 100%", "\\N и NULL"],
+        }
+    )
+    warehouse.bulk_load("staging.typed", rows)
+    return "staging.typed"
+
+
+def test_query_frame_reads_what_query_df_reads(warehouse: Warehouse) -> None:
+    """The Arrow read gives query_df's values (and its dtypes, but for integers with NULLs, which stay
+    exact integers instead of float64), with bind parameters, a literal % and an IN list."""
+    table = _typed_rows(warehouse)
+    sql = (
+        f"SELECT id, big, small, flag, day, score, happened_at, naive, body, 'x%' AS percent FROM {table} "
+        "WHERE id IN (:a, :b, :c, :d, :e) AND (happened_at IS NULL OR happened_at >= :since) "
+        "AND (body LIKE '%' OR body IS NULL) "
+        "ORDER BY id"
+    )
+    params = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "since": datetime(1960, 1, 1, tzinfo=UTC)}
+    expected = warehouse.query_df(sql, params)
+    got = warehouse.query_frame(sql, params)
+    assert got.columns.tolist() == expected.columns.tolist()
+    assert len(got) == 5
+    assert got["big"].dtype == "Int64" and got["small"].dtype == "Int32"  # query_df: float64
+    assert got["big"].tolist()[:3] == [2**62 + 1, pd.NA, -(2**53) - 3]  # exact past 2**53
+    assert got["body"].tolist()[0] == '«Кавычки», ";" и "двойные"' and got["body"].tolist()[2:] == [
+        "",
+        "строка\nс переводом, 100%",
+        "\\N и NULL",
+    ]
+    assert pd.isna(got["body"][1])
+    assert str(got["happened_at"].dtype) == "datetime64[us, UTC]"
+    assert got["happened_at"][0] == pd.Timestamp("2025-11-01T09:00:00.123456Z")
+    assert got["happened_at"][2] == pd.Timestamp("1969-12-31T23:59:59.5Z")
+    assert got["naive"][0] == pd.Timestamp("2025-11-01 09:30:00.000001")
+    for column in expected.columns:
+        if column in ("big", "small"):
+            assert got[column].astype("float64").tolist() == pytest.approx(
+                expected[column].tolist(), nan_ok=True
+            )
+            continue
+        assert str(got[column].dtype) == str(expected[column].dtype), column
+        pd.testing.assert_series_equal(got[column], expected[column], check_exact=True)
+
+
+def test_query_arrow_keeps_the_types_of_the_columns(warehouse: Warehouse) -> None:
+    table = _typed_rows(warehouse)
+    arrow = warehouse.query_arrow(
+        f"SELECT big, small, flag, day, happened_at, naive, body FROM {table} WHERE id > :n", {"n": 99}
+    )
+    assert arrow.num_rows == 0
+    types = dict(zip(arrow.column_names, arrow.schema.types, strict=True))
+    assert types["big"] == pa.int64() and types["small"] == pa.int32() and types["flag"] == pa.bool_()
+    assert types["day"] == pa.date32() and types["body"] == pa.string()
+    assert types["happened_at"] == pa.timestamp("us", tz="UTC") and types["naive"] == pa.timestamp("us")
+
+
+def test_query_arrow_reads_numeric_on_duckdb_and_names_it_on_postgres(
+    engine: str, warehouse: Warehouse
+) -> None:
+    sql = "SELECT CAST(1.5 AS NUMERIC(10, 2)) AS amount"
+    if engine == "duckdb":  # DuckDB's own Arrow result: decimals, as query_df's
+        assert warehouse.query_frame(sql)["amount"].tolist() == warehouse.query_df(sql)["amount"].tolist()
+        return
+    with pytest.raises(WarehouseError, match="amount"):
+        warehouse.query_arrow(sql)

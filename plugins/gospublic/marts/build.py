@@ -140,7 +140,7 @@ def incident_timing_batches(
     rules = load_rules()
     held: _TimingBatch | None = None
     for regions in region_batches(warehouse, params, batch_rows or TIMING_BATCH_ROWS):
-        incidents = warehouse.query_df(
+        incidents = warehouse.query_frame(
             "SELECT i.source, i.incident_id, i.org_id, i.region_code, i.status, i.registered_at, "
             "i.first_reaction_at, i.answered_at, i.due_at, i.satisfaction, i.satisfied, "
             "i.last_exported_at, t.answer_text "
