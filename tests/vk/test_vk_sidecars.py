@@ -417,3 +417,26 @@ def _rows_of_bytes(data: bytes, path: Path) -> tuple[Any, dict[bytes, bytes]]:
     path.write_bytes(data)
     table = pq.read_table(path)
     return table.to_pylist(), {k: v for k, v in (table.schema.metadata or {}).items() if b"gospublic" in k}
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_a_bad_value_in_the_loads_transaction_is_a_raw_format_error(
+    migrated: Any, tmp_path: Path, columnar: bool
+) -> None:
+    """A value the flatten cannot convert fails the statement inside the load's transaction (the
+    DuckDB warehouse's own connection): the error is still the one naming the day's raw files, not
+    the aborted transaction's."""
+    lake, method = LocalLake(tmp_path / "lake"), "wall.get"
+    keys = _land(lake, method, [[{**ANSWERED, "observed_at": "yesterday"}]])
+    if not columnar:
+        lake.delete(sidecar_key(keys[0], version(method)))
+    with (
+        pytest.raises(RawFormatError, match=f"{method} raw files of {DT}: Conversion Error"),
+        migrated.transaction() as tx,
+        flatten_for(tx, PSEUDO) as flatten,
+        answer_files(lake, method, keys) as answers,
+    ):
+        assert answers.columnar == columnar
+        flatten.flatten(method, answers.files, DT, LOAD_ID, None, columnar=answers.columnar)
+    with migrated.transaction() as tx, flatten_for(tx, PSEUDO) as flatten:  # the next load is not hindered
+        assert flatten.flatten(method, [], DT, LOAD_ID, None).rows == 0

@@ -175,9 +175,10 @@ class Flatten:
             self.connection.execute(answers_view_sql(method, list(by_path), self.root, columnar=columnar))
             self.connection.execute(f"CREATE TEMP TABLE {FLAT} AS {sql}", params)
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            # the view stays: a failed statement aborts the load's transaction (whose rollback
+            # drops it), and drop() or the next flatten replaces it otherwise
             raise RawFormatError(f"{method} raw files of {dt}: {_named(str(exc), by_path)}") from exc
-        finally:
-            self.connection.execute(f"DROP VIEW IF EXISTS {ANSWERS}")
+        self.connection.execute(f"DROP VIEW {ANSWERS}")
         self.method = method
         found: dict[str, int] = dict(self._rows(f"SELECT outcome, COUNT(*) FROM {FLAT} GROUP BY outcome"))
         if found.get("malformed"):
