@@ -1,9 +1,10 @@
 """Land a generated month's VK answers in a lake the way ``vk_pages`` does, without HTTP.
 
 Benchmark preparation only: the extractor's own ``extract_batch`` runs unchanged, but its client
-is answered in-process by the VK sandbox's method implementations, so the raw files, manifests and
-their contents are the ones a real run against the sandbox would land — and the VK raw-to-warehouse
-load can be timed at national scale without waiting on rate limits.
+is answered in-process by the VK sandbox's method implementations, so the raw files (with their
+Parquet sidecars of typed answers), manifests and their contents are the ones a real run against
+the sandbox would land — and the VK raw-to-warehouse load can be timed at national scale without
+waiting on rate limits.
 
 The sandbox's ``Dataset`` holds every post and comment as Python objects (a national month would
 need more than 23 GB), so a large month is first split into shards of pages (``split_dataset``)
