@@ -32,7 +32,7 @@ DEFAULT_THRESHOLD = 0.6
 NUM_BANDS = 32
 ROWS_PER_BAND = 3
 _SEED = 20251124
-_CHUNK_ELEMENTS = 8_000_000  # shingles × permutations hashed at once (64 MB of uint64)
+_CHUNK_ELEMENTS = 262_144  # shingles × permutations hashed at once: 2 MB of uint64, kept in cache
 
 _MONTH_STEMS = ("январ", "феврал", "апрел", "июн", "июл", "сентябр", "октябр", "ноябр", "декабр")
 _MONTH_WORDS = frozenset(
@@ -300,7 +300,8 @@ def _minhash(hashes: np.ndarray, lengths: np.ndarray, num_perm: int) -> np.ndarr
         last = int(np.searchsorted(starts, starts[doc] + per_chunk, side="left"))
         last = max(last, doc + 1)
         lo, hi = starts[doc], starts[last - 1] + lengths[last - 1]
-        block = hashes[lo:hi, None] * a[None, :] + b[None, :]  # wraps modulo 2**64
+        block = np.multiply(hashes[lo:hi, None], a[None, :])  # wraps modulo 2**64
+        block += b[None, :]  # in place: one block of memory, not two
         signatures[doc:last] = np.minimum.reduceat(block, starts[doc:last] - lo, axis=0)
         doc = last
     return signatures
