@@ -5,9 +5,11 @@ Every day at 09:00 Moscow time, reads the warehouse's health views (`audit.healt
 0024) and fails — alerting through the failure callback — with the reason in Russian and English
 when a threshold is crossed: a source and region without an export for longer than
 `GOSPUBLIC_OPS_EXPORT_MAX_DAYS` (`im=3,pos=7`, per region `58:pos=10`), a VK page failing
-`GOSPUBLIC_OPS_PAGE_FAILING_DAYS` (3) loaded days in a row, more VK days of the last 7 not fully
-loaded than `GOSPUBLIC_OPS_VK_MISSING_DAYS` (0), a body with incidents in each of the three months
-before the latest export month and none in it. Nothing to retry: the data must change first.
+`GOSPUBLIC_OPS_PAGE_FAILING_DAYS` (3) loaded days in a row, an OK, MAX or Telegram page failing its
+network's loaded days in a row (`GOSPUBLIC_OPS_NETWORK_PAGE_FAILING_DAYS`, default VK's), more VK
+days of the last 7 not fully loaded than `GOSPUBLIC_OPS_VK_MISSING_DAYS` (0), a body with
+incidents in each of the three months before the latest export month and none in it. Nothing to
+retry: the data must change first.
 The same report from a shell: `python -m gospublic.cli health` (docs/operations.md, "Health").
 """
 

@@ -1614,6 +1614,66 @@ CREATE VIEW audit.health_extract_errors AS
    FROM audit.extract_errors
   GROUP BY extract_errors.dt, extract_errors.run_id, extract_errors.network, extract_errors.kind;
 
+CREATE VIEW audit.health_network_page AS
+ WITH page AS (
+         SELECT dim_page.page_id,
+            dim_page.org_id,
+            dim_page.network,
+            dim_page.screen_name AS page_key
+           FROM core.dim_page
+          WHERE dim_page.network <> 'vk'::text AND dim_page.screen_name IS NOT NULL
+        ), network_load AS (
+         SELECT load_runs.partition_key,
+            "substring"(load_runs.source, 1, POSITION(('/'::text) IN (load_runs.source)) - 1) AS network
+           FROM audit.load_runs
+          WHERE POSITION(('/'::text) IN (load_runs.source)) > 1 AND (load_runs.status <> ALL (ARRAY['started'::text, 'abandoned'::text, 'failed'::text]))
+        ), loaded_day AS (
+         SELECT d.network,
+            d.dt,
+            row_number() OVER (PARTITION BY d.network ORDER BY d.dt DESC) AS day_no
+           FROM ( SELECT DISTINCT network_load.network,
+                    network_load.partition_key::date AS dt
+                   FROM network_load
+                  WHERE (network_load.network IN ( SELECT DISTINCT p.network
+                           FROM page p))) d
+        ), failed AS (
+         SELECT e.network,
+            e.page_key,
+            d.dt,
+            d.day_no,
+            row_number() OVER (PARTITION BY e.network, e.page_key ORDER BY d.dt DESC) AS failed_no
+           FROM ( SELECT DISTINCT extract_errors.network,
+                    extract_errors.page_key,
+                    extract_errors.dt
+                   FROM audit.extract_errors
+                  WHERE extract_errors.network <> 'vk'::text AND extract_errors.page_key IS NOT NULL) e
+             JOIN loaded_day d ON e.network = d.network AND e.dt = d.dt
+        ), failed_page AS (
+         SELECT failed.network,
+            failed.page_key,
+            max(failed.dt) AS last_failed_dt,
+            count(
+                CASE
+                    WHEN failed.day_no = failed.failed_no THEN 1
+                    ELSE NULL::integer
+                END) AS failing_days
+           FROM failed
+          GROUP BY failed.network, failed.page_key
+        )
+ SELECT page.network,
+    page.page_id,
+    page.org_id,
+    page.page_key,
+    ok.dt AS last_ok_dt,
+    f.last_failed_dt,
+    ( SELECT max(d.dt) AS max
+           FROM core.fct_network_page_daily d
+          WHERE d.network = page.network AND d.page_key = page.page_key) AS last_loaded_dt,
+    COALESCE(f.failing_days, 0::bigint) AS failing_days
+   FROM page
+     LEFT JOIN failed_page f ON page.network = f.network AND page.page_key = f.page_key
+     LEFT JOIN loaded_day ok ON page.network = ok.network AND (COALESCE(f.failing_days, 0::bigint) + 1) = ok.day_no;
+
 CREATE VIEW audit.health_quarantine AS
  SELECT q.load_id,
     q.source,

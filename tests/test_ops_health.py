@@ -10,7 +10,7 @@ import pytest
 from gospublic.infra.migrations import migrate
 from gospublic.infra.warehouse import Warehouse
 from gospublic.ops import health, report, steps
-from gospublic.ops.thresholds import Thresholds, parse_export_max_days
+from gospublic.ops.thresholds import Thresholds, parse_export_max_days, parse_network_failing_days
 
 TODAY = date(2025, 12, 10)
 NOW = datetime(2025, 12, 10, 6, 0, tzinfo=UTC)  # 09:00 Moscow
@@ -241,7 +241,13 @@ def test_check_passes_when_healthy(warehouse: Warehouse) -> None:
          "given_up_calls": 0, "complete": True, "covered_by_dt": None, "loaded_at": NOW}
         for n in range(1, 8)
     ])  # fmt: skip
-    assert steps.check(NOW) == {"today": "2025-12-10", "pages": 0, "exports": 0, "quarantined_rows": 0}
+    assert steps.check(NOW) == {
+        "today": "2025-12-10",
+        "pages": 0,
+        "network_pages": 0,
+        "exports": 0,
+        "quarantined_rows": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -283,3 +289,120 @@ def test_ops_check_dag_fails_for_good_and_alerts(
     assert (ti.task_id, ti.state, ti.try_number) == ("check", "failed", 1)
     alert = json.loads(alerts.read_text().splitlines()[-1])
     assert (alert["dag_id"], alert["task_id"]) == ("ops_check", "check")
+
+
+# -- OK, MAX and Telegram pages (the same threshold as VK's, per network) -----------------------
+
+
+def _network_page(page_id: str, network: str, key: str) -> dict[str, object]:
+    return {"page_id": page_id, "org_id": f"org-{page_id}", "network": network, "screen_name": key,
+            "url": f"https://example.org/{key}", "status": "active", "valid_from": date(2025, 1, 1),
+            "is_current": True, "load_id": "reg"}  # fmt: skip
+
+
+@pytest.fixture
+def networks_seeded(warehouse: Warehouse) -> Warehouse:
+    """VK healthy. OK loaded 06..09.12: o1 fails 07, 08, 09 (3 days), o2 failed 08 only. MAX loaded 08,
+    09: m1 fails both (2, never ok). Telegram loaded 06, 07, 09 (08 extracted, not loaded): t1 fails
+    07, 08, 09 (2 loaded days), ok on 06. An error of a page the registry does not know is not a page."""
+    migrate(warehouse)
+    _insert(warehouse, "audit.vk_day_status", [
+        {"dt": TODAY - timedelta(days=n), "run_id": "r", "pages": 0, "failed_pages": 0, "given_up_pages": 0,
+         "given_up_calls": 0, "complete": True, "covered_by_dt": None, "loaded_at": NOW}
+        for n in range(1, 8)
+    ])  # fmt: skip
+    _insert(warehouse, "core.dim_page", [
+        _network_page("o1", "ok", "111"), _network_page("o2", "ok", "112"),
+        _network_page("m1", "max", "-222"), _network_page("t1", "tg", "chan"),
+    ])  # fmt: skip
+    loaded = {"ok": [6, 7, 8, 9], "max": [8, 9], "tg": [6, 7, 9]}
+    _insert(warehouse, "audit.load_runs", [
+        {"load_id": f"{net}{day}:{method}", "dag_id": f"{net}_pages", "run_id": f"r{day}",
+         "source": f"{net}/{method}", "partition_key": date(2025, 12, day).isoformat(),
+         "target_table": "staging.network_page_observations", "status": "success", "started_at": NOW}
+        for net, days in loaded.items() for day in days for method in ("pages", "posts")
+    ])  # fmt: skip
+    _insert(warehouse, "audit.load_runs", [
+        {"load_id": "max7", "dag_id": "max_pages", "run_id": "r7", "source": "max/pages",
+         "partition_key": "2025-12-07", "target_table": "staging.network_page_observations",
+         "status": "failed", "started_at": NOW}
+    ])  # fmt: skip
+    _insert(warehouse, "core.fct_network_page_daily", [
+        {"network": "ok", "page_key": "112", "dt": date(2025, 12, d), "observed_at": NOW, "load_id": "l"}
+        for d in (8, 9)
+    ])  # fmt: skip
+    errors = (
+        [("ok", "111", d) for d in (7, 8, 9)] + [("ok", "112", 8)] + [("max", "-222", d) for d in (7, 8, 9)]
+    )
+    errors += [("tg", "chan", d) for d in (7, 8, 9)] + [("tg", "gone", 9)] + [("tg", None, 9)]
+    _insert(warehouse, "audit.extract_errors", [
+        {"dt": date(2025, 12, d), "run_id": f"r{d}", "network": net, "page_key": key, "vk_group_id": None,
+         "method": "m", "kind": "page", "error_code": 1, "error_msg": "closed", "occurred_at": NOW}
+        for net, key, d in errors
+    ])  # fmt: skip
+    return warehouse
+
+
+def test_health_network_page_counts_failing_loaded_days_per_network(networks_seeded: Warehouse) -> None:
+    rows = networks_seeded.query("SELECT * FROM audit.health_network_page ORDER BY network, page_id")
+    pages = {r["page_id"]: r for r in rows}
+    assert set(pages) == {"o1", "o2", "m1", "t1"}
+    assert (pages["o1"]["network"], pages["o1"]["page_key"], pages["o1"]["failing_days"]) == ("ok", "111", 3)
+    assert pages["o1"]["last_ok_dt"] == date(2025, 12, 6) and pages["o1"]["last_failed_dt"] == date(
+        2025, 12, 9
+    )
+    assert pages["o2"]["failing_days"] == 0 and pages["o2"]["last_ok_dt"] == date(2025, 12, 9)
+    assert pages["o2"]["last_loaded_dt"] == date(2025, 12, 9) and pages["o1"]["last_loaded_dt"] is None
+    assert pages["m1"]["failing_days"] == 2 and pages["m1"]["last_ok_dt"] is None  # 07.12's load failed
+    assert pages["t1"]["failing_days"] == 2 and pages["t1"]["last_ok_dt"] == date(2025, 12, 6)
+    assert not any(r["page_id"] == "p1" for r in rows), "VK's pages are audit.health_vk_page's"
+
+
+def test_findings_apply_the_page_threshold_to_each_network(networks_seeded: Warehouse) -> None:
+    state = health.read(networks_seeded, TODAY)
+    assert health.findings(state, Thresholds(export_max_days={})) != []
+    found = health.findings(state, Thresholds(export_max_days={}))
+    assert [(f.section, f.en.split(":")[0]) for f in found] == [("network_pages", "OK")]
+    assert "o1 (3)" in found[0].en and "o2" not in found[0].en
+    assert found[0].ru.startswith("OK: страниц с ошибками 3 и более загруженных дней подряд: 1 — o1 (3)")
+    per_network = Thresholds(
+        export_max_days={}, network_failing_days=parse_network_failing_days("max=2,tg=2")
+    )
+    found = health.findings(state, per_network)
+    assert [f.en.split(":")[0] for f in found] == ["OK", "MAX", "Telegram"]
+    assert "m1 (2)" in found[1].en and "t1 (2)" in found[2].en
+    relaxed = Thresholds(
+        export_max_days={}, page_failing_days=2, network_failing_days={"ok": 4, "max": 3, "tg": 3}
+    )
+    assert health.findings(state, relaxed) == []
+    text = report.render(state, per_network, health.findings(state, per_network))
+    flagged = [line.split() for line in text.splitlines() if line.startswith("!!")]
+    assert [line[1:4] for line in flagged[:3]] == [
+        ["ok", "o1", "111"],
+        ["max", "m1", "-222"],
+        ["tg", "t1", "chan"],
+    ]
+
+
+def test_ops_check_fails_on_a_network_page_as_configured(
+    networks_seeded: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOSPUBLIC_OPS_EXPORT_MAX_DAYS", "im=3")
+    monkeypatch.setenv("GOSPUBLIC_OPS_PAGE_FAILING_DAYS", "4")  # VK's; the networks' default
+    assert steps.check(NOW)["network_pages"] == 4
+    monkeypatch.setenv("GOSPUBLIC_OPS_NETWORK_PAGE_FAILING_DAYS", "tg=2")
+    with pytest.raises(steps.OpsThresholdError) as failed:
+        steps.check(NOW)
+    message = str(failed.value)
+    assert "Telegram: страниц с ошибками 2 и более" in message and "t1 (2)" in message
+    assert "OK:" not in message and "MAX:" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("ok=x", "not network=days"), ("ok=3,ok=4", "given twice"), ("ok=0", "at least 1"),
+     ("vk=3", "not one of"), ("xx=3", "not one of")],
+)  # fmt: skip
+def test_network_failing_days_refuses_bad_settings(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_network_failing_days(text)

@@ -65,6 +65,7 @@ ENV_PUBLICATION_PDF = "GOSPUBLIC_PUBLICATION_PDF"
 ENV_DEADLINE_ALERTS = "GOSPUBLIC_DEADLINE_ALERTS"
 ENV_OPS_EXPORT_MAX_DAYS = "GOSPUBLIC_OPS_EXPORT_MAX_DAYS"
 ENV_OPS_PAGE_FAILING_DAYS = "GOSPUBLIC_OPS_PAGE_FAILING_DAYS"
+ENV_OPS_NETWORK_PAGE_FAILING_DAYS = "GOSPUBLIC_OPS_NETWORK_PAGE_FAILING_DAYS"
 ENV_OPS_VK_MISSING_DAYS = "GOSPUBLIC_OPS_VK_MISSING_DAYS"
 
 ENVIRONMENT = {
@@ -90,6 +91,7 @@ ENVIRONMENT = {
     ENV_DEADLINE_ALERTS: "on (default): DAGs carry their Deadline Alerts; off for `airflow dags test` runs",
     ENV_OPS_EXPORT_MAX_DAYS: "ops_check: days without an export per [region:]source (default im=3,pos=7)",
     ENV_OPS_PAGE_FAILING_DAYS: "ops_check: VK page errors on this many loaded days in a row (default 3)",
+    ENV_OPS_NETWORK_PAGE_FAILING_DAYS: "ops_check: the same per network, e.g. ok=3,max=3,tg=5 (default VK's)",
     ENV_OPS_VK_MISSING_DAYS: "ops_check: VK days of the last 7 not fully loaded it tolerates (default 0)",
 }
 

@@ -1,4 +1,4 @@
-"""Read the health views (migrations 0024, 0025, 0027) and judge them against the thresholds."""
+"""Read the health views (migrations 0024, 0025, 0027, 0032) and judge them against the thresholds."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from gospublic.infra.warehouse import Warehouse
 from gospublic.ops.thresholds import VK_WINDOW_DAYS, Thresholds
 
 Row = dict[str, Any]
+NETWORK_TITLES = {"ok": "OK", "max": "MAX", "tg": "Telegram"}  # by registry code, in messages
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Health:
     today: date
     vk_days: list[Row]  # the VK window's days: dt, loaded, complete
     pages: list[Row]
+    network_pages: list[Row]  # OK, MAX and Telegram pages (audit.health_network_page)
     exports: list[Row]
     silent_bodies: list[Row]
     quarantine: list[Row]
@@ -62,6 +64,13 @@ def read(warehouse: Warehouse, today: date, *, recent_loads: int = 10) -> Health
         pages=warehouse.query(
             "SELECT page_id, org_id, vk_group_id, last_loaded_dt, last_ok_dt, last_failed_dt, failing_days "
             "FROM audit.health_vk_page ORDER BY failing_days DESC, page_id"
+        ),
+        network_pages=sorted(
+            warehouse.query(
+                "SELECT network, page_id, org_id, page_key, last_loaded_dt, last_ok_dt, last_failed_dt, "
+                "failing_days FROM audit.health_network_page"
+            ),
+            key=lambda p: (_network_order(p["network"]), -p["failing_days"], p["page_id"]),
         ),
         exports=warehouse.query(
             "SELECT source, region_code, last_export_date, files, rows_loaded, rows_quarantined "
@@ -124,6 +133,7 @@ def findings(health: Health, thresholds: Thresholds) -> list[Finding]:
                 f"{listed}",
             )
         )
+    found += _network_page_findings(health, thresholds)
     seen = {(e["source"], e["region_code"]) for e in health.exports}
     for export in health.exports:
         limit = thresholds.export_limit(export["source"], export["region_code"])
@@ -162,3 +172,30 @@ def findings(health: Health, thresholds: Thresholds) -> list[Finding]:
             )
         )
     return found
+
+
+def _network_page_findings(health: Health, thresholds: Thresholds) -> list[Finding]:
+    """Per network beyond VK (OK, MAX, Telegram in that order), its pages failing its threshold."""
+    found: list[Finding] = []
+    networks = sorted({p["network"] for p in health.network_pages}, key=_network_order)
+    for network in networks:
+        limit = thresholds.network_page_limit(network)
+        failing = [p for p in health.network_pages if p["network"] == network and p["failing_days"] >= limit]
+        if not failing:
+            continue
+        title = NETWORK_TITLES.get(network, network)
+        listed = ", ".join(f"{p['page_id']} ({p['failing_days']})" for p in failing)
+        found.append(
+            Finding(
+                "network_pages",
+                f"{title}: страниц с ошибками {limit} и более загруженных дней подряд: "
+                f"{len(failing)} — {listed}",
+                f"{title}: {len(failing)} pages failing {limit}+ loaded days in a row: {listed}",
+            )
+        )
+    return found
+
+
+def _network_order(network: str) -> tuple[int, str]:
+    order = list(NETWORK_TITLES)
+    return (order.index(network) if network in order else len(order), network)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gospublic.ops.health import Finding, Health
+from gospublic.ops.health import NETWORK_TITLES, Finding, Health
 from gospublic.ops.thresholds import Thresholds
 
 FLAG = "!!"
@@ -50,6 +50,18 @@ def render(health: Health, thresholds: Thresholds, found: Sequence[Finding]) -> 
             [FLAG if p["failing_days"] >= thresholds.page_failing_days else "", p["page_id"],
              p["vk_group_id"], p["last_loaded_dt"], p["last_ok_dt"], p["failing_days"]]
             for p in health.pages
+            if p["failing_days"]
+        ],
+    )  # fmt: skip
+    out += _table(
+        "OK, MAX and Telegram pages with errors (flagged: failing their network's loaded days in a row: "
+        + ", ".join(f"{n} {thresholds.network_page_limit(n)}" for n in NETWORK_TITLES)
+        + ")",
+        ["", "network", "page_id", "page_key", "last_loaded_dt", "last_ok_dt", "failing_days"],
+        [
+            [FLAG if p["failing_days"] >= thresholds.network_page_limit(p["network"]) else "", p["network"],
+             p["page_id"], p["page_key"], p["last_loaded_dt"], p["last_ok_dt"], p["failing_days"]]
+            for p in health.network_pages
             if p["failing_days"]
         ],
     )  # fmt: skip

@@ -10,5 +10,6 @@ class OpsChecked(TypedDict):
 
     today: str
     pages: int
+    network_pages: int  # OK, MAX and Telegram pages
     exports: int
     quarantined_rows: int

@@ -43,6 +43,7 @@ def check(now: datetime | None = None) -> OpsChecked:
     return OpsChecked(
         today=today.isoformat(),
         pages=len(state.pages),
+        network_pages=len(state.network_pages),
         exports=len(state.exports),
         quarantined_rows=sum(int(q["rows_quarantined"]) for q in state.quarantine),
     )

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from gospublic.infra import settings
+from gospublic.infra.network_day import NETWORK_WRITERS
 
 DEFAULT_EXPORT_MAX_DAYS = "im=3,pos=7"
 DEFAULT_PAGE_FAILING_DAYS = 3
@@ -14,6 +15,7 @@ DEFAULT_VK_MISSING_DAYS = 0
 VK_WINDOW_DAYS = 7  # the days before today whose VK loads are checked
 
 _ENTRY = re.compile(r"^(?:(?P<region>[0-9]{2}):)?(?P<source>[a-z]+)=(?P<days>[0-9]+)$")
+_NETWORK_ENTRY = re.compile(r"^(?P<network>[a-z]+)=(?P<days>[0-9]+)$")
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,16 @@ class Thresholds:
     export_max_days: dict[tuple[str | None, str], int] = field(default_factory=dict)
     page_failing_days: int = DEFAULT_PAGE_FAILING_DAYS
     vk_missing_days: int = DEFAULT_VK_MISSING_DAYS
+    # failed loaded days in a row of an OK, MAX or Telegram page, by network (default page_failing_days)
+    network_failing_days: dict[str, int] = field(default_factory=dict)
 
     def export_limit(self, source: str, region: str) -> int | None:
         """The tolerated days without an export of ``source`` in ``region`` (None: unchecked)."""
         return self.export_max_days.get((region, source), self.export_max_days.get((None, source)))
+
+    def network_page_limit(self, network: str) -> int:
+        """The failed loaded days in a row flagged for a page of ``network`` (ok, max, tg)."""
+        return self.network_failing_days.get(network, self.page_failing_days)
 
 
 def parse_export_max_days(text: str) -> dict[tuple[str | None, str], int]:
@@ -52,6 +60,29 @@ def parse_export_max_days(text: str) -> dict[tuple[str | None, str], int]:
     return limits
 
 
+def parse_network_failing_days(text: str) -> dict[str, int]:
+    """``"ok=3,tg=5"`` → {"ok": 3, "tg": 5}: networks beyond VK (their registry codes)."""
+    name = settings.ENV_OPS_NETWORK_PAGE_FAILING_DAYS
+    limits: dict[str, int] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _NETWORK_ENTRY.match(entry)
+        if not match:
+            raise ValueError(f"{name}: {entry!r} is not network=days")
+        network = match["network"]
+        if network not in NETWORK_WRITERS:
+            raise ValueError(f"{name}: {network!r} is not one of {', '.join(NETWORK_WRITERS)}")
+        if network in limits:
+            raise ValueError(f"{name}: {entry!r} given twice")
+        days = int(match["days"])
+        if days < 1:
+            raise ValueError(f"{name}: {entry!r} needs at least 1 day")
+        limits[network] = days
+    return limits
+
+
 def _count(name: str, default: int) -> int:
     raw = os.environ.get(name, str(default))
     try:
@@ -71,4 +102,7 @@ def from_environment() -> Thresholds:
         ),
         page_failing_days=max(1, _count(settings.ENV_OPS_PAGE_FAILING_DAYS, DEFAULT_PAGE_FAILING_DAYS)),
         vk_missing_days=_count(settings.ENV_OPS_VK_MISSING_DAYS, DEFAULT_VK_MISSING_DAYS),
+        network_failing_days=parse_network_failing_days(
+            os.environ.get(settings.ENV_OPS_NETWORK_PAGE_FAILING_DAYS, "")
+        ),
     )
