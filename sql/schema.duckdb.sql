@@ -93,6 +93,24 @@ CREATE TABLE staging.network_post_observations (
     load_id       VARCHAR                  NOT NULL
 );
 
+CREATE TABLE staging.network_post_retired (
+    network        VARCHAR                  NOT NULL,
+    page_key       VARCHAR                  NOT NULL,
+    post_key       VARCHAR                  NOT NULL,
+    published_at   TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length    INTEGER,
+    has_photo      BOOLEAN,
+    has_video      BOOLEAN,
+    "views"        BIGINT,
+    likes          BIGINT,
+    "comments"     BIGINT,
+    reposts        BIGINT,
+    first_seen_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt             DATE                     NOT NULL,
+    load_id        VARCHAR                  NOT NULL
+);
+
 CREATE TABLE staging.network_rebuild_posts (
     network   VARCHAR NOT NULL,
     page_key  VARCHAR NOT NULL,

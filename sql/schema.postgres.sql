@@ -93,6 +93,25 @@ CREATE TABLE staging.network_post_observations (
     load_id       TEXT                     NOT NULL
 );
 
+CREATE TABLE staging.network_post_retired (
+    network        TEXT                     NOT NULL,
+    page_key       TEXT                     NOT NULL,
+    post_key       TEXT                     NOT NULL,
+    published_at   TIMESTAMP WITH TIME ZONE NOT NULL,
+    text_length    INTEGER,
+    has_photo      BOOLEAN,
+    has_video      BOOLEAN,
+    views          BIGINT,
+    likes          BIGINT,
+    comments       BIGINT,
+    reposts        BIGINT,
+    first_seen_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    observed_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    dt             DATE                     NOT NULL,
+    load_id        TEXT                     NOT NULL
+);
+CREATE INDEX network_post_retired_post ON staging.network_post_retired USING btree (network, page_key, post_key);
+
 CREATE TABLE staging.network_rebuild_posts (
     network   TEXT NOT NULL,
     page_key  TEXT NOT NULL,

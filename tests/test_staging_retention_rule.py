@@ -51,7 +51,7 @@ def test_a_valid_rule_keeps_the_cleanups_table_order() -> None:
         (lambda r: r.update(after_publication=None), "after_publication must be true or false"),
         (lambda r: r.update(keep=[2]), "keep must be a mapping"),
         (lambda r: r.update(tables="staging.vk_post_observations"), "tables must be a list"),
-        (lambda r: r.update(tables=["staging.network_post_observations"]), "cannot be cleaned"),
+        (lambda r: r.update(tables=["staging.network_rebuild_posts"]), "cannot be cleaned"),
         (lambda r: r.update(tables=["core.fct_post"]), "cannot be cleaned"),
         (
             lambda r: r.update(tables=["staging.vk_post_observations; DROP TABLE core.fct_post"]),

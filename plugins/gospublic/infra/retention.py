@@ -8,13 +8,16 @@ posts it rebuilds, so a day of posts or comments is first *folded* — in the tr
 it — into ``staging.vk_post_retired`` / ``staging.vk_comment_retired``: per post, the latest of its
 deleted observations and the earliest time it was seen; per comment, its latest. The full scope reads
 those rows beside the staged ones, and gives the core rows it would give with every day staged
-(``tests/vk/test_staging_retention.py``). A deleted day loaded again is replayed from the lake (the
+(``tests/vk/test_staging_retention.py``). The OK, MAX and Telegram posts are folded the same way,
+one network's day at a time, into ``staging.network_post_retired``, which
+sql/core/060_fct_network_post.sql reads beside the staged ones
+(``tests/networks/test_network_post_retention.py``). A deleted day loaded again is replayed from the lake (the
 replayable source): the load re-stages it, and the next cleanup deletes it again.
 
 Idempotent: a partition already deleted is not found again; a run deletes only what exists.
 Each partition is deleted under the writer lock of the loads that write it (``vk_load``, or the
-network's load for ``staging.network_page_observations``), so a cleanup never meets a load of the
-same day.
+network's load for ``staging.network_page_observations`` and ``staging.network_post_observations``),
+so a cleanup never meets a load of the same day.
 """
 
 from __future__ import annotations
@@ -136,6 +139,67 @@ WHERE EXISTS (
 )
 """
 
+# A network's post observations of a deleted day, folded as VK's posts are (FOLD_POSTS), per network:
+# into staging.network_post_retired (sql/core/060_fct_network_post.sql reads it beside staging).
+FOLD_NETWORK_POSTS = """
+INSERT INTO staging.network_post_retired (
+    network, page_key, post_key, published_at, text_length, has_photo, has_video, views, likes, comments,
+    reposts, first_seen_at, observed_at, dt, load_id
+)
+SELECT network, page_key, post_key, published_at, text_length, has_photo, has_video, views, likes, comments,
+       reposts, first_seen_at, observed_at, dt, load_id
+FROM (
+    SELECT s.*,
+           MIN(s.observed_at) OVER (PARTITION BY s.page_key, s.post_key) AS first_seen_at,
+           ROW_NUMBER() OVER (
+               PARTITION BY s.page_key, s.post_key ORDER BY s.observed_at DESC, s.load_id DESC
+           ) AS rn
+    FROM staging.network_post_observations AS s
+    WHERE s.network = :network AND s.dt = :dt
+) AS d
+WHERE rn = 1
+  AND NOT EXISTS (
+    SELECT 1 FROM staging.network_post_retired AS r
+    WHERE r.network = d.network AND r.page_key = d.page_key AND r.post_key = d.post_key
+      AND r.dt = d.dt AND r.observed_at = d.observed_at AND r.load_id = d.load_id
+);
+
+UPDATE staging.network_post_retired AS t
+SET first_seen_at = f.first_seen_at
+FROM (
+    SELECT r.network, r.page_key, r.post_key, MIN(r.first_seen_at) AS first_seen_at
+    FROM staging.network_post_retired AS r
+    WHERE r.network = :network
+      AND EXISTS (
+        SELECT 1 FROM staging.network_post_observations AS s
+        WHERE s.network = :network AND s.dt = :dt AND s.page_key = r.page_key AND s.post_key = r.post_key
+    )
+    GROUP BY r.network, r.page_key, r.post_key
+) AS f
+WHERE f.network = t.network AND f.page_key = t.page_key AND f.post_key = t.post_key
+  AND f.first_seen_at < t.first_seen_at;
+
+DELETE FROM staging.network_post_retired
+WHERE network = :network
+  AND EXISTS (
+    SELECT 1 FROM staging.network_post_observations AS s
+    WHERE s.network = :network AND s.dt = :dt
+      AND s.page_key = staging.network_post_retired.page_key
+      AND s.post_key = staging.network_post_retired.post_key
+)
+  AND EXISTS (
+    SELECT 1 FROM staging.network_post_retired AS r
+    WHERE r.network = staging.network_post_retired.network
+      AND r.page_key = staging.network_post_retired.page_key
+      AND r.post_key = staging.network_post_retired.post_key
+      AND (r.dt > staging.network_post_retired.dt
+           OR (r.dt = staging.network_post_retired.dt
+               AND (r.observed_at > staging.network_post_retired.observed_at
+                    OR (r.observed_at = staging.network_post_retired.observed_at
+                        AND r.load_id > staging.network_post_retired.load_id))))
+)
+"""
+
 PUBLISHED_MONTHS = "SELECT DISTINCT month FROM mart.rating_snapshot WHERE status = 'published'"
 
 
@@ -157,7 +221,7 @@ class Retained:
 
     table: str
     partitions_sql: str  # (dt[, network]) of the partitions before :horizon
-    fold_sql: str | None = None  # run with :dt before the day is deleted
+    fold_sql: str | None = None  # run with :dt (and :network) before the partition is deleted
     by_network: bool = False
 
     def writer(self, partition: Partition) -> str | None:
@@ -169,6 +233,10 @@ def _days(table: str) -> str:
     return f"SELECT DISTINCT dt FROM {table} WHERE dt < :horizon ORDER BY dt"
 
 
+def _network_days(table: str) -> str:
+    return f"SELECT DISTINCT network, dt FROM {table} WHERE dt < :horizon ORDER BY dt, network"
+
+
 RETAINED = {
     spec.table: spec
     for spec in (
@@ -177,14 +245,24 @@ RETAINED = {
         Retained("staging.vk_comment_observations", _days("staging.vk_comment_observations"), FOLD_COMMENTS),
         Retained(
             "staging.network_page_observations",
-            "SELECT DISTINCT network, dt FROM staging.network_page_observations WHERE dt < :horizon"
-            " ORDER BY dt, network",
+            _network_days("staging.network_page_observations"),
+            by_network=True,
+        ),
+        Retained(
+            "staging.network_post_observations",
+            _network_days("staging.network_post_observations"),
+            FOLD_NETWORK_POSTS,
             by_network=True,
         ),
     )
 }
 # The cleaned tables and the folds: vacuumed (PostgreSQL) after a cleanup that deleted rows.
-VACUUMED = (*RETAINED, "staging.vk_post_retired", "staging.vk_comment_retired")
+VACUUMED = (
+    *RETAINED,
+    "staging.vk_post_retired",
+    "staging.vk_comment_retired",
+    "staging.network_post_retired",
+)
 
 
 def clean_staging(
@@ -246,9 +324,9 @@ def _clean(
 ) -> PartitionCleaned:
     """Fold and delete one partition, and record it (one transaction, the caller's)."""
     if spec.fold_sql is not None:
-        tx.execute_script(spec.fold_sql, {"dt": partition.dt})
+        tx.execute_script(spec.fold_sql, partition.key)
     rows = tx.delete_partition(spec.table, partition.key)
-    folded = rows if spec.fold_sql is not None else 0  # a folded table's partition is its day
+    folded = rows if spec.fold_sql is not None else 0  # a folded table's partition is its (network's) day
     tx.execute(
         "INSERT INTO audit.staging_retention"
         " (table_name, dt, network, rows_deleted, rows_folded, horizon, cleaned_at)"

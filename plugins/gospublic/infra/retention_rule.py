@@ -31,6 +31,7 @@ RETAINABLE = (
     "staging.vk_post_observations",
     "staging.vk_comment_observations",
     "staging.network_page_observations",
+    "staging.network_post_observations",
 )
 _KEYS = {"version", "keep", "after_publication", "tables"}
 _KEEP_KEYS = {"months", "reread_window"}
