@@ -279,7 +279,8 @@ class Warehouse:
 
     def query_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """:meth:`query_df` for large reads (a month of incidents with their texts): the same values,
-        read through :meth:`query_arrow` — 30-50 times faster than building Python rows. Dtypes are
+        read through :meth:`query_arrow` (110,000 incidents: ~20 times faster on DuckDB, 2-4 times on
+        PostgreSQL, whose server time stays). Dtypes are
         Arrow's: text as pandas' ``str``, timestamps with a time zone as ``datetime64[us, UTC]``,
         integers without NULLs as numpy integers of the column's width, integers with NULLs as
         pandas' nullable integers (exact, where :meth:`query_df` gives float64), booleans and dates
