@@ -147,29 +147,37 @@ def answer_files(lake: Lake, method: str, keys: list[str], root: Path | None = N
 
 
 def _current_sidecars(
-    lake: Lake, method: str, trailers: dict[str, bytes], root: Path | None, stack: ExitStack
+    lake: Lake,
+    method: str,
+    trailers: dict[str, bytes],
+    root: Path | None,
+    stack: ExitStack,
+    *,
+    tell: bool = True,
 ) -> AnswerFiles | None:
     """The sidecars of the raw files (keys of ``trailers``) when each one is current, fetched for
-    as long as ``stack`` is open; None (with the reason logged) when one is missing or stale."""
+    as long as ``stack`` is open; None (with the reason logged when ``tell``) when one is missing
+    or stale."""
     method_version = version(method, root)
     sidecars = {key: sidecar_key(key, method_version) for key in trailers}
     missing = [key for key, sidecar in sidecars.items() if not _exists(lake, sidecar)]
     if missing:
-        log.info(
+        log.log(
+            logging.INFO if tell else logging.DEBUG,
             "%s: %d of %d raw files have no sidecar of version %s (first: %s); reading the raw files",
             method, len(missing), len(sidecars), method_version, missing[0],
         )  # fmt: skip
         return None
-    fetched = ExitStack()
-    local = fetched.enter_context(local_files(lake, list(sidecars.values())))
-    files = [LocalFile(key, file.path) for key, file in zip(sidecars, local, strict=True)]
-    for file in files:
-        problem = _stale(file, method, method_version, trailers[file.key])
-        if problem:
-            log.warning("%s: the sidecar of %s %s; reading the raw files", method, file.key, problem)
-            fetched.close()
-            return None
-    stack.push(fetched)
+    with ExitStack() as fetched:  # the fetched sidecars: kept (moved to ``stack``) only when read
+        local = fetched.enter_context(local_files(lake, list(sidecars.values())))
+        files = [LocalFile(key, file.path) for key, file in zip(sidecars, local, strict=True)]
+        for file in files:
+            problem = _stale(file, method, method_version, trailers[file.key])
+            if problem:
+                level = logging.WARNING if tell else logging.DEBUG
+                log.log(level, "%s: the sidecar of %s %s; reading the raw files", method, file.key, problem)
+                return None
+        stack.push(fetched.pop_all())
     return AnswerFiles(files, columnar=True)
 
 
@@ -177,7 +185,7 @@ def has_current_sidecar(lake: Lake, method: str, raw_key: str, root: Path | None
     """Whether the raw file ``raw_key`` has a current sidecar (what a load would read)."""
     with ExitStack() as stack:
         trailer = lake.tail(raw_key, TRAILER_BYTES)
-        return _current_sidecars(lake, method, {raw_key: trailer}, root, stack) is not None
+        return _current_sidecars(lake, method, {raw_key: trailer}, root, stack, tell=False) is not None
 
 
 def _stale(file: LocalFile, method: str, method_version: str, trailer: bytes) -> str | None:
