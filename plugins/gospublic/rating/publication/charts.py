@@ -1,5 +1,8 @@
 """Inline SVG charts: a horizontal bar per body with every body of the group shown, an axis from
-0 to 100 with ticks, the zone bounds dashed, names wrapped (never cut)."""
+0 to 100 with ticks, the zone bounds dashed, names wrapped (never cut). A group's bars come as
+charts of at most a printed page each (``bar_charts``): a chart is one unbreakable figure in print,
+and one taller than the rest of the first page was pushed whole onto the next, leaving page 1 of
+the group's PDF with its heading alone."""
 
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ LABEL_WIDTH = 300  # px of names
 PLOT_WIDTH = 400  # px of 0..100
 LINE = 14  # px per line of a name
 CHARS_PER_LINE = 44
+# CSS px (1/96 in) of charts that fit on A4 (1,123 px) within Chromium's print margins (0.4 in each):
+# the first below the group's heading, counts and part line (at most about 300 px), the next alone.
+FIRST_PAGE_HEIGHT = 640
+PAGE_HEIGHT = 940
+_FRAME = 8 + 4 + 40  # px above the first bar (top) and from the last bar to the chart's foot (axis)
 
 
 @dataclass(frozen=True)
@@ -24,13 +32,52 @@ class Bar:
     zone: str | None
 
 
+def _lines(bar: Bar) -> list[str]:
+    return textwrap.wrap(bar.label, CHARS_PER_LINE, break_long_words=True) or [""]
+
+
+def _bar_height(bar: Bar) -> int:
+    return max(18, LINE * len(_lines(bar)) + 4)
+
+
+def bar_charts(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    bounds: tuple[float, float],
+    first_height: int = FIRST_PAGE_HEIGHT,
+    height: int = PAGE_HEIGHT,
+) -> list[str]:
+    """The bars in order as charts of at most ``first_height`` px (the first) and ``height`` px (the
+    rest), each with its axis, so that each fits on a printed page; a bar taller than a page alone is
+    a chart of its own. One chart when all fit (an empty one for no bars, as ``bar_chart``)."""
+    chunks: list[list[Bar]] = []
+    used, budget = 0, first_height - _FRAME
+    for bar in bars:
+        size = _bar_height(bar)
+        if chunks and used + size <= budget:
+            chunks[-1].append(bar)
+            used += size
+            continue
+        if chunks:
+            budget = height - _FRAME
+        chunks.append([bar])
+        used = size
+    if len(chunks) <= 1:
+        return [bar_chart(chunks[0] if chunks else [], title=title, bounds=bounds)]
+    return [
+        bar_chart(chunk, title=f"{title} ({k} из {len(chunks)})", bounds=bounds)
+        for k, chunk in enumerate(chunks, start=1)
+    ]
+
+
 def bar_chart(bars: Sequence[Bar], *, title: str, bounds: tuple[float, float]) -> str:
     """The chart's ``<svg>``: ``bounds`` are the zones' lower bounds (green, yellow) drawn dashed."""
     top, left = 8, LABEL_WIDTH + 10
     rows, y = [], top
     for bar in bars:
-        lines = textwrap.wrap(bar.label, CHARS_PER_LINE, break_long_words=True) or [""]
-        height = max(18, LINE * len(lines) + 4)
+        lines = _lines(bar)
+        height = _bar_height(bar)
         text = "".join(
             f"<tspan x='{LABEL_WIDTH}' dy='{LINE if n else 0}'>{html.escape(line)}</tspan>"
             for n, line in enumerate(lines)

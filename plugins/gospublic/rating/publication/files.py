@@ -28,7 +28,7 @@ from transforms.methodology import NETWORK_NAMES, Indicator, Methodology
 
 from . import hooks, model, queries
 from .cards import CardData, card_context
-from .charts import Bar, Move, bar_chart, movement_chart
+from .charts import Bar, Move, bar_charts, movement_chart
 from .config import PublicationConfig, load_config, pdf_mode
 from .csv_files import excel_csv, machine_csv
 from .html import render
@@ -201,13 +201,14 @@ def render_files(
                 "counts": model.zone_counts(rows),
                 "rows": rated.to_dict("records"),
                 "unrated": rows[~rows["is_rated"]].sort_values("name").to_dict("records"),
-                "chart": Markup(
-                    bar_chart(
+                "charts": [
+                    Markup(chart)
+                    for chart in bar_charts(
                         [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()],
                         title=f"Баллы группы «{caption}»",
                         bounds=(green, yellow),
-                    ),
-                ),
+                    )
+                ],
             }
         )
     for group in groups:
@@ -272,13 +273,14 @@ def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str
                 "rows": chunk,
                 "unrated": group["unrated"] if k == count - 1 else [],
                 "movement": None,
-                "chart": Markup(
-                    bar_chart(
+                "charts": [
+                    Markup(chart)
+                    for chart in bar_charts(
                         [Bar(str(r["name"]), float(r["score"]), r["zone"]) for r in chunk],
                         title=f"Баллы группы «{group['caption']}», часть {k + 1} из {count}",
                         bounds=bounds,
                     )
-                ),
+                ],
             }
         )
     return out
