@@ -5,14 +5,16 @@ Every day at 04:00 Moscow time (after the network days' 03:00 deadline), deletes
 retention rule of `config/retention.yaml` no longer keeps: by default the current and previous
 month plus the VK re-read window (`GOSPUBLIC_VK_WINDOW_DAYS`) stay, and an older day goes once a
 rating of its month is published. Tables: the VK page, post and comment observations and the
-OK/MAX/Telegram page observations (the rule's `tables`, allow-listed in `gospublic.infra.retention_rule`).
+OK/MAX/Telegram page and post observations (the rule's `tables`, allow-listed in
+`gospublic.infra.retention_rule`).
 
 * **One transaction per table partition**, under the writer lock of the load that writes it; each
   recorded in `audit.staging_retention` (rows deleted and folded, the horizon, when).
 * **Core and the marts are untouched**; a VK day of posts or comments is first folded into
-  `staging.vk_post_retired` / `vk_comment_retired`, which the VK load's full scope reads, so re-runs
-  stay exact. A deleted day is loaded again by replaying it from the lake (docs/operations.md,
-  "Staging retention").
+  `staging.vk_post_retired` / `vk_comment_retired`, which the VK load's full scope reads, and a
+  network's day of OK/MAX/Telegram posts into `staging.network_post_retired`, which their post
+  model reads, so re-runs stay exact. A deleted day is loaded again by replaying it from the lake
+  (docs/operations.md, "Staging retention").
 * **Safe to re-run:** a run deletes only what is still there; a second run finds nothing.
 """
 
