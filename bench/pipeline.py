@@ -2,7 +2,8 @@
 
 For each scale the generated month is made once and cached under ``var/bench/<scale>-2025-11/``
 (``national``: ~55,000 pages, ~850,000 incidents), and its VK answers are landed once in a lake in
-the exact raw format of ``vk_pages`` (``bench/vk_raw.py``, no HTTP, not timed). Then, per engine,
+the exact raw format of ``vk_pages`` (``bench/vk_raw.py``, no HTTP, not timed), with the Parquet
+sidecars the load reads (a lake landed before them gets them, untimed). Then, per engine,
 each stage runs ``--repeat`` times (default: 3 at region scale, 1 at national) in a fresh child
 process, on top of the previous stages' tables, each repeat from the state before the stage:
 
@@ -85,7 +86,22 @@ def vk_lake(scale: str, data: Path) -> Path:
         )  # fmt: skip
         stats["seconds"] = round(time.monotonic() - started, 1)
         marker.write_text(json.dumps(stats))
+    _current_sidecars(root)
     return root
+
+
+def _current_sidecars(root: Path) -> None:
+    """The extractor lands each raw file's Parquet sidecar, which the load reads; a lake landed
+    before them (or under another column spec) gets them here, untimed, as ``vk-sidecars`` would."""
+    from bench.vk_raw import month_days
+    from gospublic.infra.lake import LocalLake
+    from gospublic.vk.backfill import backfill_sidecars
+
+    done = backfill_sidecars(LocalLake(root), month_days(MONTH))
+    if done.written or done.refused:
+        print(
+            f"{root}: {done.written} VK sidecars written, {len(done.refused)} raw files refused", flush=True
+        )
 
 
 def export_files(data: Path) -> list[Path]:
