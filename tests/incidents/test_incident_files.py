@@ -337,15 +337,12 @@ def test_batches_and_files_checked_at_once_give_the_tables_of_files_applied_one_
             out[table] = sorted(tuple(map(str, row)) for row in frame.itertuples(index=False))
         return out
 
-    together = ingest_with(BATCH_FILES=len(files) + 1, STAGED_AT_ONCE=1, QUEUED_AHEAD=0)
+    together = ingest_with(BATCH_FILES=len(files) + 1, STAGED_AT_ONCE=1)
     assert together["core.fct_incident"] and together["audit.quarantine"]
     assert ingest_with(BATCH_FILES=1, STAGED_AT_ONCE=1) == together
     assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=1) == together
     assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=2) == together
     assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=3) == together
-    # files queued beyond those being checked: the copy and the rejected file among them
-    assert ingest_with(BATCH_FILES=2, STAGED_AT_ONCE=1, QUEUED_AHEAD=1) == together
-    assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=2, QUEUED_AHEAD=3) == together
     assert ingest_with(BATCH_FILES=3, STAGED_AT_ONCE=2, ALONE_BYTES=0) == together  # each alone
 
 

@@ -59,9 +59,6 @@ REPORT_SUFFIX = ".report.json"
 BATCH_FILES = 64  # files applied to core in one transaction and one pass of the incident model
 BATCH_HELD_ROWS = 200_000  # staged rows held (memory-mapped Arrow files) until their batch applies
 STAGED_AT_ONCE = 2  # files checked at a time, each on a thread with its own in-process DuckDB
-# files queued beyond those being checked: a thread starts the next file while the calling thread
-# waits for the oldest check or applies the batch, so that no core idles during the apply
-QUEUED_AHEAD = 1
 ALONE_BYTES = 64 * 1024 * 1024  # a file this large is checked alone, with every core and all the memory
 FILE_NAME = re.compile(
     r"^(?P<source>[a-z]+)_(?P<region>\d{1,3})_(?P<day>\d{8})\.(?P<ext>xlsx|xls|csv)$", re.I
@@ -274,7 +271,7 @@ class _Ingestion:
 
     def one(self, landed: LandedFile, fetched: _Fetched, pool: ThreadPoolExecutor) -> None:
         """Recognise or reject one landed file, or start its check on ``pool``; settles the
-        oldest check when ``STAGED_AT_ONCE`` are running and ``QUEUED_AHEAD`` more are queued."""
+        oldest check when ``STAGED_AT_ONCE`` are running."""
         lake, warehouse, sha, summary = self.lake, self.warehouse, fetched.sha, self.summary
         if any(c.fetched.sha == sha for c in self.checking) or any(s.info.sha == sha for _, s in self.batch):
             self.settle_all()
@@ -306,7 +303,7 @@ class _Ingestion:
             spec=self.spec, shares=1 if alone else STAGED_AT_ONCE,
         )  # fmt: skip
         self.checking.append(_Checking(landed, fetched, staged))
-        if alone or len(self.checking) >= STAGED_AT_ONCE + QUEUED_AHEAD:
+        if alone or len(self.checking) >= STAGED_AT_ONCE:
             self.settle(self.checking.popleft())
 
     def settle_all(self) -> None:
