@@ -20,6 +20,7 @@ The phrase lists are data (``config/answer_quality.yaml``), compiled once per fi
 from __future__ import annotations
 
 import functools
+import importlib
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from transforms.answer_quality_templates import (
@@ -264,10 +266,18 @@ def assess_with_evidence(text: str | None, rules: AnswerQualityRules | None = No
     raw = "" if text is None else str(text)
     answer = _drop_quotes(raw, all_quotes=False)
     clean, plain = _clean(answer), _plain(answer)
-    stock = _find_phrases(rules.formal, plain)
-    redirect = _find_phrases(rules.redirect, plain)
-    specifics = _specifics(clean, plain, rules)
-    courtesy = _courtesy(raw, rules)
+    return _assessment(
+        _find_phrases(rules.formal, plain),
+        _find_phrases(rules.redirect, plain),
+        _specifics(clean, plain, rules),
+        _courtesy(raw, rules),
+    )
+
+
+def _assessment(
+    stock: list[str], redirect: list[str], specifics: list[str], courtesy: list[str]
+) -> Assessment:
+    """The flags and evidence of an answer from what its patterns found."""
     no_specifics = not specifics
     flags = {
         "formal": bool(stock) and no_specifics,
@@ -336,7 +346,7 @@ def submit_distinct(
     rules = rules or load_rules()
     distinct = list(dict.fromkeys(texts))
     if executor is None or len(distinct) < PARALLEL_MIN_TEXTS or not rules.source:
-        return PendingAssessments(distinct, [[assess_with_evidence(text, rules) for text in distinct]])
+        return PendingAssessments(distinct, [_assess_bulk(distinct, rules)])
     chunks = [distinct[i : i + PARALLEL_CHUNK_TEXTS] for i in range(0, len(distinct), PARALLEL_CHUNK_TEXTS)]
     return PendingAssessments(distinct, executor.map(_assess_chunk, [rules.source] * len(chunks), chunks))
 
@@ -346,5 +356,357 @@ PARALLEL_CHUNK_TEXTS = 2_000
 
 
 def _assess_chunk(rules_path: str, texts: list[str | None]) -> list[Assessment]:
-    rules = load_rules(rules_path)
-    return [assess_with_evidence(text, rules) for text in texts]
+    return _assess_bulk(texts, load_rules(rules_path))
+
+
+# --- The bulk path: many distinct texts at once, the same assessments as one text at a time. ---
+#
+# Each pattern runs once over many texts joined by ``_SEP`` (NUL: PostgreSQL's text cannot hold it;
+# a text holding it is assessed alone) when no part of the pattern can match NUL and it has no anchor
+# but ``\b`` (checked on its parse tree): then it matches in the joined string exactly as in each text
+# alone (NUL stops it as a text's end or start does). A pattern whose first step is a literal word is
+# first looked for without its leading ``\b`` (the engine then searches for the literal, fast): only
+# the texts holding that looser match are searched with the pattern itself. Other patterns (a config
+# entry with ``\S``, ``.``, ``[^…]``, ``^`` …) run on each text alone, as before.
+
+_SEP = "\x00"
+_NON_WORD_JOINED = re.compile(r"[^\w\x00]+")
+_QUOTE_OPENERS = ("«", "“", "„", '"')
+_BULK_TEXTS = 5_000  # distinct texts assessed in one pass of the patterns
+_parser: Any = importlib.import_module("re._parser")
+_constants: Any = importlib.import_module("re._constants")
+_casefix: Any = importlib.import_module("re._casefix")
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """A pattern and how it runs over joined texts: ``joinable`` when NUL stops it as a text's edge,
+    ``prefilter`` a looser pattern (a superset of its matches) searched for first."""
+
+    regex: re.Pattern[str]
+    joinable: bool
+    prefilter: re.Pattern[str] | None
+    needles: frozenset[str] | None = None  # every match holds one of them
+
+
+def _nul_safe(items: Any) -> bool:
+    """Whether no step of a parsed pattern can match NUL and its only anchor is ``\\b``."""
+    return all(_step_nul_safe(op, av) for op, av in items)
+
+
+def _step_nul_safe(op: Any, av: Any) -> bool:
+    c = _constants
+    if op is c.LITERAL:
+        return bool(av != 0)
+    if op is c.IN:
+        return all(_class_item_nul_safe(item_op, item_av) for item_op, item_av in av)
+    if op is c.AT:
+        return bool(av is c.AT_BOUNDARY)
+    if op is c.GROUPREF:  # a group's text, and no group can hold NUL
+        return True
+    parts = _parts(op, av)  # None: ANY, NOT_LITERAL, conditionals, anything unknown
+    return parts is not None and all(_nul_safe(part) for part in parts)
+
+
+def _parts(op: Any, av: Any) -> list[Any] | None:
+    """The parsed sub-patterns of a group, choice, repeat or look-around."""
+    c = _constants
+    if op is c.SUBPATTERN:
+        return [av[3]]
+    if op is c.BRANCH:
+        return list(av[1])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return [av[2]]
+    if op in (c.ASSERT, c.ASSERT_NOT):
+        return [av[1]]
+    return [av] if op is c.ATOMIC_GROUP else None
+
+
+def _class_item_nul_safe(op: Any, av: Any) -> bool:
+    """Whether an item of a ``[…]`` class cannot match NUL (a negated class can)."""
+    c = _constants
+    if op is c.LITERAL:
+        return bool(av != 0)
+    if op is c.RANGE:
+        return bool(av[0] != 0)
+    if op is c.CATEGORY:
+        return bool(av in (c.CATEGORY_DIGIT, c.CATEGORY_SPACE, c.CATEGORY_WORD))
+    return False
+
+
+def _starts_with_literal(items: Any) -> bool:
+    """Whether a parsed pattern opens with a literal (or a choice of literals), which the engine
+    searches for fast."""
+    c = _constants
+    while items and items[0][0] is c.SUBPATTERN and not items[0][1][1] and not items[0][1][2]:
+        items = items[0][1][3]
+    if not items:
+        return False
+    op, av = items[0]
+    if op is c.LITERAL:
+        return True
+    return op is c.BRANCH and all(branch and branch[0][0] is c.LITERAL for branch in av[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _scan(regex: re.Pattern[str]) -> _Scan:
+    try:
+        parsed = _parser.parse(regex.pattern, regex.flags)
+    except (re.error, RecursionError):
+        return _Scan(regex, False, None)
+    joinable = _nul_safe(parsed.data)
+    prefilter = None
+    body = regex.pattern
+    if body.startswith(r"\b(?:") and body.endswith(")"):  # how _phrases wraps an entry
+        body = body[len(r"\b(?:") : -1]
+    elif body.startswith(r"\b"):
+        body = body[len(r"\b") :]
+    if joinable and body != regex.pattern and not regex.flags & re.IGNORECASE:
+        try:  # the pattern without its leading \b: every match of the pattern is one of it
+            loose = re.compile(body, regex.flags)
+            if _starts_with_literal(_parser.parse(body, regex.flags).data):
+                prefilter = loose
+        except re.error:
+            prefilter = None
+    return _Scan(regex, joinable, prefilter, _needles(parsed.data, ignore_case=bool(regex.flags & re.I)))
+
+
+# Lower case, and one of each set of lower-case letters the engine matches to each other ignoring
+# case («в» and «ᲀ», «s» and «ſ», «σ» and «ς»): two texts' characters match ignoring case only if
+# their folds are equal.
+_FOLD_TABLE = {
+    chr(code): chr(min(lower, *extra))
+    for lower, extra in _casefix._EXTRA_CASES.items()
+    for code in (lower, *extra)
+}
+
+
+def _fold(text: str) -> str:
+    folded = text.lower()
+    for char, to in _FOLD_TABLE.items():  # rare characters: looked for, not translated char by char
+        if char in folded:
+            folded = folded.replace(char, to)
+    return folded
+
+
+def _folds_simply(char: str) -> bool:
+    """Whether the characters a character matches ignoring case are exactly those of the same
+    ``_fold``: not «i» (the engine matches «İ», whose lower case is two characters)."""
+    lower = char.lower()
+    return len(lower) == 1 and lower != "i"
+
+
+def _needles(items: Any, *, ignore_case: bool) -> frozenset[str] | None:
+    """Strings of which every match of a parsed pattern holds one (its longest such choice), or
+    ``None``. Ignoring case, they are in lower case, to be looked for in the texts' lower case."""
+    c = _constants
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(choice: frozenset[str] | None) -> None:
+        nonlocal best
+        if choice and all(choice) and (best is None or min(map(len, choice)) > min(map(len, best))):
+            best = choice
+
+    for op, av in [*items, (None, None)]:
+        char = chr(av) if op is c.LITERAL else ""
+        if char and char != _SEP and (not ignore_case or _folds_simply(char)):
+            run.append(_fold(char) if ignore_case else char)
+            continue
+        consider(frozenset(["".join(run)]) if run else None)
+        run = []
+        if op is c.SUBPATTERN and not av[1] & re.I:
+            consider(_needles(av[3], ignore_case=ignore_case))
+        elif op is c.BRANCH:
+            choices = [_needles(branch, ignore_case=ignore_case) for branch in av[1]]
+            if all(choices):
+                consider(frozenset().union(*(choice or () for choice in choices)))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            consider(_needles(av[2], ignore_case=ignore_case))
+    return best
+
+
+_Hit = tuple[int, int, str]  # a match in one text: start, end, matched text
+
+
+class _Joined:
+    """Texts (none holding ``_SEP``) and their join: patterns run once over all of them."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.joined = _SEP.join(texts)
+        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        self.starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        self.ends = self.starts + lengths - 1  # where each text's separator stands (or would)
+
+    @functools.cached_property
+    def lowered(self) -> _Joined:
+        """The texts' ``_fold`` (NUL has no case: it stops the final-sigma rule as an edge does)."""
+        return _Joined(_fold(self.joined).split(_SEP))
+
+    def _text_of(self, positions: list[int]) -> list[int]:
+        found = np.searchsorted(self.ends, np.array(positions, dtype=np.int64), side="left")
+        return [int(i) for i in found]
+
+    def candidates(self, scan: _Scan) -> list[int] | None:
+        """The texts in which ``scan.regex`` may match (all, as ``None``, when unknown)."""
+        if scan.needles is not None:
+            found = (self.lowered if scan.regex.flags & re.I else self)._holding(scan.needles)
+            if found is not None:
+                return found
+        if scan.prefilter is None or not scan.joinable:
+            return None
+        spans = [(m.start(), max(m.start(), m.end() - 1)) for m in scan.prefilter.finditer(self.joined)]
+        if not spans:
+            return []
+        first = self._text_of([s for s, _ in spans])
+        last = self._text_of([e for _, e in spans])
+        return sorted({i for lo, hi in zip(first, last, strict=True) for i in range(lo, hi + 1)})
+
+    def _holding(self, needles: frozenset[str]) -> list[int] | None:
+        """The texts holding one of ``needles``; ``None`` when they are too common to help."""
+        joined, most = self.joined, len(self.texts) // 8
+        positions: list[int] = []
+        for needle in needles:
+            at = joined.find(needle)
+            while at >= 0:
+                if len(positions) > most:
+                    return None
+                positions.append(at)
+                at = joined.find(needle, at + 1)
+        return sorted(set(self._text_of(positions)))
+
+    def find(self, regex: re.Pattern[str]) -> dict[int, list[_Hit]]:
+        """``regex.finditer`` of each text, as each alone gives it, for the texts with a match."""
+        scan = _scan(regex)
+        found: dict[int, list[_Hit]] = {}
+        candidates = self.candidates(scan)
+        if candidates is None and scan.joinable:
+            matches = list(regex.finditer(self.joined))
+            starts = self.starts.tolist()
+            for i, m in zip(self._text_of([m.start() for m in matches]), matches, strict=True):
+                at = starts[i]
+                found.setdefault(i, []).append((m.start() - at, m.end() - at, m.group(0)))
+            return found
+        for i in range(len(self.texts)) if candidates is None else candidates:
+            hits = [(m.start(), m.end(), m.group(0)) for m in regex.finditer(self.texts[i])]
+            if hits:
+                found[i] = hits
+        return found
+
+    def sub(self, regex: re.Pattern[str], repl: str) -> _Joined:
+        """``regex.sub(repl, text)`` of each text (``repl`` a plain string without ``_SEP``)."""
+        scan = _scan(regex)
+        candidates = self.candidates(scan)
+        if candidates is None and scan.joinable:
+            return _Joined(regex.sub(repl, self.joined).split(_SEP))
+        texts = list(self.texts)
+        for i in range(len(texts)) if candidates is None else candidates:
+            texts[i] = regex.sub(repl, texts[i])
+        return _Joined(texts)
+
+
+def _drop_quotes_many(texts: list[str], *, all_quotes: bool) -> list[str]:
+    return [
+        _drop_quotes(t, all_quotes=all_quotes) if any(q in t for q in _QUOTE_OPENERS) else t for t in texts
+    ]
+
+
+def _clean_many(texts: list[str]) -> list[str]:
+    """:func:`_clean` of each text (``\\s`` never matches NUL)."""
+    return [t.strip() for t in _WS.sub(" ", _normalize_case(_SEP.join(texts))).split(_SEP)]
+
+
+def _plain_many(texts: list[str]) -> list[str]:
+    """:func:`_plain` of each text (NUL kept between them as a character of no case)."""
+    lowered = _normalize_case(_SEP.join(texts)).lower()
+    return [t.strip() for t in _WS.sub(" ", _NON_WORD_JOINED.sub(" ", lowered)).split(_SEP)]
+
+
+def _phrases_many(phrases: Sequence[_Phrase], plain: _Joined) -> list[list[str]]:
+    """:func:`_find_phrases` of each text."""
+    out: list[list[str]] = [[] for _ in plain.texts]
+    for phrase in phrases:
+        for i, hits in plain.find(phrase.regex).items():
+            text, found = plain.texts[i], out[i]
+            for start, end, matched in hits:
+                if phrase.unless_before is not None or phrase.unless_after is not None:
+                    before, after = _words_around(text, start, end)
+                    if phrase.unless_before is not None and phrase.unless_before.search(before):
+                        continue
+                    if phrase.unless_after is not None and phrase.unless_after.search(after):
+                        continue
+                stripped = matched.strip()
+                if stripped and stripped not in found:
+                    found.append(stripped)
+    return out
+
+
+def _specifics_many(clean: _Joined, plain: _Joined, rules: AnswerQualityRules) -> list[list[str]]:
+    """:func:`_specifics` of each text."""
+    stripped = clean
+    for ref in rules.references:
+        stripped = stripped.sub(ref, " ")
+    out: list[list[str]] = [[] for _ in clean.texts]
+    covered: list[list[tuple[int, int]]] = [[] for _ in clean.texts]
+    for kind in ("date", "time", "contact", "place", "number"):
+        for pattern in rules.specifics.get(kind, ()):
+            for i, hits in stripped.find(pattern).items():
+                spans, found = covered[i], out[i]
+                for start, end, matched in hits:
+                    if any(start < e and s < end for s, e in spans):
+                        continue
+                    spans.append((start, end))
+                    found.append(f"{kind}: {matched.strip()}")
+    for pattern in rules.step:
+        for i, hits in plain.find(pattern).items():
+            text = plain.texts[i]
+            for start, _, matched in hits:
+                before = " ".join(text[:start].split()[-3:])
+                if rules.step_blockers.search(before):
+                    continue
+                out[i].append(f"step: {matched}")
+    return out
+
+
+def _courtesy_many(raws: list[str], rules: AnswerQualityRules) -> list[list[str]]:
+    """:func:`_courtesy` of each text."""
+    unquoted = _clean_many(_drop_quotes_many(raws, all_quotes=True))
+    plain = _Joined(_plain_many(unquoted))
+    out: list[list[str]] = [[] for _ in raws]
+    for kind in ("greeting", "address", "thanks", "apology", "empathy"):
+        for pattern in rules.politeness.get(kind, ()):
+            for i, hits in plain.find(pattern).items():
+                out[i] += [f"{kind}: {matched}" for _, _, matched in hits]
+    patronymics = _Joined(unquoted).find(_PATRONYMIC_ADDRESS)
+    for i, text in enumerate(unquoted):
+        names = [matched.rstrip(",! ") for _, _, matched in patronymics.get(i, ())]
+        for regex in (_LEADING_NAME, _GREETING_NAME):
+            m = regex.search(text)
+            if m and m.group(1) in rules.first_names:
+                names.append(m.group(1))
+        out[i] += [f"address: {n}" for n in dict.fromkeys(names)]
+    return out
+
+
+def _assess_joined(raws: list[str], rules: AnswerQualityRules) -> list[Assessment]:
+    """:func:`assess_with_evidence` of each text (none holding ``_SEP``), every pattern run once."""
+    answers = _drop_quotes_many(raws, all_quotes=False)
+    clean, plain = _Joined(_clean_many(answers)), _Joined(_plain_many(answers))
+    stock = _phrases_many(rules.formal, plain)
+    redirect = _phrases_many(rules.redirect, plain)
+    specifics = _specifics_many(clean, plain, rules)
+    courtesy = _courtesy_many(raws, rules)
+    return [_assessment(*found) for found in zip(stock, redirect, specifics, courtesy, strict=True)]
+
+
+def _assess_bulk(texts: Sequence[str | None], rules: AnswerQualityRules) -> list[Assessment]:
+    """:func:`assess_with_evidence` of each text, many at a time (a text holding NUL alone)."""
+    raws = ["" if text is None else str(text) for text in texts]
+    out: list[Assessment | None] = [None] * len(raws)
+    joinable = [i for i, raw in enumerate(raws) if _SEP not in raw]
+    for lo in range(0, len(joinable), _BULK_TEXTS):
+        batch = joinable[lo : lo + _BULK_TEXTS]
+        for i, assessment in zip(batch, _assess_joined([raws[i] for i in batch], rules), strict=True):
+            out[i] = assessment
+    return [a if a is not None else assess_with_evidence(raws[i], rules) for i, a in enumerate(out)]
