@@ -491,9 +491,9 @@ def _fold(text: str) -> str:
 
 def _folds_simply(char: str) -> bool:
     """Whether the characters a character matches ignoring case are exactly those of the same
-    ``_fold``: not «i» (the engine matches «İ», whose lower case is two characters)."""
-    lower = char.lower()
-    return len(lower) == 1 and lower != "i"
+    ``_fold``: not «i» nor «ı» (the engine matches them to «İ», whose lower case is two characters)."""
+    folded = _fold(char)
+    return len(folded) == 1 and folded != "i"  # «ı» folds to «i» too
 
 
 def _needles(items: Any, *, ignore_case: bool) -> frozenset[str] | None:
