@@ -370,7 +370,10 @@ def _assess_chunk(rules_path: str, texts: list[str | None]) -> list[Assessment]:
 # entry with ``\S``, ``.``, ``[^…]``, ``^`` …) run on each text alone, as before.
 
 _SEP = "\x00"
-_NON_WORD_JOINED = re.compile(r"[^\w\x00]+")
+# What _WS and _NON_WORD replace by one space, less the single spaces already there (the same result,
+# without rewriting every space): a run of two or more, or one other character.
+_WS_JOINED = re.compile(r"\s{2,}|[^\S ]")
+_NON_WORD_JOINED = re.compile(r"[^\w\x00]{2,}|[^\w\x00 ]")
 _QUOTE_OPENERS = ("«", "“", "„", '"')
 _BULK_TEXTS = 5_000  # distinct texts assessed in one pass of the patterns
 _parser: Any = importlib.import_module("re._parser")
@@ -614,13 +617,14 @@ def _drop_quotes_many(texts: list[str], *, all_quotes: bool) -> list[str]:
 
 def _clean_many(texts: list[str]) -> list[str]:
     """:func:`_clean` of each text (``\\s`` never matches NUL)."""
-    return [t.strip() for t in _WS.sub(" ", _normalize_case(_SEP.join(texts))).split(_SEP)]
+    return [t.strip() for t in _WS_JOINED.sub(" ", _normalize_case(_SEP.join(texts))).split(_SEP)]
 
 
 def _plain_many(texts: list[str]) -> list[str]:
-    """:func:`_plain` of each text (NUL kept between them as a character of no case)."""
+    """:func:`_plain` of each text (NUL kept between them as a character of no case). Its ``_WS``
+    step changes nothing here: every space is a non-word character, already one space."""
     lowered = _normalize_case(_SEP.join(texts)).lower()
-    return [t.strip() for t in _WS.sub(" ", _NON_WORD_JOINED.sub(" ", lowered)).split(_SEP)]
+    return [t.strip() for t in _NON_WORD_JOINED.sub(" ", lowered).split(_SEP)]
 
 
 def _phrases_many(phrases: Sequence[_Phrase], plain: _Joined) -> list[list[str]]:
