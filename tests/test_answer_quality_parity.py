@@ -6,7 +6,9 @@ random texts, and rules with patterns that cannot run over joined texts."""
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -134,3 +136,22 @@ def test_rules_with_anchors_and_negated_classes(tmp_path: Path) -> None:
     texts += ["İkea", "ikea", "ſtop", "STOP", "ᲀода", "Вода", "СЕГОДНЯ", "сегодня", "Kelvin", "K", "ΑΣ Σ"]
     texts += ["подъ", "съ", "ъ", "ъ1", "", "ъ", "въезд", "ъ"]
     _same(texts, rules)
+
+
+@pytest.mark.slow
+def test_bulk_and_per_text_cpu_benchmark() -> None:
+    """A benchmark, not a timed assertion: CPU (``time.process_time``) of the distinct texts of
+    generated answers, per text and in bulk (``pytest -s -k cpu_benchmark``; 100k answers with
+    ``AQ_BENCH_ANSWERS=100000``)."""
+    answers = generated_answers(int(os.environ.get("AQ_BENCH_ANSWERS", "20000")), seed=29)["answer_text"]
+    texts = [a if a is None or isinstance(a, str) else str(a) for a in answers.tolist()]
+    rules = load_rules()
+    answer_quality._assess_bulk(texts[:100], rules)  # the patterns' scans are worked out once
+    start = time.process_time()
+    expected = [reference.assess_with_evidence(text, rules) for text in dict.fromkeys(texts)]
+    per_text = time.process_time() - start
+    start = time.process_time()
+    assessed = assess_distinct(texts, rules)
+    bulk = time.process_time() - start
+    print(f"\n{len(texts)} answers, {len(assessed)} distinct: per text {per_text:.2f} s, bulk {bulk:.2f} s")
+    assert list(assessed.values()) == expected
