@@ -3,6 +3,7 @@ ops_check applies and their parsing, the `health` report — on both engines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -251,13 +252,18 @@ def test_check_passes_when_healthy(warehouse: Warehouse) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
-    [("im=x", "not source=days"), ("im=3,im=4", "given twice"), ("im=0", "at least 1"),
-     ("58pos=1", "not source=days"), ("im=3;pos=4", "not source=days")],
+    ("parse", "text", "problem"),
+    [(parse_export_max_days, "im=x", "not source=days"), (parse_export_max_days, "im=3,im=4", "given twice"),
+     (parse_export_max_days, "im=0", "at least 1"), (parse_export_max_days, "58pos=1", "not source=days"),
+     (parse_export_max_days, "im=3;pos=4", "not source=days"),
+     (parse_network_failing_days, "ok=x", "not network=days"),
+     (parse_network_failing_days, "ok=3,ok=4", "given twice"),
+     (parse_network_failing_days, "ok=0", "at least 1"),
+     (parse_network_failing_days, "vk=3", "not one of"), (parse_network_failing_days, "xx=3", "not one of")],
 )  # fmt: skip
-def test_export_max_days_refuses_bad_settings(text: str, problem: str) -> None:
+def test_day_limits_refuse_bad_settings(parse: Callable[[str], object], text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        parse_export_max_days(text)
+        parse(text)
 
 
 def test_export_max_days_parses_sources_and_regions() -> None:
@@ -396,13 +402,3 @@ def test_ops_check_fails_on_a_network_page_as_configured(
     message = str(failed.value)
     assert "Telegram: страниц с ошибками 2 и более" in message and "t1 (2)" in message
     assert "OK:" not in message and "MAX:" not in message
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [("ok=x", "not network=days"), ("ok=3,ok=4", "given twice"), ("ok=0", "at least 1"),
-     ("vk=3", "not one of"), ("xx=3", "not one of")],
-)  # fmt: skip
-def test_network_failing_days_refuses_bad_settings(text: str, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        parse_network_failing_days(text)

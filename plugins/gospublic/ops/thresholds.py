@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gospublic.infra import settings
 from gospublic.infra.network_day import NETWORK_WRITERS
@@ -16,6 +18,7 @@ VK_WINDOW_DAYS = 7  # the days before today whose VK loads are checked
 
 _ENTRY = re.compile(r"^(?:(?P<region>[0-9]{2}):)?(?P<source>[a-z]+)=(?P<days>[0-9]+)$")
 _NETWORK_ENTRY = re.compile(r"^(?P<network>[a-z]+)=(?P<days>[0-9]+)$")
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True)
@@ -40,46 +43,44 @@ class Thresholds:
 
 def parse_export_max_days(text: str) -> dict[tuple[str | None, str], int]:
     """``"im=3,pos=7,58:pos=10"`` → {(None, "im"): 3, (None, "pos"): 7, ("58", "pos"): 10}."""
-    limits: dict[tuple[str | None, str], int] = {}
-    for raw in text.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        match = _ENTRY.match(entry)
-        if not match:
-            raise ValueError(
-                f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} is not source=days or region:source=days"
-            )
-        key = (match["region"], match["source"])
-        if key in limits:
-            raise ValueError(f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} given twice")
-        days = int(match["days"])
-        if days < 1:
-            raise ValueError(f"{settings.ENV_OPS_EXPORT_MAX_DAYS}: {entry!r} needs at least 1 day")
-        limits[key] = days
-    return limits
+    return _day_limits(
+        text, settings.ENV_OPS_EXPORT_MAX_DAYS, _ENTRY, "source=days or region:source=days",
+        lambda match: (match["region"], match["source"]),
+    )  # fmt: skip
 
 
 def parse_network_failing_days(text: str) -> dict[str, int]:
     """``"ok=3,tg=5"`` → {"ok": 3, "tg": 5}: networks beyond VK (their registry codes)."""
     name = settings.ENV_OPS_NETWORK_PAGE_FAILING_DAYS
-    limits: dict[str, int] = {}
+
+    def network(match: re.Match[str]) -> str:
+        if match["network"] not in NETWORK_WRITERS:
+            raise ValueError(f"{name}: {match['network']!r} is not one of {', '.join(NETWORK_WRITERS)}")
+        return match["network"]
+
+    return _day_limits(text, name, _NETWORK_ENTRY, "network=days", network)
+
+
+def _day_limits(
+    text: str, name: str, pattern: re.Pattern[str], shape: str, key: Callable[[re.Match[str]], _Key]
+) -> dict[_Key, int]:
+    """The comma-separated ``<key>=<days>`` entries of the setting ``name`` (each of ``shape``,
+    matched by ``pattern``), by ``key`` of each match; an entry given twice or under 1 day refused."""
+    limits: dict[_Key, int] = {}
     for raw in text.split(","):
         entry = raw.strip()
         if not entry:
             continue
-        match = _NETWORK_ENTRY.match(entry)
+        match = pattern.match(entry)
         if not match:
-            raise ValueError(f"{name}: {entry!r} is not network=days")
-        network = match["network"]
-        if network not in NETWORK_WRITERS:
-            raise ValueError(f"{name}: {network!r} is not one of {', '.join(NETWORK_WRITERS)}")
-        if network in limits:
+            raise ValueError(f"{name}: {entry!r} is not {shape}")
+        limit_key = key(match)
+        if limit_key in limits:
             raise ValueError(f"{name}: {entry!r} given twice")
         days = int(match["days"])
         if days < 1:
             raise ValueError(f"{name}: {entry!r} needs at least 1 day")
-        limits[network] = days
+        limits[limit_key] = days
     return limits
 
 
