@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from gospublic.infra.lake import Lake, LocalLake, normalize_key
+from gospublic.infra.lake import Lake
 from gospublic.vk.flatten import LocalFile, _memory_connection, answers_sql, local_files, macros_sql
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def _current_sidecars(
     or stale."""
     method_version = version(method, root)
     sidecars = {key: sidecar_key(key, method_version) for key in trailers}
-    missing = [key for key, sidecar in sidecars.items() if not _exists(lake, sidecar)]
+    missing = [key for key, sidecar in sidecars.items() if not lake.exists(sidecar)]
     if missing:
         log.log(
             logging.INFO if tell else logging.DEBUG,
@@ -204,12 +204,6 @@ def _stale(file: LocalFile, method: str, method_version: str, trailer: bytes) ->
     if wrong:
         return f"does not match its raw file ({', '.join(f'{n}={found.get(n)!r}' for n in wrong)})"
     return None
-
-
-def _exists(lake: Lake, key: str) -> bool:
-    if isinstance(lake, LocalLake):
-        return (lake.root / normalize_key(key)).is_file()
-    return lake.exists(key)
 
 
 def _literal(text: str) -> str:
