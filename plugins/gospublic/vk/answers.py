@@ -35,6 +35,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -56,16 +57,38 @@ VERSION_KEY, METHOD_KEY, RAW_KEY, TRAILER_KEY, DUCKDB_KEY = (
 _MACRO_NAME = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+MACRO\s+(\w+)", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class TypedRead:
+    """A method's typed read as its files hold it now: the SELECT over ``$files``, the macro
+    statements the flattens create, and the sidecars' format ``version`` derived from them."""
+
+    method: str
+    sql: str
+    macros: tuple[str, ...]
+    version: str
+
+
+def typed_read(method: str, root: Path | None = None) -> TypedRead:
+    """``method``'s typed read, its SQL files read once; the version's digest is computed once per
+    process for a given content of those files."""
+    return _typed_read(method, answers_sql(method, root), tuple(macros_sql(root)))
+
+
+@lru_cache(maxsize=64)
+def _typed_read(method: str, read: str, macros: tuple[str, ...]) -> TypedRead:
+    called = [
+        statement
+        for statement in macros
+        if (name := _MACRO_NAME.search(statement)) and re.search(rf"\b{name.group(1)}\s*\(", read)
+    ]
+    digest = hashlib.sha256("\n".join([method, read, *called]).encode()).hexdigest()[:12]
+    return TypedRead(method, read, macros, digest)
+
+
 def version(method: str, root: Path | None = None) -> str:
     """The sidecars' format version of ``method``: a digest of its typed read (the SQL and the
     macros it calls), so that any change of the columns read retires the sidecars written before."""
-    read = answers_sql(method, root)
-    called = [
-        statement
-        for statement in macros_sql(root)
-        if (name := _MACRO_NAME.search(statement)) and re.search(rf"\b{name.group(1)}\s*\(", read)
-    ]
-    return hashlib.sha256("\n".join([method, read, *called]).encode()).hexdigest()[:12]
+    return typed_read(method, root).version
 
 
 def sidecar_key(raw_key: str, method_version: str) -> str:
@@ -82,21 +105,25 @@ def sidecar_bytes(method: str, raw_key: str, raw: bytes, root: Path | None = Non
     """The Parquet sidecar of the raw file ``raw`` (its bytes, a batch: bounded), by the method's
     typed read run on the process's in-memory DuckDB connection; None when that read refuses
     the file (the load will read the raw file and name the problem)."""
+    return _sidecar_bytes(typed_read(method, root), raw_key, raw)
+
+
+def _sidecar_bytes(typed: TypedRead, raw_key: str, raw: bytes) -> bytes | None:
     with tempfile.TemporaryDirectory(prefix="gospublic-vk-answers-") as folder:
         raw_path, out_path = Path(folder) / "raw.jsonl.gz", Path(folder) / "answers.parquet"
         raw_path.write_bytes(raw)
         metadata = {
-            VERSION_KEY: version(method, root), METHOD_KEY: method, RAW_KEY: raw_key,
+            VERSION_KEY: typed.version, METHOD_KEY: typed.method, RAW_KEY: raw_key,
             TRAILER_KEY: raw[-TRAILER_BYTES:].hex(), DUCKDB_KEY: duckdb.__version__,
         }  # fmt: skip
         kv = ", ".join(f"{name}: {_literal(value)}" for name, value in metadata.items())
         copy = (
-            f"COPY (SELECT * EXCLUDE (source_file) FROM ({answers_sql(method, root)}) AS answers) "
+            f"COPY (SELECT * EXCLUDE (source_file) FROM ({typed.sql}) AS answers) "
             f"TO {_literal(str(out_path))} (FORMAT parquet, COMPRESSION {COMPRESSION}, KV_METADATA {{{kv}}})"
         )
         try:
             with _memory_connection() as connection:
-                for statement in macros_sql(root):
+                for statement in typed.macros:
                     connection.execute(statement)
                 connection.execute(copy, {"files": [str(raw_path)]})
         except duckdb.Error as exc:
@@ -110,10 +137,11 @@ def sidecar_bytes(method: str, raw_key: str, raw: bytes, root: Path | None = Non
 def land_sidecar(lake: Lake, method: str, raw_key: str, raw: bytes, root: Path | None = None) -> str | None:
     """Write the sidecar of the raw file ``raw_key`` (whose bytes are ``raw``) beside it; its key,
     or None when the typed read refused the file."""
-    data = sidecar_bytes(method, raw_key, raw, root)
+    typed = typed_read(method, root)  # one read of the SQL files: the sidecar's bytes and key agree
+    data = _sidecar_bytes(typed, raw_key, raw)
     if data is None:
         return None
-    key = sidecar_key(raw_key, version(method, root))
+    key = sidecar_key(raw_key, typed.version)
     lake.put_bytes(key, data)
     return key
 
