@@ -36,8 +36,9 @@ def _lines(bar: Bar) -> list[str]:
     return textwrap.wrap(bar.label, CHARS_PER_LINE, break_long_words=True) or [""]
 
 
-def _bar_height(bar: Bar) -> int:
-    return max(18, LINE * len(_lines(bar)) + 4)
+def _height(lines: Sequence[str]) -> int:
+    """The px of a bar whose name wraps to ``lines``."""
+    return max(18, LINE * len(lines) + 4)
 
 
 def bar_charts(
@@ -51,33 +52,38 @@ def bar_charts(
     """The bars in order as charts of at most ``first_height`` px (the first) and ``height`` px (the
     rest), each with its axis, so that each fits on a printed page; a bar taller than a page alone is
     a chart of its own. One chart when all fit (an empty one for no bars, as ``bar_chart``)."""
-    chunks: list[list[Bar]] = []
+    chunks: list[list[tuple[Bar, list[str]]]] = []
     used, budget = 0, first_height - _FRAME
     for bar in bars:
-        size = _bar_height(bar)
+        lines = _lines(bar)  # each name wrapped once: for the split and for the chart
+        size = _height(lines)
         if chunks and used + size <= budget:
-            chunks[-1].append(bar)
+            chunks[-1].append((bar, lines))
             used += size
             continue
         if chunks:
             budget = height - _FRAME
-        chunks.append([bar])
+        chunks.append([(bar, lines)])
         used = size
     if len(chunks) <= 1:
-        return [bar_chart(chunks[0] if chunks else [], title=title, bounds=bounds)]
+        return [_chart(chunks[0] if chunks else [], title=title, bounds=bounds)]
     return [
-        bar_chart(chunk, title=f"{title} ({k} из {len(chunks)})", bounds=bounds)
+        _chart(chunk, title=f"{title} ({k} из {len(chunks)})", bounds=bounds)
         for k, chunk in enumerate(chunks, start=1)
     ]
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, bounds: tuple[float, float]) -> str:
     """The chart's ``<svg>``: ``bounds`` are the zones' lower bounds (green, yellow) drawn dashed."""
+    return _chart([(bar, _lines(bar)) for bar in bars], title=title, bounds=bounds)
+
+
+def _chart(bars: Sequence[tuple[Bar, list[str]]], *, title: str, bounds: tuple[float, float]) -> str:
+    """``bar_chart`` of bars whose names are already wrapped (each with its lines)."""
     top, left = 8, LABEL_WIDTH + 10
     rows, y = [], top
-    for bar in bars:
-        lines = _lines(bar)
-        height = _bar_height(bar)
+    for bar, lines in bars:
+        height = _height(lines)
         text = "".join(
             f"<tspan x='{LABEL_WIDTH}' dy='{LINE if n else 0}'>{html.escape(line)}</tspan>"
             for n, line in enumerate(lines)
