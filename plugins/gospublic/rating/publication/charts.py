@@ -2,7 +2,8 @@
 0 to 100 with ticks, the zone bounds dashed, names wrapped (never cut). A group's bars come as
 charts of at most a printed page each (``bar_charts``): a chart is one unbreakable figure in print,
 and one taller than the rest of the first page was pushed whole onto the next, leaving page 1 of
-the group's PDF with its heading alone."""
+the group's PDF with its heading alone. A phone gets the same bars as one narrower chart
+(``phone_bar_chart``: each name above its bar), which the page scales to the screen's width."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ CHARS_PER_LINE = 44
 FIRST_PAGE_HEIGHT = 640
 PAGE_HEIGHT = 940
 _FRAME = 8 + 4 + 40  # px above the first bar (top) and from the last bar to the chart's foot (axis)
+# The phone's chart: drawn PHONE_WIDTH px wide and scaled to the screen's width by the page (a
+# screen of 390 px shows it at 1.04×), a name above its bar in lines of at most PHONE_CHARS.
+PHONE_WIDTH = 360
+PHONE_LEFT = 8
+PHONE_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,54 @@ def _chart(bars: Sequence[tuple[Bar, list[str]]], *, title: str, bounds: tuple[f
         f"<svg class='chart' width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
         f"aria-label='{html.escape(title)}'><title>{html.escape(title)}</title>"
         f"{ticks}{zones}{''.join(rows)}{axis}</svg>"
+    )
+
+
+def phone_bar_chart(bars: Sequence[Bar], *, title: str, bounds: tuple[float, float]) -> str:
+    """The bars as a phone shows them: each name above its bar, the bar and its score across the
+    chart's ``PHONE_WIDTH`` px, which the page scales to the screen's width (``svg.phone`` in
+    style.css; 1.04× at 390 px, so the text stays about 11 px), the scale 0..100 above and below.
+    Pages show it instead of ``bar_chart`` on narrow screens; print never does."""
+    left, plot = PHONE_LEFT, PHONE_WIDTH - PHONE_LEFT - 52
+    top = 22  # under the scale's numbers
+
+    def x(value: float) -> float:
+        return left + plot * value / 100
+
+    rows, grid, zones, y = [], [], [], top
+    green, yellow = bounds
+    for bar in bars:
+        lines = textwrap.wrap(bar.label, PHONE_CHARS, break_long_words=True) or [""]
+        text = "".join(
+            f"<tspan x='{left}' dy='{LINE if n else 0}'>{html.escape(line)}</tspan>"
+            for n, line in enumerate(lines)
+        )
+        bar_y = y + LINE * len(lines) + 2
+        width = max(1.0, plot * min(100.0, max(0.0, bar.value)) / 100)
+        rows.append(
+            f"<text class='label' y='{y + 11}'>{text}</text>"
+            f"<rect x='{left}' y='{bar_y}' width='{width:.1f}' height='14' "
+            f"fill='{ZONE_COLOURS.get(bar.zone or '', '#999')}'/>"
+            f"<text class='score' x='{left + width + 4:.1f}' y='{bar_y + 11}'>{ru.number(bar.value)}</text>"
+        )
+        grid += [f"M{x(t):.0f} {bar_y - 2}v18" for t in range(0, 101, 20)]
+        zones += [f"M{x(b):.1f} {bar_y - 2}v18" for b in (yellow, green)]
+        y = bar_y + 14 + 8
+    axis_y = y + 2
+
+    def scale(at: int) -> str:
+        ticks = range(0, 101, 20)
+        return "".join(f"<text x='{x(t):.0f}' y='{at}' text-anchor='middle'>{t}</text>" for t in ticks)
+
+    width, height = PHONE_WIDTH, axis_y + 36
+    caption = html.escape(title)
+    return (
+        f"<svg class='chart phone' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{caption}'><title>{caption}</title>{scale(12)}"
+        f"<line x1='{left}' y1='{top - 4}' x2='{left + plot}' y2='{top - 4}' class='axis'/>"
+        f"<path class='grid' d='{''.join(grid)}'/><path class='bound' d='{''.join(zones)}'/>{''.join(rows)}"
+        f"<line x1='{left}' y1='{axis_y}' x2='{left + plot}' y2='{axis_y}' class='axis'/>{scale(axis_y + 14)}"
+        f"<text x='{left + plot / 2:.0f}' y='{axis_y + 30}' text-anchor='middle'>Балл, из 100</text></svg>"
     )
 
 

@@ -28,7 +28,7 @@ from transforms.methodology import NETWORK_NAMES, Indicator, Methodology
 
 from . import hooks, model, queries
 from .cards import CardData, card_context
-from .charts import Bar, Move, bar_charts, movement_chart
+from .charts import Bar, Move, bar_charts, movement_chart, phone_bar_chart
 from .config import PublicationConfig, load_config, pdf_mode
 from .csv_files import excel_csv, machine_csv
 from .html import render
@@ -190,6 +190,8 @@ def render_files(
     for caption in order:
         rows = shown[shown["rating_group"].astype(str) == caption]
         rated = rows[rows["is_rated"]].sort_values(["place", "name"], kind="stable")
+        bars = [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()]
+        title = f"Баллы группы «{caption}»"
         groups.append(
             {
                 "caption": caption,
@@ -201,14 +203,8 @@ def render_files(
                 "counts": model.zone_counts(rows),
                 "rows": rated.to_dict("records"),
                 "unrated": rows[~rows["is_rated"]].sort_values("name").to_dict("records"),
-                "charts": [
-                    Markup(chart)
-                    for chart in bar_charts(
-                        [Bar(str(r.name), float(r.score), r.zone) for r in rated.itertuples()],
-                        title=f"Баллы группы «{caption}»",
-                        bounds=(green, yellow),
-                    )
-                ],
+                "charts": [Markup(chart) for chart in bar_charts(bars, title=title, bounds=(green, yellow))],
+                "phone_chart": Markup(phone_bar_chart(bars, title=title, bounds=(green, yellow))),
             }
         )
     for group in groups:
@@ -258,7 +254,7 @@ def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str
     with the movement chart of the whole group, which its page shows)."""
     rows = group["rows"]
     if len(rows) <= PRINT_ROWS:
-        return [{**group, "pdf": f"pdf/{group['slug']}.pdf", "part": None}]
+        return [{**group, "pdf": f"pdf/{group['slug']}.pdf", "part": None, "phone_chart": None}]
     count = -(-len(rows) // PRINT_ROWS)
     out = []
     for k in range(count):
@@ -273,6 +269,7 @@ def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str
                 "rows": chunk,
                 "unrated": group["unrated"] if k == count - 1 else [],
                 "movement": None,
+                "phone_chart": None,  # print shows the page-sized charts only
                 "charts": [
                     Markup(chart)
                     for chart in bar_charts(

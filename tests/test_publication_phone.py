@@ -1,0 +1,91 @@
+"""The group pages' bar charts on a phone: at 390 px every bar and its score is on the screen, in
+text a person can read, not cut at the screen's right edge (the chart was an SVG 760 px wide in a
+scrolling box); at 1280 px and in print the charts are as they were (natural size, a chart a
+printed page). The region of tests/publication_region.py with more ОИВ than a printed page holds,
+opened in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gospublic.infra.lake import LocalLake
+from gospublic.infra.warehouse import Warehouse
+from tests import publication_region, test_publication
+from tests.publication_region import publish_region, seed_publication_region
+
+local_lake = test_publication.local_lake  # the publication tests' fixture: a local lake, a frozen clock
+EXTRA = 30  # ОИВ with long names: the group's bars take two printed charts
+LEGIBLE_PX = 10  # the smallest font a chart's text may be drawn at
+
+# The bar charts shown (not display:none), their bars and each bar's score (the text after its rect).
+CHARTS = """(() => {
+  const shown = el => el.getClientRects().length > 0;
+  const charts = Array.from(document.querySelectorAll('svg.chart:not(.movement)')).filter(shown);
+  const width = window.innerWidth;
+  const outside = el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > width; };
+  const font = el => {
+    const svg = el.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal.width || svg.width.baseVal.value);
+    return parseFloat(getComputedStyle(el).fontSize) * scale;
+  };
+  const rects = charts.flatMap(c => Array.from(c.querySelectorAll('rect')));
+  const scores = rects.map(r => r.nextElementSibling);
+  const labels = charts.flatMap(c => Array.from(c.querySelectorAll('text.label')));
+  const texts = [...scores, ...labels];
+  return {
+    overflow: document.documentElement.scrollWidth - width,
+    rows: document.querySelectorAll('table.rating tbody tr').length,
+    bars: rects.length,
+    scores: scores.filter(s => s && s.tagName === 'text' && /^\\d+(,\\d)?$/.test(s.textContent)).length,
+    cut: texts.filter(outside).map(t => t.textContent.trim()).slice(0, 5),
+    smallest: texts.length ? Math.min(...texts.map(font)) : null,
+    natural: charts.every(c => Math.abs(c.getBoundingClientRect().width - c.width.baseVal.value) < 0.5),
+    charts: charts.length,
+  };
+})()"""
+
+
+@pytest.mark.slow
+def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_print(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if warehouse.dialect != "duckdb":
+        pytest.skip("the pages are the same on both engines")
+    from gospublic.rating.publication.pdf import Browser, chromium
+
+    browser = chromium()
+    if browser is None:
+        pytest.fail("no chromium: `make browser` installs it (make test does it)")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")  # the pages as a browser shows them
+    extra = [(f"Министерство регионального развития и отраслевой политики № {k} Пензенской области", "ОИВ")
+             for k in range(EXTRA)]  # fmt: skip
+    monkeypatch.setattr(publication_region, "BODIES", [*publication_region.BODIES, *extra])
+    monkeypatch.setattr(
+        publication_region, "VOLUMES", [*publication_region.VOLUMES, *[40 + k for k in range(EXTRA)]]
+    )
+    seed_publication_region(warehouse)
+    folder = local_lake.root / publish_region()["path"]
+    pages = sorted((folder / "groups").glob("*.html"))
+    assert len(pages) > 1
+    tabs = Browser(browser, str(tmp_path / "profile"))
+    try:
+        for page in pages:
+            for width, media in ((390, "screen"), (1280, "screen"), (1100, "print")):
+                session = tabs.open(page.as_uri(), width=width, height=900)
+                if media == "print":
+                    tabs.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+                seen = tabs.evaluate(session, CHARTS)
+                tabs.close_tab(session)
+                where = f"{page.name} at {width} px ({media})"
+                assert seen["bars"] == seen["rows"] == seen["scores"] > 0, (where, seen)  # each body once
+                assert seen["overflow"] <= 0, (where, seen)
+                assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
+                assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
+                if width > 390:  # natural size: 11 px text, a chart a printed page
+                    assert seen["natural"], (where, seen)
+                if page.name == "group-oiv.html" and width > 390:
+                    assert seen["charts"] > 1, (where, seen)  # the printed pages' charts
+    finally:
+        tabs.close()
