@@ -4,6 +4,7 @@ built by dag.test() on DuckDB and PostgreSQL, reconciled with the sandbox's trut
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from gospublic.incidents.files import ingest_landed
 from gospublic.infra.lake import LocalLake
+from gospublic.infra.warehouse import Transaction
 from gospublic.marts import build as marts_build
 from gospublic.marts.build import build_month
 from gospublic.marts.check import MartCheckError, check_month
@@ -143,8 +145,18 @@ def test_marts_of_the_month_reconcile_with_truth(
     monkeypatch.setattr(answer_quality, "PARALLEL_MIN_TEXTS", 1)
     monkeypatch.setattr(answer_quality, "PARALLEL_CHUNK_TEXTS", 50)
     monkeypatch.setenv("GOSPUBLIC_WORKER_PROCESSES", "2")
+    workers_at_models: list[int] = []
+    run_models = Transaction.run_models
+
+    def counting_workers(tx: Transaction, *args, **kwargs):  # the mart models run without idle workers
+        workers_at_models.append(len(multiprocessing.active_children()))
+        return run_models(tx, *args, **kwargs)
+
+    monkeypatch.setattr(Transaction, "run_models", counting_workers)
     build_month(wh, NOVEMBER)
+    monkeypatch.setattr(Transaction, "run_models", run_models)
     assert snapshot(world) == before
+    assert workers_at_models == [0]
     wh.execute(
         "UPDATE mart.response_metrics_monthly SET answered = incidents + 1 WHERE month = :m", {"m": NOVEMBER}
     )

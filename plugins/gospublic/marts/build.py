@@ -24,6 +24,7 @@ from gospublic.infra.audit import LoadRun, begin_attempt
 from gospublic.infra.model_graph import graph
 from gospublic.infra.warehouse import Warehouse, writer
 from gospublic.infra.workers import process_pool
+from gospublic.infra.workers import shutdown as shutdown_workers
 from gospublic.marts.results import MonthBuilt
 from gospublic.registry import region_timezones
 from transforms.answer_quality import (
@@ -133,7 +134,8 @@ def incident_timing_batches(
     region, so one batch sees all of a body's answers).
 
     Pipelined: the worker processes assess the next batch's answers while this process finishes
-    the current one (templates) and the caller writes it; at most two batches are held."""
+    the current one (templates) and the caller writes it; at most two batches are held. The worker
+    processes are stopped once the last batch's answers are assessed."""
     params = mart_params(start)
     zones = region_timezones(warehouse)
     deadlines = Deadlines(marts_config()["deadlines"])
@@ -162,8 +164,12 @@ def incident_timing_batches(
         if held is not None:
             yield held.finish(start)
         held = batch
-    if held is not None:
-        yield held.finish(start)
+    last = held.finish(start) if held is not None else None
+    # Every answer is assessed: the workers are idle from here on, and the mart models that follow
+    # run in the warehouse (in this process on DuckDB), so their memory is given back first.
+    shutdown_workers()
+    if last is not None:
+        yield last
 
 
 def region_batches(warehouse: Warehouse, params: dict[str, Any], batch_rows: int) -> list[list[str]]:
