@@ -101,8 +101,69 @@ def test_a_page_single_process_chromium_fails_on_is_printed_again(
         return ordinary(browser, source, profile, single_process)
 
     monkeypatch.setattr(pdf, "_print_one", crashing)
+    monkeypatch.setattr(pdf, "SHARED_BYTES", 0)  # a big page: printed by a Chromium of its own
     page = "<!DOCTYPE html><html><body><p>Рейтинг за ноябрь 2025</p></body></html>".encode()
     printed = pdf.print_pages({"pdf/summary.pdf": page}, datetime(2025, 12, 5, tzinfo=UTC))
     assert printed["pdf/summary.pdf"].startswith(b"%PDF-"), printed
     assert tried == [True, False]
     assert "printing it again" in caplog.text
+
+
+def test_a_small_page_the_shared_chromium_fails_on_is_printed_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The small pages share one single-process Chromium: a page it fails on is printed by an
+    ordinary Chromium of its own, and the next page by a fresh shared one; every PDF is made."""
+    from datetime import UTC, datetime
+
+    from gospublic.rating.publication import pdf
+
+    if pdf.chromium() is None:
+        pytest.fail("no chromium: `make browser` installs it (make test does it)")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "on")
+    started: list[bool] = []  # single_process of each Chromium started
+    failed: list[bool] = []
+
+    class Crashing(pdf.Browser):
+        def __init__(self, browser: str, profile: str, single_process: bool = False) -> None:
+            super().__init__(browser, profile, single_process)
+            started.append(single_process)
+            self.single_process = single_process
+
+        def pdf(self, session: str) -> bytes:
+            if self.single_process and not failed:  # the shared Chromium's first page
+                failed.append(True)
+                raise pdf.PdfError("Chromium closed its pipe")
+            return super().pdf(session)
+
+    monkeypatch.setattr(pdf, "Browser", Crashing)
+    pages = {f"pdf/group-{k}.pdf": f"<!DOCTYPE html><p>Группа {k}</p>".encode() for k in range(3)}
+    printed = pdf.print_pages(pages, datetime(2025, 12, 5, tzinfo=UTC))
+    assert sorted(printed) == sorted(pages) and all(p.startswith(b"%PDF-") for p in printed.values())
+    assert started == [True, False, True]  # shared, the failed page alone (ordinary), shared again
+    assert "printing it alone" in caplog.text
+
+
+def test_the_shared_chromium_is_replaced_after_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What one shared Chromium loads is bounded (it keeps much of what it laid out): past
+    ``SHARED_BUDGET`` bytes of HTML the next page starts a fresh one."""
+    from datetime import UTC, datetime
+
+    from gospublic.rating.publication import pdf
+
+    if pdf.chromium() is None:
+        pytest.fail("no chromium: `make browser` installs it (make test does it)")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "on")
+    pages = {f"pdf/group-{k}.pdf": f"<!DOCTYPE html><p>Группа {k}</p>".encode() for k in range(3)}
+    monkeypatch.setattr(pdf, "SHARED_BUDGET", 2 * max(map(len, pages.values())))  # two pages a Chromium
+    started: list[bool] = []
+    real = pdf.Browser
+
+    def counted(browser: str, profile: str, single_process: bool = False) -> pdf.Browser:
+        started.append(single_process)
+        return real(browser, profile, single_process)
+
+    monkeypatch.setattr(pdf, "Browser", counted)
+    printed = pdf.print_pages(pages, datetime(2025, 12, 5, tzinfo=UTC))
+    assert sorted(printed) == sorted(pages) and all(p.startswith(b"%PDF-") for p in printed.values())
+    assert started == [True, True]

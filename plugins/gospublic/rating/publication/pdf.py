@@ -1,5 +1,6 @@
-"""PDF of pages printed by headless Chromium (one browser for all pages, driven over its DevTools
-pipe), with the publication time as the files' dates so the bytes are reproducible.
+"""PDF of pages printed by headless Chromium (driven over its DevTools pipe; the small pages share
+one browser, a big page gets one of its own), with the publication time as the files' dates so
+the bytes are reproducible.
 
 ``GOSPUBLIC_PUBLICATION_PDF``: ``auto`` (default) prints when a Chromium is installed and skips
 with a warning when none is or it fails; ``on`` requires the PDFs; ``off`` makes none.
@@ -37,12 +38,16 @@ A4_INCHES = (210 / 25.4, 297 / 25.4)  # unless a page names its own size (Chromi
 # printing a group page of 1,000 bodies, the process tree's summed RSS went from 1,615 MB to
 # 838 MB (docs/publication.md, «Big groups»). Chromium calls single-process mode unsupported:
 # reusing one such process for a second tab, it crashed once in three runs ('Chromium closed its
-# pipe'), so each page gets a process of its own, and a page it fails to print is printed again
-# by an ordinary (multi-process) Chromium.
+# pipe'): the small pages share one in a single tab, a big page gets one of its own (``_print``), and
+# a page one fails to print is printed again by an ordinary (multi-process) Chromium.
 SINGLE_PROCESS = "--single-process"
 MEMORY_FLAGS = ("--no-zygote", "--in-process-gpu", "--renderer-process-limit=1", "--disable-extensions",
                 "--disable-component-extensions-with-background-pages",
                 "--disable-background-networking")  # fmt: skip
+# Pages of at most SHARED_BYTES of HTML (the summary, the groups of a region; a part of 1,000 rows
+# is about 1 MB) share one Chromium (``_print``), replaced after it loaded SHARED_BUDGET bytes of them.
+SHARED_BYTES = 512 << 10
+SHARED_BUDGET = 4 << 20
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
 
 
@@ -194,9 +199,13 @@ class Browser:
             session=session,
         )
         self.call("Page.enable", session=session)
+        self.navigate(session, url)
+        return session
+
+    def navigate(self, session: str, url: str) -> None:
+        """The tab of ``session`` shows ``url`` once loaded."""
         self.call("Page.navigate", {"url": url}, session=session)
         self.wait_event("Page.loadEventFired", session)
-        return session
 
     def evaluate(self, session: str, expression: str) -> Any:
         """The value of a JavaScript expression in the tab."""
@@ -249,25 +258,81 @@ class Browser:
 
 
 def _print(browser: str, pages: dict[str, bytes]) -> dict[str, bytes]:
-    """Each page printed by a Chromium of its own: one Chromium keeps much of what it laid out
-    after the tab is closed (six parts of 1,000 bodies in one process: 1,308 MB at the end; one
-    part alone: 666 MB), so a fresh one bounds the peak by the largest page, for about a second
-    of start-up a page. A single-process Chromium first (``MEMORY_FLAGS``); when it fails, an
-    ordinary one."""
+    """A big page (more than ``SHARED_BYTES`` of HTML: a group's part of 1,000 rows) printed by a
+    Chromium of its own: one Chromium keeps much of what it laid out after the page is gone (six
+    parts of 1,000 bodies in one process: 1,308 MB at the end; one part alone: 666 MB), so a fresh
+    one bounds the peak by the largest page. The small pages (the summary, a region's groups) first,
+    one after the other in one tab of a shared Chromium (``_Shared``), which is closed before the
+    big pages. Single-process Chromiums (``MEMORY_FLAGS``); a page one fails to print is printed
+    again by an ordinary Chromium of its own."""
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gospublic-pdf-") as folder:
-        for n, (name, page) in enumerate(sorted(pages.items())):
+        small = sorted(name for name, page in pages.items() if len(page) <= SHARED_BYTES)
+        big = sorted(name for name in pages if name not in small)
+        shared = _Shared(browser, Path(folder))
+        try:
+            for n, name in enumerate(small):
+                source = Path(folder) / f"small-{n}.html"
+                source.write_bytes(pages[name])
+                out[name] = shared.print(name, source)
+                source.unlink()
+        finally:
+            shared.close()
+        for n, name in enumerate(big):
             source = Path(folder) / f"page-{n}.html"
-            source.write_bytes(page)
-            try:
-                out[name] = _print_one(browser, source, Path(folder) / f"profile-{n}", single_process=True)
-            except (OSError, PdfError) as exc:
-                log.warning("single-process Chromium could not print %s (%s): printing it again", name, exc)
-                out[name] = _print_one(
-                    browser, source, Path(folder) / f"profile-{n}-again", single_process=False
-                )
+            source.write_bytes(pages[name])
+            out[name] = _print_alone(browser, name, source, Path(folder) / f"profile-{n}")
             source.unlink()
-    return out
+    return {name: out[name] for name in sorted(out)}
+
+
+class _Shared:
+    """The single-process Chromium the small pages share: one tab, navigated from page to page
+    (Chromium's single-process mode crashed when it opened a second tab; it did not in 180 pages
+    navigated so). Started at the first page and replaced once it has loaded ``SHARED_BUDGET``
+    bytes of HTML; when it fails a page, that page is printed by a Chromium of its own and the
+    next page starts a fresh shared one. Its start-up costs about as much CPU as printing such a
+    page: a region's five PDFs took Chromium 6.2 s of CPU one process a page, 2.2 s shared."""
+
+    def __init__(self, browser: str, folder: Path) -> None:
+        self.browser, self.folder = browser, folder
+        self.tabs: Browser | None = None
+        self.session: str | None = None
+        self.loaded = self.started = 0
+
+    def print(self, name: str, source: Path) -> bytes:
+        size = source.stat().st_size
+        if self.tabs is not None and self.loaded + size > SHARED_BUDGET:
+            self.close()
+        try:
+            if self.tabs is None or self.session is None:
+                self.started += 1
+                profile = self.folder / f"profile-shared-{self.started}"
+                self.tabs = Browser(self.browser, str(profile), single_process=True)
+                self.loaded = 0
+                self.session = self.tabs.open(source.as_uri(), width=1100)
+            else:
+                self.tabs.navigate(self.session, source.as_uri())
+            self.loaded += size
+            return self.tabs.pdf(self.session)
+        except (OSError, PdfError) as exc:
+            log.warning("the shared Chromium could not print %s (%s): printing it alone", name, exc)
+            self.close()
+            again = self.folder / f"profile-shared-{self.started}-again"
+            return _print_one(self.browser, source, again, single_process=False)
+
+    def close(self) -> None:
+        if self.tabs is not None:
+            self.tabs.close()
+        self.tabs, self.session = None, None
+
+
+def _print_alone(browser: str, name: str, source: Path, profile: Path) -> bytes:
+    try:
+        return _print_one(browser, source, profile, single_process=True)
+    except (OSError, PdfError) as exc:
+        log.warning("single-process Chromium could not print %s (%s): printing it again", name, exc)
+        return _print_one(browser, source, profile.with_name(f"{profile.name}-again"), single_process=False)
 
 
 def _print_one(browser: str, source: Path, profile: Path, single_process: bool) -> bytes:
