@@ -6,7 +6,9 @@ import dataclasses
 import json
 from datetime import UTC, date, datetime
 
+import duckdb
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
@@ -485,3 +487,65 @@ def test_query_arrow_reads_numeric_on_duckdb_and_names_it_on_postgres(
         return
     with pytest.raises(WarehouseError, match="amount"):
         warehouse.query_arrow(sql)
+
+
+def _many_awkward_rows(rows: int) -> str:
+    """A query of ``rows`` generated rows (more CSV than one of Arrow's read blocks on PostgreSQL):
+    NULLs in every column, empty texts, quotes, separators, LF and CR inside texts, unicode beyond
+    the BMP, a literal ``\\N``, integers past 2**53 and timestamps."""
+    return f"""
+        SELECT
+            CAST(g AS BIGINT) AS id,
+            CASE WHEN g % 7 = 0 THEN NULL ELSE CAST(g AS BIGINT) * 4503599627 + 9007199254740993 END AS big,
+            CASE WHEN g % 3 = 0 THEN NULL ELSE g % 2 = 0 END AS flag,
+            CASE WHEN g % 5 = 0 THEN NULL
+                ELSE CAST('2025-11-01 00:00:00+00' AS TIMESTAMP WITH TIME ZONE) + g * INTERVAL '1 second'
+            END AS at,
+            CASE WHEN g % 11 = 0 THEN NULL WHEN g % 13 = 0 THEN ''
+                ELSE 'Обращение №' || CAST(g AS VARCHAR) || ', "цитата";' || chr(10)
+                    || repeat('ё,"' || chr(13) || chr(10), CAST(g % 17 AS INTEGER)) || '🙂 \\N'
+            END AS body
+        FROM generate_series(1, {rows}) AS t (g)
+        ORDER BY g
+    """
+
+
+def test_query_arrow_streams_many_awkward_rows_exactly(warehouse: Warehouse) -> None:
+    """A result of many megabytes (PostgreSQL's COPY sends it in many blocks, Arrow reads it in
+    several) comes back value for value as the rows read one by one."""
+    rows = 300_000
+    sql = _many_awkward_rows(rows)
+    assert warehouse.scalar(f"SELECT SUM(length(body)) FROM ({sql}) AS q") > 16 * 2**20  # characters
+    got = warehouse.query_arrow(sql)
+    assert got.num_rows == rows
+    assert got.schema.types == [pa.int64(), pa.int64(), pa.bool_(), pa.timestamp("us", tz="UTC"), pa.string()]
+    expected = warehouse.query(sql)
+    wrong = [n for n, (row, want) in enumerate(zip(got.to_pylist(), expected, strict=True)) if row != want]
+    assert not wrong, (
+        f"{len(wrong)} rows differ, first: {got.slice(wrong[0], 1).to_pylist()} {expected[wrong[0]]}"
+    )
+    frame, frame_df = warehouse.query_frame(sql), warehouse.query_df(sql)
+    assert frame["big"].dtype == "Int64"
+    assert [None if pd.isna(v) else int(v) for v in frame["big"]] == [row["big"] for row in expected]
+    for column in ("id", "flag", "at", "body"):
+        pd.testing.assert_series_equal(frame[column], frame_df[column], check_exact=True)
+
+
+def test_query_arrow_raises_the_error_of_a_query_failing_midway(engine: str, warehouse: Warehouse) -> None:
+    """A query failing after many rows were sent raises the database's error, and the warehouse
+    reads again afterwards."""
+    sql = (
+        "SELECT g, CAST(CASE WHEN g = 150000 THEN 'x' ELSE CAST(g AS VARCHAR) END AS INTEGER) AS n "
+        "FROM generate_series(1, 200000) AS t (g) ORDER BY g"
+    )
+    error = duckdb.ConversionException if engine == "duckdb" else psycopg.errors.InvalidTextRepresentation
+    with pytest.raises(error):
+        warehouse.query_arrow(sql)
+    assert warehouse.query_arrow("SELECT 1 AS one").to_pylist() == [{"one": 1}]
+
+
+def test_query_arrow_reads_a_literal_percent_with_and_without_bind_parameters(warehouse: Warehouse) -> None:
+    sql = """SELECT 5 % 2 AS odd, 'x%%y' AS text, 1 AS "per%cent" """
+    row = {"odd": 1, "text": "x%%y", "per%cent": 1}
+    assert warehouse.query_arrow(sql).to_pylist() == [row] == warehouse.query(sql)
+    assert warehouse.query_arrow(f"{sql}, :a AS a", {"a": 3}).to_pylist() == [{**row, "a": 3}]

@@ -663,14 +663,20 @@ def _postgres_arrow(raw: psycopg.Connection[Any], sql: str, params: Mapping[str,
             raise WarehouseError(f"query_arrow cannot read columns {unknown}; use query_df")
         if len({name for name, _ in columns}) < len(columns):
             raise WarehouseError(f"query_arrow needs distinct column names, got {[n for n, _ in columns]}")
+        quoted = {name: '"' + name.replace('"', '""').replace("%", "%%") + '"' for name, _ in columns}
         select = ", ".join(
-            f'CAST(EXTRACT(EPOCH FROM q."{name}") * 1000000 AS BIGINT) AS "{name}"'
+            f"CAST(EXTRACT(EPOCH FROM q.{quoted[name]}) * 1000000 AS BIGINT) AS {quoted[name]}"
             if oid in _PG_EPOCH_TYPES
-            else f'q."{name}"'
+            else f"q.{quoted[name]}"
             for name, oid in columns
         )
+        # ``sql`` is in psycopg's format (a literal % written %%); psycopg merges no empty params
+        # into a COPY, so then the statement is unescaped here
+        statement = f"COPY (SELECT {select} FROM ({sql}) AS q) TO STDOUT (FORMAT csv)"
+        if not params:
+            statement = statement.replace("%%", "%")
         buffer = io.BytesIO()
-        with cursor.copy(f"COPY (SELECT {select} FROM ({sql}) AS q) TO STDOUT (FORMAT csv)", params) as copy:
+        with cursor.copy(statement, params) as copy:
             for block in copy:
                 buffer.write(block)
     names = [name for name, _ in columns]
