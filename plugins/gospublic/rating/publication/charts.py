@@ -19,10 +19,14 @@ LABEL_WIDTH = 300  # px of names
 PLOT_WIDTH = 400  # px of 0..100
 LINE = 14  # px per line of a name
 CHARS_PER_LINE = 44
-# CSS px (1/96 in) of charts that fit on A4 (1,123 px) within Chromium's print margins (0.4 in each):
-# the first below the group's heading, counts and part line (at most about 300 px), the next alone.
-FIRST_PAGE_HEIGHT = 640
-PAGE_HEIGHT = 940
+# CSS px (1/96 in) of charts that fit on a printed A4 page: 1,046 px high within Chromium's print
+# margins (0.4 in each) and 717 px wide, where a chart needs 792 (its 760 and the page's padding).
+# Chromium shrinks a page wider than the paper to fit (by up to 1/1.33; without that the charts
+# would be cut at the right), so a page holds at least 1,046 × 792 / 717 = 1,155 px of a group's
+# layout. A chart and its figure's margins and caption (16 and at most 60 px) within that, less
+# 25 px to spare; the first below the group's heading, counts and part line (at most about 300 px).
+PAGE_HEIGHT = 1050
+FIRST_PAGE_HEIGHT = PAGE_HEIGHT - 300
 _FRAME = 8 + 4 + 40  # px above the first bar (top) and from the last bar to the chart's foot (axis)
 # The phone's chart: drawn PHONE_WIDTH px wide and scaled to the screen's width by the page (a
 # screen of 390 px shows it at 1.04×), a name above its bar in lines of at most PHONE_CHARS.
