@@ -50,6 +50,7 @@ from gospublic.infra.sql_files import split_statements
 if TYPE_CHECKING:
     import duckdb
     import psycopg
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ FrameSource: TypeAlias = Frame | Iterable[Frame]
 
 SCHEMAS = ("staging", "core", "mart", "mart_ru", "audit", "restricted")
 COPY_BATCH_ROWS = 50_000
+ARROW_CSV_BLOCK_BYTES = 16 * 2**20  # of query_arrow's CSV on PostgreSQL, parsed as it streams
 APPLICATION_NAME = "gospublic"  # PostgreSQL sessions; a writer lock's session says whose it is
 ANALYZE_SHARE = 0.1  # analyze a table again once the rows written exceed this share of its statistics
 VACUUM_MIN_BYTES = 64 * 2**20  # smaller tables: scanning their dead rows costs less than vacuuming
@@ -262,8 +264,9 @@ class Warehouse:
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """The rows of a large query as an Arrow table, never as Python rows: DuckDB's own Arrow
-        result; on PostgreSQL ``COPY (query) TO STDOUT`` as CSV, parsed by Arrow with the types of the
-        query's columns (timestamps sent as epoch microseconds, so time zones cannot be misread).
+        result; on PostgreSQL ``COPY (query) TO STDOUT`` as CSV, parsed by Arrow as the blocks arrive
+        (the CSV is never held whole) with the types of the query's columns (timestamps sent as epoch
+        microseconds, so time zones cannot be misread).
         Bind parameters as :meth:`query_df` takes them. ``WarehouseError`` names a PostgreSQL
         column type it cannot read (use :meth:`query_df`)."""
         with self.begin() as conn:
@@ -675,32 +678,67 @@ def _postgres_arrow(raw: psycopg.Connection[Any], sql: str, params: Mapping[str,
         statement = f"COPY (SELECT {select} FROM ({sql}) AS q) TO STDOUT (FORMAT csv)"
         if not params:
             statement = statement.replace("%%", "%")
-        buffer = io.BytesIO()
+        names = [name for name, _ in columns]
+        wire = {name: pa.int64() if oid in _PG_EPOCH_TYPES else _PG_ARROW_TYPES[oid] for name, oid in columns}
         with cursor.copy(statement, params) as copy:
-            for block in copy:
-                buffer.write(block)
-    names = [name for name, _ in columns]
-    if not buffer.tell():  # no rows (Arrow's CSV reader refuses an empty file)
-        return pa.table({name: pa.array([], _PG_ARROW_TYPES[oid]) for name, oid in columns})
-    wire = {name: pa.int64() if oid in _PG_EPOCH_TYPES else _PG_ARROW_TYPES[oid] for name, oid in columns}
-    buffer.seek(0)
-    table = pa_csv.read_csv(
-        buffer,
-        read_options=pa_csv.ReadOptions(column_names=names, block_size=16 * 2**20),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=wire,
-            true_values=["t"],
-            false_values=["f"],
-            null_values=[""],
-            strings_can_be_null=True,  # NULL is an empty field; an empty text is a quoted ""
-            quoted_strings_can_be_null=False,
-        ),
-    )
+            blocks = iter(copy)
+            first = next(blocks, None)
+            if first is None:  # no rows (Arrow's CSV reader refuses an empty file)
+                return pa.table({name: pa.array([], _PG_ARROW_TYPES[oid]) for name, oid in columns})
+            table = pa_csv.read_csv(  # parses the blocks as they come: the CSV is never held whole
+                _CopyStream(first, blocks),
+                read_options=pa_csv.ReadOptions(column_names=names, block_size=ARROW_CSV_BLOCK_BYTES),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=wire,
+                    true_values=["t"],
+                    false_values=["f"],
+                    null_values=[""],
+                    strings_can_be_null=True,  # NULL is an empty field; an empty text is a quoted ""
+                    quoted_strings_can_be_null=False,
+                ),
+            )
     for i, (name, oid) in enumerate(columns):
         if oid in _PG_EPOCH_TYPES:
             table = table.set_column(i, name, table.column(i).cast(_PG_ARROW_TYPES[oid]))
     return table
+
+
+class _CopyStream(io.RawIOBase):
+    """The blocks of a ``COPY … TO STDOUT`` (``first``, then the rest of ``blocks``: a row each) as a
+    binary stream that Arrow reads in its own blocks: each read gathers as many COPY blocks as it
+    takes (short only at the end) and keeps no more than the last one's remainder."""
+
+    def __init__(self, first: ReadableBuffer, blocks: Iterator[ReadableBuffer]) -> None:
+        super().__init__()
+        self._pending = bytearray(first)
+        self._blocks = blocks
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative or None), fewer only at the end."""
+        pending, limit = self._pending, None if size is None or size < 0 else size
+        while limit is None or len(pending) < limit:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            pending += block
+        if limit is None or len(pending) <= limit:
+            data = bytes(pending)
+            pending.clear()
+            return data
+        with memoryview(pending) as view:
+            data = bytes(view[:limit])
+        del pending[:limit]  # at most a COPY block is left: a short move
+        return data
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        with memoryview(buffer) as view, view.cast("B") as target:
+            data = self.read(len(target))
+            target[: len(data)] = data
+            return len(data)
 
 
 def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
