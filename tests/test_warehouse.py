@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from gospublic.infra.model_runner import run_models
-from gospublic.infra.warehouse import SCHEMAS, Warehouse, WarehouseError
+from gospublic.infra.warehouse import SCHEMAS, Warehouse, WarehouseError, arrow_to_frame
 
 TABLE = "staging.sample"
 
@@ -549,3 +549,36 @@ def test_query_arrow_reads_a_literal_percent_with_and_without_bind_parameters(wa
     row = {"odd": 1, "text": "x%%y", "per%cent": 1}
     assert warehouse.query_arrow(sql).to_pylist() == [row] == warehouse.query(sql)
     assert warehouse.query_arrow(f"{sql}, :a AS a", {"a": 3}).to_pylist() == [{**row, "a": 3}]
+
+
+def test_arrow_to_frame_keeps_integers_with_nulls_exact_and_the_rest_as_arrow_converts_them() -> None:
+    table = pa.table(
+        {
+            "big": pa.array([2**53 + 1, None, -(2**63), 2**63 - 1], pa.int64()),
+            "text": ["a", None, "", "ё"],
+            "unsigned": pa.array([2**64 - 1, 2**53 + 1, None, 0], pa.uint64()),
+            "tiny": pa.array([None, -128, 127, 0], pa.int8()),
+            "plain": pa.array([2**53 + 1, 1, 2, 3], pa.int64()),
+            "small": pa.array([1, 2, 3, 4], pa.int16()),
+            "score": [1.5, None, 0.0, -2.0],
+        }
+    )
+    frame = arrow_to_frame(table)
+    assert frame.columns.tolist() == table.column_names
+    assert [str(frame[c].dtype) for c in ("big", "unsigned", "tiny", "plain", "small")] == [
+        "Int64",
+        "UInt64",
+        "Int8",
+        "int64",
+        "int16",
+    ]
+    assert frame["big"].tolist() == [2**53 + 1, pd.NA, -(2**63), 2**63 - 1]
+    assert frame["unsigned"].tolist() == [2**64 - 1, 2**53 + 1, pd.NA, 0]
+    assert frame["tiny"].tolist() == [pd.NA, -128, 127, 0]
+    assert frame["plain"].tolist() == [2**53 + 1, 1, 2, 3]
+    plain = table.drop_columns(["big", "unsigned", "tiny"]).to_pandas()
+    for column in plain.columns:
+        pd.testing.assert_series_equal(frame[column], plain[column], check_exact=True)
+    assert frame.index.equals(pd.RangeIndex(4))
+    empty = table.slice(0, 0)  # no NULLs: Arrow's own conversion
+    pd.testing.assert_frame_equal(arrow_to_frame(empty), empty.to_pandas())

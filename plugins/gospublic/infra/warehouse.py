@@ -743,13 +743,21 @@ class _CopyStream(io.RawIOBase):
 
 def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as pandas: Arrow's own conversion, integer columns holding NULLs as pandas'
-    nullable integers (Arrow would make them float64, inexact past 2**53)."""
-    frame = table.to_pandas()
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_integer(column.type) and column.null_count:
-            kind = "UInt" if pa.types.is_unsigned_integer(column.type) else "Int"
-            nullable = {column.type: pd.api.types.pandas_dtype(f"{kind}{column.type.bit_width}")}
-            frame[name] = column.to_pandas(types_mapper=nullable.get).array
+    nullable integers (Arrow would make them float64, inexact past 2**53), each converted once."""
+    nullable = {
+        i: pd.api.types.pandas_dtype(
+            f"{'UInt' if pa.types.is_unsigned_integer(column.type) else 'Int'}{column.type.bit_width}"
+        )
+        for i, column in enumerate(table.columns)
+        if pa.types.is_integer(column.type) and column.null_count
+    }
+    if not nullable:
+        return table.to_pandas()
+    frame = table.select([i for i in range(table.num_columns) if i not in nullable]).to_pandas()
+    for i, dtype in nullable.items():  # in order of position: each lands where the table has it
+        column = table.column(i)
+        array = column.to_pandas(types_mapper={column.type: dtype}.get).array
+        frame.insert(i, table.column_names[i], array, allow_duplicates=True)
     return frame
 
 
