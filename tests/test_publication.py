@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import subprocess
+import zipfile
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -180,6 +181,10 @@ def assert_spreadsheets(
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows():
             assert all(c.data_type != "f" for c in row), sheet.title
+    with zipfile.ZipFile(io.BytesIO(files["rating.xlsx"])) as archive:  # the used range each sheet states
+        for number, sheet in enumerate(workbook.worksheets, start=1):  # (written ahead of its rows)
+            xml = archive.read(f"xl/worksheets/sheet{number}.xml").decode()
+            assert f'<dimension ref="{sheet.calculate_dimension()}"/>' in xml, sheet.title
 
 
 # -- the published revision ---------------------------------------------------------------------

@@ -2,11 +2,14 @@
 ``0.0`` and ``0%`` — shown «80,6» and «88 %» by a Russian Excel — rows filled by zone, each
 indicator's score, a bar chart of every body), the unrated bodies with reasons, the indicators of
 every body, the methodology. No cell holds a formula; the bytes depend only on the inputs and the
-publication time."""
+publication time. The workbook is written row by row (openpyxl's write-only mode: a sheet's panes
+and column widths first, each row's cells styled as they are appended), not built whole in memory
+and written after."""
 
 from __future__ import annotations
 
 import io
+from copy import copy
 from datetime import datetime
 from typing import Any
 
@@ -55,8 +58,7 @@ def rating_xlsx(
     table as printed on the pages."""
     from openpyxl import Workbook
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     used: set[str] = set()
     heading = f"{methodology.title} — {ru.month(meta['month'])}, редакция {meta['revision']}"
     for group in groups:
@@ -68,12 +70,54 @@ def rating_xlsx(
     return workbook_bytes(workbook, published_at)
 
 
-def _bold_header(sheet: Any, row: int) -> None:
+def _dimension(sheet: Any, columns: int, rows: int) -> None:
+    """The sheet's used range (``<dimension>``, written before its rows): a write-only sheet cannot
+    compute it, and openpyxl's writer asks the sheet for it, so it is told. The file is then the one
+    a workbook built whole in memory gives, byte for byte."""
+    from openpyxl.utils import get_column_letter
+
+    ref = f"A1:{get_column_letter(columns)}{rows}"
+    sheet.calculate_dimension = lambda: ref
+
+
+def _header(sheet: Any, values: list[Any]) -> list[Any]:
+    """A header row's cells: bold, wrapped, at the top of their cells."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    for item in sheet[row]:
-        item.font = Font(bold=True)
-        item.alignment = Alignment(wrap_text=True, vertical="top")
+    bold, wrapped = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    cells = []
+    for value in values:
+        item = WriteOnlyCell(sheet, value)
+        item.font, item.alignment = bold, wrapped
+        cells.append(item)
+    return cells
+
+
+class _Styled:
+    """Cells of a write-only sheet with a number format and a fill, their styles looked up once per
+    combination (assigning a style to a cell looks it up in the workbook's tables each time)."""
+
+    def __init__(self, sheet: Any) -> None:
+        self.sheet = sheet
+        self.styles: dict[tuple[str | None, Any], Any] = {}
+
+    def cell(self, value: Any, number_format: str | None, fill: Any = None) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        if number_format is None and fill is None:
+            return value  # a plain value is written as such (None: no cell, as an unstyled empty one)
+        item = WriteOnlyCell(self.sheet, value)
+        style = self.styles.get((number_format, fill))
+        if style is None:
+            if number_format:
+                item.number_format = number_format
+            if fill is not None:
+                item.fill = fill
+            self.styles[(number_format, fill)] = style = copy(item._style)
+        else:
+            item._style = copy(style)
+        return item
 
 
 def _group_sheet(
@@ -84,37 +128,37 @@ def _group_sheet(
 
     fills = {zone: PatternFill("solid", fgColor=colour) for zone, colour in ZONE_FILLS.items()}
     specs = list(methodology.indicators)
-    sheet.append([spreadsheet_value(f"{heading}. Группа «{group['caption']}»")])
     header = ["Место", name_column, "Балл", "Зона", "Изменение балла", "Изменение места в группе",
               "Сообщений", *[f"{i.caption}, оценка из 100" for i in specs]]  # fmt: skip
-    sheet.append(header)
-    _bold_header(sheet, 2)
-    formats = [WHOLE, None, SCORE, None, SIGNED_SCORE, SIGNED_WHOLE, WHOLE, *[SCORE] * len(specs)]
-    for number, row in enumerate(group["rows"], start=3):
-        sheet.append(
-            [
-                cell(row["place"]),
-                cell(row["name"]),
-                cell(row["score"]),
-                cell(row["zone_ru"]),
-                cell(row["score_change"]),
-                None if row["previous_group"] else cell(row["place_change"]),
-                cell(row["incidents"]),
-                *[cell(row["scores"].get(i.id)) for i in specs],
-            ]
-        )
-        for column, number_format in enumerate(formats, start=1):
-            target = sheet.cell(row=number, column=column)
-            if number_format:
-                target.number_format = number_format
-            if isinstance(row["zone"], str) and column <= 7:
-                target.fill = fills[row["zone"]]
     last = 2 + len(group["rows"])
-    sheet.freeze_panes = "C3"
+    _dimension(sheet, len(header), max(last, 2))
+    sheet.freeze_panes = "C3"  # the range, panes and widths before the first row (write-only)
     sheet.auto_filter.ref = f"A2:{get_column_letter(len(header))}{max(last, 3)}"
     sheet.column_dimensions["B"].width = 60
     for column in range(3, len(header) + 1):
         sheet.column_dimensions[get_column_letter(column)].width = 14
+    sheet.append([spreadsheet_value(f"{heading}. Группа «{group['caption']}»")])
+    sheet.append(_header(sheet, header))
+    formats = [WHOLE, None, SCORE, None, SIGNED_SCORE, SIGNED_WHOLE, WHOLE, *[SCORE] * len(specs)]
+    styled = _Styled(sheet)
+    for row in group["rows"]:
+        values = [
+            cell(row["place"]),
+            cell(row["name"]),
+            cell(row["score"]),
+            cell(row["zone_ru"]),
+            cell(row["score_change"]),
+            None if row["previous_group"] else cell(row["place_change"]),
+            cell(row["incidents"]),
+            *[cell(row["scores"].get(i.id)) for i in specs],
+        ]
+        fill = fills[row["zone"]] if isinstance(row["zone"], str) else None
+        sheet.append(
+            [
+                styled.cell(value, number_format, fill if column <= 7 else None)
+                for column, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1)
+            ]
+        )
     if group["rows"]:
         sheet.add_chart(
             _score_chart(sheet, str(group["caption"]), last), f"{get_column_letter(len(header) + 2)}2"
@@ -139,64 +183,64 @@ def _score_chart(sheet: Any, caption: str, last: int) -> Any:
 
 
 def _unrated_sheet(sheet: Any, unrated: list[dict[str, Any]], name_column: str) -> None:
-    sheet.append(["Группа", name_column, "Сообщений", "Причина", "Код органа"])
-    _bold_header(sheet, 1)
-    for row in unrated:
-        reason = row["not_rated_reason"] or "причина не указана"
-        sheet.append([cell(row["rating_group"]), cell(row["name"]), cell(row["incidents"]), cell(reason),
-                      cell(row["org_id"])])  # fmt: skip
+    _dimension(sheet, 5, 1 + len(unrated))
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:E{max(2, len(unrated) + 1)}"
     sheet.column_dimensions["B"].width = 60
     sheet.column_dimensions["D"].width = 40
+    sheet.append(_header(sheet, ["Группа", name_column, "Сообщений", "Причина", "Код органа"]))
+    for row in unrated:
+        reason = row["not_rated_reason"] or "причина не указана"
+        sheet.append([cell(row["rating_group"]), cell(row["name"]), cell(row["incidents"]), cell(reason),
+                      cell(row["org_id"])])  # fmt: skip
 
 
 def _indicator_sheet(
     sheet: Any, rows: list[dict[str, Any]], methodology: Methodology, name_column: str
 ) -> None:
-    sheet.append(["Группа", name_column, "Показатель", "Значение", "Оценка, из 100", "Вес, %",
-                  "Баллов в итог", "Потеряно баллов", "Код органа"])  # fmt: skip
-    _bold_header(sheet, 1)
-    units = {i.id: i.unit for i in methodology.indicators}
-    for number, row in enumerate(rows, start=2):
-        values = (
-            "rating_group",
-            "name",
-            "caption",
-            "raw_value",
-            "points",
-            "weight",
-            "weighted_points",
-            "lost",
-        )
-        sheet.append([*[cell(row[key]) for key in values], cell(row["org_id"])])
-        share = units.get(row["indicator_id"]) == "share"
-        sheet.cell(row=number, column=4).number_format = SHARE if share else SCORE
-        for column in (5, 6, 7, 8):
-            sheet.cell(row=number, column=column).number_format = SCORE
+    _dimension(sheet, 9, 1 + len(rows))
     sheet.freeze_panes = "C2"
     sheet.auto_filter.ref = f"A1:I{max(2, len(rows) + 1)}"
     sheet.column_dimensions["B"].width = 50
     sheet.column_dimensions["C"].width = 40
+    sheet.append(_header(sheet, ["Группа", name_column, "Показатель", "Значение", "Оценка, из 100", "Вес, %",
+                                 "Баллов в итог", "Потеряно баллов", "Код органа"]))  # fmt: skip
+    units = {i.id: i.unit for i in methodology.indicators}
+    styled = _Styled(sheet)
+    for row in rows:
+        share = units.get(row["indicator_id"]) == "share"
+        sheet.append(
+            [
+                cell(row["rating_group"]),
+                cell(row["name"]),
+                cell(row["caption"]),
+                styled.cell(cell(row["raw_value"]), SHARE if share else SCORE),
+                *[
+                    styled.cell(cell(row[key]), SCORE)
+                    for key in ("points", "weight", "weighted_points", "lost")
+                ],
+                cell(row["org_id"]),
+            ]
+        )
 
 
 def _methodology_sheet(sheet: Any, methodology: Methodology, rows: list[dict[str, str]]) -> None:
-    sheet.append([spreadsheet_value(methodology.title)])
-    sheet.append([spreadsheet_value(methodology.description)])
     keys = ["caption", "direction", "weight", "scale", "missing"]
     header = ["Показатель", "Направление", "Вес", "Шкала", "Нет данных"]
     if networks_column(rows):  # some indicator reads official pages: say whose
         keys.append("networks")
         header.append("Соцсети")
-    sheet.append(header)
-    _bold_header(sheet, 3)
+    _dimension(sheet, len(header), 3 + len(rows) + 1)  # title, description, header, rows, zones
+    sheet.column_dimensions["A"].width = 50
+    sheet.column_dimensions["D"].width = 50
+    sheet.append([spreadsheet_value(methodology.title)])
+    sheet.append([spreadsheet_value(methodology.description)])
+    sheet.append(_header(sheet, header))
     for row in rows:
         sheet.append([spreadsheet_value(row[k]) for k in keys])
     green, yellow = methodology.zones
     sheet.append([f"Зоны: зелёная — от {ru.number(green, 0)}, жёлтая — от {ru.number(yellow, 0)}, "
                   f"красная — ниже {ru.number(yellow, 0)}"])  # fmt: skip
-    sheet.column_dimensions["A"].width = 50
-    sheet.column_dimensions["D"].width = 50
 
 
 def workbook_bytes(workbook: Any, at: datetime) -> bytes:
