@@ -5,12 +5,13 @@ The VK tables, the fold and the re-runs: tests/vk/test_staging_retention.py."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
 import yaml
 
-from gospublic.infra.retention import clean_staging
+from gospublic.infra.retention import FOLDS, clean_staging
 from gospublic.infra.retention_rule import (
     RETAINABLE,
     RetentionRule,
@@ -123,3 +124,33 @@ def test_network_pages_go_one_network_day_at_a_time(migrated: Warehouse) -> None
     ]
     assert wh.scalar("SELECT COUNT(*) FROM core.fct_network_page_daily") == 1
     assert clean_staging(wh, rule, horizon)["deleted"] == []  # idempotent
+
+
+def test_each_fold_writes_every_column_of_its_retired_table(migrated: Warehouse) -> None:
+    """The folds' SQL is rendered from FOLDS: a column added to a retired table must be folded too."""
+    for table, fold in FOLDS.items():
+        assert fold.source == table
+        written = {*fold.scope, *fold.keys, *fold.values, "observed_at", "dt", "load_id"}
+        written |= {"first_seen_at"} if fold.first_seen else set()
+        schema, name = fold.retired.split(".")
+        columns = migrated.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t",
+            {"s": schema, "t": name},
+        )
+        assert {row["column_name"] for row in columns} == written, fold.retired
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"source": "staging.x; DROP TABLE core.fct_post"},
+        {"retired": "retired"},
+        {"keys": ("post_id", "1 = 1 OR post_id")},
+        {"scope": ("Network",)},
+        {"values": ('"views"',)},
+    ],
+)
+def test_a_fold_renders_only_plain_identifiers(change: dict[str, object]) -> None:
+    fold = dataclasses.replace(FOLDS["staging.network_post_observations"], **change)
+    with pytest.raises(ValueError, match="not plain identifiers"):
+        _ = fold.sql

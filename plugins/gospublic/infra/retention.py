@@ -23,9 +23,11 @@ so a cleanup never meets a load of the same day.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 from gospublic.infra.network_day import NETWORK_WRITERS
 from gospublic.infra.retention_results import PartitionCleaned, StagingCleaned
@@ -34,171 +36,113 @@ from gospublic.infra.warehouse import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
 
-# A post's deleted observations, folded: the day's latest row of the post (with the day's first
-# sighting) joins the post's folded row unless that holds the same observation already (a day
-# replayed from the lake and deleted again: same day, time and load), each post's earliest
-# first_seen_at spreads to its rows, then only its latest row stays (latest day, then time, then
-# load: the core models' order).
-FOLD_POSTS = """
-INSERT INTO staging.vk_post_retired (
-    vk_group_id, post_id, published_at, text_length, photo_count, video_count, link_count,
-    other_attachment_count, is_pinned, is_repost, views, likes, comments, reposts,
-    first_seen_at, observed_at, dt, load_id
-)
-SELECT vk_group_id, post_id, published_at, text_length, photo_count, video_count, link_count,
-       other_attachment_count, is_pinned, is_repost, views, likes, comments, reposts,
-       first_seen_at, observed_at, dt, load_id
-FROM (
-    SELECT s.*,
-           MIN(s.observed_at) OVER (PARTITION BY s.vk_group_id, s.post_id) AS first_seen_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY s.vk_group_id, s.post_id ORDER BY s.observed_at DESC, s.load_id DESC
-           ) AS rn
-    FROM staging.vk_post_observations AS s
-    WHERE s.dt = :dt
-) AS d
-WHERE rn = 1
-  AND NOT EXISTS (
-    SELECT 1 FROM staging.vk_post_retired AS r
-    WHERE r.vk_group_id = d.vk_group_id AND r.post_id = d.post_id
-      AND r.dt = d.dt AND r.observed_at = d.observed_at AND r.load_id = d.load_id
-);
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 
-UPDATE staging.vk_post_retired AS t
-SET first_seen_at = f.first_seen_at
-FROM (
-    SELECT r.vk_group_id, r.post_id, MIN(r.first_seen_at) AS first_seen_at
-    FROM staging.vk_post_retired AS r
-    WHERE EXISTS (
-        SELECT 1 FROM staging.vk_post_observations AS s
-        WHERE s.dt = :dt AND s.vk_group_id = r.vk_group_id AND s.post_id = r.post_id
+
+@dataclass(frozen=True)
+class Fold:
+    """How a day of ``source`` is folded into ``retired`` before it is deleted: per entity (``keys``,
+    within ``scope``: columns bound to the parameter of the same name, such as the network), the
+    day's latest row joins the entity's folded row unless that holds the same observation already
+    (a day replayed from the lake and deleted again: same day, time and load); with
+    ``first_seen`` each entity's earliest sighting (``first_seen_at``) spreads to its rows; then
+    only its latest row stays (latest day, then time, then load: the core models' order).
+    Identifiers come from :data:`FOLDS` only, never from configuration, and are checked when
+    rendered."""
+
+    source: str
+    retired: str
+    keys: tuple[str, ...]
+    values: tuple[str, ...]  # the other columns copied as they are
+    scope: tuple[str, ...] = ()
+    first_seen: bool = False
+
+    @cached_property
+    def sql(self) -> str:
+        """The fold's statements, run with ``:dt`` and a parameter per ``scope`` column."""
+        tables, names = (self.source, self.retired), (*self.scope, *self.keys, *self.values)
+        bad = [t for t in tables if not _TABLE.match(t)] + [n for n in names if not _IDENTIFIER.match(n)]
+        if bad:
+            raise ValueError(f"fold of {self.source}: not plain identifiers {bad}")
+        return _render_fold(self)
+
+
+def _render_fold(fold: Fold) -> str:
+    source, retired, keys, entity = fold.source, fold.retired, fold.keys, (*fold.scope, *fold.keys)
+    first_seen = ("first_seen_at",) if fold.first_seen else ()
+    columns = ", ".join((*entity, *fold.values, *first_seen, "observed_at", "dt", "load_id"))
+
+    def match(left: str, right: str, names: tuple[str, ...]) -> str:
+        return " AND ".join(f"{left}.{n} = {right}.{n}" for n in names)
+
+    def scoped(alias: str) -> str:
+        return "".join(f"{alias}{n} = :{n} AND " for n in fold.scope)
+
+    window = ", ".join(f"s.{n}" for n in keys)
+    sighting = (
+        f"MIN(s.observed_at) OVER (PARTITION BY {window}) AS first_seen_at, " if fold.first_seen else ""
     )
-    GROUP BY r.vk_group_id, r.post_id
-) AS f
-WHERE f.vk_group_id = t.vk_group_id AND f.post_id = t.post_id AND f.first_seen_at < t.first_seen_at;
-
-DELETE FROM staging.vk_post_retired
-WHERE EXISTS (
-    SELECT 1 FROM staging.vk_post_observations AS s
-    WHERE s.dt = :dt
-      AND s.vk_group_id = staging.vk_post_retired.vk_group_id AND s.post_id = staging.vk_post_retired.post_id
-)
-  AND EXISTS (
-    SELECT 1 FROM staging.vk_post_retired AS r
-    WHERE r.vk_group_id = staging.vk_post_retired.vk_group_id AND r.post_id = staging.vk_post_retired.post_id
-      AND (r.dt > staging.vk_post_retired.dt
-           OR (r.dt = staging.vk_post_retired.dt
-               AND (r.observed_at > staging.vk_post_retired.observed_at
-                    OR (r.observed_at = staging.vk_post_retired.observed_at
-                        AND r.load_id > staging.vk_post_retired.load_id))))
-)
-"""
-
-# A comment's deleted observations, folded: the day's latest row of the comment joins its folded
-# row (unless that is the same observation), then only its latest row stays.
-FOLD_COMMENTS = """
-INSERT INTO staging.vk_comment_retired (
-    vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash, is_page_reply,
-    observed_at, dt, load_id
-)
-SELECT vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash, is_page_reply,
-       observed_at, dt, load_id
-FROM (
-    SELECT s.*,
-           ROW_NUMBER() OVER (
-               PARTITION BY s.vk_group_id, s.post_id, s.comment_id ORDER BY s.observed_at DESC, s.load_id DESC
-           ) AS rn
-    FROM staging.vk_comment_observations AS s
-    WHERE s.dt = :dt
-) AS d
-WHERE rn = 1
-  AND NOT EXISTS (
-    SELECT 1 FROM staging.vk_comment_retired AS r
-    WHERE r.vk_group_id = d.vk_group_id AND r.post_id = d.post_id AND r.comment_id = d.comment_id
-      AND r.dt = d.dt AND r.observed_at = d.observed_at AND r.load_id = d.load_id
-);
-
-DELETE FROM staging.vk_comment_retired
-WHERE EXISTS (
-    SELECT 1 FROM staging.vk_comment_observations AS s
-    WHERE s.dt = :dt
-      AND s.vk_group_id = staging.vk_comment_retired.vk_group_id
-      AND s.post_id = staging.vk_comment_retired.post_id
-      AND s.comment_id = staging.vk_comment_retired.comment_id
-)
-  AND EXISTS (
-    SELECT 1 FROM staging.vk_comment_retired AS r
-    WHERE r.vk_group_id = staging.vk_comment_retired.vk_group_id
-      AND r.post_id = staging.vk_comment_retired.post_id
-      AND r.comment_id = staging.vk_comment_retired.comment_id
-      AND (r.dt > staging.vk_comment_retired.dt
-           OR (r.dt = staging.vk_comment_retired.dt
-               AND (r.observed_at > staging.vk_comment_retired.observed_at
-                    OR (r.observed_at = staging.vk_comment_retired.observed_at
-                        AND r.load_id > staging.vk_comment_retired.load_id))))
-)
-"""
-
-# A network's post observations of a deleted day, folded as VK's posts are (FOLD_POSTS), per network:
-# into staging.network_post_retired (sql/core/060_fct_network_post.sql reads it beside staging).
-FOLD_NETWORK_POSTS = """
-INSERT INTO staging.network_post_retired (
-    network, page_key, post_key, published_at, text_length, has_photo, has_video, views, likes, comments,
-    reposts, first_seen_at, observed_at, dt, load_id
-)
-SELECT network, page_key, post_key, published_at, text_length, has_photo, has_video, views, likes, comments,
-       reposts, first_seen_at, observed_at, dt, load_id
-FROM (
-    SELECT s.*,
-           MIN(s.observed_at) OVER (PARTITION BY s.page_key, s.post_key) AS first_seen_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY s.page_key, s.post_key ORDER BY s.observed_at DESC, s.load_id DESC
-           ) AS rn
-    FROM staging.network_post_observations AS s
-    WHERE s.network = :network AND s.dt = :dt
-) AS d
-WHERE rn = 1
-  AND NOT EXISTS (
-    SELECT 1 FROM staging.network_post_retired AS r
-    WHERE r.network = d.network AND r.page_key = d.page_key AND r.post_key = d.post_key
-      AND r.dt = d.dt AND r.observed_at = d.observed_at AND r.load_id = d.load_id
-);
-
-UPDATE staging.network_post_retired AS t
-SET first_seen_at = f.first_seen_at
-FROM (
-    SELECT r.network, r.page_key, r.post_key, MIN(r.first_seen_at) AS first_seen_at
-    FROM staging.network_post_retired AS r
-    WHERE r.network = :network
-      AND EXISTS (
-        SELECT 1 FROM staging.network_post_observations AS s
-        WHERE s.network = :network AND s.dt = :dt AND s.page_key = r.page_key AND s.post_key = r.post_key
+    later = (
+        f"(r.dt > {retired}.dt OR (r.dt = {retired}.dt AND (r.observed_at > {retired}.observed_at"
+        f" OR (r.observed_at = {retired}.observed_at AND r.load_id > {retired}.load_id))))"
     )
-    GROUP BY r.network, r.page_key, r.post_key
-) AS f
-WHERE f.network = t.network AND f.page_key = t.page_key AND f.post_key = t.post_key
-  AND f.first_seen_at < t.first_seen_at;
+    statements = [
+        f"INSERT INTO {retired} ({columns})\n"
+        f"SELECT {columns}\n"
+        f"FROM (SELECT s.*, {sighting}"
+        f"ROW_NUMBER() OVER (PARTITION BY {window} ORDER BY s.observed_at DESC, s.load_id DESC) AS rn"
+        f" FROM {source} AS s WHERE {scoped('s.')}s.dt = :dt) AS d\n"
+        f"WHERE rn = 1 AND NOT EXISTS (SELECT 1 FROM {retired} AS r WHERE {match('r', 'd', entity)}"
+        " AND r.dt = d.dt AND r.observed_at = d.observed_at AND r.load_id = d.load_id)"
+    ]
+    if fold.first_seen:
+        statements.append(
+            f"UPDATE {retired} AS t SET first_seen_at = f.first_seen_at\n"
+            f"FROM (SELECT {', '.join(f'r.{n}' for n in entity)}, MIN(r.first_seen_at) AS first_seen_at"
+            f" FROM {retired} AS r WHERE {scoped('r.')}EXISTS (SELECT 1 FROM {source} AS s"
+            f" WHERE {scoped('s.')}s.dt = :dt AND {match('s', 'r', keys)})"
+            f" GROUP BY {', '.join(f'r.{n}' for n in entity)}) AS f\n"
+            f"WHERE {match('f', 't', entity)} AND f.first_seen_at < t.first_seen_at"
+        )
+    statements.append(
+        f"DELETE FROM {retired}\n"
+        f"WHERE {scoped('')}EXISTS (SELECT 1 FROM {source} AS s WHERE {scoped('s.')}s.dt = :dt"
+        f" AND {match('s', retired, keys)})\n"
+        f"  AND EXISTS (SELECT 1 FROM {retired} AS r WHERE {match('r', retired, entity)} AND {later})"
+    )
+    return ";\n\n".join(statements) + "\n"
 
-DELETE FROM staging.network_post_retired
-WHERE network = :network
-  AND EXISTS (
-    SELECT 1 FROM staging.network_post_observations AS s
-    WHERE s.network = :network AND s.dt = :dt
-      AND s.page_key = staging.network_post_retired.page_key
-      AND s.post_key = staging.network_post_retired.post_key
-)
-  AND EXISTS (
-    SELECT 1 FROM staging.network_post_retired AS r
-    WHERE r.network = staging.network_post_retired.network
-      AND r.page_key = staging.network_post_retired.page_key
-      AND r.post_key = staging.network_post_retired.post_key
-      AND (r.dt > staging.network_post_retired.dt
-           OR (r.dt = staging.network_post_retired.dt
-               AND (r.observed_at > staging.network_post_retired.observed_at
-                    OR (r.observed_at = staging.network_post_retired.observed_at
-                        AND r.load_id > staging.network_post_retired.load_id))))
-)
-"""
+
+# The folds of the tables whose deleted days the core models still read (the only identifiers the
+# fold's SQL is made of): VK's posts and comments (sql/core/020_fct_post.sql, 030_fct_comment.sql),
+# and the OK/MAX/Telegram posts, one network's day at a time (sql/core/060_fct_network_post.sql).
+FOLDS = {
+    "staging.vk_post_observations": Fold(
+        "staging.vk_post_observations", "staging.vk_post_retired",
+        keys=("vk_group_id", "post_id"),
+        values=(
+            "published_at", "text_length", "photo_count", "video_count", "link_count",
+            "other_attachment_count", "is_pinned", "is_repost", "views", "likes", "comments", "reposts",
+        ),
+        first_seen=True,
+    ),
+    "staging.vk_comment_observations": Fold(
+        "staging.vk_comment_observations", "staging.vk_comment_retired",
+        keys=("vk_group_id", "post_id", "comment_id"),
+        values=("parent_comment_id", "published_at", "author_hash", "is_page_reply"),
+    ),
+    "staging.network_post_observations": Fold(
+        "staging.network_post_observations", "staging.network_post_retired",
+        scope=("network",),
+        keys=("page_key", "post_key"),
+        values=(
+            "published_at", "text_length", "has_photo", "has_video", "views", "likes", "comments", "reposts",
+        ),
+        first_seen=True,
+    ),
+}  # fmt: skip
+
 
 PUBLISHED_MONTHS = "SELECT DISTINCT month FROM mart.rating_snapshot WHERE status = 'published'"
 
@@ -221,7 +165,7 @@ class Retained:
 
     table: str
     partitions_sql: str  # (dt[, network]) of the partitions before :horizon
-    fold_sql: str | None = None  # run with :dt (and :network) before the partition is deleted
+    fold: Fold | None = None  # run with :dt (and :network) before the partition is deleted
     by_network: bool = False
 
     def writer(self, partition: Partition) -> str | None:
@@ -241,8 +185,16 @@ RETAINED = {
     spec.table: spec
     for spec in (
         Retained("staging.vk_page_observations", _days("staging.vk_page_observations")),
-        Retained("staging.vk_post_observations", _days("staging.vk_post_observations"), FOLD_POSTS),
-        Retained("staging.vk_comment_observations", _days("staging.vk_comment_observations"), FOLD_COMMENTS),
+        Retained(
+            "staging.vk_post_observations",
+            _days("staging.vk_post_observations"),
+            FOLDS["staging.vk_post_observations"],
+        ),
+        Retained(
+            "staging.vk_comment_observations",
+            _days("staging.vk_comment_observations"),
+            FOLDS["staging.vk_comment_observations"],
+        ),
         Retained(
             "staging.network_page_observations",
             _network_days("staging.network_page_observations"),
@@ -251,18 +203,13 @@ RETAINED = {
         Retained(
             "staging.network_post_observations",
             _network_days("staging.network_post_observations"),
-            FOLD_NETWORK_POSTS,
+            FOLDS["staging.network_post_observations"],
             by_network=True,
         ),
     )
 }
 # The cleaned tables and the folds: vacuumed (PostgreSQL) after a cleanup that deleted rows.
-VACUUMED = (
-    *RETAINED,
-    "staging.vk_post_retired",
-    "staging.vk_comment_retired",
-    "staging.network_post_retired",
-)
+VACUUMED = (*RETAINED, *(fold.retired for fold in FOLDS.values()))
 
 
 def clean_staging(
@@ -323,10 +270,10 @@ def _clean(
     tx: Transaction, spec: Retained, partition: Partition, horizon: date, cleaned_at: datetime
 ) -> PartitionCleaned:
     """Fold and delete one partition, and record it (one transaction, the caller's)."""
-    if spec.fold_sql is not None:
-        tx.execute_script(spec.fold_sql, partition.key)
+    if spec.fold is not None:
+        tx.execute_script(spec.fold.sql, partition.key)
     rows = tx.delete_partition(spec.table, partition.key)
-    folded = rows if spec.fold_sql is not None else 0  # a folded table's partition is its (network's) day
+    folded = rows if spec.fold is not None else 0  # a folded table's partition is its (network's) day
     tx.execute(
         "INSERT INTO audit.staging_retention"
         " (table_name, dt, network, rows_deleted, rows_folded, horizon, cleaned_at)"
