@@ -2,7 +2,7 @@
 quarantine, with the same reasons, as the cell-by-cell parser (``transforms.incident_parse``) and
 the Great Expectations suite on frames gave.
 
-On the staged ``cells`` (``transforms.incident_stage``), in order:
+On the staged ``cellsx`` (``transforms.incident_stage``), in order:
 
 1. blank rows are counted and left out; every other row is read;
 2. an exact copy of an earlier row (every cell the same) is a duplicate;
@@ -84,7 +84,7 @@ class FileContext:
 def check_cells(
     con: Any, staged: StagedCells, ctx: FileContext, raw_text: Callable[[int, int, int], str]
 ) -> CheckedExport:
-    """Check ``cells`` in ``con``; leaves the rows that load, typed, in the table ``loaded``.
+    """Check ``cellsx`` in ``con``; leaves the rows that load, typed, in the table ``loaded``.
     ``raw_text(row, line, lines)`` gives an unreadable row's text as written."""
     out = CheckedExport()
     width = staged.width
@@ -95,7 +95,7 @@ def check_cells(
         else " AND ".join(f"(x{i} IS NULL AND n{i} IS NULL AND d{i} IS NULL)" for i in range(width))
     )
     _faults(con, staged, width)
-    # the cells the checks read (long personal texts stay in ``cells``: ``text_cells`` below)
+    # the cells the checks read (long personal texts stay in ``cellsx``: ``text_cells`` below)
     kept = [
         f"{kind}{pos}"
         for pos, name in sorted(ctx.mapping.items())
@@ -277,7 +277,7 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
         selects.append("NULL::VARCHAR AS author")
     on_vk = "channel = 'vk'" if "channel" in names else "false"
     con.execute(
-        f"CREATE OR REPLACE VIEW typed AS SELECT *, "
+        f"CREATE OR REPLACE TABLE typed AS SELECT *, "
         f"coalesce({on_vk} AND regexp_extract(author, '^id(\\d+)$', 1) <> '', false) AS author_on_vk "
         f"FROM (SELECT s.*, {', '.join(selects)} FROM screened s)"
     )

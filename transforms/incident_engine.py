@@ -26,7 +26,7 @@ from transforms.incident_checks import (
     staging_queries,
 )
 from transforms.incident_read import FileFormat, _as_csv, _guess_encoding, _plain
-from transforms.incident_stage import StagedCells, record_bytes, stage_cells
+from transforms.incident_stage import StagedCells, record_bytes, record_cells, stage_cells
 
 MEMORY_LIMIT = "1GB"
 BATCH_ROWS = 100_000
@@ -134,14 +134,7 @@ def _raw_text(
         guess = _guess_encoding(raw, fmt.encoding) if _has_bad(raw, fmt.encoding) else None
         return raw.decode(guess or _plain(fmt.encoding), errors="replace").rstrip("\r\n")
     if staged.fault_cells is None:  # every unreadable row's fields, in one pass over the file
-        columns = ", ".join(f"w{i}" for i in range(staged.width))
-        staged.fault_cells = {
-            int(number): (int(count), list(values))
-            for number, count, values in con.execute(
-                f"SELECT row_number, fields, [{columns}] || beyond FROM cells "
-                "WHERE row_number IN (SELECT row_number FROM faults)"
-            ).fetchall()
-        }
+        staged.fault_cells = record_cells(con, staged, "SELECT row_number FROM faults")
     count, values = staged.fault_cells[row]
     return _as_csv([v for v in values[:count]], staged.separator)
 

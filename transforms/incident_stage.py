@@ -1,4 +1,4 @@
-"""Stage an incident export's cells, as text, in an in-process DuckDB table (``cells``).
+"""Stage an incident export's cells, as text, in an in-process DuckDB table (``cellsx``).
 
 CSV is read by DuckDB's ``read_csv`` with an explicit spec: every column ``VARCHAR`` (so that each
 bad value can later be quarantined with its row and column), the detected separator, standard
@@ -14,11 +14,14 @@ XLSX and XLS are read with python-calamine and turned into Arrow column by colum
 the cells as written (``w<i>``), their stripped text (``x<i>``), numbers (``n<i>``) and Excel
 date cells (``d<i>``).
 
-``cells`` (a view over the table DuckDB read, for CSV) has ``row_number`` (the spreadsheet's,
-header = 1), ``lines`` (the physical lines of a CSV record), ``fields`` (how many fields the record
-had) and per column position ``i`` of the header ``w<i>`` (plus ``x<i>``, ``n<i>``, ``d<i>`` for
-workbooks); the view ``cellsx`` adds ``x<i>`` for CSV, and the narrow table ``linemap`` gives each
-row's first physical ``line``.
+``cellsx`` has ``row_number`` (the spreadsheet's, header = 1), ``lines`` (the physical lines of a
+CSV record), ``fields`` (how many fields the record had), ``extra_filled`` (a field past the
+header holds text) and per column position ``i`` of the header ``w<i>`` and ``x<i>`` (plus
+``n<i>``, ``d<i>`` for workbooks); the narrow table ``linemap`` gives each row's first physical
+``line``. For CSV, the table DuckDB read (``raw``) stays, for the fields of unreadable rows
+(:func:`record_cells`). Both are tables, made by one statement each: a view is bound again by
+every statement that reads it, and binding these wide expressions cost more CPU than computing
+them on a file's rows (issue 29).
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class BadBytes:
 
 @dataclass
 class StagedCells:
-    """What staging a file left besides ``cells``."""
+    """What staging a file left besides ``cellsx``."""
 
     width: int
     workbook: bool
@@ -78,12 +81,13 @@ class StagedCells:
     separator: str = ""
     fault_cells: dict[int, tuple[int, list[Any]]] | None = None  # unreadable rows' fields, when asked
     uniform: bool = False  # known: every CSV record has the header's width
+    columns: int = 0  # columns DuckDB read from a CSV file (the header's and those beyond)
 
 
 def stage_cells(
     con: Any, path: Path, fmt: FileFormat, width: int, work: Path, *, rows: list[list[Any]] | None = None
 ) -> StagedCells:
-    """Create ``cells`` in the DuckDB connection ``con`` from ``path`` (format ``fmt``, a header
+    """Create ``cellsx`` in the DuckDB connection ``con`` from ``path`` (format ``fmt``, a header
     of ``width`` columns); ``work`` holds transcoded copies. ``rows``: a workbook's rows as
     :func:`workbook_rows` read them."""
     if fmt.kind == "csv":
@@ -109,6 +113,7 @@ def _stage_csv(con: Any, path: Path, fmt: FileFormat, width: int, work: Path) ->
             break
         extra *= 2  # a row filled every column read: read wider to count its fields
     staged.uniform = other_widths == 0
+    staged.columns = width + extra
     _cells_from_raw(con, width, width + extra, staged.header_lines)
     return staged
 
@@ -130,36 +135,54 @@ def _read_csv(con: Any, source: Path, fmt: FileFormat, columns: int, header_line
 
 
 def _cells_from_raw(con: Any, width: int, columns: int, header_lines: int) -> None:
-    """The view ``cells`` over ``raw`` (insertion order = the file's: ``rowid`` numbers the rows),
-    the view ``cellsx`` adding each cell's stripped text, and the narrow table ``linemap`` (row,
-    physical lines, first line)."""
+    """The table ``cellsx`` from ``raw`` (insertion order = the file's: ``rowid`` numbers the
+    rows): each record's row, physical lines, fields, whether a field past the header holds text,
+    its cells as written and their stripped text; and the narrow table ``linemap`` (row, physical
+    lines, first line). One statement binds the cells' expressions: a view of them was bound
+    again by every statement reading it, which cost more than the rows (issue 29)."""
     present = " + ".join(f"(c{i} IS NOT NULL)::INTEGER" for i in range(columns))
     newlines = " + ".join(
         f"CASE WHEN contains(c{i}, chr(10)) THEN length(c{i}) - length(replace(c{i}, chr(10), '')) ELSE 0 END"
         for i in range(columns)
     )
     extras = " OR ".join(f"{stripped(f'c{i}')} IS NOT NULL" for i in range(width, columns)) or "false"
-    beyond = ", ".join(f"c{i}" for i in range(width, columns))
     cells = ", ".join(f"c{i} AS w{i}" for i in range(width))
+    stripped_cells = ", ".join(f"{stripped(f'c{i}')} AS x{i}" for i in range(width))
     con.execute(
         f"""
-        CREATE OR REPLACE VIEW cells AS
+        CREATE OR REPLACE TABLE cellsx AS
         SELECT rowid + 2 AS row_number, {present} AS fields, 1 + {newlines} AS lines,
-               {extras} AS extra_filled, list_value({beyond}) AS beyond, {cells}
+               {extras} AS extra_filled, {cells}, {stripped_cells}
         FROM raw
         """
     )
-    stripped_cells = ", ".join(f"{stripped(f'w{i}')} AS x{i}" for i in range(width))
-    con.execute(f"CREATE OR REPLACE VIEW cellsx AS SELECT *, {stripped_cells} FROM cells")
+    _linemap(con, header_lines)
+
+
+def _linemap(con: Any, header_lines: int) -> None:
+    """The narrow table ``linemap``: each row of ``cellsx`` with its physical lines and first line."""
     con.execute(
         f"""
         CREATE OR REPLACE TABLE linemap AS
         SELECT row_number, lines,
                ({header_lines} + 1 - lines + sum(lines) OVER (ORDER BY row_number ROWS UNBOUNDED PRECEDING))
                AS line
-        FROM (SELECT row_number, lines FROM cells)
+        FROM (SELECT row_number, lines FROM cellsx)
         """
     )
+
+
+def record_cells(con: Any, staged: StagedCells, rows: str) -> dict[int, tuple[int, list[Any]]]:
+    """Per CSV row of the query ``rows`` (row numbers): its count of fields and every field read
+    (the header's columns, then those beyond), as DuckDB read them."""
+    values = ", ".join(f"r.c{i}" for i in range(staged.columns))
+    return {
+        int(number): (int(count), list(fields))
+        for number, count, fields in con.execute(
+            f"SELECT c.row_number, c.fields, list_value({values}) FROM cellsx c "
+            f"JOIN raw r ON r.rowid + 2 = c.row_number WHERE c.row_number IN ({rows})"
+        ).fetchall()
+    }
 
 
 def _utf8_source(path: Path, fmt: FileFormat, work: Path, staged: StagedCells) -> Path:
@@ -401,10 +424,9 @@ def _stage_workbook(con: Any, rows: list[list[Any]], width: int) -> StagedCells:
         arrays.update(_workbook_column(column, position))
     table = pa.table(arrays)
     con.register("workbook_cells", table)
-    con.execute("CREATE OR REPLACE TABLE cells AS SELECT * FROM workbook_cells")
+    con.execute("CREATE OR REPLACE TABLE cellsx AS SELECT * FROM workbook_cells")
     con.unregister("workbook_cells")
-    con.execute("CREATE OR REPLACE VIEW cellsx AS SELECT * FROM cells")
-    con.execute("CREATE OR REPLACE TABLE linemap AS SELECT row_number, lines, line FROM cells")
+    con.execute("CREATE OR REPLACE TABLE linemap AS SELECT row_number, lines, line FROM cellsx")
     return StagedCells(width, workbook=True)
 
 
