@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -80,3 +80,17 @@ def test_memoised_numbers_are_babels_text_for_every_value() -> None:
             missing = ru._missing(value)
             expected = ru.MISSING if missing else uncached(round(float(value), digits), digits)  # type: ignore[arg-type]
             assert ru.number(value, digits) == expected, (value, digits)
+
+
+def test_memoised_short_days_are_babels_text() -> None:
+    """short_day() caches Babel's text by the day: cold or warm, a date or a time (taken in Moscow
+    time, near midnight too) gets the text Babel gives without the cache."""
+    from babel.dates import format_date
+
+    start = datetime(2024, 12, 30, 20, 59, 59, tzinfo=UTC)
+    times = [start + timedelta(hours=7 * k, seconds=k) for k in range(400)]  # across two new years
+    days = [date(1999, 1, 1), date(2025, 11, 3), date(2026, 2, 28), *(t.date() for t in times)]
+    ru._short_day.cache_clear()
+    for value in [*times, *days] * 2:  # the second time from the cache
+        moscow = value.astimezone(ru.MOSCOW).date() if isinstance(value, datetime) else value
+        assert ru.short_day(value) == format_date(moscow, "dd.MM.y", locale="ru"), value
