@@ -229,13 +229,17 @@ def render_files(
         hooks.municipalities(warehouse, snapshot.month), topics,
     )  # fmt: skip
     # printed before the other pages are rendered: the process holds no cards while Chromium runs
-    printed = print_pages(_print_sources(run), _utc(published_at)) if planned_pdf else {}
+    sources = _print_sources(run) if planned_pdf else {}
+    printed = print_pages(sources, _utc(published_at)) if planned_pdf else {}
+    # the summary printed is index.html itself (both list the PDFs): rendered once
+    summary = sources["pdf/summary.pdf"] if printed else None
+    del sources
     if planned_pdf and not printed:  # Chromium failed (auto): the pages must not link to absent PDFs
         for group in groups:
             group["pdf"], group["pdfs"] = None, []
     for group in groups:
         del group["prints"]  # the parts' charts: printed, no longer needed
-    pages = _pages(run, with_pdf=bool(printed))
+    pages = _pages(run, with_pdf=bool(printed), index=summary)
     files.update(pages)
     files.update(printed)
     listed = [row for group in groups for row in group["rows"]]
@@ -294,7 +298,8 @@ def _print_sources(run: _Run) -> dict[str, bytes]:
     return pages
 
 
-def _pages(run: _Run, with_pdf: bool) -> dict[str, bytes]:
+def _pages(run: _Run, with_pdf: bool, index: bytes | None = None) -> dict[str, bytes]:
+    """Every page but the PDFs' sources; ``index``: the summary when already rendered."""
     groups, common = run.groups, run.common
     templates = run.config.templates
     pages: dict[str, bytes] = {}
@@ -303,7 +308,7 @@ def _pages(run: _Run, with_pdf: bool) -> dict[str, bytes]:
         pages[group["page"]] = render(templates, "group.html", **common, root="../", group=group)
     pages["rating.html"] = render(templates, "rating.html", **top)
     pages["methodology.html"] = render(templates, "methodology.html", **top)
-    pages["index.html"] = _index(run, with_pdf)
+    pages["index.html"] = _index(run, with_pdf) if index is None else index
     pages.update(_cards(run))
     pages.update(_municipalities(run))
     return pages
