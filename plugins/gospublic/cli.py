@@ -10,7 +10,8 @@ the published rating to a folder. ``health`` prints the warehouse's operational 
 (``audit.health_*``) with ops_check's thresholds (``--month``: as of the day after a past month).
 ``bi-export superset <out.zip>`` zips the Superset starter dashboard (config/bi/superset).
 ``vk-sidecars --from D --to D`` writes the Parquet sidecars of typed VK answers that the lake's days
-lack (landed before them, or retired by a changed column spec), so that their loads read Parquet.
+lack (landed before them, or retired by a changed column spec), so that their loads read Parquet;
+``--prune-stale`` then deletes the days' sidecars of a retired version, ``--dry-run`` only lists.
 """
 
 from __future__ import annotations
@@ -221,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     sidecars.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     sidecars.add_argument("--to", dest="last", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    sidecars.add_argument(
+        "--prune-stale",
+        action="store_true",
+        help="then delete the days' sidecars of a retired version (another column spec); raw files stay",
+    )
+    sidecars.add_argument(
+        "--dry-run", action="store_true", help="change nothing: list what would be written and deleted"
+    )
     args = parser.parse_args(argv)
     commands_run: dict[str, Callable[[], int]] = {
         "schema-snapshot": lambda: schema_snapshot(args),
@@ -231,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         "data-dictionary": data_dictionary,
         "health": lambda: health(args.today or _day_after(args.month), fail=not args.exit_zero),
         "bi-export": lambda: bi_export_superset(args.out),
-        "vk-sidecars": lambda: vk_sidecars(args.first, args.last),
+        "vk-sidecars": lambda: vk_sidecars(
+            args.first, args.last, prune=args.prune_stale, dry_run=args.dry_run
+        ),
     }
     return commands_run.get(args.command, summary)()
 
@@ -287,26 +298,41 @@ def bi_export_superset(out: Path) -> int:
     return 0
 
 
-def vk_sidecars(first: date, last: date) -> int:
-    """Write the sidecars the days ``first``..``last`` of the lake of ``gospublic_lake`` lack."""
+def vk_sidecars(first: date, last: date, *, prune: bool = False, dry_run: bool = False) -> int:
+    """Write the sidecars the days ``first``..``last`` of the lake of ``gospublic_lake`` lack; with
+    ``prune``, then delete those days' sidecars of a retired version; ``dry_run`` changes nothing."""
     from datetime import timedelta
 
     from gospublic.infra.lake import Lake
-    from gospublic.vk.backfill import backfill_sidecars
+    from gospublic.vk.backfill import backfill_sidecars, prune_stale_sidecars
 
     if last < first:
         print(f"vk-sidecars: --to {last} is before --from {first}", file=sys.stderr)
         return 2
     lake = Lake.from_connection()
-    done = backfill_sidecars(lake, [first + timedelta(days=n) for n in range((last - first).days + 1)])
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    done = backfill_sidecars(lake, days, dry_run=dry_run)
+    written = (
+        f"{len(done.missing)} sidecars to write (dry run)" if dry_run else f"{done.written} sidecars written"
+    )
     print(
         f"{lake.description}, VK days {first}..{last}: {len(done.days)} with a manifest, "
-        f"{done.written} sidecars written, {done.current} already current, "
+        f"{written}, {done.current} already current, "
         f"{len(done.refused)} raw files refused by the typed read (their loads read and refuse them)"
         + (f"; no manifest for {', '.join(done.without_manifest)}" if done.without_manifest else "")
     )
     for key in done.refused:
         print(f"  refused: {key}")
+    for key in done.missing:
+        print(f"  to write: {key}")
+    if prune:
+        pruned = prune_stale_sidecars(lake, days, dry_run=dry_run)
+        verb = "to delete (dry run)" if dry_run else "deleted"
+        print(
+            f"stale sidecars (a retired version) {verb}: {len(pruned.stale)}; current kept: {pruned.current}"
+        )
+        for key in pruned.stale:
+            print(f"  {'stale' if dry_run else 'deleted'}: {key}")
     return 0
 
 

@@ -30,7 +30,7 @@ from gospublic.vk.answers import (
     sidecar_key,
     version,
 )
-from gospublic.vk.extract import read_manifest
+from gospublic.vk.extract import manifest_key, read_manifest
 from gospublic.vk.flatten import METHODS, Flatten, LocalFile, flatten_for
 from gospublic.vk.load import TARGETS, load_day
 from tests.vk.conftest import VkWorld
@@ -406,6 +406,58 @@ def test_the_backfill_command_writes_the_missing_sidecars_once(
     assert {key: (lake.root / key).stat().st_mtime_ns for key in landed} == stamps
     assert lake.exists(kept)  # another version's sidecar is not the backfill's to remove
     assert cli.main(["vk-sidecars", "--from", "2025-11-26", "--to", "2025-11-25"]) == 2
+
+
+def test_prune_stale_deletes_only_the_sidecars_of_a_retired_version(
+    lake: Lake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``vk-sidecars --prune-stale`` deletes, in the days asked, the sidecars whose version is not
+    their method's current one (every run, manifest or not); raw files, current sidecars, other
+    days and other objects stay. ``--dry-run`` lists the same and deletes nothing. Local and S3."""
+    old_root = _sql_root(
+        tmp_path, ("vk_post_answers.sql", '"text" VARCHAR,', '"text" VARCHAR, signer_id BIGINT,')
+    )
+    assert version("wall.get", old_root) != version("wall.get")
+    posts = _land(lake, "wall.get", [LINES["wall.get"][:2], LINES["wall.get"][2:]])
+    groups = _land(lake, "groups.getById", [LINES["groups.getById"]])
+    stale = [land_sidecar(lake, "wall.get", key, lake.get_bytes(key), root=old_root) for key in posts]
+    killed_run = _land(lake, "wall.get", [LINES["wall.get"]], run="run-killed", root=old_root)  # no manifest
+    stale.append(sidecar_key(killed_run[0], version("wall.get", old_root)))
+    other_day = _raw_key("wall.get", 0, dt=DT + timedelta(days=3))
+    lake.put_bytes(other_day, _gzip(LINES["wall.get"]))
+    land_sidecar(lake, "wall.get", other_day, lake.get_bytes(other_day), root=old_root)
+    lake.put_bytes(f"raw/vk/wall.get/dt={DT.isoformat()}/run=run-1/notes.answers-0123456789ab.txt", b"x")
+    current = [sidecar_key(key, version(m)) for m, keys in (("wall.get", posts), ("groups.getById", groups))
+               for key in keys]  # fmt: skip
+    manifest = {"files": {"wall.get": posts, "groups.getById": groups}}  # the day's latest run
+    lake.put_bytes(manifest_key(DT), json.dumps(manifest).encode())
+    lake.delete(current[1])  # a current sidecar missing: the backfill part writes it
+    before = {obj.key for obj in lake.list("raw/")}
+    assert set(stale) <= before and set(current) - {current[1]} <= before and all(key for key in stale)
+    span = ["vk-sidecars", "--from", (DT - timedelta(days=1)).isoformat(), "--to", DT.isoformat()]
+
+    assert cli.main([*span, "--prune-stale", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 sidecars to write (dry run), 2 already current" in out and f"  to write: {posts[1]}" in out
+    assert "stale sidecars (a retired version) to delete (dry run): 3; current kept: 2" in out
+    listed = [line.split("stale: ")[1] for line in out.splitlines() if "  stale: " in line]
+    assert sorted(listed) == sorted(stale)
+    assert {obj.key for obj in lake.list("raw/")} == before
+
+    assert cli.main([*span, "--prune-stale"]) == 0
+    out = capsys.readouterr().out
+    assert "1 sidecars written, 2 already current" in out
+    assert "stale sidecars (a retired version) deleted: 3; current kept: 3" in out
+    before |= {current[1]}
+    assert {obj.key for obj in lake.list("raw/")} == before - set(stale)
+    for key in [*posts, *groups, *killed_run, *current, other_day]:
+        assert lake.exists(key), key
+    assert has_current_sidecar(lake, "wall.get", posts[0]) and has_current_sidecar(lake, "wall.get", posts[1])
+
+    assert cli.main([*span, "--prune-stale"]) == 0
+    assert "deleted: 0; current kept: 3" in capsys.readouterr().out
+    assert cli.main(span) == 0  # without the option nothing is deleted (the backfill alone)
+    assert {obj.key for obj in lake.list("raw/")} == before - set(stale)
 
 
 def _rows_of(lake: LocalLake, key: str) -> tuple[Any, dict[bytes, bytes]]:
