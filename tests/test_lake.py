@@ -33,6 +33,12 @@ def test_list_is_recursive_sorted_and_prefix_filtered(lake: Lake) -> None:
         "incoming/im/2.xlsx",
         "incoming/pos/b.csv",
     ]
+    assert [o.key for o in lake.list("incoming/i")] == ["incoming/im/1.csv", "incoming/im/2.xlsx"]
+    assert [o.key for o in lake.list("incoming/im/1")] == ["incoming/im/1.csv"]
+    assert [o.key for o in lake.list("incoming")] == [o.key for o in lake.list("incoming/")]
+    assert [o.key for o in lake.list("archive/im/2025/11/0.csv")] == ["archive/im/2025/11/0.csv"]
+    assert list(lake.list("missing/folder/")) == list(lake.list("incoming/im/1.csv/")) == []
+    assert list(lake.list("../incoming/")) == list(lake.list("/incoming/")) == []
     listed = {o.key: o.size for o in lake.list()}
     assert listed["archive/im/2025/11/0.csv"] == len(b"archive/im/2025/11/0.csv")
     assert all(o.modified.tzinfo is not None for o in lake.list())

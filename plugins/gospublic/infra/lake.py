@@ -212,8 +212,15 @@ class LocalLake(Lake):
             return stream.read()
 
     def list(self, prefix: str = "") -> Iterator[LakeObject]:
+        # Only the folder the prefix names is walked (raw/vk/… must not stat the whole lake).
+        folder = PurePosixPath(prefix.rpartition("/")[0])
+        if folder.is_absolute() or ".." in folder.parts:
+            return  # no key lies there
+        base = self.root / folder
+        if not base.is_dir():
+            return
         found = []
-        for path in self.root.rglob("*"):
+        for path in base.rglob("*"):
             if not path.is_file() or path.name.startswith(".tmp-"):
                 continue
             key = path.relative_to(self.root).as_posix()
