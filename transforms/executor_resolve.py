@@ -24,9 +24,8 @@ class ExecutorResolver:
     def __init__(self, aliases: pd.DataFrame) -> None:
         """``aliases`` has columns alias_key, org_id, valid_from, valid_to (dates; valid_to may be null)."""
         self._by_key: dict[str, list[tuple[str, dt.date, dt.date]]] = defaultdict(list)
-        for key, org_id, start, end in aliases[["alias_key", "org_id", "valid_from", "valid_to"]].itertuples(
-            index=False
-        ):
+        columns = (aliases[c].tolist() for c in ("alias_key", "org_id", "valid_from", "valid_to"))
+        for key, org_id, start, end in zip(*columns, strict=True):
             self._by_key[str(key)].append(
                 (str(org_id), _date(start) or dt.date.min, _date(end) or FAR_FUTURE)
             )
@@ -56,6 +55,8 @@ class ExecutorResolver:
 
 
 def _date(value: object) -> dt.date | None:
+    if type(value) is dt.date:  # the common case, first: pd.isna costs more than the rest
+        return value
     if value is None or pd.isna(value):
         return None
     if isinstance(value, dt.datetime):
