@@ -254,7 +254,8 @@ def register_bad_bytes(con: Any, reasons: list[tuple[int, str]]) -> None:
 def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
     """The table ``typed``: per field its typed value (``<field>``), its cells as written
     (``<field>__w``), its local time (``<field>__local``) and whether it could not be typed
-    (``<field>__bad``)."""
+    (``<field>__bad``). A table, typed once for the statements that read it; without the staged
+    cells, which nothing after it reads (every later table would copy them)."""
     position = {name: pos for pos, name in ctx.mapping.items()}
     texts = {
         f.name: f"x{position[f.name]}" if f.name in position and f.name not in WIDE_TEXTS else "NULL::VARCHAR"
@@ -268,7 +269,7 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
         text = texts[spec_field.name]
         number = f"n{pos}" if pos is not None and staged.workbook else "NULL::DOUBLE"
         stamp = f"d{pos}" if pos is not None and staged.workbook else "NULL::TIMESTAMP"
-        selects += [f"{written} AS {spec_field.name}__w", f"{text} AS {spec_field.name}__x"]
+        selects.append(f"{written} AS {spec_field.name}__w")
         selects += _typed_columns(
             ctx, spec_field, text=text, number=number, stamp=stamp, labels=found.get(spec_field.name, {})
         )
@@ -279,7 +280,7 @@ def _type_fields(con: Any, ctx: FileContext, staged: StagedCells) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE typed AS SELECT *, "
         f"coalesce({on_vk} AND regexp_extract(author, '^id(\\d+)$', 1) <> '', false) AS author_on_vk "
-        f"FROM (SELECT s.*, {', '.join(selects)} FROM screened s)"
+        f"FROM (SELECT s.row_number, s.fault, s.duplicate, {', '.join(selects)} FROM screened s)"
     )
 
 

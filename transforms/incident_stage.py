@@ -104,7 +104,7 @@ def _stage_csv(con: Any, path: Path, fmt: FileFormat, width: int, work: Path) ->
     extra = EXTRA_COLUMNS
     while True:
         _read_csv(con, source, fmt, width + extra, staged.header_lines)
-        present = " + ".join(f"(c{i} IS NOT NULL)::INTEGER" for i in range(width + extra))
+        present = "list_count(list_value(" + ", ".join(f"c{i}" for i in range(width + extra)) + "))"
         filled, other_widths = con.execute(
             f"SELECT count(*) FILTER (WHERE c{width + extra - 1} IS NOT NULL), "
             f"count(*) FILTER (WHERE {present} <> {width}) FROM raw"
@@ -140,20 +140,23 @@ def _cells_from_raw(con: Any, width: int, columns: int, header_lines: int) -> No
     its cells as written and their stripped text; and the narrow table ``linemap`` (row, physical
     lines, first line). One statement binds the cells' expressions: a view of them was bound
     again by every statement reading it, which cost more than the rows (issue 29)."""
-    present = " + ".join(f"(c{i} IS NOT NULL)::INTEGER" for i in range(columns))
-    newlines = " + ".join(
-        f"CASE WHEN contains(c{i}, chr(10)) THEN length(c{i}) - length(replace(c{i}, chr(10), '')) ELSE 0 END"
-        for i in range(columns)
+    every = ", ".join(f"c{i}" for i in range(columns))
+    beyond = ", ".join(f"c{i}" for i in range(width, columns))
+    # small expressions over the whole record rather than one per column: binding and optimising
+    # a statement grows with its expressions, and cost more than running it on a file's rows
+    newlines = (
+        "CASE WHEN contains(record, chr(10)) "
+        "THEN strlen(record) - strlen(replace(record, chr(10), '')) ELSE 0 END"
     )
-    extras = " OR ".join(f"{stripped(f'c{i}')} IS NOT NULL" for i in range(width, columns)) or "false"
+    extras = f"trim(concat({beyond}), {sql_text(WHITESPACE)}) <> ''" if beyond else "false"
     cells = ", ".join(f"c{i} AS w{i}" for i in range(width))
     stripped_cells = ", ".join(f"{stripped(f'c{i}')} AS x{i}" for i in range(width))
     con.execute(
         f"""
         CREATE OR REPLACE TABLE cellsx AS
-        SELECT rowid + 2 AS row_number, {present} AS fields, 1 + {newlines} AS lines,
+        SELECT rowid + 2 AS row_number, list_count(list_value({every})) AS fields, 1 + {newlines} AS lines,
                {extras} AS extra_filled, {cells}, {stripped_cells}
-        FROM raw
+        FROM (SELECT rowid, *, concat({every}) AS record FROM raw)
         """
     )
     _linemap(con, header_lines)
