@@ -13,7 +13,9 @@
 -- The posts to rebuild are those observed on dt now or in the previous load of dt (posts or their
 -- comments); one left with no observation disappears. staging.vk_rebuild_posts lists them for
 -- 030_fct_comment.sql; staging.vk_day_posts holds their new rows until the old ones are deleted.
-DELETE FROM staging.vk_rebuild_posts;
+-- The work tables are emptied by TRUNCATE: a DELETE of every row left each earlier load's row
+-- versions in them on PostgreSQL until a vacuum (tests/vk/test_vk_load_postgres.py).
+TRUNCATE staging.vk_rebuild_posts;
 
 INSERT INTO staging.vk_rebuild_posts (vk_group_id, post_id)
 SELECT vk_group_id, post_id FROM core.fct_post WHERE observed_dt = :dt
@@ -24,7 +26,7 @@ SELECT vk_group_id, post_id FROM core.fct_comment WHERE observed_dt = :dt
 UNION
 SELECT vk_group_id, post_id FROM staging.vk_comment_observations WHERE dt = :dt;
 
-DELETE FROM staging.vk_day_posts;
+TRUNCATE staging.vk_day_posts;
 
 INSERT INTO staging.vk_day_posts (
     vk_group_id, post_id, published_at, text_length, photo_count, video_count, link_count,

@@ -8,7 +8,7 @@
 --   forward  (forward true)  the day's staged rows, and the posts' core comments standing for the
 --            days before (a comment not seen that day keeps its core row).
 -- staging.vk_day_comments holds the rebuilt rows until the old ones are deleted.
-DELETE FROM staging.vk_day_comments;
+TRUNCATE staging.vk_day_comments;
 
 INSERT INTO staging.vk_day_comments (
     vk_group_id, post_id, comment_id, parent_comment_id, published_at, author_hash, is_page_reply,
