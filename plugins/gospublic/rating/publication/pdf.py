@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,24 @@ MEMORY_FLAGS = ("--no-zygote", "--in-process-gpu", "--renderer-process-limit=1",
 SHARED_BYTES = 512 << 10
 SHARED_BUDGET = 4 << 20
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
+# The tagged PDF's structure elements are named after the renderer's DOM node numbers
+# («(node00000354)»: in /ID, /Headers and the /IDTree), which differ from run to run.
+_NODES = re.compile(rb"\(node(\d{8})\)")
+# Links between the publication's files print as their text, not as links. The pages' links are
+# relative (``groups/….html``); printed from a temporary folder, Chromium made each an absolute
+# ``file:///tmp/gospublic-pdf-XXXX/…`` URL, dead for every reader (a PDF is mailed and saved apart
+# from the published folder, and no public address of it is configured) and different on each run.
+# A link within the page (``#…``) and one to the web (``http(s):``, ``mailto:``) stay links.
+UNLINK = """(() => {
+  const kept = /^(#|https?:|mailto:)/i;
+  let n = 0;
+  for (const a of Array.from(document.querySelectorAll('a[href]'))) {
+    if (kept.test(a.getAttribute('href').trim())) continue;
+    a.replaceWith(...a.childNodes);
+    n += 1;
+  }
+  return n;
+})()"""
 
 
 class PdfError(RuntimeError):
@@ -83,8 +102,8 @@ def print_pages(pages: dict[str, bytes], at: datetime) -> dict[str, bytes]:
 
 
 def stamped(data: bytes, at: datetime) -> bytes:
-    """The PDF with its creation and modification dates set to ``at`` (same length: the
-    cross-reference offsets stay right)."""
+    """The PDF with its creation and modification dates set to ``at`` and its structure elements'
+    node names renumbered from 1 (same length: the cross-reference offsets stay right)."""
     stamp = at.astimezone(UTC).strftime("%Y%m%d%H%M%S").encode()
 
     def replace(match: re.Match[bytes]) -> bytes:
@@ -96,7 +115,18 @@ def stamped(data: bytes, at: datetime) -> bytes:
             else new + b" " * (len(old) - len(new))
         )
 
-    return _DATES.sub(replace, data)
+    return _NODES.sub(_renumbered(data), _DATES.sub(replace, data))
+
+
+def _renumbered(data: bytes) -> Callable[[re.Match[bytes]], bytes]:
+    """A replacement numbering the structure elements' node names 1, 2, … in their old order
+    (same width: the offsets stay right; same order: the /IDTree's names stay sorted)."""
+    numbers = {old: n for n, old in enumerate(sorted(set(_NODES.findall(data))), start=1)}
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        return b"(node%08d)" % numbers[match.group(1)]
+
+    return replace
 
 
 class Browser:
@@ -314,7 +344,7 @@ class _Shared:
             else:
                 self.tabs.navigate(self.session, source.as_uri())
             self.loaded += size
-            return self.tabs.pdf(self.session)
+            return _printed(self.tabs, self.session)
         except (OSError, PdfError) as exc:
             log.warning("the shared Chromium could not print %s (%s): printing it alone", name, exc)
             self.close()
@@ -338,6 +368,12 @@ def _print_alone(browser: str, name: str, source: Path, profile: Path) -> bytes:
 def _print_one(browser: str, source: Path, profile: Path, single_process: bool) -> bytes:
     tabs = Browser(browser, str(profile), single_process=single_process)
     try:
-        return tabs.pdf(tabs.open(source.as_uri(), width=1100))  # the tab ends with its Chromium
+        return _printed(tabs, tabs.open(source.as_uri(), width=1100))  # the tab ends with its Chromium
     finally:
         tabs.close()
+
+
+def _printed(tabs: Browser, session: str) -> bytes:
+    """The tab's page printed with its links to the publication's files as plain text (``UNLINK``)."""
+    tabs.evaluate(session, UNLINK)
+    return tabs.pdf(session)
