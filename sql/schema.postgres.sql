@@ -505,6 +505,7 @@ CREATE TABLE core.fct_page_daily (
     observed_at      TIMESTAMP WITH TIME ZONE NOT NULL,
     CONSTRAINT fct_page_daily_pkey PRIMARY KEY (vk_group_id, dt)
 );
+CREATE INDEX fct_page_daily_dt ON core.fct_page_daily USING btree (dt);
 
 CREATE TABLE core.fct_post (
     vk_group_id             BIGINT                   NOT NULL,
