@@ -89,3 +89,79 @@ def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_prin
                     assert seen["charts"] > 1, (where, seen)  # the printed pages' charts
     finally:
         tabs.close()
+
+
+# The movement charts shown, their names and each text's box (the chart's scrolling box too).
+MOVEMENT = """(() => {
+  const shown = el => el.getClientRects().length > 0;
+  const charts = Array.from(document.querySelectorAll('svg.chart.movement')).filter(shown);
+  const width = window.innerWidth;
+  const outside = el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > width; };
+  const font = el => {
+    const svg = el.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal.width || svg.width.baseVal.value);
+    return parseFloat(getComputedStyle(el).fontSize) * scale;
+  };
+  const texts = charts.flatMap(c => Array.from(c.querySelectorAll('text')));
+  const boxes = charts.map(c => c.parentElement);
+  return {
+    overflow: document.documentElement.scrollWidth - width,
+    scrolls: boxes.filter(b => b.scrollWidth > b.clientWidth + 1).length,
+    names: Array.from(document.querySelectorAll('table.rating tbody td.name'))
+      .map(td => td.textContent.trim()),
+    text: charts.map(c => c.textContent).join(' ').replace(/\\s+/g, ' '),
+    cut: texts.filter(outside).map(t => t.textContent.trim()).slice(0, 5),
+    smallest: texts.length ? Math.min(...texts.map(font)) : null,
+    natural: charts.every(c => Math.abs(c.getBoundingClientRect().width - c.width.baseVal.value) < 0.5),
+    wide: charts.filter(c => !c.classList.contains('phone')).length,
+    charts: charts.length,
+  };
+})()"""
+
+
+@pytest.mark.slow
+def test_movement_chart_fits_a_phone_and_stays_as_it_was_on_a_desktop_and_in_print(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At 390 px the movement chart of places neither scrolls sideways nor cuts a name at the
+    screen's edge, and names every body of the group's table in text of 10 px or more; at 1280 px
+    and in print it is the wide slope chart at its natural size."""
+    if warehouse.dialect != "duckdb":
+        pytest.skip("the pages are the same on both engines")
+    from gospublic.rating.publication.pdf import Browser, chromium
+
+    browser = chromium()
+    if browser is None:
+        pytest.fail("no chromium: `make browser` installs it (make test does it)")
+    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")
+    extra = [(f"Министерство регионального развития и отраслевой политики № {k} Пензенской области", "ОИВ")
+             for k in range(EXTRA)]  # fmt: skip
+    monkeypatch.setattr(publication_region, "BODIES", [*publication_region.BODIES, *extra])
+    monkeypatch.setattr(
+        publication_region, "VOLUMES", [*publication_region.VOLUMES, *[40 + k for k in range(EXTRA)]]
+    )
+    seed_publication_region(warehouse)
+    folder = local_lake.root / publish_region()["path"]
+    pages = sorted((folder / "groups").glob("*.html"))
+    tabs = Browser(browser, str(tmp_path / "profile"))
+    try:
+        for page in pages:
+            for width, media in ((390, "screen"), (1280, "screen"), (1100, "print")):
+                session = tabs.open(page.as_uri(), width=width, height=900)
+                if media == "print":
+                    tabs.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+                seen = tabs.evaluate(session, MOVEMENT)
+                tabs.close_tab(session)
+                where = f"{page.name} at {width} px ({media})"
+                assert seen["charts"] == 1, (where, seen)  # one movement chart shown
+                missing = [n for n in seen["names"] if n[:30] not in seen["text"]]
+                assert seen["names"] and not missing, (where, missing[:5])  # every body named
+                assert seen["overflow"] <= 0, (where, seen)
+                if width == 390:
+                    assert not seen["scrolls"], (where, seen)  # no sideways scrolling box
+                    assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
+                    assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
+                else:  # the slope chart as it was
+                    assert seen["wide"] == 1 and seen["natural"], (where, seen)
+    finally:
+        tabs.close()

@@ -234,3 +234,47 @@ def movement_chart(moves: Sequence[Move], *, title: str, before: str, after: str
         f"<svg class='chart movement' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
         f"role='img' aria-label='{caption}'><title>{caption}</title>{''.join(parts)}</svg>"
     )
+
+
+def phone_movement_chart(moves: Sequence[Move], *, title: str, before: str, after: str) -> str:
+    """The places as a phone shows them: a row per body in the order given, its place and name
+    above (wrapped), under them a short line from the place the month before to this month's
+    (green up, red down, grey kept; a dot and the reason for a body not ranked in the group then)
+    and the two places in words, across ``PHONE_WIDTH`` px that the page scales to the screen's
+    width, as ``phone_bar_chart``. Pages show it instead of ``movement_chart`` on narrow screens;
+    print never does."""
+    left, rows, y = PHONE_LEFT, [], 4
+    for move in moves:
+        lines = textwrap.wrap(f"{move.place}. {move.label}", PHONE_CHARS, break_long_words=True) or [""]
+        text = "".join(
+            f"<tspan x='{left}' dy='{LINE if n else 0}'>{html.escape(line)}</tspan>"
+            for n, line in enumerate(lines)
+        )
+        rows.append(f"<text class='label' y='{y + 11}'>{text}</text>")
+        mid = y + LINE * len(lines) + 9  # the middle of the movement's line
+        if move.previous_place is not None:
+            rise = move.previous_place - move.place
+            colour = "#2e7d32" if rise > 0 else "#c62828" if rise < 0 else "#888"
+            dy = -5 if rise > 0 else 5 if rise < 0 else 0
+            words = f"{before}: {move.previous_place} → {after}: {move.place}"
+            rows.append(
+                f"<line x1='{left + 3}' y1='{mid - dy}' x2='{left + 27}' y2='{mid + dy}' stroke='{colour}' "
+                f"stroke-width='2'/><circle cx='{left + 3}' cy='{mid - dy}' r='3' fill='{colour}'/>"
+                f"<circle cx='{left + 27}' cy='{mid + dy}' r='3' fill='{colour}'/>"
+            )
+        else:
+            words = f"{after}: {move.place} — {move.note}" if move.note else f"{after}: {move.place}"
+            rows.append(f"<circle cx='{left + 27}' cy='{mid}' r='3' fill='#fff' stroke='#555'/>")
+        said = textwrap.wrap(words, PHONE_CHARS - 6) or [""]  # beside the line, in from the left
+        for n, line in enumerate(said):
+            rows.append(
+                f"<text class='move' x='{left + 38}' y='{mid + 4 + n * LINE}'>{html.escape(line)}</text>"
+            )
+        y = mid + 4 + LINE * (len(said) - 1) + 12
+    width, height = PHONE_WIDTH, y + 4
+    caption = html.escape(title)
+    return (
+        f"<svg class='chart movement phone' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='{caption}'><title>{caption}</title>"
+        f"{''.join(rows)}</svg>"
+    )

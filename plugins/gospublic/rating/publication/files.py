@@ -28,7 +28,7 @@ from transforms.methodology import NETWORK_NAMES, Indicator, Methodology
 
 from . import hooks, model, queries
 from .cards import CardData, card_context
-from .charts import Bar, Move, bar_charts, movement_chart, phone_bar_chart
+from .charts import Bar, Move, bar_charts, movement_chart, phone_bar_chart, phone_movement_chart
 from .config import PublicationConfig, load_config, pdf_mode
 from .csv_files import excel_csv, machine_csv
 from .html import render
@@ -211,7 +211,9 @@ def render_files(
         places = int(max((r["place"] for r in group["rows"]), default=0))
         for row in group["rows"]:
             row["places"] = places
-        group["movement"] = _movement(group, snapshot.month) if has_previous else None
+        group["movement"], group["phone_movement"] = (
+            _movement(group, snapshot.month) if has_previous else (None, None)
+        )
         group["prints"] = _prints(group, bounds=(green, yellow)) if planned_pdf else []
         group["pdfs"] = [{"href": part["pdf"], "part": part["part"]} for part in group["prints"]]
         group["pdf"] = group["pdfs"][0]["href"] if group["pdfs"] else None
@@ -258,7 +260,10 @@ def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str
     with the movement chart of the whole group, which its page shows)."""
     rows = group["rows"]
     if len(rows) <= PRINT_ROWS:
-        return [{**group, "pdf": f"pdf/{group['slug']}.pdf", "part": None, "phone_chart": None}]
+        return [
+            {**group, "pdf": f"pdf/{group['slug']}.pdf", "part": None, "phone_chart": None,
+             "phone_movement": None}
+        ]  # fmt: skip
     count = -(-len(rows) // PRINT_ROWS)
     out = []
     for k in range(count):
@@ -273,6 +278,7 @@ def _prints(group: dict[str, Any], bounds: tuple[float, float]) -> list[dict[str
                 "rows": chunk,
                 "unrated": group["unrated"] if k == count - 1 else [],
                 "movement": None,
+                "phone_movement": None,
                 "phone_chart": None,  # print shows the page-sized charts only
                 "charts": [
                     Markup(chart)
@@ -427,8 +433,9 @@ def _indicator_rows(
     )
 
 
-def _movement(group: dict[str, Any], month: Any) -> Markup:
-    """The group's places this month against the month before (same group only)."""
+def _movement(group: dict[str, Any], month: Any) -> tuple[Markup, Markup]:
+    """The group's places this month against the month before (same group only): the slope chart
+    of wide screens and print, and the phone's (``phone_movement_chart``)."""
     moves = []
     for row in group["rows"]:
         change = row["place_change"]
@@ -440,13 +447,11 @@ def _movement(group: dict[str, Any], month: Any) -> Markup:
             previous, note = int(row["place"]) + int(change), ""
         moves.append(Move(str(row["name"]), int(row["place"]), previous, note))
     before = ru.month(_previous(month))
-    return Markup(
-        movement_chart(
-            moves,
-            title=f"Места группы «{group['caption']}»: {before} и {ru.month(month)}",
-            before=before,
-            after=ru.month(month),
-        )
+    title = f"Места группы «{group['caption']}»: {before} и {ru.month(month)}"
+    after = ru.month(month)
+    return (
+        Markup(movement_chart(moves, title=title, before=before, after=after)),
+        Markup(phone_movement_chart(moves, title=title, before=before, after=after)),
     )
 
 
