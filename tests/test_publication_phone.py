@@ -19,10 +19,10 @@ local_lake = test_publication.local_lake  # the publication tests' fixture: a lo
 EXTRA = 30  # ОИВ with long names: the group's bars take two printed charts
 LEGIBLE_PX = 10  # the smallest font a chart's text may be drawn at
 
-# The bar charts shown (not display:none), their bars and each bar's score (the text after its rect).
-CHARTS = """(() => {
+# A page script's start: shown or not, the screen's width, a text outside the screen, a text's drawn
+# font size in px.
+SCRIPT_START = """(() => {
   const shown = el => el.getClientRects().length > 0;
-  const charts = Array.from(document.querySelectorAll('svg.chart:not(.movement)')).filter(shown);
   const width = window.innerWidth;
   const outside = el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > width; };
   const font = el => {
@@ -30,6 +30,13 @@ CHARTS = """(() => {
     const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal.width || svg.width.baseVal.value);
     return parseFloat(getComputedStyle(el).fontSize) * scale;
   };
+"""
+
+# The bar charts shown (not display:none), their bars and each bar's score (the text after its rect).
+CHARTS = (
+    SCRIPT_START
+    + """
+  const charts = Array.from(document.querySelectorAll('svg.chart:not(.movement)')).filter(shown);
   const rects = charts.flatMap(c => Array.from(c.querySelectorAll('rect')));
   const scores = rects.map(r => r.nextElementSibling);
   const labels = charts.flatMap(c => Array.from(c.querySelectorAll('text.label')));
@@ -45,6 +52,7 @@ CHARTS = """(() => {
     charts: charts.length,
   };
 })()"""
+)
 
 
 @pytest.mark.slow
@@ -92,16 +100,10 @@ def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_prin
 
 
 # The movement charts shown, their names and each text's box (the chart's scrolling box too).
-MOVEMENT = """(() => {
-  const shown = el => el.getClientRects().length > 0;
+MOVEMENT = (
+    SCRIPT_START
+    + """
   const charts = Array.from(document.querySelectorAll('svg.chart.movement')).filter(shown);
-  const width = window.innerWidth;
-  const outside = el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > width; };
-  const font = el => {
-    const svg = el.ownerSVGElement;
-    const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal.width || svg.width.baseVal.value);
-    return parseFloat(getComputedStyle(el).fontSize) * scale;
-  };
   const texts = charts.flatMap(c => Array.from(c.querySelectorAll('text')));
   const boxes = charts.map(c => c.parentElement);
   return {
@@ -117,6 +119,7 @@ MOVEMENT = """(() => {
     charts: charts.length,
   };
 })()"""
+)
 
 
 @pytest.mark.slow
