@@ -6,7 +6,9 @@ opened in headless Chromium."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,10 +57,12 @@ CHARTS = (
 )
 
 
-@pytest.mark.slow
-def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_print(
-    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def seen_on_group_pages(
+    script: str, warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[Path, int, str, dict[str, Any]]]:
+    """The region with more ОИВ than a printed page holds, published without PDFs; ``script``'s
+    result on each group page at 390 px, 1280 px and in print (DuckDB only: the pages are the same
+    on both engines)."""
     if warehouse.dialect != "duckdb":
         pytest.skip("the pages are the same on both engines")
     from gospublic.rating.publication.pdf import Browser, chromium
@@ -84,19 +88,27 @@ def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_prin
                 session = tabs.open(page.as_uri(), width=width, height=900)
                 if media == "print":
                     tabs.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
-                seen = tabs.evaluate(session, CHARTS)
+                seen = tabs.evaluate(session, script)
                 tabs.close_tab(session)
-                where = f"{page.name} at {width} px ({media})"
-                assert seen["bars"] == seen["rows"] == seen["scores"] > 0, (where, seen)  # each body once
-                assert seen["overflow"] <= 0, (where, seen)
-                assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
-                assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
-                if width > 390:  # natural size: 11 px text, a chart a printed page
-                    assert seen["natural"], (where, seen)
-                if page.name == "group-oiv.html" and width > 390:
-                    assert seen["charts"] > 1, (where, seen)  # the printed pages' charts
+                yield page, width, media, seen
     finally:
         tabs.close()
+
+
+@pytest.mark.slow
+def test_group_charts_fit_a_phone_and_stay_as_they_were_on_a_desktop_and_in_print(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for page, width, media, seen in seen_on_group_pages(CHARTS, warehouse, local_lake, monkeypatch, tmp_path):
+        where = f"{page.name} at {width} px ({media})"
+        assert seen["bars"] == seen["rows"] == seen["scores"] > 0, (where, seen)  # each body once
+        assert seen["overflow"] <= 0, (where, seen)
+        assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
+        assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
+        if width > 390:  # natural size: 11 px text, a chart a printed page
+            assert seen["natural"], (where, seen)
+        if page.name == "group-oiv.html" and width > 390:
+            assert seen["charts"] > 1, (where, seen)  # the printed pages' charts
 
 
 # The movement charts shown, their names and each text's box (the chart's scrolling box too).
@@ -129,42 +141,17 @@ def test_movement_chart_fits_a_phone_and_stays_as_it_was_on_a_desktop_and_in_pri
     """At 390 px the movement chart of places neither scrolls sideways nor cuts a name at the
     screen's edge, and names every body of the group's table in text of 10 px or more; at 1280 px
     and in print it is the wide slope chart at its natural size."""
-    if warehouse.dialect != "duckdb":
-        pytest.skip("the pages are the same on both engines")
-    from gospublic.rating.publication.pdf import Browser, chromium
-
-    browser = chromium()
-    if browser is None:
-        pytest.fail("no chromium: `make browser` installs it (make test does it)")
-    monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")
-    extra = [(f"Министерство регионального развития и отраслевой политики № {k} Пензенской области", "ОИВ")
-             for k in range(EXTRA)]  # fmt: skip
-    monkeypatch.setattr(publication_region, "BODIES", [*publication_region.BODIES, *extra])
-    monkeypatch.setattr(
-        publication_region, "VOLUMES", [*publication_region.VOLUMES, *[40 + k for k in range(EXTRA)]]
-    )
-    seed_publication_region(warehouse)
-    folder = local_lake.root / publish_region()["path"]
-    pages = sorted((folder / "groups").glob("*.html"))
-    tabs = Browser(browser, str(tmp_path / "profile"))
-    try:
-        for page in pages:
-            for width, media in ((390, "screen"), (1280, "screen"), (1100, "print")):
-                session = tabs.open(page.as_uri(), width=width, height=900)
-                if media == "print":
-                    tabs.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
-                seen = tabs.evaluate(session, MOVEMENT)
-                tabs.close_tab(session)
-                where = f"{page.name} at {width} px ({media})"
-                assert seen["charts"] == 1, (where, seen)  # one movement chart shown
-                missing = [n for n in seen["names"] if n[:30] not in seen["text"]]
-                assert seen["names"] and not missing, (where, missing[:5])  # every body named
-                assert seen["overflow"] <= 0, (where, seen)
-                if width == 390:
-                    assert not seen["scrolls"], (where, seen)  # no sideways scrolling box
-                    assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
-                    assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
-                else:  # the slope chart as it was
-                    assert seen["wide"] == 1 and seen["natural"], (where, seen)
-    finally:
-        tabs.close()
+    for page, width, media, seen in seen_on_group_pages(
+        MOVEMENT, warehouse, local_lake, monkeypatch, tmp_path
+    ):
+        where = f"{page.name} at {width} px ({media})"
+        assert seen["charts"] == 1, (where, seen)  # one movement chart shown
+        missing = [n for n in seen["names"] if n[:30] not in seen["text"]]
+        assert seen["names"] and not missing, (where, missing[:5])  # every body named
+        assert seen["overflow"] <= 0, (where, seen)
+        if width == 390:
+            assert not seen["scrolls"], (where, seen)  # no sideways scrolling box
+            assert not seen["cut"], f"{where}: cut at the screen's edge: {seen['cut']}"
+            assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
+        else:  # the slope chart as it was
+            assert seen["wide"] == 1 and seen["natural"], (where, seen)
