@@ -129,7 +129,7 @@ bench-extract: venv ## Share of each network's rate-limit ceiling its extraction
 	$(BIN)/python -m bench.extract_networks --data var/bench/networks --out bench/extract_networks.json
 	$(BIN)/python -m bench.report
 
-bench-pipeline: venv ## Every stage at region and national scale on both engines, beside the naive baseline (SCALES=region for a quick run)
+bench-pipeline: venv browser ## Every stage at region and national scale on both engines, beside the naive baseline (SCALES=region for a quick run)
 	$(BIN)/python -m bench.pipeline --scales $(SCALES)
 	$(BIN)/python -m bench.report
 

@@ -235,10 +235,19 @@ STAGE_BODIES = {
 }
 
 
+def child_env() -> dict[str, str]:
+    """A stage child's environment: the publication prints its PDFs or fails (``on``), never skips
+    them as ``auto`` does without a Chromium, so the rating stage always measures the same work."""
+    return {
+        **os.environ, "GX_ANALYTICS_ENABLED": "False", "GOSPUBLIC_HOME": str(PROJECT),
+        "GOSPUBLIC_PUBLICATION_PDF": "on",
+    }  # fmt: skip
+
+
 def spawn(spec: dict[str, Any], log: Path) -> dict[str, Any]:
     spec_file = log.with_suffix(".spec.json")
     spec_file.write_text(json.dumps(spec))
-    env = {**os.environ, "GX_ANALYTICS_ENABLED": "False", "GOSPUBLIC_HOME": str(PROJECT)}
+    env = child_env()
     with open(log, "a", encoding="utf-8") as out:
         done = subprocess.run(
             [sys.executable, "-m", "bench.pipeline", "--child", str(spec_file)],
