@@ -29,10 +29,10 @@ from transforms.methodology import NETWORK_NAMES, Indicator, Methodology
 from . import hooks, model, queries
 from .cards import CardData, card_context
 from .charts import Bar, Move, bar_charts, movement_chart, phone_bar_chart, phone_movement_chart
-from .config import PublicationConfig, load_config, pdf_mode
+from .config import PublicationConfig, load_config
 from .csv_files import excel_csv, machine_csv
 from .html import render
-from .pdf import chromium, print_pages
+from .pdf import pdf_planned, print_pages
 from .slugs import card_name, unique_slugs
 from .xlsx import rating_xlsx
 
@@ -182,7 +182,7 @@ def render_files(
     name_column = model.name_column(kinds, [str(o) for o in shown["org_id"]], config)
     order = model.group_order(methodology, shown)
     slugs = unique_slugs(order, "group")
-    planned_pdf = pdf_mode() != "off" and chromium() is not None
+    planned_pdf = pdf_planned()
     has_previous = bool(shown["score_change"].notna().any())
     green, yellow = methodology.zones
     zones = {"green": green, "yellow": yellow}

@@ -81,6 +81,20 @@ def chromium() -> str | None:
     return None
 
 
+def pdf_planned() -> bool:
+    """Whether the publication will carry PDFs, as the setting says (module doc): ``on`` without a
+    Chromium fails here, before anything is written; ``auto`` without one says so and plans none."""
+    mode = pdf_mode()
+    if mode == "off":
+        return False
+    if chromium() is not None:
+        return True
+    if mode == "on":
+        raise PdfError("GOSPUBLIC_PUBLICATION_PDF=on but no Chromium is installed (make browser)")
+    log.warning("no Chromium installed: the publication has no PDF (make browser installs it)")
+    return False
+
+
 def print_pages(pages: dict[str, bytes], at: datetime) -> dict[str, bytes]:
     """``{pdf name: bytes}`` for ``{pdf name: html bytes}`` as the setting says (module doc)."""
     mode = pdf_mode()
