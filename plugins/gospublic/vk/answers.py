@@ -35,14 +35,22 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
 from gospublic.infra.lake import Lake
-from gospublic.vk.flatten import LocalFile, _memory_connection, answers_sql, local_files, macros_sql
+from gospublic.vk.flatten import (
+    LocalFile,
+    _memory_connection,
+    answers_sql,
+    local_files,
+    macros_sql,
+    refusal,
+    refused_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +136,11 @@ def _sidecar_bytes(typed: TypedRead, raw_key: str, raw: bytes) -> bytes | None:
                 connection.execute(copy, {"files": [str(raw_path)]})
         except duckdb.Error as exc:
             log.warning(
-                "no sidecar for %s: its typed read failed (%s); loads read the raw file", raw_key, exc
+                "no sidecar for %s: its typed read failed (%s); loads read the raw file",
+                raw_key,
+                refusal(
+                    exc, {str(raw_path): raw_key}, partial(refused_line, read=typed.sql, macros=typed.macros)
+                ),
             )
             return None
         return out_path.read_bytes()

@@ -29,15 +29,18 @@ SQL text or logs.
 from __future__ import annotations
 
 import atexit
+import gzip
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -162,8 +165,8 @@ class Flatten:
         """Flatten ``files`` (answers of ``method``: raw files, or with ``columnar`` their Parquet
         sidecars, each with its raw file's key) into the temporary table; returns the counts.
 
-        Raises :class:`RawFormatError` naming the raw file when a line is not JSON or not a VK
-        answer of the expected shape."""
+        Raises :class:`RawFormatError` naming the raw file (and the line, when it is found) when a
+        line is not JSON or not a VK answer of the expected shape, never the value refused."""
         self.drop()  # the method flattened before, if any
         if not files:
             return FlatCounts()
@@ -171,13 +174,21 @@ class Flatten:
         sql = flatten_sql(method, self.root)
         given = {"files": list(by_path), "dt": dt, "load_id": load_id, "window_start": window_start}
         params = {name: value for name, value in given.items() if f"${name}" in sql}  # DuckDB: no extras
+        refused = None
         try:
             self.connection.execute(answers_view_sql(method, list(by_path), self.root, columnar=columnar))
             self.connection.execute(f"CREATE TEMP TABLE {FLAT} AS {sql}", params)
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             # the view stays: a failed statement aborts the load's transaction (whose rollback
             # drops it), and drop() or the next flatten replaces it otherwise
-            raise RawFormatError(f"{method} raw files of {dt}: {_named(str(exc), by_path)}") from exc
+            line_of = (
+                None
+                if columnar
+                else partial(refused_line, read=answers_sql(method, self.root), macros=macros_sql(self.root))
+            )
+            refused = refusal(exc, by_path, line_of)
+        if refused is not None:  # raised here, so that DuckDB's error (quoting the value) is not chained
+            raise RawFormatError(f"{method} raw files of {dt}: {refused}")
         self.connection.execute(f"DROP VIEW {ANSWERS}")
         self.method = method
         found: dict[str, int] = dict(self._rows(f"SELECT outcome, COUNT(*) FROM {FLAT} GROUP BY outcome"))
@@ -351,3 +362,83 @@ def _named(message: str, by_path: dict[str, str]) -> str:
     for path, key in by_path.items():
         message = message.replace(path, key)
     return message
+
+
+# DuckDB's errors about a refused value quote it: up to 50 characters of its JSON (a commenter's
+# id, a comment's text) or the text that did not convert. They would reach the task log and
+# audit.load_runs.message, outside the restricted schema, so refusal() tells them by what is no
+# data: the file, the line and the kind of problem. DuckDB's own line number is not the line's
+# for a value nested in lists (it counts their items) nor for a line that is not JSON (one more):
+# the line is found again by reading the file's first lines (refused_line).
+_LOCATED = re.compile(
+    r'(?P<what>JSON transform error|Malformed JSON) in file "(?P<path>[^"]*)", '
+    r"(?:at byte \d+ )?in (?:line|record/value|object) \d+: (?P<detail>.*)",
+    re.DOTALL,
+)
+_TRANSFORM_KINDS = (  # DuckDB's JSON transform errors (extension/json) → the kind, without the value
+    (
+        re.compile(r"Expected (?P<expected>OBJECT|ARRAY), but got (?P<got>[A-Z]+)(?=: )"),
+        "expected {expected}, found {got}",
+    ),
+    (re.compile(r"Failed to cast value to (?P<to>[a-z]+)(?=: )"), "a value that is not {to}"),
+    (
+        re.compile(r'Object .* has (?P<which>duplicate|unknown) key "', re.DOTALL),
+        "an object with a {which} key",
+    ),
+)
+_PARSE_PROBLEM = re.compile(r"(?P<problem>[a-z][a-z ,'()-]*)\.(?=\s|$)")  # yyjson's words: "unexpected …"
+_ERROR_KIND = re.compile(r"(?P<kind>[A-Z][a-z]+(?: [A-Z][a-z]+)* Error): ")  # "Invalid Input Error: …"
+
+
+def refusal(
+    exc: duckdb.Error, by_path: dict[str, str], line_of: Callable[[str], int | None] | None = None
+) -> str:
+    """DuckDB's error ``exc`` about the local files ``by_path`` (path → the lake's key), fit for logs:
+    a refused value (an invalid input, a data error) is told by the raw file's key, its line (by
+    ``line_of``, given the local path) and the kind of problem, never by the value; other errors
+    (I/O, memory) keep DuckDB's text."""
+    if not isinstance(exc, (duckdb.InvalidInputException, duckdb.DataError)):
+        return _named(str(exc), by_path)
+    message = str(exc)
+    kind = found["kind"] if (found := _ERROR_KIND.match(message)) else type(exc).__name__
+    where = _LOCATED.search(message)
+    if where is None:
+        return f"{kind} (DuckDB's text is left out: it quotes the value, which may be personal data)"
+    line = line_of(where["path"]) if line_of else None
+    place = by_path.get(where["path"], where["path"]) + ("" if line is None else f", line {line}")
+    if where["what"] == "Malformed JSON":
+        parse = _PARSE_PROBLEM.match(where["detail"])
+        return f"{place}: not JSON" + (f" ({parse['problem']})" if parse else "")
+    for pattern, told in _TRANSFORM_KINDS:
+        if transform := pattern.match(where["detail"]):
+            return f"{place}: {told.format(**transform.groupdict())}"
+    return f"{place}: a value the column spec refuses (DuckDB's text is left out: it quotes the value)"
+
+
+def refused_line(path: str, read: str, macros: Iterable[str]) -> int | None:
+    """The first line (from 1) of the gzip JSON lines file ``path`` that the typed read ``read`` (a
+    SELECT over ``$files``, calling ``macros``) refuses: the shortest run of first lines it
+    refuses, found by halving (a few reads of a batch); None when it reads the whole file. Run
+    on a connection of its own, only after a refusal."""
+    with gzip.open(path, "rb") as raw:
+        lines = raw.read().rstrip(b"\n").split(b"\n")  # split at LF only, as DuckDB
+    with tempfile.TemporaryDirectory(prefix="gospublic-vk-line-") as folder, duckdb.connect() as connection:
+        for statement in macros:
+            connection.execute(statement)
+        probe = str(Path(folder) / "lines.jsonl.gz")
+
+        def refuses(count: int) -> bool:
+            Path(probe).write_bytes(gzip.compress(b"\n".join(lines[:count]) + b"\n", compresslevel=1))
+            try:
+                connection.execute(f"CREATE OR REPLACE TEMP TABLE probe AS {read}", {"files": [probe]})
+            except duckdb.Error:
+                return True
+            return False
+
+        if not lines or not refuses(len(lines)):
+            return None
+        read_well, refused = 0, len(lines)  # the first read_well lines are read, the first refused not
+        while refused - read_well > 1:
+            middle = (read_well + refused) // 2
+            read_well, refused = (read_well, middle) if refuses(middle) else (middle, refused)
+        return refused
