@@ -22,9 +22,9 @@ import yaml
 from gospublic.infra import settings
 from transforms.months import month_start, previous_month
 
-# The staging tables the cleanup knows how to clean (gospublic.infra.retention says how). Not here:
-# staging.network_post_observations (sql/core/060_fct_network_post.sql rebuilds a post from every
-# staged observation of it, and has no fold of deleted days yet), the incident and registry
+# The staging tables the cleanup knows how to clean (gospublic.infra.retention says how: the VK posts
+# and comments and the networks' posts are folded into their staging.*_retired table first, since
+# core rebuilds a post or comment from every observation of it). Not here: the incident and registry
 # staging tables (their loads empty them: nothing accumulates).
 RETAINABLE = (
     "staging.vk_page_observations",
