@@ -1,7 +1,9 @@
 """The group pages' bar charts on a phone: at 390 px every bar and its score is on the screen, in
 text a person can read, not cut at the screen's right edge (the chart was an SVG 760 px wide in a
 scrolling box); at 1280 px and in print the charts are as they were (natural size, a chart a
-printed page). The region of tests/publication_region.py with more ОИВ than a printed page holds,
+printed page). Likewise the movement chart of places, and the tables of bodies (a group's rating
+table, the summary's movers), which at 390 px are a block per body instead of a box scrolling
+sideways. The region of tests/publication_region.py with more ОИВ than a printed page holds,
 opened in headless Chromium."""
 
 from __future__ import annotations
@@ -58,11 +60,17 @@ CHARTS = (
 
 
 def seen_on_group_pages(
-    script: str, warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    script: str,
+    warehouse: Warehouse,
+    local_lake: LocalLake,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    also: tuple[str, ...] = (),
 ) -> Iterator[tuple[Path, int, str, dict[str, Any]]]:
     """The region with more ОИВ than a printed page holds, published without PDFs; ``script``'s
-    result on each group page at 390 px, 1280 px and in print (DuckDB only: the pages are the same
-    on both engines)."""
+    result on each group page, then on the pages ``also`` names, at 390 px, 1280 px and in print
+    (DuckDB only: the pages are the same on both engines)."""
     if warehouse.dialect != "duckdb":
         pytest.skip("the pages are the same on both engines")
     from gospublic.rating.publication.pdf import Browser, chromium
@@ -81,6 +89,7 @@ def seen_on_group_pages(
     folder = local_lake.root / publish_region()["path"]
     pages = sorted((folder / "groups").glob("*.html"))
     assert len(pages) > 1
+    pages += [folder / name for name in also]
     tabs = Browser(browser, str(tmp_path / "profile"))
     try:
         for page in pages:
@@ -155,3 +164,66 @@ def test_movement_chart_fits_a_phone_and_stays_as_it_was_on_a_desktop_and_in_pri
             assert seen["smallest"] >= LEGIBLE_PX, (where, seen)
         else:  # the slope chart as it was
             assert seen["wide"] == 1 and seen["natural"], (where, seen)
+
+
+# The tables of bodies (a group's rating table; the summary's movers): the sideways scroll of their
+# boxes, cells outside the screen, their layout (display, the header's and the table's widths), and
+# the figure cells (not the place, name or zone) with their column's caption drawn before them.
+TABLES = """(() => {
+  const width = window.innerWidth;
+  const tables = Array.from(document.querySelectorAll('table.rating, table.movers'));
+  const rows = tables.flatMap(t => Array.from(t.tBodies[0].rows));
+  const cells = rows.flatMap(r => Array.from(r.cells));
+  const first = td => td.closest('table').classList.contains('rating') ? 2 : 1;  // after place, name
+  const figures = cells.filter(td => td.cellIndex >= first(td) && !td.classList.contains('zone'));
+  const header = td => td.closest('table').tHead.rows[0].cells[td.cellIndex].textContent.trim();
+  const caption = td => getComputedStyle(td, '::before').content;
+  const top = el => el.getBoundingClientRect().top;
+  const outside = el => {
+    const r = el.getBoundingClientRect();
+    return r.left < -0.5 || r.right > width + 0.5;
+  };
+  const box = t => t.closest('.scroll') || t;
+  return {
+    overflow: document.documentElement.scrollWidth - width,
+    tables: tables.length,
+    rows: rows.length,
+    sideways: tables.map(t => box(t).scrollWidth - box(t).clientWidth),
+    outside: cells.filter(outside).map(td => td.textContent.trim()).slice(0, 5),
+    display: Array.from(new Set(tables.map(t => getComputedStyle(t).display))),
+    headers: tables.map(t => t.tHead.getBoundingClientRect().width),
+    widths: tables.map(t => t.getBoundingClientRect().width),
+    figures: figures.length,
+    captioned: cells.filter(td => !['none', 'normal'].includes(caption(td))).length,
+    mislabelled: figures.filter(td => td.dataset.label !== header(td)).map(header).slice(0, 5),
+    apart: rows.filter(r => Math.abs(top(r.cells[0]) - top(r.querySelector('td.name'))) > 3).length,
+  };
+})()"""
+
+
+@pytest.mark.slow
+def test_tables_of_bodies_fit_a_phone_and_stay_tables_on_a_desktop_and_in_print(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At 390 px a group's rating table (on its page and on the page of all groups) and the summary's
+    movers do not scroll sideways in their box: a block per body, its place and name on one line,
+    each figure below with its column's caption, every cell inside the screen. At 1280 px and in
+    print they are the tables they were: the header across the table, no captions in the cells."""
+    for page, width, media, seen in seen_on_group_pages(
+        TABLES, warehouse, local_lake, monkeypatch, tmp_path, also=("rating.html", "index.html")
+    ):
+        where = f"{page.name} at {width} px ({media})"
+        assert seen["tables"] > 0 and seen["rows"] > 0 and seen["figures"] > 0, (where, seen)
+        assert seen["overflow"] <= 0, (where, seen)
+        if width == 390:
+            assert max(seen["sideways"]) <= 1, (where, seen)  # no table box scrolling sideways
+            assert not seen["outside"], f"{where}: cells outside the screen: {seen['outside']}"
+            assert seen["captioned"] == seen["figures"], (where, seen)  # each figure with its caption
+            assert not seen["mislabelled"], (where, seen)  # the caption is its column's header
+            assert max(seen["headers"]) <= 1, (where, seen)  # the header out of sight
+            assert seen["apart"] == 0, (where, seen)  # place and name on one line
+        else:  # the table as it was
+            assert seen["display"] == ["table"], (where, seen)
+            shown = zip(seen["headers"], seen["widths"], strict=True)
+            assert all(head >= table - 1 for head, table in shown), (where, seen)  # the header across
+            assert seen["captioned"] == 0, (where, seen)
