@@ -8,9 +8,10 @@ without losing or silently dropping a row.
 * **Input:** `incoming/im/` and `incoming/pos/` of the lake (`gospublic_lake`: S3/MinIO or a
   folder), files named `<source>_<region>_<YYYYMMDD>.<xlsx|xls|csv>`, taken in arrival order and
   known by content hash: the same file dropped twice loads once.
-* **Parsing:** format, encoding (UTF-8, UTF-8 with BOM, cp1251) and separator are detected from the
-  bytes; headers are matched through `config/incident_exports.yaml`; local times of the region
-  become UTC. DuckDB reads and checks two files at a time within `GOSPUBLIC_ENGINE_MEMORY_LIMIT`.
+* **Parsing:** format, encoding (UTF-8, UTF-8 with BOM, cp1251, UTF-16 with or without BOM) and
+  separator are detected from the bytes; headers are matched through `config/incident_exports.yaml`;
+  local times of the region become UTC. DuckDB reads and checks two files at a time within
+  `GOSPUBLIC_ENGINE_MEMORY_LIMIT`.
 * **Checks:** Great Expectations suites `incident_export_im` / `incident_export_pos`. Bad rows go
   to `audit.quarantine` (file, row, column, value, reason); a file that cannot be used moves to
   `rejected/` with a `.report.json`. Verdicts per file: `audit.validation_result`. Counts per
