@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from transforms.incident_spec import FileRejectedError, SourceSpec, header_key
+from transforms.incident_spec import FileRejectedError, SourceSpec, header_key, unreadable_workbook
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -427,9 +427,7 @@ def _workbook_chunks(path: Path, chunk_rows: int) -> tuple[list[Any], Iterator[p
         rows = sheet.iter_rows()
         header = next(rows, [])
     except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise FileRejectedError(
-            f"{path.name}: not a readable workbook: {exc}", kind="not_a_spreadsheet"
-        ) from exc
+        raise unreadable_workbook(path.name, exc) from exc
     header = [_cell(c) for c in header]
     width = len(header)
 

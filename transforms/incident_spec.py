@@ -42,6 +42,18 @@ def _file_rejected(reason: str, kind: str, reason_ru: str | None = None) -> File
     return FileRejectedError(reason, kind=kind, reason_ru=reason_ru)
 
 
+def unreadable_workbook(name: str, exc: Exception) -> FileRejectedError:
+    """The rejection of a file with a workbook's signature that its reader cannot open."""
+    return FileRejectedError(
+        f"{name}: not a readable workbook: {exc}",
+        kind="not_a_spreadsheet",
+        reason_ru=(
+            f"{name}: книга Excel не открывается (файл повреждён или записан не до конца); выгрузите "
+            "файл заново или откройте его в Excel и сохраните как XLSX, затем положите его снова"
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of a source's export."""
@@ -151,18 +163,29 @@ def match_headers(headers: list[Any], source: SourceSpec, file: str) -> dict[int
             continue
         if name in mapping.values():
             first = next(p for p, n in mapping.items() if n == name)
+            field_header = next(f.header for f in source.fields if f.name == name)
             raise FileRejectedError(
                 f"{file}: columns {first + 1} ({headers[first]!r}) and {position + 1} ({header!r}) "
                 f"both map to field {name}",
                 kind="ambiguous_header",
+                reason_ru=(
+                    f"{file}: столбцы {first + 1} («{headers[first]}») и {position + 1} («{header}») "
+                    f"означают одно поле «{field_header}»; оставьте в выгрузке один из них и положите "
+                    "файл снова"
+                ),
             )
         mapping[position] = name
     for spec in source.fields:
         if spec.required and spec.name not in mapping.values():
             tried = ", ".join(repr(n) for n in spec.names)
+            tried_ru = ", ".join(f"«{n}»" for n in spec.names)
             raise FileRejectedError(
                 f"{file}: required column {spec.header!r} is missing (tried {tried})",
                 kind="missing_column",
+                reason_ru=(
+                    f"{file}: в первой строке нет обязательного столбца «{spec.header}» (подходят названия "
+                    f"{tried_ru}); добавьте столбец в выгрузку и положите файл снова"
+                ),
             )
     return mapping
 

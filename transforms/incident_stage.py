@@ -394,15 +394,13 @@ def workbook_rows(path: Path) -> list[list[Any]]:
     """The rows of a workbook's first sheet as calamine gives them (the header first)."""
     import python_calamine
 
-    from transforms.incident_spec import FileRejectedError
+    from transforms.incident_spec import unreadable_workbook
 
     try:
         sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
         return list(sheet.iter_rows())
     except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise FileRejectedError(
-            f"{path.name}: not a readable workbook: {exc}", kind="not_a_spreadsheet"
-        ) from exc
+        raise unreadable_workbook(path.name, exc) from exc
 
 
 def workbook_header(rows: list[list[Any]]) -> list[Any]:

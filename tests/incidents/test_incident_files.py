@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -20,6 +22,7 @@ from gospublic.infra.pseudonym_key import pseudonymizer
 from gospublic.registry.load import load_registry
 from tests.incidents.conftest import IncidentWorld, export_files, truth_rows
 from transforms import incident_engine
+from transforms.ru_format import MOSCOW
 
 pytestmark = [pytest.mark.s3]
 
@@ -54,71 +57,111 @@ def column(header: list[str], *names: str) -> int:
 
 # -- file-level failures --------------------------------------------------------------------------
 
+STATUS_NAMES = ("Статус", "Состояние", "Статус инцидента")
+
+
+def _ambiguous_status(header: list[str], rows: list[list[str]]) -> bytes:
+    """A file with a second status column under another of the field's names."""
+    at = column(header, *STATUS_NAMES)
+    other = next(name for name in STATUS_NAMES if name != header[at])
+    return write_csv([*header, other], [[*row, row[at]] for row in rows[:3]])
+
+
+# (file name, its content from the sample's header and rows, kind, the start of the English reason,
+# a fragment of the Russian reason ЦУР staff act on)
 REJECTIONS = [
-    ("im_58_20251110.csv", lambda h, r: b"", "empty", "im_58_20251110.csv: the file is empty"),
+    ("im_58_20251110.csv", lambda h, r: b"", "empty", "im_58_20251110.csv: the file is empty", "файл пуст"),
     (
         "im_58_20251110.csv",
         lambda h, r: write_csv(h, []),
         "empty",
         "im_58_20251110.csv: no data rows under the header",
+        "под строкой заголовков нет ни одной строки данных",
     ),
     (
         "im_58_20251110.csv",
         lambda h, r: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64),
         "not_a_spreadsheet",
         "im_58_20251110.csv: not a spreadsheet (binary content; expected XLSX or CSV)",
+        "не таблица",
     ),
     (
         "im_58_20251110.xlsx",
         lambda h, r: b"PK\x03\x04 this is no workbook",
         "not_a_spreadsheet",
         "im_58_20251110.xlsx: not a readable workbook",
+        "книга Excel не открывается",
     ),
     (
         "im_58_20251110.csv",
         lambda h, r: "Дата;Сумма;Комментарий\n01.11.2025;100;оплата\n".encode(),
         "wrong_format",
         "im_58_20251110.csv: the first row names no known column of im exports (separators tried: ';' ',')",
+        "нет ни одного известного столбца",
     ),
     (
         "im_58_20251110.csv",
         lambda h, r: write_csv(
-            [x for i, x in enumerate(h) if i != column(h, "Статус", "Состояние", "Статус инцидента")],
-            [
-                [x for i, x in enumerate(row) if i != column(h, "Статус", "Состояние", "Статус инцидента")]
-                for row in r[:5]
-            ],
+            [x for i, x in enumerate(h) if i != column(h, *STATUS_NAMES)],
+            [[x for i, x in enumerate(row) if i != column(h, *STATUS_NAMES)] for row in r[:5]],
         ),
         "missing_column",
         "im_58_20251110.csv: required column 'Статус' is missing "
         "(tried 'Статус', 'Состояние', 'Статус инцидента')",
+        "нет обязательного столбца «Статус»",
+    ),
+    (
+        "im_58_20251110.csv",
+        _ambiguous_status,
+        "ambiguous_header",
+        "im_58_20251110.csv: columns ",
+        "означают одно поле «Статус»",
     ),
     (
         "im_58_20251110.xlsx",
         lambda h, r: b"<!DOCTYPE html><html><head><title>Export</title></head><body></body></html>",
         "html",
         "im_58_20251110.xlsx: an HTML page titled 'Export', not a spreadsheet",
+        "HTML-страница",
     ),
     (
         "export_november.csv",
         lambda h, r: write_csv(h, r[:3]),
         "bad_name",
         "export_november.csv: name it im_<region code>_<YYYYMMDD>",
+        "назовите файл im_<код региона>_<ГГГГММДД>",
+    ),
+    (
+        "im_58_20251131.csv",
+        lambda h, r: write_csv(h, r[:3]),
+        "bad_name",
+        "im_58_20251131.csv: 20251131 is not a date YYYYMMDD",
+        "20251131 — не дата",
+    ),
+    (
+        "im_58_20991201.csv",
+        lambda h, r: write_csv(h, r[:3]),
+        "bad_name",
+        "im_58_20991201.csv: export day 2099-12-01 is after today",
+        "день выгрузки в имени файла (1 декабря 2099) ещё не наступил",
     ),
     (
         "im_99_20251110.csv",
         lambda h, r: write_csv(h, r[:3]),
         "unknown_region",
         "im_99_20251110.csv: region 99 has no body in core.dim_org",
+        "региона с кодом 99 нет в реестре органов",
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "kind", "reason"), REJECTIONS, ids=[f"{r[2]}-{i}" for i, r in enumerate(REJECTIONS)]
+    ("name", "content", "kind", "reason", "reason_ru"),
+    REJECTIONS,
+    ids=[f"{r[2]}-{i}" for i, r in enumerate(REJECTIONS)],
 )
 def test_unusable_file_moves_to_rejected_with_its_reason(
-    incident_world: IncidentWorld, name, content, kind, reason
+    incident_world: IncidentWorld, *, name, content, kind, reason, reason_ru
 ) -> None:
     world, wh = incident_world, incident_world.warehouse
     header, rows, _, _ = sample_csv(world)
@@ -131,6 +174,8 @@ def test_unusable_file_moves_to_rejected_with_its_reason(
     assert world.keys("rejected/") == [f"rejected/im/{name}", f"rejected/im/{name}.report.json"]
     report = json.loads(world.lake.get_bytes(f"rejected/im/{name}.report.json"))
     assert report["kind"] == kind and report["reason"].startswith(reason), report
+    assert report["reason_ru"] and re.search("[а-яё]", report["reason_ru"], re.I), report
+    assert reason_ru in report["reason_ru"], report  # says what is wrong in words ЦУР staff act on
     recorded = wh.query("SELECT state, reject_kind, reason FROM audit.export_file")
     assert recorded == [{"state": "rejected", "reject_kind": kind, "reason": report["reason"]}]
     load_run = wh.query(
@@ -168,6 +213,28 @@ def test_an_older_export_arriving_late_changes_nothing(incident_world: IncidentW
         "ORDER BY 1 DESC LIMIT 1"
     )
     assert history[0]["statuses"] > 1  # the status history is kept
+
+
+def test_an_export_day_after_today_is_rejected_and_wins_nothing(incident_world: IncidentWorld) -> None:
+    """A typo in the name's day (2099 for 2025) would make the file the region's newest export for
+    decades: its states would win over every later file, its unanswered incidents would be judged
+    overdue in 2099, and the publication gate and ops_check would see an export after any month."""
+    world, wh = incident_world, incident_world.warehouse
+    im_files = [p for p in export_files(world.data) if p.name.startswith("im_")]
+    typo = im_files[0].name.replace("_2025", "_2099", 1)
+    world.drop(im_files[0], name=typo)
+    for path in im_files[1:3]:
+        world.drop(path)
+
+    summary = ingest(world)
+
+    assert [(r["file"], r["kind"]) for r in summary["rejected"]] == [(typo, "bad_name")]
+    assert sorted(f["file"] for f in summary["loaded"]) == sorted(p.name for p in im_files[1:3])
+    today = datetime.now(MOSCOW).date()
+    after_today = "SELECT COUNT(*) FROM audit.export_file WHERE state = 'loaded' AND export_date > :today"
+    assert wh.scalar(after_today, {"today": today}) == 0
+    assert wh.scalar("SELECT MAX(last_export_date) FROM core.fct_incident") <= today
+    assert wh.scalar("SELECT COUNT(*) FROM core.fct_incident WHERE last_file = :typo", {"typo": typo}) == 0
 
 
 def test_unknown_executor_resolves_after_its_alias_is_added(

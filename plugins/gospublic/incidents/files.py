@@ -1,11 +1,13 @@
 """The life of an export file in the lake: ``incoming/`` → ``archive/`` or ``rejected/``.
 
 ЦУР drops exports into ``incoming/im/`` and ``incoming/pos/`` named
-``<source>_<region>_<YYYYMMDD>.<xlsx|xls|csv>`` (the region's code and the export day). Files are
+``<source>_<region>_<YYYYMMDD>.<xlsx|xls|csv>`` (the region's code and the export day, which may not
+be after today: Moscow's day, or the region's own where it is already the next day). Files are
 taken in arrival order and known by the SHA-256 of their content: a file dropped twice is loaded
 once (the copy is archived, nothing changes). A loaded file moves to
 ``archive/<source>/YYYY/MM/``; a file that cannot be used moves to ``rejected/<source>/`` next to
-``<name>.report.json`` saying why. ``audit.export_file`` keeps every file's fate and counts.
+``<name>.report.json`` saying why, in English and (``reason_ru``) in Russian for ЦУР staff.
+``audit.export_file`` keeps every file's fate and counts.
 
 Every object under ``incoming/`` is taken: one placed directly in ``incoming/`` or in a folder that
 is not a source's (its source unknown) moves to ``rejected/`` with the same kind of report, naming
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypedDict
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -48,6 +51,7 @@ from gospublic.incidents.results import IngestResult
 from gospublic.infra.audit import LoadAttempt, LoadRun, begin_attempt, marking_failures
 from gospublic.infra.lake import Lake
 from gospublic.infra.warehouse import Transaction, Warehouse, writer
+from transforms import ru_format
 from transforms.incident_spec import SOURCES, ExportSpec, FileRejectedError
 
 log = logging.getLogger(__name__)
@@ -170,12 +174,22 @@ def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
             f"{landed.name}: name it {landed.source}_<region code>_<YYYYMMDD>.<xlsx|xls|csv> "
             "so that its region and export day are known",
             kind="bad_name",
+            reason_ru=(
+                f"{landed.name}: назовите файл {landed.source}_<код региона>_<ГГГГММДД>.<xlsx|xls|csv> "
+                f"(например, {landed.source}_58_20251201.xlsx), чтобы были известны регион и день "
+                "выгрузки, и положите его снова"
+            ),
         )
     try:
         day = datetime.strptime(match["day"], "%Y%m%d").date()
     except ValueError as exc:
         raise FileRejectedError(
-            f"{landed.name}: {match['day']} is not a date YYYYMMDD", kind="bad_name"
+            f"{landed.name}: {match['day']} is not a date YYYYMMDD",
+            kind="bad_name",
+            reason_ru=(
+                f"{landed.name}: {match['day']} — не дата; укажите в имени файла день выгрузки как "
+                "ГГГГММДД (например, 20251201 — 1 декабря 2025) и положите его снова"
+            ),
         ) from exc
     return ExportFileInfo(
         path=path,
@@ -186,6 +200,26 @@ def describe(landed: LandedFile, path: Path, sha: str) -> ExportFileInfo:
         export_date=day,
         processed_at=datetime.now(UTC),
     )
+
+
+def check_export_day(file: str, source: str, day: date, zone: str, *, now: datetime | None = None) -> None:
+    """Rejects a file whose name's export day has not come yet (a typo such as 2099 for 2025 would
+    make it the region's newest export for years: its states winning over every later file, the
+    publication gate and ``ops_check`` seeing an export after any month). Today is Moscow's day,
+    or the region's own (``zone``) where it is already the next day: names carry the local day."""
+    moment = now or datetime.now(UTC)
+    today = max(moment.astimezone(ru_format.MOSCOW).date(), moment.astimezone(ZoneInfo(zone)).date())
+    if day > today:
+        raise FileRejectedError(
+            f"{file}: export day {day:%Y-%m-%d} is after today ({today:%Y-%m-%d}); name the file by "
+            f"the day it was exported: {source}_<region code>_<YYYYMMDD>",
+            kind="bad_name",
+            reason_ru=(
+                f"{file}: день выгрузки в имени файла ({ru_format.day(day)}) ещё не наступил: сегодня "
+                f"{ru_format.day(today)}; назовите файл по дню выгрузки ({source}_<код региона>_<ГГГГММДД>) "
+                "и положите его снова"
+            ),
+        )
 
 
 @writer("incidents")  # one ingestion at a time: a second waits, then finds only newer files
@@ -290,7 +324,8 @@ class _Ingestion:
         self.attempts[sha] = attempt
         try:
             info = describe(landed, fetched.path, sha)
-            self.lookups.timezone(info.region_code, info.file)  # read here, once: the threads only look up
+            zone = self.lookups.timezone(info.region_code, info.file)  # read here, once: threads only look up
+            check_export_day(info.file, info.source, info.export_date, zone)
             self.lookups.resolver(info.region_code)
         except FileRejectedError as exc:
             self._rejected(landed, fetched, exc)

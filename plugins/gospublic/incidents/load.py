@@ -151,6 +151,11 @@ class RegistryLookups:
             raise FileRejectedError(
                 f"{file}: region {region_code} has no body in core.dim_org: load the registry first",
                 kind="unknown_region",
+                reason_ru=(
+                    f"{file}: региона с кодом {region_code} нет в реестре органов; проверьте код региона "
+                    "в имени файла, а если он верен — попросите администратора платформы загрузить реестр "
+                    "органов региона, затем положите файл снова"
+                ),
             )
         return zone
 
@@ -421,7 +426,14 @@ def stage_export(
     result.columns_unrecognised = checks.columns_unrecognised
     result.problems = checks.problems
     if result.rows_read == 0:
-        raise FileRejectedError(f"{info.file}: no data rows under the header", kind="empty")
+        raise FileRejectedError(
+            f"{info.file}: no data rows under the header",
+            kind="empty",
+            reason_ru=(
+                f"{info.file}: под строкой заголовков нет ни одной строки данных; выгрузите файл заново "
+                "из системы и положите его снова"
+            ),
+        )
     return staged
 
 
