@@ -30,7 +30,7 @@ def test_a_group_larger_than_a_pdf_is_printed_in_parts(
         pytest.skip("the pages are the same on both engines")
     monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "on")
     monkeypatch.setattr(publication_files, "PRINT_ROWS", 3)  # the region's groups hold 3 to 9 bodies
-    monkeypatch.setattr(publication_files, "chromium", lambda: "chromium")
+    monkeypatch.setattr(publication_files, "pdf_planned", lambda: True)  # PDFs planned, no browser needed
     printed: dict[str, bytes] = {}
 
     def print_pages(pages: dict[str, bytes], at: object) -> dict[str, bytes]:  # what Chromium is given
