@@ -81,14 +81,15 @@ def _dimension(sheet: Any, columns: int, rows: int) -> None:
 
 
 def _header(sheet: Any, values: list[Any]) -> list[Any]:
-    """A header row's cells: bold, wrapped, at the top of their cells."""
+    """A header row's cells: bold, wrapped, at the top of their cells, escaped as every other text (a
+    group sheet's header holds the indicators' captions, from the methodology's YAML)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
     bold, wrapped = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     cells = []
     for value in values:
-        item = WriteOnlyCell(sheet, value)
+        item = WriteOnlyCell(sheet, spreadsheet_value(value))
         item.font, item.alignment = bold, wrapped
         cells.append(item)
     return cells
