@@ -1,8 +1,10 @@
 """Publish a rating snapshot to the lake: the files of ``gospublic.rating.publication`` (the
 month's summary, a page per group, a card per body, the methodology, XLSX, CSV, JSON, PDF) in one
 atomic step. No citizens' personal data: scores, counts, identifiers and dates of messages, and the
-stock phrases the answer-quality rules matched. Published files are readable by others (0644 on a
-local lake), so a web server running as another user can serve them.
+stock phrases the answer-quality rules matched, in the rules' own words (what a free span of a rule
+matched, a name or a street, is shown as «…»). Published files are readable by others (0644 on a
+local lake, the last ones written so before they get their names), so a web server running as
+another user can serve them.
 
 Layout: ``publish/rating/YYYY-MM/<methodology>/rev-N/`` (with ``manifest.json``: every file's
 SHA-256) and ``…/<methodology>/latest.json``.
@@ -183,8 +185,7 @@ def _adopt_announced_draft(
     )  # fmt: skip
     if mark_published(warehouse, snapshot, root, _utc(meta["published_at"])):
         files = {obj.key[len(root) + 1 :]: _sha256(lake.get_bytes(obj.key)) for obj in lake.list(f"{root}/")}
-        lake.put_bytes(f"{root}/{MANIFEST}", _json({"meta": meta, "files": dict(sorted(files.items()))}))
-        _readable(lake, f"{root}/{MANIFEST}")
+        _put_readable(lake, f"{root}/{MANIFEST}", _json({"meta": meta, "files": dict(sorted(files.items()))}))
         log.warning(
             "rating %s: %s was announced but left a draft; marked published", base, snapshot.snapshot_id
         )
@@ -199,6 +200,22 @@ def _readable(lake: Lake, key: str) -> None:
     made readable by others (moves keep the mode). Object stores serve by policy, not mode."""
     if isinstance(lake, LocalLake):
         os.chmod(lake.root / key, READABLE)
+
+
+def _put_readable(lake: Lake, key: str, data: bytes) -> None:
+    """Write ``key`` readable by others from its first moment. On a local lake the bytes go to a
+    temporary key (``.tmp-<hex>-<name>``: hidden from ``list``, removed by ``clean_interrupted``),
+    made 0644, then renamed over ``key``. Written in place and made readable after, a file the run
+    was killed between the two stayed private for good: the recovery compares bytes, and they were
+    right."""
+    if not isinstance(lake, LocalLake):
+        lake.put_bytes(key, data)
+        return
+    folder, slash, name = key.rpartition("/")
+    temporary = f"{folder}{slash}.tmp-{secrets.token_hex(6)}-{name}"  # named as the file it becomes
+    lake.put_bytes(temporary, data)
+    _readable(lake, temporary)
+    lake.move(temporary, key)
 
 
 def _json(value: Any) -> bytes:
@@ -232,8 +249,7 @@ def _promote(lake: Lake, staging: str, root: str, manifest: dict[str, Any]) -> N
         except LakeError as exc:
             raise PublicationError(f"{staging}/{name} is missing: the staged revision is incomplete") from exc
         _readable(lake, target)
-    lake.put_bytes(f"{root}/{MANIFEST}", _json(manifest))  # the revision is complete in the lake
-    _readable(lake, f"{root}/{MANIFEST}")
+    _put_readable(lake, f"{root}/{MANIFEST}", _json(manifest))  # the revision is complete in the lake
 
 
 def _point_latest(lake: Lake, base: str, root: str, manifest: dict[str, Any]) -> None:
@@ -241,8 +257,7 @@ def _point_latest(lake: Lake, base: str, root: str, manifest: dict[str, Any]) ->
     data = _json({**manifest["meta"], "path": root})
     key = f"{base}/latest.json"
     if not lake.exists(key) or lake.get_bytes(key) != data:
-        lake.put_bytes(key, data)
-        _readable(lake, key)
+        _put_readable(lake, key, data)
 
 
 def _staged_manifests(lake: Lake, base: str) -> list[tuple[str, dict[str, Any]]]:
