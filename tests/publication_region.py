@@ -226,7 +226,7 @@ def _seed_details(warehouse: Warehouse, month: date, rng: random.Random) -> None
             "incident_id": row["incident_id"],
             "month": month,
             "flag": "formal",
-            "evidence": "Ваше обращение рассмотрено",
+            "evidence": "обращение рассмотрено",  # the whole match of a rule, lower case (build.py)
         }
         for row in timing
         if row["formal"]

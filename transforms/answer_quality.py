@@ -1,7 +1,8 @@
 """Rule-based quality flags of a state body's answer to a citizen (формализм, конкретика, вежливость…).
 
 :func:`assess` returns four flags per answer; :func:`assess_with_evidence` also returns the phrases
-behind them (kept for the report cards). Definitions (docs/answer-quality.md):
+behind them (kept, restricted, for the report cards, which print them as :func:`public_phrase`
+gives: the rule's own words only). Definitions (docs/answer-quality.md):
 
 * ``no_specifics`` — no concrete date, term, period, time, number (amount, quantity, house, route),
   place, contact (phone, e-mail, web address, Госуслуги) or step already taken. Numbers that only
@@ -53,6 +54,7 @@ __all__ = [
     "flag_templates_frame",
     "load_rules",
     "normalize_for_template",
+    "public_phrase",
     "submit_distinct",
     "template_groups",
 ]
@@ -302,6 +304,43 @@ def assess(text: str | None, rules: AnswerQualityRules | None = None) -> dict[st
 def explain(text: str | None, rules: AnswerQualityRules | None = None) -> dict[str, list[str]]:
     """The evidence of :func:`assess_with_evidence` alone."""
     return assess_with_evidence(text, rules).evidence
+
+
+PUBLIC_GAP = "…"  # what a public phrase shows for the words a rule's free span matched
+# Words no stock phrase is made of: where one of them can stand for a word of the phrase and the
+# rule still matches it whole, that word was matched by a free span (``\w+``), not by the rule's text.
+_STAND_INS = ("ъъъ", "qqq", "000")
+
+
+def public_phrase(phrase: str, flag: str, rules: AnswerQualityRules | None = None) -> str | None:
+    """A ``formal`` or ``redirect`` phrase of the evidence as a report card may print it: only the
+    words the rule's fixed alternatives supply, each run of words its free spans matched (a
+    citizen's name, a street: ``обращение анна петровна рассмотрено``) shown as one «…»
+    (``обращение … рассмотрено``). The rule is the first of the flag's that matches the whole
+    phrase; with none (the rules were edited since) or nothing but free words, None: not shown."""
+    if flag not in ("formal", "redirect"):
+        raise ValueError(f"only formal and redirect phrases are published, not {flag!r}")
+    rules = rules or load_rules()
+    words = _plain(phrase).split()
+    phrases = rules.formal if flag == "formal" else rules.redirect
+    rule = next((p.regex for p in phrases if _matches_whole(p.regex, words)), None)
+    if rule is None:
+        return None
+    shown: list[str] = []
+    for n, word in enumerate(words):
+        free = any(_matches_whole(rule, [*words[:n], other, *words[n + 1 :]]) for other in _STAND_INS)
+        if not free:
+            shown.append(word)
+        elif not shown or shown[-1] != PUBLIC_GAP:
+            shown.append(PUBLIC_GAP)
+    return " ".join(shown) if any(word != PUBLIC_GAP for word in shown) else None
+
+
+def _matches_whole(regex: re.Pattern[str], words: list[str]) -> bool:
+    """Whether ``regex`` matches the words from end to end (a match may end with the space a
+    look-ahead needed: the evidence is stripped)."""
+    text = " ".join(words)
+    return bool(words) and (regex.fullmatch(text) is not None or regex.fullmatch(text + " ") is not None)
 
 
 def assess_many(

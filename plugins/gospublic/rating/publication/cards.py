@@ -13,6 +13,7 @@ import pandas as pd
 
 from gospublic.infra.mart_contract import load_contract
 from transforms import ru_format as ru
+from transforms.answer_quality import PUBLIC_GAP
 from transforms.methodology import Indicator, Methodology
 from transforms.rating_expression import ExpressionError, columns_of, parse
 
@@ -63,7 +64,9 @@ FLAG_CAPTIONS = {
     "redirect": "переадресация",
     "template": "шаблонный ответ",
 }
-PUBLIC_EVIDENCE = ("formal", "redirect")  # stock phrases the rules matched; others quote the answer
+# Flags whose stock phrases a card prints, in their public form (the rules' own words, a free span
+# as «…»: queries.public_phrases); the evidence of the others quotes the answer.
+PUBLIC_EVIDENCE = ("formal", "redirect")
 COSTLY = 0.05  # points of the total below which an indicator is not said to have cost any
 
 
@@ -223,7 +226,7 @@ def card_context(
             }
         )
     flags = [{"caption": c, "count": ru.count(quality.get(f, 0))} for f, c in FLAG_CAPTIONS.items()]
-    phrases = [
+    phrases: list[dict[str, Any]] = [
         {"caption": FLAG_CAPTIONS[flag], "entries": [(p, ru.count(n)) for p, n in items]}
         for flag, items in (quality.get("phrases") or {}).items()
         if flag in PUBLIC_EVIDENCE
@@ -237,6 +240,7 @@ def card_context(
         "answers": ru.count(quality.get("answers", 0)),
         "flags": flags,
         "phrases": phrases,
+        "phrase_gaps": any(PUBLIC_GAP in phrase for p in phrases for phrase, _ in p["entries"]),
     }
 
 

@@ -1,6 +1,8 @@
 """What a publication reads from the warehouse: the snapshot's rows, its indicators and, for the
 month, the counts behind the shares, page checks, identifiers of late or formal answers, the
-region's figures and the previous month's places. No citizens' data: identifiers, dates, counts."""
+region's figures and the previous month's places. No citizens' data: identifiers, dates, counts,
+and the answer-quality rules' stock phrases with the words their free spans matched (a name, a
+street) left out."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from typing import Any
 import pandas as pd
 
 from gospublic.infra.warehouse import Warehouse
+from transforms.answer_quality import load_rules, public_phrase
 from transforms.methodology import Methodology
 from transforms.months import previous_month
 from transforms.rating import ZONE_CAPTIONS
 
 FLAGS = ("formal", "no_specifics", "impolite", "redirect", "template")
 LISTED_KINDS = ("overdue", "formal", "redirect")  # answers a card lists by identifier
+PHRASES_SHOWN = 5  # stock phrases a card lists per flag
 
 
 def rating_table(warehouse: Warehouse, snapshot_id: str) -> pd.DataFrame:
@@ -49,7 +53,8 @@ def org_kinds(warehouse: Warehouse) -> dict[str, str]:
 
 
 def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]]:
-    """Counts of answer-quality flags and the stock phrases the rules matched, per body."""
+    """Counts of answer-quality flags and the stock phrases the rules matched, per body: of each
+    flag, the ``PHRASES_SHOWN`` most used in their public form (``public_phrases``)."""
     counts = warehouse.query_df(
         "SELECT org_id, COUNT(*) AS answers, "
         + ", ".join(f"SUM(CASE WHEN {f} THEN 1 ELSE 0 END) AS {f}" for f in FLAGS)
@@ -58,24 +63,41 @@ def quality_by_org(warehouse: Warehouse, month: Any) -> dict[str, dict[str, Any]
         {"m": month},
     )
     phrases = warehouse.query(
-        "SELECT org_id, flag, phrase, uses FROM ("
-        "  SELECT org_id, flag, phrase, uses, ROW_NUMBER() OVER ("
-        "    PARTITION BY org_id, flag ORDER BY uses DESC, phrase) AS n FROM ("
-        "    SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
-        "    FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
-        "    ON t.source = e.source AND t.incident_id = e.incident_id "
-        "    WHERE e.month = :m AND e.flag IN ('formal', 'redirect')"
-        "    GROUP BY t.org_id, e.flag, LOWER(e.evidence)) AS counted"
-        ") AS ranked WHERE n <= 5 ORDER BY org_id, flag, n",
+        "SELECT t.org_id, e.flag, LOWER(e.evidence) AS phrase, COUNT(*) AS uses "
+        "FROM restricted.answer_quality_evidence AS e JOIN core.fct_incident_timing AS t "
+        "ON t.source = e.source AND t.incident_id = e.incident_id "
+        "WHERE e.month = :m AND e.flag IN ('formal', 'redirect') "
+        "GROUP BY t.org_id, e.flag, LOWER(e.evidence)",
         {"m": month},
     )
     result: dict[str, dict[str, Any]] = {}
     for row in counts.to_dict("records"):
         result[row["org_id"]] = {"answers": int(row["answers"]), **{f: int(row[f] or 0) for f in FLAGS}}
-    for row in phrases:  # the top five phrases of each flag, most used first
-        by_flag = result.setdefault(str(row["org_id"]), {}).setdefault("phrases", {})
-        by_flag.setdefault(str(row["flag"]), []).append((row["phrase"], int(row["uses"])))
+    for (org_id, flag), shown in public_phrases(phrases).items():
+        result.setdefault(org_id, {}).setdefault("phrases", {})[flag] = shown
     return result
+
+
+def public_phrases(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """Per body and flag (in that order), its most used phrases as a card may print them, most used
+    first: the matched words of a rule's free spans (a citizen's name, a street) shown as «…»
+    (``answer_quality.public_phrase``), so phrases that differ only there count as one. The
+    evidence itself is restricted: it quotes the answers."""
+    rules = load_rules()
+    forms: dict[tuple[str, str], str | None] = {}
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for row in rows:
+        flag, phrase = str(row["flag"]), str(row["phrase"])
+        if (flag, phrase) not in forms:  # bodies share phrases: each is worked out once
+            forms[(flag, phrase)] = public_phrase(phrase, flag, rules)
+        form = forms[(flag, phrase)]
+        if form is not None:
+            uses = totals.setdefault((str(row["org_id"]), flag), {})
+            uses[form] = uses.get(form, 0) + int(row["uses"])
+    return {
+        key: sorted(totals[key].items(), key=lambda item: (-item[1], item[0]))[:PHRASES_SHOWN]
+        for key in sorted(totals)
+    }
 
 
 def share_counts(warehouse: Warehouse, month: date) -> dict[str, dict[str, int]]:
