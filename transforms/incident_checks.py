@@ -13,7 +13,7 @@ On the staged ``cellsx`` (``transforms.incident_stage``), in order:
    ``ExecutorResolver``), authors are pseudonymised (per distinct identity);
 5. the suite ``expectations/incident_export_<source>.json`` runs as SQL on the typed rows
    (:mod:`transforms.incident_rules`): a failure of severity critical quarantines the row,
-   ``executor_known`` only counts; a repeated id keeps its first row.
+   ``executor_known`` only counts; a repeated id keeps its first row that breaks no other rule.
 
 Only the problems (few) and distinct values (executors, labels, authors) come to Python; the rows
 stay in DuckDB until they are written as Arrow for staging.
@@ -435,23 +435,28 @@ def _pseudonymise_authors(con: Any, ctx: FileContext) -> None:
 
 
 def _rule_problems(con: Any, ctx: FileContext, failures: list[RuleFailure], out: CheckedExport) -> set[int]:
-    """Problems of the rules' critical failures (a repeated id: every row but its first); the
-    rows they quarantine."""
+    """Problems of the rules' critical failures; the rows they quarantine. A repeated id is judged
+    last: its first row that breaks no other rule loads, and its other rows that break none are
+    quarantined as repeats naming that row (a row that breaks another rule is quarantined for it)."""
     header_of = ctx.header_of
     order = list(header_of)
     typed_names = {f.name for f in ctx.source.fields if f.type != "text" or f.values}
+    critical = [f for f in failures if f.rule != "executor_known" and f.severity != "warning"]
     bad: set[int] = set()
-    for failure in failures:
-        if failure.rule == "executor_known" or failure.severity == "warning":
-            continue
+    for failure in sorted(critical, key=lambda f: f.rule == "unique_id"):
+        eligible = "true"
+        if failure.rule == "unique_id":
+            _rows_table(con, "other_rules_bad", set(bad))
+            eligible = "row_number NOT IN (SELECT row_number FROM other_rules_bad)"
         columns = [c for c in failure.columns if c is not None]
         shown_columns = ["executor" if c == "org_id" else c for c in columns]
         shown_columns = sorted(shown_columns, key=lambda c: order.index(c) if c in order else len(order))
         value_sql = [f"{c}__w" if c in typed_names else c for c in shown_columns]
         select = ", ".join(f"CAST({v} AS VARCHAR) AS v{i}" for i, v in enumerate(value_sql)) or "NULL AS v0"
+        first_sql = failure.first_row_sql(eligible)
         rows = con.execute(
-            f"SELECT * EXCLUDE (hit) FROM (SELECT row_number, {failure.first_sql} AS first_row, {select}, "
-            f"({failure.where}) AS hit FROM candidates) WHERE hit ORDER BY row_number"
+            f"SELECT * EXCLUDE (hit) FROM (SELECT row_number, {first_sql} AS first_row, {select}, "
+            f"({failure.where}) AND {eligible} AS hit FROM candidates) WHERE hit ORDER BY row_number"
         ).fetchall()
         column = "executor" if failure.column == "org_id" else failure.column
         header = None if column is None else header_of.get(column, column)

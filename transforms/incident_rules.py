@@ -33,7 +33,14 @@ class RuleFailure:
     severity: str
     rule: str | None
     where: str
-    first_sql: str = "NULL"  # a uniqueness rule: the first row of the repeated value
+    repeated: str | None = None  # a uniqueness rule: the column whose repeated values it names
+
+    def first_row_sql(self, eligible: str = "true") -> str:
+        """SQL of the first row, among those where ``eligible`` holds, of the value a uniqueness rule
+        finds repeated (NULL for another rule)."""
+        if self.repeated is None:
+            return "NULL"
+        return f"min(CASE WHEN {eligible} THEN row_number END) OVER (PARTITION BY {self.repeated})"
 
 
 @dataclass(frozen=True)
@@ -59,27 +66,25 @@ def suite_rules(suite: dict[str, Any]) -> list[RuleFailure]:
         severity = severity.rsplit(".", 1)[-1].lower()
         column = kwargs.get("column") or kwargs.get("column_A")
         columns = tuple(str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k))
-        where, first = _condition(kind, kwargs)
-        rules.append(
-            RuleFailure(
-                kind, column, columns, _reason(kind, kwargs, meta), severity, meta.get("rule"), where, first
-            )
-        )
+        where, repeated = _condition(kind, kwargs)
+        reason = _reason(kind, kwargs, meta)
+        rules.append(RuleFailure(kind, column, columns, reason, severity, meta.get("rule"), where, repeated))
     return rules
 
 
-def _condition(kind: str, kwargs: dict[str, Any]) -> tuple[str, str]:
+def _condition(kind: str, kwargs: dict[str, Any]) -> tuple[str, str | None]:
+    """The rows that break an expectation, and for a uniqueness rule the column it partitions by."""
     column = kwargs.get("column")
     if kwargs.get("row_condition") or kwargs.get("mostly") not in (None, 1, 1.0):
         raise ValueError(f"{kind}: row_condition and mostly are not supported in SQL")
     if kind == NOT_NULL:
-        return f"{column} IS NULL", "NULL"
+        return f"{column} IS NULL", None
     if kind == UNIQUE:
         repeated = f"count({column}) OVER (PARTITION BY {column}) > 1"
-        return f"{column} IS NOT NULL AND {repeated}", f"min(row_number) OVER (PARTITION BY {column})"
+        return f"{column} IS NOT NULL AND {repeated}", str(column)
     if kind == IN_SET:
         values = ", ".join(sql_text(str(v)) for v in kwargs["value_set"])
-        return f"{column} IS NOT NULL AND {column} NOT IN ({values})", "NULL"
+        return f"{column} IS NOT NULL AND {column} NOT IN ({values})", None
     if kind == BETWEEN:
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
         below = "<=" if kwargs.get("strict_min") else "<"
@@ -87,13 +92,13 @@ def _condition(kind: str, kwargs: dict[str, Any]) -> tuple[str, str]:
         tests = ([f"{column} {below} {low}"] if low is not None else []) + (
             [f"{column} {above} {high}"] if high is not None else []
         )
-        return f"{column} IS NOT NULL AND ({' OR '.join(tests) or 'false'})", "NULL"
+        return f"{column} IS NOT NULL AND ({' OR '.join(tests) or 'false'})", None
     if kind == PAIR_GREATER:
         a, b = kwargs["column_A"], kwargs["column_B"]
         if kwargs.get("ignore_row_if", "both_values_are_missing") != "either_value_is_missing":
             raise ValueError(f"{kind}: only ignore_row_if=either_value_is_missing is supported in SQL")
         compare = "<" if kwargs.get("or_equal") else "<="
-        return f"{a} IS NOT NULL AND {b} IS NOT NULL AND {a} {compare} {b}", "NULL"
+        return f"{a} IS NOT NULL AND {b} IS NOT NULL AND {a} {compare} {b}", None
     raise ValueError(f"expectation {kind} has no SQL form here; add it to transforms/incident_rules.py")
 
 

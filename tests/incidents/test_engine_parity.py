@@ -263,3 +263,38 @@ def test_labels_written_with_quotes_read_as_the_labels_they_name(
     assert events.loc["1", "status"] == "closed" and events.loc["1", "channel"] == "vk"
     assert events.loc["2", "message_type"] == "post" and int(events.loc["2", "satisfied"]) == 0
     assert "3" not in events.index  # not a status of the set: quarantined by both paths
+
+
+def test_a_repeated_id_whose_first_row_breaks_a_rule_gives_the_same_quarantine(
+    export_data: Path, lookups: RegistryLookups, tmp_path: Path
+) -> None:
+    """Both paths load the first row of a repeated id that breaks no other rule, and a repeat's
+    reason names that row; an id whose every row breaks a rule has no repeat to report."""
+    executor = _executor(export_data)
+    path = tmp_path / "im_58_20251113.csv"
+    rows = [
+        _row(1, Исполнитель=executor, Статус="Закрыто"),  # row 2: not a status of the set
+        _row(2, Исполнитель=executor),
+        _row(1, Исполнитель=executor),  # row 4: the first valid row of id 1
+        _row(1, Исполнитель=executor, Текст_ответа="другой ответ"),  # row 5: a repeat of row 4
+        _row(3, Исполнитель=executor, Статус="Потерян"),  # rows 6 and 7: id 3, each breaking a rule
+        _row(3, Исполнитель=executor, Соцсеть="Мастодон"),
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+    old, new = both(path, lookups)
+
+    assert old.rejected is None
+    assert_same(old, new)
+    reasons = {(row, reason) for _, row, _, reason, _ in new.quarantine}
+    assert reasons == {
+        (2, "status is not one of the documented labels"),
+        (5, "incident id repeated within the file with other values (row 4 wins)"),
+        (6, "status is not one of the documented labels"),
+        (7, "channel is not one of the documented labels"),
+    }
+    events = new.events.set_index("incident_id")
+    assert int(events.loc["1", "row_number"]) == 4 and "3" not in events.index

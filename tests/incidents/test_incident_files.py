@@ -304,6 +304,36 @@ def test_repeated_id_first_row_wins_and_blank_rows_are_not_data(incident_world: 
     assert problem["reason"] == "incident id repeated within the file with other values (row 2 wins)"
 
 
+def test_a_repeated_id_whose_first_row_is_invalid_loads_its_valid_row(incident_world: IncidentWorld) -> None:
+    """The first row of a repeated id that breaks no other rule loads; a row quarantined as a
+    repeat names that row, which loaded."""
+    world, wh = incident_world, incident_world.warehouse
+    header, rows, encoding, separator = sample_csv(world, "pos")
+    status = column(header, "Статус", "Состояние")
+    invalid, changed = list(rows[0]), list(rows[0])
+    invalid[status] = "Закрыто"  # not a label of the set («Закрыт» is)
+    changed[status] = "В работе" if rows[0][status] != "В работе" else "Закрыт"
+    body = [invalid, rows[1], rows[2], rows[0], changed]  # spreadsheet rows 2 to 6
+    world.drop_bytes(
+        "pos_58_20251109.csv", write_csv(header, body, encoding=encoding, separator=separator), source="pos"
+    )
+
+    summary = ingest(world)
+
+    (loaded,) = summary["loaded"]
+    assert (loaded["rows_read"], loaded["rows_loaded"], loaded["rows_quarantined"]) == (5, 3, 2)
+    problems = wh.query("SELECT row_number, reason FROM audit.quarantine ORDER BY row_number, reason")
+    assert problems == [
+        {"row_number": 2, "reason": "status is not one of the documented labels"},
+        {"row_number": 6, "reason": "incident id repeated within the file with other values (row 5 wins)"},
+    ]
+    events = wh.query("SELECT row_number FROM core.fct_incident_event ORDER BY row_number")
+    assert [e["row_number"] for e in events] == [3, 4, 5]  # row 5, not row 2, gave the repeated id's event
+    quarantined = {p["row_number"] for p in problems}
+    winners = {int(m) for p in problems for m in re.findall(r"\(row (\d+) wins\)", p["reason"])}
+    assert winners and not winners & quarantined
+
+
 def test_a_tight_engine_memory_limit_gives_the_same_tables(
     incident_world: IncidentWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:

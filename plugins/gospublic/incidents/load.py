@@ -598,15 +598,15 @@ class _ChunkChecks:
         """The screened rows that load, given the suite's ``outcome``; records the others."""
         outcome.raise_for_table(file)
         self._add_results(outcome.results)
-        first_of = _first_rows_of_repeats(outcome.row_failures)
+        first_of, broken = _first_rows_of_repeats(outcome.row_failures)
         bad: set[int] = set()
         for failure in outcome.row_failures:
             if failure.rule == UNKNOWN_EXECUTOR:
                 continue
             reason = failure.reason
             if failure.rule == DUPLICATE_ID:
-                if first_of[failure.value] == failure.row:
-                    continue
+                if failure.row in broken or first_of[failure.value] == failure.row:
+                    continue  # quarantined for the other rule it breaks, or the repeat that loads
                 reason = _repeated_id(first_of[failure.value])
             column = "executor" if failure.column == "org_id" else failure.column
             self.problems.append(
@@ -703,13 +703,15 @@ def _expectation_columns(suite: str) -> dict[tuple[str, str | None], tuple[str, 
     return found
 
 
-def _first_rows_of_repeats(failures: list[Any]) -> dict[Any, Any]:
-    """GE's uniqueness check names every row of a repeated id; the first of them loads."""
+def _first_rows_of_repeats(failures: list[Any]) -> tuple[dict[Any, Any], set[Any]]:
+    """GE's uniqueness check names every row of a repeated id; the first of them that breaks no
+    other rule loads. Returns it per id, and the rows that break another rule."""
+    broken = {f.row for f in failures if f.rule not in (DUPLICATE_ID, UNKNOWN_EXECUTOR)}
     first: dict[Any, Any] = {}
     for failure in failures:
-        if failure.rule == DUPLICATE_ID:
+        if failure.rule == DUPLICATE_ID and failure.row not in broken:
             first[failure.value] = min(first.get(failure.value, failure.row), failure.row)
-    return first
+    return first, broken
 
 
 def _repeated_id(first_row: int) -> str:
