@@ -67,10 +67,11 @@ def seen_on_group_pages(
     tmp_path: Path,
     *,
     also: tuple[str, ...] = (),
+    groups: bool = True,
 ) -> Iterator[tuple[Path, int, str, dict[str, Any]]]:
     """The region with more ОИВ than a printed page holds, published without PDFs; ``script``'s
-    result on each group page, then on the pages ``also`` names, at 390 px, 1280 px and in print
-    (DuckDB only: the pages are the same on both engines)."""
+    result on each group page (unless not ``groups``), then on the pages ``also`` names, at 390 px,
+    1280 px and in print (DuckDB only: the pages are the same on both engines)."""
     if warehouse.dialect != "duckdb":
         pytest.skip("the pages are the same on both engines")
     from gospublic.rating.publication.pdf import Browser, chromium
@@ -89,7 +90,7 @@ def seen_on_group_pages(
     folder = local_lake.root / publish_region()["path"]
     pages = sorted((folder / "groups").glob("*.html"))
     assert len(pages) > 1
-    pages += [folder / name for name in also]
+    pages = [*(pages if groups else []), *(folder / name for name in also)]
     tabs = Browser(browser, str(tmp_path / "profile"))
     try:
         for page in pages:
@@ -227,3 +228,72 @@ def test_tables_of_bodies_fit_a_phone_and_stay_tables_on_a_desktop_and_in_print(
             shown = zip(seen["headers"], seen["widths"], strict=True)
             assert all(head >= table - 1 for head, table in shown), (where, seen)  # the header across
             assert seen["captioned"] == 0, (where, seen)
+
+
+# Every table of a page: the sideways scroll of its box, cells outside the screen, its layout, and
+# the cells drawn with a caption before them, each caption against its column's header. A row's
+# title (its first cell, a body's place and name, its zone) may go without one.
+EVERY_TABLE = """(() => {
+  const width = window.innerWidth;
+  const tables = Array.from(document.querySelectorAll('main table'));
+  const rows = tables.flatMap(t => Array.from(t.tBodies[0].rows));
+  const cells = rows.flatMap(r => Array.from(r.cells));
+  const header = td => td.closest('table').tHead.rows[0].cells[td.cellIndex].textContent.trim();
+  const caption = td => getComputedStyle(td, '::before').content;
+  const title = td => td.cellIndex === 0 || ['name', 'place', 'zone'].some(c => td.classList.contains(c));
+  const blocks = tables.filter(t => getComputedStyle(t).display !== 'table');
+  const outside = el => {
+    const r = el.getBoundingClientRect();
+    return r.left < -0.5 || r.right > width + 0.5;
+  };
+  const box = t => t.closest('.scroll') || t;
+  const figures = blocks.flatMap(t => Array.from(t.tBodies[0].rows)).flatMap(r => Array.from(r.cells))
+    .filter(td => !title(td));
+  return {
+    overflow: document.documentElement.scrollWidth - width,
+    tables: Array.from(new Set(tables.map(t => t.className))).sort(),
+    sideways: tables.filter(t => box(t).scrollWidth - box(t).clientWidth > 1).map(t => t.className),
+    outside: cells.filter(outside).map(td => td.textContent.trim().slice(0, 40)).slice(0, 5),
+    blocks: Array.from(new Set(blocks.map(t => t.className))).sort(),
+    figures: figures.length,
+    uncaptioned: figures.filter(td => ['none', 'normal'].includes(caption(td))).length,
+    captioned: cells.filter(td => !['none', 'normal'].includes(caption(td))).length,
+    mislabelled: cells.filter(td => !['none', 'normal'].includes(caption(td)))
+      .filter(td => caption(td) !== JSON.stringify(header(td) + ': '))
+      .map(td => [header(td), caption(td)]).slice(0, 5),
+    headers: blocks.map(t => t.tHead.getBoundingClientRect().width),
+    across: tables.filter(t => t.tHead.getBoundingClientRect().width < t.getBoundingClientRect().width - 1)
+      .map(t => t.className),
+  };
+})()"""
+
+EVERY_TABLE_OF = {
+    "index.html": ["benchmarks", "movers", "topics", "totals", "zones"],
+    "rating.html": ["methodology", "rating"],
+}
+
+
+@pytest.mark.slow
+def test_every_table_of_the_summary_and_the_rating_fits_a_phone_and_stays_as_it_was_on_a_desktop(
+    warehouse: Warehouse, local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At 390 px no table of index.html or rating.html scrolls sideways in its box and every cell is
+    on the screen: a table wider than the screen (the zones, benchmarks, topics and methodology as
+    well as the tables of bodies) is a block per row, its title first, each other cell with its
+    column's caption. At 1280 px and in print every table is the table it was: the header across
+    the table, no captions in the cells."""
+    for page, width, media, seen in seen_on_group_pages(
+        EVERY_TABLE, warehouse, local_lake, monkeypatch, tmp_path, also=tuple(EVERY_TABLE_OF), groups=False
+    ):
+        where = f"{page.name} at {width} px ({media})"
+        assert seen["tables"] == EVERY_TABLE_OF[page.name], (where, seen)
+        assert seen["overflow"] <= 0, (where, seen)
+        assert not seen["sideways"], f"{where}: tables scrolling sideways in their box: {seen['sideways']}"
+        assert not seen["outside"], f"{where}: cells outside the screen: {seen['outside']}"
+        if width == 390:
+            assert seen["figures"] > 0 and seen["uncaptioned"] == 0, (where, seen)  # each with its caption
+            assert not seen["mislabelled"], (where, seen)  # the caption is its column's header
+            assert max(seen["headers"]) <= 1, (where, seen)  # the header out of sight
+        else:  # the tables as they were
+            assert not seen["blocks"] and seen["captioned"] == 0, (where, seen)
+            assert not seen["across"], (where, seen)  # the header across the table
