@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SPOOL_BYTES = 16 * 1024 * 1024
 COPY_CHUNK = 1024 * 1024
+REFUSED_NAMED = 5  # how many keys S3 refused to delete an error names
 
 
 class LakeError(RuntimeError):
@@ -131,7 +132,8 @@ class Lake(ABC):
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under the folder ``prefix`` (``a/b/``), with what interrupted writes
-        left there; returns how many objects were removed."""
+        left there; returns how many objects were removed. When the store keeps some, removes the
+        rest and raises ``LakeError`` naming a few of them."""
 
     @abstractmethod
     def clean_interrupted(self, prefix: str) -> int:
@@ -356,10 +358,23 @@ class S3Lake(Lake):
 
     def delete_prefix(self, prefix: str) -> int:
         keys = [self._key(obj.key) for obj in self.list(_folder(prefix) + "/")]
+        refused: list[dict[str, Any]] = []  # DeleteObjects answers 200 and lists refused keys
         for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
             batch = [{"Key": key} for key in keys[start : start + 1000]]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-        return len(keys) + self.clean_interrupted(prefix)
+            answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            refused.extend(answer.get("Errors", []))
+        aborted = self.clean_interrupted(prefix)
+        if refused:
+            named = ", ".join(
+                f"{error.get('Key', '')[len(self.prefix) :]!r} ({error.get('Code')}: {error.get('Message')})"
+                for error in refused[:REFUSED_NAMED]
+            )
+            more = f" and {len(refused) - REFUSED_NAMED} more" if len(refused) > REFUSED_NAMED else ""
+            raise LakeError(
+                f"S3 refused to delete {len(refused)} of {len(keys)} objects under {prefix!r} "
+                f"in {self.description}: {named}{more}; the rest was deleted"
+            )
+        return len(keys) + aborted
 
     def clean_interrupted(self, prefix: str) -> int:
         paginator = self.client.get_paginator("list_multipart_uploads")
