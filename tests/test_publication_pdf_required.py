@@ -4,31 +4,24 @@ the PDFs were planned only when a Chromium was found, so neither check ran."""
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from gospublic.infra.lake import LocalLake
 from gospublic.infra.warehouse import Warehouse
 from gospublic.rating.publication.pdf import PdfError
+from tests import test_publication
 from tests.publication_region import publish_region, seed_publication_region
 
-FROZEN = datetime(2025, 12, 3, 7, 1, 47, tzinfo=UTC)
+local_lake = test_publication.local_lake  # the publication tests' fixture: a local lake, a frozen clock
 
 
 @pytest.fixture
-def no_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
-    """A lake, the region seeded later by the test, and no Chromium on the PATH."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_GOSPUBLIC_LAKE",
-        json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}),
-    )
-    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN)
+def no_chromium(local_lake: LocalLake, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
+    """The publication tests' lake, and no Chromium on the PATH."""
     monkeypatch.setattr("gospublic.rating.publication.pdf.shutil.which", lambda name: None)
-    return LocalLake(tmp_path / "lake")
+    return local_lake
 
 
 def test_on_without_chromium_fails_and_publishes_nothing(

@@ -9,20 +9,18 @@ form: the words the rule's fixed alternatives supply, each run of words a free s
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 
 import pandas as pd
 import pytest
 
 from gospublic.infra.lake import LocalLake
 from gospublic.infra.warehouse import Warehouse
+from tests import test_publication
 from tests.publication_region import publish_region, seed_publication_region
 
-FROZEN = datetime(2025, 12, 3, 7, 1, 47, tzinfo=UTC)
 # Words of citizens that answers put inside the rules' free spans (a name, a patronymic, a street).
 CITIZENS = ("анна петровна", "петровна", "иван иванович", "иванович", "садовой")
 
@@ -73,15 +71,14 @@ def test_a_phrase_no_rule_matches_whole_is_not_published() -> None:
 # -- the published revision (both engines) --------------------------------------------------------
 
 
+publication_lake = test_publication.local_lake  # a local lake, a frozen clock
+
+
 @pytest.fixture
-def local_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_GOSPUBLIC_LAKE",
-        json.dumps({"conn_type": "fs", "extra": {"path": str(tmp_path / "lake")}}),
-    )
-    monkeypatch.setattr("gospublic.rating.publish.utc_now", lambda: FROZEN)
+def local_lake(publication_lake: LocalLake, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
+    """The publication tests' lake; no PDFs (the cards are what is read)."""
     monkeypatch.setenv("GOSPUBLIC_PUBLICATION_PDF", "off")
-    return LocalLake(tmp_path / "lake")
+    return publication_lake
 
 
 def published_texts(lake: LocalLake, root: str) -> dict[str, str]:

@@ -159,6 +159,14 @@ def write_crafted(path: Path, executor: str, *, encoding: str = "utf-8", separat
             handle.write(separator.join(_row(25)).encode("utf-8") + b"\n")
 
 
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    """A UTF-8 CSV export of the header and ``rows``, separated by ``;``."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
 def _executor(export_data: Path) -> str:
     with open(export_data / "registry" / "orgs.csv", encoding="utf-8", newline="") as handle:
         row = next(r for r in csv.DictReader(handle) if r.get("region_code", "58").lstrip("0") == "58")
@@ -252,10 +260,7 @@ def test_labels_written_with_quotes_read_as_the_labels_they_name(
         _row(2, Исполнитель=executor, Тип_сообщения="«пост»", Оценка_ответа="Не удовлетворён'"),
         _row(3, Исполнитель=executor, Статус="Закрыт''; DROP TABLE screened; --"),
     ]
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
-        writer.writerow(HEADER)
-        writer.writerows(rows)
+    write_rows(path, rows)
     old, new = both(path, lookups)
     assert old.rejected is None
     assert_same(old, new)
@@ -280,10 +285,7 @@ def test_a_repeated_id_whose_first_row_breaks_a_rule_gives_the_same_quarantine(
         _row(3, Исполнитель=executor, Статус="Потерян"),  # rows 6 and 7: id 3, each breaking a rule
         _row(3, Исполнитель=executor, Соцсеть="Мастодон"),
     ]
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
-        writer.writerow(HEADER)
-        writer.writerows(rows)
+    write_rows(path, rows)
 
     old, new = both(path, lookups)
 
