@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
 from gospublic.infra.migrations import migrate
@@ -132,3 +133,12 @@ def _plain(value: object) -> object:
 
 def days(first: date, count: int) -> list[date]:
     return [first + timedelta(days=n) for n in range(count)]
+
+
+@pytest.fixture
+def memory() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB in memory on UTC, for the flatten and sidecar tests."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()

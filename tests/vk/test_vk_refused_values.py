@@ -9,7 +9,6 @@ import gzip
 import json
 import logging
 import traceback
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,14 +58,6 @@ REFUSED = [
         id="from-id-as-text",
     ),
 ]
-
-
-@pytest.fixture
-def memory() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 def _shown(error: BaseException) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,14 +47,6 @@ from tests.vk.test_vk_sql_flatten import (
     _staged,
 )
 from transforms.vk_flatten import RawFormatError
-
-
-@pytest.fixture
-def memory() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 def _raw_key(method: str, batch: int, run: str = "run-1", dt: date = DT) -> str:
