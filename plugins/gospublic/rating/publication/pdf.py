@@ -97,15 +97,11 @@ def pdf_planned() -> bool:
 
 def print_pages(pages: dict[str, bytes], at: datetime) -> dict[str, bytes]:
     """``{pdf name: bytes}`` for ``{pdf name: html bytes}`` as the setting says (module doc)."""
-    mode = pdf_mode()
-    if mode == "off" or not pages:
+    if not pages or not pdf_planned():  # the setting and the browser: one check, pdf_planned's
         return {}
     browser = chromium()
-    if browser is None:
-        if mode == "on":
-            raise PdfError("GOSPUBLIC_PUBLICATION_PDF=on but no Chromium is installed (make browser)")
-        log.warning("no Chromium installed: the publication has no PDF (make browser installs it)")
-        return {}
+    assert browser is not None  # pdf_planned found it
+    mode = pdf_mode()
     try:
         return {name: stamped(data, at) for name, data in _print(browser, pages).items()}
     except (OSError, PdfError) as exc:
